@@ -1,0 +1,152 @@
+/**
+ * Runs multiple-choice evaluation tasks (methods.md §4/§5) and returns results in the shape of
+ * cli.md's `eval --json`: {results: {TASK: {n, acc, macro_f1, acc_norm?, shots, seed, items}}}.
+ */
+import type { LoadedModel } from '../model/model';
+import type { LoraState } from '../lora/types';
+import { scoreSequences } from '../model/score';
+import { loadTaskDocs, type DataSource, type LoadedDoc } from './data';
+import { planFewshot } from './fewshot';
+import { accuracy, argmax, argmaxNormalized, macroF1 } from './metrics';
+import { buildChoiceRequests, type ScoreItem } from './requests';
+import { resolveSplit, type EvalTask, type SplitName } from './tasks';
+import { throwIfAborted } from './abort';
+
+export interface ItemResult {
+  gold: number;
+  pred: number;
+  /** one log-likelihood per choice, in choice order */
+  loglik: number[];
+  /** acc_norm prediction (hellaswag tasks) */
+  pred_norm?: number;
+  /** 1-based line in the data file */
+  line: number;
+  /** with includeText: the test context (without shots) and the choices */
+  context?: string;
+  choices?: string[];
+  /** pool indices (0-based rows of the shot split) of this item's shots */
+  shots?: number[];
+}
+
+export interface TaskResult {
+  n: number;
+  acc: number;
+  macro_f1: number;
+  acc_norm?: number;
+  shots: number;
+  seed: number;
+  split: SplitName;
+  fewshot_split?: SplitName;
+  items: ItemResult[];
+}
+
+export interface EvalReport {
+  results: Record<string, TaskResult>;
+}
+
+export interface EvalProgress {
+  task: string;
+  taskIndex: number;
+  taskCount: number;
+  /** items of this task done / total */
+  done: number;
+  total: number;
+}
+
+export interface EvalOptions {
+  /** where the task files come from */
+  source: DataSource;
+  shots?: number;
+  /** score only the first n items of each task */
+  limit?: number | null;
+  /** the split to score (default: each task's default; KoBEST test, English dev) */
+  split?: SplitName;
+  seed?: number;
+  lora?: LoraState | null;
+  /** sequences per forward inside scoreSequences */
+  batchSize?: number;
+  /** items whose choices are sent to scoreSequences together (all choices of an item always are) */
+  itemsPerCall?: number;
+  includeText?: boolean;
+  onProgress?: (p: EvalProgress) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_EVAL_SEED = 1234;
+
+async function prepareContexts(task: EvalTask, split: SplitName, docs: LoadedDoc[], allDocs: LoadedDoc[], opts: EvalOptions) {
+  const k = opts.shots ?? 0;
+  const seed = opts.seed ?? DEFAULT_EVAL_SEED;
+  if (k === 0) return { plan: planFewshot(docs, [], 0, seed), poolSplit: undefined };
+  const poolSplit = task.fewshotSplit[split];
+  if (!poolSplit) throw new Error(`--shots ${k}: task ${task.name} has no few-shot split for "${split}"`);
+  const samePool = poolSplit === split;
+  const pool = samePool ? allDocs : await loadTaskDocs(task, poolSplit, opts.source);
+  // the scored docs are the first rows of the split, so item i is pool row i when the pool is the same split
+  const own = samePool ? docs.map((_, i) => i) : null;
+  return { plan: planFewshot(docs, pool, k, seed, own), poolSplit };
+}
+
+export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: EvalOptions, report?: (done: number, total: number) => void): Promise<TaskResult> {
+  const split = resolveSplit(task, opts.split);
+  const allDocs = await loadTaskDocs(task, split, opts.source);
+  const limit = opts.limit ?? null;
+  const docs = limit !== null && limit >= 0 ? allDocs.slice(0, limit) : allDocs;
+  const { plan, poolSplit } = await prepareContexts(task, split, docs, allDocs, opts);
+  const maxSeqLen = model.config.maxSeqLen;
+  const perCall = Math.max(1, opts.itemsPerCall ?? 8);
+  const items: ItemResult[] = [];
+  report?.(0, docs.length);
+  for (let s = 0; s < docs.length; s += perCall) {
+    throwIfAborted(opts.signal);
+    const group = docs.slice(s, s + perCall);
+    const requests: ScoreItem[] = [];
+    group.forEach((doc, j) => {
+      try {
+        requests.push(...buildChoiceRequests(model.tokenizer, plan.contexts[s + j], doc.choices, maxSeqLen));
+      } catch (err) {
+        throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    const scores = await scoreSequences(model, requests, { lora: opts.lora ?? null, batchSize: opts.batchSize });
+    let r = 0;
+    group.forEach((doc, j) => {
+      const loglik = doc.choices.map(() => scores[r++].sum);
+      const item: ItemResult = { gold: doc.gold, pred: argmax(loglik), loglik, line: doc.line };
+      if (task.accNorm) item.pred_norm = argmaxNormalized(loglik, doc.choices);
+      if (plan.k > 0) item.shots = plan.shotIndices[s + j];
+      if (opts.includeText) {
+        item.context = doc.context;
+        item.choices = doc.choices;
+      }
+      items.push(item);
+    });
+    report?.(items.length, docs.length);
+  }
+  const golds = items.map((i) => i.gold);
+  const preds = items.map((i) => i.pred);
+  const result: TaskResult = {
+    n: items.length,
+    acc: accuracy(golds, preds),
+    macro_f1: macroF1(golds, preds),
+    shots: plan.k,
+    seed: plan.seed,
+    split,
+    items,
+  };
+  if (task.accNorm) result.acc_norm = accuracy(golds, items.map((i) => i.pred_norm as number));
+  if (poolSplit) result.fewshot_split = poolSplit;
+  return result;
+}
+
+/** Evaluates `tasks` in order; cancellable through `opts.signal` (rejects with an AbortError). */
+export async function evaluate(model: LoadedModel, tasks: EvalTask[], opts: EvalOptions): Promise<EvalReport> {
+  const results: Record<string, TaskResult> = {};
+  for (let t = 0; t < tasks.length; t++) {
+    const task = tasks[t];
+    results[task.name] = await evaluateTask(model, task, opts, (done, total) =>
+      opts.onProgress?.({ task: task.name, taskIndex: t, taskCount: tasks.length, done, total }),
+    );
+  }
+  return { results };
+}

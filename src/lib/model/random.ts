@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './config';
+import type { LayerWeights, LinearName, ModelWeights } from './weights';
+import { gaussian, mulberry32 } from './sample';
+import { linearShape } from '../lora/lora';
+
+/** Random-initialised weights (std 0.02 like GPT-2/Llama init) for tests and benchmarks. Same seed → same weights on every backend. */
+export function randomWeights(cfg: ModelConfig, seed = 0, std = 0.02): ModelWeights {
+  const rng = mulberry32(seed);
+  const randn = (shape: number[], s = std) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = gaussian(rng) * s;
+    return tf.tensor(a, shape);
+  };
+  const normW = () => ({ w: tf.add(tf.ones([cfg.dim]), randn([cfg.dim], 0.1)) as tf.Tensor1D, b: cfg.norm === 'layer' ? (randn([cfg.dim]) as tf.Tensor1D) : undefined });
+  const names: LinearName[] = cfg.mlp === 'swiglu' ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'];
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const linears: LayerWeights['linears'] = {};
+    for (const n of names) {
+      const [out, inp] = linearShape(cfg, n);
+      const hasBias = (n === 'q_proj' || n === 'k_proj' || n === 'v_proj') ? cfg.bias.qkv : n === 'o_proj' ? cfg.bias.o : cfg.bias.mlp;
+      linears[n] = { w: randn([out, inp]) as tf.Tensor2D, b: hasBias ? (randn([out]) as tf.Tensor1D) : undefined };
+    }
+    layers.push({ attnNorm: normW(), mlpNorm: normW(), linears });
+  }
+  return {
+    embed: randn([cfg.vocabSize, cfg.dim], 0.5) as tf.Tensor2D,
+    posEmbed: cfg.position === 'learned' ? (randn([cfg.maxSeqLen, cfg.dim], 0.1) as tf.Tensor2D) : undefined,
+    layers,
+    finalNorm: normW(),
+    lmHead: cfg.tiedEmbeddings ? undefined : (randn([cfg.vocabSize, cfg.dim], 0.5) as tf.Tensor2D),
+  };
+}

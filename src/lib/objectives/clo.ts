@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Objective } from './types';
+import { dpoTerms, pick, tokenMeanNll } from './common';
+
+/**
+ * CLO (methods.md §2): per quadruple four sequences, in this order:
+ *   0 (x_en, y_en) chosen   1 (x_en, y_tgt) rejected      — English query
+ *   2 (x_tgt, y_tgt) chosen 3 (x_tgt, y_en) rejected      — target-language query
+ * L_CL = mean DPO loss over the 2B pairs; NLL_target = token-mean CE of y_tgt given x_tgt only;
+ * L = λ·NLL_target + (1 − λ)·L_CL.
+ */
+export const clo: Objective = {
+  name: 'clo',
+  accepts: ['clo'],
+  needsReference: true,
+  sequences(row) {
+    if (row.kind !== 'clo') throw new Error(`CLO needs {x_en, y_en, x_tgt, y_tgt} rows, got a ${row.kind} row`);
+    return [
+      { prompt: row.xEn, response: row.yEn },
+      { prompt: row.xEn, response: row.yTgt },
+      { prompt: row.xTgt, response: row.yTgt },
+      { prompt: row.xTgt, response: row.yEn },
+    ];
+  },
+  loss(s, p) {
+    if (!s.reference) throw new Error('CLO needs reference log-probs');
+    // Chosen = sequences 0 and 2 of each group of 4, rejected = 1 and 3; pairs stay aligned.
+    const chosenIdx: number[] = [];
+    const rejectedIdx: number[] = [];
+    const n = s.policy.shape[0];
+    for (let i = 0; i < n; i += 4) chosenIdx.push(i, i + 2), rejectedIdx.push(i + 1, i + 3);
+    const g = (x: tf.Tensor1D, idx: number[]) => tf.gather(x, tf.tensor1d(idx, 'int32')) as tf.Tensor1D;
+    const t = dpoTerms(g(s.policy, chosenIdx), g(s.policy, rejectedIdx), g(s.reference, chosenIdx), g(s.reference, rejectedIdx), p.beta);
+    const nll = tokenMeanNll(pick(s.policy, 2, 4), pick(s.counts, 2, 4));
+    const loss = tf.add(tf.mul(nll, p.lambda), tf.mul(t.loss, 1 - p.lambda)) as tf.Scalar;
+    return { loss, metrics: { 'loss/nll': nll, 'loss/pref': t.loss, ...t.metrics } };
+  },
+};

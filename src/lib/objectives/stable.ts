@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Stable log-sigmoid: −softplus(−z). */
+export function logSigmoid(z: tf.Tensor): tf.Tensor {
+  return tf.neg(tf.softplus(tf.neg(z)));
+}
+
+/**
+ * log(1 − exp(a)) for a < 0 (methods.md §2): a > −ln2 ? log(−expm1(a)) : log1p(−exp(a)), a clamped to ≤ −1e-7.
+ * tfjs has no expm1 op, so on (−ln2, 0) it is evaluated as its Taylor series in Horner form to degree 12
+ * (truncation error < 1e-10 relative there), which keeps full float32 precision as a → 0 on every backend.
+ */
+export function expm1Small(x: tf.Tensor): tf.Tensor {
+  let acc: tf.Tensor = tf.onesLike(x);
+  for (let k = 12; k >= 2; k--) acc = tf.add(1, tf.mul(tf.div(x, k), acc));
+  return tf.mul(x, acc);
+}
+
+export function log1mexp(a: tf.Tensor): tf.Tensor {
+  const x = tf.minimum(a, -1e-7);
+  const isNear = tf.greater(x, -Math.LN2);
+  // Feed each branch only inputs in its own range so neither produces NaN (whose gradient would leak through where).
+  const xNear = tf.where(isNear, x, tf.fill(x.shape, -0.5));
+  const xFar = tf.where(isNear, tf.fill(x.shape, -1), x);
+  const near = tf.log(tf.neg(expm1Small(xNear)));
+  const far = tf.log1p(tf.neg(tf.exp(xFar)));
+  return tf.where(isNear, near, far);
+}
+
+/** Plain-number versions (reference values for tests and CLI hand checks). */
+export function log1mexpNumber(a: number): number {
+  const x = Math.min(a, -1e-7);
+  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
+}
+export function logSigmoidNumber(z: number): number {
+  return z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z));
+}

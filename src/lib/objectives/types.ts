@@ -1,0 +1,39 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { TrainRow } from '../data/rows';
+
+/** A sequence an objective asks the trainer to score: prompt and response text, used verbatim. */
+export interface PairText {
+  prompt: string;
+  response: string;
+}
+
+/** Per-sequence quantities of one micro-batch, in the order `sequences()` returned them. */
+export interface SeqStats {
+  /** policy (adapter on) Σ response log-probs, [n] */
+  policy: tf.Tensor1D;
+  /** reference (adapter off) Σ response log-probs, [n]; null when the objective needs none */
+  reference: tf.Tensor1D | null;
+  /** response-token counts, [n] (constant) */
+  counts: tf.Tensor1D;
+}
+
+export interface ObjectiveOutput {
+  loss: tf.Scalar;
+  metrics: Record<string, tf.Scalar>;
+}
+
+export interface ObjectiveParams {
+  beta: number;
+  lambda: number;
+}
+
+/** One config + one loss per method (TRL style). The trainer knows nothing about which one runs. */
+export interface Objective {
+  name: string;
+  /** Row kinds this objective trains on. */
+  accepts: TrainRow['kind'][];
+  needsReference: boolean;
+  /** Sequences one row contributes, in a fixed order the loss relies on. */
+  sequences(row: TrainRow): PairText[];
+  loss(stats: SeqStats, p: ObjectiveParams): ObjectiveOutput;
+}

@@ -1,0 +1,52 @@
+import type { LoraConfig, LoraSnapshot } from '../lora/types';
+
+export type ObjectiveName = 'sft' | 'dpo' | 'orpo' | 'clo';
+
+export interface TrainConfig {
+  objective: ObjectiveName;
+  steps: number;
+  batchSize: number;
+  gradAccum: number;
+  lr: number;
+  warmupSteps: number;
+  /** cosine decays to lr * minLrRatio */
+  minLrRatio: number;
+  weightDecay: number;
+  clipNorm: number;
+  maxSeqLen: number;
+  seed: number;
+  /** DPO / CLO temperature */
+  beta: number;
+  /** ORPO weight of the odds-ratio term; CLO weight of NLL_target */
+  lambda: number;
+  lora: LoraConfig;
+  /** checkpoint every N steps (browser runs) */
+  checkpointEvery: number;
+}
+
+/** Metrics logged every step (methods.md §2). Absent keys do not apply to the objective. */
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  'loss/nll'?: number;
+  'loss/pref'?: number;
+  'rewards/chosen'?: number;
+  'rewards/rejected'?: number;
+  'rewards/margins'?: number;
+  'rewards/accuracies'?: number;
+  lr: number;
+  grad_norm: number;
+  tokens_per_s: number;
+  tokens: number;
+  ms: number;
+}
+
+/** Everything needed to continue a run on the same trajectory. */
+export interface TrainCheckpoint {
+  step: number;
+  config: TrainConfig;
+  lora: LoraSnapshot;
+  /** Adam moments, same keys as lora.tensors */
+  optimizer: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
+  metrics: StepMetrics[];
+}

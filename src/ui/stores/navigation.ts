@@ -1,0 +1,28 @@
+/** Which view is shown. `goto(viewId)` switches views from anywhere (e.g. Pairs → Train). */
+import { writable } from 'svelte/store';
+
+export const VIEWS = [
+  { id: 'model', label: 'Model' },
+  { id: 'data', label: 'Data' },
+  { id: 'pairs', label: 'Pairs' },
+  { id: 'train', label: 'Train' },
+  { id: 'evaluate', label: 'Evaluate' },
+  { id: 'compare', label: 'Compare' },
+  { id: 'winrate', label: 'Win rate' },
+  { id: 'playground', label: 'Playground' },
+  { id: 'about', label: 'About' },
+] as const;
+
+export type ViewId = (typeof VIEWS)[number]['id'];
+
+function initial(): ViewId {
+  const h = typeof location === 'undefined' ? '' : location.hash.slice(1);
+  return (VIEWS.find((v) => v.id === h)?.id ?? 'model') as ViewId;
+}
+
+export const currentView = writable<ViewId>(initial());
+
+export function goto(view: ViewId): void {
+  currentView.set(view);
+  if (typeof history !== 'undefined') history.replaceState(null, '', `#${view}`);
+}

@@ -1,0 +1,42 @@
+/**
+ * The page's handle on workers/train.worker.ts: one worker at a time, commands out, events to
+ * listeners. restart(backend) replaces the worker (switching backend means reloading the model).
+ */
+import type { BackendName, WorkerCommand, WorkerEvent } from '../../../workers/protocol';
+
+type Listener = (e: WorkerEvent) => void;
+
+const listeners = new Set<Listener>();
+let worker: Worker | null = null;
+
+function emit(e: WorkerEvent) {
+  for (const l of listeners) l(e);
+}
+
+export function onWorkerEvent(l: Listener): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export function send(cmd: WorkerCommand): void {
+  if (!worker) throw new Error('training worker is not running');
+  worker.postMessage(cmd);
+}
+
+/** (Re)starts the worker and sends init. Errors the worker cannot report itself become error events. */
+export function startWorker(backend?: BackendName): void {
+  worker?.terminate();
+  worker = new Worker(new URL('../../../workers/train.worker.ts', import.meta.url), { type: 'module', name: 'train' });
+  worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
+    if (ev.data.type === 'error') console.error(`[worker] ${ev.data.message}`);
+    emit(ev.data);
+  };
+  worker.onerror = (ev) => {
+    ev.preventDefault();
+    const message = `training worker crashed: ${ev.message || 'unknown error'}`;
+    console.error(`[worker] ${message}`);
+    emit({ type: 'error', message, fatal: true });
+  };
+  worker.onmessageerror = () => emit({ type: 'error', message: 'a worker message could not be read' });
+  worker.postMessage({ type: 'init', backend } satisfies WorkerCommand);
+}
