@@ -1,11 +1,16 @@
 import { defineConfig } from 'vitest/config';
+// @ts-expect-error plain .mjs helper without types
+import { vulkanEnv } from './cli/vulkan-env.mjs';
+
+// Forked test workers inherit this, so Dawn (webgpu in Node) can load Vulkan/SwiftShader where present.
+Object.assign(process.env, vulkanEnv());
 
 export default defineConfig({
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
   },
 });

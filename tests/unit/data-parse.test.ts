@@ -102,6 +102,10 @@ describe('CSV', () => {
       'second line"',
       '"Name a colour",,', // line 5: empty output
       'Say hi,,hi', // line 6
+      '"Three', // lines 7-9: one record
+      'lines",,"and',
+      'more"',
+      'Bad,,', // line 10: empty output
     ].join('\n');
     const r = parseDataFile(text, 'table.csv');
     expect(r.format).toBe('csv');
@@ -114,8 +118,12 @@ describe('CSV', () => {
       },
       { kind: 'sft', prompt: '### Instruction:\nWrite two lines\n\n### Response:\n', response: 'first line\nsecond line' },
       { kind: 'sft', prompt: '### Instruction:\nSay hi\n\n### Response:\n', response: 'hi' },
+      { kind: 'sft', prompt: '### Instruction:\nThree\nlines\n\n### Response:\n', response: 'and\nmore' },
     ]);
-    expect(r.errors).toEqual([{ line: 5, message: 'field "output" is empty' }]);
+    expect(r.errors).toEqual([
+      { line: 5, message: 'field "output" is empty' },
+      { line: 10, message: 'field "output" is empty' },
+    ]);
   });
 
   it('reports a row with too many fields by line', () => {

@@ -93,7 +93,10 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
   const limit = opts.limit ?? null;
   const docs = limit !== null && limit >= 0 ? allDocs.slice(0, limit) : allDocs;
   const { plan, poolSplit } = await prepareContexts(task, split, docs, allDocs, opts);
-  const maxSeqLen = model.config.maxSeqLen;
+  // The harness keeps maxSeqLen + 1 tokens (the last one is only a target). scoreSequences feeds all
+  // of them to the forward pass, which RoPE models take; a learned-position model has no embedding
+  // for position maxSeqLen, so it keeps one token less.
+  const maxSeqLen = model.config.position === 'learned' ? model.config.maxSeqLen - 1 : model.config.maxSeqLen;
   const perCall = Math.max(1, opts.itemsPerCall ?? 8);
   const items: ItemResult[] = [];
   report?.(0, docs.length);

@@ -24,13 +24,9 @@ export const clo: Objective = {
   },
   loss(s, p) {
     if (!s.reference) throw new Error('CLO needs reference log-probs');
-    // Chosen = sequences 0 and 2 of each group of 4, rejected = 1 and 3; pairs stay aligned.
-    const chosenIdx: number[] = [];
-    const rejectedIdx: number[] = [];
-    const n = s.policy.shape[0];
-    for (let i = 0; i < n; i += 4) chosenIdx.push(i, i + 2), rejectedIdx.push(i + 1, i + 3);
-    const g = (x: tf.Tensor1D, idx: number[]) => tf.gather(x, tf.tensor1d(idx, 'int32')) as tf.Tensor1D;
-    const t = dpoTerms(g(s.policy, chosenIdx), g(s.policy, rejectedIdx), g(s.reference, chosenIdx), g(s.reference, rejectedIdx), p.beta);
+    // Chosen = sequences 0 and 2 of each group of 4, rejected = 1 and 3; concat keeps the pairs aligned.
+    const both = (x: tf.Tensor1D, a: number, b: number) => tf.concat([pick(x, a, 4), pick(x, b, 4)]) as tf.Tensor1D;
+    const t = dpoTerms(both(s.policy, 0, 2), both(s.policy, 1, 3), both(s.reference, 0, 2), both(s.reference, 1, 3), p.beta);
     const nll = tokenMeanNll(pick(s.policy, 2, 4), pick(s.counts, 2, 4));
     const loss = tf.add(tf.mul(nll, p.lambda), tf.mul(t.loss, 1 - p.lambda)) as tf.Scalar;
     return { loss, metrics: { 'loss/nll': nll, 'loss/pref': t.loss, ...t.metrics } };

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { logSigmoid } from './stable';
 
-/** Select every `stride`-th element starting at `offset` from a [n] vector. */
+/**
+ * Select every `stride`-th element starting at `offset` from a [n] vector, by reshape + slice
+ * (differentiable on every backend; gather's gradient is missing on wasm).
+ */
 export function pick(x: tf.Tensor1D, offset: number, stride: number): tf.Tensor1D {
   const n = x.shape[0];
-  const idx: number[] = [];
-  for (let i = offset; i < n; i += stride) idx.push(i);
-  return tf.gather(x, tf.tensor1d(idx, 'int32')) as tf.Tensor1D;
+  if (n % stride !== 0) throw new Error(`pick: length ${n} is not a multiple of ${stride}`);
+  return tf.slice(x.reshape([n / stride, stride]), [0, offset], [n / stride, 1]).reshape([n / stride]) as tf.Tensor1D;
 }
 
 /** Token-mean negative log-likelihood over a set of sequences: −Σ logp / Σ tokens. */

@@ -82,13 +82,15 @@ export function disposeBatch(b: PackedBatch): void {
   b.mask.dispose();
 }
 
-/** log softmax(logits)[target] at every position: [B, T]. Flat gather keeps memory at O(B·T). */
+/**
+ * log softmax(logits)[target] at every position: [B, T]. The target logit is picked with a one-hot
+ * product rather than a gather: gather's gradient (UnsortedSegmentSum) is missing on the wasm backend,
+ * and the product costs the same O(B·T·V) as the log-sum-exp next to it.
+ */
 export function tokenLogprobs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
-  const [B, T, V] = logits.shape;
+  const V = logits.shape[2];
   const lse = tf.logSumExp(logits, -1); // [B, T]
-  const base = tf.mul(tf.range(0, B * T, 1, 'int32'), V);
-  const idx = tf.add(base, targets.reshape([B * T]));
-  const picked = tf.gather(logits.reshape([B * T * V]), idx).reshape([B, T]);
+  const picked = tf.sum(tf.mul(logits, tf.oneHot(targets, V)), -1);
   return tf.sub(picked, lse) as tf.Tensor2D;
 }
 

@@ -147,3 +147,15 @@ export async function translateRecord(
     return { provenance: 'failed', parts: null, reason, error: asTranslateError(err, translator.id) };
   }
 }
+
+/**
+ * The texts a record needs translated, for a manual round trip: the joint text when the record can
+ * go the joint way, else its non-empty parts. A translation imported for the joint text then
+ * decomposes exactly as a machine translation would.
+ */
+export function textsForRecord(parts: readonly string[], opts: MultiComponentOptions = DEFAULT_MULTI): string[] {
+  const sent = parts.filter((p) => p.trim() !== '');
+  const clash = sent.some((p) => opts.indicators.some((ind) => p.includes(ind)));
+  const joint = clash ? null : serializeParts(parts, opts);
+  return joint === null ? sent : [joint];
+}

@@ -1,0 +1,103 @@
+/**
+ * `npm run lab -- export --model M --adapter A --format peft|merged|trl --out DIR [--data FILE] [--json]`
+ * peft:   the adapter in PEFT layout (re-written from any PEFT folder the lab can read)
+ * merged: W + (alpha/r)·B·A as a Hugging Face model folder (Llama layout for llama2.c models)
+ * trl:    training data as TRL JSONL + trl_config.json + README + the PEFT adapter
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { helpText, parseArgs, UsageError, type Spec } from '../args';
+import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
+import { snapshotLora, disposeLora } from '../../src/lib/lora/lora';
+import { exportMerged } from '../../src/lib/formats/merged';
+import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
+import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
+import { parseDataFile, formatErrors } from '../../src/lib/data';
+import { defaultTrainConfig } from '../../src/lib/train/defaults';
+import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
+
+const SPEC: Spec = {
+  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
+  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
+  adapter: { type: 'string', help: 'PEFT adapter folder (e.g. the --out of train); merged without it = plain conversion' },
+  format: { type: 'string', help: 'what to write', choices: ['peft', 'merged', 'trl'], required: true },
+  out: { type: 'string', help: 'output folder', required: true },
+  data: { type: 'string', help: 'trl: training data file (default: the one named in the adapter folder\'s run.json)' },
+  objective: { type: 'string', help: 'trl: objective when the adapter folder has no run.json', choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  dtype: { type: 'string', help: 'merged: stored float type', choices: ['F32', 'F16', 'BF16'], default: 'F32' },
+  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'], default: 'cpu' },
+  json: { type: 'boolean', help: 'print {files: [...]}' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+
+const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
+
+function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
+  const p = resolve(adapterDir, 'run.json');
+  if (!existsSync(p)) return null;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new Error(`${p}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, SPEC, 'export');
+  if (a.help) return console.log(helpText('export', 'Writes a PEFT adapter, a merged Hugging Face model, or a TRL-ready bundle.', SPEC)), 0;
+  const format = a.format as 'peft' | 'merged' | 'trl';
+  const adapterDir = a.adapter as string | undefined;
+  if (!adapterDir && format !== 'merged') throw new UsageError(`export: --format ${format} needs --adapter DIR`);
+  if (adapterDir && !existsSync(adapterDir)) throw new UsageError(`export: flag --adapter: no such folder: ${adapterDir}`);
+  const log = (s: string) => process.stderr.write(s + '\n');
+  await initNodeBackend(a.backend as string | undefined, log);
+  const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+  const lora = adapterDir ? await loadAdapterArg(adapterDir, model) : null;
+  const outDir = resolve(a.out as string);
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  const write = (name: string, data: Uint8Array | string) => {
+    const p = resolve(outDir, name);
+    mkdirSync(resolve(p, '..'), { recursive: true });
+    writeFileSync(p, data);
+    written.push(name);
+  };
+
+  try {
+    if (format === 'peft' || format === 'trl') {
+      const snap = await snapshotLora(lora!);
+      const sub = format === 'trl' ? 'adapter/' : '';
+      for (const [n, b] of peftFileMap(toPeft(snap, model.config, model.source))) write(sub + n, b);
+    }
+    if (format === 'merged') {
+      const files = await exportMerged(model, lora, { dtype: a.dtype as 'F32' | 'F16' | 'BF16' });
+      for (const [n, b] of files) write(n, b);
+    }
+    if (format === 'trl') {
+      const runJson = readRunJson(adapterDir!);
+      let config = runJson?.config;
+      if (!config) {
+        if (!a.objective) throw new UsageError(`export: ${adapterDir} has no run.json; pass --objective sft|dpo|orpo|clo`);
+        config = defaultTrainConfig(a.objective as ObjectiveName, { lora: { ...lora!.config } });
+      }
+      const dataPath = (a.data as string | undefined) ?? runJson?.data?.file;
+      if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
+      if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
+      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[config.objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
+      if (parsed.errors.length) {
+        for (const l of formatErrors(parsed, 5)) log(l);
+        log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
+      }
+      if (parsed.rows.length === 0) throw new Error(`${dataPath}: no usable rows for ${config.objective}`);
+      for (const [n, text] of buildTrlBundle({ rows: parsed.rows, config, baseModel: model.source, adapterDir: 'adapter' })) write(n, text);
+    }
+  } finally {
+    if (lora) disposeLora(lora);
+  }
+  if (a.json) console.log(JSON.stringify({ files: written }));
+  else {
+    log(`wrote ${written.length} files to ${outDir}`);
+    for (const f of written) console.log(resolve(outDir, f));
+  }
+  return 0;
+}

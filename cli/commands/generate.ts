@@ -1,0 +1,38 @@
+import { helpText, intFlag, parseArgs, type Spec } from '../args';
+import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
+import { generate } from '../../src/lib/model/generate';
+
+const SPEC: Spec = {
+  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
+  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
+  adapter: { type: 'string', help: 'PEFT adapter folder' },
+  prompt: { type: 'string', help: 'prompt text (used as given)', default: '' },
+  'max-new-tokens': { type: 'number', help: 'tokens to generate', default: 64 },
+  temperature: { type: 'number', help: '0 = greedy', default: 0 },
+  'top-p': { type: 'number', help: 'nucleus sampling mass', default: 1 },
+  seed: { type: 'number', help: 'sampling seed', default: 0 },
+  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'] },
+  json: { type: 'boolean', help: 'print {text, ids}' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, SPEC, 'generate');
+  if (a.help) return console.log(helpText('generate', 'Samples from the model; stops at EOS or BOS-as-end.', SPEC)), 0;
+  const maxNew = intFlag(a, 'max-new-tokens', 'generate');
+  await initNodeBackend(a.backend as string | undefined, (s) => process.stderr.write(s + '\n'));
+  const m = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+  const lora = a.adapter ? await loadAdapterArg(a.adapter as string, m) : null;
+  const ids = m.tokenizer.encode(a.prompt as string);
+  const out = await generate(m, ids, {
+    maxNewTokens: maxNew,
+    temperature: a.temperature as number,
+    topP: a['top-p'] as number,
+    seed: a.seed as number,
+    lora,
+    onToken: a.json ? undefined : (_id, t) => process.stdout.write(t),
+  });
+  if (a.json) console.log(JSON.stringify({ text: out.text, ids: out.ids }));
+  else process.stdout.write('\n');
+  return 0;
+}

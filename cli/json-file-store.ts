@@ -1,0 +1,71 @@
+/**
+ * A KeyValueStore kept in one JSON file (Node only): loaded at open, written back atomically
+ * (temp file + rename) at most once per `everyMs` while values change, and on flush().
+ * Used for the translation cache of `build-pairs`, so an interrupted run can resume.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { KeyValueStore } from '../src/lib/store/types';
+
+export class JsonFileStore implements KeyValueStore {
+  private readonly data: Map<string, unknown>;
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly file: string,
+    data: Record<string, unknown>,
+    private readonly everyMs: number,
+  ) {
+    this.data = new Map(Object.entries(data));
+  }
+
+  /** Opens (or starts) the file; a file that is not a JSON object is an error naming it. */
+  static open(file: string, everyMs = 1000): JsonFileStore {
+    if (!existsSync(file)) return new JsonFileStore(file, {}, everyMs);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`${file}: not a JSON cache file (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: expected a JSON object`);
+    return new JsonFileStore(file, parsed as Record<string, unknown>, everyMs);
+  }
+
+  get size(): number {
+    return this.data.size;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.data.get(key) as T | undefined;
+  }
+
+  async set<T>(key: string, value: T): Promise<void> {
+    this.data.set(key, value);
+    this.touch();
+  }
+
+  async del(key: string): Promise<void> {
+    if (this.data.delete(key)) this.touch();
+  }
+
+  async keys(prefix = ''): Promise<string[]> {
+    return [...this.data.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  /** Writes pending changes now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.dirty) return;
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.data)));
+    renameSync(tmp, this.file);
+    this.dirty = false;
+  }
+
+  private touch(): void {
+    this.dirty = true;
+    if (!this.timer) this.timer = setTimeout(() => this.flush(), this.everyMs);
+  }
+}

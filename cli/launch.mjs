@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Starts a TypeScript entry point (cli/lab.ts, bench/bench.ts) under tsx with the Vulkan environment set.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { vulkanEnv } from './vulkan-env.mjs';
+
+const [entry, ...args] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const tsxCli = require.resolve('tsx/cli');
+const child = spawn(process.execPath, [tsxCli, entry, ...args], {
+  stdio: 'inherit',
+  env: { ...process.env, ...vulkanEnv() },
+});
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,87 @@
+/** Node-side glue for the headless runner, tests and benchmarks: backends, model and adapter loading from disk. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { isSoftwareAdapter, selectBackend, webgpuAdapterInfo, type BackendChoice } from '../src/lib/backend/select';
+import { loadLlama2c } from '../src/lib/formats/llama2c';
+import type { LoadedModel } from '../src/lib/model/model';
+import type { LoraState } from '../src/lib/lora/types';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const STORIES_DIR = resolve(PROJECT_ROOT, 'public/models/stories260K');
+
+let webgpuTried = false;
+let webgpuOk = false;
+
+/** Make `navigator.gpu` from Dawn and register tfjs' WebGPU backend, when a Vulkan driver is present. */
+export async function enableNodeWebgpu(): Promise<boolean> {
+  if (webgpuTried) return webgpuOk;
+  webgpuTried = true;
+  try {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const gpu = create([]);
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return (webgpuOk = false);
+    const nav = (globalThis as { navigator?: object }).navigator;
+    if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+    else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+    webgpuOk = !!tf.findBackendFactory('webgpu');
+  } catch {
+    webgpuOk = false;
+  }
+  return webgpuOk;
+}
+
+/**
+ * Default order in Node: a hardware WebGPU adapter first; wasm before a software (SwiftShader) WebGPU,
+ * which is correct but slower on a CPU; cpu last.
+ */
+export async function initNodeBackend(preferred?: string | null, log: (s: string) => void = () => {}): Promise<BackendChoice> {
+  tf.env().set('IS_TEST', false);
+  const haveGpu = preferred === 'webgpu' || !preferred ? await enableNodeWebgpu() : false;
+  if (preferred === 'webgpu' && !haveGpu) throw new Error('--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)');
+  let order = ['wasm', 'cpu'];
+  if (haveGpu) {
+    const info = await webgpuAdapterInfo();
+    order = isSoftwareAdapter(info) ? ['wasm', 'webgpu', 'cpu'] : ['webgpu', 'wasm', 'cpu'];
+  }
+  const choice = await selectBackend(preferred ?? null, order);
+  log(`backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`);
+  return choice;
+}
+
+function readBytes(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new Error(`${what}: file not found: ${path}`);
+  return new Uint8Array(readFileSync(path));
+}
+
+/** `--model`: 'stories260K', a llama2.c .bin (with --tokenizer), or a Hugging Face directory. */
+export async function loadModelArg(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
+  if (spec === 'stories260K') {
+    return loadLlama2c(readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'), readBytes(resolve(STORIES_DIR, 'tok512.bin'), '--model'), 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
+  }
+  if (!existsSync(spec)) throw new Error(`--model: no such file or directory: ${spec} (use stories260K, a llama2.c .bin, or a Hugging Face folder)`);
+  if (statSync(spec).isDirectory()) {
+    const mod = await import('./node-files');
+    return mod.loadHfModelFromDir(spec);
+  }
+  let tok = tokenizerPath;
+  if (!tok) {
+    for (const cand of ['tokenizer.bin', 'tok512.bin']) {
+      const p = resolve(dirname(spec), cand);
+      if (existsSync(p)) tok = p;
+    }
+  }
+  if (!tok) throw new Error(`--tokenizer: a llama2.c checkpoint (${spec}) needs its tokenizer .bin`);
+  return loadLlama2c(readBytes(spec, '--model'), readBytes(tok, '--tokenizer'), basename(spec).replace(/\.bin$/, ''), spec, basename(spec), basename(tok));
+}
+
+/** `--adapter DIR`: a PEFT adapter folder. */
+export async function loadAdapterArg(dir: string, model: LoadedModel): Promise<LoraState> {
+  const mod = await import('./node-files');
+  return mod.loadPeftAdapterFromDir(dir, model);
+}

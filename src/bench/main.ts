@@ -1,0 +1,98 @@
+/**
+ * Browser bench page (bench.html): for each backend, a fresh training worker runs a few CLO steps of
+ * stories260K on the bundled en–ko pairs. Reports tokens/s per backend and, for the first backend,
+ * the time from page load (navigation start) to the first finished training step.
+ * Results: window.__bench = {done, results: [...]} (read by bench/browser-bench.ts).
+ */
+import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/protocol';
+import { DatasetStore } from '../lib/store/datasets';
+import { parseDataFile } from '../lib/data/index';
+import { defaultTrainConfig } from '../lib/train/defaults';
+
+interface BackendResult {
+  requested: BackendName;
+  backend: string | null;
+  fallbackFrom: string[];
+  adapter?: string;
+  initMs: number | null;
+  /** ms from navigation start to this backend's first finished step */
+  firstStepAtMs: number | null;
+  steps: number;
+  tokensPerS: number | null;
+  msPerStep: number | null;
+  error?: string;
+}
+
+const params = new URLSearchParams(location.search);
+const backends = (params.get('backends') ?? 'webgpu,wasm,cpu').split(',') as BackendName[];
+const steps = Number(params.get('steps') ?? 4);
+const out = document.getElementById('out')!;
+const w = window as unknown as { __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string } };
+w.__bench = { done: false, results: [], pageToFirstStepMs: null };
+
+const DATA_ID = 'bench-clo-en-ko';
+
+async function prepareData(): Promise<void> {
+  const store = new DatasetStore();
+  if (await store.getMeta(DATA_ID)) return;
+  const file = 'data/instructions/paired_alpaca_koalpaca_en_ko.jsonl';
+  const text = await (await fetch(`/${file}`)).text();
+  await store.save({ id: DATA_ID, name: 'bench en–ko pairs', source: 'bundled', fileName: file }, parseDataFile(text, file));
+}
+
+function runOne(requested: BackendName): Promise<BackendResult> {
+  const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null };
+  const worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
+  const send = (c: WorkerCommand) => worker.postMessage(c);
+  const toks: number[] = [];
+  const ms: number[] = [];
+  return new Promise((resolve) => {
+    const finish = (error?: string) => {
+      worker.terminate();
+      if (error) r.error = error;
+      // first step includes warm-up (shader compilation): leave it out of the averages when there are more
+      const t = toks.length > 1 ? toks.slice(1) : toks;
+      const m = ms.length > 1 ? ms.slice(1) : ms;
+      r.tokensPerS = t.length ? t.reduce((a, b) => a + b, 0) / t.length : null;
+      r.msPerStep = m.length ? m.reduce((a, b) => a + b, 0) / m.length : null;
+      resolve(r);
+    };
+    worker.onerror = (e) => finish(`worker error: ${e.message}`);
+    worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
+      const e = ev.data;
+      if (e.type === 'ready') {
+        r.backend = e.backend;
+        r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
+        r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
+        r.initMs = e.initMs;
+        const config = defaultTrainConfig('clo', { steps, batchSize: 2, maxSeqLen: 64, checkpointEvery: 0, lr: 1e-3 });
+        send({ type: 'start', runId: `bench-${requested}-${Date.now()}`, name: `bench ${requested}`, datasetId: DATA_ID, config });
+      } else if (e.type === 'metrics') {
+        r.steps += 1;
+        if (r.firstStepAtMs === null) r.firstStepAtMs = performance.now();
+        toks.push(e.metrics.tokens_per_s);
+        ms.push(e.metrics.ms);
+      } else if (e.type === 'done' && e.what === 'train') finish();
+      else if (e.type === 'error') finish(e.message);
+    };
+    send({ type: 'init', backend: requested });
+  });
+}
+
+async function main() {
+  try {
+    await prepareData();
+    for (const b of backends) {
+      out.textContent = `running ${b}…\n` + JSON.stringify(w.__bench.results, null, 1);
+      const r = await runOne(b);
+      w.__bench.results.push(r);
+      if (w.__bench.pageToFirstStepMs === null && r.firstStepAtMs !== null) w.__bench.pageToFirstStepMs = r.firstStepAtMs;
+    }
+  } catch (err) {
+    w.__bench.error = err instanceof Error ? err.message : String(err);
+  }
+  w.__bench.done = true;
+  out.textContent = JSON.stringify(w.__bench, null, 1);
+}
+
+void main();

@@ -1,0 +1,74 @@
+/**
+ * Persistence of evaluation results and win-rate sessions on any KeyValueStore.
+ * Keys: a run's evaluations under `run-extra:<runId>:eval:<id>` (RunStore's per-run extras, so
+ * deleting the run deletes them); base-model evaluations under `eval:base:<id>`; win-rate sessions
+ * under `winrate:<id>`.
+ */
+import type { KeyValueStore } from '../store/types';
+import type { EvalReport } from './run-eval';
+import type { SplitName } from './tasks';
+import type { WinRateSession } from './winrate';
+
+export type EvalSubject = { kind: 'base' } | { kind: 'run'; runId: string; runName: string; step: number | null };
+
+export interface EvalRecord {
+  id: string;
+  createdAt: number;
+  subject: EvalSubject;
+  /** row label in the comparison table, e.g. 'stories260K (base)' or 'my-clo-run @ step 200' */
+  label: string;
+  model: string;
+  backend: string;
+  shots: number;
+  limit: number | null;
+  seed: number;
+  split?: SplitName;
+  ms: number;
+  report: EvalReport;
+}
+
+export interface WinRateRecord {
+  session: WinRateSession;
+  generation: { maxNewTokens: number; temperature: number; topP: number; seed: number };
+  updatedAt: number;
+}
+
+export function newEvalId(now = Date.now()): string {
+  return `eval-${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+function evalKey(r: Pick<EvalRecord, 'id' | 'subject'>): string {
+  return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:eval:${r.id}` : `eval:base:${r.id}`;
+}
+
+export class EvalResultStore {
+  constructor(readonly kv: KeyValueStore) {}
+
+  async save(r: EvalRecord): Promise<void> {
+    await this.kv.set(evalKey(r), r);
+  }
+
+  async list(): Promise<EvalRecord[]> {
+    const keys = [...(await this.kv.keys('eval:base:')), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(':eval:'))];
+    const recs = await Promise.all(keys.map((k) => this.kv.get<EvalRecord>(k)));
+    return recs.filter((r): r is EvalRecord => !!r).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async delete(r: Pick<EvalRecord, 'id' | 'subject'>): Promise<void> {
+    await this.kv.del(evalKey(r));
+  }
+
+  async saveWinRate(r: WinRateRecord): Promise<void> {
+    await this.kv.set(`winrate:${r.session.id}`, { ...r, updatedAt: Date.now() });
+  }
+
+  async listWinRates(): Promise<WinRateRecord[]> {
+    const keys = await this.kv.keys('winrate:');
+    const recs = await Promise.all(keys.map((k) => this.kv.get<WinRateRecord>(k)));
+    return recs.filter((r): r is WinRateRecord => !!r).sort((a, b) => b.session.createdAt - a.session.createdAt);
+  }
+
+  async deleteWinRate(id: string): Promise<void> {
+    await this.kv.del(`winrate:${id}`);
+  }
+}

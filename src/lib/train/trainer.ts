@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LoadedModel } from '../model/model';
+import type { TrainRow, RowError } from '../data/rows';
+import type { LoraState } from '../lora/types';
+import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora, withAdapterOff } from '../lora/lora';
+import { getObjective, type Objective } from '../objectives';
+import { disposeBatch, packBatch, sequenceLogprobs, tokenizePair, type TokenizedSeq } from '../objectives/logprobs';
+import { AdamW } from './adamw';
+import { EpochSampler } from './sampler';
+import { cosineWithWarmup } from './schedule';
+import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/**
+ * The training loop, one optimizer step per call to step(). Knows nothing about which objective runs:
+ * it tokenizes the sequences the objective asks for, computes policy (and, if needed, reference =
+ * adapter-off) log-probs, and minimises the objective's loss over the LoRA variables only.
+ * Each step's logged loss is computed on that step's batch before its update.
+ */
+export class Trainer {
+  readonly metrics: StepMetrics[] = [];
+  /** rows left out (wrong shape for the objective, or too long), with 1-based row numbers */
+  readonly skipped: RowError[] = [];
+  private readonly objective: Objective;
+  private readonly seqs: TokenizedSeq[][];
+  private readonly sampler: EpochSampler;
+  private readonly vars: tf.Variable[];
+  private readonly keys: string[];
+  private readonly opt: AdamW;
+  private step_ = 0;
+
+  private constructor(
+    readonly model: LoadedModel,
+    rows: TrainRow[],
+    readonly config: TrainConfig,
+    readonly lora: LoraState,
+  ) {
+    this.objective = getObjective(config.objective);
+    const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
+    this.seqs = [];
+    rows.forEach((row, i) => {
+      if (!this.objective.accepts.includes(row.kind)) {
+        this.skipped.push({ line: i + 1, message: `a ${row.kind} row cannot train ${config.objective.toUpperCase()}` });
+        return;
+      }
+      try {
+        this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
+      } catch (e) {
+        this.skipped.push({ line: i + 1, message: (e as Error).message });
+      }
+    });
+    if (this.seqs.length === 0)
+      throw new Error(`no usable rows for ${config.objective}: ${this.skipped.length} skipped` + (this.skipped[0] ? ` (row ${this.skipped[0].line}: ${this.skipped[0].message})` : ''));
+    this.sampler = new EpochSampler(this.seqs.length, config.seed);
+    this.keys = [];
+    for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
+    this.vars = loraVariables(lora);
+    this.opt = new AdamW(this.vars);
+  }
+
+  static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint): Trainer {
+    const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
+    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora);
+    if (resumeFrom) {
+      t.opt.importState(t.keys, resumeFrom.optimizer);
+      t.step_ = resumeFrom.step;
+      t.metrics.push(...resumeFrom.metrics.slice(0, resumeFrom.step));
+    }
+    return t;
+  }
+
+  get stepIndex(): number {
+    return this.step_;
+  }
+  get done(): boolean {
+    return this.step_ >= this.config.steps;
+  }
+  get usableRows(): number {
+    return this.seqs.length;
+  }
+
+  async step(): Promise<StepMetrics> {
+    const cfg = this.config;
+    const t0 = now();
+    const lr = cosineWithWarmup(this.step_, cfg.steps, cfg.lr, cfg.warmupSteps, cfg.minLrRatio);
+    const params = { beta: cfg.beta, lambda: cfg.lambda };
+    let gradSum: tf.Tensor[] | null = null;
+    let metricSum: tf.Tensor1D | null = null;
+    let metricNames: string[] = [];
+    let tokens = 0;
+    const micro = Math.max(1, cfg.gradAccum);
+    for (let m = 0; m < micro; m++) {
+      const rowIdx = this.sampler.batch(this.step_ * micro + m, cfg.batchSize);
+      const seqs = rowIdx.flatMap((r) => this.seqs[r]);
+      const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
+      tokens += batch.tokens;
+      const counts = tf.tensor1d(batch.counts);
+      const reference = this.objective.needsReference
+        ? tf.tidy(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.model, batch, this.lora, false)))
+        : null;
+      let stacked: tf.Tensor1D | null = null;
+      const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed);
+        const out = this.objective.loss({ policy, reference, counts }, params);
+        metricNames = Object.keys(out.metrics);
+        stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
+        return out.loss;
+      }, this.vars);
+      value.dispose();
+      reference?.dispose();
+      counts.dispose();
+      disposeBatch(batch);
+      const gl = this.vars.map((v) => grads[v.name]);
+      if (!gradSum) gradSum = gl;
+      else {
+        const next: tf.Tensor[] = gradSum.map((g, i) => tf.add(g, gl[i]));
+        gradSum.forEach((g) => g.dispose());
+        gl.forEach((g) => g.dispose());
+        gradSum = next;
+      }
+      if (!metricSum) metricSum = stacked!;
+      else {
+        const next = tf.add(metricSum, stacked!) as tf.Tensor1D;
+        metricSum.dispose();
+        (stacked as unknown as tf.Tensor).dispose();
+        metricSum = next;
+      }
+    }
+    const grads = gradSum!;
+    if (micro > 1) {
+      const scaled = grads.map((g) => tf.div(g, micro));
+      grads.forEach((g) => g.dispose());
+      grads.splice(0, grads.length, ...scaled);
+    }
+    const norm = AdamW.globalNorm(grads);
+    const clip = tf.tidy(() => tf.minimum(1, tf.div(cfg.clipNorm, tf.add(norm, 1e-6))) as tf.Scalar);
+    this.opt.apply(grads, lr, cfg.weightDecay, clip);
+    grads.forEach((g) => g.dispose());
+    clip.dispose();
+    const readout = tf.tidy(() => tf.concat([tf.div(metricSum!, micro), norm.reshape([1])]));
+    const vals = (await readout.data()) as Float32Array;
+    readout.dispose();
+    norm.dispose();
+    metricSum!.dispose();
+    const ms = now() - t0;
+    const rec: StepMetrics = {
+      step: this.step_ + 1,
+      loss: vals[0],
+      lr,
+      grad_norm: vals[vals.length - 1],
+      tokens_per_s: tokens / (ms / 1000),
+      tokens,
+      ms,
+    };
+    metricNames.forEach((k, i) => ((rec as unknown as Record<string, number>)[k] = vals[i + 1]));
+    this.step_ += 1;
+    this.metrics.push(rec);
+    return rec;
+  }
+
+  async checkpoint(): Promise<TrainCheckpoint> {
+    return {
+      step: this.step_,
+      config: this.config,
+      lora: await snapshotLora(this.lora),
+      optimizer: await this.opt.exportState(this.keys),
+      metrics: this.metrics.slice(),
+    };
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    disposeLora(this.lora);
+  }
+}

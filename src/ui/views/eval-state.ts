@@ -1,0 +1,90 @@
+/**
+ * Evaluation state shared by the Evaluate, Compare and Win-rate views, kept outside the components so
+ * a job keeps running (and its result is saved) when the user switches tabs.
+ */
+import { get, writable } from 'svelte/store';
+import { idbStore } from '../../lib/store/idb';
+import { EvalResultStore, newEvalId, type EvalRecord, type EvalSubject } from '../../lib/eval/results-store';
+import type { SplitName } from '../../lib/eval/tasks';
+import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval-protocol';
+import { cancelEvalJob, evaluateInWorker, EvalJobError } from '../../../workers/eval-client';
+import { backendState } from '../stores/backend';
+
+export const evalStore = new EvalResultStore(idbStore());
+
+export const evalRecords = writable<EvalRecord[]>([]);
+
+export interface EvalJobState {
+  running: boolean;
+  label: string;
+  progress: EvalProgressEvent | null;
+  startedAt: number;
+  error: string | null;
+  cancelled: boolean;
+  lastId: string | null;
+}
+
+export const evalJob = writable<EvalJobState>({ running: false, label: '', progress: null, startedAt: 0, error: null, cancelled: false, lastId: null });
+
+export async function refreshEvalRecords(): Promise<EvalRecord[]> {
+  const list = await evalStore.list();
+  evalRecords.set(list);
+  return list;
+}
+
+/** The backend the training worker runs on (the evaluation worker uses the same one). */
+export function sharedBackend(): EvalBackendName | undefined {
+  const b = get(backendState).info?.backend;
+  return b === 'webgpu' || b === 'webgl' || b === 'wasm' || b === 'cpu' ? b : undefined;
+}
+
+export interface EvalRequest {
+  subject: EvalSubject;
+  label: string;
+  tasks: string[];
+  shots: number;
+  limit: number | null;
+  seed: number;
+  split?: SplitName;
+}
+
+/** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
+export async function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
+  if (get(evalJob).running) throw new Error('an evaluation is already running');
+  evalJob.set({ running: true, label: req.label, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
+  const target: EvalTarget = req.subject.kind === 'run' ? { kind: 'run', runId: req.subject.runId } : { kind: 'base' };
+  try {
+    const res = await evaluateInWorker(
+      { target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split },
+      (p) => evalJob.update((s) => ({ ...s, progress: p })),
+      sharedBackend(),
+    );
+    const subject: EvalSubject = req.subject.kind === 'run' ? { ...req.subject, step: res.step } : req.subject;
+    const record: EvalRecord = {
+      id: newEvalId(),
+      createdAt: Date.now(),
+      subject,
+      label: subject.kind === 'run' && res.step !== null ? `${req.label} @ step ${res.step}` : req.label,
+      model: res.model,
+      backend: res.backend,
+      shots: req.shots,
+      limit: req.limit,
+      seed: req.seed,
+      split: req.split,
+      ms: res.ms,
+      report: res.report,
+    };
+    await evalStore.save(record);
+    await refreshEvalRecords();
+    evalJob.update((s) => ({ ...s, running: false, lastId: record.id }));
+    return record;
+  } catch (err) {
+    const cancelled = err instanceof EvalJobError && err.cancelled;
+    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
+    return null;
+  }
+}
+
+export function cancelEvaluation(): void {
+  cancelEvalJob();
+}

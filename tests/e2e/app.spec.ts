@@ -1,0 +1,180 @@
+/**
+ * The browser app end to end: WebGPU (SwiftShader) backend, a CLO run in the worker with live
+ * charts, pause/resume, reload + resume from checkpoint, data import with a validation report.
+ */
+import type { Page } from '@playwright/test';
+import { test, expect, shot, openView, waitForEngine } from './fixtures';
+
+const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
+
+/** Reads a stored run record straight from IndexedDB (database clo-lab, store kv). */
+async function storedRun(page: Page, runId: string): Promise<{ status: string; lastCheckpointStep: number | null; metrics: { step: number; loss: number }[] }> {
+  return page.evaluate(
+    (id) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('clo-lab');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction('kv').objectStore('kv').get(`run:${id}`);
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        };
+      }),
+    runId,
+  );
+}
+
+async function setField(page: Page, name: string, value: number): Promise<void> {
+  await page.getByTestId(`field-${name}`).fill(String(value));
+}
+
+/** Loads the bundled en–ko CLO pairs and opens the Train view with them selected. */
+async function prepareCloRun(page: Page, settings: Record<string, number>): Promise<void> {
+  await openView(page, 'Data');
+  const set = page.locator(`[data-testid="bundled-dataset"][data-id="${CLO_SET}"]`);
+  await set.getByRole('button', { name: /^Load/ }).click();
+  await set.getByRole('button', { name: 'Use for training' }).click();
+  await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('field-objective')).toHaveValue('clo');
+  for (const [k, v] of Object.entries(settings)) await setField(page, k, v);
+}
+
+const phase = (page: Page) => page.getByTestId('run-phase');
+async function currentStep(page: Page): Promise<number> {
+  return Number(await phase(page).getAttribute('data-step'));
+}
+async function waitStep(page: Page, atLeast: number, timeout = 180_000): Promise<void> {
+  await expect.poll(() => currentStep(page), { timeout, intervals: [250] }).toBeGreaterThanOrEqual(atLeast);
+}
+async function liveRunId(page: Page): Promise<string> {
+  const row = page.getByTestId('run-row').first();
+  return (await row.getAttribute('data-run-id')) ?? '';
+}
+
+test('header reports WebGPU on SwiftShader without fallback; tabs work by keyboard; every view renders', async ({ page }) => {
+  await page.goto('/');
+  expect(await waitForEngine(page)).toBe('webgpu');
+  await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
+  await expect(page.getByTestId('fallback')).toHaveText(/no fallback/);
+  await expect(page.getByTestId('model-info')).toContainText('stories260K');
+
+  // roving tabindex + arrow keys
+  await page.getByRole('tab', { name: 'Model' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Data' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByRole('tab', { name: 'Data' })).toBeFocused();
+  await page.keyboard.press('End');
+  await expect(page.getByRole('tab', { name: 'About' })).toHaveAttribute('aria-selected', 'true');
+
+  const views = ['Model', 'Data', 'Pairs', 'Train', 'Evaluate', 'Compare', 'Win rate', 'Playground', 'About'];
+  for (const v of views) {
+    await openView(page, v);
+    await shot(page, `view-${v.toLowerCase().replace(' ', '-')}`);
+  }
+  await expect(page.getByTestId('about-data')).toContainText('CC BY-NC 4.0');
+});
+
+test('CLO run on stories260K trains in the worker: charts grow, loss falls, pause and resume work', async ({ page }) => {
+  await page.goto('/');
+  await waitForEngine(page);
+  await prepareCloRun(page, { steps: 22, batchSize: 2, maxSeqLen: 64, lr: 0.01, warmupSteps: 0, checkpointEvery: 10 });
+  await page.getByTestId('start').click();
+  await waitStep(page, 3);
+
+  // pause: the step counter stops, then resume continues
+  await page.getByTestId('pause').click();
+  await expect(phase(page)).toHaveAttribute('data-phase', 'paused', { timeout: 60_000 });
+  const pausedAt = await currentStep(page);
+  await page.waitForTimeout(2500);
+  expect(await currentStep(page)).toBe(pausedAt);
+  await shot(page, 'train-paused');
+  await page.getByTestId('resume').click();
+  await waitStep(page, pausedAt + 1);
+
+  await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 300_000 });
+  expect(await currentStep(page)).toBe(22);
+  await expect(page.locator('[data-testid="chart"][data-title="loss"]')).toHaveAttribute('data-points', '22');
+  await expect(page.locator('[data-testid="chart"][data-title="rewards/margins"]')).toHaveAttribute('data-points', '22');
+  await shot(page, 'train-completed');
+
+  const run = await storedRun(page, await liveRunId(page));
+  expect(run.status).toBe('completed');
+  expect(run.metrics.map((m) => m.step)).toEqual(Array.from({ length: 22 }, (_, i) => i + 1));
+  const losses = run.metrics.map((m) => m.loss);
+  expect(losses.every(Number.isFinite)).toBe(true);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // robust: mean of the first 3 steps vs the last 3
+  expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+});
+
+test('reload mid-run: the run is listed and resumes from its checkpoint, not from step 0', async ({ page }) => {
+  await page.goto('/');
+  await waitForEngine(page);
+  await prepareCloRun(page, { steps: 40, batchSize: 2, maxSeqLen: 64, checkpointEvery: 3 });
+  await page.getByTestId('start').click();
+  await waitStep(page, 7);
+  const runId = await liveRunId(page);
+  await expect.poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(6);
+
+  await page.reload();
+  await waitForEngine(page);
+  await openView(page, 'Train');
+  const row = page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
+  await expect(row).toHaveAttribute('data-status', 'interrupted');
+  const ckpt = (await storedRun(page, runId)).lastCheckpointStep ?? 0;
+  expect(ckpt).toBeGreaterThanOrEqual(6);
+  await expect(row.getByTestId('run-checkpoint')).toHaveText(`${ckpt} / 40`);
+  await shot(page, 'train-interrupted');
+
+  await row.getByRole('button', { name: /^Resume/ }).click();
+  // the first progress after resuming reports the checkpoint step, then counts on from it
+  const seen: number[] = [];
+  await expect
+    .poll(
+      async () => {
+        if (await phase(page).count()) seen.push(await currentStep(page));
+        return seen.at(-1) ?? -1;
+      },
+      { timeout: 120_000, intervals: [100] },
+    )
+    .toBeGreaterThan(ckpt);
+  expect(Math.min(...seen)).toBeGreaterThanOrEqual(ckpt);
+  await expect(page.locator('[data-testid="chart"][data-title="loss"]')).toHaveAttribute('data-points', String(await currentStep(page)));
+  await page.getByTestId('stop').click();
+  await expect(phase(page)).toHaveAttribute('data-phase', 'stopped', { timeout: 60_000 });
+  const after = await storedRun(page, runId);
+  expect(after.status).toBe('stopped');
+  expect(after.metrics[0].step).toBe(1);
+  expect(after.metrics.map((m) => m.step)).toEqual(Array.from({ length: after.metrics.length }, (_, i) => i + 1));
+});
+
+test('importing JSONL with 2 broken rows reports exactly those rows; the dataset survives a reload', async ({ page }) => {
+  await page.goto('/');
+  await openView(page, 'Data');
+  const lines = [
+    JSON.stringify({ prompt: 'Say hi.', response: 'Hi!' }),
+    '{"prompt": "broken json", ',
+    JSON.stringify({ prompt: 'Count to two.', response: 'One, two.' }),
+    JSON.stringify({ question: 'no known shape' }),
+    JSON.stringify({ prompt: 'Name a colour.', response: 'Blue.' }),
+  ];
+  await page.getByLabel('Choose a data file').setInputFiles({
+    name: 'two-broken.jsonl',
+    mimeType: 'application/jsonl',
+    buffer: Buffer.from(lines.join('\n') + '\n'),
+  });
+  const report = page.getByTestId('import-report');
+  await expect(report.getByTestId('accepted-count')).toHaveText('3');
+  await expect(report.getByTestId('rejected-count')).toHaveText('2');
+  const rejected = report.getByTestId('rejected-row');
+  await expect(rejected).toHaveCount(2);
+  expect(await rejected.evaluateAll((els) => els.map((e) => e.getAttribute('data-line')))).toEqual(['2', '4']);
+  await expect(page.getByTestId('dataset-preview')).toContainText('Count to two.');
+  await shot(page, 'data-import-report');
+
+  await page.reload();
+  await openView(page, 'Data');
+  const stored = page.locator('[data-testid="stored-dataset"][data-name="two-broken.jsonl"]');
+  await expect(stored).toBeVisible();
+  await expect(stored).toContainText('3');
+});

@@ -1,0 +1,87 @@
+/**
+ * Messages between the page and workers/eval.worker.ts. Plain data only: tensors never cross.
+ * Commands in: init, evaluate, generate (answers for a win-rate session), cancel.
+ * Events out: ready, progress, result, generation, error.
+ * One job at a time; `cancel` stops the current job, which then ends with an error event
+ * `{cancelled: true}`.
+ */
+import type { EvalReport } from '../src/lib/eval/run-eval';
+import type { SplitName } from '../src/lib/eval/tasks';
+
+export type EvalBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Which weights to use: the base model, or base + a stored run's latest checkpoint adapter. */
+export type EvalTarget = { kind: 'base' } | { kind: 'run'; runId: string };
+
+// ---- commands (page → worker) ----
+export interface EvalInitCommand {
+  type: 'init';
+  backend?: EvalBackendName;
+}
+export interface EvalStartCommand {
+  type: 'evaluate';
+  jobId: string;
+  target: EvalTarget;
+  tasks: string[];
+  shots: number;
+  limit: number | null;
+  split?: SplitName;
+  seed: number;
+}
+export interface EvalGenerateCommand {
+  type: 'generate';
+  jobId: string;
+  target: EvalTarget;
+  prompts: string[];
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+export interface EvalCancelCommand {
+  type: 'cancel';
+  jobId: string;
+}
+export type EvalCommand = EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalCancelCommand;
+
+// ---- events (worker → page) ----
+export interface EvalReadyEvent {
+  type: 'ready';
+  backend: string;
+  model: string;
+}
+export interface EvalProgressEvent {
+  type: 'progress';
+  jobId: string;
+  /** task name, or 'generate' */
+  task: string;
+  taskIndex: number;
+  taskCount: number;
+  done: number;
+  total: number;
+}
+export interface EvalResultEvent {
+  type: 'result';
+  jobId: string;
+  report: EvalReport;
+  model: string;
+  backend: string;
+  ms: number;
+  /** adapter step when target is a run */
+  step: number | null;
+}
+export interface EvalGenerationEvent {
+  type: 'generation';
+  jobId: string;
+  /** one answer per prompt, in order */
+  texts: string[];
+  ms: number;
+}
+export interface EvalErrorEvent {
+  type: 'error';
+  jobId?: string;
+  message: string;
+  cancelled?: boolean;
+  fatal?: boolean;
+}
+export type EvalEvent = EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalErrorEvent;
