@@ -6,6 +6,7 @@ import { evaluate } from '../../src/lib/eval/run-eval';
 import { kobestCopa, kobestSentineg } from '../../src/lib/eval/tasks';
 import { decodeDataBytes, type DataSource } from '../../src/lib/eval/data';
 import { scoreSequences } from '../../src/lib/model/score';
+import { paragraphsFromJsonl, perplexity } from '../../src/lib/eval/perplexity';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { loadStories, ROOT } from './helpers';
 
@@ -90,5 +91,23 @@ describe('evaluate on stories260K (cpu)', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(evaluate(m, [kobestSentineg], { source, limit: 2, signal: ac.signal })).rejects.toThrow(/cancelled/);
+  });
+
+  it('perplexity over TinyStories paragraphs = exp(mean NLL of every token after BOS)', async () => {
+    const text = decodeDataBytes(new Uint8Array(readFileSync(resolve(ROOT, 'public/data/english/tinystories.dev_paragraphs.jsonl.gz'))));
+    const paras = paragraphsFromJsonl(text, 'tinystories').slice(0, 2);
+    const r = await perplexity(m, paras);
+    let nll = 0;
+    let n = 0;
+    for (const p of paras) {
+      const ids = m.tokenizer.encode(p, { bos: true });
+      const [s] = await scoreSequences(m, [{ ids, start: 1 }], { batchSize: 1 });
+      nll -= s.sum;
+      n += ids.length - 1;
+    }
+    expect(r.tokens).toBe(n);
+    expect(r.perplexity).toBeCloseTo(Math.exp(nll / n), 3);
+    // stories260K was trained on TinyStories: held-out perplexity is far below the uniform 512
+    expect(r.perplexity).toBeLessThan(20);
   });
 });

@@ -8,20 +8,12 @@
  */
 import type { McDoc } from './tasks';
 import { TARGET_DELIMITER } from './requests';
+import { mulberry32 } from '../model/sample';
 
 export const FEWSHOT_DELIMITER = '\n\n';
 
-/** Small seeded PRNG (mulberry32): uniform floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded PRNG (mulberry32): uniform floats in [0, 1). */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** Mixes a run seed and an item index into one 32-bit seed. */
 export function itemSeed(seed: number, index: number): number {

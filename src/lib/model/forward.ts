@@ -4,6 +4,7 @@ import type { LinearName, ModelWeights } from './weights';
 import type { LoraState } from '../lora/types';
 import { applyRope, ropeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
+import { matMulFrozenT } from './matmul';
 
 export interface ForwardOptions {
   lora?: LoraState | null;
@@ -95,8 +96,8 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
     let k = lin('k_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
     const v = lin('v_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
     if (rope) {
-      q = applyRope(q, rope.cos, rope.sin, cfg.ropeStyle);
-      k = applyRope(k, rope.cos, rope.sin, cfg.ropeStyle);
+      q = applyRope(q, rope);
+      k = applyRope(k, rope);
     }
     let kT = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
     let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
@@ -137,5 +138,5 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
   if (opts.cache) opts.cache.length = S;
   const hf = norm(x, W.finalNorm, cfg);
   const head = W.lmHead ?? W.embed;
-  return tf.matMul(hf, head, false, true).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
+  return matMulFrozenT(hf, head).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
 }

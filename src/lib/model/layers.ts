@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { Linear, Norm } from './weights';
 import type { LoraPair } from '../lora/types';
+import { matMulFrozenT, matMulT } from './matmul';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -23,13 +24,13 @@ export interface LoraApply {
 
 /** y = x W^T + b (+ scale · dropout(x) A^T B^T). x [N, in]. */
 export function linear(x: tf.Tensor2D, lin: Linear, lora?: LoraApply | null): tf.Tensor2D {
-  let y = tf.matMul(x, lin.w, false, true);
+  let y = matMulFrozenT(x, lin.w);
   if (lin.b) y = tf.add(y, lin.b);
   if (lora) {
     let xin = x;
     if (lora.dropout > 0) xin = tf.dropout(x, lora.dropout, undefined, lora.seed) as tf.Tensor2D;
-    const down = tf.matMul(xin, lora.pair.A, false, true);
-    const up = tf.matMul(down, lora.pair.B, false, true);
+    const down = matMulT(xin, lora.pair.A as unknown as tf.Tensor2D);
+    const up = matMulT(down, lora.pair.B as unknown as tf.Tensor2D);
     y = tf.add(y, tf.mul(up, lora.scale));
   }
   return y;

@@ -1,40 +1,50 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 
-/** cos/sin tables [T, headDim/2] for positions offset..offset+T-1, inverse frequency theta^(-2i/d). */
-export function ropeTables(cfg: ModelConfig, T: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-  const half = cfg.headDim / 2;
-  const cos = new Float32Array(T * half);
-  const sin = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < half; i++) {
-      const freq = Math.pow(cfg.ropeTheta, (-2 * i) / cfg.headDim);
-      const a = (t + offset) * freq;
-      cos[t * half + i] = Math.cos(a);
-      sin[t * half + i] = Math.sin(a);
-    }
-  }
-  return { cos: tf.tensor2d(cos, [T, half]), sin: tf.tensor2d(sin, [T, half]) };
+/**
+ * RoPE as x·C + (x·R)·S, where R is the fixed [d, d] signed permutation that pairs each coordinate
+ * with its rotation partner, and C, S are cos/sin repeated over each pair. 'interleaved' (llama2.c)
+ * pairs (2i, 2i+1); 'half' (Hugging Face) pairs (i, i + d/2). One small matmul instead of
+ * split/concat keeps it fast on every backend (split along a size-2 axis was 40% of a wasm step).
+ */
+export interface RopeTables {
+  cos: tf.Tensor2D; // [T, d]
+  sin: tf.Tensor2D; // [T, d]
+  rot: tf.Tensor2D; // [d, d]
 }
 
-/**
- * Rotate x [B, T, H, d] by position. 'interleaved' (llama2.c) rotates pairs (2i, 2i+1);
- * 'half' (Hugging Face) rotates (i, i + d/2). Built from reshape/split/concat only (all differentiable).
- */
-export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D, style: ModelConfig['ropeStyle']): tf.Tensor4D {
-  const [B, T, H, d] = x.shape;
+export function ropeTables(cfg: ModelConfig, T: number, offset = 0): RopeTables {
+  const d = cfg.headDim;
   const half = d / 2;
-  if (style === 'interleaved') {
-    const pairs = x.reshape([B, T, H, half, 2]);
-    const [a, b] = tf.split(pairs, 2, 4);
-    const c = cos.reshape([1, T, 1, half, 1]);
-    const s = sin.reshape([1, T, 1, half, 1]);
-    const ra = tf.sub(tf.mul(a, c), tf.mul(b, s));
-    const rb = tf.add(tf.mul(a, s), tf.mul(b, c));
-    return tf.concat([ra, rb], 4).reshape([B, T, H, d]);
+  const cos = new Float32Array(T * d);
+  const sin = new Float32Array(T * d);
+  const rot = new Float32Array(d * d);
+  // partner(j) and sign: rotated[j] = sign * x[partner(j)]
+  const partner = (j: number): [number, number] => {
+    if (cfg.ropeStyle === 'interleaved') return j % 2 === 0 ? [j + 1, -1] : [j - 1, 1];
+    return j < half ? [j + half, -1] : [j - half, 1];
+  };
+  const pairIndex = (j: number) => (cfg.ropeStyle === 'interleaved' ? Math.floor(j / 2) : j % half);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < d; j++) {
+      const freq = Math.pow(cfg.ropeTheta, (-2 * pairIndex(j)) / d);
+      const a = (t + offset) * freq;
+      cos[t * d + j] = Math.cos(a);
+      sin[t * d + j] = Math.sin(a);
+    }
   }
-  const [x1, x2] = tf.split(x, 2, 3);
-  const c = cos.reshape([1, T, 1, half]);
-  const s = sin.reshape([1, T, 1, half]);
-  return tf.concat([tf.sub(tf.mul(x1, c), tf.mul(x2, s)), tf.add(tf.mul(x2, c), tf.mul(x1, s))], 3) as tf.Tensor4D;
+  for (let j = 0; j < d; j++) {
+    const [p, s] = partner(j);
+    rot[p * d + j] = s; // (x·R)[j] = Σ_p x[p] R[p, j]
+  }
+  return { cos: tf.tensor2d(cos, [T, d]), sin: tf.tensor2d(sin, [T, d]), rot: tf.tensor2d(rot, [d, d]) };
+}
+
+/** Rotate x [B, T, H, d] by position. */
+export function applyRope(x: tf.Tensor4D, r: RopeTables): tf.Tensor4D {
+  const [B, T, H, d] = x.shape;
+  const rotated = tf.matMul(x.reshape([B * T * H, d]), r.rot).reshape([B, T, H, d]);
+  const c = r.cos.reshape([1, T, 1, d]);
+  const s = r.sin.reshape([1, T, 1, d]);
+  return tf.add(tf.mul(x, c), tf.mul(rotated, s)) as tf.Tensor4D;
 }

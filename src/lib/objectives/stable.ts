@@ -16,15 +16,38 @@ export function expm1Small(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, acc);
 }
 
-export function log1mexp(a: tf.Tensor): tf.Tensor {
+function log1mexpValue(a: tf.Tensor): tf.Tensor {
   const x = tf.minimum(a, -1e-7);
   const isNear = tf.greater(x, -Math.LN2);
-  // Feed each branch only inputs in its own range so neither produces NaN (whose gradient would leak through where).
+  // Feed each branch only inputs in its own range so neither produces NaN or -Infinity.
   const xNear = tf.where(isNear, x, tf.fill(x.shape, -0.5));
   const xFar = tf.where(isNear, tf.fill(x.shape, -1), x);
   const near = tf.log(tf.neg(expm1Small(xNear)));
   const far = tf.log1p(tf.neg(tf.exp(xFar)));
   return tf.where(isNear, near, far);
+}
+
+/**
+ * The value goes through tf.greater/tf.where, and tfjs has no gradient for Greater, so the gradient is
+ * given analytically: d/da log(1 − e^a) = −e^a / (1 − e^a) = −exp(a − log1mexp(a)), and 0 where the clamp holds.
+ */
+const log1mexpWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const a = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  const value = log1mexpValue(a);
+  save([a, value]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [x, v] = saved;
+      const d = tf.mul(tf.neg(tf.exp(tf.sub(x, v))), tf.cast(tf.lessEqual(x, -1e-7), 'float32'));
+      return tf.mul(dy, d);
+    },
+  };
+});
+
+export function log1mexp(a: tf.Tensor): tf.Tensor {
+  return log1mexpWithGrad(a);
 }
 
 /** Plain-number versions (reference values for tests and CLI hand checks). */

@@ -80,7 +80,11 @@ export class Trainer {
     return this.seqs.length;
   }
 
-  async step(): Promise<StepMetrics> {
+  /**
+   * One optimizer step. `microBatches` (benchmarks, tests) overrides the sampler: one list of
+   * tokenized sequences per micro-batch, in the order the objective's sequences() defines.
+   */
+  async step(microBatches?: TokenizedSeq[][]): Promise<StepMetrics> {
     const cfg = this.config;
     const t0 = now();
     const lr = cosineWithWarmup(this.step_, cfg.steps, cfg.lr, cfg.warmupSteps, cfg.minLrRatio);
@@ -89,10 +93,9 @@ export class Trainer {
     let metricSum: tf.Tensor1D | null = null;
     let metricNames: string[] = [];
     let tokens = 0;
-    const micro = Math.max(1, cfg.gradAccum);
+    const micro = microBatches ? microBatches.length : Math.max(1, cfg.gradAccum);
     for (let m = 0; m < micro; m++) {
-      const rowIdx = this.sampler.batch(this.step_ * micro + m, cfg.batchSize);
-      const seqs = rowIdx.flatMap((r) => this.seqs[r]);
+      const seqs = microBatches ? microBatches[m] : this.sampler.batch(this.step_ * micro + m, cfg.batchSize).flatMap((r) => this.seqs[r]);
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: LoRA training-step speed of the engine per backend, beside the PyTorch CPU anchor
+ * (../shared/bench/torch_anchor.py) when PyTorch is installed. Writes bench/results/bench.json.
+ * Same work as the anchor: stories260K (batch 8 × seq 128, LoRA r=8 on q,k,v,o) and a random 6-layer
+ * dim-256 model; SFT counts B·T tokens per step, CLO 4·B·T (both directions, chosen + rejected).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend, loadModelArg, enableNodeWebgpu, PROJECT_ROOT } from '../cli/node-env';
+import { defaultConfig } from '../src/lib/model/config';
+import { randomWeights } from '../src/lib/model/random';
+import type { LoadedModel } from '../src/lib/model/model';
+import { Trainer } from '../src/lib/train/trainer';
+import { defaultTrainConfig } from '../src/lib/train/defaults';
+import type { TrainRow } from '../src/lib/data/rows';
+import type { TokenizedSeq } from '../src/lib/objectives/logprobs';
+import { mulberry32 } from '../src/lib/model/sample';
+import { parseArgs } from '../cli/args';
+
+const args = parseArgs(process.argv.slice(2), {
+  backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
+  configs: { type: 'string', help: 'stories260K,big', default: 'stories260K,big' },
+  objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
+  batch: { type: 'number', help: 'batch size', default: 8 },
+  seq: { type: 'number', help: 'sequence length', default: 128 },
+  seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
+  'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
+  anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
+  out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
+}, 'bench');
+
+const log = (s: string) => process.stderr.write(s + '\n');
+
+async function makeModel(name: string): Promise<LoadedModel> {
+  const stories = await loadModelArg('stories260K');
+  if (name === 'stories260K') return stories;
+  const config = defaultConfig({ arch: 'llama', dim: 256, hiddenDim: 688, nLayers: 6, nHeads: 8, nKvHeads: 8, vocabSize: 512, maxSeqLen: 512, ropeStyle: 'interleaved' });
+  return { name: 'big-6L-d256', config, weights: randomWeights(config, 1), tokenizer: stories.tokenizer, source: 'random' };
+}
+
+function syntheticSeqs(n: number, T: number, vocab: number, rng: () => number): TokenizedSeq[] {
+  return Array.from({ length: n }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (vocab - 3))), start: T / 2 }));
+}
+
+const DUMMY: Record<string, TrainRow> = {
+  sft: { kind: 'sft', prompt: 'a', response: 'b' },
+  clo: { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' },
+};
+
+async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, T: number) {
+  const cfg = defaultTrainConfig(objective, { batchSize: B, maxSeqLen: T, steps: 1000 });
+  const trainer = Trainer.create(model, [DUMMY[objective]], cfg);
+  const rng = mulberry32(7);
+  const nSeq = objective === 'sft' ? B : 4 * B;
+  const batch = () => [syntheticSeqs(nSeq, T, model.config.vocabSize, rng)];
+  const tokensPerStep = nSeq * T;
+  const t0w = performance.now();
+  const prof = await tf.profile(async () => {
+    await trainer.step(batch());
+  });
+  const warmupMs = performance.now() - t0w;
+  const times: number[] = [];
+  const budget = (args.seconds as number) * 1000;
+  const started = performance.now();
+  while (times.length < (args['max-steps'] as number) && (times.length < 2 || performance.now() - started < budget)) {
+    const t = performance.now();
+    await trainer.step(batch());
+    times.push(performance.now() - t);
+  }
+  const tensorsAfter = tf.memory().numTensors;
+  trainer.dispose();
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  return {
+    steps: times.length,
+    ms_per_step: +median.toFixed(1),
+    tokens_per_s: +((tokensPerStep / median) * 1000).toFixed(1),
+    first_step_ms: +warmupMs.toFixed(1),
+    peak_bytes: prof.peakBytes,
+    rss_bytes: process.memoryUsage().rss,
+    tensors_after: tensorsAfter,
+  };
+}
+
+function runAnchor(config: string, objective: string, B: number, T: number): Record<string, unknown> | null {
+  const script = resolve(PROJECT_ROOT, '../shared/bench/torch_anchor.py');
+  if (!args.anchor || !existsSync(script) || !existsSync('/usr/bin/python3')) return null;
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const env = { ...process.env, B: String(B), T: String(T), STEPS: '5', ...(config === 'big' ? { BIG: '1' } : {}) };
+  const out = execFileSync('/usr/bin/python3', [script, objective], { env, encoding: 'utf8', timeout: 600_000 });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function main() {
+  const B = args.batch as number;
+  const T = args.seq as number;
+  const results: Record<string, unknown>[] = [];
+  const backends = String(args.backends).split(',');
+  if (backends.includes('webgpu')) await enableNodeWebgpu();
+  for (const backend of backends) {
+    let choice;
+    try {
+      choice = await initNodeBackend(backend, log);
+    } catch (e) {
+      log(`skip ${backend}: ${(e as Error).message}`);
+      results.push({ backend, skipped: (e as Error).message });
+      continue;
+    }
+    for (const config of String(args.configs).split(',')) {
+      const model = await makeModel(config);
+      for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
+        if (backend === 'cpu' && config === 'big') {
+          results.push({ backend, config, objective, skipped: 'plain-JS cpu backend too slow for the big config within the budget' });
+          continue;
+        }
+        log(`measuring ${backend} ${config} ${objective} (batch ${B} × seq ${T})…`);
+        const r = await measure(model, objective, B, T);
+        log(`  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB`);
+        results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: B, seq: T, ...r });
+      }
+    }
+  }
+  const anchors: Record<string, unknown>[] = [];
+  for (const config of String(args.configs).split(','))
+    for (const objective of String(args.objectives).split(',')) {
+      log(`anchor ${config} ${objective}…`);
+      const a = runAnchor(config, objective, B, T);
+      if (!a) {
+        log('  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread)');
+        break;
+      }
+      anchors.push({ config, objective, ...a });
+      const best = results
+        .filter((r) => r.config === config && r.objective === objective && typeof r.tokens_per_s === 'number')
+        .sort((x, y) => (y.tokens_per_s as number) - (x.tokens_per_s as number))[0];
+      if (best) {
+        const ratio = (best.tokens_per_s as number) / (a.tokens_per_s as number);
+        log(`  pytorch ${a.tokens_per_s} tokens/s; engine best (${best.backend}) ${best.tokens_per_s} → ratio ${ratio.toFixed(2)}`);
+        (anchors[anchors.length - 1] as Record<string, unknown>).engine_best = { backend: best.backend, tokens_per_s: best.tokens_per_s, ratio: +ratio.toFixed(3) };
+      }
+    }
+  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, results, anchors };
+  const out = resolve(PROJECT_ROOT, args.out as string);
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify(doc, null, 1));
+  console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length }));
+}
+
+main().catch((e) => {
+  process.stderr.write(`error: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+/** Kernel-level profile of one LoRA training step: `node cli/launch.mjs bench/profile-step.ts [backend] [sft|clo] [B] [T]`. */
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend, loadModelArg } from '../cli/node-env';
+import { Trainer } from '../src/lib/train/trainer';
+import { defaultTrainConfig } from '../src/lib/train/defaults';
+import { mulberry32 } from '../src/lib/model/sample';
+import type { TrainRow } from '../src/lib/data/rows';
+
+const [backend = 'wasm', objective = 'sft', Bs = '8', Ts = '128'] = process.argv.slice(2);
+const B = Number(Bs);
+const T = Number(Ts);
+await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
+const model = await loadModelArg('stories260K');
+const row: TrainRow = objective === 'sft' ? { kind: 'sft', prompt: 'a', response: 'b' } : { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' };
+const trainer = Trainer.create(model, [row], defaultTrainConfig(objective as 'sft' | 'clo', { batchSize: B, maxSeqLen: T }));
+const rng = mulberry32(1);
+const n = objective === 'sft' ? B : 4 * B;
+const batch = () => [Array.from({ length: n }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)), start: T / 2 }))];
+await trainer.step(batch());
+const t0 = performance.now();
+const prof = await tf.profile(async () => {
+  await trainer.step(batch());
+});
+const wall = performance.now() - t0;
+const by = new Map<string, { ms: number; n: number }>();
+for (const k of prof.kernels) {
+  const e = by.get(k.name) ?? { ms: 0, n: 0 };
+  e.ms += Number(await k.kernelTimeMs) || 0;
+  e.n += 1;
+  by.set(k.name, e);
+}
+const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms);
+const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+console.log(`wall ${wall.toFixed(0)} ms, kernels ${prof.kernels.length}, kernel total ${total.toFixed(0)} ms, peak ${(prof.peakBytes / 2 ** 20).toFixed(1)} MiB`);
+for (const [name, e] of rows.slice(0, 25)) console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(5)} calls`);
+if (process.env.SHAPES) {
+  const mm = new Map<string, { ms: number; n: number }>();
+  for (const k of prof.kernels) {
+    if (k.name !== process.env.SHAPES) continue;
+    const key = JSON.stringify(k.inputShapes);
+    const e = mm.get(key) ?? { ms: 0, n: 0 };
+    e.ms += Number(await k.kernelTimeMs) || 0;
+    e.n += 1;
+    mm.set(key, e);
+  }
+  for (const [s, e] of [...mm.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(`${s.padEnd(40)} ${e.ms.toFixed(1)} ms ${e.n}`);
+}
