@@ -37,17 +37,17 @@ export function releaseTransposes(ws: Iterable<tf.Tensor>): void {
 export function matMulFrozenT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (!plainOnly()) return tf.matMul(x, w, false, true);
   const wt = cachedTranspose(w);
-  const f = tf.customGrad((xi: tf.Tensor) => ({
+  const f = tf.customGrad(((xi: tf.Tensor) => ({
     value: tf.matMul(xi as tf.Tensor2D, wt),
     gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
-  }));
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;
 }
 
 /** a·bᵀ with gradients for both (da = dy·b, db = dyᵀ·a), every product untransposed on wasm. */
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   if (!plainOnly()) return tf.matMul(a, b, false, true);
-  const f = tf.customGrad((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ai, bi]);
     return {
       value: tf.matMul(ai as tf.Tensor2D, tf.transpose(bi as tf.Tensor2D)),
@@ -56,6 +56,6 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
         return [tf.matMul(dy as tf.Tensor2D, bs), tf.matMul(tf.transpose(dy as tf.Tensor2D), as)];
       },
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(a, b) as tf.Tensor2D;
 }
