@@ -10,6 +10,7 @@ import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { snapshotLora } from '../../src/lib/lora/lora';
 import { writeAdapterDir } from '../adapter-io';
+import { checkMemory } from '../../src/lib/model/memory';
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
 
@@ -65,6 +66,16 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+
+  // Memory guard: wasm has a 4 GiB heap; WebGPU has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
+  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
+  const lim = backend.adapterInfo?.limits ?? {};
+  const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
+    maxBufferSize: lim.maxBufferSize,
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    totalBytes: backend.name === 'wasm' ? 4 * 2 ** 30 : undefined,
+  });
+  if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
 
   const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
