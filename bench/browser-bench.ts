@@ -3,7 +3,7 @@
  * (WebGPU on SwiftShader where there is no GPU) and records tokens/s per backend and the time from
  * page load to the first finished training step. Writes bench/results/browser.json.
  *
- *   npx vite build && npx tsx bench/browser-bench.ts [--backends webgpu,wasm,cpu] [--steps 4]
+ *   npx vite build && npx tsx bench/browser-bench.ts [--backends webgpu,wasm,cpu] [--steps 4] [--batch 2] [--seq 64]
  */
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -18,6 +18,8 @@ const flag = (name: string, dflt: string) => {
 const backends = flag('backends', 'webgpu,wasm,cpu');
 const steps = Number(flag('steps', '4'));
 const port = Number(flag('port', '4174'));
+const batch = Number(flag('batch', '2'));
+const seq = Number(flag('seq', '64'));
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 async function waitForServer(url: string, ms: number): Promise<void> {
@@ -34,7 +36,7 @@ async function waitForServer(url: string, ms: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const server = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(base, 30_000);
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
     const started = Date.now();
-    await page.goto(`${base}/bench.html?backends=${backends}&steps=${steps}`);
+    await page.goto(`${base}/bench.html?backends=${backends}&steps=${steps}&batch=${batch}&seq=${seq}`);
     await page.waitForFunction(() => (window as unknown as { __bench?: { done: boolean } }).__bench?.done === true, undefined, { timeout: 30 * 60_000, polling: 1000 });
     const bench = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
     await browser.close();
@@ -54,7 +56,7 @@ async function main(): Promise<number> {
       browser: `Chromium (${executablePath})`,
       machine: { cpus: cpus().length, model: cpus()[0]?.model },
       model: 'stories260K',
-      workload: { objective: 'clo', batchSize: 2, maxSeqLen: 64, steps, data: 'paired_alpaca_koalpaca_en_ko.jsonl' },
+      workload: { objective: 'clo', batchSize: batch, maxSeqLen: seq, steps, data: 'paired_alpaca_koalpaca_en_ko.jsonl' },
       wallMs: Date.now() - started,
       ...(bench as object),
     };

@@ -24,6 +24,9 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const t0 = performance.now();
 setWasmPaths('/tfjs-wasm/');
+// The threaded wasm build starts its pthread workers from the factory's source text, which breaks once
+// the bundle is minified ("e is not defined"): use the single-threaded SIMD build.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 
 const runs = new RunStore();
 const datasets = new DatasetStore();

@@ -20,12 +20,16 @@ interface BackendResult {
   steps: number;
   tokensPerS: number | null;
   msPerStep: number | null;
+  /** ms of every step, first included */
+  stepMs: number[];
   error?: string;
 }
 
 const params = new URLSearchParams(location.search);
 const backends = (params.get('backends') ?? 'webgpu,wasm,cpu').split(',') as BackendName[];
 const steps = Number(params.get('steps') ?? 4);
+const batchSize = Number(params.get('batch') ?? 2);
+const maxSeqLen = Number(params.get('seq') ?? 64);
 const out = document.getElementById('out')!;
 const w = window as unknown as { __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string } };
 w.__bench = { done: false, results: [], pageToFirstStepMs: null };
@@ -41,7 +45,7 @@ async function prepareData(): Promise<void> {
 }
 
 function runOne(requested: BackendName): Promise<BackendResult> {
-  const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null };
+  const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null, stepMs: [] };
   const worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
   const send = (c: WorkerCommand) => worker.postMessage(c);
   const toks: number[] = [];
@@ -65,13 +69,14 @@ function runOne(requested: BackendName): Promise<BackendResult> {
         r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
         r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
         r.initMs = e.initMs;
-        const config = defaultTrainConfig('clo', { steps, batchSize: 2, maxSeqLen: 64, checkpointEvery: 0, lr: 1e-3 });
+        const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
         send({ type: 'start', runId: `bench-${requested}-${Date.now()}`, name: `bench ${requested}`, datasetId: DATA_ID, config });
       } else if (e.type === 'metrics') {
         r.steps += 1;
         if (r.firstStepAtMs === null) r.firstStepAtMs = performance.now();
         toks.push(e.metrics.tokens_per_s);
         ms.push(e.metrics.ms);
+        r.stepMs.push(Math.round(e.metrics.ms));
       } else if (e.type === 'done' && e.what === 'train') finish();
       else if (e.type === 'error') finish(e.message);
     };

@@ -1,7 +1,7 @@
 /** Browser downloads of a run's metrics (JSON, CSV) and adapter. */
 import type { RunRecord } from '../lib/store/runs';
-import type { StepMetrics } from '../lib/train/types';
 import { runStore } from './stores/runs';
+import { metricsToCsv } from './metrics-csv';
 
 export function downloadBlob(fileName: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
@@ -12,18 +12,6 @@ export function downloadBlob(fileName: string, blob: Blob): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-const METRIC_COLUMNS: (keyof StepMetrics)[] = [
-  'step', 'loss', 'loss/nll', 'loss/pref', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies',
-  'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'ms',
-];
-
-/** CSV with one row per step; metrics an objective does not log are empty cells. */
-export function metricsToCsv(metrics: StepMetrics[]): string {
-  const lines = [METRIC_COLUMNS.join(',')];
-  for (const m of metrics) lines.push(METRIC_COLUMNS.map((k) => (m[k] === undefined ? '' : String(m[k]))).join(','));
-  return lines.join('\n') + '\n';
 }
 
 const safe = (s: string) => s.replace(/[^\w.-]+/g, '_');

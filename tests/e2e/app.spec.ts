@@ -1,9 +1,13 @@
 /**
  * The browser app end to end: WebGPU (SwiftShader) backend, a CLO run in the worker with live
  * charts, pause/resume, reload + resume from checkpoint, data import with a validation report.
+ *
+ * Speed: on a CPU-only machine WebGPU runs on SwiftShader at ~20-35 s per CLO step (batch 2, seq 64,
+ * 2 shared cores), wasm at ~0.35 s. So the WebGPU path trains 2 steps for real, and the long runs
+ * force wasm through the header control (which the lab remembers across reloads).
  */
 import type { Page } from '@playwright/test';
-import { test, expect, shot, openView, waitForEngine } from './fixtures';
+import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
 
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 
@@ -72,11 +76,21 @@ test('header reports WebGPU on SwiftShader without fallback; tabs work by keyboa
     await shot(page, `view-${v.toLowerCase().replace(' ', '-')}`);
   }
   await expect(page.getByTestId('about-data')).toContainText('CC BY-NC 4.0');
+
+  // the WebGPU path trains for real (2 small steps: SwiftShader is slow)
+  await prepareCloRun(page, { steps: 2, batchSize: 1, maxSeqLen: 64, checkpointEvery: 0 });
+  await page.getByTestId('start').click();
+  await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 200_000 });
+  const run = await storedRun(page, await liveRunId(page));
+  expect(run.metrics).toHaveLength(2);
+  expect(run.metrics.every((m) => Number.isFinite(m.loss) && m.loss > 0)).toBe(true);
+  await shot(page, 'train-webgpu');
 });
 
 test('CLO run on stories260K trains in the worker: charts grow, loss falls, pause and resume work', async ({ page }) => {
   await page.goto('/');
   await waitForEngine(page);
+  await forceBackend(page, 'wasm');
   await prepareCloRun(page, { steps: 22, batchSize: 2, maxSeqLen: 64, lr: 0.01, warmupSteps: 0, checkpointEvery: 10 });
   await page.getByTestId('start').click();
   await waitStep(page, 3);
@@ -110,6 +124,7 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
 test('reload mid-run: the run is listed and resumes from its checkpoint, not from step 0', async ({ page }) => {
   await page.goto('/');
   await waitForEngine(page);
+  await forceBackend(page, 'wasm');
   await prepareCloRun(page, { steps: 40, batchSize: 2, maxSeqLen: 64, checkpointEvery: 3 });
   await page.getByTestId('start').click();
   await waitStep(page, 7);
@@ -117,7 +132,7 @@ test('reload mid-run: the run is listed and resumes from its checkpoint, not fro
   await expect.poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(6);
 
   await page.reload();
-  await waitForEngine(page);
+  expect(await waitForEngine(page)).toBe('wasm'); // the forced backend is remembered
   await openView(page, 'Train');
   const row = page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
   await expect(row).toHaveAttribute('data-status', 'interrupted');

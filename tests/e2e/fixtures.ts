@@ -3,7 +3,7 @@
  * training worker reports one (the app logs worker errors as console errors prefixed "[worker]").
  * `shot(page, name)` saves a full-page screenshot under test-results/screens/.
  *
- *   import { test, expect, shot, openView, waitForEngine } from './fixtures';
+ *   import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
  */
 import { test as base, expect, type Page } from '@playwright/test';
 
@@ -53,4 +53,10 @@ export async function waitForEngine(page: Page, timeout = 120_000): Promise<stri
   const name = page.getByTestId('backend-name');
   await expect(name).toBeVisible({ timeout });
   return (await name.textContent()) ?? '';
+}
+
+/** Picks a backend with the header's "Force backend" control and waits for the worker to report it. */
+export async function forceBackend(page: Page, backend: 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'auto'): Promise<void> {
+  await page.getByLabel('Force backend').selectOption(backend);
+  if (backend !== 'auto') await expect(page.getByTestId('backend-name')).toHaveText(backend, { timeout: 120_000 });
 }

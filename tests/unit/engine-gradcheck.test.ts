@@ -1,10 +1,11 @@
 /**
  * LoRA gradients of every objective (SFT, DPO, ORPO, CLO) against central finite differences,
- * on tiny random models (rope 'half', rope 'interleaved', GPT-2 style), cpu backend, float32.
+ * on tiny random models (rope 'half', rope 'interleaved', GPT-2 style), cpu backend (and CLO on wasm), float32.
  * B is set to small random values first (at B = 0, dL/dA = 0 and A would not be checked).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { defaultConfig, type ModelConfig } from '../../src/lib/model/config';
 import { randomWeights } from '../../src/lib/model/random';
 import type { ModelLike } from '../../src/lib/model/forward';
@@ -73,12 +74,20 @@ function setCoord(v: tf.Variable, idx: number, value: number): void {
   v.assign(tf.tensor(data, v.shape));
 }
 
-describe.each(Object.entries(CONFIGS))('gradcheck on %s', (_label, cfg) => {
+// Every objective on cpu; CLO (which exercises every op of the others) also on wasm, where forward/LoRA
+// products run through custom gradients (src/lib/model/matmul.ts).
+const CASES: [string, ModelConfig, string, string[]][] = [
+  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [label, cfg, 'cpu', ['sft', 'dpo', 'orpo', 'clo']]),
+  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [label, cfg, 'wasm', ['clo']]),
+];
+
+describe.each(CASES)('gradcheck on %s (%s)', (_label, cfg, backend, objectives) => {
   let model: ModelLike;
   let lora: LoraState;
 
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    expect(await tf.setBackend(backend)).toBe(true);
+    await tf.ready();
     model = { config: cfg, weights: randomWeights(cfg, 7, 0.1) };
     const targets = LINEAR_NAMES.filter((n) => cfg.mlp === 'swiglu' || n !== 'gate_proj') as LinearName[];
     lora = createLora(cfg, { r: 4, alpha: 8, dropout: 0, targets, init: 'gaussian' }, 3);
@@ -90,7 +99,8 @@ describe.each(Object.entries(CONFIGS))('gradcheck on %s', (_label, cfg) => {
     }
   });
 
-  it.each(['sft', 'dpo', 'orpo', 'clo'])('%s: analytic LoRA gradients match central differences', async (objective) => {
+  it.each(objectives)('%s: analytic LoRA gradients match central differences', async (objective) => {
+    await tf.setBackend(backend);
     const seqs = makeSeqs(2 * SEQS_PER_ROW[objective], cfg.vocabSize, objective.length * 31 + cfg.dim);
     const batch = packBatch(seqs, cfg.maxSeqLen, 4);
     const counts = tf.tensor1d(batch.counts);
@@ -143,7 +153,7 @@ describe.each(Object.entries(CONFIGS))('gradcheck on %s', (_label, cfg) => {
     Object.values(grads).forEach((t) => t.dispose());
     tf.dispose([counts, reference ?? []].flat());
     disposeBatch(batch);
-    console.log(`${_label} ${objective}: L0 ${L0.toFixed(4)} maxRelErr ${maxRelErr.toExponential(2)}`);
+    console.log(`${_label} [${backend}] ${objective}: L0 ${L0.toFixed(4)} maxRelErr ${maxRelErr.toExponential(2)}`);
     expect(failures).toEqual([]);
     expect(checked).toBe(keys.length * 2 * 3);
   });

@@ -43,7 +43,9 @@ export interface PackedBatch {
 
 /** Pad to a multiple of `bucket` (fewer distinct shapes → fewer shader compilations). */
 export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): PackedBatch {
-  const longest = Math.max(...seqs.map((s) => s.ids.length));
+  // The last token of a sequence is only ever a target: inputs are ids[0..L-2] (so a sequence of
+  // maxSeqLen + 1 ids still fits a model with learned positions).
+  const longest = Math.max(...seqs.map((s) => s.ids.length - 1));
   const T = Math.min(Math.max(maxLen, longest), Math.ceil(longest / bucket) * bucket);
   const B = seqs.length;
   const ids = new Int32Array(B * T);
@@ -54,7 +56,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
   seqs.forEach((s, b) => {
     const L = s.ids.length;
     tokens += L;
-    for (let t = 0; t < L; t++) ids[b * T + t] = s.ids[t];
+    for (let t = 0; t < L - 1; t++) ids[b * T + t] = s.ids[t];
     let c = 0;
     for (let t = 0; t < L - 1; t++) {
       targets[b * T + t] = s.ids[t + 1];

@@ -20,9 +20,13 @@ export class AdamW {
     this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
   }
 
-  /** Global L2 norm of the gradients (a scalar tensor). */
+  /**
+   * Global L2 norm of the gradients (a scalar tensor). Not tf.addN: on WebGPU (tfjs 4.22) AddN binds one
+   * storage buffer per input, and with more than 7 inputs the pipeline is invalid and returns garbage silently;
+   * stack (concat) splits its inputs into chunks that fit.
+   */
   static globalNorm(grads: tf.Tensor[]): tf.Scalar {
-    return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+    return tf.tidy(() => tf.sqrt(tf.sum(tf.stack(grads.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
   }
 
   /** Apply one update; grads aligned with vars. clipScale multiplies the gradients (global-norm clipping). */

@@ -1,6 +1,6 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
 import { writable } from 'svelte/store';
-import type { BackendName, ReadyEvent } from '../../../workers/protocol';
+import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/protocol';
 import { onWorkerEvent, startWorker } from './worker';
 
 export interface BackendState {
@@ -18,8 +18,26 @@ onWorkerEvent((e) => {
   else if (e.type === 'error' && e.fatal) backendState.update((s) => ({ ...s, status: 'error', error: e.message }));
 });
 
-/** Starts the worker on the first backend that works, or on `forced`. */
-export function bootBackend(forced: BackendName | null = null): void {
+const KEY = 'clo-lab:backend';
+
+/** The backend the user forced last time (kept across reloads), or null for automatic. */
+export function rememberedBackend(): BackendName | null {
+  try {
+    const v = localStorage.getItem(KEY);
+    return v && (BACKEND_ORDER as string[]).includes(v) ? (v as BackendName) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the worker on the first backend that works, or on `forced` (remembered for the next visit). */
+export function bootBackend(forced: BackendName | null = rememberedBackend()): void {
+  try {
+    if (forced) localStorage.setItem(KEY, forced);
+    else localStorage.removeItem(KEY);
+  } catch {
+    /* storage unavailable: the choice lasts for this page only */
+  }
   backendState.set({ status: 'starting', info: null, forced, error: null });
   startWorker(forced ?? undefined);
 }
