@@ -9,6 +9,9 @@ import { loadLlama2c } from '../src/lib/formats/llama2c';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { LoraState } from '../src/lib/lora/types';
 
+// Quiet tfjs' "install tfjs-node" banner: the runner picks its backend itself and prints it.
+tf.env().set('PROD', true);
+
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const STORIES_DIR = resolve(PROJECT_ROOT, 'public/models/stories260K');
 
@@ -41,7 +44,6 @@ export async function enableNodeWebgpu(): Promise<boolean> {
  * which is correct but slower on a CPU; cpu last.
  */
 export async function initNodeBackend(preferred?: string | null, log: (s: string) => void = () => {}): Promise<BackendChoice> {
-  tf.env().set('IS_TEST', false);
   const haveGpu = preferred === 'webgpu' || !preferred ? await enableNodeWebgpu() : false;
   if (preferred === 'webgpu' && !haveGpu) throw new Error('--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)');
   let order = ['wasm', 'cpu'];

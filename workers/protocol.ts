@@ -8,6 +8,8 @@
  */
 import type { ModelConfig } from '../src/lib/model/config';
 import type { StepMetrics, TrainConfig } from '../src/lib/train/types';
+import type { HfModelSpec } from '../src/lib/formats/hf-spec';
+import type { UrlProgress } from '../src/lib/formats/url-source';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -17,6 +19,8 @@ export interface InitCommand {
   type: 'init';
   /** force a backend; absent = first that works in BACKEND_ORDER */
   backend?: BackendName;
+  /** a Hugging Face model (files or URL); absent = the embedded stories260K */
+  model?: HfModelSpec;
 }
 export interface StartCommand {
   type: 'start';
@@ -111,6 +115,8 @@ export interface LogEvent {
   message: string;
   runId?: string;
   history?: StepMetrics[];
+  /** per-file download progress while a Hugging Face model loads */
+  download?: UrlProgress;
 }
 export interface CheckpointEvent {
   type: 'checkpoint';

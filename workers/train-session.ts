@@ -112,7 +112,7 @@ export class TrainSession {
     }
   }
 
-  progress(total = this.config.steps, tokensPerS = 0): void {
+  progress(total = this.config.steps, tokensPerS = this.trainer.metrics.at(-1)?.tokens_per_s ?? 0): void {
     const step = this.trainer.stepIndex;
     const avg = this.stepMs.length ? this.stepMs.reduce((a, b) => a + b, 0) / this.stepMs.length : 0;
     const etaS = avg > 0 && this.phase === 'running' ? ((total - step) * avg) / 1000 : null;

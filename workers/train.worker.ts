@@ -8,6 +8,8 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../src/lib/backend/select';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
+import { loadHfSpec } from '../src/lib/formats/hf-spec';
+import { idbStore } from '../src/lib/store/idb';
 import { countParams } from '../src/lib/model/config';
 import type { LoadedModel } from '../src/lib/model/model';
 import { generate } from '../src/lib/model/generate';
@@ -46,11 +48,19 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 
 async function init(cmd: InitCommand): Promise<void> {
   const picked = await selectBackend(cmd.backend, BACKEND_ORDER);
-  const [bin, tok] = await Promise.all([
-    fetchBytes('/models/stories260K/stories260K.bin'),
-    fetchBytes('/models/stories260K/tok512.bin'),
-  ]);
-  model = loadLlama2c(bin, tok, 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
+  if (cmd.model) {
+    // downloads are cached in IndexedDB (the second load needs no network)
+    model = await loadHfSpec(cmd.model, {
+      store: idbStore(),
+      onProgress: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }),
+    });
+  } else {
+    const [bin, tok] = await Promise.all([
+      fetchBytes('/models/stories260K/stories260K.bin'),
+      fetchBytes('/models/stories260K/tok512.bin'),
+    ]);
+    model = loadLlama2c(bin, tok, 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
+  }
   post({
     type: 'ready',
     backend: picked.name,
@@ -80,6 +90,7 @@ async function releaseSession(): Promise<void> {
 
 async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   const m = await needModel();
+  if (record.modelName !== m.name) throw new Error(`run "${record.name}" trained ${record.modelName}, but ${m.name} is loaded: load that model first`);
   const rows = await datasets.getRows(record.datasetId);
   if (!rows || rows.length === 0) throw new Error(`dataset "${record.datasetId}" of run "${record.name}" is not in browser storage`);
   const checkpoint = resume ? await runs.loadCheckpoint(record.id) : undefined;

@@ -1,7 +1,9 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
-import { writable } from 'svelte/store';
+import { get, writable } from 'svelte/store';
 import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/protocol';
 import { onWorkerEvent, startWorker } from './worker';
+import type { HfModelSpec } from '../../lib/formats/hf-spec';
+import type { UrlProgress } from '../../lib/formats/url-source';
 
 export interface BackendState {
   status: 'starting' | 'ready' | 'error';
@@ -9,13 +11,21 @@ export interface BackendState {
   /** backend the user forced, if any */
   forced: BackendName | null;
   error: string | null;
+  /** the Hugging Face model in use (null = embedded stories260K) */
+  model: HfModelSpec | null;
+  /** download progress events while a Hugging Face model loads */
+  downloads: UrlProgress[];
 }
 
-export const backendState = writable<BackendState>({ status: 'starting', info: null, forced: null, error: null });
+export const backendState = writable<BackendState>({ status: 'starting', info: null, forced: null, error: null, model: null, downloads: [] });
 
 onWorkerEvent((e) => {
   if (e.type === 'ready') backendState.update((s) => ({ ...s, status: 'ready', info: e, error: null }));
   else if (e.type === 'error' && e.fatal) backendState.update((s) => ({ ...s, status: 'error', error: e.message }));
+  else if (e.type === 'log' && e.download) {
+    const d = e.download;
+    backendState.update((s) => ({ ...s, downloads: [...s.downloads, d] }));
+  }
 });
 
 const KEY = 'clo-lab:backend';
@@ -31,13 +41,18 @@ export function rememberedBackend(): BackendName | null {
 }
 
 /** Starts the worker on the first backend that works, or on `forced` (remembered for the next visit). */
-export function bootBackend(forced: BackendName | null = rememberedBackend()): void {
+export function bootBackend(forced: BackendName | null = rememberedBackend(), model: HfModelSpec | null = get(backendState).model): void {
   try {
     if (forced) localStorage.setItem(KEY, forced);
     else localStorage.removeItem(KEY);
   } catch {
     /* storage unavailable: the choice lasts for this page only */
   }
-  backendState.set({ status: 'starting', info: null, forced, error: null });
-  startWorker(forced ?? undefined);
+  backendState.set({ status: 'starting', info: null, forced, error: null, model, downloads: [] });
+  startWorker(forced ?? undefined, model ?? undefined);
+}
+
+/** Loads a Hugging Face model (or, with null, the embedded stories260K) in a fresh worker, same backend choice. */
+export function bootModel(model: HfModelSpec | null): void {
+  bootBackend(get(backendState).forced, model);
 }

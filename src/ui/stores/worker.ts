@@ -3,6 +3,7 @@
  * listeners. restart(backend) replaces the worker (switching backend means reloading the model).
  */
 import type { BackendName, WorkerCommand, WorkerEvent } from '../../../workers/protocol';
+import type { HfModelSpec } from '../../lib/formats/hf-spec';
 
 type Listener = (e: WorkerEvent) => void;
 
@@ -24,7 +25,7 @@ export function send(cmd: WorkerCommand): void {
 }
 
 /** (Re)starts the worker and sends init. Errors the worker cannot report itself become error events. */
-export function startWorker(backend?: BackendName): void {
+export function startWorker(backend?: BackendName, model?: HfModelSpec): void {
   worker?.terminate();
   worker = new Worker(new URL('../../../workers/train.worker.ts', import.meta.url), { type: 'module', name: 'train' });
   worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
@@ -38,5 +39,5 @@ export function startWorker(backend?: BackendName): void {
     emit({ type: 'error', message, fatal: true });
   };
   worker.onmessageerror = () => emit({ type: 'error', message: 'a worker message could not be read' });
-  worker.postMessage({ type: 'init', backend } satisfies WorkerCommand);
+  worker.postMessage({ type: 'init', backend, model } satisfies WorkerCommand);
 }
