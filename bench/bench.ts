@@ -18,6 +18,7 @@ import type { TrainRow } from '../src/lib/data/rows';
 import type { TokenizedSeq } from '../src/lib/objectives/logprobs';
 import { mulberry32 } from '../src/lib/model/sample';
 import { parseArgs } from '../cli/args';
+import { checkMemory } from '../src/lib/model/memory';
 
 const args = parseArgs(process.argv.slice(2), {
   backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
@@ -54,7 +55,21 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   const trainer = Trainer.create(model, [DUMMY[objective]], cfg);
   const rng = mulberry32(7);
   const nSeq = objective === 'sft' ? B : 4 * B;
-  const batch = () => [syntheticSeqs(nSeq, T, model.config.vocabSize, rng)];
+  // Split into micro-batches (gradient accumulation, same work) when one batch would not fit the
+  // wasm heap by the memory guard's estimate; CLO keeps groups of 4 sequences together.
+  const group = objective === 'sft' ? 1 : 4;
+  let micro = 1;
+  while (
+    tf.getBackend() === 'wasm' &&
+    nSeq / micro > group &&
+    !checkMemory(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true }, { totalBytes: 3 * 2 ** 30 }).ok
+  )
+    micro *= 2;
+  const batch = () => {
+    const all = syntheticSeqs(nSeq, T, model.config.vocabSize, rng);
+    const per = nSeq / micro;
+    return Array.from({ length: micro }, (_, i) => all.slice(i * per, (i + 1) * per));
+  };
   const tokensPerStep = nSeq * T;
   const t0w = performance.now();
   const prof = await tf.profile(async () => {
@@ -81,6 +96,7 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     peak_bytes: prof.peakBytes,
     rss_bytes: process.memoryUsage().rss,
     tensors_after: tensorsAfter,
+    micro_batches: micro,
   };
 }
 

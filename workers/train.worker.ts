@@ -92,13 +92,25 @@ async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   const m = await needModel();
   if (record.modelName !== m.name) throw new Error(`run "${record.name}" trained ${record.modelName}, but ${m.name} is loaded: load that model first`);
   const rows = await datasets.getRows(record.datasetId);
-  if (!rows || rows.length === 0) throw new Error(`dataset "${record.datasetId}" of run "${record.name}" is not in browser storage`);
+  if (!rows || rows.length === 0) {
+    await runs.update(record.id, { status: 'failed', error: 'dataset missing' }).catch(() => undefined);
+    post({ type: 'progress', runId: record.id, phase: 'failed', step: record.lastCheckpointStep ?? 0, total: record.config.steps, tokensPerS: 0, etaS: null });
+    throw new Error(`dataset "${record.datasetId}" of run "${record.name}" is not in browser storage`);
+  }
   const checkpoint = resume ? await runs.loadCheckpoint(record.id) : undefined;
   if (resume && !checkpoint) {
     post({ type: 'log', level: 'warn', runId: record.id, message: `No checkpoint for ${record.name}: restarting from step 0` });
   }
   const config = checkpoint?.config ?? record.config;
-  session = await TrainSession.open({ record, model: m, rows, config, checkpoint, runs, post, exclusive });
+  try {
+    session = await TrainSession.open({ record, model: m, rows, config, checkpoint, runs, post, exclusive });
+  } catch (err) {
+    // e.g. no row fits the objective: the run is marked failed, not left looking interrupted
+    await runs.update(record.id, { status: 'failed', error: errText(err) }).catch(() => undefined);
+    const step = checkpoint?.step ?? 0;
+    post({ type: 'progress', runId: record.id, phase: 'failed', step, total: config.steps, tokensPerS: 0, etaS: null });
+    throw err;
+  }
   void session.run();
 }
 

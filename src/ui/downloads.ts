@@ -1,4 +1,7 @@
-/** Browser downloads of a run's metrics (JSON, CSV) and adapter. */
+/** Browser downloads of a run's metrics (JSON, CSV) and adapter (PEFT layout, zipped). */
+import { strToU8, zipSync } from 'fflate';
+import { toPeft } from '../lib/formats/peft';
+import type { ModelConfig } from '../lib/model/config';
 import type { RunRecord } from '../lib/store/runs';
 import { runStore } from './stores/runs';
 import { metricsToCsv } from './metrics-csv';
@@ -25,15 +28,17 @@ export function downloadMetrics(run: RunRecord, format: 'json' | 'csv'): void {
 }
 
 /**
- * The run's last checkpointed adapter. PEFT layout needs src/lib/formats/peft.ts (another part of the
- * lab); until it is wired in, this downloads the LoRA snapshot as JSON (A/B as number arrays).
+ * The run's last checkpointed adapter in Hugging Face PEFT layout (adapter_config.json +
+ * adapter_model.safetensors), zipped. Needs the run's base model config (the loaded model's).
  */
-export async function downloadAdapter(run: RunRecord): Promise<void> {
+export async function downloadAdapter(run: RunRecord, model: { name: string; source: string; config: ModelConfig } | null): Promise<void> {
   const ckpt = await runStore.loadCheckpoint(run.id);
   if (!ckpt) throw new Error(`run "${run.name}" has no saved checkpoint yet`);
-  const tensors = Object.fromEntries(
-    Object.entries(ckpt.lora.tensors).map(([k, t]) => [k, { aShape: t.aShape, bShape: t.bShape, A: Array.from(t.A), B: Array.from(t.B) }]),
-  );
-  const doc = { format: 'clo-lab-lora-snapshot', step: ckpt.step, model: run.modelName, config: ckpt.lora.config, tensors };
-  downloadBlob(`${safe(run.name)}.adapter.json`, new Blob([JSON.stringify(doc)], { type: 'application/json' }));
+  if (!model || model.name !== run.modelName) throw new Error(`run "${run.name}" trained ${run.modelName}: load that model to export its adapter`);
+  const files = toPeft(ckpt.lora, model.config, model.source);
+  const zip = zipSync({
+    'adapter_config.json': strToU8(JSON.stringify(files.adapterConfig, null, 2)),
+    'adapter_model.safetensors': [files.weights, { level: 0 }],
+  });
+  downloadBlob(`${safe(run.name)}.peft.zip`, new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
 }

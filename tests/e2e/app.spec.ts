@@ -7,6 +7,8 @@
  * force wasm through the header control (which the lab remembers across reloads).
  */
 import type { Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { unzipSync, strFromU8 } from 'fflate';
 import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
 
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
@@ -119,16 +121,44 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   // robust: mean of the first 3 steps vs the last 3
   expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)));
+
+  // the adapter downloads in PEFT layout
+  const row = page.locator(`[data-testid="run-row"][data-run-id="${await liveRunId(page)}"]`);
+  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /Download the adapter/ }).click()]);
+  expect(download.suggestedFilename()).toMatch(/\.peft\.zip$/);
+  const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
+  expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  const cfg = JSON.parse(strFromU8(files['adapter_config.json']));
+  expect(cfg.peft_type).toBe('LORA');
+  expect([...cfg.target_modules].sort()).toEqual(['k_proj', 'o_proj', 'q_proj', 'v_proj']);
+
+  // playground: base and adapter side by side, streamed
+  await openView(page, 'Playground');
+  await page.getByLabel('Max new tokens').fill('12');
+  await page.getByTestId('generate').click();
+  await expect(page.getByTestId('generate')).toHaveText('Generate', { timeout: 120_000 });
+  expect((await page.getByTestId('out-base').locator('strong').textContent())?.length ?? 0).toBeGreaterThan(0);
+  expect((await page.getByTestId('out-adapter').locator('strong').textContent())?.length ?? 0).toBeGreaterThan(0);
+  await shot(page, 'playground');
 });
 
-test('reload mid-run: the run is listed and resumes from its checkpoint, not from step 0', async ({ page }) => {
+test('reload mid-run: the run is listed and resumes from its checkpoint on the same trajectory, not from step 0', async ({ page }) => {
+  const steps = 14;
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
-  await prepareCloRun(page, { steps: 40, batchSize: 2, maxSeqLen: 64, checkpointEvery: 3 });
+  await prepareCloRun(page, { steps, batchSize: 2, maxSeqLen: 64, lr: 0.005, checkpointEvery: 3 });
+
+  // reference: the same run without interruption
   await page.getByTestId('start').click();
-  await waitStep(page, 7);
+  await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 120_000 });
+  const reference = (await storedRun(page, await liveRunId(page))).metrics.map((m) => m.loss);
+  expect(reference).toHaveLength(steps);
+
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('run-row')).toHaveCount(2);
   const runId = await liveRunId(page);
+  await waitStep(page, 7);
   await expect.poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(6);
 
   await page.reload();
@@ -138,7 +168,8 @@ test('reload mid-run: the run is listed and resumes from its checkpoint, not fro
   await expect(row).toHaveAttribute('data-status', 'interrupted');
   const ckpt = (await storedRun(page, runId)).lastCheckpointStep ?? 0;
   expect(ckpt).toBeGreaterThanOrEqual(6);
-  await expect(row.getByTestId('run-checkpoint')).toHaveText(`${ckpt} / 40`);
+  expect(ckpt).toBeLessThan(steps);
+  await expect(row.getByTestId('run-checkpoint')).toHaveText(`${ckpt} / ${steps}`);
   await shot(page, 'train-interrupted');
 
   await row.getByRole('button', { name: /^Resume/ }).click();
@@ -154,13 +185,14 @@ test('reload mid-run: the run is listed and resumes from its checkpoint, not fro
     )
     .toBeGreaterThan(ckpt);
   expect(Math.min(...seen)).toBeGreaterThanOrEqual(ckpt);
-  await expect(page.locator('[data-testid="chart"][data-title="loss"]')).toHaveAttribute('data-points', String(await currentStep(page)));
-  await page.getByTestId('stop').click();
-  await expect(phase(page)).toHaveAttribute('data-phase', 'stopped', { timeout: 60_000 });
-  const after = await storedRun(page, runId);
-  expect(after.status).toBe('stopped');
-  expect(after.metrics[0].step).toBe(1);
-  expect(after.metrics.map((m) => m.step)).toEqual(Array.from({ length: after.metrics.length }, (_, i) => i + 1));
+  await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 120_000 });
+  await expect(page.locator('[data-testid="chart"][data-title="loss"]')).toHaveAttribute('data-points', String(steps));
+
+  const resumed = await storedRun(page, runId);
+  expect(resumed.status).toBe('completed');
+  expect(resumed.metrics.map((m) => m.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+  // same seed, same data order, restored LoRA + Adam state: the losses after the checkpoint match the uninterrupted run
+  resumed.metrics.forEach((m, i) => expect(Math.abs(m.loss - reference[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(reference[i]))));
 });
 
 test('importing JSONL with 2 broken rows reports exactly those rows; the dataset survives a reload', async ({ page }) => {
@@ -192,4 +224,33 @@ test('importing JSONL with 2 broken rows reports exactly those rows; the dataset
   const stored = page.locator('[data-testid="stored-dataset"][data-name="two-broken.jsonl"]');
   await expect(stored).toBeVisible();
   await expect(stored).toContainText('3');
+});
+
+test('works offline after the first load (service worker precache)', async ({ page, context }) => {
+  await page.goto('/');
+  await waitForEngine(page);
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  // wait until the precache has every URL of the manifest
+  await expect
+    .poll(
+      () =>
+        page.evaluate(async () => {
+          const m = await (await fetch('/precache-manifest.json')).json();
+          const names = await caches.keys();
+          if (!names.length) return false;
+          const cache = await caches.open(names[names.length - 1]);
+          return (await cache.keys()).length >= m.urls.length - 1;
+        }),
+      { timeout: 60_000 },
+    )
+    .toBe(true);
+  await context.setOffline(true);
+  await page.reload();
+  await waitForEngine(page);
+  await expect(page.getByTestId('model-info')).toContainText('stories260K');
+  await openView(page, 'Data');
+  await expect(page.getByTestId('bundled-dataset').first()).toBeVisible();
+  await context.setOffline(false);
 });
