@@ -70,8 +70,8 @@ describe('memory guard', () => {
     expect(e.lora).toBe(448 * 4);
     expect(e.optimizer).toBe(2 * 448 * 4);
     expect(e.weights).toBe(4 * countParams(c));
-    // 4·[L·(B·T·(12d+4h) + 2·B·H·T²) + 3·B·T·V] = 4·[2·(20·(192+96) + 2·2·4·100) + 3·20·40]
-    expect(e.activations).toBe(4 * (2 * (20 * 288 + 1600) + 2400));
+    // 4·[L·(B·T·(84d+28h) + 7·B·H·T²) + 9·B·T·V] = 4·[2·(20·(1344+672) + 7·2·4·100) + 9·20·40]
+    expect(e.activations).toBe(4 * (2 * (20 * 2016 + 5600) + 7200));
     expect(e.total).toBe(e.weights + e.lora + e.gradients + e.optimizer + e.activations);
   });
   it('refuses with what to change', () => {

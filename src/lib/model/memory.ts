@@ -6,11 +6,13 @@
  * H = heads, V = vocab, L = layers, P = LoRA parameters (Σ over adapted layers of r·(in + out)):
  *   weights     = 4 · countParams(cfg)
  *   lora        = 4 · P;   gradients = 4 · P;   optimizer (AdamW m and v) = 8 · P
- *   activations = 4 · [ L · (B·T·(12·d + 4·h) + 2·B·H·T²) + 3·B·T·V ]
- * The activation term counts what backprop keeps per layer (normed inputs, q/k/v, attention output,
- * residuals, MLP gate/up/product ≈ 12·d + 4·h values per token, attention scores and probabilities
- * 2·H·T² per sequence) and the logits, their softmax and gradient (3·V per token). It is an
- * estimate, deliberately on the high side; tfjs frees intermediate tensors eagerly.
+ *   activations = 4 · [ L · (B·T·(84·d + 28·h) + 7·B·H·T²) + 9·B·T·V ]   (training)
+ * The coefficients are fitted to tf.profile peaks of real steps on the wasm backend (bench/bench.ts):
+ * stories260K SFT 8×128 peaked at 372 MiB, the 6-layer dim-256 model at 1,185 MiB, stories260K CLO
+ * (32 sequences × 128) at 1,478 MiB; this formula gives 357, 1,142 and 1,428 MiB. tfjs keeps every
+ * op output the backward pass needs (RoPE, residual and norm intermediates, the attention scores,
+ * their mask, scale and softmax), about 7× the textbook activation count. Without training only one
+ * layer's activations are alive at a time (divide the layer term by L).
  * The largest single buffer is max(V·d, B·T·V, B·H·T², B·T·h) values.
  */
 import { countParams, type ModelConfig } from './config';
@@ -74,9 +76,9 @@ export function estimateMemory(c: ModelConfig, run: MemoryRunShape): MemoryEstim
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
-  const perLayer = B * T * (12 * c.dim + 4 * c.hiddenDim) + 2 * B * c.nHeads * T * T;
-  const logits = 3 * B * T * c.vocabSize;
-  const activations = F * (c.nLayers * perLayer + logits);
+  const perLayer = B * T * (84 * c.dim + 28 * c.hiddenDim) + 7 * B * c.nHeads * T * T;
+  const logits = 9 * B * T * c.vocabSize;
+  const activations = F * ((training ? c.nLayers : 1) * perLayer + logits);
   const candidates: [number, string][] = [
     [c.vocabSize * c.dim, 'embedding table'],
     [B * T * c.vocabSize, 'logits (batch × sequence × vocab)'],
