@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg, enableNodeWebgpu, PROJECT_ROOT } from '../cli/node-env';
+import { isSoftwareAdapter } from '../src/lib/backend/select';
 import { defaultConfig } from '../src/lib/model/config';
 import { randomWeights } from '../src/lib/model/random';
 import type { LoadedModel } from '../src/lib/model/model';
@@ -30,6 +31,7 @@ const args = parseArgs(process.argv.slice(2), {
   'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
   anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
   out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
+  'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
 }, 'bench');
 
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -133,6 +135,10 @@ async function main() {
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
         if (backend === 'cpu' && config === 'big') {
           results.push({ backend, config, objective, skipped: 'plain-JS cpu backend too slow for the big config within the budget' });
+          continue;
+        }
+        if (backend === 'webgpu' && config === 'big' && isSoftwareAdapter(choice.adapterInfo) && !args['all-software']) {
+          results.push({ backend, config, objective, skipped: 'software (SwiftShader) WebGPU: one big-config step takes minutes; --all-software measures it' });
           continue;
         }
         log(`measuring ${backend} ${config} ${objective} (batch ${B} × seq ${T})…`);

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
+import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg, PROJECT_ROOT } from '../node-env';
 import type { DataSource } from '../../src/lib/eval/data';
 import { DEFAULT_EVAL_SEED, evaluate, type EvalReport } from '../../src/lib/eval/run-eval';
@@ -13,9 +14,9 @@ import { ALL_TASKS, parseTaskList, resolveSplit, type SplitName } from '../../sr
 const COMMAND = 'eval';
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', required: true },
-  tokenizer: { type: 'string', help: 'tokenizer .bin for a llama2.c checkpoint' },
-  adapter: { type: 'string', help: 'LoRA adapter folder (PEFT layout)' },
+  model: { ...MODEL_FLAGS.model, default: undefined, required: true },
+  tokenizer: MODEL_FLAGS.tokenizer,
+  adapter: ADAPTER_FLAG,
   tasks: { type: 'string', help: `comma-separated: ${ALL_TASKS.map((t) => t.name).join(', ')}`, required: true },
   shots: { type: 'number', help: 'k-shot examples from the train split (English tasks without one: the scored split, never the item itself)', default: 0 },
   limit: { type: 'number', help: 'score only the first n items of each task' },
@@ -23,9 +24,9 @@ const SPEC: Spec = {
   seed: { type: 'number', help: 'seed of the few-shot sampler (recorded in the results)', default: DEFAULT_EVAL_SEED },
   'batch-size': { type: 'number', help: 'sequences per forward pass', default: 16 },
   data: { type: 'string', help: 'data root holding kobest/ and english/ (*.jsonl or *.jsonl.gz)', default: 'public/data' },
-  backend: { type: 'string', help: 'tfjs backend', choices: ['webgpu', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'print one JSON document on stdout' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 /** Node data source: `root/rel.gz`, else `root/rel`. */

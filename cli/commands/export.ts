@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { helpText, parseArgs, UsageError, type Spec } from '../args';
+import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { snapshotLora, disposeLora } from '../../src/lib/lora/lora';
 import { exportMerged } from '../../src/lib/formats/merged';
@@ -17,17 +18,16 @@ import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
-  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
+  ...MODEL_FLAGS,
   adapter: { type: 'string', help: 'PEFT adapter folder (e.g. the --out of train); merged without it = plain conversion' },
   format: { type: 'string', help: 'what to write', choices: ['peft', 'merged', 'trl'], required: true },
   out: { type: 'string', help: 'output folder', required: true },
   data: { type: 'string', help: 'trl: training data file (default: the one named in the adapter folder\'s run.json)' },
   objective: { type: 'string', help: 'trl: objective when the adapter folder has no run.json', choices: ['sft', 'dpo', 'orpo', 'clo'] },
   dtype: { type: 'string', help: 'merged: stored float type', choices: ['F32', 'F16', 'BF16'], default: 'F32' },
-  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'], default: 'cpu' },
+  backend: { ...BACKEND_FLAG, default: 'cpu' },
   json: { type: 'boolean', help: 'print {files: [...]}' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };

@@ -1,19 +1,19 @@
 import { helpText, intFlag, parseArgs, type Spec } from '../args';
+import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { generate } from '../../src/lib/model/generate';
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
-  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
-  adapter: { type: 'string', help: 'PEFT adapter folder' },
+  ...MODEL_FLAGS,
+  adapter: ADAPTER_FLAG,
   prompt: { type: 'string', help: 'prompt text (used as given)', default: '' },
   'max-new-tokens': { type: 'number', help: 'tokens to generate', default: 64 },
   temperature: { type: 'number', help: '0 = greedy', default: 0 },
   'top-p': { type: 'number', help: 'nucleus sampling mass', default: 1 },
   seed: { type: 'number', help: 'sampling seed', default: 0 },
-  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'print {text, ids}' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,13 +1,13 @@
 import { helpText, parseArgs, type Spec } from '../args';
+import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { countParams } from '../../src/lib/model/config';
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
-  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
-  backend: { type: 'string', help: 'webgpu | wasm | cpu (default: fastest that works)', choices: ['webgpu', 'wasm', 'cpu'] },
+  ...MODEL_FLAGS,
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'print one JSON document' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 export async function run(argv: string[]): Promise<number> {

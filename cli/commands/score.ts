@@ -1,17 +1,17 @@
 import { helpText, parseArgs, type Spec } from '../args';
+import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { scoreSequences } from '../../src/lib/model/score';
 import { tokenizePair } from '../../src/lib/objectives/logprobs';
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
-  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
-  adapter: { type: 'string', help: 'PEFT adapter folder' },
+  ...MODEL_FLAGS,
+  adapter: ADAPTER_FLAG,
   prompt: { type: 'string', help: 'prompt text, used as given', required: true },
   response: { type: 'string', help: 'response text, used as given (nothing appended)', required: true },
-  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'print {sum_logprob, mean_logprob, n_tokens}' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 export async function run(argv: string[]): Promise<number> {

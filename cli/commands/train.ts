@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, helpText, intFlag, parseArgs, type Spec } from '../args';
+import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
@@ -15,8 +16,7 @@ import { checkMemory } from '../../src/lib/model/memory';
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
 
 const SPEC: Spec = {
-  model: { type: 'string', help: 'stories260K, a llama2.c .bin, or a Hugging Face folder', default: 'stories260K' },
-  tokenizer: { type: 'string', help: 'llama2.c tokenizer .bin (for a .bin model)' },
+  ...MODEL_FLAGS,
   objective: { type: 'string', help: 'training objective', required: true, choices: ['sft', 'dpo', 'orpo', 'clo'] },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
   steps: { type: 'number', help: 'optimizer steps', default: 50 },
@@ -35,10 +35,10 @@ const SPEC: Spec = {
   'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated)', default: 128 },
   seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0 },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
-  backend: { type: 'string', help: 'webgpu | wasm | cpu', choices: ['webgpu', 'wasm', 'cpu'] },
+  backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
   json: { type: 'boolean', help: 'per-step JSON lines on stderr, summary JSON on stdout' },
-  help: { type: 'boolean', help: 'show this help' },
+  help: HELP_FLAG,
 };
 
 export async function run(argv: string[]): Promise<number> {
