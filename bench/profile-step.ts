@@ -10,7 +10,11 @@ const [backend = 'wasm', objective = 'sft', Bs = '8', Ts = '128'] = process.argv
 const B = Number(Bs);
 const T = Number(Ts);
 await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
-const model = await loadModelArg('stories260K');
+import { defaultConfig } from '../src/lib/model/config';
+import { randomWeights } from '../src/lib/model/random';
+const stories = await loadModelArg('stories260K');
+const bigCfg = defaultConfig({ arch: 'llama', dim: 256, hiddenDim: 688, nLayers: 6, nHeads: 8, nKvHeads: 8, vocabSize: 512, maxSeqLen: 512, ropeStyle: 'interleaved' });
+const model = process.env.BIG ? { ...stories, config: bigCfg, weights: randomWeights(bigCfg, 1) } : stories;
 const row: TrainRow = objective === 'sft' ? { kind: 'sft', prompt: 'a', response: 'b' } : { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' };
 const trainer = Trainer.create(model, [row], defaultTrainConfig(objective as 'sft' | 'clo', { batchSize: B, maxSeqLen: T }));
 const rng = mulberry32(1);
