@@ -5,8 +5,11 @@
  *   cancelEvalJob();                                                // rejects the pending job with {cancelled: true}
  */
 import type {
-  EvalBackendName, EvalCommand, EvalEvent, EvalGenerateCommand, EvalGenerationEvent, EvalProgressEvent, EvalResultEvent, EvalStartCommand,
+  EvalBackendName, EvalCommand, EvalEvent, EvalGenerateCommand, EvalGenerationEvent, EvalProgressEvent, EvalResultEvent, EvalRetentionCommand,
+  EvalRetentionEvent, EvalStartCommand,
 } from './eval-protocol';
+
+type JobResult = EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent;
 
 export class EvalJobError extends Error {
   constructor(
@@ -19,7 +22,7 @@ export class EvalJobError extends Error {
 
 interface Pending {
   jobId: string;
-  resolve: (e: EvalResultEvent | EvalGenerationEvent) => void;
+  resolve: (e: JobResult) => void;
   reject: (e: EvalJobError) => void;
   onProgress?: (p: EvalProgressEvent) => void;
 }
@@ -40,6 +43,7 @@ function onEvent(e: EvalEvent): void {
       return;
     case 'result':
     case 'generation':
+    case 'retention-result':
       if (pending?.jobId === e.jobId) {
         const p = pending;
         pending = null;
@@ -81,8 +85,8 @@ export function evalBackend(): Promise<string> | null {
   return backendReady;
 }
 
-function submit<T extends EvalResultEvent | EvalGenerationEvent>(
-  cmd: Omit<EvalStartCommand, 'jobId'> | Omit<EvalGenerateCommand, 'jobId'>,
+function submit<T extends JobResult>(
+  cmd: Omit<EvalStartCommand, 'jobId'> | Omit<EvalGenerateCommand, 'jobId'> | Omit<EvalRetentionCommand, 'jobId'>,
   onProgress?: (p: EvalProgressEvent) => void,
   backend?: EvalBackendName,
 ): Promise<T> {
@@ -101,6 +105,11 @@ export function evaluateInWorker(cmd: Omit<EvalStartCommand, 'jobId' | 'type'>, 
 
 export function generateInWorker(cmd: Omit<EvalGenerateCommand, 'jobId' | 'type'>, onProgress?: (p: EvalProgressEvent) => void, backend?: EvalBackendName): Promise<EvalGenerationEvent> {
   return submit<EvalGenerationEvent>({ type: 'generate', ...cmd }, onProgress, backend);
+}
+
+/** Held-out perplexity and/or language fidelity of the base model or a run's adapter. */
+export function retentionInWorker(cmd: Omit<EvalRetentionCommand, 'jobId' | 'type'>, onProgress?: (p: EvalProgressEvent) => void, backend?: EvalBackendName): Promise<EvalRetentionEvent> {
+  return submit<EvalRetentionEvent>({ type: 'retention', ...cmd }, onProgress, backend);
 }
 
 export function cancelEvalJob(): void {

@@ -1,12 +1,14 @@
 /**
  * Messages between the page and workers/eval.worker.ts. Plain data only: tensors never cross.
- * Commands in: init, evaluate, generate (answers for a win-rate session), cancel.
- * Events out: ready, progress, result, generation, error.
+ * Commands in: init, evaluate, generate (answers for a win-rate session), retention (held-out
+ * perplexity and/or language fidelity), cancel.
+ * Events out: ready, progress, result, generation, retention-result, error.
  * One job at a time; `cancel` stops the current job, which then ends with an error event
  * `{cancelled: true}`.
  */
 import type { EvalReport } from '../src/lib/eval/run-eval';
 import type { SplitName } from '../src/lib/eval/tasks';
+import type { FidelitySummary, HeldOutPerplexity } from '../src/lib/eval/retention';
 
 export type EvalBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
@@ -38,11 +40,23 @@ export interface EvalGenerateCommand {
   topP: number;
   seed: number;
 }
+export interface EvalRetentionCommand {
+  type: 'retention';
+  jobId: string;
+  target: EvalTarget;
+  /** held-out TinyStories perplexity */
+  perplexity: boolean;
+  /** language fidelity of greedy generations to the bundled prompts */
+  fidelity: boolean;
+  /** perplexity: first n paragraphs; fidelity: first n prompts per language; null = all */
+  limit: number | null;
+  maxNewTokens: number;
+}
 export interface EvalCancelCommand {
   type: 'cancel';
   jobId: string;
 }
-export type EvalCommand = EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalCancelCommand;
+export type EvalCommand = EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalRetentionCommand | EvalCancelCommand;
 
 // ---- events (worker → page) ----
 export interface EvalReadyEvent {
@@ -53,7 +67,7 @@ export interface EvalReadyEvent {
 export interface EvalProgressEvent {
   type: 'progress';
   jobId: string;
-  /** task name, or 'generate' */
+  /** task name, 'generate', 'perplexity' or 'fidelity' */
   task: string;
   taskIndex: number;
   taskCount: number;
@@ -77,6 +91,17 @@ export interface EvalGenerationEvent {
   texts: string[];
   ms: number;
 }
+export interface EvalRetentionEvent {
+  type: 'retention-result';
+  jobId: string;
+  perplexity: HeldOutPerplexity | null;
+  fidelity: FidelitySummary | null;
+  model: string;
+  backend: string;
+  ms: number;
+  /** adapter step when target is a run */
+  step: number | null;
+}
 export interface EvalErrorEvent {
   type: 'error';
   jobId?: string;
@@ -84,4 +109,4 @@ export interface EvalErrorEvent {
   cancelled?: boolean;
   fatal?: boolean;
 }
-export type EvalEvent = EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalErrorEvent;
+export type EvalEvent = EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent | EvalErrorEvent;

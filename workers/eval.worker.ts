@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /**
  * The evaluation worker: loads stories260K itself, picks a tfjs backend, and runs evaluations
- * (src/lib/eval/run-eval.ts) and win-rate generations on the base model or base + a stored run's
+ * (src/lib/eval/run-eval.ts), retention/fidelity measurements (src/lib/eval/retention.ts) and win-rate generations on the base model or base + a stored run's
  * adapter (its latest checkpoint). One job at a time; `cancel` aborts it. See eval-protocol.ts.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,8 +17,11 @@ import { RunStore } from '../src/lib/store/runs';
 import { fetchDataSource } from '../src/lib/eval/data';
 import { evaluate } from '../src/lib/eval/run-eval';
 import { parseTaskList } from '../src/lib/eval/tasks';
+import { heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs } from '../src/lib/eval/retention';
 import { isAbortError } from '../src/lib/eval/abort';
-import type { EvalCommand, EvalEvent, EvalGenerateCommand, EvalInitCommand, EvalStartCommand, EvalTarget } from './eval-protocol';
+import type {
+  EvalCommand, EvalEvent, EvalGenerateCommand, EvalInitCommand, EvalRetentionCommand, EvalRetentionEvent, EvalStartCommand, EvalTarget,
+} from './eval-protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -94,6 +97,34 @@ async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
   }
 }
 
+async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
+  const controller = beginJob(cmd.jobId);
+  let lora: LoraState | null = null;
+  try {
+    const m = await needModel();
+    const adapter = await adapterFor(cmd.target);
+    lora = adapter.lora;
+    const source = fetchDataSource(new URL('/data', self.location.origin).href);
+    const parts = [...(cmd.perplexity ? ['perplexity'] : []), ...(cmd.fidelity ? ['fidelity'] : [])];
+    const progress = (task: string) => (done: number, total: number) =>
+      post({ type: 'progress', jobId: cmd.jobId, task, taskIndex: parts.indexOf(task), taskCount: parts.length, done, total });
+    const t0 = performance.now();
+    const out: EvalRetentionEvent = { type: 'retention-result', jobId: cmd.jobId, perplexity: null, fidelity: null, model: m.name, backend: tf.getBackend(), ms: 0, step: adapter.step };
+    if (cmd.perplexity) {
+      const paragraphs = await loadHeldOutParagraphs(source);
+      out.perplexity = await heldOutPerplexity(m, paragraphs, { lora, limit: cmd.limit, signal: controller.signal, onProgress: progress('perplexity') });
+    }
+    if (cmd.fidelity) {
+      const prompts = limitPerLanguage(await loadFidelityPrompts(source), cmd.limit);
+      out.fidelity = await languageFidelity(m, prompts, { lora, maxNewTokens: cmd.maxNewTokens, signal: controller.signal, onProgress: progress('fidelity') });
+    }
+    post({ ...out, ms: performance.now() - t0 });
+  } finally {
+    if (lora) disposeLora(lora);
+    current = null;
+  }
+}
+
 async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
   const controller = beginJob(cmd.jobId);
   let lora: LoraState | null = null;
@@ -136,6 +167,9 @@ async function handle(cmd: EvalCommand): Promise<void> {
       return;
     case 'generate':
       await runGeneration(cmd);
+      return;
+    case 'retention':
+      await runRetention(cmd);
       return;
     case 'cancel':
       if (current?.jobId === cmd.jobId) current.controller.abort();

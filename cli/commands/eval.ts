@@ -1,6 +1,8 @@
 /**
- * `npm run lab -- eval --model M [--adapter A] --tasks LIST [--shots k] [--limit n] [--split s] [--seed s] [--backend b] [--json]`
- * KoBEST and English multiple-choice scoring (methods.md §4/§5) with lm-evaluation-harness conventions.
+ * `npm run lab -- eval --model M [--adapter A] [--tasks LIST] [--perplexity] [--fidelity] [--shots k] [--limit n] [--split s] [--seed s] [--backend b] [--json]`
+ * KoBEST and English multiple-choice scoring (methods.md §4/§5) with lm-evaluation-harness conventions;
+ * --perplexity adds held-out TinyStories perplexity and --fidelity language fidelity (methods.md §5).
+ * --tasks may be left out when one of those two is given.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +12,10 @@ import { initNodeBackend, loadAdapterArg, loadModelArg, PROJECT_ROOT } from '../
 import type { DataSource } from '../../src/lib/eval/data';
 import { DEFAULT_EVAL_SEED, evaluate, type EvalReport } from '../../src/lib/eval/run-eval';
 import { ALL_TASKS, parseTaskList, resolveSplit, type SplitName } from '../../src/lib/eval/tasks';
+import {
+  DEFAULT_FIDELITY_MAX_NEW_TOKENS, heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs,
+  type FidelitySummary, type HeldOutPerplexity,
+} from '../../src/lib/eval/retention';
 
 const COMMAND = 'eval';
 
@@ -17,7 +23,10 @@ const SPEC: Spec = {
   model: { ...MODEL_FLAGS.model, default: undefined, required: true },
   tokenizer: MODEL_FLAGS.tokenizer,
   adapter: ADAPTER_FLAG,
-  tasks: { type: 'string', help: `comma-separated: ${ALL_TASKS.map((t) => t.name).join(', ')}`, required: true },
+  tasks: { type: 'string', help: `comma-separated: ${ALL_TASKS.map((t) => t.name).join(', ')} (required unless --perplexity or --fidelity)` },
+  perplexity: { type: 'boolean', help: 'add held-out English perplexity on the TinyStories dev paragraphs (--limit: first n paragraphs)' },
+  fidelity: { type: 'boolean', help: 'add language fidelity of greedy generations to the ko/en fidelity prompts (--limit: first n per language)' },
+  'max-new-tokens': { type: 'number', help: 'tokens generated per fidelity prompt', default: DEFAULT_FIDELITY_MAX_NEW_TOKENS },
   shots: { type: 'number', help: 'k-shot examples from the train split (English tasks without one: the scored split, never the item itself)', default: 0 },
   limit: { type: 'number', help: 'score only the first n items of each task' },
   split: { type: 'string', help: 'split to score (default: KoBEST test, English dev)', choices: ['test', 'dev'] },
@@ -57,6 +66,17 @@ export function formatReport(report: EvalReport): string {
   return lines.join('\n');
 }
 
+const share = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+
+export function formatRetention(extra: { perplexity?: HeldOutPerplexity; fidelity?: FidelitySummary }): string[] {
+  const lines: string[] = [];
+  const p = extra.perplexity;
+  if (p) lines.push(`held-out perplexity: ${p.ppl.toFixed(3)} (nll ${p.nll.toFixed(4)} nats/token, ${p.n} paragraphs, ${p.tokens} tokens)`);
+  const f = extra.fidelity;
+  if (f) lines.push(`language fidelity: ko prompts ${share(f.ko.share)} of ${f.ko.n}; en prompts ${share(f.en.share)} of ${f.en.n}`);
+  return lines;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   try {
@@ -65,7 +85,11 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const a = parseArgs(argv, SPEC, COMMAND);
-    const tasks = parseTaskList(String(a.tasks));
+    const wantPpl = !!a.perplexity;
+    const wantFid = !!a.fidelity;
+    if (a.tasks === undefined && !wantPpl && !wantFid) throw new UsageError(`${COMMAND}: missing required flag --tasks (or give --perplexity / --fidelity)`);
+    const tasks = a.tasks === undefined ? [] : parseTaskList(String(a.tasks));
+    const maxNewTokens = intFlag(a, 'max-new-tokens', COMMAND, 1);
     const shots = intFlag(a, 'shots', COMMAND, 0);
     const limit = a.limit === undefined ? null : intFlag(a, 'limit', COMMAND, 1);
     const seed = intFlag(a, 'seed', COMMAND, 0);
@@ -77,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
     const backend = await initNodeBackend((a.backend as string | undefined) ?? null, log);
     const model = await loadModelArg(String(a.model), a.tokenizer as string | undefined);
     const lora = a.adapter ? await loadAdapterArg(String(a.adapter), model) : null;
-    log(`model: ${model.name}${lora ? ` + adapter ${a.adapter}` : ''}; tasks: ${tasks.map((t) => t.name).join(', ')}; shots ${shots}; seed ${seed}`);
+    const what = [...tasks.map((t) => t.name), ...(wantPpl ? ['perplexity'] : []), ...(wantFid ? ['fidelity'] : [])];
+    log(`model: ${model.name}${lora ? ` + adapter ${a.adapter}` : ''}; tasks: ${what.join(', ')}; shots ${shots}; seed ${seed}`);
 
     const t0 = performance.now();
     let lastLine = 0;
@@ -99,9 +124,23 @@ export async function run(argv: string[]): Promise<number> {
     });
     const secs = (performance.now() - t0) / 1000;
     const items = Object.values(report.results).reduce((s, r) => s + r.n, 0);
-    log(`${items} items in ${secs.toFixed(1)} s (${(items / secs).toFixed(2)} items/s) on ${backend.name}`);
-    if (a.json) process.stdout.write(`${JSON.stringify({ ...report, model: model.name, adapter: a.adapter ?? null, backend: backend.name })}\n`);
-    else process.stdout.write(`${formatReport(report)}\n`);
+    if (tasks.length > 0) log(`${items} items in ${secs.toFixed(1)} s (${(items / secs).toFixed(2)} items/s) on ${backend.name}`);
+
+    const extra: { perplexity?: HeldOutPerplexity; fidelity?: FidelitySummary } = {};
+    if (wantPpl) {
+      const paragraphs = await loadHeldOutParagraphs(source);
+      const t1 = performance.now();
+      extra.perplexity = await heldOutPerplexity(model, paragraphs, { lora, limit, batchSize, onProgress: (d, n) => log(`perplexity: ${d}/${n}`) });
+      log(`perplexity ${extra.perplexity.ppl.toFixed(3)} over ${extra.perplexity.n} paragraphs in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    }
+    if (wantFid) {
+      const prompts = limitPerLanguage(await loadFidelityPrompts(source), limit);
+      const t1 = performance.now();
+      extra.fidelity = await languageFidelity(model, prompts, { lora, maxNewTokens, onProgress: (d, n) => log(`fidelity: ${d}/${n}`) });
+      log(`fidelity over ${prompts.length} prompts in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    }
+    if (a.json) process.stdout.write(`${JSON.stringify({ ...report, ...extra, model: model.name, adapter: a.adapter ?? null, backend: backend.name })}\n`);
+    else process.stdout.write(`${[...(tasks.length > 0 ? [formatReport(report)] : []), ...formatRetention(extra)].join('\n')}\n`);
     return 0;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);

@@ -1,13 +1,16 @@
 /**
  * Persistence of evaluation results and win-rate sessions on any KeyValueStore.
  * Keys: a run's evaluations under `run-extra:<runId>:eval:<id>` (RunStore's per-run extras, so
- * deleting the run deletes them); base-model evaluations under `eval:base:<id>`; win-rate sessions
- * under `winrate:<id>`.
+ * deleting the run deletes them); base-model evaluations under `eval:base:<id>`; retention/fidelity
+ * measurements likewise under `run-extra:<runId>:retention:<id>` and `retention:base:<id>` (kept apart
+ * from task evaluations so the comparison table only sees task results); win-rate sessions under
+ * `winrate:<id>`.
  */
 import type { KeyValueStore } from '../store/types';
 import type { EvalReport } from './run-eval';
 import type { SplitName } from './tasks';
 import type { WinRateSession } from './winrate';
+import type { FidelitySummary, HeldOutPerplexity } from './retention';
 
 export type EvalSubject = { kind: 'base' } | { kind: 'run'; runId: string; runName: string; step: number | null };
 
@@ -27,6 +30,22 @@ export interface EvalRecord {
   report: EvalReport;
 }
 
+/** Held-out perplexity and/or language fidelity of one subject (methods.md §5). */
+export interface RetentionRecord {
+  id: string;
+  createdAt: number;
+  subject: EvalSubject;
+  label: string;
+  model: string;
+  backend: string;
+  /** perplexity: paragraphs; fidelity: prompts per language; null = all */
+  limit: number | null;
+  maxNewTokens: number;
+  ms: number;
+  perplexity: HeldOutPerplexity | null;
+  fidelity: FidelitySummary | null;
+}
+
 export interface WinRateRecord {
   session: WinRateSession;
   generation: { maxNewTokens: number; temperature: number; topP: number; seed: number };
@@ -39,6 +58,10 @@ export function newEvalId(now = Date.now()): string {
 
 function evalKey(r: Pick<EvalRecord, 'id' | 'subject'>): string {
   return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:eval:${r.id}` : `eval:base:${r.id}`;
+}
+
+function retentionKey(r: Pick<RetentionRecord, 'id' | 'subject'>): string {
+  return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:retention:${r.id}` : `retention:base:${r.id}`;
 }
 
 export class EvalResultStore {
@@ -56,6 +79,21 @@ export class EvalResultStore {
 
   async delete(r: Pick<EvalRecord, 'id' | 'subject'>): Promise<void> {
     await this.kv.del(evalKey(r));
+  }
+
+  async saveRetention(r: RetentionRecord): Promise<void> {
+    await this.kv.set(retentionKey(r), r);
+  }
+
+  /** Newest first. */
+  async listRetention(): Promise<RetentionRecord[]> {
+    const keys = [...(await this.kv.keys('retention:base:')), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(':retention:'))];
+    const recs = await Promise.all(keys.map((k) => this.kv.get<RetentionRecord>(k)));
+    return recs.filter((r): r is RetentionRecord => !!r).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  async deleteRetention(r: Pick<RetentionRecord, 'id' | 'subject'>): Promise<void> {
+    await this.kv.del(retentionKey(r));
   }
 
   async saveWinRate(r: WinRateRecord): Promise<void> {

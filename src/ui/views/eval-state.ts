@@ -4,15 +4,18 @@
  */
 import { get, writable } from 'svelte/store';
 import { idbStore } from '../../lib/store/idb';
-import { EvalResultStore, newEvalId, type EvalRecord, type EvalSubject } from '../../lib/eval/results-store';
+import { EvalResultStore, newEvalId, type EvalRecord, type EvalSubject, type RetentionRecord } from '../../lib/eval/results-store';
 import type { SplitName } from '../../lib/eval/tasks';
 import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval-protocol';
-import { cancelEvalJob, evaluateInWorker, EvalJobError } from '../../../workers/eval-client';
+import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval-client';
 import { backendState } from '../stores/backend';
 
 export const evalStore = new EvalResultStore(idbStore());
 
 export const evalRecords = writable<EvalRecord[]>([]);
+
+/** Held-out perplexity / language-fidelity measurements, newest first. */
+export const retentionRecords = writable<RetentionRecord[]>([]);
 
 export interface EvalJobState {
   running: boolean;
@@ -29,6 +32,12 @@ export const evalJob = writable<EvalJobState>({ running: false, label: '', progr
 export async function refreshEvalRecords(): Promise<EvalRecord[]> {
   const list = await evalStore.list();
   evalRecords.set(list);
+  return list;
+}
+
+export async function refreshRetentionRecords(): Promise<RetentionRecord[]> {
+  const list = await evalStore.listRetention();
+  retentionRecords.set(list);
   return list;
 }
 
@@ -87,4 +96,52 @@ export async function runEvaluation(req: EvalRequest): Promise<EvalRecord | null
 
 export function cancelEvaluation(): void {
   cancelEvalJob();
+}
+
+export interface RetentionRequest {
+  subject: EvalSubject;
+  label: string;
+  perplexity: boolean;
+  fidelity: boolean;
+  limit: number | null;
+  maxNewTokens: number;
+}
+
+/**
+ * Runs held-out perplexity and/or language fidelity in the worker (sharing the evaluation job slot,
+ * progress and cancel) and saves the result; resolves to the saved record (null when cancelled or failed).
+ */
+export async function runRetention(req: RetentionRequest): Promise<RetentionRecord | null> {
+  if (get(evalJob).running) throw new Error('an evaluation is already running');
+  evalJob.set({ running: true, label: `${req.label} (retention & fidelity)`, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
+  const target: EvalTarget = req.subject.kind === 'run' ? { kind: 'run', runId: req.subject.runId } : { kind: 'base' };
+  try {
+    const res = await retentionInWorker(
+      { target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens },
+      (p) => evalJob.update((s) => ({ ...s, progress: p })),
+      sharedBackend(),
+    );
+    const subject: EvalSubject = req.subject.kind === 'run' ? { ...req.subject, step: res.step } : req.subject;
+    const record: RetentionRecord = {
+      id: newEvalId(),
+      createdAt: Date.now(),
+      subject,
+      label: subject.kind === 'run' && res.step !== null ? `${req.label} @ step ${res.step}` : req.label,
+      model: res.model,
+      backend: res.backend,
+      limit: req.limit,
+      maxNewTokens: req.maxNewTokens,
+      ms: res.ms,
+      perplexity: res.perplexity,
+      fidelity: res.fidelity,
+    };
+    await evalStore.saveRetention(record);
+    await refreshRetentionRecords();
+    evalJob.update((s) => ({ ...s, running: false }));
+    return record;
+  } catch (err) {
+    const cancelled = err instanceof EvalJobError && err.cancelled;
+    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
+    return null;
+  }
 }

@@ -1,0 +1,34 @@
+/**
+ * Rows of the retention & fidelity table: per subject (label), the newest perplexity and the newest
+ * fidelity measurement, with run − base deltas when the base model has both sides measured.
+ */
+import type { RetentionRecord } from '../../lib/eval/results-store';
+import { retentionDelta, type FidelitySummary, type HeldOutPerplexity, type RetentionDelta } from '../../lib/eval/retention';
+
+export interface RetentionRow {
+  label: string;
+  isBase: boolean;
+  perplexity: HeldOutPerplexity | null;
+  fidelity: FidelitySummary | null;
+  /** null for the base row, and for runs when no base measurement exists */
+  delta: RetentionDelta | null;
+}
+
+/** `records` newest first (as the store lists them). Base row first, then runs by label. */
+export function retentionRows(records: RetentionRecord[]): RetentionRow[] {
+  const byLabel = new Map<string, RetentionRow>();
+  for (const r of records) {
+    const key = r.subject.kind === 'base' ? '\u0000base' : r.label;
+    let row = byLabel.get(key);
+    if (!row) {
+      row = { label: r.label, isBase: r.subject.kind === 'base', perplexity: null, fidelity: null, delta: null };
+      byLabel.set(key, row);
+    }
+    row.perplexity ??= r.perplexity;
+    row.fidelity ??= r.fidelity;
+  }
+  const base = byLabel.get('\u0000base') ?? null;
+  const rows = [...byLabel.values()].sort((a, b) => Number(b.isBase) - Number(a.isBase) || a.label.localeCompare(b.label));
+  if (base) for (const row of rows) if (!row.isBase) row.delta = retentionDelta(base, row);
+  return rows;
+}
