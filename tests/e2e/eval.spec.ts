@@ -98,3 +98,28 @@ test('a 5-prompt win-rate session judged with the keyboard reports wins / ties /
   await expect(page.getByTestId('wr-summary')).toHaveText(`${fmt(wins)} / ${fmt(ties)} / ${fmt(losses)}`);
   await shot(page, 'winrate-result');
 });
+
+test('retention & fidelity: held-out perplexity and language fidelity of the base model', async ({ page }) => {
+  await page.goto('/');
+  await waitForEngine(page);
+  await openView(page, 'Evaluate');
+  const panel = page.getByTestId('retention');
+  await expect(panel.getByTestId('retention-ppl')).toBeChecked();
+  await panel.getByTestId('retention-fidelity').check();
+  await panel.getByTestId('retention-limit').fill('2');
+  await panel.getByTestId('retention-tokens').fill('8');
+  await panel.getByTestId('retention-start').click();
+  const table = panel.getByTestId('retention-table');
+  await expect(table).toBeVisible({ timeout: 240_000 });
+  const row = table.getByRole('row', { name: /stories260K \(base\)/ });
+  const cells = await row.getByRole('cell').allTextContents();
+  // perplexity of a pretrained TinyStories model on TinyStories paragraphs: finite and above 1
+  const ppl = parseFloat(cells[0]);
+  expect(ppl).toBeGreaterThan(1);
+  expect(ppl).toBeLessThan(100);
+  expect(cells[0]).toContain('(2 par.)');
+  // 2 prompts per language; the English-only base model answers English prompts in English
+  expect(cells[1]).toContain('of 2');
+  expect(cells[2]).toMatch(/100(\.0)?\s*%.*of 2/);
+  await shot(page, 'retention');
+});
