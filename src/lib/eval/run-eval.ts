@@ -4,7 +4,7 @@
  */
 import type { LoadedModel } from '../model/model';
 import type { LoraState } from '../lora/types';
-import { scoreSequences } from '../model/score';
+import { scoreSequences, scoreSharedPrefix } from '../model/score';
 import { loadTaskDocs, type DataSource, type LoadedDoc } from './data';
 import { planFewshot } from './fewshot';
 import { accuracy, argmax, argmaxNormalized, macroF1 } from './metrics';
@@ -65,6 +65,8 @@ export interface EvalOptions {
   lora?: LoraState | null;
   /** sequences per forward inside scoreSequences */
   batchSize?: number;
+  /** false: score every choice as a full sequence, batched across items (no shared-prefix KV cache) */
+  sharePrefix?: boolean;
   /** items whose choices are sent to scoreSequences together (all choices of an item always are) */
   itemsPerCall?: number;
   includeText?: boolean;
@@ -111,7 +113,17 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
         throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
-    const scores = await scoreSequences(model, requests, { lora: opts.lora ?? null, batchSize: opts.batchSize });
+    let scores;
+    if (opts.sharePrefix === false) scores = await scoreSequences(model, requests, { lora: opts.lora ?? null, batchSize: opts.batchSize });
+    else {
+      // The choices of one item share its context: run that prefix once (KV cache), then all choices together.
+      scores = [];
+      let q = 0;
+      for (const doc of group) {
+        scores.push(...(await scoreSharedPrefix(model, requests.slice(q, q + doc.choices.length), { lora: opts.lora ?? null })));
+        q += doc.choices.length;
+      }
+    }
     let r = 0;
     group.forEach((doc, j) => {
       const loglik = doc.choices.map(() => scores[r++].sum);
