@@ -2,6 +2,7 @@
  * Runs multiple-choice evaluation tasks (methods.md §4/§5) and returns results in the shape of
  * cli.md's `eval --json`: {results: {TASK: {n, acc, macro_f1, acc_norm?, shots, seed, items}}}.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
 import type { LoraState } from '../lora/types';
 import { scoreSequences, scoreSharedPrefix } from '../model/score';
@@ -65,7 +66,8 @@ export interface EvalOptions {
   lora?: LoraState | null;
   /** sequences per forward inside scoreSequences */
   batchSize?: number;
-  /** false: score every choice as a full sequence, batched across items (no shared-prefix KV cache) */
+  /** false: score every choice as a full sequence, batched across items (no shared-prefix KV cache).
+   *  Default: shared prefixes on wasm/cpu, batched full sequences on webgpu/webgl. */
   sharePrefix?: boolean;
   /** items whose choices are sent to scoreSequences together (all choices of an item always are) */
   itemsPerCall?: number;
@@ -114,7 +116,10 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
       }
     });
     let scores;
-    if (opts.sharePrefix === false) scores = await scoreSequences(model, requests, { lora: opts.lora ?? null, batchSize: opts.batchSize });
+    // GPU backends compile shaders per tensor shape: there the length-bucketed batches of
+    // scoreSequences reuse shapes, while per-item prefixes would each bring new ones.
+    const share = opts.sharePrefix ?? !['webgpu', 'webgl'].includes(tf.getBackend());
+    if (!share) scores = await scoreSequences(model, requests, { lora: opts.lora ?? null, batchSize: opts.batchSize });
     else {
       // The choices of one item share its context: run that prefix once (KV cache), then all choices together.
       scores = [];
