@@ -70,13 +70,28 @@ function beginJob(jobId: string): AbortController {
   return controller;
 }
 
-async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
-  const controller = beginJob(cmd.jobId);
+/** One job: the model, the target's adapter (disposed after) and a cancel signal. */
+async function withTarget(
+  jobId: string,
+  target: EvalTarget,
+  fn: (m: LoadedModel, adapter: { lora: LoraState | null; step: number | null }, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = beginJob(jobId);
   let lora: LoraState | null = null;
   try {
     const m = await needModel();
-    const adapter = await adapterFor(cmd.target);
+    const adapter = await adapterFor(target);
     lora = adapter.lora;
+    await fn(m, adapter, controller.signal);
+  } finally {
+    if (lora) disposeLora(lora);
+    current = null;
+  }
+}
+
+async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
+  await withTarget(cmd.jobId, cmd.target, async (m, adapter, signal) => {
+    const lora = adapter.lora;
     const tasks = parseTaskList(cmd.tasks.join(','));
     const t0 = performance.now();
     const report = await evaluate(m, tasks, {
@@ -87,23 +102,16 @@ async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
       seed: cmd.seed,
       lora,
       includeText: true,
-      signal: controller.signal,
+      signal,
       onProgress: (p) => post({ type: 'progress', jobId: cmd.jobId, ...p }),
     });
     post({ type: 'result', jobId: cmd.jobId, report, model: m.name, backend: tf.getBackend(), ms: performance.now() - t0, step: adapter.step });
-  } finally {
-    if (lora) disposeLora(lora);
-    current = null;
-  }
+  });
 }
 
 async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
-  const controller = beginJob(cmd.jobId);
-  let lora: LoraState | null = null;
-  try {
-    const m = await needModel();
-    const adapter = await adapterFor(cmd.target);
-    lora = adapter.lora;
+  await withTarget(cmd.jobId, cmd.target, async (m, adapter, signal) => {
+    const lora = adapter.lora;
     const source = fetchDataSource(new URL('/data', self.location.origin).href);
     const parts = [...(cmd.perplexity ? ['perplexity'] : []), ...(cmd.fidelity ? ['fidelity'] : [])];
     const progress = (task: string) => (done: number, total: number) =>
@@ -112,29 +120,22 @@ async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
     const out: EvalRetentionEvent = { type: 'retention-result', jobId: cmd.jobId, perplexity: null, fidelity: null, model: m.name, backend: tf.getBackend(), ms: 0, step: adapter.step };
     if (cmd.perplexity) {
       const paragraphs = await loadHeldOutParagraphs(source);
-      out.perplexity = await heldOutPerplexity(m, paragraphs, { lora, limit: cmd.limit, signal: controller.signal, onProgress: progress('perplexity') });
+      out.perplexity = await heldOutPerplexity(m, paragraphs, { lora, limit: cmd.limit, signal, onProgress: progress('perplexity') });
     }
     if (cmd.fidelity) {
       const prompts = limitPerLanguage(await loadFidelityPrompts(source), cmd.limit);
-      out.fidelity = await languageFidelity(m, prompts, { lora, maxNewTokens: cmd.maxNewTokens, signal: controller.signal, onProgress: progress('fidelity') });
+      out.fidelity = await languageFidelity(m, prompts, { lora, maxNewTokens: cmd.maxNewTokens, signal, onProgress: progress('fidelity') });
     }
     post({ ...out, ms: performance.now() - t0 });
-  } finally {
-    if (lora) disposeLora(lora);
-    current = null;
-  }
+  });
 }
 
 async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
-  const controller = beginJob(cmd.jobId);
-  let lora: LoraState | null = null;
-  try {
-    const m = await needModel();
-    lora = (await adapterFor(cmd.target)).lora;
+  await withTarget(cmd.jobId, cmd.target, async (m, { lora }, signal) => {
     const t0 = performance.now();
     const texts: string[] = [];
     for (let i = 0; i < cmd.prompts.length; i++) {
-      if (controller.signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
+      if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
       post({ type: 'progress', jobId: cmd.jobId, task: 'generate', taskIndex: 0, taskCount: 1, done: i, total: cmd.prompts.length });
       const ids = m.tokenizer.encode(cmd.prompts[i], { bos: true });
       const out = await generate(m, ids, {
@@ -143,17 +144,14 @@ async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
         topP: cmd.topP,
         seed: cmd.seed + i,
         lora,
-        signal: controller.signal,
+        signal,
       });
       texts.push(out.text);
     }
-    if (controller.signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
+    if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
     post({ type: 'progress', jobId: cmd.jobId, task: 'generate', taskIndex: 0, taskCount: 1, done: cmd.prompts.length, total: cmd.prompts.length });
     post({ type: 'generation', jobId: cmd.jobId, texts, ms: performance.now() - t0 });
-  } finally {
-    if (lora) disposeLora(lora);
-    current = null;
-  }
+  });
 }
 
 async function handle(cmd: EvalCommand): Promise<void> {

@@ -56,44 +56,46 @@ export function newEvalId(now = Date.now()): string {
   return `eval-${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
 }
 
-function evalKey(r: Pick<EvalRecord, 'id' | 'subject'>): string {
-  return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:eval:${r.id}` : `eval:base:${r.id}`;
-}
+type Kind = 'eval' | 'retention';
 
-function retentionKey(r: Pick<RetentionRecord, 'id' | 'subject'>): string {
-  return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:retention:${r.id}` : `retention:base:${r.id}`;
+/** A run's records live under run-extra:<runId>:… (deleted with the run); the base model's under <kind>:base:… */
+function recordKey(kind: Kind, r: { id: string; subject: EvalSubject }): string {
+  return r.subject.kind === 'run' ? `run-extra:${r.subject.runId}:${kind}:${r.id}` : `${kind}:base:${r.id}`;
 }
 
 export class EvalResultStore {
   constructor(readonly kv: KeyValueStore) {}
 
+  /** Records of one kind, base model and runs, newest first. */
+  private async listKind<T extends { createdAt: number }>(kind: Kind): Promise<T[]> {
+    const keys = [...(await this.kv.keys(`${kind}:base:`)), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(`:${kind}:`))];
+    const recs = await Promise.all(keys.map((k) => this.kv.get<T>(k)));
+    return recs.filter((r): r is NonNullable<Awaited<typeof r>> => !!r).sort((a, b) => b.createdAt - a.createdAt) as T[];
+  }
+
   async save(r: EvalRecord): Promise<void> {
-    await this.kv.set(evalKey(r), r);
+    await this.kv.set(recordKey('eval', r), r);
   }
 
   async list(): Promise<EvalRecord[]> {
-    const keys = [...(await this.kv.keys('eval:base:')), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(':eval:'))];
-    const recs = await Promise.all(keys.map((k) => this.kv.get<EvalRecord>(k)));
-    return recs.filter((r): r is EvalRecord => !!r).sort((a, b) => b.createdAt - a.createdAt);
+    return this.listKind<EvalRecord>('eval');
   }
 
   async delete(r: Pick<EvalRecord, 'id' | 'subject'>): Promise<void> {
-    await this.kv.del(evalKey(r));
+    await this.kv.del(recordKey('eval', r));
   }
 
   async saveRetention(r: RetentionRecord): Promise<void> {
-    await this.kv.set(retentionKey(r), r);
+    await this.kv.set(recordKey('retention', r), r);
   }
 
   /** Newest first. */
   async listRetention(): Promise<RetentionRecord[]> {
-    const keys = [...(await this.kv.keys('retention:base:')), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(':retention:'))];
-    const recs = await Promise.all(keys.map((k) => this.kv.get<RetentionRecord>(k)));
-    return recs.filter((r): r is RetentionRecord => !!r).sort((a, b) => b.createdAt - a.createdAt);
+    return this.listKind<RetentionRecord>('retention');
   }
 
   async deleteRetention(r: Pick<RetentionRecord, 'id' | 'subject'>): Promise<void> {
-    await this.kv.del(retentionKey(r));
+    await this.kv.del(recordKey('retention', r));
   }
 
   async saveWinRate(r: WinRateRecord): Promise<void> {

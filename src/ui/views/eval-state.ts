@@ -57,23 +57,44 @@ export interface EvalRequest {
   split?: SplitName;
 }
 
-/** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
-export async function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
+/**
+ * Runs one job in the shared evaluation slot (one at a time, common progress, cancel and error
+ * state); `work` gets the worker target and a progress callback and returns the saved record.
+ */
+async function inEvalSlot<T extends { id: string }>(
+  label: string,
+  subject: EvalSubject,
+  markLast: boolean,
+  work: (target: EvalTarget, onProgress: (p: EvalProgressEvent) => void) => Promise<T>,
+): Promise<T | null> {
   if (get(evalJob).running) throw new Error('an evaluation is already running');
-  evalJob.set({ running: true, label: req.label, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
-  const target: EvalTarget = req.subject.kind === 'run' ? { kind: 'run', runId: req.subject.runId } : { kind: 'base' };
+  evalJob.set({ running: true, label, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
+  const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
   try {
-    const res = await evaluateInWorker(
-      { target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split },
-      (p) => evalJob.update((s) => ({ ...s, progress: p })),
-      sharedBackend(),
-    );
-    const subject: EvalSubject = req.subject.kind === 'run' ? { ...req.subject, step: res.step } : req.subject;
+    const record = await work(target, (p) => evalJob.update((s) => ({ ...s, progress: p })));
+    evalJob.update((s) => ({ ...s, running: false, ...(markLast ? { lastId: record.id } : {}) }));
+    return record;
+  } catch (err) {
+    const cancelled = err instanceof EvalJobError && err.cancelled;
+    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
+    return null;
+  }
+}
+
+/** The subject with the checkpoint step the worker evaluated, and its label. */
+function evaluatedAt(subject: EvalSubject, label: string, step: number | null): { subject: EvalSubject; label: string } {
+  const at: EvalSubject = subject.kind === 'run' ? { ...subject, step } : subject;
+  return { subject: at, label: at.kind === 'run' && step !== null ? `${label} @ step ${step}` : label };
+}
+
+/** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
+export function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
+  return inEvalSlot(req.label, req.subject, true, async (target, onProgress) => {
+    const res = await evaluateInWorker({ target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split }, onProgress, sharedBackend());
     const record: EvalRecord = {
       id: newEvalId(),
       createdAt: Date.now(),
-      subject,
-      label: subject.kind === 'run' && res.step !== null ? `${req.label} @ step ${res.step}` : req.label,
+      ...evaluatedAt(req.subject, req.label, res.step),
       model: res.model,
       backend: res.backend,
       shots: req.shots,
@@ -85,13 +106,8 @@ export async function runEvaluation(req: EvalRequest): Promise<EvalRecord | null
     };
     await evalStore.save(record);
     await refreshEvalRecords();
-    evalJob.update((s) => ({ ...s, running: false, lastId: record.id }));
     return record;
-  } catch (err) {
-    const cancelled = err instanceof EvalJobError && err.cancelled;
-    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
-    return null;
-  }
+  });
 }
 
 export function cancelEvaluation(): void {
@@ -111,22 +127,13 @@ export interface RetentionRequest {
  * Runs held-out perplexity and/or language fidelity in the worker (sharing the evaluation job slot,
  * progress and cancel) and saves the result; resolves to the saved record (null when cancelled or failed).
  */
-export async function runRetention(req: RetentionRequest): Promise<RetentionRecord | null> {
-  if (get(evalJob).running) throw new Error('an evaluation is already running');
-  evalJob.set({ running: true, label: `${req.label} (retention & fidelity)`, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
-  const target: EvalTarget = req.subject.kind === 'run' ? { kind: 'run', runId: req.subject.runId } : { kind: 'base' };
-  try {
-    const res = await retentionInWorker(
-      { target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens },
-      (p) => evalJob.update((s) => ({ ...s, progress: p })),
-      sharedBackend(),
-    );
-    const subject: EvalSubject = req.subject.kind === 'run' ? { ...req.subject, step: res.step } : req.subject;
+export function runRetention(req: RetentionRequest): Promise<RetentionRecord | null> {
+  return inEvalSlot(`${req.label} (retention & fidelity)`, req.subject, false, async (target, onProgress) => {
+    const res = await retentionInWorker({ target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens }, onProgress, sharedBackend());
     const record: RetentionRecord = {
       id: newEvalId(),
       createdAt: Date.now(),
-      subject,
-      label: subject.kind === 'run' && res.step !== null ? `${req.label} @ step ${res.step}` : req.label,
+      ...evaluatedAt(req.subject, req.label, res.step),
       model: res.model,
       backend: res.backend,
       limit: req.limit,
@@ -137,11 +144,6 @@ export async function runRetention(req: RetentionRequest): Promise<RetentionReco
     };
     await evalStore.saveRetention(record);
     await refreshRetentionRecords();
-    evalJob.update((s) => ({ ...s, running: false }));
     return record;
-  } catch (err) {
-    const cancelled = err instanceof EvalJobError && err.cancelled;
-    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
-    return null;
-  }
+  });
 }
