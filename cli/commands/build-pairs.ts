@@ -4,7 +4,8 @@
  * Translations are cached in a JSON file, so a run that stops (translator down, Ctrl-C) resumes
  * where it stopped when run again with the same --cache.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { atomicWriteFile, checkOutFile } from '../safe-write';
 import { UsageError, helpText, intFlag, parseArgs, type Spec } from '../args';
 import { JsonFileStore } from '../json-file-store';
 import { englishSftRecords, formatErrors, importSummary } from '../../src/lib/data';
@@ -28,13 +29,13 @@ const SPEC: Spec = {
   lang: { type: 'string', help: 'target language code', default: 'ko' },
   source: { type: 'string', help: 'source language code', default: 'en' },
   out: { type: 'string', help: 'output JSONL of {x_en, y_en, x_tgt, y_tgt, lang}', required: true },
-  limit: { type: 'number', help: 'use only the first n records' },
+  limit: { type: 'number', help: 'use only the first n records', int: true, min: 1 },
   catalyst: { type: 'string', help: 'catalyst statement sent before the parts', default: DEFAULT_CATALYST },
   indicators: { type: 'string', help: 'indicator tokens for instruction, input, output, comma-separated', default: DEFAULT_INDICATORS.join(',') },
   cache: { type: 'string', help: 'translation cache file (JSON) for libretranslate; default: <out>.cache.json' },
-  concurrency: { type: 'number', help: 'requests (and records) in flight', default: LIBRETRANSLATE_DEFAULTS.concurrency },
-  'timeout-ms': { type: 'number', help: 'per-request time limit for libretranslate', default: LIBRETRANSLATE_DEFAULTS.timeoutMs },
-  retries: { type: 'number', help: 'retries on 429/5xx/network errors/timeouts (exponential backoff)', default: LIBRETRANSLATE_DEFAULTS.retries },
+  concurrency: { type: 'number', help: 'requests (and records) in flight', default: LIBRETRANSLATE_DEFAULTS.concurrency, int: true, min: 1, max: 256 },
+  'timeout-ms': { type: 'number', help: 'per-request time limit for libretranslate', default: LIBRETRANSLATE_DEFAULTS.timeoutMs, int: true, min: 1, max: 3_600_000 },
+  retries: { type: 'number', help: 'retries on 429/5xx/network errors/timeouts (exponential backoff)', default: LIBRETRANSLATE_DEFAULTS.retries, int: true, min: 0, max: 100 },
   'api-key': { type: 'string', help: 'LibreTranslate API key (or env LIBRETRANSLATE_API_KEY)' },
   json: { type: 'boolean', help: 'print {rows, joint, fallback, failed, status} on stdout' },
   help: { type: 'boolean', help: 'show this help' },
@@ -87,7 +88,12 @@ export async function run(argv: string[]): Promise<number> {
   const dataFile = a.data as string;
   const source = a.source as string;
   const lang = a.lang as string;
+  const translatorFile = String(a.translator).startsWith('parallel:') ? String(a.translator).slice('parallel:'.length) : null;
+  // every output is checked before any work: never over an input, always somewhere writable
+  const inputs = [{ flag: 'data', path: dataFile }, { flag: 'translator', path: translatorFile }];
   const out = a.out as string;
+  checkOutFile('build-pairs', 'out', out, [...inputs, { flag: 'cache', path: a.cache as string | undefined }]);
+  if (a.cache !== undefined) checkOutFile('build-pairs', 'cache', a.cache as string, [...inputs, { flag: 'out', path: out }]);
   const indicators = (a.indicators as string).split(',').map((s) => s.trim());
   const multi = { catalyst: a.catalyst as string, indicators };
   try {
@@ -108,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
   const translator = makeTranslator(a.translator as string, a, source, lang);
   // lookups (parallel:) cost nothing to repeat: only remote translations are cached
   const cacheFile = translator.id.startsWith('parallel:') ? null : ((a.cache as string | undefined) ?? `${out}.cache.json`);
+  if (cacheFile && a.cache === undefined) checkOutFile('build-pairs', 'cache', cacheFile, [...inputs, { flag: 'out', path: out }]);
   const cache = cacheFile ? JsonFileStore.open(cacheFile) : undefined;
   process.stderr.write(
     `translator ${translator.id}, ${source}→${lang}, ${rows.length} records${cache ? `, cache ${cacheFile} (${cache.size} entries)` : ''}\n`,
@@ -140,10 +147,11 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const pairs = cloPairs(rows, job.results, lang);
-  writeFileSync(out, pairsJsonl(pairs.map((p) => p.row)));
+  // nothing built: --out is left as it was (an earlier file is never replaced by an empty one)
+  if (pairs.length > 0) atomicWriteFile(out, pairsJsonl(pairs.map((p) => p.row)));
   const failedLines = job.results.flatMap((r, i) => (r?.provenance === 'failed' ? [`  record ${i}: ${r.reason ?? ''}; ${r.error ?? ''}`] : []));
   if (failedLines.length) process.stderr.write(`${failedLines.length} records failed:\n${failedLines.slice(0, 10).join('\n')}\n`);
-  process.stderr.write(`wrote ${pairs.length} pairs to ${out}\n`);
+  process.stderr.write(pairs.length > 0 ? `wrote ${pairs.length} pairs to ${out}\n` : `no pairs built; ${out} not written\n`);
 
   const summary = { rows: pairs.length, joint: outcome.joint, fallback: outcome.fallback, failed: outcome.failed, status: outcome.status, out };
   if (a.json) console.log(JSON.stringify(outcome.message ? { ...summary, message: outcome.message } : summary));

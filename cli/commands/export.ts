@@ -4,7 +4,8 @@
  * merged: W + (alpha/r)·B·A as a Hugging Face model folder (Llama layout for llama2.c models)
  * trl:    training data as TRL JSONL + trl_config.json + README + the PEFT adapter
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { atomicWriteFiles, checkOutDir } from '../safe-write';
 import { resolve } from 'node:path';
 import { helpText, parseArgs, UsageError, type Spec } from '../args';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
@@ -26,9 +27,16 @@ const SPEC: Spec = {
   objective: { type: 'string', help: 'trl: objective when the adapter folder has no run.json', choices: ['sft', 'dpo', 'orpo', 'clo'] },
   dtype: { type: 'string', help: 'merged: stored float type', choices: ['F32', 'F16', 'BF16'], default: 'F32' },
   backend: { ...BACKEND_FLAG, default: 'cpu' },
+  overwrite: { type: 'boolean', help: 'replace the files of an earlier export in --out' },
   json: { type: 'boolean', help: 'print {files: [...]}' },
   help: HELP_FLAG,
 };
+
+/** Files an export may write into --out: any of them already there means an earlier export (or a model). */
+const EXPORT_FILES = [
+  'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
+  'adapter_config.json', 'adapter_model.safetensors', 'adapter', 'README.md', 'trl_config.json', 'sft.jsonl', 'preference.jsonl', 'clo_preference.jsonl', 'clo_target_sft.jsonl', 'run.json',
+];
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
 
@@ -49,19 +57,20 @@ export async function run(argv: string[]): Promise<number> {
   const adapterDir = a.adapter as string | undefined;
   if (!adapterDir && format !== 'merged') throw new UsageError(`export: --format ${format} needs --adapter DIR`);
   if (adapterDir && !existsSync(adapterDir)) throw new UsageError(`export: flag --adapter: no such folder: ${adapterDir}`);
+  // --out is checked before any work: never the model, adapter or data, never over an earlier export without --overwrite
+  const outDir = checkOutDir('export', 'out', a.out as string | undefined, [
+    { flag: 'model', path: a.model as string },
+    { flag: 'tokenizer', path: a.tokenizer as string | undefined },
+    { flag: 'adapter', path: adapterDir },
+    { flag: 'data', path: a.data as string | undefined },
+  ], { overwrite: !!a.overwrite, ownFiles: EXPORT_FILES });
   const log = (s: string) => process.stderr.write(s + '\n');
   await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
   const lora = adapterDir ? await loadAdapterArg(adapterDir, model) : null;
-  const outDir = resolve(a.out as string);
-  mkdirSync(outDir, { recursive: true });
-  const written: string[] = [];
-  const write = (name: string, data: Uint8Array | string) => {
-    const p = resolve(outDir, name);
-    mkdirSync(resolve(p, '..'), { recursive: true });
-    writeFileSync(p, data);
-    written.push(name);
-  };
+  // everything is gathered first and written at the end under temporary names, then renamed into place
+  const pending = new Map<string, Uint8Array | string>();
+  const write = (name: string, data: Uint8Array | string) => void pending.set(name, data);
 
   try {
     if (format === 'peft' || format === 'trl') {
@@ -94,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     if (lora) disposeLora(lora);
   }
+  const written = atomicWriteFiles(outDir, pending);
   if (a.json) console.log(JSON.stringify({ files: written }));
   else {
     log(`wrote ${written.length} files to ${outDir}`);

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError, helpText, intFlag, parseArgs, type Spec } from '../args';
+import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '../args';
+import { atomicWriteFiles, checkOutDir } from '../safe-write';
+import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
@@ -10,7 +11,6 @@ import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { snapshotLora } from '../../src/lib/lora/lora';
-import { writeAdapterDir } from '../adapter-io';
 import { checkMemory } from '../../src/lib/model/memory';
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
@@ -19,24 +19,25 @@ const SPEC: Spec = {
   ...MODEL_FLAGS,
   objective: { type: 'string', help: 'training objective', required: true, choices: ['sft', 'dpo', 'orpo', 'clo'] },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
-  steps: { type: 'number', help: 'optimizer steps', default: 50 },
-  'batch-size': { type: 'number', help: 'rows per micro-batch (CLO: each row = 4 sequences)', default: 8 },
-  'grad-accum': { type: 'number', help: 'micro-batches per step', default: 1 },
-  lr: { type: 'number', help: 'peak learning rate', default: 2e-4 },
-  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay', default: 0 },
-  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0 },
-  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: 1 },
-  'lora-rank': { type: 'number', help: 'LoRA rank r', default: 8 },
-  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16 },
-  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: 0 },
+  steps: { type: 'number', help: 'optimizer steps', default: 50, int: true, min: 1, max: 10_000_000 },
+  'batch-size': { type: 'number', help: 'rows per micro-batch (CLO: each row = 4 sequences)', default: 8, int: true, min: 1, max: 100_000 },
+  'grad-accum': { type: 'number', help: 'micro-batches per step', default: 1, int: true, min: 1, max: 100_000 },
+  lr: { type: 'number', help: 'peak learning rate', default: 2e-4, gt: 0, max: 1 },
+  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay (at most --steps)', default: 0, int: true, min: 0 },
+  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0, min: 0, max: 1 },
+  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: 1, gt: 0, max: 1e6 },
+  'lora-rank': { type: 'number', help: 'LoRA rank r', default: 8, int: true, min: 1, max: 4096 },
+  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0, max: 1e6 },
+  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: 0, min: 0, lt: 1 },
   'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: 'q_proj,k_proj,v_proj,o_proj' },
-  beta: { type: 'number', help: 'DPO/CLO β', default: 0.1 },
-  lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)' },
-  'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated)', default: 128 },
-  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0 },
+  beta: { type: 'number', help: 'DPO/CLO β', default: 0.1, gt: 0, max: 1000 },
+  lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)', gt: 0, max: 1000 },
+  'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated; lowered to the model\'s context, said on stderr)', default: 128, int: true, min: 2, max: 1_048_576 },
+  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0, int: true, min: 0, max: 4294967295 },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
+  overwrite: { type: 'boolean', help: 'replace an earlier run (adapter + run.json) in --out' },
   json: { type: 'boolean', help: 'per-step JSON lines on stderr, summary JSON on stdout' },
   help: HELP_FLAG,
 };
@@ -49,6 +50,13 @@ export async function run(argv: string[]): Promise<number> {
   for (const t of targets) if (!LINEAR_NAMES.includes(t as LinearName)) throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
   if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
+  // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
+  const outDir = checkOutDir('train', 'out', a.out as string | undefined, [
+    { flag: 'data', path: dataPath },
+    { flag: 'model', path: a.model as string },
+    { flag: 'tokenizer', path: a.tokenizer as string | undefined },
+  ], { overwrite: !!a.overwrite, ownFiles: ['adapter_config.json', 'adapter_model.safetensors', 'run.json'] });
+  if ((a['warmup-steps'] as number) > (a.steps as number)) throw new UsageError(`train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`);
   const cfg = defaultTrainConfig(objective, {
     steps: intFlag(a, 'steps', 'train'),
     batchSize: intFlag(a, 'batch-size', 'train'),
@@ -66,14 +74,16 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+  // longer than the model's context: lowered, said on stderr, and recorded in run.json as the value used
+  cfg.maxSeqLen = clampFlag('train', 'max-seq-len', cfg.maxSeqLen, 2, model.config.maxSeqLen, `${model.name} has a ${model.config.maxSeqLen}-token context`);
 
-  // Memory guard: wasm has a 4 GiB heap; WebGPU has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
+  // Memory guard on every backend: 4 GiB (wasm's heap; a sane bound for cpu and webgpu too); WebGPU also has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
   const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
   const lim = backend.adapterInfo?.limits ?? {};
   const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
     maxBufferSize: lim.maxBufferSize,
     maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
-    totalBytes: backend.name === 'wasm' ? 4 * 2 ** 30 : undefined,
+    totalBytes: 4 * 2 ** 30,
   });
   if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
 
@@ -96,10 +106,8 @@ export async function run(argv: string[]): Promise<number> {
     else log(`step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const outDir = resolve(a.out as string);
-  mkdirSync(outDir, { recursive: true });
   const snap = await snapshotLora(trainer.lora);
-  const files = await writeAdapterDir(outDir, snap, model);
+  const adapterFiles = peftFileMap(toPeft(snap, model.config, model.source));
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {
     model: { name: model.name, source: model.source, config: model.config },
@@ -109,9 +117,10 @@ export async function run(argv: string[]): Promise<number> {
     metrics: trainer.metrics,
     timings: { seconds, tokens: totalTokens, tokens_per_s: totalTokens / seconds, num_tensors_per_step: memAfter },
   };
-  writeFileSync(resolve(outDir, 'run.json'), JSON.stringify(runJson, null, 1));
+  // adapter and run.json go to temporary names first and are renamed together: a failed write leaves any earlier run intact
+  const files = atomicWriteFiles(outDir, [...adapterFiles, ['run.json', JSON.stringify(runJson, null, 1)]]);
   const last = trainer.metrics[trainer.metrics.length - 1];
-  const summary = { steps: trainer.stepIndex, final_loss: last.loss, tokens_per_s: totalTokens / seconds, out: outDir, files: [...files, 'run.json'] };
+  const summary = { steps: trainer.stepIndex, final_loss: last.loss, tokens_per_s: totalTokens / seconds, out: outDir, files };
   trainer.dispose();
   console.log(JSON.stringify(summary));
   return 0;

@@ -242,8 +242,26 @@ export interface WriteTensor {
   dtype?: 'F32' | 'F16' | 'BF16' | 'I32';
 }
 
+/** Largest finite F16 and BF16 values. */
+export const F16_MAX = 65504;
+export const BF16_MAX = 3.3895313892515355e38;
+
 /**
- * Serialises tensors. Keys are written in sorted order (deterministic bytes); the header is padded
+ * Nothing NaN or infinite is ever written, and a value that does not fit the stored float type
+ * (it would turn into ±Inf) is refused: the error names the tensor, the index and the value.
+ */
+export function checkWritable(name: string, f: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): void {
+  const limit = dtype === 'F16' ? F16_MAX : dtype === 'BF16' ? BF16_MAX : Infinity;
+  for (let i = 0; i < f.length; i++) {
+    const v = f[i];
+    if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
+    if (!Number.isFinite(v)) throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} (non-finite values are never written; the weights are broken, e.g. training diverged)`);
+    throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} is outside the ${dtype} range (±${limit}); export as F32 instead`);
+  }
+}
+
+/**
+ * Serialises tensors. Refuses NaN/±Inf and values outside the stored type's range (checkWritable). Keys are written in sorted order (deterministic bytes); the header is padded
  * with spaces so the data starts on an 8-byte boundary.
  */
 export function writeSafetensors(tensors: Map<string, WriteTensor> | Record<string, WriteTensor>, metadata?: Record<string, string> | null): Uint8Array {
@@ -263,6 +281,7 @@ export function writeSafetensors(tensors: Map<string, WriteTensor> | Record<stri
       bytes = new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
     } else {
       const f = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+      checkWritable(name, f, dtype);
       if (dtype === 'F32') bytes = new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength));
       else if (dtype === 'F16') bytes = new Uint8Array(f32ToF16(f).buffer);
       else bytes = new Uint8Array(f32ToBf16(f).buffer);

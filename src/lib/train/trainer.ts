@@ -10,6 +10,25 @@ import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
 
+/** Training stopped at a step whose loss or gradient norm is NaN or ±Inf; the adapter keeps the last finite weights. */
+export class NonFiniteError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+/** The stop message for a non-finite loss or gradient norm at `step` (1-based), or null when both are finite. */
+export function nonFiniteMessage(step: number, loss: number, gradNorm: number, lr: number, cfg: Pick<TrainConfig, 'objective' | 'beta' | 'lr'>): string | null {
+  if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return null;
+  const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}`;
+  const beta = cfg.objective === 'dpo' || cfg.objective === 'clo' ? `, or β (${cfg.beta}) too large` : '';
+  return `training stopped at step ${step}: ${what}; likely cause: learning rate too high (peak ${cfg.lr}, this step ${lr.toExponential(2)})${beta}; nothing from this step was applied`;
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /**
@@ -138,15 +157,22 @@ export class Trainer {
       grads.splice(0, grads.length, ...scaled);
     }
     const norm = AdamW.globalNorm(grads);
+    // read loss and gradient norm before the update, so a non-finite step never reaches the adapter
+    const readout = tf.tidy(() => tf.concat([tf.div(metricSum!, micro), norm.reshape([1])]));
+    const vals = (await readout.data()) as Float32Array;
+    readout.dispose();
+    metricSum!.dispose();
+    const bad = nonFiniteMessage(this.step_ + 1, vals[0], vals[vals.length - 1], lr, cfg);
+    if (bad) {
+      grads.forEach((g) => g.dispose());
+      norm.dispose();
+      throw new NonFiniteError(bad, this.step_ + 1);
+    }
     const clip = tf.tidy(() => tf.minimum(1, tf.div(cfg.clipNorm, tf.add(norm, 1e-6))) as tf.Scalar);
     this.opt.apply(grads, lr, cfg.weightDecay, clip);
     grads.forEach((g) => g.dispose());
     clip.dispose();
-    const readout = tf.tidy(() => tf.concat([tf.div(metricSum!, micro), norm.reshape([1])]));
-    const vals = (await readout.data()) as Float32Array;
-    readout.dispose();
     norm.dispose();
-    metricSum!.dispose();
     const ms = now() - t0;
     const rec: StepMetrics = {
       step: this.step_ + 1,
