@@ -1,0 +1,54 @@
+/**
+ * Tokenizer speed: Tok512Tokenizer.encode (priority-queue merges) against llama2.c's plain scan
+ * (rescan after every merge, the lab's encoder before issue 16) on prompts of 1k..100k characters.
+ * The scan is only timed up to --scan-max characters (default 20,000): beyond that it takes minutes.
+ * Run: node cli/launch.mjs bench/tokenizer-bench.ts [--scan-max N]
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Tok512Tokenizer } from '../src/lib/tokenizer/tok512';
+import { STORIES_DIR } from '../cli/node-env';
+
+function scanEncode(tk: Tok512Tokenizer, text: string): number[] {
+  const pieceToId = new Map<string, number>();
+  tk.pieces.forEach((p, i) => void (pieceToId.has(p) || pieceToId.set(p, i)));
+  const tokens = [tk.bosId, pieceToId.get(' ')!];
+  const enc = new TextEncoder();
+  for (const ch of text) {
+    const id = pieceToId.get(ch);
+    if (id !== undefined) tokens.push(id);
+    else for (const b of enc.encode(ch)) tokens.push(b + 3);
+  }
+  for (;;) {
+    let best = -Infinity;
+    let bestId = -1;
+    let bestIdx = -1;
+    for (let i = 1; i < tokens.length - 1; i++) {
+      const id = pieceToId.get(tk.pieces[tokens[i]] + tk.pieces[tokens[i + 1]]);
+      if (id !== undefined && tk.scores[id] > best) [best, bestId, bestIdx] = [tk.scores[id], id, i];
+    }
+    if (bestIdx < 0) return tokens;
+    tokens.splice(bestIdx, 2, bestId);
+  }
+}
+
+const argi = process.argv.indexOf('--scan-max');
+const scanMax = argi > 0 ? Number(process.argv[argi + 1]) : 20_000;
+const tk = Tok512Tokenizer.fromBytes(new Uint8Array(readFileSync(resolve(STORIES_DIR, 'tok512.bin'))), 512);
+const story = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big red ball in the park. ';
+const rows: string[] = ['chars      tokens   heap ms    scan ms'];
+for (const n of [1_000, 10_000, 20_000, 100_000]) {
+  const text = story.repeat(Math.ceil(n / story.length)).slice(0, n);
+  const t0 = performance.now();
+  const ids = tk.encode(text);
+  const heapMs = performance.now() - t0;
+  let scanMs = '(skipped)';
+  if (n <= scanMax) {
+    const t1 = performance.now();
+    const ref = scanEncode(tk, text);
+    scanMs = (performance.now() - t1).toFixed(1);
+    if (ref.join() !== ids.join()) throw new Error(`ids differ at ${n} characters`);
+  }
+  rows.push(`${String(n).padEnd(10)} ${String(ids.length).padEnd(8)} ${heapMs.toFixed(1).padStart(8)} ${scanMs.padStart(10)}`);
+}
+console.log(rows.join('\n'));
