@@ -13,6 +13,7 @@ import { fromPeft } from '../src/lib/formats/peft';
 import { loraFromSnapshot } from '../src/lib/lora/lora';
 import type { LoraState } from '../src/lib/lora/types';
 import type { LoadedModel } from '../src/lib/model/model';
+import { validateAdapter, validateAdapterConfig } from '../src/lib/lora/validate-adapter';
 
 function walk(dir: string, root: string, out: string[], depth: number): void {
   if (depth > 4) return;
@@ -87,6 +88,9 @@ export async function loadPeftAdapterFromDir(dir: string, model: LoadedModel): P
   } catch (e) {
     throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`);
   }
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error(`${cfgPath}: expected a JSON object`);
+  validateAdapterConfig(cfg, cfgPath);
   const snap = await fromPeft(cfg, new Uint8Array(readFileSync(wPath)), model.config, wPath);
+  for (const w of validateAdapter(snap, model, wPath, cfg)) process.stderr.write(`warning: ${w}\n`);
   return loraFromSnapshot(snap);
 }

@@ -36,6 +36,29 @@ export function hfArchitecture(cfg: HfConfigJson, fileName = 'config.json'): HfA
 
 /** config.json → ModelConfig. Throws a one-line HfConfigError naming the field at fault. */
 export function hfConfigToModelConfig(cfg: HfConfigJson, fileName = 'config.json'): ModelConfig {
+  const c = readConfig(cfg, fileName);
+  checkConfigRanges(c, fileName);
+  return c;
+}
+
+/**
+ * Values a decoder can run with: sizes, layer and head counts, vocabulary and context positive integers;
+ * rope_theta and the norm epsilon positive and finite (0 layers, 0 positions or rope_theta 0 are refused).
+ */
+export function checkConfigRanges(c: ModelConfig, fileName = 'config.json'): void {
+  const ints: [keyof ModelConfig, string][] = [
+    ['dim', 'hidden size'], ['hiddenDim', 'intermediate size'], ['nLayers', 'layer count'], ['nHeads', 'attention heads'],
+    ['nKvHeads', 'key/value heads'], ['headDim', 'head dim'], ['vocabSize', 'vocab_size'], ['maxSeqLen', 'max positions'],
+  ];
+  for (const [k, what] of ints) {
+    const v = c[k] as number;
+    if (!(Number.isInteger(v) && v > 0)) throw new HfConfigError(`${fileName}: ${what} (${k}) is ${v}, expected a positive integer`);
+  }
+  if (c.position === 'rope' && !(c.ropeTheta > 0 && Number.isFinite(c.ropeTheta))) throw new HfConfigError(`${fileName}: rope_theta is ${c.ropeTheta}, expected a positive number`);
+  if (!(c.normEps > 0 && Number.isFinite(c.normEps))) throw new HfConfigError(`${fileName}: norm epsilon is ${c.normEps}, expected a positive number`);
+}
+
+function readConfig(cfg: HfConfigJson, fileName: string): ModelConfig {
   const arch = hfArchitecture(cfg, fileName);
   const num = (key: string, fallback?: number): number => {
     const v = cfg[key];

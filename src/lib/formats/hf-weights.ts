@@ -189,12 +189,31 @@ async function loadGpt2(src: TensorSource, c: ModelConfig, where: string): Promi
 }
 
 /**
+ * The layers the tensors hold must be the layers the config claims: a config that says 3 layers over
+ * 5 layers of tensors (or 5 over 3) is refused instead of loading part of the model.
+ */
+export function checkLayerCount(src: TensorSource, c: ModelConfig, where: string): void {
+  const re = c.arch === 'gpt2' ? /^(?:transformer\.)?h\.(\d+)\./ : /^(?:model\.)?layers\.(\d+)\./;
+  const layers = new Set<number>();
+  for (const n of src.names()) {
+    const m = re.exec(n);
+    if (m) layers.add(Number(m[1]));
+  }
+  const found = layers.size === 0 ? 0 : Math.max(...layers) + 1;
+  if (found !== c.nLayers || layers.size !== found) {
+    const key = c.arch === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
+    throw new HfWeightsError(`${where}: config.json ${key} is ${c.nLayers} but the tensors hold ${layers.size === found ? found : `layers {${[...layers].sort((a, b) => a - b).join(',')}}`}`);
+  }
+}
+
+/**
  * Builds ModelWeights from HF-named tensors. `where` names the checkpoint in errors.
  * When the config says untied but lm_head.weight is absent, the head is tied (HF does the same);
  * the returned config reflects that.
  */
 export async function hfTensorsToWeights(src: TensorSource, config: ModelConfig, where = 'checkpoint'): Promise<{ config: ModelConfig; weights: ModelWeights }> {
   const cfg: ModelConfig = { ...config };
+  checkLayerCount(src, cfg, where);
   if (!cfg.tiedEmbeddings && !src.has('lm_head.weight')) cfg.tiedEmbeddings = true;
   const weights = cfg.arch === 'gpt2' ? await loadGpt2(src, cfg, where) : await loadLlamaFamily(src, cfg, where);
   return { config: cfg, weights };
