@@ -158,11 +158,18 @@ export class Trainer {
     }
     const norm = AdamW.globalNorm(grads);
     // read loss and gradient norm before the update, so a non-finite step never reaches the adapter
-    const readout = tf.tidy(() => tf.concat([tf.div(metricSum!, micro), norm.reshape([1])]));
-    const vals = (await readout.data()) as Float32Array;
+    // (the same read says whether the adapter weights, as the previous update left them, are all finite)
+    const readout = tf.tidy(() =>
+      tf.concat([tf.div(metricSum!, micro), norm.reshape([1]), tf.all(tf.stack(this.vars.map((v) => tf.all(tf.isFinite(v))))).cast('float32').reshape([1])]),
+    );
+    const all = (await readout.data()) as Float32Array;
     readout.dispose();
     metricSum!.dispose();
-    const bad = nonFiniteMessage(this.step_ + 1, vals[0], vals[vals.length - 1], lr, cfg);
+    const vals = all.subarray(0, all.length - 1);
+    const weightsOk = all[all.length - 1] === 1;
+    const bad = weightsOk
+      ? nonFiniteMessage(this.step_ + 1, vals[0], vals[vals.length - 1], lr, cfg)
+      : `training stopped at step ${this.step_ + 1}: the adapter weights are no longer finite after step ${this.step_}'s update; likely cause: learning rate too high (peak ${cfg.lr})`;
     if (bad) {
       grads.forEach((g) => g.dispose());
       norm.dispose();
