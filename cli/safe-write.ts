@@ -4,8 +4,8 @@
  * temporary name and renamed into place, and an existing run or model folder is only replaced with
  * --overwrite.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, parse, relative, resolve, isAbsolute } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, parse, relative, resolve, isAbsolute } from 'node:path';
 import { UsageError } from './args';
 
 /** An input the output must not touch: the flag that named it and its path. */
@@ -117,8 +117,24 @@ export function checkOutDir(command: string, flag: string, path: string | undefi
   return abs;
 }
 
+/**
+ * Temporary files live beside the target's folder, not inside it, so a folder never holds a partial
+ * file even after SIGKILL; `removeStalePartials` clears what a killed writer left there.
+ */
 function tmpName(path: string): string {
-  return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = dirname(resolve(path));
+  return join(dirname(dir), `.${basename(dir)}.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`);
+}
+
+/** Removes temporary files a killed writer left beside `dir`. */
+export function removeStalePartials(dir: string): void {
+  const parent = dirname(resolve(dir));
+  const prefix = `.${basename(resolve(dir))}.`;
+  try {
+    for (const f of readdirSync(parent)) if (f.startsWith(prefix) && f.endsWith('.partial')) rmSync(join(parent, f), { force: true });
+  } catch {
+    /* parent unreadable: nothing to clean */
+  }
 }
 
 function writeFully(path: string, data: Uint8Array | string): void {

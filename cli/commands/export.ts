@@ -2,7 +2,9 @@
  * `npm run lab -- export --model M --adapter A --format peft|merged|trl --out DIR [--data FILE] [--json]`
  * peft:   the adapter in PEFT layout (re-written from any PEFT folder the lab can read)
  * merged: W + (alpha/r)·B·A as a Hugging Face model folder (Llama layout for llama2.c models)
- * trl:    training data as TRL JSONL + trl_config.json + README + the PEFT adapter
+ * trl:    a runnable TRL bundle (trl-bundle.ts): train.py, trl_config.json, data (the lab's step order and
+ *         token ids), requirements.txt, README, base/ (merged HF export of the base) and adapter/ (the
+ *         adapter to start from: --adapter, else the lab's own step-0 initialisation for the run's seed)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { atomicWriteFiles, checkOutDir } from '../safe-write';
@@ -10,7 +12,7 @@ import { resolve } from 'node:path';
 import { helpText, parseArgs, UsageError, type Spec } from '../args';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
-import { snapshotLora, disposeLora } from '../../src/lib/lora/lora';
+import { snapshotLora, disposeLora, createLora } from '../../src/lib/lora/lora';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
@@ -24,7 +26,7 @@ const SPEC: Spec = {
   format: { type: 'string', help: 'what to write', choices: ['peft', 'merged', 'trl'], required: true },
   out: { type: 'string', help: 'output folder', required: true },
   data: { type: 'string', help: 'trl: training data file (default: the one named in the adapter folder\'s run.json)' },
-  objective: { type: 'string', help: 'trl: objective when the adapter folder has no run.json', choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  objective: { type: 'string', help: 'trl: objective when there is no adapter folder with a run.json (then the default settings)', choices: ['sft', 'dpo', 'orpo', 'clo'] },
   dtype: { type: 'string', help: 'merged: stored float type', choices: ['F32', 'F16', 'BF16'], default: 'F32' },
   backend: { ...BACKEND_FLAG, default: 'cpu' },
   overwrite: { type: 'boolean', help: 'replace the files of an earlier export in --out' },
@@ -55,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
   if (a.help) return console.log(helpText('export', 'Writes a PEFT adapter, a merged Hugging Face model, or a TRL-ready bundle.', SPEC)), 0;
   const format = a.format as 'peft' | 'merged' | 'trl';
   const adapterDir = a.adapter as string | undefined;
-  if (!adapterDir && format !== 'merged') throw new UsageError(`export: --format ${format} needs --adapter DIR`);
+  if (!adapterDir && format === 'peft') throw new UsageError(`export: --format ${format} needs --adapter DIR`);
+  if (!adapterDir && format === 'trl' && !a.objective) throw new UsageError('export: --format trl needs --adapter DIR or --objective sft|dpo|orpo|clo');
   if (adapterDir && !existsSync(adapterDir)) throw new UsageError(`export: flag --adapter: no such folder: ${adapterDir}`);
   // --out is checked before any work: never the model, adapter or data, never over an earlier export without --overwrite
   const outDir = checkOutDir('export', 'out', a.out as string | undefined, [
@@ -73,21 +76,20 @@ export async function run(argv: string[]): Promise<number> {
   const write = (name: string, data: Uint8Array | string) => void pending.set(name, data);
 
   try {
-    if (format === 'peft' || format === 'trl') {
+    if (format === 'peft') {
       const snap = await snapshotLora(lora!);
-      const sub = format === 'trl' ? 'adapter/' : '';
-      for (const [n, b] of peftFileMap(toPeft(snap, model.config, model.source))) write(sub + n, b);
+      for (const [n, b] of peftFileMap(toPeft(snap, model.config, model.source))) write(n, b);
     }
     if (format === 'merged') {
       const files = await exportMerged(model, lora, { dtype: a.dtype as 'F32' | 'F16' | 'BF16' });
       for (const [n, b] of files) write(n, b);
     }
     if (format === 'trl') {
-      const runJson = readRunJson(adapterDir!);
+      const runJson = adapterDir ? readRunJson(adapterDir) : null;
       let config = runJson?.config;
       if (!config) {
         if (!a.objective) throw new UsageError(`export: ${adapterDir} has no run.json; pass --objective sft|dpo|orpo|clo`);
-        config = defaultTrainConfig(a.objective as ObjectiveName, { lora: { ...lora!.config } });
+        config = defaultTrainConfig(a.objective as ObjectiveName, lora ? { lora: { ...lora.config } } : {});
       }
       const dataPath = (a.data as string | undefined) ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
@@ -98,7 +100,18 @@ export async function run(argv: string[]): Promise<number> {
         log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
       }
       if (parsed.rows.length === 0) throw new Error(`${dataPath}: no usable rows for ${config.objective}`);
-      for (const [n, text] of buildTrlBundle({ rows: parsed.rows, config, baseModel: model.source, adapterDir: 'adapter' })) write(n, text);
+      // the adapter to start from, in the layout of the merged base written next to it
+      let snap;
+      if (lora) snap = await snapshotLora(lora);
+      else {
+        const init = createLora(model.config, config.lora, config.seed);
+        snap = await snapshotLora(init);
+        disposeLora(init);
+      }
+      for (const [n, b] of peftFileMap(toPeft(snap, model.config, 'base'))) write('adapter/' + n, b);
+      for (const [n, b] of await exportMerged(model, null)) write('base/' + n, b);
+      const bundle = buildTrlBundle({ rows: parsed.rows, config, baseModel: 'base', adapterDir: 'adapter', tokenizer: model.tokenizer, modelMaxSeqLen: model.config.maxSeqLen });
+      for (const [n, text] of bundle) write(n, text);
     }
   } finally {
     if (lora) disposeLora(lora);

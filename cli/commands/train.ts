@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '../args';
-import { atomicWriteFiles, checkOutDir } from '../safe-write';
-import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
+import { atomicWriteFile, checkOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
@@ -10,8 +10,11 @@ import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { snapshotLora } from '../../src/lib/lora/lora';
 import { checkMemory } from '../../src/lib/model/memory';
+import { CHECKPOINT_FLAGS, CliCheckpointer, checkResume, prepareResume, runInfo } from '../train-checkpoint';
+
+/** what `train --out DIR` writes (the adapter and checkpoint atomically at every save, run.json at the end) */
+const RUN_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'checkpoint.safetensors', 'run.json'] as const;
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
 
@@ -39,11 +42,14 @@ const SPEC: Spec = {
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
   overwrite: { type: 'boolean', help: 'replace an earlier run (adapter + run.json) in --out' },
   json: { type: 'boolean', help: 'per-step JSON lines on stderr, summary JSON on stdout' },
+  ...CHECKPOINT_FLAGS,
   help: HELP_FLAG,
 };
 
-export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) return console.log(helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC)), 0;
+export async function run(argvGiven: string[]): Promise<number> {
+  if (argvGiven.includes('--help')) return console.log(helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC)), 0;
+  const resume = await prepareResume(argvGiven, SPEC);
+  const argv = resume ? resume.argv : argvGiven;
   const a = parseArgs(argv, SPEC, 'train');
   const objective = a.objective as ObjectiveName;
   const targets = String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
@@ -55,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     { flag: 'data', path: dataPath },
     { flag: 'model', path: a.model as string },
     { flag: 'tokenizer', path: a.tokenizer as string | undefined },
-  ], { overwrite: !!a.overwrite, ownFiles: ['adapter_config.json', 'adapter_model.safetensors', 'run.json'] });
+  ], { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] });
   if ((a['warmup-steps'] as number) > (a.steps as number)) throw new UsageError(`train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`);
   const cfg = defaultTrainConfig(objective, {
     steps: intFlag(a, 'steps', 'train'),
@@ -69,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: a.seed as number,
     beta: a.beta as number,
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
+    checkpointEvery: intFlag(a, 'checkpoint-every', 'train', 0),
     lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
   });
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -94,7 +101,9 @@ export async function run(argv: string[]): Promise<number> {
     lines.forEach(log);
     log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
   }
-  const trainer = Trainer.create(model, parsed.rows, cfg);
+  const trainer = Trainer.create(model, parsed.rows, cfg, resume ? checkResume(resume, cfg, model, log) : undefined);
+  mkdirSync(outDir, { recursive: true });
+  const ckpt = new CliCheckpointer(outDir, cfg.checkpointEvery, runInfo(argv, dataPath, model), model);
   for (const s of trainer.skipped.slice(0, 5)) log(`${dataPath}: row ${s.line} skipped: ${s.message}`);
   if (trainer.skipped.length > 0) log(`${dataPath}: ${trainer.skipped.length} rows skipped, training on ${trainer.usableRows} (raise --max-seq-len to keep long rows)`);
   const t0 = performance.now();
@@ -104,10 +113,16 @@ export async function run(argv: string[]): Promise<number> {
     memAfter.push(tf.memory().numTensors);
     if (a.json) log(JSON.stringify(m));
     else log(`step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`);
+    const stop = await ckpt.afterStep(trainer, log);
+    if (stop !== null) {
+      ckpt.dispose();
+      trainer.dispose();
+      return stop;
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const snap = await snapshotLora(trainer.lora);
-  const adapterFiles = peftFileMap(toPeft(snap, model.config, model.source));
+  await ckpt.save(trainer);
+  ckpt.dispose();
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {
     model: { name: model.name, source: model.source, config: model.config },
@@ -117,8 +132,8 @@ export async function run(argv: string[]): Promise<number> {
     metrics: trainer.metrics,
     timings: { seconds, tokens: totalTokens, tokens_per_s: totalTokens / seconds, num_tensors_per_step: memAfter },
   };
-  // adapter and run.json go to temporary names first and are renamed together: a failed write leaves any earlier run intact
-  const files = atomicWriteFiles(outDir, [...adapterFiles, ['run.json', JSON.stringify(runJson, null, 1)]]);
+  atomicWriteFile(resolve(outDir, 'run.json'), JSON.stringify(runJson, null, 1));
+  const files = [...RUN_FILES];
   const last = trainer.metrics[trainer.metrics.length - 1];
   const summary = { steps: trainer.stepIndex, final_loss: last.loss, tokens_per_s: totalTokens / seconds, out: outDir, files };
   trainer.dispose();

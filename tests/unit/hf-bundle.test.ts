@@ -26,37 +26,51 @@ const CLO: TrainRow[] = [
 ];
 
 describe('TRL bundle', () => {
-  it('writes both CLO directions, the target-only SFT rows, settings and a README that states the loss difference', () => {
+  it('writes train.py, the lab step order with its token ids, both CLO directions, settings and a README', () => {
     expect(cloDirections(CLO)).toEqual([
       { prompt: 'Q1 en', chosen: 'A1 en', rejected: 'A1 ko', direction: 'en', lang: 'ko' },
       { prompt: 'Q1 ko', chosen: 'A1 ko', rejected: 'A1 en', direction: 'tgt', lang: 'ko' },
       { prompt: 'Q2 en', chosen: 'A2 en', rejected: 'A2 ko', direction: 'en', lang: 'ko' },
       { prompt: 'Q2 ko', chosen: 'A2 ko', rejected: 'A2 en', direction: 'tgt', lang: 'ko' },
     ]);
-    const cfg = defaultTrainConfig('clo', { batchSize: 3, lambda: 0.5, beta: 0.2 });
-    const files = buildTrlBundle({ rows: CLO, config: cfg, baseModel: 'org/model' });
-    expect([...files.keys()].sort()).toEqual(['README.md', 'clo_preference.jsonl', 'clo_target_sft.jsonl', 'trl_config.json']);
-    const pref = files.get('clo_preference.jsonl')!.trim().split('\n').map((l) => JSON.parse(l));
-    expect(pref).toHaveLength(4);
-    expect(files.get('clo_target_sft.jsonl')!.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    const tok = loadStories().tokenizer;
+    const cfg = defaultTrainConfig('clo', { batchSize: 3, steps: 4, lambda: 0.5, beta: 0.2, seed: 1 });
+    const files = buildTrlBundle({ rows: CLO, config: cfg, baseModel: 'base', adapterDir: 'adapter', tokenizer: tok, modelMaxSeqLen: 512 });
+    expect([...files.keys()].sort()).toEqual(['README.md', 'data/clo_preference.jsonl', 'data/clo_target_sft.jsonl', 'data/train.jsonl', 'requirements.txt', 'train.py', 'trl_config.json']);
+    expect(files.get('data/clo_target_sft.jsonl')!.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { prompt: 'Q1 ko', completion: 'A1 ko', lang: 'ko' },
       { prompt: 'Q2 ko', completion: 'A2 ko', lang: 'ko' },
     ]);
+    // 4 steps × 3 rows, in the sampler's order (2 rows: each epoch is a permutation of rows 1, 2)
+    const order = files.get('data/train.jsonl')!.trim().split('\n').map((l) => JSON.parse(l));
+    expect(order.map((o) => o.step)).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    for (let e = 0; e < 6; e++) expect(order.slice(2 * e, 2 * e + 2).map((o) => o.row).sort()).toEqual([1, 2]);
+    // sequence 2 of a quadruple is (x_tgt, y_tgt): BOS + the text's tokens + EOS, response after the prompt's tokens
+    const q = order[0];
+    const r = CLO[q.row - 1] as Extract<TrainRow, { kind: 'clo' }>;
+    expect(q.seqs).toHaveLength(4);
+    expect(q.seqs[2].ids).toEqual([...tok.encode(r.xTgt + r.yTgt), 2]);
+    expect(q.seqs[2].start).toBe(tok.encode(r.xTgt).length);
+    expect(q.seqs[1].ids).toEqual([...tok.encode(r.xEn + r.yTgt), 2]);
     const tc = JSON.parse(files.get('trl_config.json')!);
-    expect(tc.trainer).toBe('DPOTrainer');
-    expect(tc.trainer_kwargs).toMatchObject({ beta: 0.2, loss_type: 'sigmoid', rpo_alpha: 1, per_device_train_batch_size: 6 });
+    expect(tc).toMatchObject({ trainer: 'CLOTrainer', base_model: 'base', adapter: 'adapter', objective: 'clo' });
+    expect(tc.trainer_kwargs).toMatchObject({ per_device_train_batch_size: 3, max_steps: 4, learning_rate: cfg.lr, seed: 1 });
+    expect(tc.lab_config).toMatchObject({ beta: 0.2, lambda: 0.5 });
     expect(tc.peft_lora_config).toMatchObject({ r: cfg.lora.r, lora_alpha: cfg.lora.alpha, target_modules: cfg.lora.targets, task_type: 'CAUSAL_LM', bias: 'none' });
+    expect(files.get('train.py')).toContain('class CLOTrainer(LabMixin, _BaseTrainer)');
+    expect(files.get('requirements.txt')).toContain('trl==1.13.0');
     const readme = files.get('README.md')!;
-    expect(readme).toContain('rpo_alpha');
-    expect(readme).toContain('never of the English answers');
-    expect(readme).toContain('DPOConfig(');
+    expect(readme).toContain('accelerate launch train.py');
+    expect(readme).toContain('python train.py --max-steps 2 --cpu');
+    expect(readme).toContain('given x_tgt only');
   });
   it('writes SFT as prompt/completion and DPO/ORPO as prompt/chosen/rejected', () => {
-    const sft = buildTrlBundle({ rows: [{ kind: 'sft', prompt: 'p', response: 'r' }], config: defaultTrainConfig('sft'), baseModel: 'm' });
-    expect(sft.get('sft.jsonl')).toBe('{"prompt":"p","completion":"r"}\n');
+    const tok = loadStories().tokenizer;
+    const sft = buildTrlBundle({ rows: [{ kind: 'sft', prompt: 'p', response: 'r' }], config: defaultTrainConfig('sft'), baseModel: 'm', tokenizer: tok, modelMaxSeqLen: 512 });
+    expect(sft.get('data/sft.jsonl')).toBe('{"prompt":"p","completion":"r"}\n');
     expect(JSON.parse(sft.get('trl_config.json')!).trainer).toBe('SFTTrainer');
-    const orpo = buildTrlBundle({ rows: [{ kind: 'preference', prompt: 'p', chosen: 'c', rejected: 'r' }], config: defaultTrainConfig('orpo', { lambda: 0.25 }), baseModel: 'm' });
-    expect(orpo.get('preference.jsonl')).toBe('{"prompt":"p","chosen":"c","rejected":"r"}\n');
+    const orpo = buildTrlBundle({ rows: [{ kind: 'preference', prompt: 'p', chosen: 'c', rejected: 'r' }], config: defaultTrainConfig('orpo', { lambda: 0.25 }), baseModel: 'm', tokenizer: tok, modelMaxSeqLen: 512 });
+    expect(orpo.get('data/preference.jsonl')).toBe('{"prompt":"p","chosen":"c","rejected":"r"}\n');
     expect(JSON.parse(orpo.get('trl_config.json')!)).toMatchObject({ trainer: 'ORPOTrainer', trainer_kwargs: { beta: 0.25 } });
   });
 });
@@ -124,7 +138,7 @@ describe('Node files and the export command', () => {
       expect(JSON.parse(logs.at(-1)!).files).toContain('model.safetensors');
       const mr = await SafetensorsReader.open(new Uint8Array(readFileSync(join(out, 'm', 'model.safetensors'))));
       expect(mr.info('model.layers.0.self_attn.q_proj.weight')).toMatchObject({ dtype: 'F16', shape: [64, 64] });
-      await expect(run(['--format', 'trl', '--out', join(out, 't')])).rejects.toThrow('export: --format trl needs --adapter DIR');
+      await expect(run(['--format', 'trl', '--out', join(out, 't')])).rejects.toThrow('export: --format trl needs --adapter DIR or --objective sft|dpo|orpo|clo');
       expect(existsSync(join(out, 't'))).toBe(false);
     } finally {
       spy.mockRestore();

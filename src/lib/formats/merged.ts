@@ -20,22 +20,9 @@ import { modelConfigToHfConfig } from './hf-config';
 import { weightsToHfTensors } from './hf-weights';
 import { writeSafetensors } from './safetensors';
 import { parseTok512, tok512ToHfTokenizer } from './tok512-to-hf';
+import { permuteInterleavedToHalf } from './rope-layout';
 
-/** Reorders the rows of a [nHeads·headDim, cols] matrix (or a bias, cols = 1) from pair-interleaved to half-split RoPE layout. */
-export function permuteInterleavedToHalf(data: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  const half = headDim / 2;
-  for (let h = 0; h < nHeads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (const p of [0, 1]) {
-        const src = (h * headDim + 2 * i + p) * cols;
-        const dst = (h * headDim + p * half + i) * cols;
-        out.set(data.subarray(src, src + cols), dst);
-      }
-    }
-  }
-  return out;
-}
+export { permuteInterleavedToHalf };
 
 export interface MergedExportOptions {
   /** the tok512.bin bytes when the model uses a llama2.c tokenizer */

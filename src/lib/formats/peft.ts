@@ -6,6 +6,10 @@
  * GPT-2: the lab keeps q/k/v separate, PEFT adapts the fused `attn.c_attn`. The q/k/v adapters of a
  * layer are written as one exact c_attn adapter of rank r·(number of q/k/v targets): A stacked,
  * B block-diagonal, with `rank_pattern`/`alpha_pattern` keeping alpha/r unchanged.
+ *
+ * The adapter is written for the Hugging Face layout of the base, i.e. the merged export (merged.ts):
+ * for llama2.c models (interleaved RoPE) the rows of q_proj/k_proj's lora_B are reordered exactly as
+ * the merged export reorders the base rows (rope-layout.ts), and fromPeft applies the inverse.
  */
 import type { ModelConfig } from '../model/config';
 import type { LinearName } from '../model/weights';
@@ -13,6 +17,7 @@ import { LINEAR_NAMES } from '../model/weights';
 import type { LoraConfig, LoraSnapshot } from '../lora/types';
 import { hfLinearModule } from './hf-weights';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
+import { permuteHalfToInterleaved, permuteInterleavedToHalf, ropeRowHeads } from './rope-layout';
 
 export const PEFT_PREFIX = 'base_model.model.';
 
@@ -68,8 +73,10 @@ export function toPeft(snap: LoraSnapshot, model: ModelConfig, baseModel: string
     for (const [key, t] of Object.entries(snap.tensors)) {
       const { layer, target } = parseKey(key);
       const mod = PEFT_PREFIX + hfLinearModule(model.arch, layer, target);
+      const heads = ropeRowHeads(model, target);
+      const B = heads ? permuteInterleavedToHalf(t.B, heads, model.headDim, t.bShape[1]) : t.B;
       tensors.set(`${mod}.lora_A.weight`, { shape: [...t.aShape], data: t.A });
-      tensors.set(`${mod}.lora_B.weight`, { shape: [...t.bShape], data: t.B });
+      tensors.set(`${mod}.lora_B.weight`, { shape: [...t.bShape], data: B });
     }
     config.target_modules = targets;
     return { adapterConfig: config, weights: writeSafetensors(tensors, { format: 'pt', 'clo_lab.targets': targets.join(',') }) };
@@ -192,9 +199,11 @@ export async function fromPeft(adapterConfig: Record<string, unknown>, weights: 
   for (const p of parts) {
     const A = new Float32Array(R * p.inF);
     A.set(p.A.subarray(0, p.rank * p.inF));
-    const B = new Float32Array(p.outF * R);
+    let B: Float32Array = new Float32Array(p.outF * R);
     const f = p.scale / s;
     for (let o = 0; o < p.outF; o++) for (let c = 0; c < p.rank; c++) B[o * R + c] = p.B[o * p.rank + c] * f;
+    const heads = ropeRowHeads(model, p.target);
+    if (heads) B = permuteHalfToInterleaved(B, heads, model.headDim, R);
     tensors[`${p.layer}.${p.target}`] = { A, B, aShape: [R, p.inF], bShape: [p.outF, R] };
   }
   return { config, tensors };

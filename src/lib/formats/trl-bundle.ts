@@ -1,23 +1,38 @@
 /**
- * A TRL-ready bundle: the run's training data as JSONL in TRL's dataset formats, the matching
- * TRL/PEFT settings as JSON, and a README that says how TRL's built-in losses differ from the lab's.
+ * TRL bundle (`export --format trl`): a folder that continues a lab run with Hugging Face TRL + PEFT.
  *
- * - SFT rows → sft.jsonl `{prompt, completion}` (TRL "prompt-completion" format).
- * - DPO/ORPO rows → preference.jsonl `{prompt, chosen, rejected}`.
- * - CLO quadruples → clo_preference.jsonl with BOTH directions per quadruple
- *   (x_en: y_en ≻ y_tgt, and x_tgt: y_tgt ≻ y_en) and clo_target_sft.jsonl `{prompt: x_tgt,
- *   completion: y_tgt}` (the target-only NLL term).
+ *   train.py           SFT → TRL SFTTrainer, DPO → DPOTrainer, ORPO → TRL's ORPOTrainer, CLO → a CLO
+ *                      trainer of ours on TRL's base trainer (methods.md §2, reference = adapter off)
+ *   trl_config.json    the lab config, the TRL/transformers arguments that match it, the PEFT LoRA config
+ *   data/train.jsonl   one line per row per step, in the order the lab's sampler visits them
+ *                      (EpochSampler with the run's seed), with the lab's own token ids and response
+ *                      start for every sequence (methods.md §1: prompt+response tokenized together,
+ *                      EOS appended, prompt left-truncated), so step 1 is the lab's step-1 batch
+ *   data/*.jsonl       the rows as text in TRL's dataset formats (for other uses; train.py does not read them)
+ *   requirements.txt, README.md; base/ (merged HF export of the base) and adapter/ (PEFT) are added by the caller.
  */
 import type { TrainRow } from '../data/rows';
 import type { TrainConfig } from '../train/types';
+import type { Tokenizer } from '../tokenizer/types';
+import { getObjective } from '../objectives';
+import { tokenizePair, type TokenizedSeq } from '../objectives/logprobs';
+import { EpochSampler } from '../train/sampler';
+import { TRAIN_PY } from './trl-train-py';
 
 export interface TrlBundleInput {
   rows: TrainRow[];
   config: TrainConfig;
+  /** a folder inside the bundle (e.g. "base") or a Hugging Face id */
   baseModel: string;
-  /** file name of the PEFT adapter folder inside the bundle, when one is included */
+  /** folder of the PEFT adapter to start from, inside the bundle */
   adapterDir?: string | null;
+  /** the lab tokenizer and the model's context length: data/train.jsonl holds the lab's token ids */
+  tokenizer: Tokenizer;
+  modelMaxSeqLen: number;
 }
+
+/** Versions the interop tests ran with (tests/python). */
+export const REQUIREMENTS = ['torch==2.13.0', 'transformers==5.18.0', 'peft==0.21.0', 'trl==1.13.0', 'datasets==5.0.1', 'accelerate==1.15.0', 'safetensors==0.8.0'];
 
 const jsonl = (objs: object[]) => objs.map((o) => JSON.stringify(o)).join('\n') + (objs.length ? '\n' : '');
 
@@ -36,7 +51,7 @@ export function peftLoraKwargs(cfg: TrainConfig): Record<string, unknown> {
   return { r: cfg.lora.r, lora_alpha: cfg.lora.alpha, lora_dropout: cfg.lora.dropout, target_modules: cfg.lora.targets, bias: 'none', task_type: 'CAUSAL_LM' };
 }
 
-/** TRL trainer config kwargs matching the lab's run (the closest TRL equivalent for each objective). */
+/** TRL/transformers trainer arguments matching the lab's run (train.py adds output, device and precision). */
 export function trlTrainerKwargs(cfg: TrainConfig): { trainer: string; kwargs: Record<string, unknown> } {
   const common: Record<string, unknown> = {
     max_steps: cfg.steps,
@@ -52,104 +67,143 @@ export function trlTrainerKwargs(cfg: TrainConfig): { trainer: string; kwargs: R
     adam_beta2: 0.999,
     adam_epsilon: 1e-8,
     seed: cfg.seed,
-    logging_steps: 1,
   };
   switch (cfg.objective) {
     case 'sft':
-      return { trainer: 'SFTTrainer', kwargs: { ...common, max_length: cfg.maxSeqLen, completion_only_loss: true } };
+      return { trainer: 'SFTTrainer', kwargs: common };
     case 'dpo':
-      return { trainer: 'DPOTrainer', kwargs: { ...common, beta: cfg.beta, loss_type: 'sigmoid', max_length: cfg.maxSeqLen, truncation_mode: 'keep_end' } };
+      return { trainer: 'DPOTrainer', kwargs: { ...common, beta: cfg.beta, loss_type: 'sigmoid' } };
     case 'orpo':
-      return { trainer: 'ORPOTrainer', kwargs: { ...common, beta: cfg.lambda, max_length: cfg.maxSeqLen } };
+      // TRL's ORPO calls the weight of the odds-ratio term beta
+      return { trainer: 'ORPOTrainer', kwargs: { ...common, beta: cfg.lambda } };
     case 'clo':
-      // one CLO quadruple = two preference pairs (both directions) in the same batch
-      return { trainer: 'DPOTrainer', kwargs: { ...common, per_device_train_batch_size: 2 * cfg.batchSize, beta: cfg.beta, loss_type: 'sigmoid', rpo_alpha: cfg.lambda < 1 ? cfg.lambda / (1 - cfg.lambda) : null, max_length: cfg.maxSeqLen, truncation_mode: 'keep_end' } };
+      return { trainer: 'CLOTrainer', kwargs: common };
   }
+}
+
+function rowText(r: TrainRow): Record<string, string> {
+  switch (r.kind) {
+    case 'sft':
+      return { prompt: r.prompt, completion: r.response };
+    case 'preference':
+      return { prompt: r.prompt, chosen: r.chosen, rejected: r.rejected };
+    case 'clo':
+      return { x_en: r.xEn, y_en: r.yEn, x_tgt: r.xTgt, y_tgt: r.yTgt, lang: r.lang };
+    default:
+      return {};
+  }
+}
+
+export interface OrderedRow {
+  /** 1-based row number in the data file's usable rows as parsed */
+  row: number;
+  /** 1-based optimizer step */
+  step: number;
+  text: Record<string, string>;
+  seqs: TokenizedSeq[];
+}
+
+/**
+ * The rows the lab's Trainer visits, step by step (micro-batches of a step in order), with the same
+ * skipping of rows the objective cannot use or that do not fit (trainer.ts) and the same sampler.
+ */
+export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer, modelMaxSeqLen: number): OrderedRow[] {
+  const objective = getObjective(cfg.objective);
+  const maxLen = Math.min(cfg.maxSeqLen, modelMaxSeqLen);
+  const usable: { row: number; seqs: TokenizedSeq[]; text: Record<string, string> }[] = [];
+  rows.forEach((row, i) => {
+    if (!objective.accepts.includes(row.kind)) return;
+    try {
+      usable.push({ row: i + 1, seqs: objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true)), text: rowText(row) });
+    } catch {
+      /* skipped by the trainer too */
+    }
+  });
+  if (usable.length === 0) throw new Error(`no usable rows for ${cfg.objective}`);
+  const sampler = new EpochSampler(usable.length, cfg.seed);
+  const micro = Math.max(1, cfg.gradAccum);
+  const out: OrderedRow[] = [];
+  for (let s = 0; s < cfg.steps; s++)
+    for (let m = 0; m < micro; m++) for (const k of sampler.batch(s * micro + m, cfg.batchSize)) out.push({ row: usable[k].row, step: s + 1, text: usable[k].text, seqs: usable[k].seqs });
+  return out;
 }
 
 function readme(input: TrlBundleInput, files: string[]): string {
   const c = input.config;
   const t = trlTrainerKwargs(c);
-  const py = (o: Record<string, unknown>) =>
-    Object.entries(o)
-      .map(([k, v]) => `    ${k}=${typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? JSON.stringify(v) : v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'object' ? JSON.stringify(v) : v},`)
-      .join('\n');
-  const dataFile = c.objective === 'sft' ? 'sft.jsonl' : c.objective === 'clo' ? 'clo_preference.jsonl' : 'preference.jsonl';
-  const configClass = t.trainer.replace('Trainer', 'Config');
   const lines = [
-    `# TRL bundle: ${c.objective.toUpperCase()} run on ${input.baseModel}`,
+    `# TRL bundle: ${c.objective.toUpperCase()} on ${input.baseModel}`,
     '',
-    'Exported by CLO Lab. Files:',
-    ...files.map((f) => `- \`${f}\``),
+    'Written by CLO Lab (`npm run lab -- export --format trl`). It continues the lab run with Hugging Face',
+    `TRL + PEFT (${t.trainer}), starting from the adapter in \`${input.adapterDir ?? 'adapter'}/\`.`,
     '',
-    'Every text is used verbatim: prompts already carry their template. The lab appends the',
-    "tokenizer's EOS token after each response in training; TRL does the same for completions.",
+    '## Run',
     '',
-    '## Matching settings',
-    '',
-    '```python',
-    'from datasets import load_dataset',
-    'from peft import LoraConfig',
-    `from trl import ${t.trainer}, ${configClass}`,
-    '',
-    `train = load_dataset("json", data_files="${dataFile}", split="train")`,
-    'peft_config = LoraConfig(',
-    py(peftLoraKwargs(c)),
-    ')',
-    `args = ${configClass}(`,
-    '    output_dir="out",',
-    py(t.kwargs),
-    ')',
-    `trainer = ${t.trainer}(model="${input.baseModel}", args=args, train_dataset=train, peft_config=peft_config)`,
-    'trainer.train()',
+    '```sh',
+    'pip install -r requirements.txt',
+    'python train.py                      # CPU, or one GPU when present',
+    'python train.py --max-steps 2 --cpu  # a quick check on the CPU',
+    'accelerate launch train.py           # many GPUs: data parallel (run `accelerate config` once)',
     '```',
     '',
-    'The same values are in `trl_config.json`. `model` must be a Hugging Face id or a folder: for a',
-    'model the lab loaded from a llama2.c file (e.g. stories260K), first write it with',
-    '`npm run lab -- export --model stories260K --format merged --out base` and use `"base"`.',
+    `Flags: \`--max-steps N\` (default ${c.steps}, the lab run's), \`--cpu\`, \`--output-dir DIR\` (default \`out\`).`,
+    'Each logged step prints one JSON line with the lab\'s metric names (`step`, `loss`, `loss/nll`, `loss/pref`,',
+    '`rewards/*`, `lr`, `grad_norm`). The trained adapter is saved in PEFT layout in the output folder; the lab',
+    'loads it back with `--adapter DIR` (for llama2.c models it reorders the q/k rows back to its RoPE layout).',
     '',
-    '## How the losses compare with the lab',
+    '## Files',
     '',
+    ...files.map((f) => `- \`${f}\``),
+    '',
+    '## What matches the lab',
+    '',
+    '- Data: `data/train.jsonl` holds the lab\'s token ids for every sequence (prompt and response tokenized',
+    '  together, EOS appended, prompts left-truncated to max_seq_len) in the order the lab\'s sampler visits',
+    '  the rows; train.py reads it in order on one device, so step 1 sees the lab\'s step-1 batch and its',
+    '  logged loss equals the lab\'s (checked by the lab\'s interop tests to 1e-3). With several GPUs each',
+    '  process takes its share of that order.',
+    `- Batch: ${c.batchSize} rows per device and micro-batch, ${c.gradAccum} micro-batch(es) per step; float32.`,
+    `- LoRA r=${c.lora.r}, alpha=${c.lora.alpha}, dropout=${c.lora.dropout} on ${c.lora.targets.join(', ')}.`,
+    '- AdamW (β1 0.9, β2 0.999, ε 1e-8), global-norm clipping, linear warmup then cosine decay. The lab\'s',
+    '  cosine reaches its minimum at the last step, transformers\' one step later: learning rates differ',
+    '  slightly after step 1.',
   ];
-  if (c.objective === 'sft') {
-    lines.push('SFT: the lab takes the mean token cross-entropy over response tokens of the batch; `completion_only_loss=True` gives the same masking in TRL.');
-  } else if (c.objective === 'dpo') {
-    lines.push(`DPO: the lab's loss is TRL's \`loss_type="sigmoid"\` with β = ${c.beta}; the reference model is the base with the adapter switched off, which is what TRL does with a PEFT model and no ref_model.`);
-  } else if (c.objective === 'orpo') {
-    lines.push(`ORPO: NLL(chosen) + λ·(−log σ(log-odds(chosen) − log-odds(rejected))) with token-mean log-probs; TRL's ORPOTrainer calls λ \`beta\` (= ${c.lambda} here).`);
-  } else {
+  if (c.objective === 'sft') lines.push('- SFT: token-mean cross-entropy over the response tokens of the batch (labels −100 elsewhere).');
+  if (c.objective === 'dpo') lines.push(`- DPO: TRL's sigmoid loss with β = ${c.beta}; the reference is the base with the adapter switched off, as in the lab.`);
+  if (c.objective === 'orpo')
+    lines.push(`- ORPO: NLL(chosen) + λ·(−log σ(log-odds(c) − log-odds(r))) with λ = ${c.lambda} (TRL's \`beta\`). The lab's NLL covers the chosen response tokens only; TRL's ORPOTrainer also counts the prompt, so train.py replaces that term.`);
+  if (c.objective === 'clo')
     lines.push(
-      `CLO: the lab minimises λ·NLL_target + (1 − λ)·L_CL with λ = ${c.lambda}, β = ${c.beta}. L_CL is the DPO loss averaged over both directions of every quadruple (rows of \`clo_preference.jsonl\`, column \`direction\`), and NLL_target is the token-mean cross-entropy of the target-language answer y_tgt given x_tgt ONLY — never of the English answers.`,
-      '',
-      "TRL has no built-in CLO loss. The closest setting is DPOTrainer with `rpo_alpha`, which adds an NLL term on the chosen answer of EVERY pair: for CLO data that includes the English-query direction, so TRL also trains on y_en, and it averages over all chosen tokens rather than the target-language ones. TRL's total is L_DPO + rpo_alpha·NLL(chosen); `rpo_alpha = λ/(1 − λ)` above gives the lab's ratio of the two terms up to the overall factor (1 − λ), which AdamW almost ignores (it acts only through ε and gradient clipping). \`per_device_train_batch_size\` is twice the lab's batch size because each quadruple gives two pairs.",
-      '',
-      'For the exact CLO objective, either subclass DPOTrainer and apply the NLL only to rows with `direction == "tgt"` (the rows of `clo_target_sft.jsonl`), or alternate DPOTrainer on `clo_preference.jsonl` (rpo_alpha=None) with SFTTrainer on `clo_target_sft.jsonl`.',
-      '',
-      `By default the lab adapts only the attention projections (${c.lora.targets.join(', ')} in this run).`,
+      `- CLO: λ·NLL_target + (1 − λ)·L_CL with λ = ${c.lambda}, β = ${c.beta}. L_CL is the DPO loss averaged over both directions of`,
+      '  every quadruple (x_en: y_en ≻ y_tgt, and x_tgt: y_tgt ≻ y_en), reference = adapter off; NLL_target is the',
+      '  token-mean cross-entropy of y_tgt given x_tgt only. TRL has no CLO trainer: `CLOTrainer` in train.py',
+      '  computes it on TRL\'s base trainer.',
     );
-  }
-  lines.push('', 'Optimizer: AdamW (β1 0.9, β2 0.999, ε 1e-8), linear warmup then cosine decay, global-norm clipping — the TRL/transformers defaults with the values above.', '');
+  lines.push('');
   return lines.join('\n');
 }
 
-/** Builds the bundle; returns file name → text. */
+/** Builds the bundle's text files (train.py, config, data, README); returns file name → text. */
 export function buildTrlBundle(input: TrlBundleInput): Map<string, string> {
   const files = new Map<string, string>();
   const sft = input.rows.filter((r) => r.kind === 'sft');
   const pref = input.rows.filter((r) => r.kind === 'preference');
   const clo = input.rows.filter((r) => r.kind === 'clo');
-  if (sft.length) files.set('sft.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, completion: r.response }))));
-  if (pref.length) files.set('preference.jsonl', jsonl(pref.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }))));
+  files.set('train.py', TRAIN_PY);
+  files.set('requirements.txt', REQUIREMENTS.join('\n') + '\n');
+  files.set('data/train.jsonl', jsonl(labStepOrder(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
+  if (sft.length) files.set('data/sft.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, completion: r.response }))));
+  if (pref.length) files.set('data/preference.jsonl', jsonl(pref.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }))));
   if (clo.length) {
-    files.set('clo_preference.jsonl', jsonl(cloDirections(clo)));
-    files.set('clo_target_sft.jsonl', jsonl(clo.map((r) => ({ prompt: r.xTgt, completion: r.yTgt, lang: r.lang }))));
+    files.set('data/clo_preference.jsonl', jsonl(cloDirections(clo)));
+    files.set('data/clo_target_sft.jsonl', jsonl(clo.map((r) => ({ prompt: r.xTgt, completion: r.yTgt, lang: r.lang }))));
   }
   const t = trlTrainerKwargs(input.config);
   files.set(
     'trl_config.json',
     JSON.stringify({ base_model: input.baseModel, objective: input.config.objective, trainer: t.trainer, trainer_kwargs: t.kwargs, peft_lora_config: peftLoraKwargs(input.config), lab_config: input.config, adapter: input.adapterDir ?? null }, null, 2) + '\n',
   );
-  const names = [...files.keys(), 'README.md', ...(input.adapterDir ? [`${input.adapterDir}/`] : [])];
+  const names = [...files.keys(), 'README.md', `${input.baseModel}/`, ...(input.adapterDir ? [`${input.adapterDir}/`] : [])];
   files.set('README.md', readme(input, names));
   return files;
 }

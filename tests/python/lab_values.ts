@@ -1,0 +1,126 @@
+/**
+ * Lab-side values for the Python interop tests (tests/python/test_interop.py), computed with the lab's
+ * engine on the cpu backend:
+ *
+ *   tsx tests/python/lab_values.ts fixtures OUT
+ *     OUT/stories/{base,adapter,lab.json}: stories260K as the merged HF export, a random LoRA on
+ *       q/k/v/o/gate/up/down exported as PEFT, the lab's encodings of a few texts and its response
+ *       log-prob sums with and without the adapter;
+ *     OUT/fixture/{base,adapter,lab.json}: the same for a tiny HF Llama with half RoPE and GQA (4 q / 2 kv heads).
+ *   tsx tests/python/lab_values.ts step1 BUNDLE DATA
+ *     the lab's step-1 metrics for a run with the bundle's config starting from the bundle's adapter
+ *     (stories260K), on the data file the bundle was exported from.
+ *   tsx tests/python/lab_values.ts score MODEL ADAPTER IDS_JSON
+ *     response log-prob sums of [{ids, start}] with a PEFT adapter folder (as `lab score` does).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadModelArg, loadAdapterArg } from '../../cli/node-env';
+import { createLora, snapshotLora, disposeLora, loraFromSnapshot } from '../../src/lib/lora/lora';
+import type { LoraSnapshot } from '../../src/lib/lora/types';
+import { exportMerged } from '../../src/lib/formats/merged';
+import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
+import { scoreSequences } from '../../src/lib/model/score';
+import type { LoadedModel } from '../../src/lib/model/model';
+import { loadHfModel } from '../../src/lib/formats/hf-load';
+import { memorySource } from '../../src/lib/formats/file-source';
+import { parseDataFile } from '../../src/lib/data';
+import { Trainer } from '../../src/lib/train/trainer';
+import type { TrainConfig } from '../../src/lib/train/types';
+import { tokenizePair } from '../../src/lib/objectives/logprobs';
+import { hfFixture } from '../unit/hf-fixtures';
+
+const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+function writeDir(dir: string, files: Map<string, Uint8Array> | Record<string, Uint8Array | string>) {
+  mkdirSync(dir, { recursive: true });
+  for (const [n, b] of files instanceof Map ? files : Object.entries(files)) writeFileSync(join(dir, n), b);
+}
+
+/** A LoRA with random B (a fresh one has B = 0 and would hide layout mistakes). */
+async function randomAdapter(m: LoadedModel, seed: number): Promise<LoraSnapshot> {
+  const l = createLora(m.config, { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' }, seed);
+  const snap = await snapshotLora(l);
+  disposeLora(l);
+  let s = seed * 7919 + 1;
+  for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.3;
+  return snap;
+}
+
+async function scores(m: LoadedModel, items: { ids: number[]; start: number }[], snap: LoraSnapshot | null) {
+  const lora = snap ? loraFromSnapshot(snap) : null;
+  const r = await scoreSequences(m, items, { lora });
+  if (lora) disposeLora(lora);
+  return r.map((x) => x.sum);
+}
+
+async function fixtures(out: string) {
+  // stories260K (llama2.c: interleaved RoPE, 8 q / 4 kv heads)
+  const m = await loadModelArg('stories260K');
+  writeDir(join(out, 'stories/base'), await exportMerged(m, null));
+  const snap = await randomAdapter(m, 3);
+  writeDir(join(out, 'stories/adapter'), peftFileMap(toPeft(snap, m.config, 'base')));
+  const texts = ['Once upon a time, there was a little cat named Tom.', 'Lily said, "Look at the big red ball!"', '안녕하세요, 고양이가 공을 좋아해요.', 'The dog 🐶 ran fast. 🎉 ok'];
+  const pairs = [
+    ['Once upon a time, there was a little cat. ', 'The cat liked to play with a red ball.'],
+    ['Lily went to the park. ', 'She saw a big dog and said hello.'],
+    ['옛날에 작은 고양이가 ', '살았어요.'],
+  ];
+  const items = pairs.map(([p, r]) => tokenizePair(m.tokenizer, p, r, m.config.maxSeqLen, false));
+  writeFileSync(
+    join(out, 'stories/lab.json'),
+    JSON.stringify({ texts, encodings: texts.map((t) => m.tokenizer.encode(t)), items, base: await scores(m, items, null), adapter: await scores(m, items, snap) }),
+  );
+  // a Hugging Face Llama with half RoPE and GQA
+  const fx = hfFixture('llama', 'F32');
+  writeDir(join(out, 'fixture/base'), fx.files);
+  const hf = await loadHfModel(memorySource(fx.files), 'fixture');
+  const fsnap = await randomAdapter(hf, 5);
+  writeDir(join(out, 'fixture/adapter'), peftFileMap(toPeft(fsnap, hf.config, 'base')));
+  const fitems = [
+    { ids: [0, 5, 6, 7, 8, 9, 10, 11], start: 3 },
+    { ids: [0, 12, 3, 4, 20, 21, 30, 2, 39], start: 2 },
+  ];
+  writeFileSync(join(out, 'fixture/lab.json'), JSON.stringify({ items: fitems, base: await scores(hf, fitems, null), adapter: await scores(hf, fitems, fsnap), nHeads: hf.config.nHeads, nKvHeads: hf.config.nKvHeads, ropeStyle: hf.config.ropeStyle }));
+}
+
+async function step1(bundle: string, data: string) {
+  const m = await loadModelArg('stories260K');
+  const cfg = JSON.parse(readFileSync(join(bundle, 'trl_config.json'), 'utf8')).lab_config as TrainConfig;
+  const lora = await loadAdapterArg(join(bundle, 'adapter'), m);
+  const snap = await snapshotLora(lora);
+  disposeLora(lora);
+  const kind = cfg.objective === 'sft' ? 'sft' : cfg.objective === 'clo' ? 'clo' : 'preference';
+  const rows = parseDataFile(readFileSync(data, 'utf8'), data, { expect: kind, chatTemplate: m.tokenizer.chatTemplate ?? null }).rows;
+  const zeros: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(snap.tensors)) {
+    zeros[`${k}.A`] = new Float32Array(t.A.length);
+    zeros[`${k}.B`] = new Float32Array(t.B.length);
+  }
+  const trainer = Trainer.create(m, rows, cfg, { step: 0, config: cfg, lora: snap, optimizer: { t: 0, m: zeros, v: { ...zeros } }, metrics: [] });
+  const metrics = await trainer.step();
+  trainer.dispose();
+  console.log(JSON.stringify(metrics));
+}
+
+async function score(model: string, adapter: string, itemsJson: string) {
+  const m = await loadModelArg(model);
+  const lora = await loadAdapterArg(adapter, m);
+  const r = await scoreSequences(m, JSON.parse(itemsJson), { lora });
+  console.log(JSON.stringify(r.map((x) => x.sum)));
+}
+
+async function main() {
+  await tf.setBackend('cpu');
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (cmd === 'fixtures') await fixtures(rest[0]);
+  else if (cmd === 'step1') await step1(rest[0], rest[1]);
+  else if (cmd === 'score') await score(rest[0], rest[1], rest[2]);
+  else throw new Error(`unknown command ${cmd}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
