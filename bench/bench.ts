@@ -16,7 +16,7 @@ import type { LoadedModel } from '../src/lib/model/model';
 import { Trainer } from '../src/lib/train/trainer';
 import { defaultTrainConfig } from '../src/lib/train/defaults';
 import type { TrainRow } from '../src/lib/data/rows';
-import type { TokenizedSeq } from '../src/lib/objectives/logprobs';
+import type { TokenizedSeq } from '../src/lib/model/batch';
 import { mulberry32 } from '../src/lib/model/sample';
 import { parseArgs } from '../cli/args';
 import { checkMemory } from '../src/lib/model/memory';

@@ -17,7 +17,7 @@
  */
 import { countParams, type ModelConfig } from './config';
 import type { LinearName } from './weights';
-import { linearShape } from '../lora/lora';
+import { linearShape } from './adapter';
 
 export interface MemoryRunShape {
   batchSize: number;
