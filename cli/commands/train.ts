@@ -11,7 +11,7 @@ import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { snapshotLora } from '../../src/lib/lora/lora';
 import { writeAdapterDir } from '../adapter-io';
-import { checkMemory } from '../../src/lib/model/memory';
+import { budgetFor, checkBudget, estimatePeak, sequencesPerRow } from '../../src/lib/model/memory';
 
 const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
 
@@ -34,6 +34,7 @@ const SPEC: Spec = {
   lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)' },
   'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated)', default: 128 },
   seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0 },
+  'grad-checkpointing': { type: 'boolean', help: 'recompute each block in the backward pass instead of keeping its activations (less memory, about one more forward pass of time)' },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
@@ -62,20 +63,16 @@ export async function run(argv: string[]): Promise<number> {
     beta: a.beta as number,
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
     lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
+    ...(a['grad-checkpointing'] ? { checkpointing: true } : {}),
   });
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
 
-  // Memory guard: wasm has a 4 GiB heap; WebGPU has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
-  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
-  const lim = backend.adapterInfo?.limits ?? {};
-  const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
-    maxBufferSize: lim.maxBufferSize,
-    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
-    totalBytes: backend.name === 'wasm' ? 4 * 2 ** 30 : undefined,
-  });
-  if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
+  // Memory guard (src/lib/model/memory.ts), before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
+  const est = estimatePeak(model.config, { batchSize: cfg.batchSize * sequencesPerRow(objective), seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
+  const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
+  if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
   const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
