@@ -3,6 +3,9 @@
  * (../shared/bench/torch_anchor.py) when PyTorch is installed. Writes bench/results/bench.json.
  * Same work as the anchor: stories260K (batch 8 × seq 128, LoRA r=8 on q,k,v,o) and a random 6-layer
  * dim-256 model; SFT counts B·T tokens per step, CLO 4·B·T (both directions, chosen + rejected).
+ * `--configs smollm135m`: a random-weight model of SmolLM2-135M's shape (batch 1 × 256 by default),
+ * measured with and without gradient checkpointing; peak tensor bytes and the process's peak RSS
+ * feed the memory guard's test (`--out bench/results/memory.json`, tests/unit/model-memory-guard.test.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -10,36 +13,41 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg, enableNodeWebgpu, PROJECT_ROOT } from '../cli/node-env';
 import { isSoftwareAdapter } from '../src/lib/backend/select';
-import { defaultConfig } from '../src/lib/model/config';
 import { randomWeights } from '../src/lib/model/random';
 import type { LoadedModel } from '../src/lib/model/model';
 import { Trainer } from '../src/lib/train/trainer';
 import { defaultTrainConfig } from '../src/lib/train/defaults';
 import type { TrainRow } from '../src/lib/data/rows';
-import type { TokenizedSeq } from '../src/lib/objectives/logprobs';
+import type { TokenizedSeq } from '../src/lib/model/batch';
 import { mulberry32 } from '../src/lib/model/sample';
 import { parseArgs } from '../cli/args';
-import { checkMemory } from '../src/lib/model/memory';
+import { WASM_HEAP_BYTES, checkBudget, estimatePeak } from '../src/lib/model/memory';
+import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 
 const args = parseArgs(process.argv.slice(2), {
   backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
-  configs: { type: 'string', help: 'stories260K,big', default: 'stories260K,big' },
+  configs: { type: 'string', help: 'stories260K,big,smollm135m', default: 'stories260K,big' },
   objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
   batch: { type: 'number', help: 'batch size', default: 8 },
   seq: { type: 'number', help: 'sequence length', default: 128 },
   seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
   'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
+  'min-steps': { type: 'number', help: 'timed steps per measurement at least (after the profiled first step)', default: 2 },
+  checkpointing: { type: 'string', help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)', choices: ['off', 'on', 'both'] },
   anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
   out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
   'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
 }, 'bench');
 
 const log = (s: string) => process.stderr.write(s + '\n');
+/** --batch/--seq given: used for every config (else smollm135m runs at 1 × 256). */
+let explicitShape = false;
 
 async function makeModel(name: string): Promise<LoadedModel> {
   const stories = await loadModelArg('stories260K');
   if (name === 'stories260K') return stories;
-  const config = defaultConfig({ arch: 'llama', dim: 256, hiddenDim: 688, nLayers: 6, nHeads: 8, nKvHeads: 8, vocabSize: 512, maxSeqLen: 512, ropeStyle: 'interleaved' });
+  if (name === 'smollm135m') return { name: 'smollm135m-shaped', config: SMOLLM2_135M, weights: randomWeights(SMOLLM2_135M, 1), tokenizer: stories.tokenizer, source: 'random' };
+  const config = BIG_6L;
   return { name: 'big-6L-d256', config, weights: randomWeights(config, 1), tokenizer: stories.tokenizer, source: 'random' };
 }
 
@@ -52,8 +60,8 @@ const DUMMY: Record<string, TrainRow> = {
   clo: { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' },
 };
 
-async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, T: number) {
-  const cfg = defaultTrainConfig(objective, { batchSize: B, maxSeqLen: T, steps: 1000 });
+async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, T: number, checkpointing = false) {
+  const cfg = defaultTrainConfig(objective, { batchSize: B, maxSeqLen: T, steps: 1000, checkpointing });
   const trainer = Trainer.create(model, [DUMMY[objective]], cfg);
   const rng = mulberry32(7);
   const nSeq = objective === 'sft' ? B : 4 * B;
@@ -64,7 +72,7 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   while (
     tf.getBackend() === 'wasm' &&
     nSeq / micro > group &&
-    !checkMemory(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true }, { totalBytes: 3 * 2 ** 30 }).ok
+    !checkBudget(estimatePeak(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend: tf.getBackend() }), { totalBytes: 3 * 2 ** 30 }).ok
   )
     micro *= 2;
   const batch = () => {
@@ -73,6 +81,8 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     return Array.from({ length: micro }, (_, i) => all.slice(i * per, (i + 1) * per));
   };
   const tokensPerStep = nSeq * T;
+  let rssPeak = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
   const t0w = performance.now();
   const prof = await tf.profile(async () => {
     await trainer.step(batch());
@@ -81,12 +91,15 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   const times: number[] = [];
   const budget = (args.seconds as number) * 1000;
   const started = performance.now();
-  while (times.length < (args['max-steps'] as number) && (times.length < 2 || performance.now() - started < budget)) {
+  const minSteps = args['min-steps'] as number;
+  while (times.length < (args['max-steps'] as number) && (times.length < minSteps || performance.now() - started < budget)) {
     const t = performance.now();
     await trainer.step(batch());
     times.push(performance.now() - t);
   }
   const tensorsAfter = tf.memory().numTensors;
+  clearInterval(rssTimer);
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   trainer.dispose();
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
@@ -97,8 +110,11 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     first_step_ms: +warmupMs.toFixed(1),
     peak_bytes: prof.peakBytes,
     rss_bytes: process.memoryUsage().rss,
+    rss_peak_bytes: rssPeak,
     tensors_after: tensorsAfter,
     micro_batches: micro,
+    checkpointing,
+    estimate_bytes: estimatePeak(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend: tf.getBackend() }).total,
   };
 }
 
@@ -115,9 +131,18 @@ function runAnchor(config: string, objective: string, B: number, T: number): Rec
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+async function writeDoc(results: Record<string, unknown>[], anchors: Record<string, unknown>[]): Promise<string> {
+  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, results, anchors };
+  const out = resolve(PROJECT_ROOT, args.out as string);
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify(doc, null, 1));
+  return out;
+}
+
 async function main() {
   const B = args.batch as number;
   const T = args.seq as number;
+  explicitShape = process.argv.some((a) => a.startsWith('--batch') || a.startsWith('--seq'));
   const results: Record<string, unknown>[] = [];
   const backends = String(args.backends).split(',');
   if (backends.includes('webgpu')) await enableNodeWebgpu();
@@ -133,6 +158,10 @@ async function main() {
     for (const config of String(args.configs).split(',')) {
       const model = await makeModel(config);
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
+        if (config === 'smollm135m' && backend !== 'wasm') {
+          results.push({ backend, config, objective, skipped: 'the 135M-shaped config is measured on wasm only (cpu is plain JS; WebGPU here is software)' });
+          continue;
+        }
         if (backend === 'cpu' && config === 'big') {
           results.push({ backend, config, objective, skipped: 'plain-JS cpu backend too slow for the big config within the budget' });
           continue;
@@ -141,15 +170,28 @@ async function main() {
           results.push({ backend, config, objective, skipped: 'software (SwiftShader) WebGPU: one big-config step takes minutes; --all-software measures it' });
           continue;
         }
-        log(`measuring ${backend} ${config} ${objective} (batch ${B} × seq ${T})…`);
-        const r = await measure(model, objective, B, T);
-        log(`  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB`);
-        results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: B, seq: T, ...r });
+        const ck = (args.checkpointing as string | undefined) ?? (config === 'smollm135m' ? 'both' : 'off');
+        for (const checkpointing of ck === 'both' ? [false, true] : [ck === 'on']) {
+          const [b, t] = config === 'smollm135m' && !explicitShape ? [1, 256] : [B, T];
+          // Micro-batches cannot split a single row: a step the guard says overflows the wasm heap would abort the process.
+          const est = estimatePeak(model.config, { batchSize: b * (objective === 'sft' ? 1 : 4), seqLen: t, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend });
+          const fits = checkBudget(est, backend === 'wasm' ? { totalBytes: WASM_HEAP_BYTES } : {});
+          if (!fits.ok && b === 1) {
+            log(`  skip ${config} ${objective}${checkpointing ? ' (checkpointing)' : ''}: ${fits.advice}`);
+            results.push({ backend, config, objective, batch: b, seq: t, checkpointing, estimate_bytes: est.total, skipped: `memory guard: ${fits.advice}` });
+            continue;
+          }
+          log(`measuring ${backend} ${config} ${objective} (batch ${b} × seq ${t}${checkpointing ? ', checkpointing' : ''})…`);
+          const r = await measure(model, objective, b, t, checkpointing);
+          log(`  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`);
+          results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: b, seq: t, ...r });
+          await writeDoc(results, []); // after every measurement: a later one that aborts the process loses nothing
+        }
       }
     }
   }
   const anchors: Record<string, unknown>[] = [];
-  for (const config of String(args.configs).split(','))
+  for (const config of String(args.configs).split(',').filter((c) => c !== 'smollm135m'))
     for (const objective of String(args.objectives).split(',')) {
       log(`anchor ${config} ${objective}…`);
       const a = runAnchor(config, objective, B, T);
@@ -167,10 +209,7 @@ async function main() {
         (anchors[anchors.length - 1] as Record<string, unknown>).engine_best = { backend: best.backend, tokens_per_s: best.tokens_per_s, ratio: +ratio.toFixed(3) };
       }
     }
-  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, results, anchors };
-  const out = resolve(PROJECT_ROOT, args.out as string);
-  mkdirSync(resolve(out, '..'), { recursive: true });
-  writeFileSync(out, JSON.stringify(doc, null, 1));
+  const out = await writeDoc(results, anchors);
   console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length }));
 }
 

@@ -10,7 +10,7 @@ import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { checkMemory } from '../../src/lib/model/memory';
+import { budgetFor, checkBudget, estimatePeak, sequencesPerRow } from '../../src/lib/model/memory';
 import { CHECKPOINT_FLAGS, CliCheckpointer, checkResume, prepareResume, runInfo } from '../train-checkpoint';
 
 /** what `train --out DIR` writes (the adapter and checkpoint atomically at every save, run.json at the end) */
@@ -37,6 +37,7 @@ const SPEC: Spec = {
   lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)', gt: 0, max: 1000 },
   'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated; lowered to the model\'s context, said on stderr)', default: 128, int: true, min: 2, max: 1_048_576 },
   seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0, int: true, min: 0, max: 4294967295 },
+  'grad-checkpointing': { type: 'boolean', help: 'recompute each block in the backward pass instead of keeping its activations (less memory, about one more forward pass of time)' },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
@@ -77,6 +78,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
     checkpointEvery: intFlag(a, 'checkpoint-every', 'train', 0),
     lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
+    ...(a['grad-checkpointing'] ? { checkpointing: true } : {}),
   });
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
@@ -84,15 +86,10 @@ export async function run(argvGiven: string[]): Promise<number> {
   // longer than the model's context: lowered, said on stderr, and recorded in run.json as the value used
   cfg.maxSeqLen = clampFlag('train', 'max-seq-len', cfg.maxSeqLen, 2, model.config.maxSeqLen, `${model.name} has a ${model.config.maxSeqLen}-token context`);
 
-  // Memory guard on every backend: 4 GiB (wasm's heap; a sane bound for cpu and webgpu too); WebGPU also has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
-  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
-  const lim = backend.adapterInfo?.limits ?? {};
-  const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
-    maxBufferSize: lim.maxBufferSize,
-    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
-    totalBytes: 4 * 2 ** 30,
-  });
-  if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
+  // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
+  const est = estimatePeak(model.config, { batchSize: cfg.batchSize * sequencesPerRow(objective), seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
+  const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
+  if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
   const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {

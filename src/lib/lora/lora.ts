@@ -3,26 +3,9 @@ import type { ModelConfig } from '../model/config';
 import type { LinearName, ModelWeights } from '../model/weights';
 import { gaussian, mulberry32 } from '../model/sample';
 import type { LoraConfig, LoraPair, LoraSnapshot, LoraState } from './types';
+import { linearShape } from '../model/adapter';
 
-/** [out, in] of a target linear layer. */
-export function linearShape(cfg: ModelConfig, name: LinearName): [number, number] {
-  const q = cfg.nHeads * cfg.headDim;
-  const kv = cfg.nKvHeads * cfg.headDim;
-  switch (name) {
-    case 'q_proj':
-      return [q, cfg.dim];
-    case 'k_proj':
-    case 'v_proj':
-      return [kv, cfg.dim];
-    case 'o_proj':
-      return [cfg.dim, q];
-    case 'gate_proj':
-    case 'up_proj':
-      return [cfg.hiddenDim, cfg.dim];
-    case 'down_proj':
-      return [cfg.dim, cfg.hiddenDim];
-  }
-}
+export { linearShape };
 
 let varCounter = 0;
 

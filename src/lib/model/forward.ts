@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
-import type { LinearName, ModelWeights } from './weights';
-import type { LoraState } from '../lora/types';
-import { applyRope, ropeTables } from './rope';
+import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
+import type { LoraState } from './adapter';
+import { applyRope, ropeTables, type RopeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
 import { matMulFrozenT } from './matmul';
 
@@ -14,6 +14,8 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** KV cache for incremental decoding: one {k, v} [B, Hkv, P, hd] per layer; replaced in place */
   cache?: KvCache;
+  /** under a gradient tape, recompute each block in the backward pass instead of keeping its activations */
+  checkpointing?: boolean;
 }
 
 export interface KvCache {
@@ -51,21 +53,144 @@ function loraFor(lora: LoraState | null | undefined, layer: number, name: Linear
   };
 }
 
+/** The output projection [V, D]: lm_head, or the embedding when tied. */
+export function lmHead(model: ModelLike): tf.Tensor2D {
+  return model.weights.lmHead ?? model.weights.embed;
+}
+
+/** True while a gradient tape records (inside tf.grads / tf.variableGrads, outside kernels). */
+function tapeOn(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+/** Tensors shared by every block of one forward call. */
+interface BlockConsts {
+  rope: RopeTables | null;
+  bias: tf.Tensor;
+}
+
+/** The LoRA adapters a block applies, fixed at forward time (so a recomputation uses the same ones). */
+type BlockLora = Partial<Record<LinearName, LoraApply>>;
+
+function blockLora(lora: LoraState | null | undefined, l: number, training: boolean, seed: number | undefined): BlockLora {
+  const out: BlockLora = {};
+  for (const name of LINEAR_NAMES) {
+    const a = loraFor(lora, l, name, training, seed);
+    if (a) out[name] = a;
+  }
+  return out;
+}
+
+/** One decoder block: x [B·T, D] → x [B·T, D]. */
+function block(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number, k: BlockConsts, adapters: BlockLora, cache: KvCache | undefined): tf.Tensor2D {
+  const cfg = model.config;
+  const lw = model.weights.layers[l];
+  const H = cfg.nHeads;
+  const Hkv = cfg.nKvHeads;
+  const G = H / Hkv;
+  const hd = cfg.headDim;
+  const S = (cache ? cache.length : 0) + T;
+  const scale = 1 / Math.sqrt(hd);
+  const lin = (name: LinearName, inp: tf.Tensor2D) => {
+    const w = lw.linears[name];
+    if (!w) throw new Error(`layer ${l} has no ${name}`);
+    return linear(inp, w, adapters[name] ?? null);
+  };
+  const h = norm(x, lw.attnNorm, cfg);
+  let q = lin('q_proj', h).reshape([B, T, H, hd]) as tf.Tensor4D;
+  let kk = lin('k_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  const v = lin('v_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  if (k.rope) {
+    q = applyRope(q, k.rope);
+    kk = applyRope(kk, k.rope);
+  }
+  let kT = tf.transpose(kk, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
+  let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
+  if (cache) {
+    const past = cache.layers[l];
+    if (past) {
+      kT = tf.concat([past.k, kT], 2);
+      vT = tf.concat([past.v, vT], 2);
+    }
+    cache.layers[l] = { k: tf.keep(kT), v: tf.keep(vT) };
+    if (past) {
+      past.k.dispose();
+      past.v.dispose();
+    }
+  }
+  // Grouped-query attention without repeating K/V: fold the G query heads of each KV head into the time axis.
+  const qg = tf.transpose(q, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]);
+  const kg = kT.reshape([B * Hkv, S, hd]);
+  const vg = vT.reshape([B * Hkv, S, hd]);
+  const scores = tf.add(tf.mul(tf.matMul(qg, kg, false, true), scale), k.bias);
+  const probs = tf.softmax(scores, -1);
+  const att = tf.matMul(probs, vg) // [B*Hkv, G*T, hd]
+    .reshape([B, H, T, hd])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * T, H * hd]) as tf.Tensor2D;
+  x = tf.add(x, lin('o_proj', att));
+
+  const h2 = norm(x, lw.mlpNorm, cfg);
+  let m: tf.Tensor2D;
+  if (cfg.mlp === 'swiglu') {
+    const g = lin('gate_proj', h2);
+    m = tf.mul(tf.mul(g, tf.sigmoid(g)), lin('up_proj', h2));
+  } else {
+    m = geluTanh(lin('up_proj', h2));
+  }
+  return tf.add(x, lin('down_proj', m));
+}
+
 /**
- * Decoder forward: ids [B, T] (int32) → logits [B, T, V].
- * Not wrapped in tidy: call inside tf.tidy / tf.variableGrads. With opts.cache, appends this
- * call's keys/values to the cache (caller owns and disposes the cache tensors).
+ * A block under gradient checkpointing: the forward keeps only its input (and the small shared
+ * tables); the backward runs the block again under its own tape and back-propagates through that.
+ * Inputs of the custom gradient are x and the block's LoRA variables, so tf.variableGrads sees them.
  */
-export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+function checkpointedBlock(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number, k: BlockConsts, adapters: BlockLora): tf.Tensor2D {
+  const vars: tf.Variable[] = [];
+  for (const a of Object.values(adapters)) if (a) vars.push(a.pair.A, a.pair.B);
+  const consts: tf.Tensor[] = k.rope ? [k.rope.cos, k.rope.sin, k.rope.rot, k.bias] : [k.bias];
+  const unpack = (c: tf.Tensor[]): BlockConsts =>
+    k.rope ? { rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D }, bias: c[3] } : { rope: null, bias: c[0] };
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xi = args[0] as tf.Tensor2D;
+    save([xi, ...consts]);
+    return {
+      value: block(model, l, xi, B, T, k, adapters, undefined),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ...cs] = saved;
+        const kc = unpack(cs);
+        // A nested tape inside a backward pass: tfjs' engine replaces (then nulls) its active tape when
+        // the inner gradient starts and ends; the outer pass still needs it to free its saved tensors.
+        const engine = tf.engine() as unknown as { state: { activeTape: unknown } };
+        const outer = engine.state.activeTape;
+        try {
+          return tf.grads((xx: tf.Tensor) => block(model, l, xx as tf.Tensor2D, B, T, kc, adapters, undefined))([xs, ...vars], dy);
+        } finally {
+          engine.state.activeTape = outer;
+        }
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, ...vars) as tf.Tensor2D;
+}
+
+/**
+ * Decoder up to the final norm: ids [B, T] (int32) → hidden states [B·T, D].
+ * Each block runs in its own tidy: under a gradient tape only what the backward pass needs survives a
+ * block (and with opts.checkpointing only the block's input); without a tape (reference pass,
+ * scoring) nothing of a block outlives it. Call inside tf.tidy / tf.variableGrads. With opts.cache,
+ * appends this call's keys/values to the cache (caller owns and disposes the cache tensors).
+ */
+export function forwardHidden(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
   const cfg = model.config;
   const W = model.weights;
   const [B, T] = ids.shape;
   const P = opts.cache ? opts.cache.length : 0;
   const S = P + T;
-  const H = cfg.nHeads;
   const Hkv = cfg.nKvHeads;
-  const G = H / Hkv;
-  const hd = cfg.headDim;
+  const G = cfg.nHeads / Hkv;
   const training = opts.training ?? false;
 
   let x = tf.gather(W.embed, ids.reshape([B * T])) as tf.Tensor2D; // [N, D]
@@ -82,61 +207,29 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
     const padB = tf.tile(pad.reshape([B, 1, 1, S]), [1, Hkv, 1, 1]).reshape([B * Hkv, 1, S]);
     bias = tf.add(bias, padB);
   }
-  const scale = 1 / Math.sqrt(hd);
+  const consts: BlockConsts = { rope, bias };
+  const taping = tapeOn();
+  const checkpoint = taping && !!opts.checkpointing && !opts.cache;
 
   for (let l = 0; l < cfg.nLayers; l++) {
-    const lw = W.layers[l];
-    const lin = (name: LinearName, inp: tf.Tensor2D) => {
-      const w = lw.linears[name];
-      if (!w) throw new Error(`layer ${l} has no ${name}`);
-      return linear(inp, w, loraFor(opts.lora, l, name, training, opts.dropoutSeed));
-    };
-    const h = norm(x, lw.attnNorm, cfg);
-    let q = lin('q_proj', h).reshape([B, T, H, hd]) as tf.Tensor4D;
-    let k = lin('k_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
-    const v = lin('v_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
-    if (rope) {
-      q = applyRope(q, rope);
-      k = applyRope(k, rope);
-    }
-    let kT = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
-    let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
-    if (opts.cache) {
-      const past = opts.cache.layers[l];
-      if (past) {
-        kT = tf.concat([past.k, kT], 2);
-        vT = tf.concat([past.v, vT], 2);
-      }
-      opts.cache.layers[l] = { k: tf.keep(kT), v: tf.keep(vT) };
-      if (past) {
-        past.k.dispose();
-        past.v.dispose();
-      }
-    }
-    // Grouped-query attention without repeating K/V: fold the G query heads of each KV head into the time axis.
-    const qg = tf.transpose(q, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]);
-    const kg = kT.reshape([B * Hkv, S, hd]);
-    const vg = vT.reshape([B * Hkv, S, hd]);
-    const scores = tf.add(tf.mul(tf.matMul(qg, kg, false, true), scale), bias);
-    const probs = tf.softmax(scores, -1);
-    const att = tf.matMul(probs, vg) // [B*Hkv, G*T, hd]
-      .reshape([B, H, T, hd])
-      .transpose([0, 2, 1, 3])
-      .reshape([B * T, H * hd]) as tf.Tensor2D;
-    x = tf.add(x, lin('o_proj', att));
-
-    const h2 = norm(x, lw.mlpNorm, cfg);
-    let m: tf.Tensor2D;
-    if (cfg.mlp === 'swiglu') {
-      const g = lin('gate_proj', h2);
-      m = tf.mul(tf.mul(g, tf.sigmoid(g)), lin('up_proj', h2));
-    } else {
-      m = geluTanh(lin('up_proj', h2));
-    }
-    x = tf.add(x, lin('down_proj', m));
+    const adapters = blockLora(opts.lora, l, training, opts.dropoutSeed);
+    const prev = x;
+    x = checkpoint ? checkpointedBlock(model, l, prev, B, T, consts, adapters) : tf.tidy(() => block(model, l, prev, B, T, consts, adapters, opts.cache));
+    // Without a tape nothing refers to the previous block's output any more.
+    if (!taping) prev.dispose();
   }
   if (opts.cache) opts.cache.length = S;
-  const hf = norm(x, W.finalNorm, cfg);
-  const head = W.lmHead ?? W.embed;
-  return matMulFrozenT(hf, head).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
+  return norm(x, W.finalNorm, cfg);
+}
+
+/**
+ * Decoder forward: ids [B, T] (int32) → logits [B, T, V]. Materialises the logits: training and
+ * scoring use forwardHidden + headLogprobs (logprobs.ts) instead.
+ * Not wrapped in tidy: call inside tf.tidy / tf.variableGrads. With opts.cache, appends this
+ * call's keys/values to the cache (caller owns and disposes the cache tensors).
+ */
+export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+  const [B, T] = ids.shape;
+  const hf = forwardHidden(model, ids, opts);
+  return matMulFrozenT(hf, lmHead(model)).reshape([B, T, model.config.vocabSize]) as tf.Tensor3D;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from './model';
-import type { LoraState } from '../lora/types';
+import type { LoraState } from './adapter';
 import { forward, type KvCache } from './forward';
 import { mulberry32, sampleToken } from './sample';
 

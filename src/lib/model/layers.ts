@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { Linear, Norm } from './weights';
-import type { LoraPair } from '../lora/types';
+import type { LoraPair } from './adapter';
 import { matMulFrozenT, matMulT } from './matmul';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */

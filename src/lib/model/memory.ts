@@ -1,31 +1,43 @@
 /**
- * Memory guard: estimate what a run needs before it starts and refuse, with what to change, when it
- * would not fit (WebGPU buffer limits, or a total budget).
+ * Memory guard: estimate the peak tensor memory of a training step (or a scoring pass) from the
+ * model's shape and the run's options, compare it with what the backend can hold, and say which knob
+ * to turn when it would not fit. Used by the CLI `train` and the workers before any step.
  *
- * Estimate, in float32 bytes (4 per value), B = batch, T = sequence length, d = dim, h = hiddenDim,
- * H = heads, V = vocab, L = layers, P = LoRA parameters (Σ over adapted layers of r·(in + out)):
- *   weights     = 4 · countParams(cfg)
- *   lora        = 4 · P;   gradients = 4 · P;   optimizer (AdamW m and v) = 8 · P
- *   activations = 4 · [ L · (B·T·(84·d + 28·h) + 7·B·H·T²) + 9·B·T·V ]   (training)
- * The coefficients are fitted to tf.profile peaks of real steps on the wasm backend (bench/bench.ts):
- * stories260K SFT 8×128 peaked at 372 MiB, the 6-layer dim-256 model at 1,185 MiB, stories260K CLO
- * (32 sequences × 128) at 1,478 MiB; this formula gives 357, 1,142 and 1,428 MiB. tfjs keeps every
- * op output the backward pass needs (RoPE, residual and norm intermediates, the attention scores,
- * their mask, scale and softmax), about 7× the textbook activation count. Without training only one
- * layer's activations are alive at a time (divide the layer term by L).
- * The largest single buffer is max(V·d, B·T·V, B·H·T², B·T·h) values.
+ *   const e = estimatePeak(model.config, { batchSize: rows * sequencesPerRow('clo'), seqLen, lora, checkpointing });
+ *   const c = checkBudget(e, budgetFor('wasm'));   // { ok, estimateBytes, budgetBytes, advice }
+ *
+ * The estimate (float32, 4 bytes a value; N = B·T positions of B sequences, d = dim, h = MLP hidden,
+ * H = heads, L = layers, V = vocab) is the sum of
+ *   weights      4 · params, twice on wasm (each frozen matrix also kept transposed, src/lib/model/matmul.ts)
+ *   adapter      4 · P · 4  (LoRA values, their gradients, AdamW m and v)
+ *   activations  what the policy pass holds at the peak of its backward pass: tfjs keeps every tensor a
+ *                gradient needs and every intermediate gradient until back-propagation ends, so
+ *                  per block  4 · (80·N·d + 26·N·h + 7·B·H·T²)          (all L blocks)
+ *                with checkpointing, each block's input and its gradient (2 · 4·N·d per block) plus
+ *                one block's worth (the block being recomputed and back-propagated)
+ *   working set  the output head, which works in blocks of ≤ 2^22 logits (src/lib/model/logprobs.ts):
+ *                5 values per logit of a block, plus the hidden states and their gradient
+ * The coefficients are fitted to tf.profile peaks measured by `npm run bench` (wasm) on stories260K,
+ * the 6-layer dim-256 model and the SmolLM2-135M shape, SFT and CLO (bench/results/memory.json);
+ * tests/unit/model-memory-guard.test.ts checks the estimate against measured peaks, not this formula.
  */
 import { countParams, type ModelConfig } from './config';
 import type { LinearName } from './weights';
-import { linearShape } from '../lora/lora';
+import { linearShape } from './adapter';
+import { chunkPlan } from './logprobs';
 
 export interface MemoryRunShape {
+  /** sequences per forward pass (rows × sequencesPerRow(objective)) */
   batchSize: number;
   seqLen: number;
   /** LoRA rank and targets; null = inference only (no adapter) */
   lora?: { r: number; targets: LinearName[] } | null;
   /** false = scoring/generation only: no gradients or optimizer state */
   training?: boolean;
+  /** gradient checkpointing (recompute each block in the backward pass) */
+  checkpointing?: boolean;
+  /** the backend the run uses; wasm keeps a transposed copy of every frozen matrix */
+  backend?: string;
 }
 
 export interface MemoryEstimate {
@@ -34,10 +46,14 @@ export interface MemoryEstimate {
   gradients: number;
   optimizer: number;
   activations: number;
+  /** largest transient on top of the kept tensors */
+  working: number;
   total: number;
   /** largest single tensor, bytes */
   largestBuffer: number;
   largestBufferWhat: string;
+  /** the run the estimate is for */
+  run: MemoryRunShape;
 }
 
 export interface MemoryLimits {
@@ -49,11 +65,43 @@ export interface MemoryLimits {
   totalBytes?: number;
 }
 
+export interface BudgetCheck {
+  ok: boolean;
+  estimateBytes: number;
+  /** the total budget (Infinity when unknown) */
+  budgetBytes: number;
+  /** one line: what does not fit and which knob to turn; empty when ok */
+  advice: string;
+}
+
+/** Kept for older callers: checkMemory's result. */
 export interface MemoryCheck {
   ok: boolean;
   estimate: MemoryEstimate;
   /** one line; empty when ok */
   message: string;
+}
+
+/** Sequences one training row contributes (methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
+export function sequencesPerRow(objective: string): number {
+  return objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
+}
+
+/** The wasm heap tops out at 4 GiB (32-bit addresses). */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/**
+ * The memory a backend offers: wasm its 4 GiB heap; WebGPU its buffer limits and, where the browser
+ * says (navigator.deviceMemory, in GiB, rounded down and capped at 8), half the device's memory.
+ */
+export function budgetFor(backend: string, info: { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number }; deviceMemoryGiB?: number } = {}): MemoryLimits {
+  if (backend === 'wasm') return { totalBytes: WASM_HEAP_BYTES };
+  // the cpu backend keeps tensors in JS typed arrays: no hard heap limit, but the same 4 GiB bound
+  // keeps a mistyped batch size from swapping the machine (the runner says which knob to turn)
+  if (backend === 'cpu') return { totalBytes: WASM_HEAP_BYTES };
+  const lim: MemoryLimits = { maxBufferSize: info.limits?.maxBufferSize, maxStorageBufferBindingSize: info.limits?.maxStorageBufferBindingSize };
+  if (info.deviceMemoryGiB) lim.totalBytes = (info.deviceMemoryGiB / 2) * 2 ** 30;
+  return lim;
 }
 
 export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[]): number {
@@ -66,24 +114,49 @@ export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[])
   return per * c.nLayers;
 }
 
-export function estimateMemory(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
+// Fitted coefficients (values kept per block, see the header).
+const A_D = 80;
+const A_H = 26;
+const A_S = 7;
+/** the output head's transient per logits value of a block (logits, exp, one-hot, their difference) */
+const A_HEAD = 5;
+
+export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
   const F = 4;
   const B = run.batchSize;
   const T = run.seqLen;
+  const N = B * T;
   const training = run.training ?? true;
   const P = run.lora ? loraParamCount(c, run.lora.r, run.lora.targets) : 0;
-  const weights = F * countParams(c);
+  const wasm = (run.backend ?? 'wasm') === 'wasm';
+  const params = countParams(c);
+  const emb = c.vocabSize * c.dim;
+  // On wasm every frozen matrix (all but norms and biases, and the embedding used as the head) is also kept transposed.
+  const weights = F * params * (wasm ? 2 : 1);
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
-  const perLayer = B * T * (84 * c.dim + 28 * c.hiddenDim) + 7 * B * c.nHeads * T * T;
-  const logits = 9 * B * T * c.vocabSize;
-  const activations = F * ((training ? c.nLayers : 1) * perLayer + logits);
+  const block = F * (A_D * N * c.dim + A_H * N * c.hiddenDim + A_S * B * c.nHeads * T * T);
+  const plan = chunkPlan(N, c.vocabSize);
+  const head = F * A_HEAD * plan.rows * plan.vocab + F * 2 * N * c.dim;
+  let activations: number;
+  let working: number;
+  if (!training) {
+    activations = 0;
+    working = block + head;
+  } else if (run.checkpointing) {
+    // each block's input, and later its gradient; one block recomputed and back-propagated at a time
+    activations = 2 * F * c.nLayers * N * c.dim;
+    working = block + head;
+  } else {
+    activations = c.nLayers * block;
+    working = head;
+  }
   const candidates: [number, string][] = [
-    [c.vocabSize * c.dim, 'embedding table'],
-    [B * T * c.vocabSize, 'logits (batch × sequence × vocab)'],
+    [emb, 'embedding table'],
+    [plan.rows * plan.vocab, 'logits block (positions × vocabulary)'],
     [B * c.nHeads * T * T, 'attention scores (batch × heads × sequence²)'],
-    [B * T * c.hiddenDim, 'MLP activations (batch × sequence × hidden)'],
+    [N * c.hiddenDim, 'MLP activations (batch × sequence × hidden)'],
   ];
   candidates.sort((a, b) => b[0] - a[0]);
   return {
@@ -92,11 +165,16 @@ export function estimateMemory(c: ModelConfig, run: MemoryRunShape): MemoryEstim
     gradients,
     optimizer,
     activations,
-    total: weights + lora + gradients + optimizer + activations,
+    working,
+    total: weights + lora + gradients + optimizer + activations + working,
     largestBuffer: F * candidates[0][0],
     largestBufferWhat: candidates[0][1],
+    run: { ...run },
   };
 }
+
+/** Older name of estimatePeak. */
+export const estimateMemory = estimatePeak;
 
 export function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
@@ -105,33 +183,42 @@ export function formatBytes(n: number): string {
   return `${n} B`;
 }
 
-/** Compares the estimate with the limits; the message says which knob to turn. */
-export function checkMemory(c: ModelConfig, run: MemoryRunShape, limits: MemoryLimits): MemoryCheck {
-  const e = estimateMemory(c, run);
+/** Compares an estimate with a backend's budget; the advice names the knob to turn. */
+export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetCheck {
+  const run = e.run;
+  const budgetBytes = limits.totalBytes ?? Infinity;
   const bufLimit = Math.min(limits.maxBufferSize ?? Infinity, limits.maxStorageBufferBindingSize ?? Infinity);
-  const what = `batch ${run.batchSize}, sequence ${run.seqLen}${run.lora ? `, LoRA rank ${run.lora.r}` : ''}`;
+  const what = `batch ${run.batchSize} sequences, sequence ${run.seqLen}${run.lora ? `, LoRA rank ${run.lora.r}` : ''}${run.checkpointing ? ', checkpointing on' : ''}`;
+  const fail = (advice: string): BudgetCheck => ({ ok: false, estimateBytes: e.total, budgetBytes, advice });
   if (e.largestBuffer > bufLimit) {
     const fix =
       e.largestBufferWhat === 'embedding table'
         ? 'this model is too large for this GPU: pick a smaller model or the wasm backend'
         : e.largestBufferWhat.startsWith('attention')
-          ? 'use a shorter sequence (it grows with its square) or a smaller batch'
-          : 'use a smaller batch or a shorter sequence';
-    return { ok: false, estimate: e, message: `Out of GPU buffer size: the ${e.largestBufferWhat} needs ${formatBytes(e.largestBuffer)} but this GPU allows ${formatBytes(bufLimit)} per buffer (${what}); ${fix}.` };
+          ? 'use a shorter sequence (it grows with its square) or a smaller batch (gradient accumulation keeps the effective batch)'
+          : e.largestBufferWhat.startsWith('logits')
+            ? 'this vocabulary is too large for this GPU: use the wasm backend'
+            : 'use a smaller batch (gradient accumulation keeps the effective batch) or a shorter sequence';
+    return fail(`Out of GPU buffer size: the ${e.largestBufferWhat} needs ${formatBytes(e.largestBuffer)} but this GPU allows ${formatBytes(bufLimit)} per buffer (${what}); ${fix}.`);
   }
-  const total = limits.totalBytes ?? Infinity;
-  if (e.total > total) {
-    if (e.weights > total) return { ok: false, estimate: e, message: `Not enough memory: the model weights alone need ${formatBytes(e.weights)}, the budget is ${formatBytes(total)}; pick a smaller model.` };
-    const parts: [number, string][] = [
-      [e.activations, 'use a smaller batch or a shorter sequence'],
-      [e.lora + e.gradients + e.optimizer, 'use a lower LoRA rank or fewer target modules'],
-    ];
-    parts.sort((a, b) => b[0] - a[0]);
-    return {
-      ok: false,
-      estimate: e,
-      message: `Not enough memory: ${formatBytes(e.total)} estimated (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations)}, LoRA + gradients + optimizer ${formatBytes(e.lora + e.gradients + e.optimizer)}) for ${what}, budget ${formatBytes(total)}; ${parts[0][1]}.`,
-    };
+  if (e.total > budgetBytes) {
+    if (e.weights > budgetBytes) return fail(`Not enough memory: the model weights alone need ${formatBytes(e.weights)}, the budget is ${formatBytes(budgetBytes)}; pick a smaller model.`);
+    const adapter = e.lora + e.gradients + e.optimizer;
+    let fix: string;
+    if (adapter > e.activations + e.working) fix = 'use a lower LoRA rank or fewer target modules';
+    else if (!run.checkpointing && (run.training ?? true) && e.activations > e.working) fix = 'turn on gradient checkpointing (--grad-checkpointing), or use a smaller batch with gradient accumulation, or a shorter sequence';
+    else if (run.batchSize > 1) fix = 'use a smaller batch with gradient accumulation (same effective batch), or a shorter sequence';
+    else fix = 'use a shorter sequence';
+    return fail(
+      `Not enough memory: ${formatBytes(e.total)} estimated (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations + e.working)}, LoRA + gradients + optimizer ${formatBytes(adapter)}) for ${what}, budget ${formatBytes(budgetBytes)}; ${fix}.`,
+    );
   }
-  return { ok: true, estimate: e, message: '' };
+  return { ok: true, estimateBytes: e.total, budgetBytes, advice: '' };
+}
+
+/** estimatePeak + checkBudget in one call (older API). */
+export function checkMemory(c: ModelConfig, run: MemoryRunShape, limits: MemoryLimits): MemoryCheck {
+  const estimate = estimatePeak(c, run);
+  const r = checkBudget(estimate, limits);
+  return { ok: r.ok, estimate, message: r.advice };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { LayerWeights, LinearName, ModelWeights } from './weights';
 import { gaussian, mulberry32 } from './sample';
-import { linearShape } from '../lora/lora';
+import { linearShape } from './adapter';
 
 /** Random-initialised weights (std 0.02 like GPT-2/Llama init) for tests and benchmarks. Same seed → same weights on every backend. */
 export function randomWeights(cfg: ModelConfig, seed = 0, std = 0.02): ModelWeights {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelLike } from './forward';
-import type { LoraState } from '../lora/types';
-import { packBatch, disposeBatch, tokenLogprobs, type TokenizedSeq } from '../objectives/logprobs';
-import { forward, type KvCache } from './forward';
+import type { LoraState } from './adapter';
+import { packBatch, disposeBatch, type TokenizedSeq } from './batch';
+import { forwardHidden, lmHead, type KvCache } from './forward';
+import { headLogprobs, maskedTokenLogprobs } from './logprobs';
 
 export interface ScoreResult {
   sum: number;
@@ -33,10 +34,7 @@ export async function scoreSequences(
       return it;
     });
     const batch = packBatch(seqs, model.config.maxSeqLen);
-    const lp = tf.tidy(() => {
-      const logits = forward(model, batch.ids, { lora: opts.lora ?? null });
-      return tf.mul(tokenLogprobs(logits, batch.targets), batch.mask);
-    });
+    const lp = tf.tidy(() => maskedTokenLogprobs(model, batch, opts.lora ?? null));
     const data = (await lp.data()) as Float32Array;
     lp.dispose();
     disposeBatch(batch);
@@ -80,7 +78,7 @@ export async function scoreSharedPrefix(model: ModelLike, items: TokenizedSeq[],
   const cache: KvCache = { length: 0, layers: [] };
   try {
     tf.tidy(() => {
-      forward(model, tf.tensor2d(items[0].ids.slice(0, p), [1, p], 'int32'), { lora, cache });
+      forwardHidden(model, tf.tensor2d(items[0].ids.slice(0, p), [1, p], 'int32'), { lora, cache });
     });
     // One copy of the prefix cache per choice.
     for (const l of cache.layers) {
@@ -102,10 +100,10 @@ export async function scoreSharedPrefix(model: ModelLike, items: TokenizedSeq[],
       }
     });
     const lp = tf.tidy(() => {
-      const logits = forward(model, tf.tensor2d(inp, [n, Ts], 'int32'), { lora, cache });
-      return tokenLogprobs(logits, tf.tensor2d(tgt, [n, Ts], 'int32'));
+      const h = forwardHidden(model, tf.tensor2d(inp, [n, Ts], 'int32'), { lora, cache });
+      return headLogprobs(h, lmHead(model), tf.tensor1d(tgt, 'int32'));
     });
-    const data = (await lp.data()) as Float32Array;
+    const data = (await lp.data()) as Float32Array; // [n·Ts]
     lp.dispose();
     return items.map((it, b) => {
       const tl: number[] = [];

@@ -4,7 +4,8 @@ import type { TrainRow, RowError } from '../data/rows';
 import type { LoraState } from '../lora/types';
 import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora, withAdapterOff } from '../lora/lora';
 import { getObjective, type Objective } from '../objectives';
-import { disposeBatch, packBatch, sequenceLogprobs, tokenizePair, type TokenizedSeq } from '../objectives/logprobs';
+import { disposeBatch, packBatch, tokenizePair, type TokenizedSeq } from '../model/batch';
+import { sequenceLogprobs } from '../model/logprobs';
 import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
@@ -124,7 +125,7 @@ export class Trainer {
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
       const { value, grads } = tf.variableGrads(() => {
-        const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed);
+        const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed, { checkpointing: cfg.checkpointing });
         const out = this.objective.loss({ policy, reference, counts }, params);
         metricNames = Object.keys(out.metrics);
         stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);

@@ -22,6 +22,8 @@ export interface TrainConfig {
   lora: LoraConfig;
   /** checkpoint every N steps (browser runs) */
   checkpointEvery: number;
+  /** gradient checkpointing: recompute each block in the backward pass instead of keeping its activations */
+  checkpointing?: boolean;
 }
 
 /** Metrics logged every step (methods.md §2). Absent keys do not apply to the objective. */

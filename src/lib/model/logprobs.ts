@@ -1,0 +1,200 @@
+import * as tf from '@tensorflow/tfjs';
+import { forwardHidden, lmHead, type ModelLike } from './forward';
+import type { LoraState } from './adapter';
+import type { PackedBatch } from './batch';
+import { matMulFrozenT } from './matmul';
+
+/**
+ * Per-token log-probabilities of the targets (methods.md §1), without [B, T, V] tensors.
+ *
+ * The straightforward way (tokenLogprobs below) projects every position onto the vocabulary, takes a
+ * log-softmax and picks the target: three [B·T, V] tensors, kept for the backward pass. headLogprobs
+ * does the same arithmetic one block of rows (and, for large vocabularies, one block of the vocabulary)
+ * at a time inside a custom gradient: the forward keeps only the hidden states and one log-sum-exp
+ * per row; the backward recomputes each block's logits and turns them into that block's gradient
+ * d h = (onehot − softmax) · W, so the peak grows with the block, not with T × V.
+ * With a single vocabulary block the numbers are the same floats as tokenLogprobs: same logits,
+ * same (l_t − max) − log Σ exp(l − max).
+ */
+
+/** Values per logits block (rows × vocabulary columns): 2^22 floats = 16 MiB. */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
+/**
+ * Vocabularies above this are cut into blocks of VOCAB_CHUNK columns. Besides bounding memory, short
+ * blocks keep the float32 sums of exponentials accurate: on wasm one reduction over 70,000 values is
+ * ~1e-4 off a float64 reference, blocks of 4,096 combined as below stay within 1e-5
+ * (tests/unit/model-logprobs-chunked.test.ts).
+ */
+export const VOCAB_SPLIT_ABOVE = 16384;
+export const VOCAB_CHUNK = 4096;
+
+export interface ChunkOptions {
+  /** values per logits block (default DEFAULT_CHUNK_ELEMENTS) */
+  chunkElements?: number;
+  /** vocabulary columns per block (default: whole vocabulary up to VOCAB_SPLIT_ABOVE, else VOCAB_CHUNK) */
+  vocabChunk?: number;
+}
+
+/** Rows and vocabulary columns per block for N positions over a vocabulary of V. */
+export function chunkPlan(N: number, V: number, o: ChunkOptions = {}): { rows: number; vocab: number } {
+  const vocab = Math.max(1, Math.min(V, o.vocabChunk ?? (V > VOCAB_SPLIT_ABOVE ? VOCAB_CHUNK : V)));
+  const rows = Math.max(1, Math.min(N, Math.floor((o.chunkElements ?? DEFAULT_CHUNK_ELEMENTS) / vocab)));
+  return { rows, vocab };
+}
+
+/** Column blocks of the head: W_j [vc, D] (slices, made when needed) and W_jᵀ [D, vc] (kept while W lives). */
+const headBlocks = new WeakMap<tf.Tensor, { vocab: number; wt: tf.Tensor2D[] }>();
+
+function transposedBlocks(w: tf.Tensor2D, vocab: number): tf.Tensor2D[] {
+  let e = headBlocks.get(w);
+  if (!e || e.vocab !== vocab || e.wt.some((t) => t.isDisposed)) {
+    e?.wt.forEach((t) => t.dispose());
+    const V = w.shape[0];
+    const wt: tf.Tensor2D[] = [];
+    for (let v0 = 0; v0 < V; v0 += vocab)
+      wt.push(tf.keep(tf.tidy(() => tf.transpose(tf.slice(w, [v0, 0], [Math.min(vocab, V - v0), w.shape[1]])) as tf.Tensor2D)));
+    e = { vocab, wt };
+    headBlocks.set(w, e);
+  }
+  return e.wt;
+}
+
+/** Drop the cached column blocks of a head weight (when disposing a model). */
+export function releaseHeadBlocks(w: tf.Tensor): void {
+  const e = headBlocks.get(w);
+  if (e) {
+    e.wt.forEach((t) => t.dispose());
+    headBlocks.delete(w);
+  }
+}
+
+/** Logits of rows h [n, D] against vocabulary block j: [n, vc]. */
+function blockLogits(h: tf.Tensor2D, w: tf.Tensor2D, vocab: number, j: number): tf.Tensor2D {
+  if (vocab >= w.shape[0]) return matMulFrozenT(h, w);
+  if (tf.getBackend() === 'wasm') return tf.matMul(h, transposedBlocks(w, vocab)[j]);
+  const v0 = j * vocab;
+  return tf.matMul(h, tf.slice(w, [v0, 0], [Math.min(vocab, w.shape[0] - v0), w.shape[1]]), false, true);
+}
+
+/**
+ * log softmax(h Wᵀ)[target] for every row: h [N, D] hidden states (after the final norm), w [V, D]
+ * the frozen output head, targets [N] int32 → [N]. Differentiable with respect to h only.
+ */
+export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, o: ChunkOptions = {}): tf.Tensor1D {
+  const [N] = h.shape;
+  const V = w.shape[0];
+  const { rows, vocab } = chunkPlan(N, V, o);
+  const nv = Math.ceil(V / vocab);
+  const rowBlocks: [number, number][] = [];
+  for (let r0 = 0; r0 < N; r0 += rows) rowBlocks.push([r0, Math.min(rows, N - r0)]);
+  const oneHot = (t: tf.Tensor1D, j: number) => {
+    const width = Math.min(vocab, V - j * vocab);
+    const local = j === 0 ? t : tf.sub(t, tf.scalar(j * vocab, 'int32'));
+    if (width < 2) return tf.cast(tf.equal(local, 0), 'float32').reshape([t.shape[0], 1]); // oneHot needs depth ≥ 2
+    // int32 then cast: tfjs-wasm 4.22's OneHot writes int bits into a float32 output when asked for float32.
+    return tf.cast(tf.oneHot(local, width), 'float32'); // out-of-block ids → zero rows
+  };
+
+  const f = tf.customGrad(((hi: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const lps: tf.Tensor[] = [];
+    const lses: tf.Tensor[] = [];
+    for (const [r0, n] of rowBlocks) {
+      const [lp, lse] = tf.tidy(() => {
+        const hc = n === N ? hi : tf.slice(hi, [r0, 0], [n, hi.shape[1]]);
+        const tc = n === N ? targets : tf.slice(targets, [r0], [n]);
+        if (nv === 1) {
+          // Same operations, in the same order, as tf.logSoftmax followed by the one-hot pick.
+          const l = blockLogits(hc, w, vocab, 0);
+          const m = tf.max(l, -1, true);
+          const shifted = tf.sub(l, m);
+          const ls = tf.log(tf.sum(tf.exp(shifted), -1, true));
+          const lp = tf.sum(tf.mul(tf.sub(shifted, ls), oneHot(tc, 0)), -1);
+          return [lp, tf.add(m, ls).reshape([n])];
+        }
+        // Online log-sum-exp over vocabulary blocks; the target logit comes from the block that holds it.
+        let mAll: tf.Tensor | null = null;
+        let sAll: tf.Tensor | null = null;
+        let tl: tf.Tensor | null = null;
+        for (let j = 0; j < nv; j++) {
+          const l = blockLogits(hc, w, vocab, j);
+          const m = tf.max(l, -1);
+          const s = tf.sum(tf.exp(tf.sub(l, m.reshape([n, 1]))), -1);
+          const t = tf.sum(tf.mul(l, oneHot(tc, j)), -1);
+          tl = tl ? tf.add(tl, t) : t;
+          if (!mAll || !sAll) {
+            mAll = m;
+            sAll = s;
+          } else {
+            const mNew: tf.Tensor = tf.maximum(mAll, m);
+            sAll = tf.add(tf.mul(sAll, tf.exp(tf.sub(mAll, mNew))), tf.mul(s, tf.exp(tf.sub(m, mNew))));
+            mAll = mNew;
+          }
+        }
+        const lse = tf.add(mAll!, tf.log(sAll!));
+        return [tf.sub(tl!, lse), lse];
+      });
+      lps.push(lp);
+      lses.push(lse);
+    }
+    const value = lps.length === 1 ? lps[0] : tf.concat(lps);
+    const lse = lses.length === 1 ? lses[0] : tf.concat(lses);
+    save([hi, lse, targets]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [hs, lseS, tS] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        // d lp / d logits = onehot − softmax, per block; d h = Σ_j (dy · (onehot − p_j)) · W_j.
+        const parts: tf.Tensor[] = [];
+        for (const [r0, n] of rowBlocks) {
+          parts.push(
+            tf.tidy(() => {
+              const hc = n === N ? hs : tf.slice(hs, [r0, 0], [n, hs.shape[1]]);
+              const tc = n === N ? tS : tf.slice(tS, [r0], [n]);
+              const dyc = (n === N ? dy : tf.slice(dy, [r0], [n])).reshape([n, 1]);
+              const lsec = (n === N ? lseS : tf.slice(lseS, [r0], [n])).reshape([n, 1]);
+              let acc: tf.Tensor | null = null;
+              for (let j = 0; j < nv; j++) {
+                const l = blockLogits(hc, w, vocab, j);
+                const p = tf.exp(tf.sub(l, lsec));
+                const dl = tf.mul(tf.sub(oneHot(tc, j), p), dyc);
+                const wj = nv === 1 ? w : tf.slice(w, [j * vocab, 0], [Math.min(vocab, V - j * vocab), w.shape[1]]);
+                const g = tf.matMul(dl as tf.Tensor2D, wj);
+                acc = acc ? tf.add(acc, g) : g;
+              }
+              return acc!;
+            }),
+          );
+        }
+        return parts.length === 1 ? parts[0] : tf.concat(parts);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(h) as tf.Tensor1D;
+}
+
+/**
+ * The straightforward log softmax(logits)[target] at every position: [B, T]. Materialises [B, T, V]
+ * three times; kept as the reference the chunked path is tested against. The target logit is picked
+ * with a one-hot product (gather's gradient, UnsortedSegmentSum, is missing on the wasm backend).
+ */
+export function tokenLogprobs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const V = logits.shape[2];
+  return tf.sum(tf.mul(tf.logSoftmax(logits, -1), tf.oneHot(targets, V)), -1) as tf.Tensor2D;
+}
+
+export interface SequenceLogprobOptions extends ChunkOptions {
+  /** recompute each block in the backward pass instead of keeping its activations */
+  checkpointing?: boolean;
+}
+
+/** Per-token target log-probs of a packed batch, masked to the response positions: [B, T]. */
+export function maskedTokenLogprobs(model: ModelLike, batch: PackedBatch, lora: LoraState | null, training = false, dropoutSeed?: number, o: SequenceLogprobOptions = {}): tf.Tensor2D {
+  const h = forwardHidden(model, batch.ids, { lora, training, dropoutSeed, checkpointing: o.checkpointing });
+  const lp = headLogprobs(h, lmHead(model), batch.targets.reshape([batch.B * batch.T]) as tf.Tensor1D, o);
+  return tf.mul(lp.reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
+}
+
+/** Sum of response-token log-probs per sequence: [B]. */
+export function sequenceLogprobs(model: ModelLike, batch: PackedBatch, lora: LoraState | null, training = false, dropoutSeed?: number, o: SequenceLogprobOptions = {}): tf.Tensor1D {
+  return tf.sum(maskedTokenLogprobs(model, batch, lora, training, dropoutSeed, o), 1) as tf.Tensor1D;
+}
