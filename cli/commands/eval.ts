@@ -103,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     const lora = a.adapter ? await loadAdapterArg(String(a.adapter), model) : null;
     const what = [...tasks.map((t) => t.name), ...(wantPpl ? ['perplexity'] : []), ...(wantFid ? ['fidelity'] : [])];
     log(`model: ${model.name}${lora ? ` + adapter ${a.adapter}` : ''}; tasks: ${what.join(', ')}; shots ${shots}; seed ${seed}`);
+    if (shots > 0) log(`note: --shots ${shots}: contexts longer than ${model.config.maxSeqLen} tokens are left-truncated (methods.md §4), so the earliest shots may be cut`);
 
     const t0 = performance.now();
     let lastLine = 0;

@@ -2,7 +2,7 @@
  * The issue-16 sweep: every case of sweep-cases.ts as a child process (time limit, V8 heap cap),
  * one verdict each, counts per verdict at the end; exit 1 when any case is a stack trace, hang,
  * crash, corrupt write or data loss.
- *   npx tsx tests/fuzz/cli-sweep.ts [--only SUBSTRING] [--width N] [--report FILE.json]
+ *   npx tsx tests/fuzz/cli-sweep.ts [--only SUBSTRING[,SUBSTRING...]] [--width N] [--report FILE.json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ const arg = (name: string): string | undefined => {
 const root = mkdtempSync(join(tmpdir(), 'clo-sweep-'));
 const fx = await makeFixtures(root);
 const only = arg('only');
-const cases = buildCases(fx).filter((c) => !only || c.name.includes(only));
+const cases = buildCases(fx).filter((c) => !only || only.split(',').some((o) => c.name.includes(o)));
 process.stderr.write(`${cases.length} cases, fixtures in ${root}\n`);
 const t0 = Date.now();
 const BAD: Verdict[] = ['accepted-bad', 'refused-good', 'stack-trace', 'hang', 'crash', 'corrupt-write', 'data-loss'];
