@@ -1,17 +1,19 @@
 /**
  * Lab-side values for the Python interop tests (tests/python/test_interop.py), computed with the lab's
- * engine on the cpu backend:
+ * engine on the wasm backend:
  *
  *   tsx tests/python/lab_values.ts fixtures OUT
  *     OUT/stories/{base,adapter,lab.json}: stories260K as the merged HF export, a random LoRA on
  *       q/k/v/o/gate/up/down exported as PEFT, the lab's encodings of a few texts and its response
  *       log-prob sums with and without the adapter;
  *     OUT/fixture/{base,adapter,lab.json}: the same for a tiny HF Llama with half RoPE and GQA (4 q / 2 kv heads).
- *   tsx tests/python/lab_values.ts step1 BUNDLE DATA
- *     the lab's step-1 metrics for a run with the bundle's config starting from the bundle's adapter
- *     (stories260K), on the data file the bundle was exported from.
- *   tsx tests/python/lab_values.ts score MODEL ADAPTER IDS_JSON
- *     response log-prob sums of [{ids, start}] with a PEFT adapter folder (as `lab score` does).
+ *     OUT/bundles/<objective>/: for SFT, DPO, ORPO and CLO, a small data file, the TRL bundle written by
+ *       the CLI's export command (`export --model stories260K --adapter OUT/stories/adapter --objective O
+ *       --format trl`), and lab_step1.json: the lab's step-1 metrics for that run (same config, data and
+ *       start adapter).
+ *   tsx tests/python/lab_values.ts score JSON_FILE
+ *     [{adapter, items: [{ids, start}]}] → response log-prob sums on stories260K with each PEFT adapter
+ *     folder (as `lab score` computes them).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +29,8 @@ import { loadHfModel } from '../../src/lib/formats/hf-load';
 import { memorySource } from '../../src/lib/formats/file-source';
 import { parseDataFile } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
-import type { TrainConfig } from '../../src/lib/train/types';
+import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
+import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { tokenizePair } from '../../src/lib/objectives/logprobs';
 import { hfFixture } from '../unit/hf-fixtures';
 
@@ -39,12 +42,12 @@ function writeDir(dir: string, files: Map<string, Uint8Array> | Record<string, U
 }
 
 /** A LoRA with random B (a fresh one has B = 0 and would hide layout mistakes). */
-async function randomAdapter(m: LoadedModel, seed: number): Promise<LoraSnapshot> {
+async function randomAdapter(m: LoadedModel, seed: number, scale = 0.3): Promise<LoraSnapshot> {
   const l = createLora(m.config, { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' }, seed);
   const snap = await snapshotLora(l);
   disposeLora(l);
   let s = seed * 7919 + 1;
-  for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.3;
+  for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * scale;
   return snap;
 }
 
@@ -61,6 +64,9 @@ async function fixtures(out: string) {
   writeDir(join(out, 'stories/base'), await exportMerged(m, null));
   const snap = await randomAdapter(m, 3);
   writeDir(join(out, 'stories/adapter'), peftFileMap(toPeft(snap, m.config, 'base')));
+  // a milder one to start the bundles' runs from (losses near the base model's)
+  const start = await randomAdapter(m, 4, 0.04);
+  writeDir(join(out, 'stories/start'), peftFileMap(toPeft(start, m.config, 'base')));
   const texts = ['Once upon a time, there was a little cat named Tom.', 'Lily said, "Look at the big red ball!"', '안녕하세요, 고양이가 공을 좋아해요.', 'The dog 🐶 ran fast. 🎉 ok'];
   const pairs = [
     ['Once upon a time, there was a little cat. ', 'The cat liked to play with a red ball.'],
@@ -85,6 +91,43 @@ async function fixtures(out: string) {
   writeFileSync(join(out, 'fixture/lab.json'), JSON.stringify({ items: fitems, base: await scores(hf, fitems, null), adapter: await scores(hf, fitems, fsnap), nHeads: hf.config.nHeads, nKvHeads: hf.config.nKvHeads, ropeStyle: hf.config.ropeStyle }));
 }
 
+const DATA: Record<string, object[]> = {
+  sft: [
+    { prompt: 'Once upon a time, there was a little cat. ', response: 'The cat liked to play with a red ball.' },
+    { prompt: 'Lily went to the park. ', response: 'She saw a big dog and said hello.' },
+    { prompt: 'Tom had a toy car. ', response: 'He played with it all day and was happy.' },
+  ],
+  pref: [
+    { prompt: 'Once upon a time, there was a little cat. ', chosen: 'The cat liked to play with a red ball.', rejected: 'Ball red the with cat.' },
+    { prompt: 'Lily went to the park. ', chosen: 'She saw a big dog and said hello.', rejected: 'Dog big hello said.' },
+    { prompt: 'Tom had a toy car. ', chosen: 'He played with it all day and was happy.', rejected: 'Car toy day all.' },
+  ],
+  clo: [
+    { x_en: 'Once upon a time, there was a cat. ', y_en: 'The cat was happy.', x_tgt: '옛날에 고양이가 있었어요. ', y_tgt: '고양이는 행복했어요.', lang: 'ko' },
+    { x_en: 'Lily went to the park. ', y_en: 'She saw a dog.', x_tgt: '릴리는 공원에 갔어요. ', y_tgt: '개를 봤어요.', lang: 'ko' },
+    { x_en: 'Tom had a toy. ', y_en: 'He played all day.', x_tgt: '톰은 장난감이 있었어요. ', y_tgt: '하루 종일 놀았어요.', lang: 'ko' },
+  ],
+};
+
+async function bundles(out: string) {
+  const { run } = await import('../../cli/commands/export');
+  for (const o of ['sft', 'dpo', 'orpo', 'clo']) {
+    const dir = join(out, 'bundles', o);
+    mkdirSync(dir, { recursive: true });
+    const data = join(dir, 'data.jsonl');
+    writeFileSync(data, DATA[o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'pref'].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // the adapter folder's run.json gives export the run's settings: 2 steps of 2 rows
+    const adapter = join(dir, 'adapter');
+    mkdirSync(adapter, { recursive: true });
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) writeFileSync(join(adapter, f), readFileSync(join(out, 'stories/start', f)));
+    const cfg = defaultTrainConfig(o as ObjectiveName, { steps: 2, batchSize: 2, maxSeqLen: 64, seed: 3, lora: { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' } });
+    writeFileSync(join(adapter, 'run.json'), JSON.stringify({ config: cfg, data: { file: data } }));
+    const code = await run(['--model', 'stories260K', '--adapter', adapter, '--backend', 'wasm', '--data', data, '--format', 'trl', '--out', join(dir, 'bundle'), '--json']);
+    if (code !== 0) throw new Error(`export for ${o} exited ${code}`);
+    writeFileSync(join(dir, 'lab_step1.json'), JSON.stringify(await step1(join(dir, 'bundle'), data)));
+  }
+}
+
 async function step1(bundle: string, data: string) {
   const m = await loadModelArg('stories260K');
   const cfg = JSON.parse(readFileSync(join(bundle, 'trl_config.json'), 'utf8')).lab_config as TrainConfig;
@@ -101,22 +144,27 @@ async function step1(bundle: string, data: string) {
   const trainer = Trainer.create(m, rows, cfg, { step: 0, config: cfg, lora: snap, optimizer: { t: 0, m: zeros, v: { ...zeros } }, metrics: [] });
   const metrics = await trainer.step();
   trainer.dispose();
-  console.log(JSON.stringify(metrics));
+  return metrics;
 }
 
-async function score(model: string, adapter: string, itemsJson: string) {
-  const m = await loadModelArg(model);
-  const lora = await loadAdapterArg(adapter, m);
-  const r = await scoreSequences(m, JSON.parse(itemsJson), { lora });
-  console.log(JSON.stringify(r.map((x) => x.sum)));
+async function score(file: string) {
+  const m = await loadModelArg('stories260K');
+  const out: number[][] = [];
+  for (const job of JSON.parse(readFileSync(file, 'utf8')) as { adapter: string; items: { ids: number[]; start: number }[] }[]) {
+    const lora = await loadAdapterArg(job.adapter, m);
+    out.push((await scoreSequences(m, job.items, { lora })).map((x) => x.sum));
+    disposeLora(lora);
+  }
+  console.log(JSON.stringify(out));
 }
 
 async function main() {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
   const [cmd, ...rest] = process.argv.slice(2);
-  if (cmd === 'fixtures') await fixtures(rest[0]);
-  else if (cmd === 'step1') await step1(rest[0], rest[1]);
-  else if (cmd === 'score') await score(rest[0], rest[1], rest[2]);
+  if (cmd === 'fixtures') {
+    await fixtures(rest[0]);
+    await bundles(rest[0]);
+  } else if (cmd === 'score') await score(rest[0]);
   else throw new Error(`unknown command ${cmd}`);
 }
 

@@ -135,6 +135,13 @@ def main():
                 if k in ("lr", "grad_norm") or k.startswith("rewards/") or k.startswith("loss/"):
                     rec[k] = v
             rec.setdefault("loss", logs["loss"])
+            # the lab's names for the loss terms
+            if objective == "sft":
+                rec["loss/nll"] = rec["loss"]
+            elif objective == "dpo":
+                rec["loss/pref"] = rec["loss"]
+            elif objective == "orpo" and "log_odds_ratio" in logs:
+                rec["loss/pref"] = -float(logs["log_odds_ratio"])
             extra = getattr(tr, "lab_metrics", None)
             if extra:
                 rec.update({k: sum(v) / len(v) for k, v in extra.items()})
