@@ -85,7 +85,7 @@ export async function loadPeftAdapterFromDir(dir: string, model: LoadedModel): P
   try {
     cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (e) {
-    throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`);
+    throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`, { cause: e });
   }
   const snap = await fromPeft(cfg, new Uint8Array(readFileSync(wPath)), model.config, wPath);
   return loraFromSnapshot(snap);
