@@ -6,34 +6,41 @@ import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
-import { defaultTrainConfig } from '../../src/lib/train/defaults';
+import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
+import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { snapshotLora } from '../../src/lib/lora/lora';
 import { writeAdapterDir } from '../adapter-io';
 import { checkMemory } from '../../src/lib/model/memory';
 
-const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
+const D = TRAIN_DEFAULTS;
+/** The help of an objective hyperparameter flag, from what each objective declares about it. */
+const paramHelp = (k: 'beta' | 'lambda') =>
+  Object.values(OBJECTIVES)
+    .filter((o) => o.params[k])
+    .map((o) => `${o.params[k]!.help} (default ${o.params[k]!.default})`)
+    .join('; ');
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  objective: { type: 'string', help: 'training objective', required: true, choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  objective: { type: 'string', help: 'training objective', required: true, choices: Object.keys(OBJECTIVES) },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
-  steps: { type: 'number', help: 'optimizer steps', default: 50 },
-  'batch-size': { type: 'number', help: 'rows per micro-batch (CLO: each row = 4 sequences)', default: 8 },
-  'grad-accum': { type: 'number', help: 'micro-batches per step', default: 1 },
-  lr: { type: 'number', help: 'peak learning rate', default: 2e-4 },
-  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay', default: 0 },
-  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0 },
-  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: 1 },
-  'lora-rank': { type: 'number', help: 'LoRA rank r', default: 8 },
-  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16 },
-  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: 0 },
-  'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: 'q_proj,k_proj,v_proj,o_proj' },
-  beta: { type: 'number', help: 'DPO/CLO β', default: 0.1 },
-  lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)' },
-  'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated)', default: 128 },
-  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0 },
+  steps: { type: 'number', help: 'optimizer steps', default: D.steps },
+  'batch-size': { type: 'number', help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`, default: D.batchSize },
+  'grad-accum': { type: 'number', help: 'micro-batches per step', default: D.gradAccum },
+  lr: { type: 'number', help: 'peak learning rate', default: D.lr },
+  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay', default: D.warmupSteps },
+  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: D.weightDecay },
+  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: D.clipNorm },
+  'lora-rank': { type: 'number', help: 'LoRA rank r', default: D.lora.r },
+  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: D.lora.alpha },
+  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: D.lora.dropout },
+  'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: D.lora.targets.join(',') },
+  beta: { type: 'number', help: paramHelp('beta') },
+  lambda: { type: 'number', help: paramHelp('lambda') },
+  'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated)', default: D.maxSeqLen },
+  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: D.seed },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
@@ -59,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     clipNorm: a['clip-norm'] as number,
     maxSeqLen: intFlag(a, 'max-seq-len', 'train', 2),
     seed: a.seed as number,
-    beta: a.beta as number,
+    ...(a.beta !== undefined ? { beta: a.beta as number } : {}),
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
     lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
   });
@@ -68,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
 
   // Memory guard: wasm has a 4 GiB heap; WebGPU has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
-  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
+  const seqPerRow = getObjective(objective).layout.length;
   const lim = backend.adapterInfo?.limits ?? {};
   const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
     maxBufferSize: lim.maxBufferSize,
@@ -77,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
 
-  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
+  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
     if (!a['skip-bad-rows'] || parsed.rows.length === 0) throw new Error(`${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`);
