@@ -31,7 +31,7 @@ export class JsonFileStore implements KeyValueStore {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`${file}: not a JSON cache file (${err instanceof Error ? err.message : String(err)})`);
+      throw new Error(`${file}: not a JSON cache file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: expected a JSON object`);
     return new JsonFileStore(file, parsed as Record<string, unknown>, everyMs, onError);

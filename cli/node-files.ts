@@ -86,7 +86,7 @@ export async function loadPeftAdapterFromDir(dir: string, model: LoadedModel): P
   try {
     cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (e) {
-    throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`);
+    throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`, { cause: e });
   }
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error(`${cfgPath}: expected a JSON object`);
   validateAdapterConfig(cfg, cfgPath);

@@ -48,7 +48,7 @@ function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?
   try {
     return JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
-    throw new Error(`${p}: invalid JSON (${(e as Error).message})`);
+    throw new Error(`${p}: invalid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 

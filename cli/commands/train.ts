@@ -7,36 +7,43 @@ import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
-import { defaultTrainConfig } from '../../src/lib/train/defaults';
+import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
+import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { ObjectiveName } from '../../src/lib/train/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { budgetFor, checkBudget, estimatePeak, sequencesPerRow } from '../../src/lib/model/memory';
+import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
 import { CHECKPOINT_FLAGS, CliCheckpointer, checkResume, prepareResume, runInfo } from '../train-checkpoint';
 
 /** what `train --out DIR` writes (the adapter and checkpoint atomically at every save, run.json at the end) */
 const RUN_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'checkpoint.safetensors', 'run.json'] as const;
 
-const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
+const D = TRAIN_DEFAULTS;
+/** The help of an objective hyperparameter flag, from what each objective declares about it. */
+const paramHelp = (k: 'beta' | 'lambda') =>
+  Object.values(OBJECTIVES)
+    .filter((o) => o.params[k])
+    .map((o) => `${o.params[k]!.help} (default ${o.params[k]!.default})`)
+    .join('; ');
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  objective: { type: 'string', help: 'training objective', required: true, choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  objective: { type: 'string', help: 'training objective', required: true, choices: Object.keys(OBJECTIVES) },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
-  steps: { type: 'number', help: 'optimizer steps', default: 50, int: true, min: 1, max: 10_000_000 },
-  'batch-size': { type: 'number', help: 'rows per micro-batch (CLO: each row = 4 sequences)', default: 8, int: true, min: 1, max: 100_000 },
-  'grad-accum': { type: 'number', help: 'micro-batches per step', default: 1, int: true, min: 1, max: 100_000 },
-  lr: { type: 'number', help: 'peak learning rate', default: 2e-4, gt: 0, max: 1 },
-  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay (at most --steps)', default: 0, int: true, min: 0 },
-  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: 0, min: 0, max: 1 },
-  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: 1, gt: 0, max: 1e6 },
-  'lora-rank': { type: 'number', help: 'LoRA rank r', default: 8, int: true, min: 1, max: 4096 },
-  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: 16, gt: 0, max: 1e6 },
-  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: 0, min: 0, lt: 1 },
-  'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: 'q_proj,k_proj,v_proj,o_proj' },
-  beta: { type: 'number', help: 'DPO/CLO β', default: 0.1, gt: 0, max: 1000 },
-  lambda: { type: 'number', help: 'CLO: weight of NLL_target (default 0.5); ORPO: weight of the odds-ratio term (default 0.1)', gt: 0, max: 1000 },
-  'max-seq-len': { type: 'number', help: 'tokens per sequence (prompts are left-truncated; lowered to the model\'s context, said on stderr)', default: 128, int: true, min: 2, max: 1_048_576 },
-  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: 0, int: true, min: 0, max: 4294967295 },
+  steps: { type: 'number', help: 'optimizer steps', default: D.steps, int: true, min: 1, max: 10_000_000 },
+  'batch-size': { type: 'number', help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`, default: D.batchSize, int: true, min: 1, max: 100_000 },
+  'grad-accum': { type: 'number', help: 'micro-batches per step', default: D.gradAccum, int: true, min: 1, max: 100_000 },
+  lr: { type: 'number', help: 'peak learning rate', default: D.lr, gt: 0, max: 1 },
+  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay (at most --steps)', default: D.warmupSteps, int: true, min: 0 },
+  'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: D.weightDecay, min: 0, max: 1 },
+  'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: D.clipNorm, gt: 0, max: 1e6 },
+  'lora-rank': { type: 'number', help: 'LoRA rank r', default: D.lora.r, int: true, min: 1, max: 4096 },
+  'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: D.lora.alpha, gt: 0, max: 1e6 },
+  'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: D.lora.dropout, min: 0, lt: 1 },
+  'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: D.lora.targets.join(',') },
+  beta: { type: 'number', help: paramHelp('beta'), gt: 0, max: 1000 },
+  lambda: { type: 'number', help: paramHelp('lambda'), gt: 0, max: 1000 },
+  'max-seq-len': { type: 'number', help: "tokens per sequence (prompts are left-truncated; lowered to the model's context, said on stderr)", default: D.maxSeqLen, int: true, min: 2, max: 1_048_576 },
+  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: D.seed, int: true, min: 0, max: 4294967295 },
   'grad-checkpointing': { type: 'boolean', help: 'recompute each block in the backward pass instead of keeping its activations (less memory, about one more forward pass of time)' },
   'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
   backend: BACKEND_FLAG,
@@ -74,7 +81,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     clipNorm: a['clip-norm'] as number,
     maxSeqLen: intFlag(a, 'max-seq-len', 'train', 2),
     seed: a.seed as number,
-    beta: a.beta as number,
+    ...(a.beta !== undefined ? { beta: a.beta as number } : {}),
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
     checkpointEvery: intFlag(a, 'checkpoint-every', 'train', 0),
     lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
@@ -87,11 +94,11 @@ export async function run(argvGiven: string[]): Promise<number> {
   cfg.maxSeqLen = clampFlag('train', 'max-seq-len', cfg.maxSeqLen, 2, model.config.maxSeqLen, `${model.name} has a ${model.config.maxSeqLen}-token context`);
 
   // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
-  const est = estimatePeak(model.config, { batchSize: cfg.batchSize * sequencesPerRow(objective), seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
+  const est = estimatePeak(model.config, { batchSize: cfg.batchSize * getObjective(objective).layout.length, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
   const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
   if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
-  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
+  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
     if (!a['skip-bad-rows'] || parsed.rows.length === 0) throw new Error(`${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`);

@@ -1,15 +1,16 @@
 // The bundled slices in public/data: manifest matches the files, slices match their sources,
 // licences are marked, and the parser is fast on 5,000-row files.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { englishSftRecords, parseDataFile } from '../../src/lib/data/index';
 import { checkManifest } from '../../src/lib/data/manifest';
+import { requireShared, ROOT } from './helpers';
 
-const PUBLIC = join(__dirname, '..', '..', 'public');
-const SHARED = '/work/shared/data';
-const haveShared = existsSync(SHARED);
+const PUBLIC = join(ROOT, 'public');
+// The source files the slices were cut from (../shared/data): a test that needs them fails naming the missing path.
+const shared = (...parts: string[]) => requireShared('data', ...parts);
 const manifest = checkManifest(JSON.parse(readFileSync(join(PUBLIC, 'data', 'manifest.json'), 'utf8')));
 const lines = (t: string) => t.split('\n').filter((l) => l.trim() !== '');
 
@@ -33,22 +34,22 @@ describe('public/data manifest', () => {
     for (const d of manifest.datasets) expect(attribution).toContain(d.attribution);
   });
 
-  it.skipIf(!haveShared)('the en–ko pair files are the full originals, byte for byte', () => {
+  it('the en–ko pair files are the full originals, byte for byte', () => {
     for (const f of ['paired_alpaca_koalpaca_en_ko.jsonl', 'paired_selfinstruct_kullm_en_ko.jsonl']) {
       const ours = readFileSync(join(PUBLIC, 'data', 'instructions', f));
-      expect(ours.equals(readFileSync(join(SHARED, 'instructions', f))), f).toBe(true);
+      expect(ours.equals(readFileSync(shared('instructions', f))), f).toBe(true);
     }
   });
 
-  it.skipIf(!haveShared)('slices are the stated line ranges of the shared files', () => {
-    const dolly = lines(readFileSync(join(SHARED, 'instructions', 'en_dolly15k_subset.jsonl'), 'utf8')).slice(0, 300);
+  it('slices are the stated line ranges of the shared files', () => {
+    const dolly = lines(readFileSync(shared('instructions', 'en_dolly15k_subset.jsonl'), 'utf8')).slice(0, 300);
     expect(lines(readFileSync(join(PUBLIC, 'data', 'instructions', 'en_dolly15k_300.jsonl'), 'utf8'))).toEqual(dolly);
-    const ko = lines(readFileSync(join(SHARED, 'instructions', 'ko_koalpaca_v1.0_first5000.jsonl'), 'utf8')).slice(335, 635);
+    const ko = lines(readFileSync(shared('instructions', 'ko_koalpaca_v1.0_first5000.jsonl'), 'utf8')).slice(335, 635);
     const koOurs = lines(readFileSync(join(PUBLIC, 'data', 'instructions', 'ko_koalpaca_v1.0_300.jsonl'), 'utf8'));
     expect(koOurs).toEqual(ko);
     expect((JSON.parse(koOurs[0]) as { koalpaca_index: number }).koalpaca_index).toBe(335);
     // The chatbot slice renames Q/A to instruction/output and keeps the values.
-    const src = lines(readFileSync(join(SHARED, 'instructions', 'ko_chatbot_data_sample5000.jsonl'), 'utf8'))[0];
+    const src = lines(readFileSync(shared('instructions', 'ko_chatbot_data_sample5000.jsonl'), 'utf8'))[0];
     const ours = lines(readFileSync(join(PUBLIC, 'data', 'instructions', 'ko_chatbot_300.jsonl'), 'utf8'))[0];
     const a = JSON.parse(src) as Record<string, string>;
     expect(JSON.parse(ours)).toEqual({ row: a.row, instruction: a.Q, output: a.A, label: a.label });
@@ -70,8 +71,8 @@ describe('public/data manifest', () => {
 });
 
 describe('speed', () => {
-  it.skipIf(!haveShared)('parses 5,000-row files well under a second', () => {
-    const dolly = readFileSync(join(SHARED, 'instructions', 'en_dolly15k_subset.jsonl'), 'utf8');
+  it('parses 5,000-row files well under a second', () => {
+    const dolly = readFileSync(shared('instructions', 'en_dolly15k_subset.jsonl'), 'utf8');
     let t0 = performance.now();
     const r = parseDataFile(dolly, 'dolly.jsonl');
     const jsonlMs = performance.now() - t0;

@@ -1,6 +1,6 @@
 // Prompt formats: the Alpaca template of methods.md §6, Jinja chat templates, and the CLO en_/ko_ mapping
 // on a real row of the bundled paired file. Expected strings are written out by hand.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alpacaPrompt, cloRowFromParts, formatErrors, parseDataFile, plainChatPrompt } from '../../src/lib/data/index';
@@ -27,11 +27,8 @@ describe('Alpaca template', () => {
 });
 
 describe('CLO mapping on the bundled Alpaca ↔ KoAlpaca pairs', () => {
-  // The shared original; public/data holds a byte-identical copy (checked in data-bundled.test.ts).
-  const shared = '/work/shared/data/instructions/paired_alpaca_koalpaca_en_ko.jsonl';
-  const file = existsSync(shared)
-    ? shared
-    : join(__dirname, '..', '..', 'public', 'data', 'instructions', 'paired_alpaca_koalpaca_en_ko.jsonl');
+  // The bundled copy, byte-identical to the shared original (checked in data-bundled.test.ts).
+  const file = join(__dirname, '..', '..', 'public', 'data', 'instructions', 'paired_alpaca_koalpaca_en_ko.jsonl');
   const text = readFileSync(file, 'utf8');
 
   it('line 6 (alpaca_5) maps en_* and ko_* to x/y through the template', () => {

@@ -49,7 +49,7 @@ describe('evaluate on stories260K (cpu)', () => {
     const cp = rawRows('kobest/copa.test.jsonl', 5);
     const cases: [string, string, string[], number][] = [
       ...sn.map((r) => ['kobest_sentineg', `문장: ${r.Text} 긍부정:`, ['부정', '긍정'], Number(r.Label)] as [string, string, string[], number]),
-      ...cp.map((r) => ['kobest_copa', `${r.sentence} ${r.question === '원인' ? '왜냐하면' : '그래서'}`, [r['1'], r['2']], Number(r.Answer) - 1] as [string, string, string[], number]),
+      ...cp.map((r) => ['kobest_copa', `${r.sentence}  ${r.question === '원인' ? '왜냐하면' : '그래서'}`, [r['1'], r['2']], Number(r.Answer) - 1] as [string, string, string[], number]),
     ];
     const seen = { kobest_sentineg: 0, kobest_copa: 0 } as Record<string, number>;
     for (const [task, context, choices, gold] of cases) {

@@ -21,11 +21,11 @@ describe('KoBEST field mapping (methods.md §4)', () => {
 
   it('copa: connector by question, choices 1/2, Answer 1/2 → 0/1', () => {
     const cause = kobestCopa.toDoc({ sentence: '영화를 보고 눈물을 흘렸다.', question: '원인', '1': '가.', '2': '나.', Answer: '2' });
-    expect(cause.context).toBe('영화를 보고 눈물을 흘렸다. 왜냐하면');
+    expect(cause.context).toBe('영화를 보고 눈물을 흘렸다.  왜냐하면');
     expect(cause.choices).toEqual(['가.', '나.']);
     expect(cause.gold).toBe(1);
     const effect = kobestCopa.toDoc({ sentence: 'S', question: '결과', '1': 'a', '2': 'b', Answer: '1' });
-    expect(effect.context).toBe('S 그래서');
+    expect(effect.context).toBe('S  그래서');
     expect(effect.gold).toBe(0);
     expect(() => kobestCopa.toDoc({ sentence: 'S', question: '결과', '1': 'a', '2': 'b', Answer: '3' })).toThrow(/Answer/);
   });

@@ -6,7 +6,7 @@ import { openUrlSource, resolveModelBase, clearUrlCache, type UrlProgress } from
 import { loadHfModel } from '../../src/lib/formats/hf-load';
 import { memoryStore } from '../../src/lib/store/memory';
 import { disposeWeights } from '../../src/lib/model/weights';
-import { forward } from '../../src/lib/model/forward';
+import { forward, type ModelLike } from '../../src/lib/model/forward';
 import { hfFixture } from './hf-fixtures';
 
 let server: Server;
@@ -47,7 +47,7 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-function firstLogits(m: { config: any; weights: any }): Float32Array {
+function firstLogits(m: ModelLike): Float32Array {
   return tf.tidy(() => forward(m, tf.tensor2d([[0, 4, 5, 6]], [1, 4], 'int32')).dataSync() as Float32Array);
 }
 

@@ -7,6 +7,7 @@ import { cloPairs, jobRecordOf, pairsJsonl } from '../../src/lib/translate/pairs
 import { TranslateError } from '../../src/lib/translate/types';
 import { englishSftRecords } from '../../src/lib/data';
 import { FakeTranslator } from './translate-fake';
+import { requireShared } from './helpers';
 
 const SENTENCES = [
   JSON.stringify({ id: 's1', en: 'The cat sleeps.', ko: '고양이가 잔다.' }),
@@ -49,14 +50,14 @@ describe('parallel translator', () => {
   });
 
   it('reads the shared sentence corpus and the instruction pair files', async () => {
-    const jhe = parallelTranslatorFromText(readFileSync('/work/shared/data/parallel/jhe_en_ko.jsonl', 'utf8'), 'jhe_en_ko.jsonl', 'en', 'ko');
+    const jhe = parallelTranslatorFromText(readFileSync(requireShared('data/parallel/jhe_en_ko.jsonl'), 'utf8'), 'jhe_en_ko.jsonl', 'en', 'ko');
     expect(jhe.pairs).toBe(1440);
     // second row of the file (jhe-dev-1), copied by hand
     expect(
       await jhe.translator.translate(['In the Middle Ages, cities were not very clean, and the streets were filled with garbage.'], 'en', 'ko'),
     ).toEqual(['중세에 도시들은 그리 깨끗하지 않았고 거리는 오물로 가득 차 있었다.']);
     const alpaca = parallelTranslatorFromText(
-      readFileSync('/work/shared/data/instructions/paired_alpaca_koalpaca_en_ko.jsonl', 'utf8'),
+      readFileSync(requireShared('data/instructions/paired_alpaca_koalpaca_en_ko.jsonl'), 'utf8'),
       'paired_alpaca_koalpaca_en_ko.jsonl',
       'en',
       'ko',

@@ -9,9 +9,17 @@ export interface BackendChoice {
 
 export const DEFAULT_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+/** The part of a WebGPU adapter read here (`info` is newer; `requestAdapterInfo()` is what older browsers have). */
+type GpuAdapterInfoLike = { vendor?: string; architecture?: string; description?: string };
+type GpuAdapterLike = {
+  info?: GpuAdapterInfoLike;
+  requestAdapterInfo?: () => Promise<GpuAdapterInfoLike>;
+  limits?: Record<string, unknown>;
+};
+
 /** WebGPU adapter details, where the environment has one. */
 export async function webgpuAdapterInfo(): Promise<BackendChoice['adapterInfo'] | null> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<any> } } }).navigator?.gpu;
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;

@@ -92,7 +92,7 @@ async function readText(source: DataSource, rel: string): Promise<string> {
   try {
     return decodeDataBytes(await source.read(rel));
   } catch (err) {
-    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
 }
 

@@ -112,7 +112,7 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
       try {
         requests.push(...buildChoiceRequests(model.tokenizer, plan.contexts[s + j], doc.choices, maxSeqLen));
       } catch (err) {
-        throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
     });
     let scores;

@@ -108,9 +108,10 @@ export const kobestCopa: EvalTask = {
   accNorm: false,
   toDoc: (r) => {
     const q = field(r, 'question').trim();
+    // lm-evaluation-harness: f"{premise} {connector}" with connector " 왜냐하면" / " 그래서", so two spaces
     let connector: string;
-    if (q === '원인') connector = '왜냐하면';
-    else if (q === '결과') connector = '그래서';
+    if (q === '원인') connector = ' 왜냐하면';
+    else if (q === '결과') connector = ' 그래서';
     else throw new RowMappingError(`field "question" is "${q}", expected 원인 or 결과`);
     return {
       context: `${field(r, 'sentence')} ${connector}`,

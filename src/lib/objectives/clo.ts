@@ -12,6 +12,11 @@ import { dpoTerms, pick, tokenMeanNll } from './common';
 export const clo: Objective = {
   name: 'clo',
   accepts: ['clo'],
+  layout: ['(x_en, y_en) chosen', '(x_en, y_tgt) rejected', '(x_tgt, y_tgt) chosen', '(x_tgt, y_en) rejected'],
+  params: {
+    lambda: { default: 0.5, help: 'CLO: weight of NLL on the target-language answer (1 − λ weighs the cross-lingual preference loss)' },
+    beta: { default: 0.1, help: 'CLO: preference temperature (how far the policy may move from the reference, adapter off)' },
+  },
   needsReference: true,
   sequences(row) {
     if (row.kind !== 'clo') throw new Error(`CLO needs {x_en, y_en, x_tgt, y_tgt} rows, got a ${row.kind} row`);

@@ -5,6 +5,8 @@ import { dpoTerms, pick } from './common';
 export const dpo: Objective = {
   name: 'dpo',
   accepts: ['preference'],
+  layout: ['chosen', 'rejected'],
+  params: { beta: { default: 0.1, help: 'DPO: preference temperature (how far the policy may move from the reference, adapter off)' } },
   needsReference: true,
   sequences(row) {
     if (row.kind !== 'preference') throw new Error(`DPO needs {prompt, chosen, rejected} rows, got a ${row.kind} row`);

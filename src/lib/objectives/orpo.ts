@@ -11,6 +11,11 @@ import { log1mexp, logSigmoid } from './stable';
 export const orpo: Objective = {
   name: 'orpo',
   accepts: ['preference'],
+  layout: ['chosen', 'rejected'],
+  params: {
+    lambda: { default: 0.1, help: 'ORPO: weight of the odds-ratio term' },
+    beta: { default: 0.1, help: 'ORPO: scale of the logged rewards only (β·mean log-prob, as TRL)' },
+  },
   needsReference: false,
   sequences(row) {
     if (row.kind !== 'preference') throw new Error(`ORPO needs {prompt, chosen, rejected} rows, got a ${row.kind} row`);

@@ -5,6 +5,8 @@ import { tokenMeanNll } from './common';
 export const sft: Objective = {
   name: 'sft',
   accepts: ['sft'],
+  layout: ['response'],
+  params: {},
   needsReference: false,
   sequences(row) {
     if (row.kind !== 'sft') throw new Error(`SFT needs {prompt, response} rows, got a ${row.kind} row`);

@@ -27,11 +27,30 @@ export interface ObjectiveParams {
   lambda: number;
 }
 
+/** An objective's own hyperparameter: its default (methods.md §2) and what it does, for the CLI help and the UI form. */
+export interface ObjectiveParamSpec {
+  default: number;
+  help: string;
+}
+
 /** One config + one loss per method (TRL style). The trainer knows nothing about which one runs. */
 export interface Objective {
   name: string;
-  /** Row kinds this objective trains on. */
+  /**
+   * Row kinds this objective trains on; the first is the kind the data parser is asked for (CLI
+   * `--data`, the UI's dataset check). The one place this fact is written.
+   */
   accepts: TrainRow['kind'][];
+  /**
+   * The sequences one row contributes, by role, in the order `sequences()` returns them; its length
+   * is the number of sequences scored per row (memory guard, batch-size help).
+   */
+  layout: readonly string[];
+  /**
+   * The hyperparameters of ObjectiveParams this objective uses, with their defaults; the ones it
+   * does not use are absent. Objective-independent defaults live in train/defaults.ts.
+   */
+  params: Partial<Record<keyof ObjectiveParams, ObjectiveParamSpec>>;
   needsReference: boolean;
   /** Sequences one row contributes, in a fixed order the loss relies on. */
   sequences(row: TrainRow): PairText[];

@@ -47,7 +47,7 @@ export class HfTokenizer implements Tokenizer {
     try {
       this.tok = new HfLibTokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
-      throw new Error(`${where}: cannot build the tokenizer (${(e as Error).message})`);
+      throw new Error(`${where}: cannot build the tokenizer (${(e as Error).message})`, { cause: e });
     }
     const vocab = this.tok.get_vocab(true);
     let maxId = -1;
@@ -85,7 +85,7 @@ export class HfTokenizer implements Tokenizer {
       try {
         return JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
       } catch (e) {
-        throw new Error(`${name}: invalid JSON (${(e as Error).message})`);
+        throw new Error(`${name}: invalid JSON (${(e as Error).message})`, { cause: e });
       }
     };
     return new HfTokenizer(parse(tokenizerJson, 'tokenizer.json'), tokenizerConfig ? parse(tokenizerConfig, 'tokenizer_config.json') : {}, opts);

@@ -1,24 +1,40 @@
 import { DEFAULT_LORA } from '../lora/types';
+import { getObjective } from '../objectives/index';
+import type { ObjectiveParams } from '../objectives/types';
 import type { ObjectiveName, TrainConfig } from './types';
 
-/** Defaults per objective (methods.md §2): SFT lr 2e-4; DPO β 0.1; ORPO λ 0.1; CLO λ 0.5, β 0.1, attention-only LoRA. */
+/**
+ * Objective-independent defaults (methods.md §3: AdamW, warmup + cosine, clipping; LoRA on the
+ * attention projections). Each objective's own hyperparameters and their defaults are declared on the
+ * objective (`params` in objectives/*.ts); the CLI flags and the UI form read both from here and there.
+ */
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'objective' | 'beta' | 'lambda'> = {
+  steps: 50,
+  batchSize: 8,
+  gradAccum: 1,
+  lr: 2e-4,
+  warmupSteps: 0,
+  minLrRatio: 0.1,
+  weightDecay: 0,
+  clipNorm: 1.0,
+  maxSeqLen: 128,
+  seed: 0,
+  lora: DEFAULT_LORA,
+  checkpointEvery: 10,
+};
+
+/** Values recorded in the config for an ObjectiveParams entry the objective does not use (it never reads them). */
+const UNUSED_PARAM: ObjectiveParams = { beta: 0.1, lambda: 0.5 };
+
+/** A full config: the objective-independent defaults, the objective's own defaults, then the overrides. */
 export function defaultTrainConfig(objective: ObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const own = getObjective(objective).params;
   const base: TrainConfig = {
     objective,
-    steps: 50,
-    batchSize: 8,
-    gradAccum: 1,
-    lr: 2e-4,
-    warmupSteps: 0,
-    minLrRatio: 0.1,
-    weightDecay: 0,
-    clipNorm: 1.0,
-    maxSeqLen: 128,
-    seed: 0,
-    beta: 0.1,
-    lambda: objective === 'orpo' ? 0.1 : 0.5,
-    lora: { ...DEFAULT_LORA },
-    checkpointEvery: 10,
+    ...TRAIN_DEFAULTS,
+    beta: own.beta?.default ?? UNUSED_PARAM.beta,
+    lambda: own.lambda?.default ?? UNUSED_PARAM.lambda,
+    lora: { ...DEFAULT_LORA, targets: [...DEFAULT_LORA.targets] },
   };
   return { ...base, ...overrides, lora: { ...base.lora, ...(overrides.lora ?? {}) } };
 }
