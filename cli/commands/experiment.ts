@@ -16,6 +16,7 @@ import { folderExperimentStore } from '../experiment-folder-store';
 import { parseRecipe, RecipeError, type Recipe } from '../../src/lib/experiment/recipe';
 import { BUNDLED_RECIPES, bundledRecipe, recipeAvailability } from '../../src/lib/experiment/recipes';
 import { rowsToJsonl } from '../../src/lib/experiment/arm-data';
+import { applyOverrides } from '../../src/lib/experiment/overrides';
 import { runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
 import { buildReport, reportRows } from '../../src/lib/experiment/report';
 import { exportMerged } from '../../src/lib/formats/merged';
@@ -48,32 +49,6 @@ function loadRecipe(spec: string): Recipe {
   }
 }
 
-/** Applies the command-line overrides; every arm keeps the same budget. */
-export function applyOverrides(r: Recipe, o: { steps?: number; batchSize?: number; maxSeqLen?: number; arms?: string[]; evalLimit?: number }): Recipe {
-  const out: Recipe = structuredClone(r);
-  if (o.steps !== undefined) out.budget.steps = o.steps;
-  if (o.batchSize !== undefined) out.budget.batchSize = o.batchSize;
-  if (o.maxSeqLen !== undefined) out.budget.maxSeqLen = o.maxSeqLen;
-  if (o.arms) {
-    for (const id of o.arms) if (!r.arms.some((a) => a.id === id)) throw new UsageError(`${COMMAND}: flag --arms: unknown arm "${id}" (recipe ${r.name} has ${r.arms.map((a) => a.id).join(', ')})`);
-    out.arms = r.arms.filter((a) => o.arms!.includes(a.id));
-    if (out.suite.winRate) {
-      out.suite.winRate.pairs = out.suite.winRate.pairs.filter((p) => p.every((id) => id === 'base' || o.arms!.includes(id)));
-      if (out.suite.winRate.pairs.length === 0) delete out.suite.winRate;
-    }
-  }
-  if (o.evalLimit !== undefined) {
-    const n = o.evalLimit;
-    const e = out.suite;
-    if (e.perplexity) e.perplexity.limit = Math.min(e.perplexity.limit, n);
-    if (e.bitsPerChar) e.bitsPerChar.limit = Math.min(e.bitsPerChar.limit, n);
-    if (e.fidelity) e.fidelity.limit = Math.min(e.fidelity.limit, n);
-    if (e.tasks) e.tasks.limit = Math.min(e.tasks.limit, n);
-    if (e.winRate) e.winRate.limit = Math.min(e.winRate.limit, n);
-  }
-  return out;
-}
-
 export function summaryText(s: ExperimentState): string {
   const lines = ['model                        English ppl   target bpc   ko fid   en fid   en degenerate'];
   const p = (v: number | null, d: number) => (v == null ? '–' : v.toFixed(d));
@@ -94,11 +69,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (a.recipe === undefined) throw new UsageError(`${COMMAND}: missing required flag --recipe (or --list)`);
-  const recipe = applyOverrides(loadRecipe(String(a.recipe)), {
+  const armsFlag = a.arms === undefined ? undefined : String(a.arms).split(',').map((s) => s.trim()).filter(Boolean);
+  const base = loadRecipe(String(a.recipe));
+  for (const id of armsFlag ?? []) if (!base.arms.some((x) => x.id === id)) throw new UsageError(`${COMMAND}: flag --arms: unknown arm "${id}" (recipe ${base.name} has ${base.arms.map((x) => x.id).join(', ')})`);
+  const recipe = applyOverrides(base, {
     steps: a.steps === undefined ? undefined : intFlag(a, 'steps', COMMAND),
     batchSize: a['batch-size'] === undefined ? undefined : intFlag(a, 'batch-size', COMMAND),
     maxSeqLen: a['max-seq-len'] === undefined ? undefined : intFlag(a, 'max-seq-len', COMMAND, 2),
-    arms: a.arms === undefined ? undefined : String(a.arms).split(',').map((s) => s.trim()).filter(Boolean),
+    arms: armsFlag,
     evalLimit: a['eval-limit'] === undefined ? undefined : intFlag(a, 'eval-limit', COMMAND),
   });
   if (recipe.needs.length > 0) throw new UsageError(`${COMMAND}: recipe ${recipe.name} ${recipeAvailability(recipe)}, which has not landed in this lab yet`);

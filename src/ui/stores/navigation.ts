@@ -10,6 +10,7 @@ export const VIEWS = [
   { id: 'compare', label: 'Compare' },
   { id: 'winrate', label: 'Win rate' },
   { id: 'playground', label: 'Playground' },
+  { id: 'experiments', label: 'Experiments' },
   { id: 'about', label: 'About' },
 ] as const;
 
