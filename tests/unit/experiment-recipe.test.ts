@@ -28,8 +28,8 @@ function fieldOf(v: unknown): string {
 }
 
 describe('recipes', () => {
-  it('bundles the four recipes; salt-init is listed as needing the vocabulary step', () => {
-    expect(BUNDLED_RECIPES.map((r) => r.name)).toEqual(['clo-vs-sft', 'data-efficiency', 'sft-dpo-orpo', 'salt-init']);
+  it('bundles the recipes; salt-init is listed as needing the vocabulary step', () => {
+    expect(BUNDLED_RECIPES.map((r) => r.name)).toEqual(['clo-vs-sft', 'data-efficiency', 'sft-dpo-orpo', 'salt-init', 'first-experiment']);
     expect(recipeAvailability(bundledRecipe('salt-init')!)).toBe('needs the vocabulary step');
     expect(recipeAvailability(bundledRecipe('clo-vs-sft')!)).toBe('ready');
     for (const r of BUNDLED_RECIPES) expect(r.claim.length).toBeGreaterThan(20);
