@@ -213,7 +213,7 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
     report({ phase: 'done', arm: null }, total());
     return state;
   } catch (e) {
-    state.status = e instanceof CancelledError ? 'cancelled' : 'failed';
+    state.status = e instanceof CancelledError || env.signal?.aborted ? 'cancelled' : 'failed';
     state.error = e instanceof Error ? e.message : String(e);
     await save();
     throw e;

@@ -45,7 +45,7 @@ function onEvent(e: ExperimentEvent): void {
     case 'done':
     case 'cancelled':
       ui.running = null;
-      if (e.type === 'cancelled') ui.log = [...ui.log, 'cancelled (progress kept: start it again to resume)'];
+      if (e.type === 'cancelled') ui.log = [...ui.log, 'cancelled'];
       void refresh().then(() => show(e.id));
       return;
     case 'error':
@@ -86,7 +86,8 @@ export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString
   ui.progress = null;
   ui.log = [];
   ui.running = id;
-  ensureWorker().postMessage({ type: 'start', id, recipe, backend: rememberedBackend() } satisfies ExperimentCommand);
+  // a recipe read back from the reactive list is a $state proxy, which postMessage cannot clone
+  ensureWorker().postMessage({ type: 'start', id, recipe: $state.snapshot(recipe) as Recipe, backend: rememberedBackend() } satisfies ExperimentCommand);
   void show(id);
   return id;
 }

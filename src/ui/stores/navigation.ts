@@ -2,6 +2,7 @@
 import { writable } from 'svelte/store';
 
 export const VIEWS = [
+  { id: 'start', label: 'Start here' },
   { id: 'model', label: 'Model' },
   { id: 'data', label: 'Data' },
   { id: 'pairs', label: 'Pairs' },
