@@ -63,7 +63,7 @@ export interface BarGroup {
 
 /** Grouped bars: one group per arm, one bar per measure; zero line drawn; values printed on the bars. */
 export function barChartSvg(title: string, measures: string[], groups: BarGroup[], w = 640, h = 360): string {
-  const pad = { l: 64, r: 16, t: 32, b: 64 };
+  const pad = { l: 64, r: 16, t: 32, b: 30 + 14 * measures.length };
   const vals = groups.flatMap((g) => g.values).filter((v): v is number => v !== null && Number.isFinite(v));
   let y0 = Math.min(0, ...vals);
   let y1 = Math.max(0, ...vals);
@@ -90,8 +90,9 @@ export function barChartSvg(title: string, measures: string[], groups: BarGroup[
   });
   parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${Y(0)}" y2="${Y(0)}" stroke="#333"/>`);
   measures.forEach((m, i) => {
-    const lx = pad.l + i * 200;
-    parts.push(`<rect x="${lx}" y="${h - 22}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${lx + 14}" y="${h - 13}">${esc(m)}</text>`);
+    // one legend line per measure, under the group labels
+    const ly = h - 14 * (measures.length - i) - 4;
+    parts.push(`<rect x="${pad.l}" y="${ly}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${pad.l + 14}" y="${ly + 9}">${esc(m)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
