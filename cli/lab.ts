@@ -12,6 +12,7 @@ const COMMANDS: Record<string, string> = {
   eval: 'KoBEST and English scoring (methods.md §4-5)',
   'build-pairs': 'build CLO quadruples from English SFT data with a translator',
   export: 'write a PEFT adapter, a merged model or a TRL bundle',
+  experiment: 'run a recipe: train every arm, evaluate base and arms, write the report',
 };
 
 function usage(): string {

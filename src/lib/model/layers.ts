@@ -24,7 +24,8 @@ export interface LoraApply {
 
 /** y = x W^T + b (+ scale · dropout(x) A^T B^T). x [N, in]. */
 export function linear(x: tf.Tensor2D, lin: Linear, lora?: LoraApply | null): tf.Tensor2D {
-  let y = matMulFrozenT(x, lin.w);
+  // a weight trained at full rank (train/full-rank.ts) is a Variable: it needs its own gradient and no cached transpose
+  let y = lin.w instanceof tf.Variable ? matMulT(x, lin.w as unknown as tf.Tensor2D) : matMulFrozenT(x, lin.w);
   if (lin.b) y = tf.add(y, lin.b);
   if (lora) {
     let xin = x;

@@ -30,6 +30,17 @@ export function nonFiniteMessage(step: number, loss: number, gradNorm: number, l
   return `training stopped at step ${step}: ${what}; likely cause: learning rate too high (peak ${cfg.lr}, this step ${lr.toExponential(2)})${beta}; nothing from this step was applied`;
 }
 
+/**
+ * Extra trainable weights beside the LoRA adapters (full-rank modules, train/full-rank.ts): their
+ * variables join the optimizer (AdamW state under `keys`), and `reference` runs the reference pass
+ * on the frozen originals.
+ */
+export interface TrainerExtras {
+  keys: string[];
+  vars: tf.Variable[];
+  reference<T>(fn: () => T): T;
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /**
@@ -55,6 +66,7 @@ export class Trainer {
     rows: TrainRow[],
     readonly config: TrainConfig,
     readonly lora: LoraState,
+    private readonly extras?: TrainerExtras,
   ) {
     this.objective = getObjective(config.objective);
     const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
@@ -76,12 +88,16 @@ export class Trainer {
     this.keys = [];
     for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
     this.vars = loraVariables(lora);
+    if (extras) {
+      this.keys.push(...extras.keys);
+      this.vars.push(...extras.vars);
+    }
     this.opt = new AdamW(this.vars);
   }
 
-  static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint): Trainer {
+  static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint, extras?: TrainerExtras): Trainer {
     const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
-    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora);
+    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras);
     if (resumeFrom) {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
@@ -120,7 +136,10 @@ export class Trainer {
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
       const reference = this.objective.needsReference
-        ? tf.tidy(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.model, batch, this.lora, false)))
+        ? tf.tidy(() => withAdapterOff(this.lora, () => {
+            const ref = () => sequenceLogprobs(this.model, batch, this.lora, false);
+            return this.extras ? this.extras.reference(ref) : ref();
+          }))
         : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;

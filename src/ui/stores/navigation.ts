@@ -2,6 +2,7 @@
 import { writable } from 'svelte/store';
 
 export const VIEWS = [
+  { id: 'start', label: 'Start here' },
   { id: 'model', label: 'Model' },
   { id: 'data', label: 'Data' },
   { id: 'pairs', label: 'Pairs' },
@@ -10,6 +11,7 @@ export const VIEWS = [
   { id: 'compare', label: 'Compare' },
   { id: 'winrate', label: 'Win rate' },
   { id: 'playground', label: 'Playground' },
+  { id: 'experiments', label: 'Experiments' },
   { id: 'about', label: 'About' },
 ] as const;
 

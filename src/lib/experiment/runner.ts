@@ -1,0 +1,221 @@
+/**
+ * Runs a recipe (docs/experiments.md): the evaluation suite on the base model, then each arm in
+ * turn (train with the library Trainer, exactly as `lab train` would with the same settings, then
+ * the suite on the trained arm). Progress lives in an ExperimentStore: the experiment record after
+ * every phase and the current arm's checkpoint every `checkpointEvery` steps, so a run that is
+ * interrupted (reload, crash, cancel) resumes in the arm it was in, on the same trajectory.
+ */
+import type { LoadedModel } from '../model/model';
+import type { DataSource } from '../eval/data';
+import { decodeDataBytes } from '../eval/data';
+import type { TrainRow } from '../data/rows';
+import { Trainer } from '../train/trainer';
+import { defaultTrainConfig } from '../train/defaults';
+import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
+import { FullRank } from '../train/full-rank';
+import type { LoraSnapshot } from '../lora/types';
+import { snapshotLora } from '../lora/lora';
+import type { ExperimentStore } from '../store/experiments';
+import { armBudget, type Arm, type Recipe } from './recipe';
+import { armRows } from './arm-data';
+import { loadSuiteData, runSuite, type SuiteResult } from './suite';
+
+export interface ArmResult {
+  id: string;
+  label: string;
+  objective: string;
+  /** 'lora' or the full-rank module list */
+  method: string;
+  config: TrainConfig;
+  rows: { requested: number | null; used: number; skipped: number };
+  metrics: StepMetrics[];
+  trainSeconds: number;
+  eval: SuiteResult;
+  /** trained parameters */
+  params: number;
+}
+
+export interface ExperimentState {
+  id: string;
+  recipe: Recipe;
+  status: 'running' | 'done' | 'cancelled' | 'failed';
+  startedAt: number;
+  finishedAt?: number;
+  error?: string;
+  backend: string;
+  base?: SuiteResult;
+  arms: ArmResult[];
+  /** the arm being trained (resume point) */
+  current?: string;
+}
+
+export interface ExperimentProgress {
+  /** 0..1 over the whole experiment (estimated from measured step and eval times) */
+  fraction: number;
+  etaSeconds: number | null;
+  phase: string;
+  arm: string | null;
+  step?: number;
+  steps?: number;
+  metrics?: StepMetrics;
+}
+
+/** What the environment (Node CLI or browser worker) provides. */
+export interface ExperimentEnv {
+  model: LoadedModel;
+  /** the data root (public/data) */
+  source: DataSource;
+  store: ExperimentStore;
+  backend: string;
+  signal?: AbortSignal;
+  onProgress?(p: ExperimentProgress): void;
+  log?(s: string): void;
+  /** called between steps (browser: yield to the message loop so cancel arrives) */
+  yieldEvery?(): Promise<void>;
+  /** called after an arm is trained, before its evaluation (Node: write the adapter / merged model and rows) */
+  onArmTrained?(arm: Arm, out: { rows: TrainRow[]; lora: LoraSnapshot; fullRank: FullRank | null; config: TrainConfig }): Promise<void>;
+}
+
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+/** The TrainConfig an arm trains with: the `train` command's defaults, the recipe budget, the arm's overrides. */
+export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
+  const b = recipe.budget;
+  const { steps, batchSize, gradAccum } = armBudget(recipe, arm);
+  const t = arm.train ?? {};
+  const over: Partial<TrainConfig> = { steps, batchSize, gradAccum, maxSeqLen: b.maxSeqLen, lr: t.lr ?? b.lr, seed: b.seed };
+  for (const k of ['warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const) if (t[k] !== undefined) over[k] = t[k];
+  const base = defaultTrainConfig(arm.objective);
+  over.lora = { ...base.lora, init: 'gaussian', ...(t.lora ?? {}) };
+  // full rank: no adapters (the LoRA list is empty); r stays valid for the config record
+  if (t.fullRank) over.lora = { ...over.lora, targets: [] };
+  return defaultTrainConfig(arm.objective, over);
+}
+
+const ckptKey = (armId: string) => `ckpt/${armId}`;
+const fullKey = (armId: string) => `full/${armId}`;
+
+/** Starts (or resumes, when the store holds a running record under `id`) an experiment. */
+export async function runExperiment(recipe: Recipe, id: string, env: ExperimentEnv): Promise<ExperimentState> {
+  if (recipe.needs.length > 0) throw new Error(`recipe ${recipe.name} needs the ${recipe.needs.join(', ')} step, which this lab does not have yet`);
+  const log = env.log ?? (() => {});
+  const prev = await env.store.get<ExperimentState>(id, 'state');
+  const state: ExperimentState =
+    prev && prev.status !== 'done' ? { ...prev, status: 'running', error: undefined } : { id, recipe, status: 'running', startedAt: Date.now(), backend: env.backend, arms: [] };
+  if (prev && prev.status !== 'done') log(`resuming experiment ${id}: ${prev.arms.length} of ${recipe.arms.length} arms done${prev.current ? `, in arm ${prev.current}` : ''}`);
+  const save = () => env.store.set(id, 'state', state);
+  await save();
+
+  const sourceTexts = new Map<string, string>();
+  const readText = async (file: string) => {
+    if (!sourceTexts.has(file)) sourceTexts.set(file, decodeDataBytes(await env.source.read(file)));
+    return sourceTexts.get(file) as string;
+  };
+
+  // --- time model for the overall bar: per-arm steps × measured s/step + one suite per arm ---
+  const configs = recipe.arms.map((a) => armConfig(recipe, a));
+  const started = Date.now();
+  let secPerStep: number | null = null;
+  let suiteSeconds: number | null = state.base?.seconds ?? null;
+  const stepWeight = () => secPerStep ?? 5;
+  const suiteWeight = () => suiteSeconds ?? 30;
+  const total = () => suiteWeight() * (1 + recipe.arms.length) + configs.reduce((s, c) => s + c.steps * stepWeight(), 0);
+  const doneUntilArm = (i: number) => suiteWeight() * (1 + i) + configs.slice(0, i).reduce((s, c) => s + c.steps * stepWeight(), 0);
+  const report = (p: Omit<ExperimentProgress, 'fraction' | 'etaSeconds'>, done: number) => {
+    const fraction = Math.min(1, done / total());
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = fraction > 0.02 && elapsed > 1 ? (elapsed / fraction) * (1 - fraction) : null;
+    env.onProgress?.({ ...p, fraction, etaSeconds: eta });
+  };
+  const check = () => {
+    if (env.signal?.aborted) throw new CancelledError('experiment cancelled');
+  };
+
+  try {
+    const data = await loadSuiteData(recipe.suite, env.source);
+    if (!state.base) {
+      report({ phase: 'evaluating the base model', arm: 'base' }, 0);
+      state.base = await runSuite(env.model, null, recipe.suite, data, env.source, {
+        signal: env.signal,
+        onProgress: (p) => report({ phase: `base: ${p.what} ${p.done}/${p.total}`, arm: 'base' }, 0),
+      });
+      suiteSeconds = state.base.seconds;
+      log(`base model evaluated in ${state.base.seconds.toFixed(1)} s`);
+      await save();
+    }
+    for (let i = 0; i < recipe.arms.length; i++) {
+      const arm = recipe.arms[i];
+      if (state.arms.some((a) => a.id === arm.id)) continue;
+      check();
+      const cfg = configs[i];
+      const { rows } = armRows(await readText(arm.data.file), arm.data.file, arm.data.use, arm.data.rows, env.model.tokenizer.chatTemplate ?? null);
+      const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
+      const fullRank = arm.train?.fullRank ? new FullRank(env.model, arm.train.fullRank) : null;
+      let trainer: Trainer | null = null;
+      try {
+        if (fullRank && ckpt) {
+          const w = await env.store.get<Record<string, Float32Array>>(id, fullKey(arm.id));
+          if (w) fullRank.load(w);
+        }
+        trainer = Trainer.create(env.model, rows, cfg, ckpt, fullRank ?? undefined);
+        state.current = arm.id;
+        await save();
+        log(`${arm.id}: ${ckpt ? `resuming at step ${ckpt.step} of` : 'training'} ${cfg.steps} steps, ${cfg.objective}, ${trainer.usableRows} rows${fullRank ? `, full rank ${arm.train!.fullRank!.join(',')}` : ''}`);
+        const priorSeconds = ckpt ? ckpt.metrics.reduce((s, m) => s + m.ms / 1000, 0) : 0;
+        while (!trainer.done) {
+          check();
+          const m = await trainer.step();
+          secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
+          report({ phase: `${arm.label}: step ${m.step}/${cfg.steps}`, arm: arm.id, step: m.step, steps: cfg.steps, metrics: m }, doneUntilArm(i) + m.step * stepWeight());
+          if (cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery === 0 && !trainer.done) {
+            await env.store.set(id, ckptKey(arm.id), await trainer.checkpoint());
+            if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
+          }
+          await env.yieldEvery?.();
+        }
+        const trainSeconds = priorSeconds + trainer.metrics.slice(ckpt?.step ?? 0).reduce((s, m) => s + m.ms / 1000, 0);
+        const lora = await snapshotLora(trainer.lora);
+        await env.onArmTrained?.(arm, { rows, lora, fullRank, config: cfg });
+        report({ phase: `${arm.label}: evaluating`, arm: arm.id }, doneUntilArm(i) + cfg.steps * stepWeight());
+        const ev = await runSuite(env.model, trainer.lora, recipe.suite, data, env.source, {
+          signal: env.signal,
+          onProgress: (p) => report({ phase: `${arm.label}: ${p.what} ${p.done}/${p.total}`, arm: arm.id }, doneUntilArm(i) + cfg.steps * stepWeight()),
+        });
+        suiteSeconds = suiteSeconds === null ? ev.seconds : (suiteSeconds + ev.seconds) / 2;
+        const params = (fullRank?.size ?? 0) + Object.values(lora.tensors).reduce((s, t) => s + t.A.length + t.B.length, 0);
+        state.arms.push({
+          id: arm.id,
+          label: arm.label,
+          objective: arm.objective,
+          method: fullRank ? `full rank (${arm.train!.fullRank!.join(', ')})` : `LoRA r=${cfg.lora.r} (${cfg.lora.targets.join(', ')})`,
+          config: cfg,
+          rows: { requested: arm.data.rows ?? null, used: trainer.usableRows, skipped: trainer.skipped.length },
+          metrics: trainer.metrics.slice(),
+          trainSeconds,
+          eval: ev,
+          params,
+        });
+        state.current = undefined;
+        await save();
+        await env.store.del(id, ckptKey(arm.id));
+        await env.store.del(id, fullKey(arm.id));
+        log(`${arm.id}: trained in ${trainSeconds.toFixed(1)} s, evaluated in ${ev.seconds.toFixed(1)} s`);
+      } finally {
+        trainer?.dispose();
+        fullRank?.detach();
+      }
+    }
+    state.status = 'done';
+    state.finishedAt = Date.now();
+    await save();
+    report({ phase: 'done', arm: null }, total());
+    return state;
+  } catch (e) {
+    state.status = e instanceof CancelledError || env.signal?.aborted ? 'cancelled' : 'failed';
+    state.error = e instanceof Error ? e.message : String(e);
+    await save();
+    throw e;
+  }
+}
