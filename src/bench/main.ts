@@ -4,7 +4,7 @@
  * the time from page load (navigation start) to the first finished training step.
  * Results: window.__bench = {done, results: [...]} (read by bench/browser-bench.ts).
  */
-import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/protocol';
+import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/train/protocol';
 import { DatasetStore } from '../lib/store/datasets';
 import { parseDataFile } from '../lib/data/index';
 import { defaultTrainConfig } from '../lib/train/defaults';
@@ -46,7 +46,7 @@ async function prepareData(): Promise<void> {
 
 function runOne(requested: BackendName): Promise<BackendResult> {
   const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null, stepMs: [] };
-  const worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../../workers/train/train.worker.ts', import.meta.url), { type: 'module' });
   const send = (c: WorkerCommand) => worker.postMessage(c);
   const toks: number[] = [];
   const ms: number[] = [];
