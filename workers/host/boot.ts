@@ -75,22 +75,36 @@ export interface BootOptions {
 const t0 = performance.now();
 let wasmConfigured = false;
 
-/**
- * One wasm thread per logical core, at most 8. (tfjs's own default leaves half the cores idle on a
- * small CPU: 1 thread on this 2-core machine.)
- */
+const logicalCores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+
+/** One wasm thread per logical core, at most 8 (the threaded build pre-creates 8 pthread workers). */
 export function defaultThreads(): number {
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(8, cores));
+  return Math.max(1, Math.min(8, logicalCores()));
 }
 
-/** Step 1: same wasm set-up in every worker. Threads need cross-origin isolation (SharedArrayBuffer). */
+/**
+ * Step 1: same wasm set-up in every worker. Threads need cross-origin isolation (SharedArrayBuffer).
+ *
+ * tfjs's C++ side caps the pool at navigator.hardwareConcurrency / 2 (it assumes two hyper-threads
+ * per core), so a 2-vCPU machine would get 1 thread whatever setThreadsCount asks. The wasm module
+ * reads hardwareConcurrency once, when it starts; this worker's navigator reports twice the real
+ * count so the cap becomes the real core count, and setThreadsCount picks the number.
+ */
 export function configureWasm(threads?: number): void {
   if (wasmConfigured) return;
   wasmConfigured = true;
   setWasmPaths(WASM_URL);
   if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  setThreadsCount(threads && threads > 0 ? threads : defaultThreads());
+  const want = threads && threads > 0 ? Math.min(8, threads) : defaultThreads();
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav && want * 2 > logicalCores()) {
+    try {
+      Object.defineProperty(nav, 'hardwareConcurrency', { value: want * 2, configurable: true });
+    } catch {
+      /* read-only here: tfjs's cap stays */
+    }
+  }
+  setThreadsCount(want);
 }
 
 /** Threads the wasm backend runs with (1 when single-threaded); undefined on other backends. */
