@@ -23,6 +23,8 @@ interface BackendResult {
   /** ms of every step, first included */
   stepMs: number[];
   error?: string;
+  /** wasm threads the worker ran with */
+  threads?: number;
 }
 
 const params = new URLSearchParams(location.search);
@@ -30,6 +32,8 @@ const backends = (params.get('backends') ?? 'webgpu,wasm,cpu').split(',') as Bac
 const steps = Number(params.get('steps') ?? 4);
 const batchSize = Number(params.get('batch') ?? 2);
 const maxSeqLen = Number(params.get('seq') ?? 64);
+/** wasm threads (absent = the worker host's default: one per logical core) */
+const threads = params.get('threads') ? Number(params.get('threads')) : undefined;
 const out = document.getElementById('out')!;
 const w = window as unknown as { __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string } };
 w.__bench = { done: false, results: [], pageToFirstStepMs: null };
@@ -69,6 +73,7 @@ function runOne(requested: BackendName): Promise<BackendResult> {
         r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
         r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
         r.initMs = e.initMs;
+        r.threads = e.threads;
         const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
         send({ type: 'start', runId: `bench-${requested}-${Date.now()}`, name: `bench ${requested}`, datasetId: DATA_ID, config });
       } else if (e.type === 'metrics') {
@@ -80,7 +85,7 @@ function runOne(requested: BackendName): Promise<BackendResult> {
       } else if (e.type === 'done' && e.what === 'train') finish();
       else if (e.type === 'error') finish(e.message);
     };
-    send({ type: 'init', backend: requested });
+    send({ type: 'init', backend: requested, threads });
   });
 }
 

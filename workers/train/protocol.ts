@@ -23,6 +23,8 @@ export interface InitCommand {
   backend?: BackendName;
   /** the base model; absent = the embedded stories260K */
   model?: ModelSpec;
+  /** wasm threads (absent = one per logical core, up to 8; 1 = single-threaded) */
+  threads?: number;
 }
 export interface StartCommand {
   type: 'start';

@@ -34,7 +34,7 @@ const post = (e: WorkerEvent) => self.postMessage(e);
 
 async function init(cmd: InitCommand): Promise<void> {
   const info = await bootHost(
-    { backend: cmd.backend, model: cmd.model, onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }) },
+    { backend: cmd.backend, model: cmd.model, threads: cmd.threads, onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }) },
     host,
   );
   model = (await host.loaded())?.model ?? null;
