@@ -35,6 +35,34 @@ function tfjsWasm(): Plugin {
   };
 }
 
+/**
+ * Makes tfjs's threaded SIMD wasm build survive minification.
+ *
+ * Why it breaks: tfjs starts each pthread worker from `wasmFactoryThreadedSimd.toString()` (see
+ * `init()` in @tensorflow/tfjs-backend-wasm/dist/backend_wasm.js), i.e. from the factory's source text
+ * without its closure. Emscripten wraps that factory in an IIFE that declares `var _scriptDir`, and
+ * the factory reads it behind a guard: `typeof _scriptDir !== "undefined" && _scriptDir`. Unminified,
+ * the guard makes the missing closure harmless in the pthread. The minifier renames `_scriptDir` to
+ * `e` and, knowing `e` is declared, folds the guard to `e !== void 0 && e`: in the pthread worker
+ * that is `ReferenceError: e is not defined at WasmBackendModuleThreadedSimd`.
+ *
+ * Fix: drop the closure variable and inline its (browser) value at every use, so the factory's
+ * source text is self-contained whatever the minifier does. In a worker `document` is undefined, so
+ * the value is `undefined` there, as before. Fails the build if the file's layout ever changes.
+ */
+function tfjsWasmThreads(): Plugin {
+  const prelude = /var _scriptDir = [^\n]*\n\s*if \(typeof __filename !== 'undefined'\) _scriptDir = _scriptDir \|\| __filename;\n/;
+  const inline = '(typeof document !== "undefined" && document.currentScript ? document.currentScript.src : void 0)';
+  return {
+    name: 'clo-lab:tfjs-wasm-threads',
+    transform(code, id) {
+      if (!/tfjs-backend-wasm-threaded-simd\.js$/.test(id.split('?')[0])) return null;
+      if (!prelude.test(code)) this.error('tfjs-backend-wasm-threaded-simd.js changed layout: re-check the threaded wasm fix in vite.config.ts');
+      return { code: code.replace(prelude, '').replace(/\b_scriptDir\b/g, inline), map: null };
+    },
+  };
+}
+
 /** Writes precache-manifest.json (every built file and public file) for the hand-written service worker (public/sw.js). */
 function precacheManifest(): Plugin {
   let outDir = 'dist';
@@ -75,10 +103,11 @@ function precacheManifest(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [svelte(), tfjsWasm(), precacheManifest()],
+  plugins: [svelte(), tfjsWasm(), tfjsWasmThreads(), precacheManifest()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
-  worker: { format: 'es' },
+  // workers are bundled by their own plugin pipeline: the threaded-wasm fix must run there too
+  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,

@@ -3,7 +3,8 @@
  * (WebGPU on SwiftShader where there is no GPU) and records tokens/s per backend and the time from
  * page load to the first finished training step. Writes bench/results/browser.json.
  *
- *   npx vite build && npx tsx bench/browser-bench.ts [--backends webgpu,wasm,cpu] [--steps 4] [--batch 2] [--seq 64]
+ *   npx vite build && npx tsx bench/browser-bench.ts [--backends webgpu,wasm,cpu] [--steps 4] [--batch 2] [--seq 64] [--threads N] [--out file]
+ * (--threads: wasm threads; default one per logical core; 1 = single-threaded)
  */
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -20,6 +21,8 @@ const steps = Number(flag('steps', '4'));
 const port = Number(flag('port', '4174'));
 const batch = Number(flag('batch', '2'));
 const seq = Number(flag('seq', '64'));
+const threads = flag('threads', '');
+const outFile = flag('out', 'bench/results/browser.json');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 async function waitForServer(url: string, ms: number): Promise<void> {
@@ -47,7 +50,7 @@ async function main(): Promise<number> {
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
     const started = Date.now();
-    await page.goto(`${base}/bench.html?backends=${backends}&steps=${steps}&batch=${batch}&seq=${seq}`);
+    await page.goto(`${base}/bench.html?backends=${backends}&steps=${steps}&batch=${batch}&seq=${seq}${threads ? `&threads=${threads}` : ''}`);
     await page.waitForFunction(() => (window as unknown as { __bench?: { done: boolean } }).__bench?.done === true, undefined, { timeout: 30 * 60_000, polling: 1000 });
     const bench = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
     await browser.close();
@@ -61,7 +64,7 @@ async function main(): Promise<number> {
       ...(bench as object),
     };
     mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/browser.json', JSON.stringify(doc, null, 2) + '\n');
+    writeFileSync(outFile, JSON.stringify(doc, null, 2) + '\n');
     console.log(JSON.stringify(doc, null, 2));
     return 0;
   } finally {

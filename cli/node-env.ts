@@ -4,7 +4,8 @@ import { dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { isSoftwareAdapter, selectBackend, webgpuAdapterInfo, type BackendChoice } from '../src/lib/backend/select';
+import { selectAutoBackend, type BackendChoice } from '../src/lib/backend/select';
+import { NODE_BACKENDS } from '../src/lib/backend/order';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { LoraState } from '../src/lib/lora/types';
@@ -46,12 +47,8 @@ export async function enableNodeWebgpu(): Promise<boolean> {
 export async function initNodeBackend(preferred?: string | null, log: (s: string) => void = () => {}): Promise<BackendChoice> {
   const haveGpu = preferred === 'webgpu' || !preferred ? await enableNodeWebgpu() : false;
   if (preferred === 'webgpu' && !haveGpu) throw new Error('--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)');
-  let order = ['wasm', 'cpu'];
-  if (haveGpu) {
-    const info = await webgpuAdapterInfo();
-    order = isSoftwareAdapter(info) ? ['wasm', 'webgpu', 'cpu'] : ['webgpu', 'wasm', 'cpu'];
-  }
-  const choice = await selectBackend(preferred ?? null, order);
+  // the one backend list and auto rule (src/lib/backend/order.ts): a software adapter goes behind wasm
+  const choice = await selectAutoBackend(preferred ?? null, haveGpu ? NODE_BACKENDS : NODE_BACKENDS.filter((b) => b !== 'webgpu'));
   log(`backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`);
   return choice;
 }

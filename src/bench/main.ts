@@ -4,7 +4,7 @@
  * the time from page load (navigation start) to the first finished training step.
  * Results: window.__bench = {done, results: [...]} (read by bench/browser-bench.ts).
  */
-import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/protocol';
+import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/train/protocol';
 import { DatasetStore } from '../lib/store/datasets';
 import { parseDataFile } from '../lib/data/index';
 import { defaultTrainConfig } from '../lib/train/defaults';
@@ -23,6 +23,8 @@ interface BackendResult {
   /** ms of every step, first included */
   stepMs: number[];
   error?: string;
+  /** wasm threads the worker ran with */
+  threads?: number;
 }
 
 const params = new URLSearchParams(location.search);
@@ -30,6 +32,8 @@ const backends = (params.get('backends') ?? 'webgpu,wasm,cpu').split(',') as Bac
 const steps = Number(params.get('steps') ?? 4);
 const batchSize = Number(params.get('batch') ?? 2);
 const maxSeqLen = Number(params.get('seq') ?? 64);
+/** wasm threads (absent = the worker host's default: one per logical core) */
+const threads = params.get('threads') ? Number(params.get('threads')) : undefined;
 const out = document.getElementById('out')!;
 const w = window as unknown as { __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string } };
 w.__bench = { done: false, results: [], pageToFirstStepMs: null };
@@ -46,7 +50,7 @@ async function prepareData(): Promise<void> {
 
 function runOne(requested: BackendName): Promise<BackendResult> {
   const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null, stepMs: [] };
-  const worker = new Worker(new URL('../../workers/train.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../../workers/train/train.worker.ts', import.meta.url), { type: 'module' });
   const send = (c: WorkerCommand) => worker.postMessage(c);
   const toks: number[] = [];
   const ms: number[] = [];
@@ -69,6 +73,7 @@ function runOne(requested: BackendName): Promise<BackendResult> {
         r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
         r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
         r.initMs = e.initMs;
+        r.threads = e.threads;
         const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
         send({ type: 'start', runId: `bench-${requested}-${Date.now()}`, name: `bench ${requested}`, datasetId: DATA_ID, config });
       } else if (e.type === 'metrics') {
@@ -80,7 +85,7 @@ function runOne(requested: BackendName): Promise<BackendResult> {
       } else if (e.type === 'done' && e.what === 'train') finish();
       else if (e.type === 'error') finish(e.message);
     };
-    send({ type: 'init', backend: requested });
+    send({ type: 'init', backend: requested, threads });
   });
 }
 

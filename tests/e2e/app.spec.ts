@@ -57,11 +57,16 @@ async function liveRunId(page: Page): Promise<string> {
   return (await row.getAttribute('data-run-id')) ?? '';
 }
 
-test('header reports WebGPU on SwiftShader without fallback; tabs work by keyboard; every view renders', async ({ page }) => {
+test('auto passes over the SwiftShader WebGPU adapter for wasm and says why; WebGPU can be forced; tabs work by keyboard; every view renders', async ({ page }) => {
   await page.goto('/');
-  expect(await waitForEngine(page)).toBe('webgpu');
+  // "auto" on a software-only WebGPU adapter: wasm, with the reason in the header
+  expect(await waitForEngine(page)).toBe('wasm');
+  await expect(page.getByTestId('fallback')).toHaveText(/auto passed over webgpu \(software adapter \(.*swiftshader.*\): wasm is faster/i);
+  // forcing WebGPU still works, on that adapter
+  await forceBackend(page, 'webgpu');
   await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
   await expect(page.getByTestId('fallback')).toHaveText(/no fallback/);
+  await expect(page.getByTestId('software-adapter')).toBeVisible();
   await expect(page.getByTestId('model-info')).toContainText('stories260K');
 
   // roving tabindex + arrow keys

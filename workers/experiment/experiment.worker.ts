@@ -2,47 +2,32 @@
 /**
  * The experiment worker: runs a recipe's arms one after another (src/lib/experiment/runner.ts) on
  * stories260K, keeping progress and checkpoints in IndexedDB so a reload resumes the arm it was in.
- * Boot is the smallest copy of workers/train.worker.ts' (wasm paths, single-threaded wasm, backend
- * choice, model fetch); switch it to the shared worker host once that lands.
+ * It boots through the worker host (workers/host/boot.ts) like the train and eval workers.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { selectBackend } from '../../src/lib/backend/select';
-import { loadLlama2c } from '../../src/lib/formats/llama2c';
-import type { LoadedModel } from '../../src/lib/model/model';
 import { idbStore } from '../../src/lib/store/idb';
 import { kvExperimentStore } from '../../src/lib/store/experiments';
 import { fetchDataSource } from '../../src/lib/eval/data';
 import { CancelledError, runExperiment } from '../../src/lib/experiment/runner';
-import { BACKEND_ORDER } from '../protocol';
+import type { BackendName } from '../../src/lib/backend/order';
+import type { LoadedModel } from '../../src/lib/model/model';
+import { bootHost, errText, forwardUnhandled, ModelHost } from '../host/boot';
 import type { ExperimentCommand, ExperimentEvent } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-setWasmPaths('/tfjs-wasm/');
-// as in train.worker.ts: the threaded wasm build breaks once minified
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-
 const post = (e: ExperimentEvent) => self.postMessage(e);
-let model: LoadedModel | null = null;
-let backend = '';
+const host = new ModelHost();
+let booted: Promise<{ model: LoadedModel; backend: string }> | null = null;
 let controller: AbortController | null = null;
+forwardUnhandled((message) => post({ type: 'error', id: '', message }));
 
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-async function boot(forced: string | null | undefined): Promise<LoadedModel> {
-  if (model) return model;
-  const picked = await selectBackend((forced ?? null) as Parameters<typeof selectBackend>[0], BACKEND_ORDER);
-  backend = picked.name;
-  const [bin, tok] = await Promise.all([fetchBytes('/models/stories260K/stories260K.bin'), fetchBytes('/models/stories260K/tok512.bin')]);
-  model = loadLlama2c(bin, tok, 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
-  post({ type: 'ready', backend });
-  return model;
+function boot(forced: string | null | undefined): Promise<{ model: LoadedModel; backend: string }> {
+  booted ??= (async () => {
+    const ready = await bootHost({ backend: (forced ?? null) as BackendName | null }, host);
+    post({ type: 'ready', backend: ready.backend });
+    return { model: await host.ensure(), backend: ready.backend };
+  })();
+  return booted;
 }
 
 const nextTask = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -57,7 +42,7 @@ self.onmessage = async (ev: MessageEvent<ExperimentCommand>) => {
   controller = new AbortController();
   const id = cmd.id;
   try {
-    const m = await boot(cmd.backend);
+    const { model: m, backend } = await boot(cmd.backend);
     const store = kvExperimentStore(idbStore());
     const baseStore = { ...store, set: async <T,>(i: string, k: string, v: T) => { await store.set(i, k, v); if (k === 'state') post({ type: 'saved', id }); } };
     let last = 0;
@@ -80,7 +65,7 @@ self.onmessage = async (ev: MessageEvent<ExperimentCommand>) => {
     post({ type: 'done', id });
   } catch (e) {
     if (e instanceof CancelledError || controller.signal.aborted) post({ type: 'cancelled', id });
-    else post({ type: 'error', id, message: e instanceof Error ? e.message : String(e) });
+    else post({ type: 'error', id, message: errText(e) });
   } finally {
     controller = null;
   }

@@ -1,7 +1,7 @@
 /** Messages between the page and workers/experiment/experiment.worker.ts. Tensors never cross. */
 import type { Recipe } from '../../src/lib/experiment/recipe';
 import type { ExperimentProgress } from '../../src/lib/experiment/runner';
-import type { BackendName } from '../protocol';
+import type { BackendName } from '../../src/lib/backend/order';
 
 export type ExperimentCommand =
   /** start, or resume when IndexedDB holds an unfinished experiment under `id` */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BACKEND_ORDER, autoOrder, type BackendName } from './order';
 
 export interface BackendChoice {
   name: string;
@@ -7,7 +8,8 @@ export interface BackendChoice {
   adapterInfo?: { vendor?: string; architecture?: string; description?: string; limits?: Record<string, number> };
 }
 
-export const DEFAULT_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** @deprecated read BACKEND_ORDER from ./order (the one list) */
+export const DEFAULT_ORDER: string[] = [...BACKEND_ORDER];
 
 /** The part of a WebGPU adapter read here (`info` is newer; `requestAdapterInfo()` is what older browsers have). */
 type GpuAdapterInfoLike = { vendor?: string; architecture?: string; description?: string };
@@ -34,6 +36,26 @@ export async function webgpuAdapterInfo(): Promise<BackendChoice['adapterInfo'] 
 export function isSoftwareAdapter(info: BackendChoice['adapterInfo'] | null | undefined): boolean {
   const s = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.toLowerCase();
   return /swiftshader|llvmpipe|lavapipe|software|cpu/.test(s);
+}
+
+/** The adapter's name when it is a software one, else null. */
+export function softwareAdapterName(info: BackendChoice['adapterInfo'] | null | undefined): string | null {
+  if (!isSoftwareAdapter(info)) return null;
+  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') || 'software';
+}
+
+/**
+ * "auto" or a forced backend, the same way everywhere (workers and CLI): without `preferred`, the
+ * order is BACKEND_ORDER restricted to `available`, with a software WebGPU adapter moved behind wasm
+ * (autoOrder); that demotion is the first entry of `fallbackFrom`, so the UI/CLI can say why.
+ */
+export async function selectAutoBackend(preferred: string | null | undefined, available: readonly BackendName[] = BACKEND_ORDER): Promise<BackendChoice> {
+  if (preferred) return selectBackend(preferred);
+  const software = available.includes('webgpu') && tf.findBackendFactory('webgpu') ? softwareAdapterName(await webgpuAdapterInfo().catch(() => null)) : null;
+  const { order, demoted } = autoOrder(software, available);
+  const choice = await selectBackend(null, order);
+  if (demoted && choice.name !== demoted.name) choice.fallbackFrom.unshift(demoted);
+  return choice;
 }
 
 /**

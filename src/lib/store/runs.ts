@@ -15,6 +15,7 @@
  */
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import type { KeyValueStore } from './types';
+import type { ModelRef } from '../formats/model-spec';
 import { approxBytes, ensureRoom, idbStore } from './idb';
 
 /** 'running'/'paused' records that no live worker owns are shown as interrupted (see isInterrupted). */
@@ -29,6 +30,8 @@ export interface RunRecord {
   datasetId: string;
   /** model the adapter belongs to, e.g. 'stories260K' */
   modelName: string;
+  /** the base model's kind, URL and dimensions (records written before this field lack it) */
+  model?: ModelRef;
   status: RunStatus;
   /** per-step metrics up to the last save (checkpoint or end of run) */
   metrics: StepMetrics[];

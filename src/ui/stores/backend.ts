@@ -1,7 +1,9 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
 import { get, writable } from 'svelte/store';
-import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/protocol';
+import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, startWorker } from './worker';
+import { configureEvalWorker } from '../../../workers/eval/client';
+import type { ModelSpec } from '../../lib/formats/model-spec';
 import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
 
@@ -49,7 +51,15 @@ export function bootBackend(forced: BackendName | null = rememberedBackend(), mo
     /* storage unavailable: the choice lasts for this page only */
   }
   backendState.set({ status: 'starting', info: null, forced, error: null, model, downloads: [] });
-  startWorker(forced ?? undefined, model ?? undefined);
+  const spec = modelSpecOf(model);
+  startWorker(forced ?? undefined, spec ?? undefined);
+  // the evaluation worker follows the same backend choice and model (restarted on a change)
+  configureEvalWorker({ backend: forced, model: spec });
+}
+
+/** The page's model as the workers' ModelSpec (null = the embedded stories260K). */
+export function modelSpecOf(model: HfModelSpec | null): ModelSpec | null {
+  return model ? { kind: 'hf', hf: model } : null;
 }
 
 /** Loads a Hugging Face model (or, with null, the embedded stories260K) in a fresh worker, same backend choice. */

@@ -1,5 +1,5 @@
 /** Streams a generation from the worker: resolves with the full text, calls onToken for each token. */
-import type { GenerateCommand } from '../../../workers/protocol';
+import type { GenerateCommand } from '../../../workers/train/protocol';
 import { onWorkerEvent, send } from './worker';
 
 let seq = 0;

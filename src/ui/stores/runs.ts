@@ -5,7 +5,7 @@
 import { get, writable } from 'svelte/store';
 import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
 import type { StepMetrics, TrainConfig } from '../../lib/train/types';
-import type { ProgressEvent } from '../../../workers/protocol';
+import type { ProgressEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, send } from './worker';
 import { reportError } from './errors';
 

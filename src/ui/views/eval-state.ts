@@ -6,8 +6,8 @@ import { get, writable } from 'svelte/store';
 import { idbStore } from '../../lib/store/idb';
 import { EvalResultStore, newEvalId, type EvalRecord, type EvalSubject, type RetentionRecord } from '../../lib/eval/results-store';
 import type { SplitName } from '../../lib/eval/tasks';
-import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval-protocol';
-import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval-client';
+import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
+import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval/client';
 import { backendState } from '../stores/backend';
 
 export const evalStore = new EvalResultStore(idbStore());
@@ -41,10 +41,12 @@ export async function refreshRetentionRecords(): Promise<RetentionRecord[]> {
   return list;
 }
 
-/** The backend the training worker runs on (the evaluation worker uses the same one). */
+/**
+ * The backend forced in the header, or undefined for auto. The evaluation worker already follows the
+ * header (stores/backend.ts configures it); passing this along keeps older callers consistent.
+ */
 export function sharedBackend(): EvalBackendName | undefined {
-  const b = get(backendState).info?.backend;
-  return b === 'webgpu' || b === 'webgl' || b === 'wasm' || b === 'cpu' ? b : undefined;
+  return get(backendState).forced ?? undefined;
 }
 
 export interface EvalRequest {

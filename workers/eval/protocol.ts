@@ -1,16 +1,28 @@
 /**
- * Messages between the page and workers/eval.worker.ts. Plain data only: tensors never cross.
+ * Messages between the page and workers/eval/eval.worker.ts (client: ./client.ts). Plain data only: tensors never cross.
  * Commands in: init, evaluate, generate (answers for a win-rate session), retention (held-out
  * perplexity and/or language fidelity), cancel.
  * Events out: ready, progress, result, generation, retention-result, error.
  * One job at a time; `cancel` stops the current job, which then ends with an error event
  * `{cancelled: true}`.
  */
-import type { EvalReport } from '../src/lib/eval/run-eval';
-import type { SplitName } from '../src/lib/eval/tasks';
-import type { FidelitySummary, HeldOutPerplexity } from '../src/lib/eval/retention';
+import type { EvalReport } from '../../src/lib/eval/run-eval';
+import type { SplitName } from '../../src/lib/eval/tasks';
+import type { FidelitySummary, HeldOutPerplexity } from '../../src/lib/eval/retention';
+import type { BackendName } from '../../src/lib/backend/order';
+import type { ModelSpec } from '../../src/lib/formats/model-spec';
+import type { HostReady } from '../host/boot';
 
-export type EvalBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type EvalBackendName = BackendName;
+
+/** Every result says what produced it: the backend actually used (and wasm threads), the model,
+ *  and the worker's live tensors after the job (leak check). */
+export interface ResultLabel {
+  model: string;
+  backend: string;
+  threads?: number;
+  tensors: { numTensors: number; numBytes: number };
+}
 
 /** Which weights to use: the base model, or base + a stored run's latest checkpoint adapter. */
 export type EvalTarget = { kind: 'base' } | { kind: 'run'; runId: string };
@@ -18,7 +30,10 @@ export type EvalTarget = { kind: 'base' } | { kind: 'run'; runId: string };
 // ---- commands (page → worker) ----
 export interface EvalInitCommand {
   type: 'init';
+  /** forced backend (the header's choice); absent = auto */
   backend?: EvalBackendName;
+  /** the base model loaded in the page; absent = the embedded stories260K */
+  model?: ModelSpec;
 }
 export interface EvalStartCommand {
   type: 'evaluate';
@@ -59,10 +74,8 @@ export interface EvalCancelCommand {
 export type EvalCommand = EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalRetentionCommand | EvalCancelCommand;
 
 // ---- events (worker → page) ----
-export interface EvalReadyEvent {
+export interface EvalReadyEvent extends HostReady {
   type: 'ready';
-  backend: string;
-  model: string;
 }
 export interface EvalProgressEvent {
   type: 'progress';
@@ -74,30 +87,26 @@ export interface EvalProgressEvent {
   done: number;
   total: number;
 }
-export interface EvalResultEvent {
+export interface EvalResultEvent extends ResultLabel {
   type: 'result';
   jobId: string;
   report: EvalReport;
-  model: string;
-  backend: string;
   ms: number;
   /** adapter step when target is a run */
   step: number | null;
 }
-export interface EvalGenerationEvent {
+export interface EvalGenerationEvent extends ResultLabel {
   type: 'generation';
   jobId: string;
   /** one answer per prompt, in order */
   texts: string[];
   ms: number;
 }
-export interface EvalRetentionEvent {
+export interface EvalRetentionEvent extends ResultLabel {
   type: 'retention-result';
   jobId: string;
   perplexity: HeldOutPerplexity | null;
   fidelity: FidelitySummary | null;
-  model: string;
-  backend: string;
   ms: number;
   /** adapter step when target is a run */
   step: number | null;

@@ -1,76 +1,45 @@
 /// <reference lib="webworker" />
 /**
- * The training worker: loads stories260K, picks a tfjs backend, and turns WorkerCommand messages
- * into engine calls (Trainer step by step, generate), streaming WorkerEvents back. See protocol.ts.
+ * The training worker: boots through the worker host (../host/boot.ts: wasm, backend, model), then
+ * turns WorkerCommand messages into engine calls (Trainer step by step, generate), streaming
+ * WorkerEvents back. Protocol: ./protocol.ts; the page's handle: ./client.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { selectBackend } from '../src/lib/backend/select';
-import { loadLlama2c } from '../src/lib/formats/llama2c';
-import { loadHfSpec } from '../src/lib/formats/hf-spec';
-import { idbStore } from '../src/lib/store/idb';
-import { countParams } from '../src/lib/model/config';
-import type { LoadedModel } from '../src/lib/model/model';
-import { generate } from '../src/lib/model/generate';
-import { loraFromSnapshot, disposeLora } from '../src/lib/lora/lora';
-import type { LoraState } from '../src/lib/lora/types';
-import { RunStore, type RunRecord } from '../src/lib/store/runs';
-import { DatasetStore } from '../src/lib/store/datasets';
-import { BACKEND_ORDER, type GenerateCommand, type InitCommand, type WorkerCommand, type WorkerEvent } from './protocol';
-import { describeAdapter } from './backend-info';
-import { createLock } from './lock';
-import { TrainSession } from './train-session';
+import { bootHost, errText, forwardUnhandled, ModelHost } from '../host/boot';
+import { checkAdapterFits } from '../host/adapter-fit';
+import { guardMemory } from '../host/memory-guard';
+import type { LoadedModel } from '../../src/lib/model/model';
+import type { ModelRef } from '../../src/lib/formats/model-spec';
+import { generate } from '../../src/lib/model/generate';
+import { loraFromSnapshot, disposeLora } from '../../src/lib/lora/lora';
+import type { LoraState } from '../../src/lib/lora/types';
+import { RunStore, type RunRecord } from '../../src/lib/store/runs';
+import { DatasetStore } from '../../src/lib/store/datasets';
+import type { GenerateCommand, InitCommand, WorkerCommand, WorkerEvent } from './protocol';
+import { createLock } from '../host/lock';
+import { TrainSession } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-const t0 = performance.now();
-setWasmPaths('/tfjs-wasm/');
-// The threaded wasm build starts its pthread workers from the factory's source text, which breaks once
-// the bundle is minified ("e is not defined"): use the single-threaded SIMD build.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 
 const runs = new RunStore();
 const datasets = new DatasetStore();
 const exclusive = createLock();
+const host = new ModelHost();
 let model: LoadedModel | null = null;
+let modelRefNow: ModelRef | null = null;
 let ready: Promise<void> | null = null;
 let session: TrainSession | null = null;
 
 const post = (e: WorkerEvent) => self.postMessage(e);
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
 
 async function init(cmd: InitCommand): Promise<void> {
-  const picked = await selectBackend(cmd.backend, BACKEND_ORDER);
-  if (cmd.model) {
-    // downloads are cached in IndexedDB (the second load needs no network)
-    model = await loadHfSpec(cmd.model, {
-      store: idbStore(),
-      onProgress: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }),
-    });
-  } else {
-    const [bin, tok] = await Promise.all([
-      fetchBytes('/models/stories260K/stories260K.bin'),
-      fetchBytes('/models/stories260K/tok512.bin'),
-    ]);
-    model = loadLlama2c(bin, tok, 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
-  }
-  post({
-    type: 'ready',
-    backend: picked.name,
-    fallbackFrom: picked.fallbackFrom,
-    requested: cmd.backend,
-    adapter: describeAdapter(picked.adapterInfo),
-    crossOriginIsolated: self.crossOriginIsolated,
-    model: { name: model.name, source: model.source, config: model.config, nParams: countParams(model.config) },
-    initMs: performance.now() - t0,
-  });
+  const info = await bootHost(
+    { backend: cmd.backend, model: cmd.model, threads: cmd.threads, onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }) },
+    host,
+  );
+  model = (await host.loaded())?.model ?? null;
+  modelRefNow = info.model.ref;
+  post({ type: 'ready', ...info });
 }
 
 async function needModel(): Promise<LoadedModel> {
@@ -90,7 +59,7 @@ async function releaseSession(): Promise<void> {
 
 async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   const m = await needModel();
-  if (record.modelName !== m.name) throw new Error(`run "${record.name}" trained ${record.modelName}, but ${m.name} is loaded: load that model first`);
+  if (record.modelName !== m.name) throw new Error(`run "${record.name}" was trained on ${record.model ? `${record.model.name} (dim ${record.model.dims.dim}, vocab ${record.model.dims.vocabSize})` : record.modelName}, but ${m.name} (dim ${m.config.dim}, vocab ${m.config.vocabSize}) is loaded: load ${record.modelName} in the Model view first`);
   const rows = await datasets.getRows(record.datasetId);
   if (!rows || rows.length === 0) {
     await runs.update(record.id, { status: 'failed', error: 'dataset missing' }).catch(() => undefined);
@@ -102,7 +71,9 @@ async function openRun(record: RunRecord, resume: boolean): Promise<void> {
     post({ type: 'log', level: 'warn', runId: record.id, message: `No checkpoint for ${record.name}: restarting from step 0` });
   }
   const config = checkpoint?.config ?? record.config;
+  if (checkpoint) checkAdapterFits(m, checkpoint.lora, record.name, record);
   try {
+    guardMemory(m.config, { train: config });
     session = await TrainSession.open({ record, model: m, rows, config, checkpoint, runs, post, exclusive });
   } catch (err) {
     // e.g. no row fits the objective: the run is marked failed, not left looking interrupted
@@ -121,8 +92,9 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
   if (cmd.runId) {
     if (session?.runId === cmd.runId) lora = session.trainer.lora;
     else {
-      const ckpt = await runs.loadCheckpoint(cmd.runId);
+      const [ckpt, record] = await Promise.all([runs.loadCheckpoint(cmd.runId), runs.get(cmd.runId)]);
       if (!ckpt) throw new Error(`run ${cmd.runId} has no saved adapter yet`);
+      checkAdapterFits(m, ckpt.lora, record?.name ?? cmd.runId, record ?? { modelName: m.name });
       lora = loraFromSnapshot(ckpt.lora);
       owned = true;
     }
@@ -163,6 +135,7 @@ async function handle(cmd: WorkerCommand): Promise<void> {
         config: cmd.config,
         datasetId: cmd.datasetId,
         modelName: model?.name ?? 'stories260K',
+        model: modelRefNow ?? undefined,
         status: 'running',
         metrics: [],
         lastCheckpointStep: null,
@@ -215,6 +188,4 @@ self.onmessage = (e: MessageEvent<WorkerCommand>) => {
     else post({ ...base, runId: 'runId' in cmd ? cmd.runId : session?.runId });
   });
 };
-self.addEventListener('unhandledrejection', (e) => {
-  post({ type: 'error', message: `worker: ${errText(e.reason)}` });
-});
+forwardUnhandled((message) => post({ type: 'error', message }));

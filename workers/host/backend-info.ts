@@ -1,6 +1,14 @@
 /** Describes the tfjs backend in use: WebGPU adapter name and the device limits tfjs requested. Worker-side. */
 import * as tf from '@tensorflow/tfjs';
-import type { AdapterDescription } from './protocol';
+/** WebGPU adapter as reported in the ready event. */
+export interface AdapterDescription {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  /** the device limits tfjs asked for (it requests the adapter's maxima for buffers and workgroups) */
+  limits?: Record<string, number>;
+}
 
 const LIMIT_KEYS = [
   'maxBufferSize',

@@ -1,26 +1,30 @@
 /**
- * Messages between the page and workers/train.worker.ts. Plain data only: tensors never cross.
+ * Messages between the page and workers/train/train.worker.ts (client: ./client.ts). Plain data only: tensors never cross.
  * Commands go in (page → worker), events come out (worker → page); both are discriminated on `type`.
  *
  * Lifecycle: init → ready; start|resume → progress/metrics per step, checkpoint every N steps and at
  * pause/stop, done at the end; generate → token per token, then done {what: 'generate'}.
  * Runs and checkpoints are persisted by the worker (src/lib/store/runs.ts); the page only reads them.
  */
-import type { ModelConfig } from '../src/lib/model/config';
-import type { StepMetrics, TrainConfig } from '../src/lib/train/types';
-import type { HfModelSpec } from '../src/lib/formats/hf-spec';
-import type { UrlProgress } from '../src/lib/formats/url-source';
+import type { StepMetrics, TrainConfig } from '../../src/lib/train/types';
+import type { ModelSpec } from '../../src/lib/formats/model-spec';
+import type { UrlProgress } from '../../src/lib/formats/url-source';
+import type { HostReady } from '../host/boot';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+export { BACKEND_ORDER, type BackendName } from '../../src/lib/backend/order';
+import type { BackendName } from '../../src/lib/backend/order';
+export type { AdapterDescription } from '../host/backend-info';
+export type { ModelDescription } from '../host/boot';
 
 // ---- commands (page → worker) ----
 export interface InitCommand {
   type: 'init';
-  /** force a backend; absent = first that works in BACKEND_ORDER */
+  /** force a backend; absent = auto (src/lib/backend/order.ts) */
   backend?: BackendName;
-  /** a Hugging Face model (files or URL); absent = the embedded stories260K */
-  model?: HfModelSpec;
+  /** the base model; absent = the embedded stories260K */
+  model?: ModelSpec;
+  /** wasm threads (absent = one per logical core, up to 8; 1 = single-threaded) */
+  threads?: number;
 }
 export interface StartCommand {
   type: 'start';
@@ -66,31 +70,9 @@ export type WorkerCommand =
   | GenerateCommand;
 
 // ---- events (worker → page) ----
-export interface AdapterDescription {
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-  /** the device limits tfjs asked for (it requests the adapter's maxima for buffers and workgroups) */
-  limits?: Record<string, number>;
-}
-export interface ModelDescription {
-  name: string;
-  source: string;
-  config: ModelConfig;
-  nParams: number;
-}
-export interface ReadyEvent {
+/** Booted: backend (and why), wasm threads, the model (workers/host/boot.ts HostReady). */
+export interface ReadyEvent extends HostReady {
   type: 'ready';
-  backend: string;
-  /** backends tried before the chosen one, in order, with why each was passed over (empty = no fallback) */
-  fallbackFrom: { name: string; reason: string }[];
-  requested?: string;
-  adapter?: AdapterDescription;
-  crossOriginIsolated: boolean;
-  model: ModelDescription;
-  /** ms from worker start to model ready */
-  initMs: number;
 }
 export type RunPhase = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 export interface ProgressEvent {
@@ -102,6 +84,8 @@ export interface ProgressEvent {
   total: number;
   tokensPerS: number;
   etaS: number | null;
+  /** live tfjs tensors in the worker after the step (leak check) */
+  tensors?: { numTensors: number; numBytes: number };
 }
 export interface MetricsEvent {
   type: 'metrics';

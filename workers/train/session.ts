@@ -2,13 +2,14 @@
  * One training run inside the worker: step loop with pause/resume/stop, per-step events,
  * checkpoints every N steps and at pause/stop/end, persisted in RunStore (IndexedDB).
  */
-import type { LoadedModel } from '../src/lib/model/model';
-import type { TrainRow } from '../src/lib/data/rows';
-import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../src/lib/train/types';
-import { Trainer } from '../src/lib/train/trainer';
-import { RunStore, type RunRecord } from '../src/lib/store/runs';
+import type { LoadedModel } from '../../src/lib/model/model';
+import type { TrainRow } from '../../src/lib/data/rows';
+import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../../src/lib/train/types';
+import { Trainer } from '../../src/lib/train/trainer';
+import { RunStore, type RunRecord } from '../../src/lib/store/runs';
 import type { RunPhase, WorkerEvent } from './protocol';
-import { yieldToMessages } from './lock';
+import { yieldToMessages } from '../host/lock';
+import { tensorStats } from '../host/boot';
 
 type Post = (e: WorkerEvent) => void;
 type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -116,7 +117,7 @@ export class TrainSession {
     const step = this.trainer.stepIndex;
     const avg = this.stepMs.length ? this.stepMs.reduce((a, b) => a + b, 0) / this.stepMs.length : 0;
     const etaS = avg > 0 && this.phase === 'running' ? ((total - step) * avg) / 1000 : null;
-    this.post({ type: 'progress', runId: this.runId, phase: this.phase, step, total, tokensPerS, etaS });
+    this.post({ type: 'progress', runId: this.runId, phase: this.phase, step, total, tokensPerS, etaS, tensors: tensorStats() });
   }
 
   dispose(): void {

@@ -1,51 +1,49 @@
 /// <reference lib="webworker" />
 /**
- * The evaluation worker: loads stories260K itself, picks a tfjs backend, and runs evaluations
- * (src/lib/eval/run-eval.ts), retention/fidelity measurements (src/lib/eval/retention.ts) and win-rate generations on the base model or base + a stored run's
- * adapter (its latest checkpoint). One job at a time; `cancel` aborts it. See eval-protocol.ts.
+ * The evaluation worker: boots through the worker host (../host/boot.ts) on the backend and model
+ * the page names in `init` (the header's choice and the Model view's model: the page restarts this
+ * worker when either changes), then runs evaluations (src/lib/eval/run-eval.ts), retention/fidelity
+ * (src/lib/eval/retention.ts) and win-rate generations on the base model or base + a stored run's
+ * adapter (its latest checkpoint; refused when it was trained on another model). One job at a time;
+ * `cancel` aborts it. Protocol: ./protocol.ts; the page's handle: ./client.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { selectBackend } from '../src/lib/backend/select';
-import { loadLlama2c } from '../src/lib/formats/llama2c';
-import type { LoadedModel } from '../src/lib/model/model';
-import { generate } from '../src/lib/model/generate';
-import { disposeLora, loraFromSnapshot } from '../src/lib/lora/lora';
-import type { LoraState } from '../src/lib/lora/types';
-import { RunStore } from '../src/lib/store/runs';
-import { fetchDataSource } from '../src/lib/eval/data';
-import { evaluate } from '../src/lib/eval/run-eval';
-import { parseTaskList } from '../src/lib/eval/tasks';
-import { heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs } from '../src/lib/eval/retention';
-import { isAbortError } from '../src/lib/eval/abort';
+import { bootHost, errText, forwardUnhandled, ModelHost, tensorStats, wasmThreads } from '../host/boot';
+import { checkAdapterFits } from '../host/adapter-fit';
+import { guardMemory } from '../host/memory-guard';
+import type { LoadedModel } from '../../src/lib/model/model';
+import { generate } from '../../src/lib/model/generate';
+import { disposeLora, loraFromSnapshot } from '../../src/lib/lora/lora';
+import type { LoraState } from '../../src/lib/lora/types';
+import { RunStore } from '../../src/lib/store/runs';
+import { fetchDataSource } from '../../src/lib/eval/data';
+import { evaluate } from '../../src/lib/eval/run-eval';
+import { parseTaskList } from '../../src/lib/eval/tasks';
+import { heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs } from '../../src/lib/eval/retention';
+import { isAbortError } from '../../src/lib/eval/abort';
 import type {
   EvalCommand, EvalEvent, EvalGenerateCommand, EvalInitCommand, EvalRetentionCommand, EvalRetentionEvent, EvalStartCommand, EvalTarget,
-} from './eval-protocol';
+} from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-setWasmPaths('/tfjs-wasm/');
-
 const runs = new RunStore();
+const host = new ModelHost();
 let model: LoadedModel | null = null;
 let ready: Promise<void> | null = null;
 let current: { jobId: string; controller: AbortController } | null = null;
 
 const post = (e: EvalEvent) => self.postMessage(e);
-const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
 
 async function init(cmd: EvalInitCommand): Promise<void> {
-  const picked = await selectBackend(cmd.backend, ['webgpu', 'webgl', 'wasm', 'cpu']);
-  const [bin, tok] = await Promise.all([fetchBytes('/models/stories260K/stories260K.bin'), fetchBytes('/models/stories260K/tok512.bin')]);
-  model = loadLlama2c(bin, tok, 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
-  post({ type: 'ready', backend: picked.name, model: model.name });
+  const info = await bootHost({ backend: cmd.backend, model: cmd.model }, host);
+  model = (await host.loaded())?.model ?? null;
+  post({ type: 'ready', ...info });
+}
+
+/** What every result is labelled with: the backend actually used, its threads, the model. */
+function label(m: LoadedModel): { model: string; backend: string; threads?: number; tensors: { numTensors: number; numBytes: number } } {
+  return { model: m.name, backend: tf.getBackend(), threads: wasmThreads(), tensors: tensorStats() };
 }
 
 async function needModel(): Promise<LoadedModel> {
@@ -56,10 +54,11 @@ async function needModel(): Promise<LoadedModel> {
 }
 
 /** The adapter of a target (null for the base model) and the checkpoint step it came from. */
-async function adapterFor(target: EvalTarget): Promise<{ lora: LoraState | null; step: number | null }> {
+async function adapterFor(m: LoadedModel, target: EvalTarget): Promise<{ lora: LoraState | null; step: number | null }> {
   if (target.kind === 'base') return { lora: null, step: null };
-  const ckpt = await runs.loadCheckpoint(target.runId);
+  const [ckpt, record] = await Promise.all([runs.loadCheckpoint(target.runId), runs.get(target.runId)]);
   if (!ckpt) throw new Error(`run ${target.runId} has no saved checkpoint yet: save one (or let the run finish) first`);
+  checkAdapterFits(m, ckpt.lora, record?.name ?? target.runId, record ?? { modelName: m.name });
   return { lora: loraFromSnapshot(ckpt.lora), step: ckpt.step };
 }
 
@@ -74,19 +73,23 @@ function beginJob(jobId: string): AbortController {
 async function withTarget(
   jobId: string,
   target: EvalTarget,
-  fn: (m: LoadedModel, adapter: { lora: LoraState | null; step: number | null }, signal: AbortSignal) => Promise<void>,
+  fn: (m: LoadedModel, adapter: { lora: LoraState | null; step: number | null }, signal: AbortSignal) => Promise<() => void>,
 ): Promise<void> {
   const controller = beginJob(jobId);
   let lora: LoraState | null = null;
+  let finish: (() => void) | null = null;
   try {
     const m = await needModel();
-    const adapter = await adapterFor(target);
+    guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen });
+    const adapter = await adapterFor(m, target);
     lora = adapter.lora;
-    await fn(m, adapter, controller.signal);
+    finish = await fn(m, adapter, controller.signal);
   } finally {
     if (lora) disposeLora(lora);
     current = null;
   }
+  // posted after the adapter is freed, so the event's tensor count is the worker's resting state
+  finish();
 }
 
 async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
@@ -105,7 +108,8 @@ async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
       signal,
       onProgress: (p) => post({ type: 'progress', jobId: cmd.jobId, ...p }),
     });
-    post({ type: 'result', jobId: cmd.jobId, report, model: m.name, backend: tf.getBackend(), ms: performance.now() - t0, step: adapter.step });
+    const ms = performance.now() - t0;
+    return () => post({ type: 'result', jobId: cmd.jobId, report, ...label(m), ms, step: adapter.step });
   });
 }
 
@@ -117,7 +121,7 @@ async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
     const progress = (task: string) => (done: number, total: number) =>
       post({ type: 'progress', jobId: cmd.jobId, task, taskIndex: parts.indexOf(task), taskCount: parts.length, done, total });
     const t0 = performance.now();
-    const out: EvalRetentionEvent = { type: 'retention-result', jobId: cmd.jobId, perplexity: null, fidelity: null, model: m.name, backend: tf.getBackend(), ms: 0, step: adapter.step };
+    const out: EvalRetentionEvent = { type: 'retention-result', jobId: cmd.jobId, perplexity: null, fidelity: null, ...label(m), ms: 0, step: adapter.step };
     if (cmd.perplexity) {
       const paragraphs = await loadHeldOutParagraphs(source);
       out.perplexity = await heldOutPerplexity(m, paragraphs, { lora, limit: cmd.limit, signal, onProgress: progress('perplexity') });
@@ -126,7 +130,8 @@ async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
       const prompts = limitPerLanguage(await loadFidelityPrompts(source), cmd.limit);
       out.fidelity = await languageFidelity(m, prompts, { lora, maxNewTokens: cmd.maxNewTokens, signal, onProgress: progress('fidelity') });
     }
-    post({ ...out, ms: performance.now() - t0 });
+    const ms = performance.now() - t0;
+    return () => post({ ...out, ...label(m), ms });
   });
 }
 
@@ -150,7 +155,8 @@ async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
     }
     if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
     post({ type: 'progress', jobId: cmd.jobId, task: 'generate', taskIndex: 0, taskCount: 1, done: cmd.prompts.length, total: cmd.prompts.length });
-    post({ type: 'generation', jobId: cmd.jobId, texts, ms: performance.now() - t0 });
+    const ms = performance.now() - t0;
+    return () => post({ type: 'generation', jobId: cmd.jobId, texts, ...label(m), ms });
   });
 }
 
@@ -186,6 +192,4 @@ self.onmessage = (e: MessageEvent<EvalCommand>) => {
     post({ type: 'error', jobId, message: errText(err), cancelled: isAbortError(err) });
   });
 };
-self.addEventListener('unhandledrejection', (e) => {
-  post({ type: 'error', message: `evaluation worker: ${errText(e.reason)}` });
-});
+forwardUnhandled((message) => post({ type: 'error', message }));

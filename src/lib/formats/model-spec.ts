@@ -1,0 +1,110 @@
+/**
+ * ModelSpec: one serialisable description of "which base model", shared by the page, every worker
+ * (workers/host/boot.ts loads it) and the run record (src/lib/store/runs.ts keeps a ModelRef).
+ *
+ *   { kind: 'embedded' }                               the bundled stories260K
+ *   { kind: 'llama2c', name, modelUrl, tokenizerUrl }  llama2.c .bin + tokenizer .bin at URLs
+ *   { kind: 'hf', hf: HfModelSpec }                    Hugging Face folder (picked files) or URL
+ *
+ * A new kind (e.g. an extended-vocabulary model stored in IndexedDB) is one more union member and
+ * one more entry in MODEL_LOADERS; TypeScript then points at every switch that must learn it.
+ */
+import type { KeyValueStore } from '../store/types';
+import type { LoadedModel } from '../model/model';
+import type { ModelConfig } from '../model/config';
+import { loadLlama2c } from './llama2c';
+import { loadHfSpec, type HfModelSpec } from './hf-spec';
+import type { UrlProgress } from './url-source';
+
+export const EMBEDDED_NAME = 'stories260K';
+
+export type ModelSpec =
+  | { kind: 'embedded' }
+  | { kind: 'llama2c'; name: string; modelUrl: string; tokenizerUrl: string }
+  | { kind: 'hf'; hf: HfModelSpec };
+
+export const EMBEDDED_MODEL: ModelSpec = { kind: 'embedded' };
+
+/** The model's display name (what LoadedModel.name will be). */
+export function specName(spec: ModelSpec): string {
+  switch (spec.kind) {
+    case 'embedded':
+      return EMBEDDED_NAME;
+    case 'llama2c':
+      return spec.name;
+    case 'hf':
+      return spec.hf.name;
+  }
+}
+
+/** A key equal for two specs that load the same weights (File objects compared by name and size). */
+export function specKey(spec: ModelSpec): string {
+  switch (spec.kind) {
+    case 'embedded':
+      return `embedded:${EMBEDDED_NAME}`;
+    case 'llama2c':
+      return `llama2c:${spec.modelUrl}|${spec.tokenizerUrl}`;
+    case 'hf':
+      return spec.hf.kind === 'url'
+        ? `hf-url:${spec.hf.url}`
+        : `hf-files:${spec.hf.name}:${spec.hf.files.map((f) => `${f.name}=${f.blob.size}`).sort().join(',')}`;
+  }
+}
+
+/** What a run record keeps of the model: plain data (no file bytes), enough to name and check it. */
+export interface ModelRef {
+  name: string;
+  kind: ModelSpec['kind'] | 'hf-files' | 'hf-url';
+  /** the URL for URL-loaded models */
+  url?: string;
+  /** the shape an adapter must fit */
+  dims: Pick<ModelConfig, 'arch' | 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'headDim' | 'vocabSize'>;
+}
+
+export function modelRef(spec: ModelSpec, config: ModelConfig): ModelRef {
+  const { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize } = config;
+  const dims = { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize };
+  if (spec.kind === 'hf') return { name: spec.hf.name, kind: spec.hf.kind === 'url' ? 'hf-url' : 'hf-files', url: spec.hf.kind === 'url' ? spec.hf.url : undefined, dims };
+  return { name: specName(spec), kind: spec.kind, url: spec.kind === 'llama2c' ? spec.modelUrl : undefined, dims };
+}
+
+/** "tiny-llama (Hugging Face folder; dim 64, 2 layers, vocab 300)" */
+export function describeRef(ref: ModelRef): string {
+  const how = { embedded: 'embedded', llama2c: 'llama2.c', hf: 'Hugging Face', 'hf-files': 'Hugging Face folder', 'hf-url': 'Hugging Face URL' }[ref.kind];
+  return `${ref.name} (${how}; dim ${ref.dims.dim}, ${ref.dims.nLayers} layers, vocab ${ref.dims.vocabSize})`;
+}
+
+export interface LoadSpecOptions {
+  /** resolves relative URLs (the embedded model's files) */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** caches Hugging Face URL downloads */
+  store?: KeyValueStore | null;
+  onDownload?: (p: UrlProgress) => void;
+}
+
+async function fetchBytes(url: string, opts: LoadSpecOptions): Promise<Uint8Array> {
+  const full = opts.baseUrl ? new URL(url, opts.baseUrl).href : url;
+  const res = await (opts.fetch ?? fetch)(full);
+  if (!res.ok) throw new Error(`${full}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function loadLlama2cUrls(name: string, modelUrl: string, tokenizerUrl: string, opts: LoadSpecOptions): Promise<LoadedModel> {
+  const [bin, tok] = await Promise.all([fetchBytes(modelUrl, opts), fetchBytes(tokenizerUrl, opts)]);
+  const last = (u: string) => u.split('/').pop() ?? u;
+  return loadLlama2c(bin, tok, name, name === EMBEDDED_NAME ? EMBEDDED_NAME : modelUrl, last(modelUrl), last(tokenizerUrl));
+}
+
+type Loaders = { [K in ModelSpec['kind']]: (spec: Extract<ModelSpec, { kind: K }>, opts: LoadSpecOptions) => Promise<LoadedModel> };
+
+export const MODEL_LOADERS: Loaders = {
+  embedded: (_spec, opts) => loadLlama2cUrls(EMBEDDED_NAME, '/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin', opts),
+  llama2c: (spec, opts) => loadLlama2cUrls(spec.name, spec.modelUrl, spec.tokenizerUrl, opts),
+  hf: (spec, opts) => loadHfSpec(spec.hf, { store: opts.store, fetch: opts.fetch, onProgress: opts.onDownload }),
+};
+
+/** spec → LoadedModel (weights on the current tfjs backend). */
+export function loadModelSpec(spec: ModelSpec, opts: LoadSpecOptions = {}): Promise<LoadedModel> {
+  return (MODEL_LOADERS[spec.kind] as (s: ModelSpec, o: LoadSpecOptions) => Promise<LoadedModel>)(spec, opts);
+}

@@ -1,0 +1,94 @@
+/**
+ * The worker host's pure parts: the one backend order and the software-adapter rule, the adapter /
+ * model fit check (against LoRA states built for hand-picked shapes), model-spec identity, and the
+ * readable worker-crash line.
+ */
+import { describe, expect, it } from 'vitest';
+import { BACKEND_ORDER, NODE_BACKENDS, autoOrder } from '../../src/lib/backend/order';
+import { softwareAdapterName } from '../../src/lib/backend/select';
+import { defaultConfig } from '../../src/lib/model/config';
+import { randomWeights } from '../../src/lib/model/random';
+import { createLora, disposeLora, snapshotLora } from '../../src/lib/lora/lora';
+import { DEFAULT_LORA } from '../../src/lib/lora/types';
+import type { LoadedModel } from '../../src/lib/model/model';
+import { disposeWeights } from '../../src/lib/model/weights';
+import { modelRef, specKey, specName, type ModelSpec } from '../../src/lib/formats/model-spec';
+import { AdapterMismatch, checkAdapterFits } from '../../workers/host/adapter-fit';
+import { describeWorkerError } from '../../workers/host/crash';
+
+describe('backend order', () => {
+  it('is one list, fastest first; Node has no WebGL', () => {
+    expect(BACKEND_ORDER).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+    expect(NODE_BACKENDS).toEqual(['webgpu', 'wasm', 'cpu']);
+  });
+  it('keeps the order with a hardware adapter', () => {
+    expect(autoOrder(null)).toEqual({ order: ['webgpu', 'webgl', 'wasm', 'cpu'], demoted: null });
+  });
+  it('moves WebGPU and WebGL behind wasm on a software adapter, and says why', () => {
+    const a = autoOrder('Google / swiftshader');
+    expect(a.order).toEqual(['wasm', 'webgpu', 'webgl', 'cpu']);
+    expect(a.demoted?.name).toBe('webgpu');
+    expect(a.demoted?.reason).toContain('swiftshader');
+    expect(autoOrder('llvmpipe', NODE_BACKENDS).order).toEqual(['wasm', 'webgpu', 'cpu']);
+  });
+  it('recognises software adapters by name', () => {
+    expect(softwareAdapterName({ vendor: 'google', architecture: 'swiftshader' })).toBe('google / swiftshader');
+    expect(softwareAdapterName({ vendor: 'nvidia', architecture: 'ampere' })).toBeNull();
+  });
+});
+
+function tinyModel(name: string, dim: number, nLayers: number, vocabSize = 40): LoadedModel {
+  const config = defaultConfig({ dim, nLayers, nHeads: 4, nKvHeads: 2, vocabSize, hiddenDim: 2 * dim, maxSeqLen: 32 });
+  return { name, config, weights: randomWeights(config, 1), tokenizer: null as never, source: name };
+}
+
+describe('checkAdapterFits', () => {
+  it('accepts an adapter built for the same model and refuses other models, naming both', async () => {
+    const a = tinyModel('model-a', 16, 2);
+    const b = tinyModel('model-b', 32, 2);
+    const c = tinyModel('model-a', 16, 3); // same name, other depth
+    const lora = createLora(a.config, DEFAULT_LORA, 0);
+    const snap = await snapshotLora(lora);
+    disposeLora(lora);
+    const trainedOnA = { modelName: 'model-a', model: modelRef({ kind: 'hf', hf: { kind: 'url', name: 'model-a', url: 'https://x/a' } }, a.config) };
+    expect(() => checkAdapterFits(a, snap, 'run 1', trainedOnA)).not.toThrow();
+    expect(() => checkAdapterFits(b, snap, 'run 1', trainedOnA)).toThrow(AdapterMismatch);
+    try {
+      checkAdapterFits(b, snap, 'run 1', trainedOnA);
+    } catch (e) {
+      const m = (e as Error).message;
+      expect(m).toContain('model-a (Hugging Face URL; dim 16, 2 layers, vocab 40)');
+      expect(m).toContain('model-b (dim 32, 2 layers, vocab 40)');
+      expect(m).toContain('run 1');
+    }
+    // same name, different shape: the dimensions catch it; an old record (name only) is caught by the tensor shapes
+    expect(() => checkAdapterFits(c, snap, 'run 1', trainedOnA)).toThrow(/nLayers 2 ≠ 3/);
+    const d = tinyModel('model-a', 32, 2);
+    expect(() => checkAdapterFits(d, snap, 'run 1', { modelName: 'model-a' })).toThrow(/0\.q_proj is 16×16, this model's is 32×32/);
+    for (const m of [a, b, c, d]) disposeWeights(m.weights);
+  });
+});
+
+describe('model specs', () => {
+  it('names and keys specs; the same folder picked twice has one key', () => {
+    const blob = (n: number) => new Blob([new Uint8Array(n)]);
+    const f1: ModelSpec = { kind: 'hf', hf: { kind: 'files', name: 'tiny', files: [{ name: 'tiny/config.json', blob: blob(3) }, { name: 'tiny/model.safetensors', blob: blob(10) }] } };
+    const f2: ModelSpec = { kind: 'hf', hf: { kind: 'files', name: 'tiny', files: [{ name: 'tiny/model.safetensors', blob: blob(10) }, { name: 'tiny/config.json', blob: blob(3) }] } };
+    expect(specName({ kind: 'embedded' })).toBe('stories260K');
+    expect(specName(f1)).toBe('tiny');
+    expect(specKey(f1)).toBe(specKey(f2));
+    expect(specKey(f1)).not.toBe(specKey({ kind: 'embedded' }));
+  });
+});
+
+describe('describeWorkerError', () => {
+  it('reads an ErrorEvent-like object: message and file:line, never [object ErrorEvent]', () => {
+    const ev = { type: 'error', message: 'Uncaught ReferenceError: e is not defined', filename: 'http://h/assets/eval.worker-abc.js', lineno: 1, colno: 2345 };
+    expect(describeWorkerError(ev, 'evaluation worker')).toBe('evaluation worker crashed: ReferenceError: e is not defined (eval.worker-abc.js:1:2345)');
+  });
+  it('says the script failed when the event has no message', () => {
+    const s = describeWorkerError({ type: 'error' }, 'training worker');
+    expect(s).toContain('training worker crashed: training worker script failed to load');
+    expect(s).not.toContain('[object');
+  });
+});

@@ -1,0 +1,185 @@
+/// <reference lib="webworker" />
+/**
+ * The worker host: every lab worker (train, eval, and any new one, e.g. experiments) boots through
+ * here, so wasm paths, threads, the backend choice and model loading are the same everywhere.
+ *
+ *   import { bootHost, ModelHost, errText, forwardUnhandled } from '../host/boot';
+ *
+ *   const host = new ModelHost();                         // one per worker
+ *   // on the page's init command {backend?, model?}:
+ *   const ready = await bootHost({ backend, model, onDownload }, host);
+ *   post({ type: 'ready', ...ready });                    // HostReady: backend, why, threads, model
+ *   // later, per job: the model a job needs (reloaded only when the spec changes)
+ *   const m = await host.ensure(spec);
+ *   forwardUnhandled((message) => post({ type: 'error', message }));
+ *
+ * What bootHost does, in order:
+ *  1. wasm: binaries from /tfjs-wasm/ (vite.config.ts serves and emits them); the threaded SIMD build
+ *     when the page is cross-origin isolated (vite.config.ts makes it survive minification);
+ *  2. backend: the forced one, or "auto" = BACKEND_ORDER with a software WebGPU adapter moved behind
+ *     wasm (src/lib/backend/order.ts, the one list), reporting every skipped backend and why;
+ *  3. model: ModelSpec (src/lib/formats/model-spec.ts) → LoadedModel.
+ * Guards that run before work: ./memory-guard.ts (memory) and ./adapter-fit.ts (adapter vs model).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { selectAutoBackend } from '../../src/lib/backend/select';
+import type { BackendName } from '../../src/lib/backend/order';
+import { EMBEDDED_MODEL, loadModelSpec, modelRef, specKey, type ModelRef, type ModelSpec } from '../../src/lib/formats/model-spec';
+import type { UrlProgress } from '../../src/lib/formats/url-source';
+import { idbStore } from '../../src/lib/store/idb';
+import { countParams, type ModelConfig } from '../../src/lib/model/config';
+import type { LoadedModel } from '../../src/lib/model/model';
+import { disposeWeights } from '../../src/lib/model/weights';
+import { describeAdapter, type AdapterDescription } from './backend-info';
+
+export const WASM_URL = '/tfjs-wasm/';
+
+export interface ModelDescription {
+  name: string;
+  source: string;
+  config: ModelConfig;
+  nParams: number;
+  /** what a run record keeps (name, kind, dims) */
+  ref: ModelRef;
+}
+
+/** What every worker reports once booted (its `ready` event carries these fields). */
+export interface HostReady {
+  backend: string;
+  /** backends passed over before the chosen one, in order, and why (empty = none) */
+  fallbackFrom: { name: string; reason: string }[];
+  requested?: string;
+  adapter?: AdapterDescription;
+  crossOriginIsolated: boolean;
+  /** wasm threads in use (1 = single-threaded); absent on other backends */
+  threads?: number;
+  /** wasm: whether the threaded SIMD build was loaded (needs cross-origin isolation); absent on other backends */
+  threadedBuild?: boolean;
+  model: ModelDescription;
+  /** ms from worker start to model ready */
+  initMs: number;
+}
+
+export interface BootOptions {
+  /** forced backend; absent/null = auto */
+  backend?: BackendName | null;
+  /** absent = the embedded stories260K */
+  model?: ModelSpec | null;
+  /** wasm threads to ask for (default: defaultThreads(), one per logical core up to 8) */
+  threads?: number;
+  onDownload?: (p: UrlProgress) => void;
+}
+
+const t0 = performance.now();
+let wasmConfigured = false;
+
+const logicalCores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+
+/** One wasm thread per logical core, at most 8 (the threaded build pre-creates 8 pthread workers). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, logicalCores()));
+}
+
+/**
+ * Step 1: same wasm set-up in every worker. Threads need cross-origin isolation (SharedArrayBuffer).
+ *
+ * tfjs's C++ side caps the pool at navigator.hardwareConcurrency / 2 (it assumes two hyper-threads
+ * per core), so a 2-vCPU machine would get 1 thread whatever setThreadsCount asks. The wasm module
+ * reads hardwareConcurrency once, when it starts; this worker's navigator reports twice the real
+ * count so the cap becomes the real core count, and setThreadsCount picks the number.
+ */
+export function configureWasm(threads?: number): void {
+  if (wasmConfigured) return;
+  wasmConfigured = true;
+  setWasmPaths(WASM_URL);
+  if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  const want = threads && threads > 0 ? Math.min(8, threads) : defaultThreads();
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav && want * 2 > logicalCores()) {
+    try {
+      Object.defineProperty(nav, 'hardwareConcurrency', { value: want * 2, configurable: true });
+    } catch {
+      /* read-only here: tfjs's cap stays */
+    }
+  }
+  setThreadsCount(want);
+}
+
+/** Threads the wasm backend runs with (1 when single-threaded); undefined on other backends. */
+export function wasmThreads(): number | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  try {
+    return getThreadsCount();
+  } catch {
+    return undefined;
+  }
+}
+
+export function describeModel(m: LoadedModel, spec: ModelSpec): ModelDescription {
+  return { name: m.name, source: m.source, config: m.config, nParams: countParams(m.config), ref: modelRef(spec, m.config) };
+}
+
+/** One loaded model per worker; `ensure(spec)` reloads (and frees the old weights) only when the spec changes. */
+export class ModelHost {
+  private current: { key: string; spec: ModelSpec; model: Promise<LoadedModel> } | null = null;
+  onDownload?: (p: UrlProgress) => void;
+
+  async ensure(spec: ModelSpec = EMBEDDED_MODEL): Promise<LoadedModel> {
+    const key = specKey(spec);
+    if (this.current?.key === key) return this.current.model;
+    const old = this.current;
+    const model = loadModelSpec(spec, {
+      baseUrl: self.location.origin,
+      store: spec.kind === 'hf' && spec.hf.kind === 'url' ? idbStore() : null,
+      onDownload: (p) => this.onDownload?.(p),
+    });
+    this.current = { key, spec, model };
+    model.catch(() => {
+      if (this.current?.key === key) this.current = null;
+    });
+    if (old) await old.model.then((m) => disposeWeights(m.weights)).catch(() => undefined);
+    return model;
+  }
+
+  /** The loaded model and its spec, if any. */
+  async loaded(): Promise<{ model: LoadedModel; spec: ModelSpec } | null> {
+    if (!this.current) return null;
+    const { spec, model } = this.current;
+    return { model: await model, spec };
+  }
+}
+
+/** Steps 1–3; returns the ready payload. Throws with a readable message when nothing works. */
+export async function bootHost(opts: BootOptions, host: ModelHost): Promise<HostReady> {
+  configureWasm(opts.threads);
+  const picked = await selectAutoBackend(opts.backend ?? null);
+  host.onDownload = opts.onDownload;
+  const spec = opts.model ?? EMBEDDED_MODEL;
+  const model = await host.ensure(spec);
+  return {
+    backend: picked.name,
+    fallbackFrom: picked.fallbackFrom,
+    requested: opts.backend ?? undefined,
+    adapter: describeAdapter(picked.adapterInfo),
+    crossOriginIsolated: !!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated,
+    threads: wasmThreads(),
+    threadedBuild: picked.name === 'wasm' ? !!(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && !!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined,
+    model: describeModel(model, spec),
+    initMs: performance.now() - t0,
+  };
+}
+
+export const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Unhandled promise rejections in the worker become error events instead of silent console noise. */
+export function forwardUnhandled(report: (message: string) => void): void {
+  self.addEventListener('unhandledrejection', (e) => report(`${self.name || 'worker'}: ${errText(e.reason)}`));
+}
+
+/** Live tensor count and bytes (the leak check reads these from progress events). */
+export function tensorStats(): { numTensors: number; numBytes: number } {
+  const m = tf.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
+}
