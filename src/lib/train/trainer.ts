@@ -5,6 +5,8 @@ import type { LoraState } from '../lora/types';
 import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora, withAdapterOff } from '../lora/lora';
 import { getObjective, type Objective } from '../objectives';
 import { disposeBatch, packBatch, sequenceLogprobs, tokenizePair, type TokenizedSeq } from '../objectives/logprobs';
+import { ReferenceCache, frozenReferenceModel } from '../objectives/reference-cache';
+import type { ModelLike } from '../model/forward';
 import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
@@ -29,6 +31,13 @@ export class Trainer {
   private readonly keys: string[];
   private readonly opt: AdamW;
   private step_ = 0;
+  /**
+   * Reference log-probs (DPO, CLO) computed once per sequence from the weights as at the start of the
+   * run and carried in checkpoints; null = recompute every step (tests compare the two).
+   */
+  referenceCache: ReferenceCache | null = new ReferenceCache();
+  private readonly refModel: ModelLike;
+  private readonly refOwned: tf.Tensor[];
 
   private constructor(
     readonly model: LoadedModel,
@@ -57,6 +66,9 @@ export class Trainer {
     for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
     this.vars = loraVariables(lora);
     this.opt = new AdamW(this.vars);
+    const frozen = frozenReferenceModel(model);
+    this.refModel = frozen.model;
+    this.refOwned = frozen.owned;
   }
 
   static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint): Trainer {
@@ -66,6 +78,7 @@ export class Trainer {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
       t.metrics.push(...resumeFrom.metrics.slice(0, resumeFrom.step));
+      t.referenceCache?.import(resumeFrom.reference);
     }
     return t;
   }
@@ -99,9 +112,7 @@ export class Trainer {
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
-      const reference = this.objective.needsReference
-        ? tf.tidy(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.model, batch, this.lora, false)))
-        : null;
+      const reference = this.objective.needsReference ? await this.reference(seqs, batch) : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
       const { value, grads } = tf.variableGrads(() => {
@@ -163,6 +174,23 @@ export class Trainer {
     return rec;
   }
 
+  /** Reference (adapter off, no dropout) Σ response log-probs of a micro-batch: cached, or computed now. */
+  private async reference(seqs: TokenizedSeq[], batch: ReturnType<typeof packBatch>): Promise<tf.Tensor1D> {
+    const score = (b: ReturnType<typeof packBatch>) => tf.tidy(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.refModel, b, this.lora, false)));
+    if (!this.referenceCache) return score(batch);
+    const maxLen = Math.min(this.config.maxSeqLen, this.model.config.maxSeqLen);
+    return this.referenceCache.lookup(seqs, (missing) => {
+      // All of the micro-batch missing (the usual first epoch): score the batch already packed.
+      if (missing.length === seqs.length) return score(batch);
+      const sub = packBatch(missing, maxLen);
+      try {
+        return score(sub);
+      } finally {
+        disposeBatch(sub);
+      }
+    });
+  }
+
   async checkpoint(): Promise<TrainCheckpoint> {
     return {
       step: this.step_,
@@ -170,10 +198,12 @@ export class Trainer {
       lora: await snapshotLora(this.lora),
       optimizer: await this.opt.exportState(this.keys),
       metrics: this.metrics.slice(),
+      ...(this.referenceCache && this.referenceCache.size > 0 ? { reference: this.referenceCache.export() } : {}),
     };
   }
 
   dispose(): void {
+    this.refOwned.forEach((t) => t.dispose());
     this.opt.dispose();
     disposeLora(this.lora);
   }
