@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { shareWasmIdentity } from './wasm-identity';
 
 /**
  * Matrix products with layouts chosen per backend. tfjs-wasm runs only the plain A·B (no transposes,
@@ -7,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
  * give the products custom gradients that are plain products too. Elsewhere tf.matMul is used as is.
  */
 function plainOnly(): boolean {
-  return tf.getBackend() === 'wasm';
+  if (tf.getBackend() !== 'wasm') return false;
+  shareWasmIdentity();
+  return true;
 }
 
 const transposed = new WeakMap<tf.Tensor, tf.Tensor2D>();
