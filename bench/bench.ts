@@ -37,11 +37,20 @@ const args = parseArgs(process.argv.slice(2), {
   anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
   out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
   'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
+  anchors: { type: 'string', help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)', default: '/usr/bin/python3,python3' },
+  'ref-cache': { type: 'boolean', help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step', default: true },
 }, 'bench');
 
 const log = (s: string) => process.stderr.write(s + '\n');
 /** --batch/--seq given: used for every config (else smollm135m runs at 1 × 256). */
 let explicitShape = false;
+
+/**
+ * tfjs-backend-wasm runs single-threaded in Node: its WASM_HAS_MULTITHREAD_SUPPORT flag answers false
+ * under Node (tfjs issue 3830), and forcing it fails at start-up because the backend hands Emscripten
+ * its pthread worker as a blob: URL, which Node's worker_threads rejects (ERR_WORKER_PATH).
+ */
+const WASM_THREADS = { threads: 1, why: 'tfjs-backend-wasm disables threads under Node (flag WASM_HAS_MULTITHREAD_SUPPORT=false; forcing it: worker blob: URL rejected by worker_threads, ERR_WORKER_PATH)' };
 
 async function makeModel(name: string): Promise<LoadedModel> {
   const stories = await loadModelArg('stories260K');
@@ -75,8 +84,12 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     !checkBudget(estimatePeak(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend: tf.getBackend() }), { totalBytes: 3 * 2 ** 30 }).ok
   )
     micro *= 2;
+  // With the reference cache (DPO/CLO), a run computes each row's reference once, in its first epoch;
+  // the bench measures the later steps: one fixed batch, whose reference the warm-up step computes.
+  const fixed = objective !== 'sft' && args['ref-cache'] ? syntheticSeqs(nSeq, T, model.config.vocabSize, rng) : null;
+  if (!args['ref-cache']) trainer.referenceCache = null;
   const batch = () => {
-    const all = syntheticSeqs(nSeq, T, model.config.vocabSize, rng);
+    const all = fixed ?? syntheticSeqs(nSeq, T, model.config.vocabSize, rng);
     const per = nSeq / micro;
     return Array.from({ length: micro }, (_, i) => all.slice(i * per, (i + 1) * per));
   };
@@ -89,25 +102,35 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   });
   const warmupMs = performance.now() - t0w;
   const times: number[] = [];
+  const cpu: number[] = [];
   const budget = (args.seconds as number) * 1000;
   const started = performance.now();
   const minSteps = args['min-steps'] as number;
   while (times.length < (args['max-steps'] as number) && (times.length < minSteps || performance.now() - started < budget)) {
+    const b = batch();
+    const c = process.cpuUsage();
     const t = performance.now();
-    await trainer.step(batch());
+    await trainer.step(b);
     times.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000);
   }
   const tensorsAfter = tf.memory().numTensors;
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   trainer.dispose();
   times.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
+  // CPU time of this process per step: less sensitive than wall time to other jobs on a shared machine
+  const cpuMedian = cpu[Math.floor(cpu.length / 2)];
   return {
     steps: times.length,
     ms_per_step: +median.toFixed(1),
     tokens_per_s: +((tokensPerStep / median) * 1000).toFixed(1),
     first_step_ms: +warmupMs.toFixed(1),
+    cpu_ms_per_step: +cpuMedian.toFixed(1),
+    reference: objective === 'sft' ? undefined : args['ref-cache'] ? 'cached' : 'per-step',
     peak_bytes: prof.peakBytes,
     rss_bytes: process.memoryUsage().rss,
     rss_peak_bytes: rssPeak,
@@ -118,21 +141,32 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   };
 }
 
-function runAnchor(config: string, objective: string, B: number, T: number): Record<string, unknown> | null {
-  const script = resolve(PROJECT_ROOT, '../shared/bench/torch_anchor.py');
-  if (!args.anchor || !existsSync(script) || !existsSync('/usr/bin/python3')) return null;
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    return null;
+const ANCHOR_SCRIPT = resolve(PROJECT_ROOT, '../shared/bench/torch_anchor.py');
+
+/** Interpreters from --anchors that import torch, one per distinct torch version (Debian's 1.13, pip's 2.x). */
+function anchorInterpreters(): { python: string; torch: string }[] {
+  if (!args.anchor || !existsSync(ANCHOR_SCRIPT)) return [];
+  const out: { python: string; torch: string }[] = [];
+  for (const python of String(args.anchors).split(',').filter(Boolean)) {
+    try {
+      const torch = execFileSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      if (!out.some((a) => a.torch === torch)) out.push({ python, torch });
+    } catch {
+      /* not installed for this interpreter */
+    }
   }
+  return out;
+}
+
+function runAnchor(config: string, objective: string, B: number, T: number, python = '/usr/bin/python3'): Record<string, unknown> | null {
+  if (!args.anchor || !existsSync(ANCHOR_SCRIPT)) return null;
   const env = { ...process.env, B: String(B), T: String(T), STEPS: '5', ...(config === 'big' ? { BIG: '1' } : {}) };
-  const out = execFileSync('/usr/bin/python3', [script, objective], { env, encoding: 'utf8', timeout: 600_000 });
+  const out = execFileSync(python, [ANCHOR_SCRIPT, objective], { env, encoding: 'utf8', timeout: 600_000 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 async function writeDoc(results: Record<string, unknown>[], anchors: Record<string, unknown>[]): Promise<string> {
-  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, results, anchors };
+  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, wasm_threads: WASM_THREADS, results, anchors };
   const out = resolve(PROJECT_ROOT, args.out as string);
   mkdirSync(resolve(out, '..'), { recursive: true });
   writeFileSync(out, JSON.stringify(doc, null, 1));
@@ -150,6 +184,7 @@ async function main() {
     let choice;
     try {
       choice = await initNodeBackend(backend, log);
+      if (choice.name === 'wasm') log(`wasm threads: ${WASM_THREADS.threads} (${WASM_THREADS.why})`);
     } catch (e) {
       log(`skip ${backend}: ${(e as Error).message}`);
       results.push({ backend, skipped: (e as Error).message });
@@ -191,24 +226,27 @@ async function main() {
     }
   }
   const anchors: Record<string, unknown>[] = [];
+  const interpreters = anchorInterpreters();
+  if (interpreters.length === 0) log('  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)');
+  for (const { python, torch } of interpreters)
   for (const config of String(args.configs).split(',').filter((c) => c !== 'smollm135m'))
     for (const objective of String(args.objectives).split(',')) {
-      log(`anchor ${config} ${objective}…`);
-      const a = runAnchor(config, objective, B, T);
-      if (!a) {
-        log('  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread)');
-        break;
-      }
-      anchors.push({ config, objective, ...a });
+      log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
+      const a = runAnchor(config, objective, B, T, python);
+      if (!a) break;
+      anchors.push({ config, objective, python, torch, ...a });
       const best = results
         .filter((r) => r.config === config && r.objective === objective && typeof r.tokens_per_s === 'number')
         .sort((x, y) => (y.tokens_per_s as number) - (x.tokens_per_s as number))[0];
       if (best) {
         const ratio = (best.tokens_per_s as number) / (a.tokens_per_s as number);
-        log(`  pytorch ${a.tokens_per_s} tokens/s; engine best (${best.backend}) ${best.tokens_per_s} → ratio ${ratio.toFixed(2)}`);
+        log(`  pytorch ${torch}: ${a.tokens_per_s} tokens/s; engine best (${best.backend}) ${best.tokens_per_s} → ratio ${ratio.toFixed(2)}`);
         (anchors[anchors.length - 1] as Record<string, unknown>).engine_best = { backend: best.backend, tokens_per_s: best.tokens_per_s, ratio: +ratio.toFixed(3) };
       }
     }
+  anchors
+    .filter((a) => a.engine_best)
+    .forEach((a) => log(`ratio ${a.config} ${a.objective} vs torch ${a.torch}: ${(a.engine_best as { ratio: number }).ratio}`));
   const out = await writeDoc(results, anchors);
   console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length }));
 }

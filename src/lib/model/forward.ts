@@ -5,6 +5,7 @@ import type { LoraState } from './adapter';
 import { applyRope, ropeTables, type RopeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
 import { matMulFrozenT } from './matmul';
+import { attention } from './attention';
 
 export interface ForwardOptions {
   lora?: LoraState | null;
@@ -122,9 +123,7 @@ function block(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number
   const qg = tf.transpose(q, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]);
   const kg = kT.reshape([B * Hkv, S, hd]);
   const vg = vT.reshape([B * Hkv, S, hd]);
-  const scores = tf.add(tf.mul(tf.matMul(qg, kg, false, true), scale), k.bias);
-  const probs = tf.softmax(scores, -1);
-  const att = tf.matMul(probs, vg) // [B*Hkv, G*T, hd]
+  const att = attention(qg as tf.Tensor3D, kg as tf.Tensor3D, vg as tf.Tensor3D, k.bias as tf.Tensor3D, scale) // [B*Hkv, G*T, hd]
     .reshape([B, H, T, hd])
     .transpose([0, 2, 1, 3])
     .reshape([B * T, H * hd]) as tf.Tensor2D;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { shareWasmIdentity } from './wasm-identity';
 
 /**
  * Matrix products with layouts chosen per backend. tfjs-wasm runs only the plain A·B (no transposes,
@@ -7,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
  * give the products custom gradients that are plain products too. Elsewhere tf.matMul is used as is.
  */
 function plainOnly(): boolean {
-  return tf.getBackend() === 'wasm';
+  if (tf.getBackend() !== 'wasm') return false;
+  shareWasmIdentity();
+  return true;
 }
 
 const transposed = new WeakMap<tf.Tensor, tf.Tensor2D>();
@@ -58,4 +61,20 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(a, b) as tf.Tensor2D;
+}
+
+/**
+ * x·C for a constant C (no gradient for C), e.g. RoPE's [d, d] rotation. On wasm, autodiff's dx = dy·Cᵀ
+ * is a transposed product (the slow loop: 4% of a 6-layer dim-256 step); here Cᵀ is made explicitly.
+ */
+export function matMulConst(x: tf.Tensor2D, c: tf.Tensor2D): tf.Tensor2D {
+  if (!plainOnly()) return tf.matMul(x, c);
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([c]); // the forward pass runs in a tidy: C (made per call) must be saved to outlive it
+    return {
+      value: tf.matMul(xi as tf.Tensor2D, c),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0] as tf.Tensor2D))],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor2D;
 }

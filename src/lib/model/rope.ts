@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
+import { matMulConst } from './matmul';
 
 /**
  * RoPE as x·C + (x·R)·S, where R is the fixed [d, d] signed permutation that pairs each coordinate
@@ -43,7 +44,7 @@ export function ropeTables(cfg: ModelConfig, T: number, offset = 0): RopeTables 
 /** Rotate x [B, T, H, d] by position. */
 export function applyRope(x: tf.Tensor4D, r: RopeTables): tf.Tensor4D {
   const [B, T, H, d] = x.shape;
-  const rotated = tf.matMul(x.reshape([B * T * H, d]), r.rot).reshape([B, T, H, d]);
+  const rotated = matMulConst(x.reshape([B * T * H, d]) as tf.Tensor2D, r.rot).reshape([B, T, H, d]);
   const c = r.cos.reshape([1, T, 1, d]);
   const s = r.sin.reshape([1, T, 1, d]);
   return tf.add(tf.mul(x, c), tf.mul(rotated, s)) as tf.Tensor4D;

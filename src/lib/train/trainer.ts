@@ -6,6 +6,8 @@ import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora,
 import { getObjective, type Objective } from '../objectives';
 import { disposeBatch, packBatch, tokenizePair, type TokenizedSeq } from '../model/batch';
 import { sequenceLogprobs } from '../model/logprobs';
+import { ReferenceCache, frozenReferenceModel } from '../objectives/reference-cache';
+import type { ModelLike } from '../model/forward';
 import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
@@ -60,6 +62,13 @@ export class Trainer {
   private readonly keys: string[];
   private readonly opt: AdamW;
   private step_ = 0;
+  /**
+   * Reference log-probs (DPO, CLO) computed once per sequence from the weights as at the start of the
+   * run and carried in checkpoints; null = recompute every step (tests compare the two).
+   */
+  referenceCache: ReferenceCache | null = new ReferenceCache();
+  private readonly refModel: ModelLike;
+  private readonly refOwned: tf.Tensor[];
 
   private constructor(
     readonly model: LoadedModel,
@@ -93,6 +102,9 @@ export class Trainer {
       this.vars.push(...extras.vars);
     }
     this.opt = new AdamW(this.vars);
+    const frozen = frozenReferenceModel(model);
+    this.refModel = frozen.model;
+    this.refOwned = frozen.owned;
   }
 
   static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint, extras?: TrainerExtras): Trainer {
@@ -102,6 +114,7 @@ export class Trainer {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
       t.metrics.push(...resumeFrom.metrics.slice(0, resumeFrom.step));
+      t.referenceCache?.import(resumeFrom.reference);
     }
     return t;
   }
@@ -135,12 +148,7 @@ export class Trainer {
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
-      const reference = this.objective.needsReference
-        ? tf.tidy(() => withAdapterOff(this.lora, () => {
-            const ref = () => sequenceLogprobs(this.model, batch, this.lora, false);
-            return this.extras ? this.extras.reference(ref) : ref();
-          }))
-        : null;
+      const reference = this.objective.needsReference ? await this.reference(seqs, batch) : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
       const { value, grads } = tf.variableGrads(() => {
@@ -216,6 +224,30 @@ export class Trainer {
     return rec;
   }
 
+  /** Reference (adapter off, no dropout) Σ response log-probs of a micro-batch: cached, or computed now. */
+  private async reference(seqs: TokenizedSeq[], batch: ReturnType<typeof packBatch>): Promise<tf.Tensor1D> {
+    // Full-rank modules (extras) swap their original weights back in on the live model; everything
+    // else reads the weights as they were at the start (refModel).
+    const score = (b: ReturnType<typeof packBatch>) =>
+      tf.tidy(() =>
+        withAdapterOff(this.lora, () =>
+          this.extras ? this.extras.reference(() => sequenceLogprobs(this.model, b, this.lora, false)) : sequenceLogprobs(this.refModel, b, this.lora, false),
+        ),
+      );
+    if (!this.referenceCache) return score(batch);
+    const maxLen = Math.min(this.config.maxSeqLen, this.model.config.maxSeqLen);
+    return this.referenceCache.lookup(seqs, (missing) => {
+      // All of the micro-batch missing (the usual first epoch): score the batch already packed.
+      if (missing.length === seqs.length) return score(batch);
+      const sub = packBatch(missing, maxLen);
+      try {
+        return score(sub);
+      } finally {
+        disposeBatch(sub);
+      }
+    });
+  }
+
   async checkpoint(): Promise<TrainCheckpoint> {
     return {
       step: this.step_,
@@ -223,10 +255,12 @@ export class Trainer {
       lora: await snapshotLora(this.lora),
       optimizer: await this.opt.exportState(this.keys),
       metrics: this.metrics.slice(),
+      ...(this.referenceCache && this.referenceCache.size > 0 ? { reference: this.referenceCache.export() } : {}),
     };
   }
 
   dispose(): void {
+    this.refOwned.forEach((t) => t.dispose());
     this.opt.dispose();
     disposeLora(this.lora);
   }

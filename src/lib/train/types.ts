@@ -51,4 +51,6 @@ export interface TrainCheckpoint {
   /** Adam moments, same keys as lora.tensors */
   optimizer: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
   metrics: StepMetrics[];
+  /** DPO / CLO: reference log-probs computed so far, by sequence key (objectives/reference-cache.ts) */
+  reference?: Record<string, number>;
 }
