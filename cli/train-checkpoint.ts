@@ -1,7 +1,7 @@
 /**
  * CLI checkpoints and resume for `train` (cli.md: `train … [--checkpoint-every N]`, `train --resume DIR [--steps N]`).
  *
- * `--out DIR` receives, every N steps and at the end, `checkpoint.safetensors` (src/lib/train/checkpoint.ts:
+ * `--out DIR` receives, every N steps and at the end, `checkpoint.safetensors` (src/lib/formats/checkpoint.ts:
  * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256)
  * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM let the current
  * step finish, save a checkpoint and exit 130.
@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, UsageError, type Spec } from './args';
-import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../src/lib/train/checkpoint';
+import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../src/lib/formats/checkpoint';
 import type { Trainer } from '../src/lib/train/trainer';
 import type { TrainConfig } from '../src/lib/train/types';
 import type { LoadedModel } from '../src/lib/model/model';

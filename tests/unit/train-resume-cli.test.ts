@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, appendFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, loadStories } from './helpers';
-import { decodeCheckpoint } from '../../src/lib/train/checkpoint';
+import { decodeCheckpoint } from '../../src/lib/formats/checkpoint';
 import { fromPeft } from '../../src/lib/formats/peft';
 
 const ROWS = [

@@ -12,6 +12,9 @@
 import type { KeyValueStore } from '../store/types';
 import type { LoadedModel } from '../model/model';
 import type { ModelConfig } from '../model/config';
+import type { ModelRef } from '../model/model-ref';
+
+export type { ModelRef } from '../model/model-ref';
 import { loadLlama2c } from './llama2c';
 import { loadHfSpec, type HfModelSpec } from './hf-spec';
 import type { UrlProgress } from './url-source';
@@ -52,15 +55,6 @@ export function specKey(spec: ModelSpec): string {
 }
 
 /** What a run record keeps of the model: plain data (no file bytes), enough to name and check it. */
-export interface ModelRef {
-  name: string;
-  kind: ModelSpec['kind'] | 'hf-files' | 'hf-url';
-  /** the URL for URL-loaded models */
-  url?: string;
-  /** the shape an adapter must fit */
-  dims: Pick<ModelConfig, 'arch' | 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'headDim' | 'vocabSize'>;
-}
-
 export function modelRef(spec: ModelSpec, config: ModelConfig): ModelRef {
   const { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize } = config;
   const dims = { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize };

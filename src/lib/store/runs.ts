@@ -15,7 +15,7 @@
  */
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import type { KeyValueStore } from './types';
-import type { ModelRef } from '../formats/model-spec';
+import type { ModelRef } from '../model/model-ref';
 import { approxBytes, ensureRoom, idbStore } from './idb';
 
 /** 'running'/'paused' records that no live worker owns are shown as interrupted (see isInterrupted). */

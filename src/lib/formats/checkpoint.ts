@@ -9,8 +9,8 @@
  * `__metadata__.clo_lab.checkpoint` holds the JSON rest: step, TrainConfig, LoRA config, Adam t,
  * metrics, and a free-form `run` object (the CLI stores its flags and the data fingerprint there).
  */
-import type { TrainCheckpoint } from './types';
-import { SafetensorsReader, writeSafetensors, type WriteTensor } from '../formats/safetensors';
+import type { TrainCheckpoint } from '../train/types';
+import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const META_KEY = 'clo_lab.checkpoint';
