@@ -64,6 +64,9 @@ export function trlTrainerKwargs(cfg: TrainConfig): { trainer: string; kwargs: R
     case 'clo':
       // one CLO quadruple = two preference pairs (both directions) in the same batch
       return { trainer: 'DPOTrainer', kwargs: { ...common, per_device_train_batch_size: 2 * cfg.batchSize, beta: cfg.beta, loss_type: 'sigmoid', rpo_alpha: cfg.lambda < 1 ? cfg.lambda / (1 - cfg.lambda) : null, max_length: cfg.maxSeqLen, truncation_mode: 'keep_end' } };
+    case 'pt':
+      // continued pretraining: plain language modelling on the "text" column
+      return { trainer: 'SFTTrainer', kwargs: { ...common, max_length: cfg.maxSeqLen, dataset_text_field: 'text', completion_only_loss: false } };
   }
 }
 

@@ -1,8 +1,8 @@
 import { DEFAULT_LORA } from '../lora/types';
-import type { ObjectiveName, TrainConfig } from './types';
+import type { TrainObjectiveName, TrainConfig } from './types';
 
 /** Defaults per objective (methods.md §2): SFT lr 2e-4; DPO β 0.1; ORPO λ 0.1; CLO λ 0.5, β 0.1, attention-only LoRA. */
-export function defaultTrainConfig(objective: ObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+export function defaultTrainConfig(objective: TrainObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const base: TrainConfig = {
     objective,
     steps: 50,

@@ -9,6 +9,7 @@ import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
+import { TrainableRows, type RowsSnapshot } from '../vocab/trainable-rows';
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -29,12 +30,15 @@ export class Trainer {
   private readonly keys: string[];
   private readonly opt: AdamW;
   private step_ = 0;
+  /** trainable embedding rows (config.trainRowsFrom), null when the embeddings are frozen */
+  readonly rows: TrainableRows | null;
 
   private constructor(
     readonly model: LoadedModel,
     rows: TrainRow[],
     readonly config: TrainConfig,
     readonly lora: LoraState,
+    resumeRows?: RowsSnapshot,
   ) {
     this.objective = getObjective(config.objective);
     const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
@@ -45,7 +49,8 @@ export class Trainer {
         return;
       }
       try {
-        this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
+        if (this.objective.tokenize) this.seqs.push(...this.objective.tokenize(model.tokenizer, row, maxLen));
+        else this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
       } catch (e) {
         this.skipped.push({ line: i + 1, message: (e as Error).message });
       }
@@ -56,12 +61,17 @@ export class Trainer {
     this.keys = [];
     for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
     this.vars = loraVariables(lora);
+    this.rows = config.trainRowsFrom !== undefined ? TrainableRows.create(model, config.trainRowsFrom, resumeRows) : null;
+    if (this.rows) {
+      this.keys.push(...this.rows.keys);
+      this.vars.push(...this.rows.vars);
+    }
     this.opt = new AdamW(this.vars);
   }
 
   static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint): Trainer {
     const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
-    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora);
+    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, resumeFrom?.rows);
     if (resumeFrom) {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
@@ -100,17 +110,17 @@ export class Trainer {
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
       const reference = this.objective.needsReference
-        ? tf.tidy(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.model, batch, this.lora, false)))
+        ? tf.tidy(() => this.withRows(() => withAdapterOff(this.lora, () => sequenceLogprobs(this.model, batch, this.lora, false))))
         : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = tf.variableGrads(() => this.withRows(() => {
         const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed);
         const out = this.objective.loss({ policy, reference, counts }, params);
         metricNames = Object.keys(out.metrics);
         stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
         return out.loss;
-      }, this.vars);
+      }), this.vars);
       value.dispose();
       reference?.dispose();
       counts.dispose();
@@ -163,6 +173,16 @@ export class Trainer {
     return rec;
   }
 
+  /** Runs fn with the trainable embedding rows swapped into the model (call inside a tape or tidy). */
+  private withRows<T>(fn: () => T): T {
+    const undo = this.rows?.install(this.model);
+    try {
+      return fn();
+    } finally {
+      undo?.();
+    }
+  }
+
   async checkpoint(): Promise<TrainCheckpoint> {
     return {
       step: this.step_,
@@ -170,11 +190,13 @@ export class Trainer {
       lora: await snapshotLora(this.lora),
       optimizer: await this.opt.exportState(this.keys),
       metrics: this.metrics.slice(),
+      ...(this.rows ? { rows: await this.rows.snapshot() } : {}),
     };
   }
 
   dispose(): void {
     this.opt.dispose();
     disposeLora(this.lora);
+    this.rows?.dispose();
   }
 }

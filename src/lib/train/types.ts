@@ -1,9 +1,12 @@
 import type { LoraConfig, LoraSnapshot } from '../lora/types';
+import type { RowsSnapshot } from '../vocab/trainable-rows';
 
 export type ObjectiveName = 'sft' | 'dpo' | 'orpo' | 'clo';
+/** every objective the trainer runs: the four fine-tuning ones and continued pretraining (`pt`, methods.md §8) */
+export type TrainObjectiveName = ObjectiveName | 'pt';
 
 export interface TrainConfig {
-  objective: ObjectiveName;
+  objective: TrainObjectiveName;
   steps: number;
   batchSize: number;
   gradAccum: number;
@@ -22,6 +25,8 @@ export interface TrainConfig {
   lora: LoraConfig;
   /** checkpoint every N steps (browser runs) */
   checkpointEvery: number;
+  /** first embedding row to train (the added tokens, docs/methods.md §8); absent = embeddings frozen */
+  trainRowsFrom?: number;
 }
 
 /** Metrics logged every step (methods.md §2). Absent keys do not apply to the objective. */
@@ -49,4 +54,6 @@ export interface TrainCheckpoint {
   /** Adam moments, same keys as lora.tensors */
   optimizer: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
   metrics: StepMetrics[];
+  /** trained embedding rows (config.trainRowsFrom set) */
+  rows?: RowsSnapshot;
 }
