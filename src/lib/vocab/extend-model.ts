@@ -25,6 +25,8 @@ export interface ExtendOptions {
   /** corpus name for error messages */
   source?: string;
   skipGram?: SkipGramOptions;
+  /** SALT pseudo-inverse cutoff (default SALT_RCOND; 0 = exact pinv) */
+  saltRcond?: number;
   /** stage: 'learn' | 'aux' | 'init'; lets a page show progress */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -141,7 +143,7 @@ export async function extendModel(model: LoadedModel, texts: string[], opts: Ext
   opts.onProgress?.('init', 0, 1);
   const oldPieces = learned.map((p) => oldSplit(oldTok, p.piece));
   const embedOld = await readMatrix(model.weights.embed);
-  const base = { oldVocab, dim, oldPieces, seed, aux };
+  const base = { oldVocab, dim, oldPieces, seed, aux, rcond: opts.saltRcond };
   const emb = initRows(opts.init, { ...base, matrix: embedOld });
   let head: ReturnType<typeof initRows> | null = null;
   if (model.weights.lmHead) head = initRows(opts.init, { ...base, matrix: await readMatrix(model.weights.lmHead), seed: seed + 1 });

@@ -8,6 +8,13 @@ import { gaussian, mulberry32 } from '../model/sample';
 import { sparsemax } from './sparsemax';
 import { pinvCoefficients } from './linalg';
 
+/**
+ * Default rcond of SALT's pseudo-inverse (ours; docs/choices.md): with the lab's skip-gram space the
+ * neighbours are clustered and an exact pinv extrapolates (rcond 0.01: new-row norms up to 37 vs at
+ * most 3.2 for old rows, which wrecks English log-probs through the tied head); 0.2 keeps them in range.
+ */
+export const SALT_RCOND = 0.2;
+
 export type InitMethod = 'salt' | 'mean' | 'random';
 export const INIT_METHODS: InitMethod[] = ['salt', 'mean', 'random'];
 
@@ -36,6 +43,8 @@ export interface InitInput {
   aux?: AuxSpace | null;
   /** SALT: candidates kept (by cosine) before sparsemax (default 64) */
   maxNeighbours?: number;
+  /** SALT: singular values of A[neighbours] below rcond·σ_max are dropped from the pseudo-inverse (numpy's pinv(A, rcond)) */
+  rcond?: number;
 }
 
 export interface InitStats {
@@ -115,6 +124,7 @@ export function saltRow(
   matrix: Float32Array,
   dim: number,
   maxNeighbours = 64,
+  rcond = 0,
 ): { row: Float32Array; neighbours: number[]; weights: number[] } {
   const an = norm(a) || 1;
   const sims = shared.map((s, i) => {
@@ -131,7 +141,7 @@ export function saltRow(
   const d = a.length;
   const A = new Float64Array(k * d);
   nb.forEach((c, r) => A.set(shared[c.i].vec, r * d));
-  const coef = pinvCoefficients(A, k, d, a);
+  const coef = pinvCoefficients(A, k, d, a, rcond > 0 ? rcond * rcond : undefined);
   const row = new Float32Array(dim);
   const acc = new Float64Array(dim);
   nb.forEach((c, r) => {
@@ -163,7 +173,7 @@ export function initSalt(inp: InitInput): { rows: Float32Array; stats: InitStats
       fallback++;
       continue;
     }
-    const r = saltRow(a, shared, matrix, dim, inp.maxNeighbours ?? 64);
+    const r = saltRow(a, shared, matrix, dim, inp.maxNeighbours ?? 64, inp.rcond ?? SALT_RCOND);
     rows.set(r.row, i * dim);
     fromNeighbours++;
     nbSum += r.neighbours.length;

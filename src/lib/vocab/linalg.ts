@@ -49,6 +49,25 @@ export function symEig(G: Float64Array, n: number): { values: Float64Array; vect
  * a·pinv(A)·E = Σ_i c_i E_i for any E (k×D): SALT's e_new = a_new·X with X = pinv(A)·E.
  */
 export function pinvCoefficients(A: Float64Array, k: number, d: number, a: ArrayLike<number>, eigCut = 1e-12): Float64Array {
+  // More neighbours than dimensions: the dual form pinv(A) = pinv(AᵀA)·Aᵀ works on a d×d matrix,
+  // so c = A·pinv(AᵀA)·aᵀ. Otherwise pinv(A) = Aᵀ·pinv(A·Aᵀ) on a k×k matrix, c = pinv(A·Aᵀ)·A·aᵀ.
+  if (k > d) {
+    const M = new Float64Array(d * d);
+    for (let r = 0; r < k; r++)
+      for (let i = 0; i < d; i++) {
+        const x = A[r * d + i];
+        if (x === 0) continue;
+        for (let j = 0; j < d; j++) M[i * d + j] += x * A[r * d + j];
+      }
+    const u = pinvSymApply(M, d, a, eigCut);
+    const c = new Float64Array(k);
+    for (let r = 0; r < k; r++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += A[r * d + t] * u[t];
+      c[r] = s;
+    }
+    return c;
+  }
   const G = new Float64Array(k * k);
   for (let i = 0; i < k; i++)
     for (let j = i; j < k; j++) {
@@ -63,19 +82,26 @@ export function pinvCoefficients(A: Float64Array, k: number, d: number, a: Array
     for (let t = 0; t < d; t++) s += A[i * d + t] * a[t];
     b[i] = s;
   }
-  const { values, vectors } = symEig(G, k);
+  return pinvSymApply(G, k, b, eigCut);
+}
+
+/**
+ * pinv(S)·b for a symmetric PSD n×n matrix S: V diag(1/w) Vᵀ b over eigenvalues above eigCut·w_max
+ * (w = σ² of the underlying A, so singular values below 1e-6·σ_max count as zero; float64
+ * rounding in S is ~1e-16·w_max).
+ */
+export function pinvSymApply(S: Float64Array, n: number, b: ArrayLike<number>, eigCut = 1e-12): Float64Array {
+  const { values, vectors } = symEig(S, n);
   let max = 0;
   for (const x of values) max = Math.max(max, Math.abs(x));
-  // G⁺ = V diag(1/w) Vᵀ over eigenvalues above eigCut·w_max (w = σ², so singular values of A below
-  // 1e-6·σ_max count as zero: float64 rounding in G is ~1e-16·w_max).
   const cut = eigCut * max;
-  const c = new Float64Array(k);
-  for (let e = 0; e < k; e++) {
+  const out = new Float64Array(n);
+  for (let e = 0; e < n; e++) {
     if (values[e] <= cut) continue;
     let proj = 0;
-    for (let i = 0; i < k; i++) proj += vectors[i * k + e] * b[i];
+    for (let i = 0; i < n; i++) proj += vectors[i * n + e] * b[i];
     proj /= values[e];
-    for (let i = 0; i < k; i++) c[i] += vectors[i * k + e] * proj;
+    for (let i = 0; i < n; i++) out[i] += vectors[i * n + e] * proj;
   }
-  return c;
+  return out;
 }
