@@ -7,7 +7,8 @@ import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
-import type { ObjectiveName } from '../../src/lib/train/types';
+import type { ObjectiveName, TrainObjectiveName } from '../../src/lib/train/types';
+import { addedRowsStart, parseTextRows, writeTrainedRows } from '../vocab-io';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { snapshotLora } from '../../src/lib/lora/lora';
 import { writeAdapterDir } from '../adapter-io';
@@ -17,7 +18,8 @@ const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', 
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  objective: { type: 'string', help: 'training objective', required: true, choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  objective: { type: 'string', help: 'training objective (pt: continued pretraining on {"text"} rows or plain text lines)', required: true, choices: ['sft', 'dpo', 'orpo', 'clo', 'pt'] },
+  'train-embeddings': { type: 'string', help: 'new: also train the embedding rows added by `vocab` (and untied head rows); none: frozen', choices: ['new', 'none'], default: 'none' },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
   steps: { type: 'number', help: 'optimizer steps', default: 50 },
   'batch-size': { type: 'number', help: 'rows per micro-batch (CLO: each row = 4 sequences)', default: 8 },
@@ -44,8 +46,8 @@ const SPEC: Spec = {
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help')) return console.log(helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC)), 0;
   const a = parseArgs(argv, SPEC, 'train');
-  const objective = a.objective as ObjectiveName;
-  const targets = String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
+  const objective = a.objective as TrainObjectiveName;
+  const targets = String(a['lora-targets']) === 'none' ? [] : String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!LINEAR_NAMES.includes(t as LinearName)) throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
   if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
@@ -66,9 +68,12 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+  const trainRowsFrom = a['train-embeddings'] === 'new' ? addedRowsStart(model, a.model as string) : undefined;
+  if (trainRowsFrom !== undefined) cfg.trainRowsFrom = trainRowsFrom;
+  if (targets.length === 0 && trainRowsFrom === undefined) throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 
   // Memory guard: wasm has a 4 GiB heap; WebGPU has per-buffer limits. CLO/DPO/ORPO score 4/2/2 sequences per row.
-  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
+  const seqPerRow = objective === 'clo' ? 4 : objective === 'sft' || objective === 'pt' ? 1 : 2;
   const lim = backend.adapterInfo?.limits ?? {};
   const mem = checkMemory(model.config, { batchSize: cfg.batchSize * seqPerRow, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true }, {
     maxBufferSize: lim.maxBufferSize,
@@ -77,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!mem.ok) throw new UsageError(`train: ${mem.message}`);
 
-  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
+  const parsed = objective === 'pt' ? parseTextRows(readFileSync(dataPath, 'utf8'), dataPath) : parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
     if (!a['skip-bad-rows'] || parsed.rows.length === 0) throw new Error(`${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`);
@@ -100,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const snap = await snapshotLora(trainer.lora);
   const files = await writeAdapterDir(outDir, snap, model);
+  if (trainer.rows) files.push(...(await writeTrainedRows(outDir, trainer.rows, model, a.model as string)));
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {
     model: { name: model.name, source: model.source, config: model.config },

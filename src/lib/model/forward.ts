@@ -4,7 +4,7 @@ import type { LinearName, ModelWeights } from './weights';
 import type { LoraState } from '../lora/types';
 import { applyRope, ropeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
-import { matMulFrozenT } from './matmul';
+import { matMulFrozenT, matMulT } from './matmul';
 
 export interface ForwardOptions {
   lora?: LoraState | null;
@@ -138,5 +138,5 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
   if (opts.cache) opts.cache.length = S;
   const hf = norm(x, W.finalNorm, cfg);
   const head = W.lmHead ?? W.embed;
-  return matMulFrozenT(hf, head).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
+  return (W.trainableHead ? matMulT(hf, head) : matMulFrozenT(hf, head)).reshape([B, T, cfg.vocabSize]) as tf.Tensor3D;
 }

@@ -57,8 +57,10 @@ export class TrainableRows {
     const oldEmbed = w.embed;
     const oldHead = w.lmHead;
     w.embed = tf.concat([this.embedPrefix, this.embed], 0) as tf.Tensor2D;
+    w.trainableHead = true;
     if (this.head && this.headPrefix) w.lmHead = tf.concat([this.headPrefix, this.head], 0) as tf.Tensor2D;
     return () => {
+      w.trainableHead = undefined;
       w.embed = oldEmbed;
       w.lmHead = oldHead;
     };
