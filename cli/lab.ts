@@ -8,11 +8,12 @@ const COMMANDS: Record<string, string> = {
   info: 'load and describe a model',
   generate: 'sample text (greedy at --temperature 0)',
   score: 'log-probability of a response given a prompt (methods.md §1)',
-  train: 'train a LoRA adapter with SFT, DPO, ORPO or CLO',
+  train: 'train a LoRA adapter with SFT, DPO, ORPO or CLO (or continue pretraining: pt)',
   eval: 'KoBEST and English scoring (methods.md §4-5)',
   'build-pairs': 'build CLO quadruples from English SFT data with a translator',
   export: 'write a PEFT adapter, a merged model or a TRL bundle',
   experiment: 'run a recipe: train every arm, evaluate base and arms, write the report',
+  vocab: 'extend the vocabulary with target-language tokens (SALT, mean or random init)',
 };
 
 function usage(): string {

@@ -10,6 +10,7 @@ import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
 import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg, PROJECT_ROOT } from '../node-env';
 import type { DataSource } from '../../src/lib/eval/data';
+import { evalText } from '../eval-text';
 import { DEFAULT_EVAL_SEED, evaluate, type EvalReport } from '../../src/lib/eval/run-eval';
 import { ALL_TASKS, parseTaskList, resolveSplit, type SplitName } from '../../src/lib/eval/tasks';
 import {
@@ -24,6 +25,7 @@ const SPEC: Spec = {
   tokenizer: MODEL_FLAGS.tokenizer,
   adapter: ADAPTER_FLAG,
   tasks: { type: 'string', help: `comma-separated: ${ALL_TASKS.map((t) => t.name).join(', ')} (required unless --perplexity or --fidelity)` },
+  text: { type: 'string', help: 'held-out text file (one text per line, or {"text"} / Korean JSON rows): bits and tokens per character (methods.md §9)' },
   perplexity: { type: 'boolean', help: 'add held-out English perplexity on the TinyStories dev paragraphs (--limit: first n paragraphs)' },
   fidelity: { type: 'boolean', help: 'add language fidelity of greedy generations to the ko/en fidelity prompts (--limit: first n per language)' },
   'max-new-tokens': { type: 'number', help: 'tokens generated per fidelity prompt', default: DEFAULT_FIDELITY_MAX_NEW_TOKENS, int: true, min: 1, max: 100_000 },
@@ -87,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     const a = parseArgs(argv, SPEC, COMMAND);
     const wantPpl = !!a.perplexity;
     const wantFid = !!a.fidelity;
+    if (a.text !== undefined) return await evalText(a, log);
     if (a.tasks === undefined && !wantPpl && !wantFid) throw new UsageError(`${COMMAND}: missing required flag --tasks (or give --perplexity / --fidelity)`);
     const tasks = a.tasks === undefined ? [] : parseTaskList(String(a.tasks));
     const maxNewTokens = intFlag(a, 'max-new-tokens', COMMAND, 1);

@@ -18,7 +18,7 @@ import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
-import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
+import type { ObjectiveName, TrainConfig, TrainObjectiveName } from '../../src/lib/train/types';
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
@@ -40,7 +40,8 @@ const EXPORT_FILES = [
   'adapter_config.json', 'adapter_model.safetensors', 'adapter', 'README.md', 'trl_config.json', 'sft.jsonl', 'preference.jsonl', 'clo_preference.jsonl', 'clo_target_sft.jsonl', 'run.json',
 ];
 
-const KIND: Record<ObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' };
+const KIND: Record<TrainObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo', pt: 'sft' };
+
 
 function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
   const p = resolve(adapterDir, 'run.json');

@@ -9,7 +9,8 @@ import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
-import type { ObjectiveName } from '../../src/lib/train/types';
+import type { TrainObjectiveName } from '../../src/lib/train/types';
+import { addedRowsStart, parseTextRows, writeTrainedRows } from '../vocab-io';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
 import { CHECKPOINT_FLAGS, CliCheckpointer, checkResume, prepareResume, runInfo } from '../train-checkpoint';
@@ -27,7 +28,8 @@ const paramHelp = (k: 'beta' | 'lambda') =>
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  objective: { type: 'string', help: 'training objective', required: true, choices: Object.keys(OBJECTIVES) },
+  objective: { type: 'string', help: 'training objective (pt: continued pretraining on {"text"} rows or plain text lines)', required: true, choices: Object.keys(OBJECTIVES) },
+  'train-embeddings': { type: 'string', help: 'new: also train the embedding rows added by `vocab` (and untied head rows); none: frozen', choices: ['new', 'none'], default: 'none' },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
   steps: { type: 'number', help: 'optimizer steps', default: D.steps, int: true, min: 1, max: 10_000_000 },
   'batch-size': { type: 'number', help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`, default: D.batchSize, int: true, min: 1, max: 100_000 },
@@ -59,8 +61,8 @@ export async function run(argvGiven: string[]): Promise<number> {
   const resume = await prepareResume(argvGiven, SPEC);
   const argv = resume ? resume.argv : argvGiven;
   const a = parseArgs(argv, SPEC, 'train');
-  const objective = a.objective as ObjectiveName;
-  const targets = String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
+  const objective = a.objective as TrainObjectiveName;
+  const targets = String(a['lora-targets']) === 'none' ? [] : String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!LINEAR_NAMES.includes(t as LinearName)) throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
   if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
@@ -92,13 +94,17 @@ export async function run(argvGiven: string[]): Promise<number> {
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
   // longer than the model's context: lowered, said on stderr, and recorded in run.json as the value used
   cfg.maxSeqLen = clampFlag('train', 'max-seq-len', cfg.maxSeqLen, 2, model.config.maxSeqLen, `${model.name} has a ${model.config.maxSeqLen}-token context`);
+  const trainRowsFrom = a['train-embeddings'] === 'new' ? addedRowsStart(model, a.model as string) : undefined;
+  if (trainRowsFrom !== undefined) cfg.trainRowsFrom = trainRowsFrom;
+  if (targets.length === 0 && trainRowsFrom === undefined) throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 
   // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
   const est = estimatePeak(model.config, { batchSize: cfg.batchSize * getObjective(objective).layout.length, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
   const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
   if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
-  const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null });
+  const text = readFileSync(dataPath, 'utf8');
+  const parsed = objective === 'pt' ? parseTextRows(text, dataPath) : parseDataFile(text, dataPath, { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null });
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
     if (!a['skip-bad-rows'] || parsed.rows.length === 0) throw new Error(`${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`);
@@ -127,6 +133,7 @@ export async function run(argvGiven: string[]): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   await ckpt.save(trainer);
   ckpt.dispose();
+  const rowFiles = trainer.rows ? await writeTrainedRows(outDir, trainer.rows, model, a.model as string) : [];
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {
     model: { name: model.name, source: model.source, config: model.config },
@@ -137,7 +144,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     timings: { seconds, tokens: totalTokens, tokens_per_s: totalTokens / seconds, num_tensors_per_step: memAfter },
   };
   atomicWriteFile(resolve(outDir, 'run.json'), JSON.stringify(runJson, null, 1));
-  const files = [...RUN_FILES];
+  const files = [...RUN_FILES, ...rowFiles];
   const last = trainer.metrics[trainer.metrics.length - 1];
   const summary = { steps: trainer.stepIndex, final_loss: last.loss, tokens_per_s: totalTokens / seconds, out: outDir, files };
   trainer.dispose();

@@ -78,6 +78,9 @@ export function trlTrainerKwargs(cfg: TrainConfig): { trainer: string; kwargs: R
       return { trainer: 'ORPOTrainer', kwargs: { ...common, beta: cfg.lambda } };
     case 'clo':
       return { trainer: 'CLOTrainer', kwargs: common };
+    case 'pt':
+      // continued pretraining: causal LM loss on every token of the text windows
+      return { trainer: 'SFTTrainer', kwargs: common };
   }
 }
 

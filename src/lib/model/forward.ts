@@ -4,7 +4,7 @@ import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
 import type { LoraState } from './adapter';
 import { applyRope, ropeTables, type RopeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
-import { matMulFrozenT } from './matmul';
+import { matMulFrozenT, matMulT } from './matmul';
 import { attention } from './attention';
 
 export interface ForwardOptions {
@@ -230,5 +230,6 @@ export function forwardHidden(model: ModelLike, ids: tf.Tensor2D, opts: ForwardO
 export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
   const [B, T] = ids.shape;
   const hf = forwardHidden(model, ids, opts);
-  return matMulFrozenT(hf, lmHead(model)).reshape([B, T, model.config.vocabSize]) as tf.Tensor3D;
+  const head = lmHead(model);
+  return (model.weights.trainableHead ? matMulT(hf, head) : matMulFrozenT(hf, head)).reshape([B, T, model.config.vocabSize]) as tf.Tensor3D;
 }

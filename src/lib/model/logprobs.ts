@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { forwardHidden, lmHead, type ModelLike } from './forward';
 import type { LoraState } from './adapter';
 import type { PackedBatch } from './batch';
-import { matMulFrozenT } from './matmul';
+import { matMulFrozenT, matMulT } from './matmul';
 
 /**
  * Per-token log-probabilities of the targets (methods.md §1), without [B, T, V] tensors.
@@ -190,7 +190,13 @@ export interface SequenceLogprobOptions extends ChunkOptions {
 /** Per-token target log-probs of a packed batch, masked to the response positions: [B, T]. */
 export function maskedTokenLogprobs(model: ModelLike, batch: PackedBatch, lora: LoraState | null, training = false, dropoutSeed?: number, o: SequenceLogprobOptions = {}): tf.Tensor2D {
   const h = forwardHidden(model, batch.ids, { lora, training, dropoutSeed, checkpointing: o.checkpointing });
-  const lp = headLogprobs(h, lmHead(model), batch.targets.reshape([batch.B * batch.T]) as tf.Tensor1D, o);
+  const w = lmHead(model);
+  const targets = batch.targets.reshape([batch.B * batch.T]) as tf.Tensor1D;
+  // headLogprobs treats the head as frozen (its gradient reaches h only). While embedding rows train
+  // (vocabulary extension, tied or untied head rows) the head needs its gradient: the plain path.
+  const lp = model.weights.trainableHead
+    ? tokenLogprobs(matMulT(h, w).reshape([1, batch.B * batch.T, -1]) as tf.Tensor3D, targets.reshape([1, -1]) as tf.Tensor2D)
+    : headLogprobs(h, w, targets, o);
   return tf.mul(lp.reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
 }
 

@@ -32,6 +32,8 @@ export interface ModelWeights {
   finalNorm: Norm;
   /** [vocab, dim]; absent when tied to embed */
   lmHead?: tf.Tensor2D;
+  /** set while embedding rows train (src/lib/vocab/trainable-rows.ts): the output head then gets a gradient */
+  trainableHead?: boolean;
 }
 
 /** Every tensor of the model, keyed by a stable name (used for export and disposal). */

@@ -3,8 +3,9 @@ import { sft } from './sft';
 import { dpo } from './dpo';
 import { orpo } from './orpo';
 import { clo } from './clo';
+import { pt } from './pt';
 
-export const OBJECTIVES: Record<string, Objective> = { sft, dpo, orpo, clo };
+export const OBJECTIVES: Record<string, Objective> = { sft, dpo, orpo, clo, pt };
 
 export function getObjective(name: string): Objective {
   const o = OBJECTIVES[name];

@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainRow } from '../data/rows';
+import type { Tokenizer } from '../tokenizer/types';
+import type { TokenizedSeq } from './logprobs';
 
 /** A sequence an objective asks the trainer to score: prompt and response text, used verbatim. */
 export interface PairText {
@@ -55,4 +57,9 @@ export interface Objective {
   /** Sequences one row contributes, in a fixed order the loss relies on. */
   sequences(row: TrainRow): PairText[];
   loss(stats: SeqStats, p: ObjectiveParams): ObjectiveOutput;
+  /**
+   * Optional own tokenization (objective `pt`): the trainer's items for one row, each a list of
+   * sequences sampled together. Without it the trainer tokenizes sequences() with tokenizePair.
+   */
+  tokenize?(tok: Tokenizer, row: TrainRow, maxSeqLen: number): TokenizedSeq[][];
 }

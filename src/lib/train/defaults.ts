@@ -1,7 +1,7 @@
 import { DEFAULT_LORA } from '../lora/types';
 import { getObjective } from '../objectives/index';
 import type { ObjectiveParams } from '../objectives/types';
-import type { ObjectiveName, TrainConfig } from './types';
+import type { TrainObjectiveName, TrainConfig } from './types';
 
 /**
  * Objective-independent defaults (methods.md §3: AdamW, warmup + cosine, clipping; LoRA on the
@@ -27,7 +27,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'objective' | 'beta' | 'lambda'> 
 const UNUSED_PARAM: ObjectiveParams = { beta: 0.1, lambda: 0.5 };
 
 /** A full config: the objective-independent defaults, the objective's own defaults, then the overrides. */
-export function defaultTrainConfig(objective: ObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+export function defaultTrainConfig(objective: TrainObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const own = getObjective(objective).params;
   const base: TrainConfig = {
     objective,

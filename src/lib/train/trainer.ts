@@ -12,6 +12,7 @@ import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
+import { TrainableRows, type RowsSnapshot } from '../vocab/trainable-rows';
 
 /** Training stopped at a step whose loss or gradient norm is NaN or ±Inf; the adapter keeps the last finite weights. */
 export class NonFiniteError extends Error {
@@ -69,6 +70,8 @@ export class Trainer {
   referenceCache: ReferenceCache | null = new ReferenceCache();
   private readonly refModel: ModelLike;
   private readonly refOwned: tf.Tensor[];
+  /** trainable embedding rows (config.trainRowsFrom), null when the embeddings are frozen */
+  readonly rows: TrainableRows | null;
 
   private constructor(
     readonly model: LoadedModel,
@@ -76,6 +79,7 @@ export class Trainer {
     readonly config: TrainConfig,
     readonly lora: LoraState,
     private readonly extras?: TrainerExtras,
+    resumeRows?: RowsSnapshot,
   ) {
     this.objective = getObjective(config.objective);
     const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
@@ -86,7 +90,8 @@ export class Trainer {
         return;
       }
       try {
-        this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
+        if (this.objective.tokenize) this.seqs.push(...this.objective.tokenize(model.tokenizer, row, maxLen));
+        else this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
       } catch (e) {
         this.skipped.push({ line: i + 1, message: (e as Error).message });
       }
@@ -101,6 +106,11 @@ export class Trainer {
       this.keys.push(...extras.keys);
       this.vars.push(...extras.vars);
     }
+    this.rows = config.trainRowsFrom !== undefined ? TrainableRows.create(model, config.trainRowsFrom, resumeRows) : null;
+    if (this.rows) {
+      this.keys.push(...this.rows.keys);
+      this.vars.push(...this.rows.vars);
+    }
     this.opt = new AdamW(this.vars);
     const frozen = frozenReferenceModel(model);
     this.refModel = frozen.model;
@@ -109,7 +119,7 @@ export class Trainer {
 
   static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint, extras?: TrainerExtras): Trainer {
     const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
-    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras);
+    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras, resumeFrom?.rows);
     if (resumeFrom) {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
@@ -148,16 +158,17 @@ export class Trainer {
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
+      // the reference reads the embedding rows as they were at the start (refModel), never the trained ones
       const reference = this.objective.needsReference ? await this.reference(seqs, batch) : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = tf.variableGrads(() => this.withRows(() => {
         const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed, { checkpointing: cfg.checkpointing });
         const out = this.objective.loss({ policy, reference, counts }, params);
         metricNames = Object.keys(out.metrics);
         stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
         return out.loss;
-      }, this.vars);
+      }), this.vars);
       value.dispose();
       reference?.dispose();
       counts.dispose();
@@ -248,6 +259,16 @@ export class Trainer {
     });
   }
 
+  /** Runs fn with the trainable embedding rows swapped into the model (call inside a tape or tidy). */
+  private withRows<T>(fn: () => T): T {
+    const undo = this.rows?.install(this.model);
+    try {
+      return fn();
+    } finally {
+      undo?.();
+    }
+  }
+
   async checkpoint(): Promise<TrainCheckpoint> {
     return {
       step: this.step_,
@@ -256,6 +277,7 @@ export class Trainer {
       optimizer: await this.opt.exportState(this.keys),
       metrics: this.metrics.slice(),
       ...(this.referenceCache && this.referenceCache.size > 0 ? { reference: this.referenceCache.export() } : {}),
+      ...(this.rows ? { rows: await this.rows.snapshot() } : {}),
     };
   }
 
@@ -263,5 +285,6 @@ export class Trainer {
     this.refOwned.forEach((t) => t.dispose());
     this.opt.dispose();
     disposeLora(this.lora);
+    this.rows?.dispose();
   }
 }

@@ -1,9 +1,12 @@
 import type { LoraConfig, LoraSnapshot } from '../lora/types';
+import type { RowsSnapshot } from '../vocab/trainable-rows';
 
 export type ObjectiveName = 'sft' | 'dpo' | 'orpo' | 'clo';
+/** every objective the trainer runs: the four fine-tuning ones and continued pretraining (`pt`, methods.md §8) */
+export type TrainObjectiveName = ObjectiveName | 'pt';
 
 export interface TrainConfig {
-  objective: ObjectiveName;
+  objective: TrainObjectiveName;
   steps: number;
   batchSize: number;
   gradAccum: number;
@@ -24,6 +27,8 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** gradient checkpointing: recompute each block in the backward pass instead of keeping its activations */
   checkpointing?: boolean;
+  /** first embedding row to train (the added tokens, docs/methods.md §8); absent = embeddings frozen */
+  trainRowsFrom?: number;
 }
 
 /** Metrics logged every step (methods.md §2). Absent keys do not apply to the objective. */
@@ -53,4 +58,6 @@ export interface TrainCheckpoint {
   metrics: StepMetrics[];
   /** DPO / CLO: reference log-probs computed so far, by sequence key (objectives/reference-cache.ts) */
   reference?: Record<string, number>;
+  /** trained embedding rows (config.trainRowsFrom set) */
+  rows?: RowsSnapshot;
 }
