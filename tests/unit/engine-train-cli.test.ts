@@ -107,7 +107,7 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
   });
 
   it('writes the adapter in PEFT layout', () => {
-    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'run.json']);
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'checkpoint.safetensors', 'run.json']);
     const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(cfg.peft_type).toBe('LORA');
     expect(cfg.r).toBe(R);
