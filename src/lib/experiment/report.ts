@@ -140,7 +140,7 @@ export function buildReport(s: ExperimentState): Map<string, string> {
     if (sec === 'winrate-table1' && r.suite.winRate) {
       md.push('## Win rate (rows = pair; judged by a person)', '', '| X vs Y | prompts | X wins | ties | Y wins |', '| --- | ---: | ---: | ---: | ---: |');
       for (const ws of winRateSessions(s)) md.push(`| ${ws.xLabel} vs ${ws.yLabel} | ${ws.items.length} | not judged | not judged | not judged |`);
-      md.push('', 'The sessions (winrate-*.json) hold both answers to the same Korean prompts in a blind A/B order; judge them in the Win rate view. The lab does not judge them itself.', '');
+      md.push('', 'The sessions (winrate-*.json, in the Win rate view\'s session format; importing them there is not wired yet) hold both answers to the same Korean prompts in a seeded blind A/B order, for a person to judge. The lab does not judge them itself.', '');
     }
     if (sec === 'curves') md.push('## Training curves', '', '![loss of every arm](curves.svg)', '');
     if (sec === 'tradeoff') {
