@@ -103,7 +103,7 @@ export function buildCases(fx: Fixtures): Case[] {
     ['a folder without config', ['--model', join(fx.inputs, 'd')]],
   ];
   for (const k of Object.keys(p).filter((k) => k.startsWith('hf/') && k !== 'hf/good')) modelCases.push([`hf ${k.slice(3)}`, ['--model', p[k]]]);
-  const modelOk = new Set(['hf huge-weight', 'hf vocab-small']);
+  const modelOk = new Set(['hf st-huge-weight', 'hf vocab-small']);
   for (const [label, margs] of modelCases) {
     // every broken model through info; the llama2.c ones also through generate and score
     for (const cmd of (label.startsWith('hf ') ? ['info'] : ['info', 'generate', 'score']) as ('info' | 'generate' | 'score')[]) {
@@ -259,7 +259,7 @@ export function buildCases(fx: Fixtures): Case[] {
   add({ name: 'score/empty response', args: ['score', ...M, '--prompt', 'Once', '--response', ''], expect: 'any' });
   add({ name: 'score/hangul emoji', args: ['score', ...M, '--prompt', '한국어 😀', '--response', ' 👍🏽'], expect: 'ok' });
   add({ name: 'generate/empty prompt', args: ['generate', ...M, '--prompt', '', '--max-new-tokens', '3'], expect: 'ok' });
-  add({ name: 'generate/control chars', args: ['generate', ...M, '--prompt', '\u0000\u0001\u001b[31m', '--max-new-tokens', '2'], expect: 'ok' });
+  add({ name: 'generate/control chars', args: ['generate', ...M, '--prompt', '\u0001\u0007\u001b[31m', '--max-new-tokens', '2'], expect: 'ok' });
   add({ name: 'eval/unknown task', args: ['eval', ...M, '--tasks', 'nope'], expect: 'error' });
   add({ name: 'eval/no tasks', args: ['eval', ...M], expect: 'error' });
   add({ name: 'eval/data root missing', args: ['eval', ...M, '--tasks', 'kobest_copa', '--data', join(fx.inputs, 'nope')], expect: 'error' });

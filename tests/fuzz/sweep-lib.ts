@@ -175,6 +175,8 @@ function classify(c: Case, r: RunResult, lost: string | null, outsBefore: Map<st
   }
   const lines = r.stderr.split('\n').filter((l) => l.trim());
   const errs = lines.filter((l) => /^(error:|eval: )/.test(l));
+  // the top-level usage text (no command) goes to stdout with exit 2: a clean refusal
+  if (errs.length === 0 && lines.length === 0 && r.code === 2 && r.stdout.startsWith('usage:')) return { verdict: c.expect === 'ok' ? 'refused-good' : 'clean-error', why: 'usage on stdout' };
   if (errs.length === 0 && !/^\S+: /.test(lines[lines.length - 1] ?? '')) return { verdict: 'stack-trace', why: `no one-line error: ${r.stderr.slice(-300)}` };
   if (c.expect === 'ok') return { verdict: 'refused-good', why: lines[lines.length - 1] ?? '' };
   return { verdict: 'clean-error', why: lines[lines.length - 1] ?? '' };

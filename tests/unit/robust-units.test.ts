@@ -16,7 +16,10 @@ import { JsonFileStore } from '../../cli/json-file-store';
 import { writeSafetensors, SafetensorsReader } from '../../src/lib/formats/safetensors';
 import { validateAdapter, validateAdapterConfig } from '../../src/lib/lora/validate-adapter';
 import { checkConfigRanges, hfConfigToModelConfig } from '../../src/lib/formats/hf-config';
-import { checkLayerCount } from '../../src/lib/formats/hf-weights';
+import { checkLayerCount, hfTensorsToWeights, shardedSource } from '../../src/lib/formats/hf-weights';
+import { parseLlama2c } from '../../src/lib/formats/llama2c';
+import { hfFixture } from './hf-fixtures';
+import { STORIES_DIR } from './helpers';
 import { Trainer, nonFiniteMessage } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { loadStories } from './helpers';
@@ -273,5 +276,23 @@ describe('model config checks', () => {
     expect(() => checkLayerCount(src(5), c, 'm')).toThrow('m: config.json num_hidden_layers is 3 but the tensors hold 5');
     expect(() => checkLayerCount(src(2), c, 'm')).toThrow('tensors hold 2');
     expect(() => checkLayerCount(src(3), c, 'm')).not.toThrow();
+  });
+});
+
+describe('model weights are checked for NaN / Inf on load', () => {
+  it('llama2.c: names the part', () => {
+    const bin = Buffer.from(readFileSync(join(STORIES_DIR, 'stories260K.bin')));
+    // header 28 bytes; token_embedding 512×64, rms_att 5×64, then wq
+    bin.writeFloatLE(NaN, 28 + 4 * (512 * 64 + 5 * 64) + 8);
+    expect(() => parseLlama2c(new Uint8Array(bin), 'x.bin')).toThrow('x.bin: wq has NaN at index 2');
+  });
+  it('Hugging Face: names the tensor', async () => {
+    const fx = hfFixture('llama', 'F32');
+    const st = Buffer.from(fx.files['model.safetensors'] as Uint8Array);
+    const n = Number(st.readBigUInt64LE(0));
+    const header = JSON.parse(st.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    st.writeFloatLE(Infinity, 8 + n + header['model.norm.weight'].data_offsets[0] + 4);
+    const src = shardedSource([await SafetensorsReader.open(new Uint8Array(st), 'model.safetensors')]);
+    await expect(hfTensorsToWeights(src, fx.config, 'm')).rejects.toThrow('m: tensor "model.norm.weight" has Infinity at index 1');
   });
 });

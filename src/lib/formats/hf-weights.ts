@@ -74,7 +74,9 @@ class Loader {
     const name = this.resolve(Array.isArray(names) ? names : [names]);
     const t = await this.src.readFloat(name);
     if (!eq(t.shape, shape)) throw new HfWeightsError(`${this.where}: tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
-    return t.data;
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new HfWeightsError(`${this.where}: tensor "${name}" has ${d[i]} at index ${i} (a corrupt or diverged checkpoint)`);
+    return d;
   }
   has(names: string[]): boolean {
     return names.some((n) => this.src.has(n));

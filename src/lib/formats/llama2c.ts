@@ -78,8 +78,13 @@ export function parseLlama2c(bytes: Uint8Array, fileName = 'model.bin'): { confi
   const floats = new Float32Array((bytes.byteLength - HEADER_BYTES) / 4);
   new Uint8Array(floats.buffer).set(bytes.subarray(HEADER_BYTES));
   let off = 0;
+  const names = ['token_embedding', 'rms_att', 'wq', 'wk', 'wv', 'wo', 'rms_ffn', 'w1', 'w2', 'w3', 'rms_final', 'freq_cis', 'wcls'];
+  let part = 0;
   const take = (n: number) => {
     const a = floats.subarray(off, off + n);
+    const name = names[part++] ?? 'weights';
+    // NaN/Inf weights are refused here rather than turning every logit into NaN later (freq_cis is unused)
+    if (name !== 'freq_cis') for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`${fileName}: ${name} has ${a[i]} at index ${i} (a corrupt or diverged checkpoint)`);
     off += n;
     return a;
   };
