@@ -22,6 +22,8 @@ import type { TokenizedSeq } from '../src/lib/model/batch';
 import { mulberry32 } from '../src/lib/model/sample';
 import { parseArgs } from '../cli/args';
 import { WASM_HEAP_BYTES, checkBudget, estimatePeak } from '../src/lib/model/memory';
+import { releaseTransposes } from '../src/lib/model/matmul';
+import { releaseHeadBlocks } from '../src/lib/model/logprobs';
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -44,6 +46,7 @@ const args = parseArgs(process.argv.slice(2), {
 const log = (s: string) => process.stderr.write(s + '\n');
 /** --batch/--seq given: used for every config (else smollm135m runs at 1 × 256). */
 let explicitShape = false;
+let disposeLastModel: (() => void) | null = null;
 
 /**
  * tfjs-backend-wasm runs single-threaded in Node: its WASM_HAS_MULTITHREAD_SUPPORT flag answers false
@@ -192,6 +195,14 @@ async function main() {
     }
     for (const config of String(args.configs).split(',')) {
       const model = await makeModel(config);
+      // peaks count every live tensor: free each config's model before the next (its weights, kept transposes and head blocks)
+      disposeLastModel?.();
+      disposeLastModel = () => {
+        const ws = [model.weights.embed, model.weights.posEmbed, model.weights.lmHead, model.weights.finalNorm.w, model.weights.finalNorm.b, ...model.weights.layers.flatMap((l) => [l.attnNorm.w, l.attnNorm.b, l.mlpNorm.w, l.mlpNorm.b, ...Object.values(l.linears).flatMap((x) => [x?.w, x?.b])])].filter((t) => !!t) as tf.Tensor[];
+        releaseTransposes(ws);
+        ws.forEach((w) => releaseHeadBlocks(w));
+        tf.dispose(ws);
+      };
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
         if (config === 'smollm135m' && backend !== 'wasm') {
           results.push({ backend, config, objective, skipped: 'the 135M-shaped config is measured on wasm only (cpu is plain JS; WebGPU here is software)' });

@@ -76,23 +76,21 @@ describe('TRL bundle', () => {
 });
 
 describe('memory guard', () => {
-  it('estimates by the stated formula', () => {
+  it('counts LoRA parameters (the estimate itself is tested against measured peaks in model-memory-guard.test.ts)', () => {
     const c = tinyConfig('llama'); // d 16, h 24, L 2, H 4, V 40, q 16, kv 8
     const e = estimateMemory(c, { batchSize: 2, seqLen: 10, lora: { r: 4, targets: ['q_proj', 'v_proj'] } });
     // LoRA params: per layer r·(out+in): q 4·(16+16)=128, v 4·(8+16)=96 → 224 × 2 layers
     expect(loraParamCount(c, 4, ['q_proj', 'v_proj'])).toBe(448);
     expect(e.lora).toBe(448 * 4);
     expect(e.optimizer).toBe(2 * 448 * 4);
-    expect(e.weights).toBe(4 * countParams(c));
-    // 4·[L·(B·T·(84d+28h) + 7·B·H·T²) + 9·B·T·V] = 4·[2·(20·(1344+672) + 7·2·4·100) + 9·20·40]
-    expect(e.activations).toBe(4 * (2 * (20 * 2016 + 5600) + 7200));
-    expect(e.total).toBe(e.weights + e.lora + e.gradients + e.optimizer + e.activations);
+    expect(e.total).toBe(e.weights + e.lora + e.gradients + e.optimizer + e.activations + e.working);
   });
   it('refuses with what to change', () => {
     const c = { ...tinyConfig('llama'), vocabSize: 32000 };
-    const buf = checkMemory(c, { batchSize: 8, seqLen: 512, lora: { r: 8, targets: ['q_proj'] } }, { maxStorageBufferBindingSize: 128 * 2 ** 20 });
+    const buf = checkMemory(c, { batchSize: 40, seqLen: 512, lora: { r: 8, targets: ['q_proj'] } }, { maxStorageBufferBindingSize: 128 * 2 ** 20 });
     expect(buf.ok).toBe(false);
-    expect(buf.message).toMatch(/logits .* needs 500\.0 MiB but this GPU allows 128\.0 MiB per buffer \(batch 8, sequence 512, LoRA rank 8\); use a smaller batch or a shorter sequence\./);
+    // the logits are computed in blocks now; at batch 40 × 512 the attention scores (4 heads × 512²) are the largest buffer
+    expect(buf.message).toMatch(/attention scores .* needs 160\.0 MiB but this GPU allows 128\.0 MiB per buffer \(batch 40 sequences, sequence 512, LoRA rank 8\); use a shorter sequence/);
     expect(checkMemory(c, { batchSize: 1, seqLen: 64, lora: { r: 8, targets: ['q_proj'] } }, { maxStorageBufferBindingSize: 128 * 2 ** 20 }).ok).toBe(true);
     const big = { ...tinyConfig('llama'), dim: 256, hiddenDim: 512, nHeads: 4, nKvHeads: 4, headDim: 64, vocabSize: 100 };
     const tot = checkMemory(big, { batchSize: 1, seqLen: 8, lora: { r: 256, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } }, { totalBytes: 12 * 2 ** 20 });

@@ -206,6 +206,8 @@ export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetChec
     const adapter = e.lora + e.gradients + e.optimizer;
     let fix: string;
     if (adapter > e.activations + e.working) fix = 'use a lower LoRA rank or fewer target modules';
+    else if (e.weights > 0.75 * budgetBytes)
+      fix = `the model weights alone take ${formatBytes(e.weights)}${(run.backend ?? 'wasm') === 'wasm' ? ' (wasm keeps every frozen matrix twice, as stored and transposed)' : ''}: pick a smaller model`;
     else if (!run.checkpointing && (run.training ?? true) && e.activations > e.working) fix = 'turn on gradient checkpointing (--grad-checkpointing), or use a smaller batch with gradient accumulation, or a shorter sequence';
     else if (run.batchSize > 1) fix = 'use a smaller batch with gradient accumulation (same effective batch), or a shorter sequence';
     else fix = 'use a shorter sequence';
