@@ -4,7 +4,7 @@
  * page load to the first finished training step. Writes bench/results/browser.json.
  *
  *   npx vite build && npx tsx bench/browser-bench.ts [--backends webgpu,wasm,cpu] [--steps 4] [--batch 2] [--seq 64] [--threads N] [--out file]
- * (--threads: wasm threads; default one per logical core; 1 = single-threaded)
+ * (--threads: wasm threads; default half the logical cores, as tfjs; --threads 2 on a 2-vCPU machine uses both)
  */
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';

@@ -86,6 +86,11 @@ describe('describeWorkerError', () => {
     const ev = { type: 'error', message: 'Uncaught ReferenceError: e is not defined', filename: 'http://h/assets/eval.worker-abc.js', lineno: 1, colno: 2345 };
     expect(describeWorkerError(ev, 'evaluation worker')).toBe('evaluation worker crashed: ReferenceError: e is not defined (eval.worker-abc.js:1:2345)');
   });
+  it('points at the nested worker when Emscripten rethrew a wasm thread\'s ErrorEvent', () => {
+    expect(describeWorkerError({ type: 'error', message: 'Uncaught [object ErrorEvent]' }, 'training worker')).toBe(
+      'training worker crashed: a nested worker (wasm thread) failed; its message is in the error reported just before',
+    );
+  });
   it('says the script failed when the event has no message', () => {
     const s = describeWorkerError({ type: 'error' }, 'training worker');
     expect(s).toContain('training worker crashed: training worker script failed to load');

@@ -33,6 +33,7 @@ import { countParams, type ModelConfig } from '../../src/lib/model/config';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { disposeWeights } from '../../src/lib/model/weights';
 import { describeAdapter, type AdapterDescription } from './backend-info';
+import { describeWorkerError } from './crash';
 
 export const WASM_URL = '/tfjs-wasm/';
 
@@ -67,7 +68,7 @@ export interface BootOptions {
   backend?: BackendName | null;
   /** absent = the embedded stories260K */
   model?: ModelSpec | null;
-  /** wasm threads to ask for (default: defaultThreads(), one per logical core up to 8) */
+  /** wasm threads to ask for (default: defaultThreads(), half the logical cores like tfjs; more is opt-in) */
   threads?: number;
   onDownload?: (p: UrlProgress) => void;
 }
@@ -77,25 +78,29 @@ let wasmConfigured = false;
 
 const logicalCores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 
-/** One wasm thread per logical core, at most 8 (the threaded build pre-creates 8 pthread workers). */
+/**
+ * Default wasm threads: tfjs's own choice, half the logical cores (at least 1, at most 8), i.e. one per
+ * physical core on a hyper-threaded CPU. Measured here (bench/browser-bench.ts, wasm, CLO batch 2 × 64,
+ * a 2-vCPU machine shared with other jobs): 1 thread 281–284 tokens/s, 2 threads 147–150: extra
+ * threads that must share busy cores spin and lose, so more than tfjs's default is opt-in (`threads`).
+ */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(8, logicalCores()));
+  return Math.max(1, Math.min(8, Math.floor(logicalCores() / 2)));
 }
 
 /**
  * Step 1: same wasm set-up in every worker. Threads need cross-origin isolation (SharedArrayBuffer).
  *
- * tfjs's C++ side caps the pool at navigator.hardwareConcurrency / 2 (it assumes two hyper-threads
- * per core), so a 2-vCPU machine would get 1 thread whatever setThreadsCount asks. The wasm module
- * reads hardwareConcurrency once, when it starts; this worker's navigator reports twice the real
- * count so the cap becomes the real core count, and setThreadsCount picks the number.
+ * tfjs's C++ side caps the pool at navigator.hardwareConcurrency / 2 whatever setThreadsCount asks.
+ * When `threads` asks for more, this worker's navigator reports twice that many cores before the wasm
+ * module starts (it reads the value once), so the cap no longer binds and setThreadsCount decides.
  */
 export function configureWasm(threads?: number): void {
   if (wasmConfigured) return;
   wasmConfigured = true;
   setWasmPaths(WASM_URL);
   if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  const want = threads && threads > 0 ? Math.min(8, threads) : defaultThreads();
+  const want = threads && threads > 0 ? Math.min(8, Math.floor(threads)) : defaultThreads();
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav && want * 2 > logicalCores()) {
     try {
@@ -173,9 +178,19 @@ export async function bootHost(opts: BootOptions, host: ModelHost): Promise<Host
 
 export const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Unhandled promise rejections in the worker become error events instead of silent console noise. */
+/**
+ * Unhandled promise rejections in the worker become error events instead of silent console noise;
+ * so does a crash of a nested worker (a wasm pthread): Emscripten rethrows its ErrorEvent, which
+ * reaches the page as "Uncaught [object ErrorEvent]", so its real message and file:line go out here.
+ */
 export function forwardUnhandled(report: (message: string) => void): void {
   self.addEventListener('unhandledrejection', (e) => report(`${self.name || 'worker'}: ${errText(e.reason)}`));
+  self.addEventListener('error', (e) => {
+    const inner = e.error as { message?: unknown; filename?: unknown } | null;
+    if (inner && typeof inner === 'object' && typeof inner.message === 'string' && 'filename' in inner) {
+      report(`${self.name || 'worker'}: ${describeWorkerError(inner, 'a wasm thread')}`);
+    }
+  });
 }
 
 /** Live tensor count and bytes (the leak check reads these from progress events). */

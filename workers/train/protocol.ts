@@ -23,7 +23,7 @@ export interface InitCommand {
   backend?: BackendName;
   /** the base model; absent = the embedded stories260K */
   model?: ModelSpec;
-  /** wasm threads (absent = one per logical core, up to 8; 1 = single-threaded) */
+  /** wasm threads (absent = half the logical cores, as tfjs; more is opt-in; 1 = single-threaded) */
   threads?: number;
 }
 export interface StartCommand {
