@@ -19,7 +19,10 @@ function documented(md: string): Map<string, string[]> {
     const cells = line.split('|').map((c) => c.trim());
     const file = /^`([\w./-]+\.ts)`$/.exec(cells[1] ?? '')?.[1];
     if (!file) continue;
-    out.set(file, [...(cells[2] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+    out.set(
+      file,
+      [...(cells[2] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]),
+    );
   }
   return out;
 }
@@ -30,13 +33,22 @@ function exportedNames(file: string): Set<string> {
   const names = new Set<string>();
   for (const st of sf.statements) {
     if (ts.isExportDeclaration(st)) {
-      if (st.exportClause && ts.isNamedExports(st.exportClause)) st.exportClause.elements.forEach((e) => names.add(e.name.text));
+      if (st.exportClause && ts.isNamedExports(st.exportClause))
+        st.exportClause.elements.forEach((e) => names.add(e.name.text));
       continue;
     }
-    const exported = ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    const exported =
+      ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
     if (!exported) continue;
     if (ts.isVariableStatement(st)) st.declarationList.declarations.forEach((d) => names.add(d.name.getText(sf)));
-    else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st)) && st.name) {
+    else if (
+      (ts.isFunctionDeclaration(st) ||
+        ts.isClassDeclaration(st) ||
+        ts.isInterfaceDeclaration(st) ||
+        ts.isTypeAliasDeclaration(st) ||
+        ts.isEnumDeclaration(st)) &&
+      st.name
+    ) {
       names.add(st.name.text);
     }
   }

@@ -26,7 +26,15 @@ function maxDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array
 }
 
 const flat = (c: TrainCheckpoint) =>
-  Object.fromEntries(Object.entries(c.lora.tensors).flatMap(([k, t]) => [[`${k}.A`, t.A], [`${k}.B`, t.B]] as [string, Float32Array][]));
+  Object.fromEntries(
+    Object.entries(c.lora.tensors).flatMap(
+      ([k, t]) =>
+        [
+          [`${k}.A`, t.A],
+          [`${k}.B`, t.B],
+        ] as [string, Float32Array][],
+    ),
+  );
 
 describe('resume from a checkpoint continues on the same trajectory (stories260K, wasm, CLO)', () => {
   let m: LoadedModel;
@@ -38,7 +46,15 @@ describe('resume from a checkpoint continues on the same trajectory (stories260K
   it(`${N} steps = ${K} steps + checkpoint + restore + ${N - K} steps`, async () => {
     const text = readFileSync(resolve(ROOT, 'public/data/instructions/paired_alpaca_koalpaca_en_ko.jsonl'), 'utf8');
     const rows = parseDataFile(text, 'pairs.jsonl', { expect: 'clo' }).rows.slice(0, 12);
-    const cfg = defaultTrainConfig('clo', { steps: N, batchSize: 2, maxSeqLen: 48, lr: 5e-3, warmupSteps: 1, seed: 11, checkpointEvery: 0 });
+    const cfg = defaultTrainConfig('clo', {
+      steps: N,
+      batchSize: 2,
+      maxSeqLen: 48,
+      lr: 5e-3,
+      warmupSteps: 1,
+      seed: 11,
+      checkpointEvery: 0,
+    });
 
     const straight = Trainer.create(m, rows, cfg);
     while (!straight.done) await straight.step();
