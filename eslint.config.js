@@ -10,7 +10,17 @@ import svelteConfig from './svelte.config.js';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/', '.vitest/', 'public/', 'bench/results/', 'out/', 'runs/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'test-results/',
+      'playwright-report/',
+      '.vitest/',
+      'public/',
+      'bench/results/',
+      'out/',
+      'runs/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -12,9 +12,18 @@ const TEXT: Record<ObjectiveName, { label: string; hint: string }> = {
     label: 'CLO (cross-lingual)',
     hint: 'λ·NLL(target answer | target prompt) + (1 − λ)·DPO over both directions: English prompt prefers the English answer, target prompt prefers the target answer. Needs en/target pairs.',
   },
-  sft: { label: 'SFT', hint: 'Mean token cross-entropy on the responses. Needs {prompt, response} or instruction rows.' },
-  dpo: { label: 'DPO', hint: 'Preference loss against the base model (adapter off) as reference. Needs {prompt, chosen, rejected}.' },
-  orpo: { label: 'ORPO', hint: 'NLL(chosen) + λ·odds-ratio preference term; no reference pass. Needs {prompt, chosen, rejected}.' },
+  sft: {
+    label: 'SFT',
+    hint: 'Mean token cross-entropy on the responses. Needs {prompt, response} or instruction rows.',
+  },
+  dpo: {
+    label: 'DPO',
+    hint: 'Preference loss against the base model (adapter off) as reference. Needs {prompt, chosen, rejected}.',
+  },
+  orpo: {
+    label: 'ORPO',
+    hint: 'NLL(chosen) + λ·odds-ratio preference term; no reference pass. Needs {prompt, chosen, rejected}.',
+  },
 };
 
 /** Per objective: label and hint (UI text) and the row kind it trains on (declared by the objective). */

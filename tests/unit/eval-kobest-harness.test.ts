@@ -27,16 +27,28 @@ type HarnessDoc = { context: string; choices: string[]; gold: number };
 const HARNESS: Record<string, { file: string; doc: (r: Row) => HarnessDoc }> = {
   kobest_boolq: {
     file: 'kobest/boolq.test.jsonl',
-    doc: (r) => ({ context: r.Text + ' 질문: ' + r.Question + ' 답변: ', choices: ['아니오', '예'], gold: r.Answer.toLowerCase() === 'true' ? 1 : 0 }),
+    doc: (r) => ({
+      context: r.Text + ' 질문: ' + r.Question + ' 답변: ',
+      choices: ['아니오', '예'],
+      gold: r.Answer.toLowerCase() === 'true' ? 1 : 0,
+    }),
   },
   kobest_copa: {
     file: 'kobest/copa.test.jsonl',
     // utils.py: connector = {"원인": " 왜냐하면", "결과": " 그래서"}[question]; f"{premise} {connector}"
-    doc: (r) => ({ context: r.sentence + ' ' + { 원인: ' 왜냐하면', 결과: ' 그래서' }[r.question.trim()]!, choices: [r['1'], r['2']], gold: Number(r.Answer) - 1 }),
+    doc: (r) => ({
+      context: r.sentence + ' ' + { 원인: ' 왜냐하면', 결과: ' 그래서' }[r.question.trim()]!,
+      choices: [r['1'], r['2']],
+      gold: Number(r.Answer) - 1,
+    }),
   },
   kobest_hellaswag: {
     file: 'kobest/hellaswag.test.jsonl',
-    doc: (r) => ({ context: '문장: ' + r.context, choices: [r.choice1, r.choice2, r.choice3, r.choice4], gold: Number(r.label) }),
+    doc: (r) => ({
+      context: '문장: ' + r.context,
+      choices: [r.choice1, r.choice2, r.choice3, r.choice4],
+      gold: Number(r.label),
+    }),
   },
   kobest_sentineg: {
     file: 'kobest/sentineg.test.jsonl',
@@ -45,7 +57,8 @@ const HARNESS: Record<string, { file: string; doc: (r: Row) => HarnessDoc }> = {
   kobest_wic: {
     file: 'kobest/wic.test.jsonl',
     doc: (r) => ({
-      context: '문장1: ' + r.SENTENCE1 + ' 문장2: ' + r.SENTENCE2 + ' 두 문장에서 ' + r.Target + '가 같은 뜻으로 쓰였나?',
+      context:
+        '문장1: ' + r.SENTENCE1 + ' 문장2: ' + r.SENTENCE2 + ' 두 문장에서 ' + r.Target + '가 같은 뜻으로 쓰였나?',
       choices: ['아니오', '예'],
       gold: r.ANSWER.toLowerCase() === 'true' ? 1 : 0,
     }),
@@ -102,9 +115,10 @@ describe('KoBEST contexts, continuations and per-item log-likelihoods match the 
         expect(items[i].gold).toBe(want.gold);
         const ll = want.choices.map((c) => harnessLoglik(m, want.context, ' ' + c));
         for (let c = 0; c < ll.length; c++) {
-          expect(Math.abs(items[i].loglik[c] - ll[c]), `item ${i} choice ${c}: lab ${items[i].loglik[c]} vs harness ${ll[c]}`).toBeLessThan(
-            1e-4 * Math.max(1, Math.abs(ll[c])),
-          );
+          expect(
+            Math.abs(items[i].loglik[c] - ll[c]),
+            `item ${i} choice ${c}: lab ${items[i].loglik[c]} vs harness ${ll[c]}`,
+          ).toBeLessThan(1e-4 * Math.max(1, Math.abs(ll[c])));
         }
         spread = Math.max(spread, Math.max(...ll) - Math.min(...ll));
       }

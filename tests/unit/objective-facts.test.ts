@@ -30,7 +30,12 @@ describe('objective facts', () => {
   });
 
   it('row kinds and layouts: SFT 1 sequence, DPO/ORPO chosen then rejected, CLO four in the §2 order', () => {
-    expect(Object.fromEntries(Object.entries(OBJECTIVES).map(([k, o]) => [k, o.accepts[0]]))).toEqual({ sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo' });
+    expect(Object.fromEntries(Object.entries(OBJECTIVES).map(([k, o]) => [k, o.accepts[0]]))).toEqual({
+      sft: 'sft',
+      dpo: 'preference',
+      orpo: 'preference',
+      clo: 'clo',
+    });
     expect(OBJECTIVES.clo.sequences(SAMPLE.clo)).toEqual([
       { prompt: 'xe', response: 'ye' },
       { prompt: 'xe', response: 'yt' },

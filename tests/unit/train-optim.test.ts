@@ -24,12 +24,35 @@ describe('AdamW matches torch.optim.AdamW', () => {
 
   it('three steps with per-step lr and decoupled weight decay: parameters and moments', async () => {
     const p1 = tf.variable(tf.tensor1d([0.5, -1.0, 2.0]));
-    const p2 = tf.variable(tf.tensor2d([[0.1, 0.2], [-0.3, 0.4]]));
+    const p2 = tf.variable(
+      tf.tensor2d([
+        [0.1, 0.2],
+        [-0.3, 0.4],
+      ]),
+    );
     const opt = new AdamW([p1, p2]);
     const grads: [number[], number[][]][] = [
-      [[0.3, -0.2, 0.1], [[1.0, -1.0], [0.5, 0.0]]],
-      [[-0.1, 0.4, 0.05], [[0.2, 0.3], [-0.5, 1.5]]],
-      [[0.2, 0.2, -0.3], [[-0.4, 0.1], [0.0, -0.2]]],
+      [
+        [0.3, -0.2, 0.1],
+        [
+          [1.0, -1.0],
+          [0.5, 0.0],
+        ],
+      ],
+      [
+        [-0.1, 0.4, 0.05],
+        [
+          [0.2, 0.3],
+          [-0.5, 1.5],
+        ],
+      ],
+      [
+        [0.2, 0.2, -0.3],
+        [
+          [-0.4, 0.1],
+          [0.0, -0.2],
+        ],
+      ],
     ];
     const lrs = [0.1, 0.05, 0.02];
     const before = tf.memory().numTensors;
@@ -40,7 +63,11 @@ describe('AdamW matches torch.optim.AdamW', () => {
     });
     expect(tf.memory().numTensors).toBe(before);
     close(await p1.data(), [0.3671517384935262, -0.9270571255914893, 1.8570164153078483], 2e-6);
-    close(await p2.data(), [-0.047131021984403325, 0.32634336330837255, -0.39597550815099736, 0.3524069293814179], 2e-6);
+    close(
+      await p2.data(),
+      [-0.047131021984403325, 0.32634336330837255, -0.39597550815099736, 0.3524069293814179],
+      2e-6,
+    );
     close(await opt.m[0].data(), [0.0353, 0.0398, -0.0174], 1e-7);
     close(await opt.v[0].data(), [0.00013981009, 0.00023976004, 0.00010247751], 1e-9);
     expect(opt.t).toBe(3);
@@ -59,8 +86,8 @@ describe('AdamW matches torch.optim.AdamW', () => {
 describe('warmup + cosine schedule', () => {
   it('matches LinearLR warmup then CosineAnnealingLR to 0.1·lr at the last step (PyTorch)', () => {
     const want = [
-      0.0003333333333333333, 0.0006666666666666666, 0.001, 0.001, 0.000965745789630079, 0.0008681980515339464, 0.0007222075445642906,
-      0.00055, 0.00037779245543570966, 0.00023180194846605365, 0.00013425421036992097, 0.0001,
+      0.0003333333333333333, 0.0006666666666666666, 0.001, 0.001, 0.000965745789630079, 0.0008681980515339464,
+      0.0007222075445642906, 0.00055, 0.00037779245543570966, 0.00023180194846605365, 0.00013425421036992097, 0.0001,
     ];
     close(
       want.map((_, s) => cosineWithWarmup(s, 12, 1e-3, 3, 0.1)),

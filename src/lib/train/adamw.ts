@@ -63,8 +63,8 @@ export class AdamW {
     this.t = s.t;
     keys.forEach((k, i) => {
       if (!s.m[k] || !s.v[k]) throw new Error(`checkpoint has no optimizer state for ${k}`);
-      this.m[i].assign(tf.tensor(s.m[k], this.vars[i].shape));
-      this.v[i].assign(tf.tensor(s.v[k], this.vars[i].shape));
+      tf.tidy(() => this.m[i].assign(tf.tensor(s.m[k], this.vars[i].shape)));
+      tf.tidy(() => this.v[i].assign(tf.tensor(s.v[k], this.vars[i].shape)));
     });
   }
 

@@ -153,13 +153,22 @@ describe('src/lib import graph', () => {
     expect(files.length).toBeGreaterThan(50);
     expect(edges.filter((e) => e.to).length).toBeGreaterThan(50);
     const modules = [...new Set(files.map(moduleOf))].filter((m) => !m.includes('.'));
-    expect(modules.filter((m) => !(m in LAYERS)), 'add new src/lib modules to LAYERS').toEqual([]);
+    expect(
+      modules.filter((m) => !(m in LAYERS)),
+      'add new src/lib modules to LAYERS',
+    ).toEqual([]);
   });
 
   it('no upward or sideways imports between layers (except the PENDING list)', () => {
     const found = layerViolations(edges);
-    expect(found.filter((v) => !pendingSet.has(v)), 'imports against the layer order').toEqual([]);
-    expect(PENDING.filter((p) => !found.includes(p)), 'PENDING entries that no longer occur: remove them').toEqual([]);
+    expect(
+      found.filter((v) => !pendingSet.has(v)),
+      'imports against the layer order',
+    ).toEqual([]);
+    expect(
+      PENDING.filter((p) => !found.includes(p)),
+      'PENDING entries that no longer occur: remove them',
+    ).toEqual([]);
   });
 
   it('no import cycles between files (once the PENDING edges are gone)', () => {
@@ -180,10 +189,9 @@ describe('src/lib import graph', () => {
 
   it('the checks catch what they are for (planted graph)', () => {
     const e = (from: string, to: string): Edge => ({ from, spec: '', to, target: '' });
-    expect(layerViolations([e('model/a.ts', 'lora/b.ts'), e('lora/b.ts', 'model/a.ts'), e('eval/x.ts', 'formats/y.ts')])).toEqual([
-      'eval/x.ts -> formats/y.ts',
-      'model/a.ts -> lora/b.ts',
-    ]);
+    expect(
+      layerViolations([e('model/a.ts', 'lora/b.ts'), e('lora/b.ts', 'model/a.ts'), e('eval/x.ts', 'formats/y.ts')]),
+    ).toEqual(['eval/x.ts -> formats/y.ts', 'model/a.ts -> lora/b.ts']);
     expect(cycles(['a', 'b', 'c'], [e('a', 'b'), e('b', 'c'), e('c', 'a')])).toEqual([['a', 'b', 'c']]);
     expect(cycles(['a', 'b'], [e('a', 'b')])).toEqual([]);
   });
