@@ -172,7 +172,7 @@ export function atomicWriteFile(path: string, data: Uint8Array | string): void {
     renameSync(tmp, path);
   } catch (err) {
     tryUnlink(tmp);
-    throw new Error(`${path}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the earlier file, if any, is unchanged`);
+    throw new Error(`${path}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the earlier file, if any, is unchanged`, { cause: err });
   }
 }
 
@@ -195,7 +195,7 @@ export function atomicWriteFiles(dir: string, files: Iterable<[string, Uint8Arra
     }
   } catch (err) {
     for (const [tmp] of temps) tryUnlink(tmp);
-    throw new Error(`${dir}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing in the folder was replaced`);
+    throw new Error(`${dir}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing in the folder was replaced`, { cause: err });
   }
   for (const [tmp, final] of temps) renameSync(tmp, final);
   return list.map(([n]) => n);

@@ -5,9 +5,9 @@
 import { defaultTrainConfig } from '../lib/train/defaults';
 import { OBJECTIVES } from '../lib/objectives/index';
 import type { TrainRow } from '../lib/data/rows';
-import type { ObjectiveName, TrainConfig } from '../lib/train/types';
+import type { TrainObjectiveName, TrainConfig } from '../lib/train/types';
 
-const TEXT: Record<ObjectiveName, { label: string; hint: string }> = {
+const TEXT: Record<TrainObjectiveName, { label: string; hint: string }> = {
   clo: {
     label: 'CLO (cross-lingual)',
     hint: 'λ·NLL(target answer | target prompt) + (1 − λ)·DPO over both directions: English prompt prefers the English answer, target prompt prefers the target answer. Needs en/target pairs.',
@@ -24,19 +24,23 @@ const TEXT: Record<ObjectiveName, { label: string; hint: string }> = {
     label: 'ORPO',
     hint: 'NLL(chosen) + λ·odds-ratio preference term; no reference pass. Needs {prompt, chosen, rejected}.',
   },
+  pt: {
+    label: 'PT (continued pretraining)',
+    hint: 'Causal LM loss on every token of raw text, long texts cut into windows; used after a vocabulary extension. Needs {"text"} rows.',
+  },
 };
 
 /** Per objective: label and hint (UI text) and the row kind it trains on (declared by the objective). */
 export const OBJECTIVE_INFO = Object.fromEntries(
-  (Object.keys(TEXT) as ObjectiveName[]).map((k) => [k, { ...TEXT[k], rowKind: OBJECTIVES[k].accepts[0] }]),
-) as Record<ObjectiveName, { label: string; hint: string; rowKind: TrainRow['kind'] }>;
+  (Object.keys(TEXT) as TrainObjectiveName[]).map((k) => [k, { ...TEXT[k], rowKind: OBJECTIVES[k].accepts[0] }]),
+) as Record<TrainObjectiveName, { label: string; hint: string; rowKind: TrainRow['kind'] }>;
 
 /** The objective's own hyperparameters (absent: it has none of that name), with default and help. */
-export function objectiveParams(objective: ObjectiveName) {
+export function objectiveParams(objective: TrainObjectiveName) {
   return OBJECTIVES[objective].params;
 }
 
 /** Browser defaults: the engine's per-objective defaults, with shorter sequences suited to the embedded model. */
-export function objectiveDefaults(objective: ObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+export function objectiveDefaults(objective: TrainObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   return defaultTrainConfig(objective, { batchSize: 4, maxSeqLen: 128, steps: 100, checkpointEvery: 10, ...overrides });
 }

@@ -418,7 +418,7 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   ad('a/alpha0', { lora_alpha: 0 });
   ad('a/alpha-neg', { lora_alpha: -8 });
   ad('a/alpha-str', { lora_alpha: 'abc' });
-  ad('a/alpha-inf', { lora_alpha: 1e309 });
+  ad('a/alpha-inf', { lora_alpha: Infinity });
   ad('a/r0', { r: 0 });
   ad('a/r-str', { r: 'four' });
   ad('a/r-wrong', { r: 3 });

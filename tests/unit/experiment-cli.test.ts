@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the CLI's --json output and run.json are untyped JSON */
 /**
  * `lab experiment` end to end (wasm, child processes): runs the bundled clo-vs-sft recipe for 20
  * steps (two arms, smaller batch, sequence length and evaluation limits so it fits a 2-core CI box),

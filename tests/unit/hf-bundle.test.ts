@@ -7,7 +7,6 @@ import { buildTrlBundle, cloDirections } from '../../src/lib/formats/trl-bundle'
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { estimateMemory, checkMemory, loraParamCount } from '../../src/lib/model/memory';
-import { countParams } from '../../src/lib/model/config';
 import { dirSource, fileChunks, loadHfModelFromDir } from '../../cli/node-files';
 import { createLora, snapshotLora, disposeLora } from '../../src/lib/lora/lora';
 import { toPeft, peftFileMap } from '../../src/lib/formats/peft';

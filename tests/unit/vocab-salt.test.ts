@@ -86,7 +86,11 @@ describe('SALT least squares', () => {
     const v = [0.3, -0.8];
     const c = pinvCoefficients(flat, 5, 2, v);
     let s00 = 0, s01 = 0, s11 = 0;
-    for (const [x, y] of rows) (s00 += x * x), (s01 += x * y), (s11 += y * y);
+    for (const [x, y] of rows) {
+      s00 += x * x;
+      s01 += x * y;
+      s11 += y * y;
+    }
     const det = s00 * s11 - s01 * s01;
     const inv = [s11 / det, -s01 / det, -s01 / det, s00 / det];
     const w = [v[0] * inv[0] + v[1] * inv[2], v[0] * inv[1] + v[1] * inv[3]];

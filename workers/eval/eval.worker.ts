@@ -77,7 +77,7 @@ async function withTarget(
 ): Promise<void> {
   const controller = beginJob(jobId);
   let lora: LoraState | null = null;
-  let finish: (() => void) | null = null;
+  let finish: () => void;
   try {
     const m = await needModel();
     guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen });

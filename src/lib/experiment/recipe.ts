@@ -316,7 +316,7 @@ export function parseRecipe(text: string, fileName = 'recipe'): Recipe {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
   return validateRecipe(v);
 }

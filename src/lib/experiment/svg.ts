@@ -29,8 +29,14 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
   const x1 = Math.max(...xs, 1);
   let y0 = Math.min(...ys);
   let y1 = Math.max(...ys);
-  if (!Number.isFinite(y0)) (y0 = 0), (y1 = 1);
-  if (y1 === y0) (y0 -= 0.5), (y1 += 0.5);
+  if (!Number.isFinite(y0)) {
+    y0 = 0;
+    y1 = 1;
+  }
+  if (y1 === y0) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   const X = (x: number) => pad.l + ((x - x0) / (x1 - x0 || 1)) * (w - pad.l - pad.r);
   const Y = (y: number) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);
   const parts: string[] = [
@@ -65,7 +71,7 @@ export interface BarGroup {
 export function barChartSvg(title: string, measures: string[], groups: BarGroup[], w = 640, h = 360): string {
   const pad = { l: 64, r: 16, t: 32, b: 30 + 14 * measures.length };
   const vals = groups.flatMap((g) => g.values).filter((v): v is number => v !== null && Number.isFinite(v));
-  let y0 = Math.min(0, ...vals);
+  const y0 = Math.min(0, ...vals);
   let y1 = Math.max(0, ...vals);
   if (y1 === y0) y1 = y0 + 1;
   const Y = (y: number) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);

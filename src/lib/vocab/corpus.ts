@@ -36,7 +36,7 @@ export function corpusTexts(content: string, fileName: string, opts: { column?: 
     try {
       arr = JSON.parse(content);
     } catch (e) {
-      throw new Error(`${fileName}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${fileName}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
     if (!Array.isArray(arr)) throw new Error(`${fileName}: expected a JSON array of rows`);
     return arr.flatMap((r, i) => pick(r, `row ${i + 1}`));
@@ -48,7 +48,7 @@ export function corpusTexts(content: string, fileName: string, opts: { column?: 
       try {
         row = JSON.parse(l);
       } catch (e) {
-        throw new Error(`${fileName}: line ${i + 1}: invalid JSON (${(e as Error).message})`);
+        throw new Error(`${fileName}: line ${i + 1}: invalid JSON (${(e as Error).message})`, { cause: e });
       }
       out.push(...pick(row, `line ${i + 1}`));
     });

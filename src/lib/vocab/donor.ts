@@ -21,7 +21,7 @@ export function parseDonorVocab(bytes: Uint8Array, fileName: string): DonorVocab
     try {
       j = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${fileName}: invalid JSON (${(e as Error).message})`);
+      throw new Error(`${fileName}: invalid JSON (${(e as Error).message})`, { cause: e });
     }
     const v = j.model?.vocab;
     if (!v) throw new Error(`${fileName}: no model.vocab in this tokenizer.json`);

@@ -35,9 +35,13 @@ export function extendHfTokenizerJson(tokenizerJson: Json, learned: LearnedPiece
   const added = (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as { id: number; content: string }[];
   let next = firstId;
   const taken = new Set<string>();
-  if (Array.isArray(vocab)) vocab.forEach(([p], i) => (taken.add(p), (next = Math.max(next, i + 1))));
-  else for (const [p, id] of Object.entries(vocab)) taken.add(p), (next = Math.max(next, id + 1));
-  for (const a of added) taken.add(a.content), (next = Math.max(next, a.id + 1));
+  const take = (piece: string, id: number) => {
+    taken.add(piece);
+    next = Math.max(next, id + 1);
+  };
+  if (Array.isArray(vocab)) vocab.forEach(([p], i) => take(p, i));
+  else for (const [p, id] of Object.entries(vocab)) take(p, id);
+  for (const a of added) take(a.content, a.id);
   const newIds: number[] = [];
   if (model.type === 'BPE' && !Array.isArray(vocab) && model.byte_fallback === true && usesMetaspace(tj)) {
     const merges = (model.merges ?? []) as (string | [string, string])[];

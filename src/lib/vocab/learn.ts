@@ -137,7 +137,10 @@ export function learnTokens(texts: string[], opts: LearnOptions): LearnResult {
   while (pieces.length < target) {
     let best = '';
     let bestC = minCount - 1;
-    for (const [k, c] of pairCount) if (c > bestC || (c === bestC && c >= minCount && k < best)) (best = k), (bestC = c);
+    for (const [k, c] of pairCount) if (c > bestC || (c === bestC && c >= minCount && k < best)) {
+        best = k;
+        bestC = c;
+      }
     if (!best) break;
     const [a, b] = best.split(SEP);
     const merged = a + b;

@@ -35,7 +35,10 @@ export function trainSkipGram(sequences: number[][], vocab: number, o: SkipGramO
   const rng = mulberry32(o.seed ?? 0);
   const counts = new Int32Array(vocab);
   let total = 0;
-  for (const s of sequences) for (const id of s) if (id >= 0 && id < vocab) counts[id]++, total++;
+  for (const s of sequences) for (const id of s) if (id >= 0 && id < vocab) {
+        counts[id]++;
+        total++;
+      }
   // unigram^0.75 table for negatives
   const tableSize = 1 << 18;
   const table = new Int32Array(tableSize);
