@@ -70,6 +70,7 @@ function common(command: string, flag: string, path: string | undefined): { abs:
   if (path === undefined || path.trim() === '') throw new UsageError(`${label} needs a path, got "${path ?? ''}"`);
   const abs = resolve(path);
   const real = realish(abs);
+  if (dirname(real) === real) throw new UsageError(`${label}: ${path} is the root of the file system; choose a folder of its own`);
   for (const root of SYSTEM_ROOTS) if (within(real, root)) throw new UsageError(`${label}: ${path} is inside ${root}, which holds no ordinary files`);
   const anc = existingAncestor(real);
   if (!statSync(anc).isDirectory() && anc !== real) throw new UsageError(`${label}: ${anc} is a file, so ${path} cannot be created`);

@@ -93,6 +93,7 @@ describe('safe writes', () => {
     expect(() => checkOutFile('build-pairs', 'out', data, [{ flag: 'data', path: data }])).toThrow('would write over the input given as --data');
     expect(() => checkOutFile('build-pairs', 'out', join(dir, '.', 'd.jsonl'), [{ flag: 'data', path: data }])).toThrow(UsageError);
     expect(() => checkOutFile('build-pairs', 'out', '/proc/x', [])).toThrow('is inside /proc');
+    expect(() => checkOutDir('train', 'out', '/', [], { ownFiles: [] })).toThrow('is the root of the file system');
     expect(() => checkOutFile('build-pairs', 'out', '', [])).toThrow('needs a path');
     expect(() => checkOutFile('build-pairs', 'out', join(data, 'sub.jsonl'), [])).toThrow('is a file');
     expect(checkOutFile('build-pairs', 'out', join(dir, 'new', 'deep', 'o.jsonl'), [{ flag: 'data', path: data }])).toBe(join(dir, 'new', 'deep', 'o.jsonl'));
