@@ -48,7 +48,7 @@ export function rangeError(name: string, s: FlagSpec, n: number): string | null 
 }
 
 /**
- * Hand-written rather than node:util parseArgs so numbers, choices and errors name the flag exactly as cli.md asks.
+ * Hand-written rather than node:util parseArgs so numbers, choices and errors name the flag exactly as docs/cli.md asks.
  * Strict: unknown flags (prototype names such as __proto__ included), a flag given twice, numbers that are not
  * plain decimals, numbers outside the flag's declared range and booleans other than true/false/1/0/yes/no/on/off
  * are all refused with a one-line UsageError.

@@ -1,4 +1,4 @@
-/** `eval --text FILE`: tokens and bits per character of held-out text (methods.md §9), comparable across tokenizers. */
+/** `eval --text FILE`: tokens and bits per character of held-out text (docs/methods.md §9), comparable across tokenizers. */
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError, type Parsed } from './args';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from './node-env';

@@ -1,5 +1,5 @@
 /**
- * The headless runner: `npm run lab -- COMMAND [flags]` (../shared/spec/cli.md).
+ * The headless runner: `npm run lab -- COMMAND [flags]` (docs/cli.md).
  * Each command lives in cli/commands/<name>.ts and exports run(argv) → exit code.
  */
 import { UsageError } from './args';
@@ -7,9 +7,9 @@ import { UsageError } from './args';
 const COMMANDS: Record<string, string> = {
   info: 'load and describe a model',
   generate: 'sample text (greedy at --temperature 0)',
-  score: 'log-probability of a response given a prompt (methods.md §1)',
+  score: 'log-probability of a response given a prompt (docs/methods.md §1)',
   train: 'train a LoRA adapter with SFT, DPO, ORPO or CLO (or continue pretraining: pt)',
-  eval: 'KoBEST and English scoring (methods.md §4-5)',
+  eval: 'KoBEST and English scoring (docs/methods.md §4-5)',
   'build-pairs': 'build CLO quadruples from English SFT data with a translator',
   export: 'write a PEFT adapter, a merged model or a TRL bundle',
   experiment: 'run a recipe: train every arm, evaluate base and arms, write the report',

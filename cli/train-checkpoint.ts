@@ -1,5 +1,5 @@
 /**
- * CLI checkpoints and resume for `train` (cli.md: `train … [--checkpoint-every N]`, `train --resume DIR [--steps N]`).
+ * CLI checkpoints and resume for `train` (docs/cli.md: `train … [--checkpoint-every N]`, `train --resume DIR [--steps N]`).
  *
  * `--out DIR` receives, every N steps and at the end, `checkpoint.safetensors` (src/lib/formats/checkpoint.ts:
  * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256)

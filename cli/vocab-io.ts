@@ -5,7 +5,7 @@ import { UsageError } from './args';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { ParseResult, TrainRow } from '../src/lib/data/rows';
 import { corpusTexts } from '../src/lib/vocab/corpus';
-import type { TrainableRows } from '../src/lib/vocab/trainable-rows';
+import type { TrainableRows } from '../src/lib/train/trainable-rows';
 import { addTrainableTokens } from '../src/lib/vocab/peft-rows';
 import { exportMerged } from '../src/lib/formats/merged';
 

@@ -1,5 +1,5 @@
 // Environment that lets Dawn (the `webgpu` package) find a Vulkan driver on GPU-less machines:
-// Debian's chromium ships libvulkan.so.1 and SwiftShader's ICD (see ../shared/spec/webgpu-here.md).
+// Debian's chromium ships libvulkan.so.1 and SwiftShader's ICD (see ../docs/webgpu-here.md).
 // LD_LIBRARY_PATH is read by the dynamic loader at process start, so it must be set before Node starts.
 import { existsSync } from 'node:fs';
 

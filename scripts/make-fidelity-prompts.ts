@@ -1,5 +1,5 @@
 /**
- * Writes the language-fidelity prompts (methods.md §5) to public/data/fidelity/ (deterministic).
+ * Writes the language-fidelity prompts (docs/methods.md §5) to public/data/fidelity/ (deterministic).
  *
  *   npx tsx scripts/make-fidelity-prompts.ts
  *
@@ -74,7 +74,7 @@ function attribution(): string {
     '',
     '`prompts.jsonl` was written by `scripts/make-fidelity-prompts.ts`: the first',
     `${PER_LANG} rows per language with an empty input and a short instruction, each formatted with the`,
-    'Alpaca template (methods.md §6). Changes: instruction trimmed and wrapped in the template;',
+    'Alpaca template (docs/methods.md §6). Changes: instruction trimmed and wrapped in the template;',
     'inputs and outputs left out. Each prompt keeps the licence of the file it came from.',
     '',
     ...parts,

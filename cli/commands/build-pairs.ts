@@ -1,6 +1,6 @@
 /**
  * build-pairs: English SFT data → CLO quadruples {x_en, y_en, x_tgt, y_tgt, lang} through a
- * translator, with the multi-component pipeline of methods.md §7 (catalyst + indicator tokens).
+ * translator, with the multi-component pipeline of docs/methods.md §7 (catalyst + indicator tokens).
  * Translations are cached in a JSON file, so a run that stops (translator down, Ctrl-C) resumes
  * where it stopped when run again with the same --cache.
  */
@@ -42,7 +42,7 @@ const SPEC: Spec = {
 };
 
 const SUMMARY =
-  'Builds CLO quadruples from English SFT data (methods.md §7): each record is sent as one text, the catalyst\n' +
+  'Builds CLO quadruples from English SFT data (docs/methods.md §7): each record is sent as one text, the catalyst\n' +
   'statement followed by the parts behind indicator tokens, and split back on the indicators; records whose\n' +
   'indicators do not survive are translated part by part ("fallback"). Exit 1 when the translator fails: the\n' +
   'pairs done so far are written and a re-run with the same --cache continues from there.';

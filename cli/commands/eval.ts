@@ -1,7 +1,7 @@
 /**
  * `npm run lab -- eval --model M [--adapter A] [--tasks LIST] [--perplexity] [--fidelity] [--shots k] [--limit n] [--split s] [--seed s] [--backend b] [--json]`
- * KoBEST and English multiple-choice scoring (methods.md §4/§5) with lm-evaluation-harness conventions;
- * --perplexity adds held-out TinyStories perplexity and --fidelity language fidelity (methods.md §5).
+ * KoBEST and English multiple-choice scoring (docs/methods.md §4/§5) with lm-evaluation-harness conventions;
+ * --perplexity adds held-out TinyStories perplexity and --fidelity language fidelity (docs/methods.md §5).
  * --tasks may be left out when one of those two is given.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const SPEC: Spec = {
   tokenizer: MODEL_FLAGS.tokenizer,
   adapter: ADAPTER_FLAG,
   tasks: { type: 'string', help: `comma-separated: ${ALL_TASKS.map((t) => t.name).join(', ')} (required unless --perplexity or --fidelity)` },
-  text: { type: 'string', help: 'held-out text file (one text per line, or {"text"} / Korean JSON rows): bits and tokens per character (methods.md §9)' },
+  text: { type: 'string', help: 'held-out text file (one text per line, or {"text"} / Korean JSON rows): bits and tokens per character (docs/methods.md §9)' },
   perplexity: { type: 'boolean', help: 'add held-out English perplexity on the TinyStories dev paragraphs (--limit: first n paragraphs)' },
   fidelity: { type: 'boolean', help: 'add language fidelity of greedy generations to the ko/en fidelity prompts (--limit: first n per language)' },
   'max-new-tokens': { type: 'number', help: 'tokens generated per fidelity prompt', default: DEFAULT_FIDELITY_MAX_NEW_TOKENS, int: true, min: 1, max: 100_000 },
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   try {
     if (argv.includes('--help')) {
-      process.stdout.write(`${helpText(COMMAND, 'Scores KoBEST / English multiple-choice tasks (methods.md §4, §5).', SPEC)}\n`);
+      process.stdout.write(`${helpText(COMMAND, 'Scores KoBEST / English multiple-choice tasks (docs/methods.md §4, §5).', SPEC)}\n`);
       return 0;
     }
     const a = parseArgs(argv, SPEC, COMMAND);
@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     const lora = a.adapter ? await loadAdapterArg(String(a.adapter), model) : null;
     const what = [...tasks.map((t) => t.name), ...(wantPpl ? ['perplexity'] : []), ...(wantFid ? ['fidelity'] : [])];
     log(`model: ${model.name}${lora ? ` + adapter ${a.adapter}` : ''}; tasks: ${what.join(', ')}; shots ${shots}; seed ${seed}`);
-    if (shots > 0) log(`note: --shots ${shots}: contexts longer than ${model.config.maxSeqLen} tokens are left-truncated (methods.md §4), so the earliest shots may be cut`);
+    if (shots > 0) log(`note: --shots ${shots}: contexts longer than ${model.config.maxSeqLen} tokens are left-truncated (docs/methods.md §4), so the earliest shots may be cut`);
 
     const t0 = performance.now();
     let lastLine = 0;

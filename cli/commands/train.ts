@@ -6,7 +6,7 @@ import { atomicWriteFile, checkOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
-import { Trainer } from '../../src/lib/train/trainer';
+import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { TrainObjectiveName } from '../../src/lib/train/types';
@@ -30,7 +30,7 @@ const SPEC: Spec = {
   ...MODEL_FLAGS,
   objective: { type: 'string', help: 'training objective (pt: continued pretraining on {"text"} rows or plain text lines)', required: true, choices: Object.keys(OBJECTIVES) },
   'train-embeddings': { type: 'string', help: 'new: also train the embedding rows added by `vocab` (and untied head rows); none: frozen', choices: ['new', 'none'], default: 'none' },
-  data: { type: 'string', help: 'JSONL / JSON / CSV training rows (cli.md shapes)', required: true },
+  data: { type: 'string', help: 'JSONL / JSON / CSV training rows (docs/cli.md shapes)', required: true },
   steps: { type: 'number', help: 'optimizer steps', default: D.steps, int: true, min: 1, max: 10_000_000 },
   'batch-size': { type: 'number', help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`, default: D.batchSize, int: true, min: 1, max: 100_000 },
   'grad-accum': { type: 'number', help: 'micro-batches per step', default: D.gradAccum, int: true, min: 1, max: 100_000 },
@@ -119,7 +119,19 @@ export async function run(argvGiven: string[]): Promise<number> {
   const t0 = performance.now();
   const memAfter: number[] = [];
   while (!trainer.done) {
-    const m = await trainer.step();
+    let m;
+    try {
+      m = await trainer.step();
+    } catch (e) {
+      // a non-finite loss or gradient stops before that step's update: keep the last finite state
+      if (e instanceof NonFiniteError && trainer.stepIndex > 0) {
+        await ckpt.save(trainer);
+        log(`the last finite state (step ${trainer.stepIndex}) is saved in ${outDir}`);
+      }
+      ckpt.dispose();
+      trainer.dispose();
+      throw e;
+    }
     memAfter.push(tf.memory().numTensors);
     if (a.json) log(JSON.stringify(m));
     else log(`step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`);

@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   try {
     if (argv.includes('--help')) {
-      process.stdout.write(`${helpText(COMMAND, 'Extends the vocabulary with target-language tokens (methods.md §8) and writes the extended model.', SPEC)}\n`);
+      process.stdout.write(`${helpText(COMMAND, 'Extends the vocabulary with target-language tokens (docs/methods.md §8) and writes the extended model.', SPEC)}\n`);
       return 0;
     }
     const a = parseArgs(argv, SPEC, COMMAND);

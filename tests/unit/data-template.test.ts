@@ -1,4 +1,4 @@
-// Prompt formats: the Alpaca template of methods.md §6, Jinja chat templates, and the CLO en_/ko_ mapping
+// Prompt formats: the Alpaca template of docs/methods.md §6, Jinja chat templates, and the CLO en_/ko_ mapping
 // on a real row of the bundled paired file. Expected strings are written out by hand.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { alpacaPrompt, cloRowFromParts, formatErrors, parseDataFile, plainChatPrompt } from '../../src/lib/data/index';
 
 describe('Alpaca template', () => {
-  it('matches methods.md §6 exactly', () => {
+  it('matches docs/methods.md §6 exactly', () => {
     expect(alpacaPrompt('Identify the odd one out.', 'Twitter, Instagram, Telegram')).toBe(
       '### Instruction:\nIdentify the odd one out.\n\n### Input:\nTwitter, Instagram, Telegram\n\n### Response:\n',
     );

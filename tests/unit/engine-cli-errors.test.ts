@@ -1,5 +1,5 @@
 /**
- * The headless runner's contract (shared/spec/cli.md), run as real child processes:
+ * The headless runner's contract (docs/cli.md), run as real child processes:
  * bad input → one-line `error:` on stderr naming the file/row/flag and a non-zero exit;
  * `info --json` / `score --json` / `generate --json` print exactly the documented fields with the right values;
  * `--help` works for every command without its required flags.
@@ -146,7 +146,7 @@ function json(r: Run): Record<string, unknown> {
   return JSON.parse(lines[0]);
 }
 
-describe('--json outputs (cli.md)', () => {
+describe('--json outputs (docs/cli.md)', () => {
   it('info --json has exactly {arch, n_params, vocab_size, n_layers, dim, max_seq_len, backend}', () => {
     const o = json(runs.info);
     expect(Object.keys(o).sort()).toEqual(['arch', 'backend', 'dim', 'max_seq_len', 'n_layers', 'n_params', 'vocab_size']);

@@ -1,6 +1,6 @@
 /**
  * Step-0 (and step-1) losses of every objective on stories260K with real CLO rows, checked against
- * values computed here by hand (float64) from scoreSequences() log-probs — methods.md §1–2.
+ * values computed here by hand (float64) from scoreSequences() log-probs — docs/methods.md §1–2.
  * The trainer's logged loss for a step is computed on that step's batch before its update.
  * batchSize = number of rows, so every step's batch holds all rows (in some order); the losses are
  * means over the batch, so order does not matter.
@@ -31,7 +31,7 @@ const negLogSigmoid = (z: number) => (z >= 0 ? Math.log1p(Math.exp(-z)) : -z + M
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Expected step-0 metric names per objective (methods.md §2), plus the trainer's bookkeeping (step, tokens, ms). */
+/** Expected step-0 metric names per objective (docs/methods.md §2), plus the trainer's bookkeeping (step, tokens, ms). */
 const BOOK = ['step', 'tokens', 'ms'];
 const COMMON = ['loss', 'lr', 'grad_norm', 'tokens_per_s'];
 const REWARDS = ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies'];
@@ -45,7 +45,7 @@ const NAMES: Record<ObjectiveName, string[]> = {
 let model: LoadedModel;
 let rows: CloRow[];
 
-/** Tokenized as methods.md §1/§6 say, written out here: prompt+response as one text, BOS first, EOS appended. */
+/** Tokenized as docs/methods.md §1/§6 say, written out here: prompt+response as one text, BOS first, EOS appended. */
 function seq(prompt: string, response: string) {
   const ids = [...model.tokenizer.encode(prompt + response), model.tokenizer.eosId!];
   return { ids, start: model.tokenizer.encode(prompt).length };

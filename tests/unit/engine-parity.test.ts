@@ -109,7 +109,7 @@ describe('one CLO training step: backend parity', () => {
   it('webgpu (Dawn) agrees with cpu', async (ctx) => {
     const gpu = await enableNodeWebgpu();
     if (!gpu) {
-      console.warn('engine-parity: webgpu case SKIPPED: no WebGPU adapter in this Node (Dawn found no Vulkan driver; see shared/spec/webgpu-here.md)');
+      console.warn('engine-parity: webgpu case SKIPPED: no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)');
       ctx.skip();
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * methods.md §2: log1mexp and log-sigmoid must be finite and accurate where the naive formulas break
+ * docs/methods.md §2: log1mexp and log-sigmoid must be finite and accurate where the naive formulas break
  * (a → 0⁻, large magnitudes). References are float64 values from JS Math (expm1/log1p), computed here.
  */
 import { afterAll, describe, expect, it } from 'vitest';

@@ -146,7 +146,7 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
     const model: LoadedModel = loadStories();
     const tok = model.tokenizer;
     const parsed = parseDataFile(readFileSync(resolve(ROOT, DATA), 'utf8'), DATA, { expect: 'clo' });
-    /** methods.md §1: prompt+response as one text, EOS appended, prompt tokens left-truncated (BOS kept); null if the response does not fit */
+    /** docs/methods.md §1: prompt+response as one text, EOS appended, prompt tokens left-truncated (BOS kept); null if the response does not fit */
     const fit = (prompt: string, response: string): { ids: number[]; start: number } | null => {
       const ids = [...tok.encode(prompt + response), tok.eosId!];
       let start = tok.encode(prompt).length;

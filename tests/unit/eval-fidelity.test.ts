@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFaithful, languageFidelity, scriptCounts, scriptShare } from '../../src/lib/eval/fidelity';
 
-describe('Korean-script share (methods.md §5)', () => {
+describe('Korean-script share (docs/methods.md §5)', () => {
   it('counts Hangul syllables and jamo over all letters; digits and punctuation do not count', () => {
     expect(scriptCounts('안녕 hello!', 'ko')).toEqual({ inScript: 2, letters: 7 });
     expect(scriptShare('안녕하세요 hi 123.', 'ko')).toBeCloseTo(5 / 7, 12);

@@ -14,7 +14,7 @@ import type { RetentionRecord } from '../../src/lib/eval/results-store';
 
 const run = promisify(execFile);
 
-describe('fidelity aggregation (methods.md §5)', () => {
+describe('fidelity aggregation (docs/methods.md §5)', () => {
   it('per-language share of generations whose letters are mostly in the prompt language script', () => {
     const s = summarizeFidelity([
       { id: 'k1', lang: 'ko', text: '안녕하세요 반갑습니다' }, // all Hangul → in language

@@ -8,7 +8,7 @@ import {
 import { decodeDataBytes, parseTaskDocs } from '../../src/lib/eval/data';
 import { ROOT } from './helpers';
 
-describe('KoBEST field mapping (methods.md §4)', () => {
+describe('KoBEST field mapping (docs/methods.md §4)', () => {
   it('boolq: context template and Answer true/false in any case', () => {
     const d = kobestBoolq.toDoc({ ID: '1', Text: '본문.', Question: '질문인가?', Answer: 'TRUE' });
     expect(d.context).toBe('본문. 질문: 질문인가? 답변: ');
@@ -50,7 +50,7 @@ describe('KoBEST field mapping (methods.md §4)', () => {
   });
 });
 
-describe('English tasks (methods.md §5)', () => {
+describe('English tasks (docs/methods.md §5)', () => {
   it('copa dev (SuperGLUE fields): premise without its period, lower-cased choices with a leading space', () => {
     const d = enCopa.toDoc({ premise: 'The man turned on the faucet.', choice1: 'The toilet filled with water.', choice2: 'Water flowed from the spout.', question: 'effect', label: 1, idx: 0 });
     expect(d.context).toBe('The man turned on the faucet therefore');

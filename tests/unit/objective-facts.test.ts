@@ -1,7 +1,7 @@
 /**
  * One source per fact: each objective declares its row kind (accepts[0]), its sequence layout and its
  * own hyperparameters with defaults; defaultTrainConfig, the CLI and the UI read them. The expected
- * values are methods.md §2's table (λ, β defaults) and the sequence orders it describes.
+ * values are docs/methods.md §2's table (λ, β defaults) and the sequence orders it describes.
  */
 import { describe, expect, it } from 'vitest';
 import { OBJECTIVES } from '../../src/lib/objectives/index';
@@ -17,7 +17,7 @@ const SAMPLE: Record<TrainRow['kind'], TrainRow> = {
 } as Record<TrainRow['kind'], TrainRow>;
 
 describe('objective facts', () => {
-  it('methods.md §2 defaults: DPO β 0.1; ORPO λ 0.1; CLO λ 0.5, β 0.1; LoRA lr 2e-4 on q,k,v,o', () => {
+  it('docs/methods.md §2 defaults: DPO β 0.1; ORPO λ 0.1; CLO λ 0.5, β 0.1; LoRA lr 2e-4 on q,k,v,o', () => {
     expect(defaultTrainConfig('dpo').beta).toBe(0.1);
     expect(defaultTrainConfig('orpo').lambda).toBe(0.1);
     expect(defaultTrainConfig('clo').lambda).toBe(0.5);

@@ -1,5 +1,5 @@
 /**
- * Deterministic fake translator for tests only (methods.md §7): word by word through a small
+ * Deterministic fake translator for tests only (docs/methods.md §7): word by word through a small
  * dictionary; indicator tokens like `[1]` are kept; a word not in the dictionary becomes `?word?`;
  * trailing punctuation (. , ? !) is kept after the translated word. `mangle` can rewrite the
  * output of a call (to simulate a translator that breaks indicators); `fail` can make a text fail.

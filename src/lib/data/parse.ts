@@ -1,5 +1,5 @@
 /**
- * File text → raw records with their positions (cli.md "Data files").
+ * File text → raw records with their positions (docs/cli.md "Data files").
  *
  * - JSONL: one JSON value per line; blank lines are skipped; `line` is the 1-based physical line.
  * - JSON array (first non-blank character is `[`): `line` is the item index + 1 (`position: 'item'`).

@@ -1,4 +1,4 @@
-/** Training rows after parsing/normalisation (cli.md "Accepted row shapes"; methods.md §6). Text is final. */
+/** Training rows after parsing/normalisation (docs/cli.md "Accepted row shapes"; docs/methods.md §6). Text is final. */
 export interface SftRow {
   kind: 'sft';
   prompt: string;

@@ -1,5 +1,5 @@
 /**
- * Row shapes (cli.md "Accepted row shapes"): recognise a raw record's shape from its field names,
+ * Row shapes (docs/cli.md "Accepted row shapes"): recognise a raw record's shape from its field names,
  * then normalise it into a TrainRow. Normalisers throw RowProblem with a reason naming the field.
  *
  *   shape        fields                                                        → row kind

@@ -1,5 +1,5 @@
 /**
- * Prompt formatting (methods.md §6).
+ * Prompt formatting (docs/methods.md §6).
  *
  * Alpaca prompt for instruction-shaped rows on models without a chat template:
  *   "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
@@ -35,7 +35,7 @@ export interface PromptOptions {
   eosToken?: string;
 }
 
-/** The Alpaca prompt of methods.md §6 (Input block left out when input is empty or blank). */
+/** The Alpaca prompt of docs/methods.md §6 (Input block left out when input is empty or blank). */
 export function alpacaPrompt(instruction: string, input = ''): string {
   const inputBlock = input.trim() === '' ? '' : `### Input:\n${input}\n\n`;
   return `### Instruction:\n${instruction}\n\n${inputBlock}### Response:\n`;

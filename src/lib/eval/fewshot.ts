@@ -1,5 +1,5 @@
 /**
- * k-shot contexts (methods.md §4): k examples from the shot pool (the train split, or the scored
+ * k-shot contexts (docs/methods.md §4): k examples from the shot pool (the train split, or the scored
  * split itself where no train split exists), each rendered as context + " " + gold choice,
  * joined by "\n\n", then "\n\n" + the test context.
  *

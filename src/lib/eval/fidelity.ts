@@ -1,5 +1,5 @@
 /**
- * Language fidelity (methods.md §5): for generations to prompts in language L, the share whose
+ * Language fidelity (docs/methods.md §5): for generations to prompts in language L, the share whose
  * letters are mostly (more than half) in L's script.
  * Korean: Hangul syllables U+AC00–U+D7A3, jamo U+1100–U+11FF, compatibility jamo U+3130–U+318F,
  * over all letters (Unicode category L). English: Latin-script letters over all letters.

@@ -1,5 +1,5 @@
 /**
- * Metrics with the conventions of lm-evaluation-harness / scikit-learn (methods.md §4).
+ * Metrics with the conventions of lm-evaluation-harness / scikit-learn (docs/methods.md §4).
  */
 
 /** Index of the largest value; ties go to the first (numpy argmax). */

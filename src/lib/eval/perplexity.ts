@@ -1,5 +1,5 @@
 /**
- * Held-out English perplexity (methods.md §5) over TinyStories paragraphs: each paragraph is its
+ * Held-out English perplexity (docs/methods.md §5) over TinyStories paragraphs: each paragraph is its
  * own sequence with BOS; every token after BOS is scored once. A paragraph longer than the model's
  * window is cut into consecutive windows of maxSeqLen + 1 tokens that overlap by one token, so each
  * token is scored exactly once (with a shorter context at window starts).

@@ -1,5 +1,5 @@
 /**
- * Log-likelihood requests with the lm-evaluation-harness conventions (methods.md §4):
+ * Log-likelihood requests with the lm-evaluation-harness conventions (docs/methods.md §4):
  * - continuation = " " + choice (the target delimiter);
  * - trailing whitespace of the context moves to the front of the continuation;
  * - encode context + continuation as one text (with BOS), encode the context alone, and take as

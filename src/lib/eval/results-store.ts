@@ -30,7 +30,7 @@ export interface EvalRecord {
   report: EvalReport;
 }
 
-/** Held-out perplexity and/or language fidelity of one subject (methods.md §5). */
+/** Held-out perplexity and/or language fidelity of one subject (docs/methods.md §5). */
 export interface RetentionRecord {
   id: string;
   createdAt: number;

@@ -1,5 +1,5 @@
 /**
- * English retention and language fidelity (methods.md §5), runnable from the CLI and the eval worker:
+ * English retention and language fidelity (docs/methods.md §5), runnable from the CLI and the eval worker:
  * - heldOutPerplexity: perplexity.ts over the held-out TinyStories paragraphs (optionally the first n);
  * - languageFidelity: greedy generations to the bundled fidelity prompts, each counted as in-language
  *   when most of its letters are in the prompt language's script (fidelity.ts).

@@ -1,6 +1,6 @@
 /**
- * Runs multiple-choice evaluation tasks (methods.md §4/§5) and returns results in the shape of
- * cli.md's `eval --json`: {results: {TASK: {n, acc, macro_f1, acc_norm?, shots, seed, items}}}.
+ * Runs multiple-choice evaluation tasks (docs/methods.md §4/§5) and returns results in the shape of
+ * docs/cli.md's `eval --json`: {results: {TASK: {n, acc, macro_f1, acc_norm?, shots, seed, items}}}.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';

@@ -1,5 +1,5 @@
 /**
- * Evaluation tasks: KoBEST (methods.md §4) and the English counterparts (methods.md §5).
+ * Evaluation tasks: KoBEST (docs/methods.md §4) and the English counterparts (docs/methods.md §5).
  *
  * Each task maps one raw row of its data file (field names as in the source files) to a
  * multiple-choice document: a context, the choice strings and the gold index. Scoring turns
@@ -68,7 +68,7 @@ export function intLabel(row: Record<string, unknown>, key: string, n: number, o
   return v;
 }
 
-/** The harness's HellaSwag preprocessing (methods.md §5). */
+/** The harness's HellaSwag preprocessing (docs/methods.md §5). */
 export function hellaswagPreprocess(text: string): string {
   let t = text.trim();
   t = t.split(' [title]').join('. ');

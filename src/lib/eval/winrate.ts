@@ -1,5 +1,5 @@
 /**
- * Pairwise win rate (methods.md §5): two runs (X and Y) answer the same prompts; a judge picks
+ * Pairwise win rate (docs/methods.md §5): two runs (X and Y) answer the same prompts; a judge picks
  * A, B or tie for each prompt, blind to which run is which. The A/B order is random per prompt
  * (seeded) and recorded. Results: wins / ties / losses of X in percent.
  */

@@ -2,11 +2,11 @@
  * TRL bundle (`export --format trl`): a folder that continues a lab run with Hugging Face TRL + PEFT.
  *
  *   train.py           SFT → TRL SFTTrainer, DPO → DPOTrainer, ORPO → TRL's ORPOTrainer, CLO → a CLO
- *                      trainer of ours on TRL's base trainer (methods.md §2, reference = adapter off)
+ *                      trainer of ours on TRL's base trainer (docs/methods.md §2, reference = adapter off)
  *   trl_config.json    the lab config, the TRL/transformers arguments that match it, the PEFT LoRA config
  *   data/train.jsonl   one line per row per step, in the order the lab's sampler visits them
  *                      (EpochSampler with the run's seed), with the lab's own token ids and response
- *                      start for every sequence (methods.md §1: prompt+response tokenized together,
+ *                      start for every sequence (docs/methods.md §1: prompt+response tokenized together,
  *                      EOS appended, prompt left-truncated), so step 1 is the lab's step-1 batch
  *   data/*.jsonl       the rows as text in TRL's dataset formats (for other uses; train.py does not read them)
  *   requirements.txt, README.md; base/ (merged HF export of the base) and adapter/ (PEFT) are added by the caller.

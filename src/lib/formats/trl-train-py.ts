@@ -205,7 +205,7 @@ def main():
                 return out
 
             def concatenated_forward(self, model, batch):
-                # methods.md: ORPO's NLL is over the chosen RESPONSE tokens (TRL's counts the prompt too)
+                # docs/methods.md: ORPO's NLL is over the chosen RESPONSE tokens (TRL's counts the prompt too)
                 out = list(super().concatenated_forward(model, batch))
                 logits = out[2]  # chosen logits without the last position: [B, T-1, V]
                 labels = batch["chosen_labels"][:, 1:]
@@ -246,7 +246,7 @@ def main():
             return (lp * mask).sum(-1), mask.sum(-1)
 
         class CLOTrainer(LabMixin, _BaseTrainer):
-            """CLO (methods.md §2): λ·NLL_target + (1 − λ)·L_CL, reference = the base with the adapter off."""
+            """CLO (docs/methods.md §2): λ·NLL_target + (1 − λ)·L_CL, reference = the base with the adapter off."""
 
             def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
                 policy, counts = seq_logps(model, inputs)

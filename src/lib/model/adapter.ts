@@ -13,7 +13,7 @@ export interface LoraConfig {
   dropout: number;
   /** PEFT target names, e.g. ['q_proj','k_proj','v_proj','o_proj'] */
   targets: LinearName[];
-  /** 'gaussian' = N(0, 1/r) (methods.md §3), 'kaiming' = Kaiming-uniform as in PEFT */
+  /** 'gaussian' = N(0, 1/r) (docs/methods.md §3), 'kaiming' = Kaiming-uniform as in PEFT */
   init: 'gaussian' | 'kaiming';
 }
 

@@ -8,7 +8,7 @@ export interface TokenizedSeq {
 }
 
 /**
- * methods.md §1: tokenize prompt+response as one text; response tokens are those past the prompt's
+ * docs/methods.md §1: tokenize prompt+response as one text; response tokens are those past the prompt's
  * token count; EOS appended when `appendEos`; left-truncate prompt tokens (BOS kept) to fit maxSeqLen;
  * a response that alone does not fit throws.
  */

@@ -5,7 +5,7 @@ import type { PackedBatch } from './batch';
 import { matMulFrozenT, matMulT } from './matmul';
 
 /**
- * Per-token log-probabilities of the targets (methods.md §1), without [B, T, V] tensors.
+ * Per-token log-probabilities of the targets (docs/methods.md §1), without [B, T, V] tensors.
  *
  * The straightforward way (tokenLogprobs below) projects every position onto the vocabulary, takes a
  * log-softmax and picks the target: three [B·T, V] tensors, kept for the backward pass. headLogprobs

@@ -82,7 +82,7 @@ export interface MemoryCheck {
   message: string;
 }
 
-/** Sequences one training row contributes (methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
+/** Sequences one training row contributes (docs/methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
 export function sequencesPerRow(objective: string): number {
   return objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
 }

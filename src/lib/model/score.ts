@@ -12,7 +12,7 @@ export interface ScoreResult {
 }
 
 /**
- * Log-probability of ids[start..] given the preceding tokens, for many items (methods.md §1).
+ * Log-probability of ids[start..] given the preceding tokens, for many items (docs/methods.md §1).
  * Items are sorted by length and batched (≤ batchSize sequences, ≤ maxTokens padded tokens per forward).
  */
 export async function scoreSequences(

@@ -32,7 +32,7 @@ export interface ModelWeights {
   finalNorm: Norm;
   /** [vocab, dim]; absent when tied to embed */
   lmHead?: tf.Tensor2D;
-  /** set while embedding rows train (src/lib/vocab/trainable-rows.ts): the output head then gets a gradient */
+  /** set while embedding rows train (src/lib/train/trainable-rows.ts): the output head then gets a gradient */
   trainableHead?: boolean;
 }
 

@@ -3,7 +3,7 @@ import type { Objective } from './types';
 import { dpoTerms, pick, tokenMeanNll } from './common';
 
 /**
- * CLO (methods.md §2): per quadruple four sequences, in this order:
+ * CLO (docs/methods.md §2): per quadruple four sequences, in this order:
  *   0 (x_en, y_en) chosen   1 (x_en, y_tgt) rejected      — English query
  *   2 (x_tgt, y_tgt) chosen 3 (x_tgt, y_en) rejected      — target-language query
  * L_CL = mean DPO loss over the 2B pairs; NLL_target = token-mean CE of y_tgt given x_tgt only;

@@ -1,7 +1,7 @@
 import type { Objective } from './types';
 import { dpoTerms, pick } from './common';
 
-/** DPO (methods.md §2): sequences per row = [chosen, rejected]; πref = adapter off. */
+/** DPO (docs/methods.md §2): sequences per row = [chosen, rejected]; πref = adapter off. */
 export const dpo: Objective = {
   name: 'dpo',
   accepts: ['preference'],

@@ -4,7 +4,7 @@ import { pick, tokenMeanNll } from './common';
 import { log1mexp, logSigmoid } from './stable';
 
 /**
- * ORPO (methods.md §2): NLL(chosen) + λ·(−log σ(log_odds(c) − log_odds(r))),
+ * ORPO (docs/methods.md §2): NLL(chosen) + λ·(−log σ(log_odds(c) − log_odds(r))),
  * log_odds(y) = mean_logprob(y) − log1mexp(mean_logprob(y)). No reference model.
  * Reward metrics follow TRL's ORPOTrainer: reward = β·mean_logprob (our choice; the spec defines rewards for DPO/CLO).
  */

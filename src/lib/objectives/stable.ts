@@ -6,7 +6,7 @@ export function logSigmoid(z: tf.Tensor): tf.Tensor {
 }
 
 /**
- * log(1 − exp(a)) for a < 0 (methods.md §2): a > −ln2 ? log(−expm1(a)) : log1p(−exp(a)), a clamped to ≤ −1e-7.
+ * log(1 − exp(a)) for a < 0 (docs/methods.md §2): a > −ln2 ? log(−expm1(a)) : log1p(−exp(a)), a clamped to ≤ −1e-7.
  * tfjs has no expm1 op, so on (−ln2, 0) it is evaluated as its Taylor series in Horner form to degree 12
  * (truncation error < 1e-10 relative there), which keeps full float32 precision as a → 0 on every backend.
  */

@@ -29,7 +29,7 @@ export interface ObjectiveParams {
   lambda: number;
 }
 
-/** An objective's own hyperparameter: its default (methods.md §2) and what it does, for the CLI help and the UI form. */
+/** An objective's own hyperparameter: its default (docs/methods.md §2) and what it does, for the CLI help and the UI form. */
 export interface ObjectiveParamSpec {
   default: number;
   help: string;

@@ -1,7 +1,7 @@
 import type { Tokenizer } from './types';
 
 /**
- * llama2.c tokenizer.bin (e.g. tok512.bin), encoded exactly as methods.md §6 / llama2.c's encode():
+ * llama2.c tokenizer.bin (e.g. tok512.bin), encoded exactly as docs/methods.md §6 / llama2.c's encode():
  * BOS, dummy-prefix " " when the text is non-empty, one piece per code point (else byte fallback
  * id = byte + 3), then repeatedly merge the adjacent pair with the highest-scoring concatenation.
  * Hand-written: no npm package reads llama2.c's binary tokenizer format.

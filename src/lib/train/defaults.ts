@@ -4,7 +4,7 @@ import type { ObjectiveParams } from '../objectives/types';
 import type { TrainObjectiveName, TrainConfig } from './types';
 
 /**
- * Objective-independent defaults (methods.md §3: AdamW, warmup + cosine, clipping; LoRA on the
+ * Objective-independent defaults (docs/methods.md §3: AdamW, warmup + cosine, clipping; LoRA on the
  * attention projections). Each objective's own hyperparameters and their defaults are declared on the
  * objective (`params` in objectives/*.ts); the CLI flags and the UI form read both from here and there.
  */

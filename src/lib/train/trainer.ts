@@ -12,7 +12,7 @@ import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
-import { TrainableRows, type RowsSnapshot } from '../vocab/trainable-rows';
+import { TrainableRows, type RowsSnapshot } from './trainable-rows';
 
 /** Training stopped at a step whose loss or gradient norm is NaN or ±Inf; the adapter keeps the last finite weights. */
 export class NonFiniteError extends Error {

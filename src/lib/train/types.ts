@@ -1,8 +1,8 @@
 import type { LoraConfig, LoraSnapshot } from '../lora/types';
-import type { RowsSnapshot } from '../vocab/trainable-rows';
+import type { RowsSnapshot } from './trainable-rows';
 
 export type ObjectiveName = 'sft' | 'dpo' | 'orpo' | 'clo';
-/** every objective the trainer runs: the four fine-tuning ones and continued pretraining (`pt`, methods.md §8) */
+/** every objective the trainer runs: the four fine-tuning ones and continued pretraining (`pt`, docs/methods.md §8) */
 export type TrainObjectiveName = ObjectiveName | 'pt';
 
 export interface TrainConfig {
@@ -31,7 +31,7 @@ export interface TrainConfig {
   trainRowsFrom?: number;
 }
 
-/** Metrics logged every step (methods.md §2). Absent keys do not apply to the objective. */
+/** Metrics logged every step (docs/methods.md §2). Absent keys do not apply to the objective. */
 export interface StepMetrics {
   step: number;
   loss: number;

@@ -1,4 +1,4 @@
-/** Translation: pluggable translators and the multi-component pair builder (methods.md §7). */
+/** Translation: pluggable translators and the multi-component pair builder (docs/methods.md §7). */
 export * from './types';
 export { LibreTranslateTranslator, LIBRETRANSLATE_DEFAULTS, type LibreTranslateOptions } from './libretranslate';
 export { parallelTranslatorFromText, pairsFromRecord, type ParallelLoad } from './parallel';

@@ -1,5 +1,5 @@
 /**
- * Multi-component translation (methods.md §7): catalyst statement + indicator tokens.
+ * Multi-component translation (docs/methods.md §7): catalyst statement + indicator tokens.
  *
  * 1. serialize: the catalyst statement on its own line, then one line per non-empty part,
  *    `<indicator of that part's slot> <part>`; part i always carries indicators[i], so an empty
@@ -100,7 +100,7 @@ export function isRecordLevelError(err: TranslateError): boolean {
 }
 
 /**
- * Translates the parts of one record (e.g. [instruction, input, output]) as methods.md §7 says.
+ * Translates the parts of one record (e.g. [instruction, input, output]) as docs/methods.md §7 says.
  * Never throws for translator errors: a failure comes back as `failed` with the error. When the
  * joint call fails for a reason other than the record itself (unreachable, timeout, http,
  * unavailable, aborted), no fallback is tried: the record is `failed` with that error.

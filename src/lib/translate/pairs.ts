@@ -1,5 +1,5 @@
 /**
- * English SFT records → CLO quadruples {x_en, y_en, x_tgt, y_tgt, lang} (methods.md §2 CLO, §6, §7).
+ * English SFT records → CLO quadruples {x_en, y_en, x_tgt, y_tgt, lang} (docs/methods.md §2 CLO, §6, §7).
  * x = Alpaca prompt of instruction/input (data/template.ts), y = output; the target side is the
  * translation of the same three parts. Failed records are left out of the pairs.
  */
@@ -30,7 +30,7 @@ export function cloPairs(english: readonly InstructionParts[], results: readonly
   return out;
 }
 
-/** The JSONL row shape of cli.md: `{x_en, y_en, x_tgt, y_tgt, lang}`. */
+/** The JSONL row shape of docs/cli.md: `{x_en, y_en, x_tgt, y_tgt, lang}`. */
 export interface CloJson {
   x_en: string;
   y_en: string;

@@ -1,5 +1,5 @@
 /**
- * The translator interface (methods.md §7: translators are pluggable) and its error type.
+ * The translator interface (docs/methods.md §7: translators are pluggable) and its error type.
  *
  * A translator takes a batch of texts and returns one translation per text, in order.
  * It either translates the whole batch or throws a TranslateError; it never returns

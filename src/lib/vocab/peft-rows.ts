@@ -9,7 +9,7 @@
 import type { ModelConfig } from '../model/config';
 import type { PeftFiles } from '../formats/peft';
 import { readSafetensors, writeSafetensors, type WriteTensor } from '../formats/safetensors';
-import type { RowsSnapshot } from './trainable-rows';
+import type { RowsSnapshot } from '../train/trainable-rows';
 
 export async function addTrainableTokens(files: PeftFiles, rows: RowsSnapshot, cfg: ModelConfig): Promise<PeftFiles> {
   if (cfg.arch === 'gpt2') throw new Error('PEFT export of embedding rows: only Llama-family models (embed_tokens / lm_head) are supported');

@@ -32,6 +32,7 @@ const LAYERS: Record<string, number> = {
   formats: 6,
   translate: 6,
   experiment: 7, // recipes and the runner over train + eval
+  vocab: 7, // vocabulary extension: token learning, tokenizer and model growth, SALT/mean/random init
 };
 
 /** Packages that only exist in (or only make sense for) the DOM/UI side. */

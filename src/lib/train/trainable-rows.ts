@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
-import { ensureWasmSegmentSum } from './wasm-segment-sum';
+import { ensureWasmSegmentSum } from '../model/wasm-segment-sum';
 
 export interface RowsSnapshot {
   start: number;
