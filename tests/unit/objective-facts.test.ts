@@ -35,6 +35,7 @@ describe('objective facts', () => {
       dpo: 'preference',
       orpo: 'preference',
       clo: 'clo',
+      pt: 'sft', // continued pretraining reads {"text"} rows as SFT rows with an empty prompt
     });
     expect(OBJECTIVES.clo.sequences(SAMPLE.clo)).toEqual([
       { prompt: 'xe', response: 'ye' },

@@ -14,6 +14,7 @@
 import type { ModelConfig } from '../model/config';
 import type { LinearName } from '../model/weights';
 import { LINEAR_NAMES } from '../model/weights';
+import { linearShape } from '../model/adapter';
 import type { LoraConfig, LoraSnapshot } from '../lora/types';
 import { hfLinearModule } from './hf-weights';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
@@ -183,6 +184,12 @@ export async function fromPeft(adapterConfig: Record<string, unknown>, weights: 
     if (r !== rank) throw new PeftError(`${fileName}: module "${module}" has rank ${rank}, adapter_config.json says ${r}`);
     const scale = rslora ? alpha / Math.sqrt(r) : alpha / r;
     const outF = outAll / where.targets.length;
+    for (const t of where.targets) {
+      // before any row reordering: an adapter made for another model is named as such, not as a layout error
+      const [wantOut, wantIn] = linearShape(model, t);
+      if (inF !== wantIn) throw new PeftError(`${fileName}: tensor "${where.layer}.${t}.lora_A" is [${rank},${inF}], the model needs [${rank},${wantIn}] (adapter made for another model?)`);
+      if (outF !== wantOut) throw new PeftError(`${fileName}: tensor "${where.layer}.${t}.lora_B" is [${outF},${rank}], the model needs [${wantOut},${rank}] (adapter made for another model?)`);
+    }
     for (let k = 0; k < where.targets.length; k++) {
       const B = p.B.data.subarray(k * outF * rank, (k + 1) * outF * rank);
       // fused GPT-2 c_attn: keep the q/k/v blocks the lab trained (metadata), else the non-zero ones
