@@ -51,13 +51,17 @@ function tfjsWasm(): Plugin {
  * the value is `undefined` there, as before. Fails the build if the file's layout ever changes.
  */
 function tfjsWasmThreads(): Plugin {
-  const prelude = /var _scriptDir = [^\n]*\n\s*if \(typeof __filename !== 'undefined'\) _scriptDir = _scriptDir \|\| __filename;\n/;
+  const prelude =
+    /var _scriptDir = [^\n]*\n\s*if \(typeof __filename !== 'undefined'\) _scriptDir = _scriptDir \|\| __filename;\n/;
   const inline = '(typeof document !== "undefined" && document.currentScript ? document.currentScript.src : void 0)';
   return {
     name: 'clo-lab:tfjs-wasm-threads',
     transform(code, id) {
       if (!/tfjs-backend-wasm-threaded-simd\.js$/.test(id.split('?')[0])) return null;
-      if (!prelude.test(code)) this.error('tfjs-backend-wasm-threaded-simd.js changed layout: re-check the threaded wasm fix in vite.config.ts');
+      if (!prelude.test(code))
+        this.error(
+          'tfjs-backend-wasm-threaded-simd.js changed layout: re-check the threaded wasm fix in vite.config.ts',
+        );
       return { code: code.replace(prelude, '').replace(/\b_scriptDir\b/g, inline), map: null };
     },
   };

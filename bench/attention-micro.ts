@@ -18,7 +18,9 @@ for (let r = 0; r < R; r++) for (let s = (r % S) + 1; s < S; s++) m[r * S + s] =
 const bias = tf.tensor3d(m, [1, R, S]);
 for (const form of ['autodiff', 'fused', 'autodiff', 'fused'] as const) {
   setAttentionMode(form);
-  const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, 1 / Math.sqrt(hd))));
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    tf.sum(attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, 1 / Math.sqrt(hd))),
+  );
   const times: number[] = [];
   for (let i = 0; i < Number(reps) + 1; i++) {
     const c = process.cpuUsage();
@@ -28,5 +30,10 @@ for (const form of ['autodiff', 'fused', 'autodiff', 'fused'] as const) {
     const d = process.cpuUsage(c);
     times.push((d.user + d.system) / 1000);
   }
-  console.log(`${form}: fwd+bwd CPU ${times.slice(1).map((t) => t.toFixed(0)).join(' ')} ms (G=${G})  tensors ${tf.memory().numTensors}`);
+  console.log(
+    `${form}: fwd+bwd CPU ${times
+      .slice(1)
+      .map((t) => t.toFixed(0))
+      .join(' ')} ms (G=${G})  tensors ${tf.memory().numTensors}`,
+  );
 }

@@ -26,22 +26,42 @@ import { releaseTransposes } from '../src/lib/model/matmul';
 import { releaseHeadBlocks } from '../src/lib/model/logprobs';
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 
-const args = parseArgs(process.argv.slice(2), {
-  backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
-  configs: { type: 'string', help: 'stories260K,big,smollm135m', default: 'stories260K,big' },
-  objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
-  batch: { type: 'number', help: 'batch size', default: 8 },
-  seq: { type: 'number', help: 'sequence length', default: 128 },
-  seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
-  'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
-  'min-steps': { type: 'number', help: 'timed steps per measurement at least (after the profiled first step)', default: 2 },
-  checkpointing: { type: 'string', help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)', choices: ['off', 'on', 'both'] },
-  anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
-  out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
-  'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
-  anchors: { type: 'string', help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)', default: '/usr/bin/python3,python3' },
-  'ref-cache': { type: 'boolean', help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step', default: true },
-}, 'bench');
+const args = parseArgs(
+  process.argv.slice(2),
+  {
+    backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
+    configs: { type: 'string', help: 'stories260K,big,smollm135m', default: 'stories260K,big' },
+    objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
+    batch: { type: 'number', help: 'batch size', default: 8 },
+    seq: { type: 'number', help: 'sequence length', default: 128 },
+    seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
+    'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
+    'min-steps': {
+      type: 'number',
+      help: 'timed steps per measurement at least (after the profiled first step)',
+      default: 2,
+    },
+    checkpointing: {
+      type: 'string',
+      help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)',
+      choices: ['off', 'on', 'both'],
+    },
+    anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
+    out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
+    'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
+    anchors: {
+      type: 'string',
+      help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)',
+      default: '/usr/bin/python3,python3',
+    },
+    'ref-cache': {
+      type: 'boolean',
+      help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step',
+      default: true,
+    },
+  },
+  'bench',
+);
 
 const log = (s: string) => process.stderr.write(s + '\n');
 /** --batch/--seq given: used for every config (else smollm135m runs at 1 × 256). */
@@ -53,18 +73,37 @@ let disposeLastModel: (() => void) | null = null;
  * under Node (tfjs issue 3830), and forcing it fails at start-up because the backend hands Emscripten
  * its pthread worker as a blob: URL, which Node's worker_threads rejects (ERR_WORKER_PATH).
  */
-const WASM_THREADS = { threads: 1, why: 'tfjs-backend-wasm disables threads under Node (flag WASM_HAS_MULTITHREAD_SUPPORT=false; forcing it: worker blob: URL rejected by worker_threads, ERR_WORKER_PATH)' };
+const WASM_THREADS = {
+  threads: 1,
+  why: 'tfjs-backend-wasm disables threads under Node (flag WASM_HAS_MULTITHREAD_SUPPORT=false; forcing it: worker blob: URL rejected by worker_threads, ERR_WORKER_PATH)',
+};
 
 async function makeModel(name: string): Promise<LoadedModel> {
   const stories = await loadModelArg('stories260K');
   if (name === 'stories260K') return stories;
-  if (name === 'smollm135m') return { name: 'smollm135m-shaped', config: SMOLLM2_135M, weights: randomWeights(SMOLLM2_135M, 1), tokenizer: stories.tokenizer, source: 'random' };
+  if (name === 'smollm135m')
+    return {
+      name: 'smollm135m-shaped',
+      config: SMOLLM2_135M,
+      weights: randomWeights(SMOLLM2_135M, 1),
+      tokenizer: stories.tokenizer,
+      source: 'random',
+    };
   const config = BIG_6L;
-  return { name: 'big-6L-d256', config, weights: randomWeights(config, 1), tokenizer: stories.tokenizer, source: 'random' };
+  return {
+    name: 'big-6L-d256',
+    config,
+    weights: randomWeights(config, 1),
+    tokenizer: stories.tokenizer,
+    source: 'random',
+  };
 }
 
 function syntheticSeqs(n: number, T: number, vocab: number, rng: () => number): TokenizedSeq[] {
-  return Array.from({ length: n }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (vocab - 3))), start: T / 2 }));
+  return Array.from({ length: n }, () => ({
+    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (vocab - 3))),
+    start: T / 2,
+  }));
 }
 
 const DUMMY: Record<string, TrainRow> = {
@@ -84,7 +123,17 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   while (
     tf.getBackend() === 'wasm' &&
     nSeq / micro > group &&
-    !checkBudget(estimatePeak(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend: tf.getBackend() }), { totalBytes: 3 * 2 ** 30 }).ok
+    !checkBudget(
+      estimatePeak(model.config, {
+        batchSize: nSeq / micro,
+        seqLen: T,
+        lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+        training: true,
+        checkpointing,
+        backend: tf.getBackend(),
+      }),
+      { totalBytes: 3 * 2 ** 30 },
+    ).ok
   )
     micro *= 2;
   // With the reference cache (DPO/CLO), a run computes each row's reference once, in its first epoch;
@@ -109,7 +158,10 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
   const budget = (args.seconds as number) * 1000;
   const started = performance.now();
   const minSteps = args['min-steps'] as number;
-  while (times.length < (args['max-steps'] as number) && (times.length < minSteps || performance.now() - started < budget)) {
+  while (
+    times.length < (args['max-steps'] as number) &&
+    (times.length < minSteps || performance.now() - started < budget)
+  ) {
     const b = batch();
     const c = process.cpuUsage();
     const t = performance.now();
@@ -140,7 +192,14 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     tensors_after: tensorsAfter,
     micro_batches: micro,
     checkpointing,
-    estimate_bytes: estimatePeak(model.config, { batchSize: nSeq / micro, seqLen: T, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend: tf.getBackend() }).total,
+    estimate_bytes: estimatePeak(model.config, {
+      batchSize: nSeq / micro,
+      seqLen: T,
+      lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+      training: true,
+      checkpointing,
+      backend: tf.getBackend(),
+    }).total,
   };
 }
 
@@ -152,7 +211,10 @@ function anchorInterpreters(): { python: string; torch: string }[] {
   const out: { python: string; torch: string }[] = [];
   for (const python of String(args.anchors).split(',').filter(Boolean)) {
     try {
-      const torch = execFileSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const torch = execFileSync(python, ['-c', 'import torch; print(torch.__version__)'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       if (!out.some((a) => a.torch === torch)) out.push({ python, torch });
     } catch {
       /* not installed for this interpreter */
@@ -161,7 +223,13 @@ function anchorInterpreters(): { python: string; torch: string }[] {
   return out;
 }
 
-function runAnchor(config: string, objective: string, B: number, T: number, python = '/usr/bin/python3'): Record<string, unknown> | null {
+function runAnchor(
+  config: string,
+  objective: string,
+  B: number,
+  T: number,
+  python = '/usr/bin/python3',
+): Record<string, unknown> | null {
   if (!args.anchor || !existsSync(ANCHOR_SCRIPT)) return null;
   const env = { ...process.env, B: String(B), T: String(T), STEPS: '5', ...(config === 'big' ? { BIG: '1' } : {}) };
   const out = execFileSync(python, [ANCHOR_SCRIPT, objective], { env, encoding: 'utf8', timeout: 600_000 });
@@ -169,7 +237,15 @@ function runAnchor(config: string, objective: string, B: number, T: number, pyth
 }
 
 async function writeDoc(results: Record<string, unknown>[], anchors: Record<string, unknown>[]): Promise<string> {
-  const doc = { date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length, wasm_threads: WASM_THREADS, results, anchors };
+  const doc = {
+    date: new Date().toISOString(),
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    cpus: (await import('node:os')).cpus().length,
+    wasm_threads: WASM_THREADS,
+    results,
+    anchors,
+  };
   const out = resolve(PROJECT_ROOT, args.out as string);
   mkdirSync(resolve(out, '..'), { recursive: true });
   writeFileSync(out, JSON.stringify(doc, null, 1));
@@ -198,38 +274,91 @@ async function main() {
       // peaks count every live tensor: free each config's model before the next (its weights, kept transposes and head blocks)
       disposeLastModel?.();
       disposeLastModel = () => {
-        const ws = [model.weights.embed, model.weights.posEmbed, model.weights.lmHead, model.weights.finalNorm.w, model.weights.finalNorm.b, ...model.weights.layers.flatMap((l) => [l.attnNorm.w, l.attnNorm.b, l.mlpNorm.w, l.mlpNorm.b, ...Object.values(l.linears).flatMap((x) => [x?.w, x?.b])])].filter((t) => !!t) as tf.Tensor[];
+        const ws = [
+          model.weights.embed,
+          model.weights.posEmbed,
+          model.weights.lmHead,
+          model.weights.finalNorm.w,
+          model.weights.finalNorm.b,
+          ...model.weights.layers.flatMap((l) => [
+            l.attnNorm.w,
+            l.attnNorm.b,
+            l.mlpNorm.w,
+            l.mlpNorm.b,
+            ...Object.values(l.linears).flatMap((x) => [x?.w, x?.b]),
+          ]),
+        ].filter((t) => !!t) as tf.Tensor[];
         releaseTransposes(ws);
         ws.forEach((w) => releaseHeadBlocks(w));
         tf.dispose(ws);
       };
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
         if (config === 'smollm135m' && backend !== 'wasm') {
-          results.push({ backend, config, objective, skipped: 'the 135M-shaped config is measured on wasm only (cpu is plain JS; WebGPU here is software)' });
+          results.push({
+            backend,
+            config,
+            objective,
+            skipped: 'the 135M-shaped config is measured on wasm only (cpu is plain JS; WebGPU here is software)',
+          });
           continue;
         }
         if (backend === 'cpu' && config === 'big') {
-          results.push({ backend, config, objective, skipped: 'plain-JS cpu backend too slow for the big config within the budget' });
+          results.push({
+            backend,
+            config,
+            objective,
+            skipped: 'plain-JS cpu backend too slow for the big config within the budget',
+          });
           continue;
         }
-        if (backend === 'webgpu' && config === 'big' && isSoftwareAdapter(choice.adapterInfo) && !args['all-software']) {
-          results.push({ backend, config, objective, skipped: 'software (SwiftShader) WebGPU: one big-config step takes minutes; --all-software measures it' });
+        if (
+          backend === 'webgpu' &&
+          config === 'big' &&
+          isSoftwareAdapter(choice.adapterInfo) &&
+          !args['all-software']
+        ) {
+          results.push({
+            backend,
+            config,
+            objective,
+            skipped: 'software (SwiftShader) WebGPU: one big-config step takes minutes; --all-software measures it',
+          });
           continue;
         }
         const ck = (args.checkpointing as string | undefined) ?? (config === 'smollm135m' ? 'both' : 'off');
         for (const checkpointing of ck === 'both' ? [false, true] : [ck === 'on']) {
           const [b, t] = config === 'smollm135m' && !explicitShape ? [1, 256] : [B, T];
           // Micro-batches cannot split a single row: a step the guard says overflows the wasm heap would abort the process.
-          const est = estimatePeak(model.config, { batchSize: b * (objective === 'sft' ? 1 : 4), seqLen: t, lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, training: true, checkpointing, backend });
+          const est = estimatePeak(model.config, {
+            batchSize: b * (objective === 'sft' ? 1 : 4),
+            seqLen: t,
+            lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+            training: true,
+            checkpointing,
+            backend,
+          });
           const fits = checkBudget(est, backend === 'wasm' ? { totalBytes: WASM_HEAP_BYTES } : {});
           if (!fits.ok && b === 1) {
             log(`  skip ${config} ${objective}${checkpointing ? ' (checkpointing)' : ''}: ${fits.advice}`);
-            results.push({ backend, config, objective, batch: b, seq: t, checkpointing, estimate_bytes: est.total, skipped: `memory guard: ${fits.advice}` });
+            results.push({
+              backend,
+              config,
+              objective,
+              batch: b,
+              seq: t,
+              checkpointing,
+              estimate_bytes: est.total,
+              skipped: `memory guard: ${fits.advice}`,
+            });
             continue;
           }
-          log(`measuring ${backend} ${config} ${objective} (batch ${b} × seq ${t}${checkpointing ? ', checkpointing' : ''})…`);
+          log(
+            `measuring ${backend} ${config} ${objective} (batch ${b} × seq ${t}${checkpointing ? ', checkpointing' : ''})…`,
+          );
           const r = await measure(model, objective, b, t, checkpointing);
-          log(`  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`);
+          log(
+            `  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`,
+          );
           results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: b, seq: t, ...r });
           await writeDoc(results, []); // after every measurement: a later one that aborts the process loses nothing
         }
@@ -238,26 +367,39 @@ async function main() {
   }
   const anchors: Record<string, unknown>[] = [];
   const interpreters = anchorInterpreters();
-  if (interpreters.length === 0) log('  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)');
+  if (interpreters.length === 0)
+    log(
+      '  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)',
+    );
   for (const { python, torch } of interpreters)
-  for (const config of String(args.configs).split(',').filter((c) => c !== 'smollm135m'))
-    for (const objective of String(args.objectives).split(',')) {
-      log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
-      const a = runAnchor(config, objective, B, T, python);
-      if (!a) break;
-      anchors.push({ config, objective, python, torch, ...a });
-      const best = results
-        .filter((r) => r.config === config && r.objective === objective && typeof r.tokens_per_s === 'number')
-        .sort((x, y) => (y.tokens_per_s as number) - (x.tokens_per_s as number))[0];
-      if (best) {
-        const ratio = (best.tokens_per_s as number) / (a.tokens_per_s as number);
-        log(`  pytorch ${torch}: ${a.tokens_per_s} tokens/s; engine best (${best.backend}) ${best.tokens_per_s} → ratio ${ratio.toFixed(2)}`);
-        (anchors[anchors.length - 1] as Record<string, unknown>).engine_best = { backend: best.backend, tokens_per_s: best.tokens_per_s, ratio: +ratio.toFixed(3) };
+    for (const config of String(args.configs)
+      .split(',')
+      .filter((c) => c !== 'smollm135m'))
+      for (const objective of String(args.objectives).split(',')) {
+        log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
+        const a = runAnchor(config, objective, B, T, python);
+        if (!a) break;
+        anchors.push({ config, objective, python, torch, ...a });
+        const best = results
+          .filter((r) => r.config === config && r.objective === objective && typeof r.tokens_per_s === 'number')
+          .sort((x, y) => (y.tokens_per_s as number) - (x.tokens_per_s as number))[0];
+        if (best) {
+          const ratio = (best.tokens_per_s as number) / (a.tokens_per_s as number);
+          log(
+            `  pytorch ${torch}: ${a.tokens_per_s} tokens/s; engine best (${best.backend}) ${best.tokens_per_s} → ratio ${ratio.toFixed(2)}`,
+          );
+          (anchors[anchors.length - 1] as Record<string, unknown>).engine_best = {
+            backend: best.backend,
+            tokens_per_s: best.tokens_per_s,
+            ratio: +ratio.toFixed(3),
+          };
+        }
       }
-    }
   anchors
     .filter((a) => a.engine_best)
-    .forEach((a) => log(`ratio ${a.config} ${a.objective} vs torch ${a.torch}: ${(a.engine_best as { ratio: number }).ratio}`));
+    .forEach((a) =>
+      log(`ratio ${a.config} ${a.objective} vs torch ${a.torch}: ${(a.engine_best as { ratio: number }).ratio}`),
+    );
   const out = await writeDoc(results, anchors);
   console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length }));
 }

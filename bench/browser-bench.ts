@@ -39,19 +39,37 @@ async function waitForServer(url: string, ms: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const server = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const server = spawn(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForServer(base, 30_000);
     const browser = await chromium.launch({
       executablePath,
-      args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--enable-unsafe-webgpu',
+        '--use-webgpu-adapter=swiftshader',
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
     const started = Date.now();
-    await page.goto(`${base}/bench.html?backends=${backends}&steps=${steps}&batch=${batch}&seq=${seq}${threads ? `&threads=${threads}` : ''}`);
-    await page.waitForFunction(() => (window as unknown as { __bench?: { done: boolean } }).__bench?.done === true, undefined, { timeout: 30 * 60_000, polling: 1000 });
+    await page.goto(
+      `${base}/bench.html?backends=${backends}&steps=${steps}&batch=${batch}&seq=${seq}${threads ? `&threads=${threads}` : ''}`,
+    );
+    await page.waitForFunction(
+      () => (window as unknown as { __bench?: { done: boolean } }).__bench?.done === true,
+      undefined,
+      { timeout: 30 * 60_000, polling: 1000 },
+    );
     const bench = await page.evaluate(() => (window as unknown as { __bench: unknown }).__bench);
     await browser.close();
     const doc = {
@@ -59,7 +77,13 @@ async function main(): Promise<number> {
       browser: `Chromium (${executablePath})`,
       machine: { cpus: cpus().length, model: cpus()[0]?.model },
       model: 'stories260K',
-      workload: { objective: 'clo', batchSize: batch, maxSeqLen: seq, steps, data: 'paired_alpaca_koalpaca_en_ko.jsonl' },
+      workload: {
+        objective: 'clo',
+        batchSize: batch,
+        maxSeqLen: seq,
+        steps,
+        data: 'paired_alpaca_koalpaca_en_ko.jsonl',
+      },
       wallMs: Date.now() - started,
       ...(bench as object),
     };

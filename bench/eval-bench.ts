@@ -47,13 +47,18 @@ const source = fsDataSource('public/data');
 const results: Measurement[] = [];
 const skipped: { backend: string; reason: string }[] = [];
 
-for (const backendName of String(args.backends).split(',').map((s) => s.trim()).filter(Boolean)) {
+for (const backendName of String(args.backends)
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)) {
   let chosen: string;
   let adapter: string | undefined;
   try {
     const choice = await initNodeBackend(backendName, log);
     chosen = choice.name;
-    adapter = choice.adapterInfo ? [choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ') : undefined;
+    adapter = choice.adapterInfo
+      ? [choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')
+      : undefined;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     log(`skip ${backendName}: ${reason}`);
@@ -79,7 +84,16 @@ for (const backendName of String(args.backends).split(',').map((s) => s.trim()).
       sequences += r.items.reduce((a, i) => a + i.loglik.length, 0);
       seconds += s;
     }
-    const m: Measurement = { backend: chosen, adapter, shots, items, seconds, items_per_s: items / seconds, sequences_per_s: sequences / seconds, per_task: perTask };
+    const m: Measurement = {
+      backend: chosen,
+      adapter,
+      shots,
+      items,
+      seconds,
+      items_per_s: items / seconds,
+      sequences_per_s: sequences / seconds,
+      per_task: perTask,
+    };
     log(`${chosen} ${shots}-shot: ${items} items in ${seconds.toFixed(1)} s = ${m.items_per_s.toFixed(3)} items/s`);
     results.push(m);
   }

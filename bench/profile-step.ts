@@ -13,13 +13,35 @@ await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
 import { defaultConfig } from '../src/lib/model/config';
 import { randomWeights } from '../src/lib/model/random';
 const stories = await loadModelArg('stories260K');
-const bigCfg = defaultConfig({ arch: 'llama', dim: 256, hiddenDim: 688, nLayers: 6, nHeads: 8, nKvHeads: 8, vocabSize: 512, maxSeqLen: 512, ropeStyle: 'interleaved' });
+const bigCfg = defaultConfig({
+  arch: 'llama',
+  dim: 256,
+  hiddenDim: 688,
+  nLayers: 6,
+  nHeads: 8,
+  nKvHeads: 8,
+  vocabSize: 512,
+  maxSeqLen: 512,
+  ropeStyle: 'interleaved',
+});
 const model = process.env.BIG ? { ...stories, config: bigCfg, weights: randomWeights(bigCfg, 1) } : stories;
-const row: TrainRow = objective === 'sft' ? { kind: 'sft', prompt: 'a', response: 'b' } : { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' };
-const trainer = Trainer.create(model, [row], defaultTrainConfig(objective as 'sft' | 'clo', { batchSize: B, maxSeqLen: T, checkpointing: !!process.env.CKPT }));
+const row: TrainRow =
+  objective === 'sft'
+    ? { kind: 'sft', prompt: 'a', response: 'b' }
+    : { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' };
+const trainer = Trainer.create(
+  model,
+  [row],
+  defaultTrainConfig(objective as 'sft' | 'clo', { batchSize: B, maxSeqLen: T, checkpointing: !!process.env.CKPT }),
+);
 const rng = mulberry32(1);
 const n = objective === 'sft' ? B : 4 * B;
-const batch = () => [Array.from({ length: n }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)), start: T / 2 }))];
+const batch = () => [
+  Array.from({ length: n }, () => ({
+    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)),
+    start: T / 2,
+  })),
+];
 await trainer.step(batch());
 const t0 = performance.now();
 const prof = await tf.profile(async () => {
@@ -35,8 +57,11 @@ for (const k of prof.kernels) {
 }
 const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const total = rows.reduce((s, [, e]) => s + e.ms, 0);
-console.log(`wall ${wall.toFixed(0)} ms, kernels ${prof.kernels.length}, kernel total ${total.toFixed(0)} ms, peak ${(prof.peakBytes / 2 ** 20).toFixed(1)} MiB`);
-for (const [name, e] of rows.slice(0, 25)) console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(5)} calls`);
+console.log(
+  `wall ${wall.toFixed(0)} ms, kernels ${prof.kernels.length}, kernel total ${total.toFixed(0)} ms, peak ${(prof.peakBytes / 2 ** 20).toFixed(1)} MiB`,
+);
+for (const [name, e] of rows.slice(0, 25))
+  console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(5)} calls`);
 if (process.env.SHAPES) {
   const mm = new Map<string, { ms: number; n: number }>();
   for (const k of prof.kernels) {
@@ -47,7 +72,8 @@ if (process.env.SHAPES) {
     e.n += 1;
     mm.set(key, e);
   }
-  for (const [s, e] of [...mm.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(`${s.padEnd(40)} ${e.ms.toFixed(1)} ms ${e.n}`);
+  for (const [s, e] of [...mm.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15))
+    console.log(`${s.padEnd(40)} ${e.ms.toFixed(1)} ms ${e.n}`);
 }
 if (process.env.MEM) {
   // Where the peak is: the kernel at which total bytes peaked, and the bytes each kernel kind added before it.
@@ -57,11 +83,17 @@ if (process.env.MEM) {
   });
   const added = new Map<string, number>();
   for (const k of prof.kernels.slice(0, at + 1)) added.set(k.name, (added.get(k.name) ?? 0) + k.bytesAdded);
-  console.log(`peak at kernel ${at}/${prof.kernels.length} (${prof.kernels[at].name}), ${(prof.kernels[at].totalBytesSnapshot / 2 ** 20).toFixed(1)} MiB; start ${((prof.kernels[0].totalBytesSnapshot - prof.kernels[0].bytesAdded) / 2 ** 20).toFixed(1)} MiB`);
-  for (const [n, b] of [...added.entries()].sort((x, y) => y[1] - x[1]).slice(0, 15)) console.log(`${n.padEnd(24)} ${(b / 2 ** 20).toFixed(1)} MiB`);
+  console.log(
+    `peak at kernel ${at}/${prof.kernels.length} (${prof.kernels[at].name}), ${(prof.kernels[at].totalBytesSnapshot / 2 ** 20).toFixed(1)} MiB; start ${((prof.kernels[0].totalBytesSnapshot - prof.kernels[0].bytesAdded) / 2 ** 20).toFixed(1)} MiB`,
+  );
+  for (const [n, b] of [...added.entries()].sort((x, y) => y[1] - x[1]).slice(0, 15))
+    console.log(`${n.padEnd(24)} ${(b / 2 ** 20).toFixed(1)} MiB`);
 }
 if (process.env.MEM_SERIES) {
   const ks = prof.kernels;
   const step = Math.max(1, Math.floor(ks.length / 60));
-  for (let i = 0; i < ks.length; i += step) console.log(`${String(i).padStart(5)} ${ks[i].name.padEnd(20)} ${(ks[i].totalBytesSnapshot / 2 ** 20).toFixed(1).padStart(8)} MiB ${JSON.stringify(ks[i].outputShapes)}`);
+  for (let i = 0; i < ks.length; i += step)
+    console.log(
+      `${String(i).padStart(5)} ${ks[i].name.padEnd(20)} ${(ks[i].totalBytesSnapshot / 2 ** 20).toFixed(1).padStart(8)} MiB ${JSON.stringify(ks[i].outputShapes)}`,
+    );
 }

@@ -13,7 +13,10 @@ const [B, T, rounds] = [Bs, Ts, Rs].map(Number);
 await initNodeBackend('wasm');
 const model = await loadModelArg('stories260K');
 const rng = mulberry32(3);
-const seqs = Array.from({ length: 4 * B }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)), start: T / 2 }));
+const seqs = Array.from({ length: 4 * B }, () => ({
+  ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)),
+  start: T / 2,
+}));
 const row = { kind: 'clo' as const, xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' };
 const cfg = defaultTrainConfig('clo', { batchSize: B, maxSeqLen: T, steps: 100 });
 const cached = Trainer.create(model, [row], cfg);
@@ -23,7 +26,10 @@ await cached.step([seqs]); // fills the cache
 await perStep.step([seqs]);
 const cpu = { cached: [] as number[], perStep: [] as number[] };
 for (let r = 0; r < rounds; r++)
-  for (const [name, t] of [['cached', cached], ['perStep', perStep]] as const) {
+  for (const [name, t] of [
+    ['cached', cached],
+    ['perStep', perStep],
+  ] as const) {
     const c = process.cpuUsage();
     await t.step([seqs]);
     const d = process.cpuUsage(c);

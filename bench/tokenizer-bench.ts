@@ -35,7 +35,8 @@ function scanEncode(tk: Tok512Tokenizer, text: string): number[] {
 const argi = process.argv.indexOf('--scan-max');
 const scanMax = argi > 0 ? Number(process.argv[argi + 1]) : 20_000;
 const tk = Tok512Tokenizer.fromBytes(new Uint8Array(readFileSync(resolve(STORIES_DIR, 'tok512.bin'))), 512);
-const story = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big red ball in the park. ';
+const story =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big red ball in the park. ';
 const rows: string[] = ['chars      tokens   heap ms    scan ms'];
 for (const n of [1_000, 10_000, 20_000, 100_000]) {
   const text = story.repeat(Math.ceil(n / story.length)).slice(0, n);
@@ -49,6 +50,8 @@ for (const n of [1_000, 10_000, 20_000, 100_000]) {
     scanMs = (performance.now() - t1).toFixed(1);
     if (ref.join() !== ids.join()) throw new Error(`ids differ at ${n} characters`);
   }
-  rows.push(`${String(n).padEnd(10)} ${String(ids.length).padEnd(8)} ${heapMs.toFixed(1).padStart(8)} ${scanMs.padStart(10)}`);
+  rows.push(
+    `${String(n).padEnd(10)} ${String(ids.length).padEnd(8)} ${heapMs.toFixed(1).padStart(8)} ${scanMs.padStart(10)}`,
+  );
 }
 console.log(rows.join('\n'));

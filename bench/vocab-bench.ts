@@ -29,10 +29,20 @@ const backend = await initNodeBackend(bi >= 0 ? process.argv[bi + 1] : 'wasm', (
 const read = (f: string) => corpusTexts(readFileSync(resolve(PROJECT_ROOT, 'public', f), 'utf8'), f);
 const corpus = DEFAULT_CORPUS_FILES.flatMap(read);
 const heldout = HELDOUT_FILES.flatMap(read).slice(0, nHeld);
-const corpusBytes = DEFAULT_CORPUS_FILES.reduce((n, f) => n + readFileSync(resolve(PROJECT_ROOT, 'public', f)).length, 0);
+const corpusBytes = DEFAULT_CORPUS_FILES.reduce(
+  (n, f) => n + readFileSync(resolve(PROJECT_ROOT, 'public', f)).length,
+  0,
+);
 const base = await loadModelArg('stories260K');
 const rows = corpus.map((t) => ({ kind: 'sft' as const, prompt: '', response: t }));
-const result: Record<string, unknown> = { backend: backend.name, add, steps, corpus_files: DEFAULT_CORPUS_FILES, corpus_bytes: corpusBytes, heldout_texts: heldout.length };
+const result: Record<string, unknown> = {
+  backend: backend.name,
+  add,
+  steps,
+  corpus_files: DEFAULT_CORPUS_FILES,
+  corpus_bytes: corpusBytes,
+  heldout_texts: heldout.length,
+};
 const baseBpc = await bitsPerChar(base, heldout);
 result.base = { tokens_per_char: baseBpc.tokens_per_char, bits_per_char: baseBpc.bits_per_char };
 const table: Record<string, Record<number, number>> = {};
@@ -41,11 +51,23 @@ for (const init of INIT_METHODS) {
   const ext = await extendModel(base, corpus, { add, init, seed: 0 });
   timings[init] = ext.timings;
   process.stderr.write(`${init}: ${JSON.stringify(ext.timings)}\n`);
-  const cfg = defaultTrainConfig('pt', { steps, batchSize: 4, lr: 3e-3, maxSeqLen: 128, seed: 0, warmupSteps: 10, trainRowsFrom: base.config.vocabSize, lora: { r: 8, alpha: 16, dropout: 0, targets: [], init: 'gaussian' } });
+  const cfg = defaultTrainConfig('pt', {
+    steps,
+    batchSize: 4,
+    lr: 3e-3,
+    maxSeqLen: 128,
+    seed: 0,
+    warmupSteps: 10,
+    trainRowsFrom: base.config.vocabSize,
+    lora: { r: 8, alpha: 16, dropout: 0, targets: [], init: 'gaussian' },
+  });
   const trainer = Trainer.create(ext.model, rows, cfg);
   const evalNow = async () => {
     const m = trainer.rows!.merged();
-    const model: LoadedModel = { ...ext.model, weights: { ...ext.model.weights, embed: m.embed, lmHead: m.lmHead ?? ext.model.weights.lmHead } };
+    const model: LoadedModel = {
+      ...ext.model,
+      weights: { ...ext.model.weights, embed: m.embed, lmHead: m.lmHead ?? ext.model.weights.lmHead },
+    };
     const r = await bitsPerChar(model, heldout);
     m.embed.dispose();
     m.lmHead?.dispose();
@@ -72,6 +94,7 @@ writeFileSync(resolve(PROJECT_ROOT, 'bench/vocab-results.json'), JSON.stringify(
 const stepsList = Object.keys(table.salt).map(Number);
 console.log(`| init | ${stepsList.map((s) => `step ${s}`).join(' | ')} |`);
 console.log(`|---|${stepsList.map(() => '---').join('|')}|`);
-for (const init of INIT_METHODS) console.log(`| ${init} | ${stepsList.map((s) => table[init][s].toFixed(3)).join(' | ')} |`);
+for (const init of INIT_METHODS)
+  console.log(`| ${init} | ${stepsList.map((s) => table[init][s].toFixed(3)).join(' | ')} |`);
 console.log(JSON.stringify({ base: result.base, timings_ms: timings }));
 tf.disposeVariables();

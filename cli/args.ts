@@ -59,7 +59,8 @@ export function parseArgs(argv: string[], spec: Spec, command: string): Parsed {
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new UsageError(`${command}: unexpected argument "${a}" (flags start with --; see --help)`);
+    if (!a.startsWith('--'))
+      throw new UsageError(`${command}: unexpected argument "${a}" (flags start with --; see --help)`);
     let name = a.slice(2);
     let value: string | undefined;
     const eq = name.indexOf('=');
@@ -75,7 +76,10 @@ export function parseArgs(argv: string[], spec: Spec, command: string): Parsed {
       if (value === undefined) out[name] = true;
       else if (TRUE_WORDS.includes(value.toLowerCase())) out[name] = true;
       else if (FALSE_WORDS.includes(value.toLowerCase())) out[name] = false;
-      else throw new UsageError(`${command}: flag --${name} is a switch: give it alone or as --${name}=true|false, got "${value}"`);
+      else
+        throw new UsageError(
+          `${command}: flag --${name} is a switch: give it alone or as --${name}=true|false, got "${value}"`,
+        );
       continue;
     }
     if (value === undefined) {
@@ -85,16 +89,20 @@ export function parseArgs(argv: string[], spec: Spec, command: string): Parsed {
     if (s.type === 'number') {
       const t = value.trim();
       const n = Number(t);
-      if (!NUMBER_RE.test(t) || !Number.isFinite(n)) throw new UsageError(`${command}: flag --${name} needs a number, got "${value}"`);
+      if (!NUMBER_RE.test(t) || !Number.isFinite(n))
+        throw new UsageError(`${command}: flag --${name} needs a number, got "${value}"`);
       const err = rangeError(name, s, n);
       if (err) throw new UsageError(`${command}: ${err}`);
       out[name] = n;
     } else {
-      if (s.choices && !s.choices.includes(value)) throw new UsageError(`${command}: flag --${name} must be one of ${s.choices.join('|')}, got "${value}"`);
+      if (s.choices && !s.choices.includes(value))
+        throw new UsageError(`${command}: flag --${name} must be one of ${s.choices.join('|')}, got "${value}"`);
       out[name] = value;
     }
   }
-  if (!out.help) for (const [k, s] of Object.entries(spec)) if (s.required && out[k] === undefined) throw new UsageError(`${command}: missing required flag --${k}`);
+  if (!out.help)
+    for (const [k, s] of Object.entries(spec))
+      if (s.required && out[k] === undefined) throw new UsageError(`${command}: missing required flag --${k}`);
   return out;
 }
 
@@ -103,7 +111,9 @@ export function helpText(command: string, summary: string, spec: Spec): string {
   for (const [k, s] of Object.entries(spec)) {
     const def = s.default !== undefined ? ` (default: ${s.default})` : s.required ? ' (required)' : '';
     const range = s.type === 'number' && rangeText(s) ? ` [${rangeText(s)}]` : '';
-    lines.push(`  --${k}${s.type === 'boolean' ? '' : ` <${s.choices ? s.choices.join('|') : s.type}>`}  ${s.help}${range}${def}`);
+    lines.push(
+      `  --${k}${s.type === 'boolean' ? '' : ` <${s.choices ? s.choices.join('|') : s.type}>`}  ${s.help}${range}${def}`,
+    );
   }
   return lines.join('\n');
 }
@@ -111,7 +121,8 @@ export function helpText(command: string, summary: string, spec: Spec): string {
 /** Integer check for flags like --steps. */
 export function intFlag(p: Parsed, name: string, command: string, min = 1): number {
   const v = p[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`${command}: flag --${name} must be an integer >= ${min}, got "${v}"`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new UsageError(`${command}: flag --${name} must be an integer >= ${min}, got "${v}"`);
   return v;
 }
 
@@ -119,8 +130,22 @@ export function intFlag(p: Parsed, name: string, command: string, min = 1): numb
  * A value the command had to lower (or raise) to what the model or data allow: said on stderr, and the
  * caller records the returned value (not the one asked for) wherever it records its settings.
  */
-export function clampFlag(command: string, name: string, asked: number, lo: number, hi: number, why: string, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): number {
+export function clampFlag(
+  command: string,
+  name: string,
+  asked: number,
+  lo: number,
+  hi: number,
+  why: string,
+  log: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+): number {
   const used = Math.min(hi, Math.max(lo, asked));
-  if (used !== asked) log(`${command}: --${name} ${asked} lowered to ${used} (${why})`.replace('lowered', used > asked ? 'raised' : 'lowered'));
+  if (used !== asked)
+    log(
+      `${command}: --${name} ${asked} lowered to ${used} (${why})`.replace(
+        'lowered',
+        used > asked ? 'raised' : 'lowered',
+      ),
+    );
   return used;
 }

@@ -25,15 +25,22 @@ export class JsonFileStore implements KeyValueStore {
   }
 
   /** Opens (or starts) the file; a file that is not a JSON object is an error naming it. */
-  static open(file: string, everyMs = 1000, onError: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`)): JsonFileStore {
+  static open(
+    file: string,
+    everyMs = 1000,
+    onError: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`),
+  ): JsonFileStore {
     if (!existsSync(file)) return new JsonFileStore(file, {}, everyMs, onError);
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`${file}: not a JSON cache file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+      throw new Error(`${file}: not a JSON cache file (${err instanceof Error ? err.message : String(err)})`, {
+        cause: err,
+      });
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: expected a JSON object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(`${file}: expected a JSON object`);
     return new JsonFileStore(file, parsed as Record<string, unknown>, everyMs, onError);
   }
 

@@ -17,7 +17,11 @@ const COMMANDS: Record<string, string> = {
 };
 
 function usage(): string {
-  return ['usage: npm run lab -- COMMAND [flags]   (each command: --help)', '', ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');
+  return [
+    'usage: npm run lab -- COMMAND [flags]   (each command: --help)',
+    '',
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(12)} ${v}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -26,7 +30,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return cmd ? 0 : 2;
   }
-  if (!COMMANDS[cmd]) throw new UsageError(`unknown command "${cmd}" (expected one of: ${Object.keys(COMMANDS).join(', ')})`);
+  if (!COMMANDS[cmd])
+    throw new UsageError(`unknown command "${cmd}" (expected one of: ${Object.keys(COMMANDS).join(', ')})`);
   const mod = (await import(`./commands/${cmd}.ts`)) as { run(argv: string[]): Promise<number> };
   return mod.run(rest);
 }

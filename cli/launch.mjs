@@ -11,7 +11,9 @@ const child = spawn(process.execPath, [tsxCli, entry, ...args], {
   stdio: 'inherit',
   env: { ...process.env, ...vulkanEnv() },
 });
-child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' || signal === 'SIGTERM' ? 130 : signal ? 1 : 0)));
+child.on('exit', (code, signal) =>
+  process.exit(code ?? (signal === 'SIGINT' || signal === 'SIGTERM' ? 130 : signal ? 1 : 0)),
+);
 // Pass termination signals on, so `kill -TERM` on `npm run lab -- train …` lets the run save a checkpoint
 // (Ctrl-C already reaches the whole process group).
 for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));

@@ -44,12 +44,23 @@ export async function enableNodeWebgpu(): Promise<boolean> {
  * Default order in Node: a hardware WebGPU adapter first; wasm before a software (SwiftShader) WebGPU,
  * which is correct but slower on a CPU; cpu last.
  */
-export async function initNodeBackend(preferred?: string | null, log: (s: string) => void = () => {}): Promise<BackendChoice> {
+export async function initNodeBackend(
+  preferred?: string | null,
+  log: (s: string) => void = () => {},
+): Promise<BackendChoice> {
   const haveGpu = preferred === 'webgpu' || !preferred ? await enableNodeWebgpu() : false;
-  if (preferred === 'webgpu' && !haveGpu) throw new Error('--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)');
+  if (preferred === 'webgpu' && !haveGpu)
+    throw new Error(
+      '--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)',
+    );
   // the one backend list and auto rule (src/lib/backend/order.ts): a software adapter goes behind wasm
-  const choice = await selectAutoBackend(preferred ?? null, haveGpu ? NODE_BACKENDS : NODE_BACKENDS.filter((b) => b !== 'webgpu'));
-  log(`backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`);
+  const choice = await selectAutoBackend(
+    preferred ?? null,
+    haveGpu ? NODE_BACKENDS : NODE_BACKENDS.filter((b) => b !== 'webgpu'),
+  );
+  log(
+    `backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`,
+  );
   return choice;
 }
 
@@ -61,9 +72,19 @@ function readBytes(path: string, what: string): Uint8Array {
 /** `--model`: 'stories260K', a llama2.c .bin (with --tokenizer), or a Hugging Face directory. */
 export async function loadModelArg(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
   if (spec === 'stories260K') {
-    return loadLlama2c(readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'), readBytes(resolve(STORIES_DIR, 'tok512.bin'), '--model'), 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
+    return loadLlama2c(
+      readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'),
+      readBytes(resolve(STORIES_DIR, 'tok512.bin'), '--model'),
+      'stories260K',
+      'stories260K',
+      'stories260K.bin',
+      'tok512.bin',
+    );
   }
-  if (!existsSync(spec)) throw new Error(`--model: no such file or directory: ${spec} (use stories260K, a llama2.c .bin, or a Hugging Face folder)`);
+  if (!existsSync(spec))
+    throw new Error(
+      `--model: no such file or directory: ${spec} (use stories260K, a llama2.c .bin, or a Hugging Face folder)`,
+    );
   if (statSync(spec).isDirectory()) {
     const mod = await import('./node-files');
     return mod.loadHfModelFromDir(spec);
@@ -76,7 +97,14 @@ export async function loadModelArg(spec: string, tokenizerPath?: string): Promis
     }
   }
   if (!tok) throw new Error(`--tokenizer: a llama2.c checkpoint (${spec}) needs its tokenizer .bin`);
-  return loadLlama2c(readBytes(spec, '--model'), readBytes(tok, '--tokenizer'), basename(spec).replace(/\.bin$/, ''), spec, basename(spec), basename(tok));
+  return loadLlama2c(
+    readBytes(spec, '--model'),
+    readBytes(tok, '--tokenizer'),
+    basename(spec).replace(/\.bin$/, ''),
+    spec,
+    basename(spec),
+    basename(tok),
+  );
 }
 
 /** `--adapter DIR`: a PEFT adapter folder. */

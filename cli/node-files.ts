@@ -80,7 +80,11 @@ export async function loadPeftAdapterFromDir(dir: string, model: LoadedModel): P
   if (!existsSync(cfgPath)) throw new Error(`--adapter: ${cfgPath} not found (expected a PEFT adapter folder)`);
   if (!existsSync(wPath)) {
     const bin = resolve(dir, 'adapter_model.bin');
-    throw new Error(existsSync(bin) ? `--adapter: ${bin} is a PyTorch pickle; save the adapter with safe_serialization=True` : `--adapter: ${wPath} not found`);
+    throw new Error(
+      existsSync(bin)
+        ? `--adapter: ${bin} is a PyTorch pickle; save the adapter with safe_serialization=True`
+        : `--adapter: ${wPath} not found`,
+    );
   }
   let cfg: Record<string, unknown>;
   try {
@@ -88,7 +92,8 @@ export async function loadPeftAdapterFromDir(dir: string, model: LoadedModel): P
   } catch (e) {
     throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`, { cause: e });
   }
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new Error(`${cfgPath}: expected a JSON object`);
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg))
+    throw new Error(`${cfgPath}: expected a JSON object`);
   validateAdapterConfig(cfg, cfgPath);
   const snap = await fromPeft(cfg, new Uint8Array(readFileSync(wPath)), model.config, wPath);
   for (const w of validateAdapter(snap, model, wPath, cfg)) process.stderr.write(`warning: ${w}\n`);

@@ -4,7 +4,20 @@
  * temporary name and renamed into place, and an existing run or model folder is only replaced with
  * --overwrite.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, parse, relative, resolve, isAbsolute } from 'node:path';
 import { UsageError } from './args';
 
@@ -70,20 +83,32 @@ function common(command: string, flag: string, path: string | undefined): { abs:
   if (path === undefined || path.trim() === '') throw new UsageError(`${label} needs a path, got "${path ?? ''}"`);
   const abs = resolve(path);
   const real = realish(abs);
-  if (dirname(real) === real) throw new UsageError(`${label}: ${path} is the root of the file system; choose a folder of its own`);
-  for (const root of SYSTEM_ROOTS) if (within(real, root)) throw new UsageError(`${label}: ${path} is inside ${root}, which holds no ordinary files`);
+  if (dirname(real) === real)
+    throw new UsageError(`${label}: ${path} is the root of the file system; choose a folder of its own`);
+  for (const root of SYSTEM_ROOTS)
+    if (within(real, root)) throw new UsageError(`${label}: ${path} is inside ${root}, which holds no ordinary files`);
   const anc = existingAncestor(real);
-  if (!statSync(anc).isDirectory() && anc !== real) throw new UsageError(`${label}: ${anc} is a file, so ${path} cannot be created`);
+  if (!statSync(anc).isDirectory() && anc !== real)
+    throw new UsageError(`${label}: ${anc} is a file, so ${path} cannot be created`);
   return { abs, real, label };
 }
 
-function checkInputs(label: string, out: string, outReal: string, inputs: InputPath[], ownFiles: string[] | null): void {
+function checkInputs(
+  label: string,
+  out: string,
+  outReal: string,
+  inputs: InputPath[],
+  ownFiles: string[] | null,
+): void {
   for (const inp of inputs) {
     if (!inp.path || inp.path === 'stories260K') continue;
     const ir = realish(inp.path);
     const rel = relative(outReal, ir).split('\\').join('/');
     const clash = outReal === ir || (ownFiles !== null && ownFiles.includes(rel));
-    if (clash) throw new UsageError(`${label}: ${out} would write over the input given as --${inp.flag} (${inp.path}); choose another output`);
+    if (clash)
+      throw new UsageError(
+        `${label}: ${out} would write over the input given as --${inp.flag} (${inp.path}); choose another output`,
+      );
   }
 }
 
@@ -104,14 +129,22 @@ export function checkOutFile(command: string, flag: string, path: string | undef
  * creatable and writable; when it already holds any of `ownFiles` (an earlier run or model), refused
  * unless --overwrite. Call before any work.
  */
-export function checkOutDir(command: string, flag: string, path: string | undefined, inputs: InputPath[], opts: { overwrite?: boolean; ownFiles: string[] }): string {
+export function checkOutDir(
+  command: string,
+  flag: string,
+  path: string | undefined,
+  inputs: InputPath[],
+  opts: { overwrite?: boolean; ownFiles: string[] },
+): string {
   const { abs, real, label } = common(command, flag, path);
   checkInputs(label, path!, real, inputs, opts.ownFiles);
   if (existsSync(real)) {
     if (!statSync(real).isDirectory()) throw new UsageError(`${label}: ${path} exists and is not a folder`);
     const present = opts.ownFiles.filter((f) => existsSync(join(real, f)));
     if (present.length > 0 && !opts.overwrite) {
-      throw new UsageError(`${label}: ${path} already holds ${present.join(', ')}; pass --overwrite to replace them, or choose another folder`);
+      throw new UsageError(
+        `${label}: ${path} already holds ${present.join(', ')}; pass --overwrite to replace them, or choose another folder`,
+      );
     }
     probeWritable(real, label);
   } else probeWritable(existingAncestor(real), label);
@@ -124,7 +157,10 @@ export function checkOutDir(command: string, flag: string, path: string | undefi
  */
 function tmpName(path: string): string {
   const dir = dirname(resolve(path));
-  return join(dirname(dir), `.${basename(dir)}.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`);
+  return join(
+    dirname(dir),
+    `.${basename(dir)}.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`,
+  );
 }
 
 /** Removes temporary files a killed writer left beside `dir`. */
@@ -132,7 +168,8 @@ export function removeStalePartials(dir: string): void {
   const parent = dirname(resolve(dir));
   const prefix = `.${basename(resolve(dir))}.`;
   try {
-    for (const f of readdirSync(parent)) if (f.startsWith(prefix) && f.endsWith('.partial')) rmSync(join(parent, f), { force: true });
+    for (const f of readdirSync(parent))
+      if (f.startsWith(prefix) && f.endsWith('.partial')) rmSync(join(parent, f), { force: true });
   } catch {
     /* parent unreadable: nothing to clean */
   }
@@ -165,7 +202,8 @@ function tryUnlink(p: string): void {
  */
 export function atomicWriteFile(path: string, data: Uint8Array | string): void {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-  if (size === 0 && existsSync(path) && statSync(path).size > 0) throw new Error(`${path}: not replaced by an empty result (the file is left as it was)`);
+  if (size === 0 && existsSync(path) && statSync(path).size > 0)
+    throw new Error(`${path}: not replaced by an empty result (the file is left as it was)`);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tmpName(path);
   try {
@@ -173,7 +211,10 @@ export function atomicWriteFile(path: string, data: Uint8Array | string): void {
     renameSync(tmp, path);
   } catch (err) {
     tryUnlink(tmp);
-    throw new Error(`${path}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the earlier file, if any, is unchanged`, { cause: err });
+    throw new Error(
+      `${path}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the earlier file, if any, is unchanged`,
+      { cause: err },
+    );
   }
 }
 
@@ -196,7 +237,10 @@ export function atomicWriteFiles(dir: string, files: Iterable<[string, Uint8Arra
     }
   } catch (err) {
     for (const [tmp] of temps) tryUnlink(tmp);
-    throw new Error(`${dir}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing in the folder was replaced`, { cause: err });
+    throw new Error(
+      `${dir}: write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing in the folder was replaced`,
+      { cause: err },
+    );
   }
   for (const [tmp, final] of temps) renameSync(tmp, final);
   return list.map(([n]) => n);

@@ -14,7 +14,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, UsageError, type Spec } from './args';
-import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type CheckpointFile } from '../src/lib/formats/checkpoint';
+import {
+  CHECKPOINT_FILE,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type CheckpointFile,
+} from '../src/lib/formats/checkpoint';
 import type { Trainer } from '../src/lib/train/trainer';
 import type { TrainConfig } from '../src/lib/train/types';
 import type { LoadedModel } from '../src/lib/model/model';
@@ -22,8 +27,15 @@ import { writeAdapterDir } from './adapter-io';
 import { atomicWriteFile, removeStalePartials } from './safe-write';
 
 export const CHECKPOINT_FLAGS: Spec = {
-  'checkpoint-every': { type: 'number', help: 'write a checkpoint (adapter + AdamW state) to --out every N steps (0 = only at the end)', default: 10 },
-  resume: { type: 'string', help: 'continue the run checkpointed in DIR (its flags are reused; --steps sets a new total)' },
+  'checkpoint-every': {
+    type: 'number',
+    help: 'write a checkpoint (adapter + AdamW state) to --out every N steps (0 = only at the end)',
+    default: 10,
+  },
+  resume: {
+    type: 'string',
+    help: 'continue the run checkpointed in DIR (its flags are reused; --steps sets a new total)',
+  },
 };
 
 const MAY_CHANGE = new Set(['steps', 'backend', 'json', 'checkpoint-every', 'resume', 'help']);
@@ -49,7 +61,8 @@ function flagTokens(argv: string[], spec: Spec): [string, string[]][] {
   const out: [string, string[]][] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) throw new UsageError(`train: unexpected argument "${a}" (flags start with --; see --help)`);
+    if (!a.startsWith('--'))
+      throw new UsageError(`train: unexpected argument "${a}" (flags start with --; see --help)`);
     const name = a.slice(2).split('=')[0];
     const s = spec[name];
     if (!s) throw new UsageError(`train: unknown flag --${name} (see --help)`);
@@ -64,7 +77,13 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 export function runInfo(argv: string[], dataFile: string, model: LoadedModel): RunInfo {
-  return { argv, cwd: process.cwd(), data_file: resolve(dataFile), data_sha256: sha256(readFileSync(dataFile)), model_source: model.source };
+  return {
+    argv,
+    cwd: process.cwd(),
+    data_file: resolve(dataFile),
+    data_sha256: sha256(readFileSync(dataFile)),
+    model_source: model.source,
+  };
 }
 
 /** null when argv has no --resume; else the checkpoint and the command line to run. */
@@ -77,40 +96,75 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   if (!existsSync(path)) throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} in ${dir}`);
   const file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
   const info = file.run as unknown as RunInfo;
-  if (!Array.isArray(info.argv)) throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);
+  if (!Array.isArray(info.argv))
+    throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);
   const optional: Spec = Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, { ...s, required: false }]));
   const before = parseArgs(info.argv, optional, 'train');
-  const now = parseArgs(given.filter(([n]) => n !== 'resume').flatMap(([, t]) => t), optional, 'train');
+  const now = parseArgs(
+    given.filter(([n]) => n !== 'resume').flatMap(([, t]) => t),
+    optional,
+    'train',
+  );
   for (const [name] of given) {
     if (MAY_CHANGE.has(name) || name === 'out') continue;
     if (String(now[name]) !== String(before[name]))
-      throw new UsageError(`train --resume: --${name} was ${JSON.stringify(before[name] ?? null)} in the checkpointed run, now ${JSON.stringify(now[name])}; a resumed run keeps its settings (only --steps, --backend, --json, --checkpoint-every may change)`);
+      throw new UsageError(
+        `train --resume: --${name} was ${JSON.stringify(before[name] ?? null)} in the checkpointed run, now ${JSON.stringify(now[name])}; a resumed run keeps its settings (only --steps, --backend, --json, --checkpoint-every may change)`,
+      );
   }
   const overridden = new Set(given.map(([n]) => n).filter((n) => MAY_CHANGE.has(n) && n !== 'resume'));
-  const kept = flagTokens(info.argv, spec).filter(([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model');
+  const kept = flagTokens(info.argv, spec).filter(
+    ([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model',
+  );
   const model = String(before.model);
   const modelArg = existsSync(resolve(info.cwd, model)) ? resolve(info.cwd, model) : model;
-  const merged = [...kept.flatMap(([, t]) => t), ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t), '--model', modelArg, '--data', info.data_file, '--out', dir];
+  const merged = [
+    ...kept.flatMap(([, t]) => t),
+    ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t),
+    '--model',
+    modelArg,
+    '--data',
+    info.data_file,
+    '--out',
+    dir,
+  ];
   return { dir, file, info, argv: merged };
 }
 
 /** Refuses a changed data file or config; returns the checkpoint with the (possibly new) total steps. */
-export function checkResume(state: ResumeState, cfg: TrainConfig, model: LoadedModel, log: (s: string) => void): CheckpointFile['checkpoint'] {
+export function checkResume(
+  state: ResumeState,
+  cfg: TrainConfig,
+  model: LoadedModel,
+  log: (s: string) => void,
+): CheckpointFile['checkpoint'] {
   const ck = state.file.checkpoint;
-  if (!existsSync(state.info.data_file)) throw new Error(`train --resume: the data file ${state.info.data_file} is gone`);
+  if (!existsSync(state.info.data_file))
+    throw new Error(`train --resume: the data file ${state.info.data_file} is gone`);
   const sha = sha256(readFileSync(state.info.data_file));
   if (sha !== state.info.data_sha256)
-    throw new Error(`train --resume: the data file ${state.info.data_file} changed since the checkpoint (sha256 ${state.info.data_sha256.slice(0, 12)}… → ${sha.slice(0, 12)}…); resume needs the same data`);
-  if (model.source !== state.info.model_source) throw new Error(`train --resume: the model changed: ${state.info.model_source} → ${model.source}`);
+    throw new Error(
+      `train --resume: the data file ${state.info.data_file} changed since the checkpoint (sha256 ${state.info.data_sha256.slice(0, 12)}… → ${sha.slice(0, 12)}…); resume needs the same data`,
+    );
+  if (model.source !== state.info.model_source)
+    throw new Error(`train --resume: the model changed: ${state.info.model_source} → ${model.source}`);
   const changed: string[] = [];
   const flat = (o: unknown, p = ''): Record<string, string> =>
-    o && typeof o === 'object' && !Array.isArray(o) ? Object.assign({}, ...Object.entries(o).map(([k, v]) => flat(v, p ? `${p}.${k}` : k))) : { [p]: JSON.stringify(o) };
+    o && typeof o === 'object' && !Array.isArray(o)
+      ? Object.assign({}, ...Object.entries(o).map(([k, v]) => flat(v, p ? `${p}.${k}` : k)))
+      : { [p]: JSON.stringify(o) };
   const a = flat(ck.config);
   const b = flat(cfg);
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (k !== 'steps' && k !== 'checkpointEvery' && a[k] !== b[k]) changed.push(`${k} ${a[k] ?? 'unset'} → ${b[k] ?? 'unset'}`);
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+    if (k !== 'steps' && k !== 'checkpointEvery' && a[k] !== b[k])
+      changed.push(`${k} ${a[k] ?? 'unset'} → ${b[k] ?? 'unset'}`);
   if (changed.length) throw new Error(`train --resume: the config changed since the checkpoint: ${changed.join(', ')}`);
-  if (cfg.steps <= ck.step) throw new UsageError(`train --resume: the checkpoint is at step ${ck.step}; --steps ${cfg.steps} leaves nothing to do`);
-  if (cfg.steps !== ck.config.steps) log(`resume: total steps ${ck.config.steps} → ${cfg.steps} (the cosine schedule stretches from here on)`);
+  if (cfg.steps <= ck.step)
+    throw new UsageError(
+      `train --resume: the checkpoint is at step ${ck.step}; --steps ${cfg.steps} leaves nothing to do`,
+    );
+  if (cfg.steps !== ck.config.steps)
+    log(`resume: total steps ${ck.config.steps} → ${cfg.steps} (the cosine schedule stretches from here on)`);
   log(`resume: from step ${ck.step} of ${cfg.steps} in ${state.dir}`);
   return { ...ck, config: { ...ck.config, steps: cfg.steps, checkpointEvery: cfg.checkpointEvery } };
 }
@@ -137,7 +191,10 @@ export class CliCheckpointer {
 
   async save(trainer: Trainer): Promise<void> {
     const checkpoint = await trainer.checkpoint();
-    atomicWriteFile(resolve(this.dir, CHECKPOINT_FILE), encodeCheckpoint({ checkpoint, run: this.info as unknown as Record<string, unknown>, trainable: {} }));
+    atomicWriteFile(
+      resolve(this.dir, CHECKPOINT_FILE),
+      encodeCheckpoint({ checkpoint, run: this.info as unknown as Record<string, unknown>, trainable: {} }),
+    );
     await writeAdapterDir(this.dir, checkpoint.lora, this.model);
   }
 
@@ -147,7 +204,9 @@ export class CliCheckpointer {
     await new Promise((r) => setImmediate(r));
     if (this.interrupted) {
       await this.save(trainer);
-      log(`interrupted (${this.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${this.dir}; continue with: npm run lab -- train --resume ${this.dir}`);
+      log(
+        `interrupted (${this.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${this.dir}; continue with: npm run lab -- train --resume ${this.dir}`,
+      );
       return 130;
     }
     if (this.every > 0 && trainer.stepIndex % this.every === 0 && !trainer.done) await this.save(trainer);

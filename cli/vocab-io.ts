@@ -11,7 +11,9 @@ import { exportMerged } from '../src/lib/formats/merged';
 
 /** `pt` data: {"text": …} rows (JSONL/JSON) or plain text, one text per non-empty line. */
 export function parseTextRows(content: string, fileName: string): ParseResult<TrainRow> & { fileName: string } {
-  const texts = corpusTexts(content, fileName, { column: content.trimStart().startsWith('{') || content.trimStart().startsWith('[') ? 'text' : undefined });
+  const texts = corpusTexts(content, fileName, {
+    column: content.trimStart().startsWith('{') || content.trimStart().startsWith('[') ? 'text' : undefined,
+  });
   const rows: TrainRow[] = texts.map((t) => ({ kind: 'sft', prompt: '', response: t }));
   return { rows, errors: [], total: rows.length, fileName };
 }
@@ -19,9 +21,15 @@ export function parseTextRows(content: string, fileName: string): ParseResult<Tr
 /** First added row of a model written by `vocab` (its vocab.json says how many rows were added). */
 export function addedRowsStart(model: LoadedModel, modelArg: string): number {
   const p = resolve(modelArg, 'vocab.json');
-  if (!existsSync(p)) throw new UsageError(`train: --train-embeddings new: ${modelArg} has no vocab.json (make the model with \`vocab\` first)`);
+  if (!existsSync(p))
+    throw new UsageError(
+      `train: --train-embeddings new: ${modelArg} has no vocab.json (make the model with \`vocab\` first)`,
+    );
   const v = JSON.parse(readFileSync(p, 'utf8')) as { added?: number; vocab_size?: number };
-  if (!v.added || v.vocab_size !== model.config.vocabSize) throw new UsageError(`train: ${p}: vocab_size ${v.vocab_size} does not match the model (${model.config.vocabSize})`);
+  if (!v.added || v.vocab_size !== model.config.vocabSize)
+    throw new UsageError(
+      `train: ${p}: vocab_size ${v.vocab_size} does not match the model (${model.config.vocabSize})`,
+    );
   return v.vocab_size - v.added;
 }
 
@@ -30,16 +38,28 @@ export function addedRowsStart(model: LoadedModel, modelArg: string): number {
  * writes OUT/model/, the extended model with the trained rows (Hugging Face layout), so
  * `eval --model OUT/model --adapter OUT` scores what was trained.
  */
-export async function writeTrainedRows(outDir: string, rows: TrainableRows, model: LoadedModel, modelDir: string): Promise<string[]> {
+export async function writeTrainedRows(
+  outDir: string,
+  rows: TrainableRows,
+  model: LoadedModel,
+  modelDir: string,
+): Promise<string[]> {
   const snap = await rows.snapshot();
   const cfgPath = resolve(outDir, 'adapter_config.json');
   const wPath = resolve(outDir, 'adapter_model.safetensors');
-  const files = await addTrainableTokens({ adapterConfig: JSON.parse(readFileSync(cfgPath, 'utf8')), weights: new Uint8Array(readFileSync(wPath)) }, snap, model.config);
+  const files = await addTrainableTokens(
+    { adapterConfig: JSON.parse(readFileSync(cfgPath, 'utf8')), weights: new Uint8Array(readFileSync(wPath)) },
+    snap,
+    model.config,
+  );
   writeFileSync(cfgPath, JSON.stringify(files.adapterConfig, null, 2) + '\n');
   writeFileSync(wPath, files.weights);
   const merged = rows.merged();
   try {
-    const withRows: LoadedModel = { ...model, weights: { ...model.weights, embed: merged.embed, lmHead: merged.lmHead ?? model.weights.lmHead } };
+    const withRows: LoadedModel = {
+      ...model,
+      weights: { ...model.weights, embed: merged.embed, lmHead: merged.lmHead ?? model.weights.lmHead },
+    };
     const out = await exportMerged(withRows, null);
     const dir = resolve(outDir, 'model');
     mkdirSync(dir, { recursive: true });

@@ -17,12 +17,21 @@ function exportsOf(file: string): string[] {
   const names: string[] = [];
   for (const st of sf.statements) {
     if (ts.isExportDeclaration(st)) {
-      if (st.exportClause && ts.isNamedExports(st.exportClause)) st.exportClause.elements.forEach((e) => names.push(e.name.text));
+      if (st.exportClause && ts.isNamedExports(st.exportClause))
+        st.exportClause.elements.forEach((e) => names.push(e.name.text));
       continue;
     }
-    if (!(ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword))) continue;
+    if (!(ts.canHaveModifiers(st) && ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)))
+      continue;
     if (ts.isVariableStatement(st)) st.declarationList.declarations.forEach((d) => names.push(d.name.getText(sf)));
-    else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st)) && st.name)
+    else if (
+      (ts.isFunctionDeclaration(st) ||
+        ts.isClassDeclaration(st) ||
+        ts.isInterfaceDeclaration(st) ||
+        ts.isTypeAliasDeclaration(st) ||
+        ts.isEnumDeclaration(st)) &&
+      st.name
+    )
       names.push(st.name.text);
   }
   return [...new Set(names)];
@@ -33,17 +42,27 @@ function table(module: string): string {
   const rows = readdirSync(dir)
     .filter((f) => f.endsWith('.ts') && statSync(join(dir, f)).isFile())
     .sort()
-    .map((f) => [`\`${relative(LIB, join(dir, f))}\``, exportsOf(join(dir, f)).map((n) => `\`${n}\``).join(', ') || '(side effects only)']);
+    .map((f) => [
+      `\`${relative(LIB, join(dir, f))}\``,
+      exportsOf(join(dir, f))
+        .map((n) => `\`${n}\``)
+        .join(', ') || '(side effects only)',
+    ]);
   return ['| file | exports |', '| --- | --- |', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n');
 }
 
-const modules = readdirSync(LIB).filter((d) => statSync(join(LIB, d)).isDirectory()).sort();
+const modules = readdirSync(LIB)
+  .filter((d) => statSync(join(LIB, d)).isDirectory())
+  .sort();
 let doc = readFileSync(DOC, 'utf8');
 for (const m of modules) {
   const head = new RegExp(`^## ${m}\\n`, 'm');
   if (!head.test(doc)) doc = doc.trimEnd() + `\n\n## ${m}\n\n${m} module.\n\n| file | exports |\n| --- | --- |\n`;
   // the section's table: from its first table line to the end of that table
-  doc = doc.replace(new RegExp(`(^## ${m}\\n[\\s\\S]*?)(^\\|.*\\n(?:^\\|.*\\n?)*)`, 'm'), (_all, pre: string) => `${pre}${table(m)}\n`);
+  doc = doc.replace(
+    new RegExp(`(^## ${m}\\n[\\s\\S]*?)(^\\|.*\\n(?:^\\|.*\\n?)*)`, 'm'),
+    (_all, pre: string) => `${pre}${table(m)}\n`,
+  );
 }
 writeFileSync(DOC, doc);
 console.log(`docs/engine-api.md: tables for ${modules.join(', ')}`);

@@ -48,7 +48,8 @@ interface SliceSpec {
 }
 
 const ALPACA_ATTR = 'Stanford Alpaca (Taori et al. 2023), CC BY-NC 4.0';
-const KOALPACA_ATTR = 'KoAlpaca v1.0 dataset by Junbum Lee (Beomi), CC BY-NC 4.0; based on Stanford Alpaca (Taori et al. 2023), CC BY-NC 4.0. Non-commercial use only.';
+const KOALPACA_ATTR =
+  'KoAlpaca v1.0 dataset by Junbum Lee (Beomi), CC BY-NC 4.0; based on Stanford Alpaca (Taori et al. 2023), CC BY-NC 4.0. Non-commercial use only.';
 const PARALLEL_ATTR =
   'Jungyeul Park, Jeen-Pyo Hong, Jeong-Won Cha (2016), "Korean Language Resources for Everyone", PACLIC 30, https://www.aclweb.org/anthology/Y16-2002/ (jungyeul/korean-parallel-corpora), CC BY-SA 3.0.';
 
@@ -95,7 +96,8 @@ const SLICES: SliceSpec[] = [
       'Contains data from databricks-dolly-15k, © Databricks, Inc., CC BY-SA 3.0 (https://creativecommons.org/licenses/by-sa/3.0/), modified (ASCII-normalised by a third party, context/category removed, filtered, cut to 300 rows). Derived files must stay CC BY-SA.',
     source:
       'nayohan/dolly-15k-analysis @ 5797d87c90c8c13a8ec79897381991a280092945 : dolly_decode_bak/google_flan-t5-xl_decode_output.jsonl (upstream databricks/databricks-dolly-15k)',
-    notes: 'Fields instruction/response (Alpaca shape with `response` for `output`). Non-ASCII characters were stripped upstream.',
+    notes:
+      'Fields instruction/response (Alpaca shape with `response` for `output`). Non-ASCII characters were stripped upstream.',
   },
   {
     id: 'self-instruct-en',
@@ -136,7 +138,8 @@ const SLICES: SliceSpec[] = [
     kind: 'sft',
     languages: ['ko'],
     licence: 'MIT',
-    attribution: 'Youngsook Song (2018), Chatbot_data_for_Korean v1.0, https://github.com/songys/Chatbot_data, MIT. Copyright (c) 2018 Youngsook Song.',
+    attribution:
+      'Youngsook Song (2018), Chatbot_data_for_Korean v1.0, https://github.com/songys/Chatbot_data, MIT. Copyright (c) 2018 Youngsook Song.',
     source: 'songys/Chatbot_data @ 4cf20d13fc46f5037fd1c531cd566e2dd9f72974 : ChatbotData.csv (seeded sample)',
     notes: 'Short casual Q/A pairs, not task instructions. label: 0 everyday, 1 breakup (negative), 2 love (positive).',
   },
@@ -150,8 +153,10 @@ const SLICES: SliceSpec[] = [
     languages: ['en', 'ko'],
     licence: 'CC BY-SA 3.0',
     attribution: `${PARALLEL_ATTR} Cut to 300 rows.`,
-    source: 'jungyeul/korean-parallel-corpora @ a1fb53dc5216f3a2d07d973456d8921ed23c88c6 : korean-english-jhe/jhe-koen-dev.{en,ko}',
-    notes: 'JHE evaluation data (dev split), also at https://doi.org/10.5281/zenodo.891295; the Zenodo record’s own licence field was not checked.',
+    source:
+      'jungyeul/korean-parallel-corpora @ a1fb53dc5216f3a2d07d973456d8921ed23c88c6 : korean-english-jhe/jhe-koen-dev.{en,ko}',
+    notes:
+      'JHE evaluation data (dev split), also at https://doi.org/10.5281/zenodo.891295; the Zenodo record’s own licence field was not checked.',
   },
   {
     id: 'parallel-news-en-ko',
@@ -163,7 +168,8 @@ const SLICES: SliceSpec[] = [
     languages: ['en', 'ko'],
     licence: 'CC BY-SA 3.0',
     attribution: `${PARALLEL_ATTR} Cut to 300 rows.`,
-    source: 'jungyeul/korean-parallel-corpora @ a1fb53dc5216f3a2d07d973456d8921ed23c88c6 : korean-english-news-v1/korean-english-park.dev.tar.gz',
+    source:
+      'jungyeul/korean-parallel-corpora @ a1fb53dc5216f3a2d07d973456d8921ed23c88c6 : korean-english-news-v1/korean-english-park.dev.tar.gz',
     notes: 'The Korean side is tokenised in places (e.g. "세계 에서"), as in the source.',
   },
 ];
@@ -182,14 +188,19 @@ function buildSlice(spec: SliceSpec): { text: string; changes: string } {
   const changes: string[] = [];
   if (spec.range) {
     const { from, count } = spec.range;
-    if (from + count > lines.length) throw new Error(`${spec.src}: has ${lines.length} rows, slice needs ${from + count}`);
+    if (from + count > lines.length)
+      throw new Error(`${spec.src}: has ${lines.length} rows, slice needs ${from + count}`);
     lines = lines.slice(from, from + count);
     changes.push(`lines ${from + 1}–${from + count} of ${spec.src.split('/').pop()}`);
   }
   if (spec.rename) {
     const rename = spec.rename;
     lines = lines.map((l) => renameFields(l, rename));
-    changes.push(`fields renamed ${Object.entries(rename).map(([a, b]) => `${a} → ${b}`).join(', ')}`);
+    changes.push(
+      `fields renamed ${Object.entries(rename)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ')}`,
+    );
   }
   return { text: `${lines.join('\n')}\n`, changes: changes.join('; ') };
 }
@@ -217,7 +228,7 @@ function attributionMarkdown(entries: DatasetEntry[]): string {
   const parts = [
     '# Bundled data: sources, licences and attribution',
     '',
-    'Written by `scripts/make-data-slices.ts` from the lab\'s shared data sets; regenerate rather than edit.',
+    "Written by `scripts/make-data-slices.ts` from the lab's shared data sets; regenerate rather than edit.",
     'Each file keeps its own licence. **Two files are non-commercial (CC BY-NC 4.0)**: keep them out of anything commercial.',
     '',
     '| file | licence | non-commercial |',

@@ -45,9 +45,14 @@ function pick(spec: SourceSpec): { id: string; lang: string; prompt: string }[] 
     }
     const instruction = row.instruction;
     const input = row.input ?? '';
-    if (typeof instruction !== 'string' || typeof input !== 'string') throw new Error(`${spec.file} line ${i + 1}: instruction/input not strings`);
+    if (typeof instruction !== 'string' || typeof input !== 'string')
+      throw new Error(`${spec.file} line ${i + 1}: instruction/input not strings`);
     if (input.trim() !== '' || instruction.trim() === '' || instruction.length > spec.maxChars) return;
-    out.push({ id: `${spec.lang}-${String(row[spec.idField] ?? i + 1)}`, lang: spec.lang, prompt: alpacaPrompt(instruction.trim()) });
+    out.push({
+      id: `${spec.lang}-${String(row[spec.idField] ?? i + 1)}`,
+      lang: spec.lang,
+      prompt: alpacaPrompt(instruction.trim()),
+    });
   });
   if (out.length < PER_LANG) throw new Error(`${spec.file}: only ${out.length} rows fit (need ${PER_LANG})`);
   return out;

@@ -24,13 +24,19 @@ import { exportMerged } from '../../src/lib/formats/merged';
 const COMMAND = 'experiment';
 
 const SPEC: Spec = {
-  recipe: { type: 'string', help: `a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) or a recipe JSON file` },
+  recipe: {
+    type: 'string',
+    help: `a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) or a recipe JSON file`,
+  },
   list: { type: 'boolean', help: 'list the bundled recipes and whether each can run' },
   steps: { type: 'number', help: 'optimizer steps for every arm (overrides the recipe budget)' },
   'batch-size': { type: 'number', help: 'rows per step for every arm (overrides the recipe budget)' },
   'max-seq-len': { type: 'number', help: 'tokens per sequence (overrides the recipe budget)' },
   arms: { type: 'string', help: 'comma list of arm ids to run (default: all)' },
-  'eval-limit': { type: 'number', help: 'cap every evaluation limit (paragraphs, texts, prompts per language, task items) at n' },
+  'eval-limit': {
+    type: 'number',
+    help: 'cap every evaluation limit (paragraphs, texts, prompts per language, task items) at n',
+  },
   out: { type: 'string', help: 'output folder (default experiments/RECIPE); an unfinished run there resumes' },
   backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'progress JSON lines on stderr, the summary JSON on stdout' },
@@ -40,7 +46,10 @@ const SPEC: Spec = {
 function loadRecipe(spec: string): Recipe {
   const b = bundledRecipe(spec);
   if (b) return b;
-  if (!existsSync(spec)) throw new UsageError(`${COMMAND}: flag --recipe: "${spec}" is neither a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) nor a file`);
+  if (!existsSync(spec))
+    throw new UsageError(
+      `${COMMAND}: flag --recipe: "${spec}" is neither a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) nor a file`,
+    );
   try {
     return parseRecipe(readFileSync(spec, 'utf8'), spec);
   } catch (e) {
@@ -53,25 +62,40 @@ export function summaryText(s: ExperimentState): string {
   const lines = ['model                        English ppl   target bpc   ko fid   en fid   en degenerate'];
   const p = (v: number | null, d: number) => (v == null ? '–' : v.toFixed(d));
   for (const r of reportRows(s)) {
-    lines.push(`${r.label.padEnd(28)} ${p(r.ppl, 2).padStart(11)} ${p(r.bpc, 3).padStart(12)} ${p(r.koFidelity, 2).padStart(8)} ${p(r.enFidelity, 2).padStart(8)} ${p(r.enDegenerate, 2).padStart(15)}`);
+    lines.push(
+      `${r.label.padEnd(28)} ${p(r.ppl, 2).padStart(11)} ${p(r.bpc, 3).padStart(12)} ${p(r.koFidelity, 2).padStart(8)} ${p(r.enFidelity, 2).padStart(8)} ${p(r.enDegenerate, 2).padStart(15)}`,
+    );
   }
   return lines.join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    process.stdout.write(`${helpText(COMMAND, 'Runs a recipe: trains every arm, evaluates the base model and every arm, writes the report (docs/experiments.md).', SPEC)}\n`);
+    process.stdout.write(
+      `${helpText(COMMAND, 'Runs a recipe: trains every arm, evaluates the base model and every arm, writes the report (docs/experiments.md).', SPEC)}\n`,
+    );
     return 0;
   }
   const a = parseArgs(argv, SPEC, COMMAND);
   if (a.list) {
-    for (const r of BUNDLED_RECIPES) process.stdout.write(`${r.name.padEnd(16)} ${recipeAvailability(r).padEnd(28)} ${r.title}\n`);
+    for (const r of BUNDLED_RECIPES)
+      process.stdout.write(`${r.name.padEnd(16)} ${recipeAvailability(r).padEnd(28)} ${r.title}\n`);
     return 0;
   }
   if (a.recipe === undefined) throw new UsageError(`${COMMAND}: missing required flag --recipe (or --list)`);
-  const armsFlag = a.arms === undefined ? undefined : String(a.arms).split(',').map((s) => s.trim()).filter(Boolean);
+  const armsFlag =
+    a.arms === undefined
+      ? undefined
+      : String(a.arms)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   const base = loadRecipe(String(a.recipe));
-  for (const id of armsFlag ?? []) if (!base.arms.some((x) => x.id === id)) throw new UsageError(`${COMMAND}: flag --arms: unknown arm "${id}" (recipe ${base.name} has ${base.arms.map((x) => x.id).join(', ')})`);
+  for (const id of armsFlag ?? [])
+    if (!base.arms.some((x) => x.id === id))
+      throw new UsageError(
+        `${COMMAND}: flag --arms: unknown arm "${id}" (recipe ${base.name} has ${base.arms.map((x) => x.id).join(', ')})`,
+      );
   const recipe = applyOverrides(base, {
     steps: a.steps === undefined ? undefined : intFlag(a, 'steps', COMMAND),
     batchSize: a['batch-size'] === undefined ? undefined : intFlag(a, 'batch-size', COMMAND),
@@ -79,7 +103,10 @@ export async function run(argv: string[]): Promise<number> {
     arms: armsFlag,
     evalLimit: a['eval-limit'] === undefined ? undefined : intFlag(a, 'eval-limit', COMMAND),
   });
-  if (recipe.needs.length > 0) throw new UsageError(`${COMMAND}: recipe ${recipe.name} ${recipeAvailability(recipe)}, which has not landed in this lab yet`);
+  if (recipe.needs.length > 0)
+    throw new UsageError(
+      `${COMMAND}: recipe ${recipe.name} ${recipeAvailability(recipe)}, which has not landed in this lab yet`,
+    );
   const outDir = resolve((a.out as string | undefined) ?? join('experiments', recipe.name));
   mkdirSync(outDir, { recursive: true });
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -89,7 +116,9 @@ export async function run(argv: string[]): Promise<number> {
   const id = recipe.name;
   const prev = await store.get<ExperimentState>(id, 'state');
   if (prev && prev.status !== 'done' && JSON.stringify(prev.recipe) !== JSON.stringify(recipe)) {
-    throw new UsageError(`${COMMAND}: ${outDir} holds an unfinished run of different settings; use another --out or delete the folder`);
+    throw new UsageError(
+      `${COMMAND}: ${outDir} holds an unfinished run of different settings; use another --out or delete the folder`,
+    );
   }
   const t0 = performance.now();
   let lastLine = 0;
@@ -101,10 +130,22 @@ export async function run(argv: string[]): Promise<number> {
     log,
     onProgress: (p) => {
       const now = performance.now();
-      if (a.json) return log(JSON.stringify({ fraction: p.fraction, eta_s: p.etaSeconds, phase: p.phase, arm: p.arm, step: p.step, loss: p.metrics?.loss }));
+      if (a.json)
+        return log(
+          JSON.stringify({
+            fraction: p.fraction,
+            eta_s: p.etaSeconds,
+            phase: p.phase,
+            arm: p.arm,
+            step: p.step,
+            loss: p.metrics?.loss,
+          }),
+        );
       if (now - lastLine > 3000 || p.phase === 'done') {
         lastLine = now;
-        log(`[${(100 * p.fraction).toFixed(0).padStart(3)}%${p.etaSeconds === null ? '' : ` ETA ${Math.round(p.etaSeconds)} s`}] ${p.phase}${p.metrics ? ` loss ${p.metrics.loss.toFixed(4)}` : ''}`);
+        log(
+          `[${(100 * p.fraction).toFixed(0).padStart(3)}%${p.etaSeconds === null ? '' : ` ETA ${Math.round(p.etaSeconds)} s`}] ${p.phase}${p.metrics ? ` loss ${p.metrics.loss.toFixed(4)}` : ''}`,
+        );
       }
     },
     async onArmTrained(arm, out) {
@@ -124,7 +165,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const [name, text] of files) await store.writeFile(id, name, text);
   const seconds = (performance.now() - t0) / 1000;
   log(`experiment ${recipe.name}: ${state.arms.length} arms in ${seconds.toFixed(0)} s; report in ${outDir}`);
-  if (a.json) process.stdout.write(`${JSON.stringify({ recipe: recipe.name, out: outDir, seconds, files: [...files.keys()], rows: reportRows(state) })}\n`);
+  if (a.json)
+    process.stdout.write(
+      `${JSON.stringify({ recipe: recipe.name, out: outDir, seconds, files: [...files.keys()], rows: reportRows(state) })}\n`,
+    );
   else process.stdout.write(`${summaryText(state)}\n${join(outDir, 'report.md')}\n`);
   return 0;
 }

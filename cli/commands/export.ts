@@ -22,11 +22,18 @@ import type { ObjectiveName, TrainConfig, TrainObjectiveName } from '../../src/l
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  adapter: { type: 'string', help: 'PEFT adapter folder (e.g. the --out of train); merged without it = plain conversion' },
+  adapter: {
+    type: 'string',
+    help: 'PEFT adapter folder (e.g. the --out of train); merged without it = plain conversion',
+  },
   format: { type: 'string', help: 'what to write', choices: ['peft', 'merged', 'trl'], required: true },
   out: { type: 'string', help: 'output folder', required: true },
-  data: { type: 'string', help: 'trl: training data file (default: the one named in the adapter folder\'s run.json)' },
-  objective: { type: 'string', help: 'trl: objective when there is no adapter folder with a run.json (then the default settings)', choices: ['sft', 'dpo', 'orpo', 'clo'] },
+  data: { type: 'string', help: "trl: training data file (default: the one named in the adapter folder's run.json)" },
+  objective: {
+    type: 'string',
+    help: 'trl: objective when there is no adapter folder with a run.json (then the default settings)',
+    choices: ['sft', 'dpo', 'orpo', 'clo'],
+  },
   dtype: { type: 'string', help: 'merged: stored float type', choices: ['F32', 'F16', 'BF16'], default: 'F32' },
   backend: { ...BACKEND_FLAG, default: 'cpu' },
   overwrite: { type: 'boolean', help: 'replace the files of an earlier export in --out' },
@@ -36,12 +43,31 @@ const SPEC: Spec = {
 
 /** Files an export may write into --out: any of them already there means an earlier export (or a model). */
 const EXPORT_FILES = [
-  'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
-  'adapter_config.json', 'adapter_model.safetensors', 'adapter', 'README.md', 'trl_config.json', 'sft.jsonl', 'preference.jsonl', 'clo_preference.jsonl', 'clo_target_sft.jsonl', 'run.json',
+  'config.json',
+  'generation_config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'adapter_config.json',
+  'adapter_model.safetensors',
+  'adapter',
+  'README.md',
+  'trl_config.json',
+  'sft.jsonl',
+  'preference.jsonl',
+  'clo_preference.jsonl',
+  'clo_target_sft.jsonl',
+  'run.json',
 ];
 
-const KIND: Record<TrainObjectiveName, 'sft' | 'preference' | 'clo'> = { sft: 'sft', dpo: 'preference', orpo: 'preference', clo: 'clo', pt: 'sft' };
-
+const KIND: Record<TrainObjectiveName, 'sft' | 'preference' | 'clo'> = {
+  sft: 'sft',
+  dpo: 'preference',
+  orpo: 'preference',
+  clo: 'clo',
+  pt: 'sft',
+};
 
 function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
   const p = resolve(adapterDir, 'run.json');
@@ -55,19 +81,33 @@ function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, SPEC, 'export');
-  if (a.help) return console.log(helpText('export', 'Writes a PEFT adapter, a merged Hugging Face model, or a TRL-ready bundle.', SPEC)), 0;
+  if (a.help)
+    return (
+      console.log(
+        helpText('export', 'Writes a PEFT adapter, a merged Hugging Face model, or a TRL-ready bundle.', SPEC),
+      ),
+      0
+    );
   const format = a.format as 'peft' | 'merged' | 'trl';
   const adapterDir = a.adapter as string | undefined;
   if (!adapterDir && format === 'peft') throw new UsageError(`export: --format ${format} needs --adapter DIR`);
-  if (!adapterDir && format === 'trl' && !a.objective) throw new UsageError('export: --format trl needs --adapter DIR or --objective sft|dpo|orpo|clo');
-  if (adapterDir && !existsSync(adapterDir)) throw new UsageError(`export: flag --adapter: no such folder: ${adapterDir}`);
+  if (!adapterDir && format === 'trl' && !a.objective)
+    throw new UsageError('export: --format trl needs --adapter DIR or --objective sft|dpo|orpo|clo');
+  if (adapterDir && !existsSync(adapterDir))
+    throw new UsageError(`export: flag --adapter: no such folder: ${adapterDir}`);
   // --out is checked before any work: never the model, adapter or data, never over an earlier export without --overwrite
-  const outDir = checkOutDir('export', 'out', a.out as string | undefined, [
-    { flag: 'model', path: a.model as string },
-    { flag: 'tokenizer', path: a.tokenizer as string | undefined },
-    { flag: 'adapter', path: adapterDir },
-    { flag: 'data', path: a.data as string | undefined },
-  ], { overwrite: !!a.overwrite, ownFiles: EXPORT_FILES });
+  const outDir = checkOutDir(
+    'export',
+    'out',
+    a.out as string | undefined,
+    [
+      { flag: 'model', path: a.model as string },
+      { flag: 'tokenizer', path: a.tokenizer as string | undefined },
+      { flag: 'adapter', path: adapterDir },
+      { flag: 'data', path: a.data as string | undefined },
+    ],
+    { overwrite: !!a.overwrite, ownFiles: EXPORT_FILES },
+  );
   const log = (s: string) => process.stderr.write(s + '\n');
   await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
@@ -89,13 +129,17 @@ export async function run(argv: string[]): Promise<number> {
       const runJson = adapterDir ? readRunJson(adapterDir) : null;
       let config = runJson?.config;
       if (!config) {
-        if (!a.objective) throw new UsageError(`export: ${adapterDir} has no run.json; pass --objective sft|dpo|orpo|clo`);
+        if (!a.objective)
+          throw new UsageError(`export: ${adapterDir} has no run.json; pass --objective sft|dpo|orpo|clo`);
         config = defaultTrainConfig(a.objective as ObjectiveName, lora ? { lora: { ...lora.config } } : {});
       }
       const dataPath = (a.data as string | undefined) ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
       if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
-      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, { expect: KIND[config.objective], chatTemplate: model.tokenizer.chatTemplate ?? null });
+      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, {
+        expect: KIND[config.objective],
+        chatTemplate: model.tokenizer.chatTemplate ?? null,
+      });
       if (parsed.errors.length) {
         for (const l of formatErrors(parsed, 5)) log(l);
         log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
@@ -111,7 +155,14 @@ export async function run(argv: string[]): Promise<number> {
       }
       for (const [n, b] of peftFileMap(toPeft(snap, model.config, 'base'))) write('adapter/' + n, b);
       for (const [n, b] of await exportMerged(model, null)) write('base/' + n, b);
-      const bundle = buildTrlBundle({ rows: parsed.rows, config, baseModel: 'base', adapterDir: 'adapter', tokenizer: model.tokenizer, modelMaxSeqLen: model.config.maxSeqLen });
+      const bundle = buildTrlBundle({
+        rows: parsed.rows,
+        config,
+        baseModel: 'base',
+        adapterDir: 'adapter',
+        tokenizer: model.tokenizer,
+        modelMaxSeqLen: model.config.maxSeqLen,
+      });
       for (const [n, text] of bundle) write(n, text);
     }
   } finally {

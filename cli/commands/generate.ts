@@ -18,7 +18,8 @@ const SPEC: Spec = {
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, SPEC, 'generate');
-  if (a.help) return console.log(helpText('generate', 'Samples from the model; stops at EOS or BOS-as-end.', SPEC)), 0;
+  if (a.help)
+    return (console.log(helpText('generate', 'Samples from the model; stops at EOS or BOS-as-end.', SPEC)), 0);
   const maxNew = intFlag(a, 'max-new-tokens', 'generate');
   await initNodeBackend(a.backend as string | undefined, (s) => process.stderr.write(s + '\n'));
   const m = await loadModelArg(a.model as string, a.tokenizer as string | undefined);

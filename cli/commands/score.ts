@@ -16,7 +16,17 @@ const SPEC: Spec = {
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv, SPEC, 'score');
-  if (a.help) return console.log(helpText('score', 'log p(response | prompt): prompt and response tokenized together; response = tokens past the prompt’s count.', SPEC)), 0;
+  if (a.help)
+    return (
+      console.log(
+        helpText(
+          'score',
+          'log p(response | prompt): prompt and response tokenized together; response = tokens past the prompt’s count.',
+          SPEC,
+        ),
+      ),
+      0
+    );
   await initNodeBackend(a.backend as string | undefined, (s) => process.stderr.write(s + '\n'));
   const m = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
   const lora = a.adapter ? await loadAdapterArg(a.adapter as string, m) : null;

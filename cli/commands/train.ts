@@ -28,26 +28,80 @@ const paramHelp = (k: 'beta' | 'lambda') =>
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  objective: { type: 'string', help: 'training objective (pt: continued pretraining on {"text"} rows or plain text lines)', required: true, choices: Object.keys(OBJECTIVES) },
-  'train-embeddings': { type: 'string', help: 'new: also train the embedding rows added by `vocab` (and untied head rows); none: frozen', choices: ['new', 'none'], default: 'none' },
+  objective: {
+    type: 'string',
+    help: 'training objective (pt: continued pretraining on {"text"} rows or plain text lines)',
+    required: true,
+    choices: Object.keys(OBJECTIVES),
+  },
+  'train-embeddings': {
+    type: 'string',
+    help: 'new: also train the embedding rows added by `vocab` (and untied head rows); none: frozen',
+    choices: ['new', 'none'],
+    default: 'none',
+  },
   data: { type: 'string', help: 'JSONL / JSON / CSV training rows (docs/cli.md shapes)', required: true },
   steps: { type: 'number', help: 'optimizer steps', default: D.steps, int: true, min: 1, max: 10_000_000 },
-  'batch-size': { type: 'number', help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`, default: D.batchSize, int: true, min: 1, max: 100_000 },
-  'grad-accum': { type: 'number', help: 'micro-batches per step', default: D.gradAccum, int: true, min: 1, max: 100_000 },
+  'batch-size': {
+    type: 'number',
+    help: `rows per micro-batch (CLO: each row = ${OBJECTIVES.clo.layout.length} sequences)`,
+    default: D.batchSize,
+    int: true,
+    min: 1,
+    max: 100_000,
+  },
+  'grad-accum': {
+    type: 'number',
+    help: 'micro-batches per step',
+    default: D.gradAccum,
+    int: true,
+    min: 1,
+    max: 100_000,
+  },
   lr: { type: 'number', help: 'peak learning rate', default: D.lr, gt: 0, max: 1 },
-  'warmup-steps': { type: 'number', help: 'linear warmup steps, then cosine decay (at most --steps)', default: D.warmupSteps, int: true, min: 0 },
+  'warmup-steps': {
+    type: 'number',
+    help: 'linear warmup steps, then cosine decay (at most --steps)',
+    default: D.warmupSteps,
+    int: true,
+    min: 0,
+  },
   'weight-decay': { type: 'number', help: 'AdamW decoupled weight decay', default: D.weightDecay, min: 0, max: 1 },
   'clip-norm': { type: 'number', help: 'global gradient-norm clip', default: D.clipNorm, gt: 0, max: 1e6 },
   'lora-rank': { type: 'number', help: 'LoRA rank r', default: D.lora.r, int: true, min: 1, max: 4096 },
   'lora-alpha': { type: 'number', help: 'LoRA alpha (scale = alpha / r)', default: D.lora.alpha, gt: 0, max: 1e6 },
   'lora-dropout': { type: 'number', help: 'dropout on the adapter input', default: D.lora.dropout, min: 0, lt: 1 },
-  'lora-targets': { type: 'string', help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)', default: D.lora.targets.join(',') },
+  'lora-targets': {
+    type: 'string',
+    help: 'comma list of PEFT names (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
+    default: D.lora.targets.join(','),
+  },
   beta: { type: 'number', help: paramHelp('beta'), gt: 0, max: 1000 },
   lambda: { type: 'number', help: paramHelp('lambda'), gt: 0, max: 1000 },
-  'max-seq-len': { type: 'number', help: "tokens per sequence (prompts are left-truncated; lowered to the model's context, said on stderr)", default: D.maxSeqLen, int: true, min: 2, max: 1_048_576 },
-  seed: { type: 'number', help: 'seed for LoRA init, data order and dropout', default: D.seed, int: true, min: 0, max: 4294967295 },
-  'grad-checkpointing': { type: 'boolean', help: 'recompute each block in the backward pass instead of keeping its activations (less memory, about one more forward pass of time)' },
-  'skip-bad-rows': { type: 'boolean', help: 'train on the valid rows when some rows are malformed (they are listed on stderr)' },
+  'max-seq-len': {
+    type: 'number',
+    help: "tokens per sequence (prompts are left-truncated; lowered to the model's context, said on stderr)",
+    default: D.maxSeqLen,
+    int: true,
+    min: 2,
+    max: 1_048_576,
+  },
+  seed: {
+    type: 'number',
+    help: 'seed for LoRA init, data order and dropout',
+    default: D.seed,
+    int: true,
+    min: 0,
+    max: 4294967295,
+  },
+  'grad-checkpointing': {
+    type: 'boolean',
+    help: 'recompute each block in the backward pass instead of keeping its activations (less memory, about one more forward pass of time)',
+  },
+  'skip-bad-rows': {
+    type: 'boolean',
+    help: 'train on the valid rows when some rows are malformed (they are listed on stderr)',
+  },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
   overwrite: { type: 'boolean', help: 'replace an earlier run (adapter + run.json) in --out' },
@@ -57,22 +111,45 @@ const SPEC: Spec = {
 };
 
 export async function run(argvGiven: string[]): Promise<number> {
-  if (argvGiven.includes('--help')) return console.log(helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC)), 0;
+  if (argvGiven.includes('--help'))
+    return (
+      console.log(
+        helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC),
+      ),
+      0
+    );
   const resume = await prepareResume(argvGiven, SPEC);
   const argv = resume ? resume.argv : argvGiven;
   const a = parseArgs(argv, SPEC, 'train');
   const objective = a.objective as TrainObjectiveName;
-  const targets = String(a['lora-targets']) === 'none' ? [] : String(a['lora-targets']).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const t of targets) if (!LINEAR_NAMES.includes(t as LinearName)) throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
+  const targets =
+    String(a['lora-targets']) === 'none'
+      ? []
+      : String(a['lora-targets'])
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  for (const t of targets)
+    if (!LINEAR_NAMES.includes(t as LinearName))
+      throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
   if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
   // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
-  const outDir = checkOutDir('train', 'out', a.out as string | undefined, [
-    { flag: 'data', path: dataPath },
-    { flag: 'model', path: a.model as string },
-    { flag: 'tokenizer', path: a.tokenizer as string | undefined },
-  ], { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] });
-  if ((a['warmup-steps'] as number) > (a.steps as number)) throw new UsageError(`train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`);
+  const outDir = checkOutDir(
+    'train',
+    'out',
+    a.out as string | undefined,
+    [
+      { flag: 'data', path: dataPath },
+      { flag: 'model', path: a.model as string },
+      { flag: 'tokenizer', path: a.tokenizer as string | undefined },
+    ],
+    { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] },
+  );
+  if ((a['warmup-steps'] as number) > (a.steps as number))
+    throw new UsageError(
+      `train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`,
+    );
   const cfg = defaultTrainConfig(objective, {
     steps: intFlag(a, 'steps', 'train'),
     batchSize: intFlag(a, 'batch-size', 'train'),
@@ -86,28 +163,58 @@ export async function run(argvGiven: string[]): Promise<number> {
     ...(a.beta !== undefined ? { beta: a.beta as number } : {}),
     ...(a.lambda !== undefined ? { lambda: a.lambda as number } : {}),
     checkpointEvery: intFlag(a, 'checkpoint-every', 'train', 0),
-    lora: { r: intFlag(a, 'lora-rank', 'train'), alpha: a['lora-alpha'] as number, dropout: a['lora-dropout'] as number, targets: targets as LinearName[], init: 'gaussian' },
+    lora: {
+      r: intFlag(a, 'lora-rank', 'train'),
+      alpha: a['lora-alpha'] as number,
+      dropout: a['lora-dropout'] as number,
+      targets: targets as LinearName[],
+      init: 'gaussian',
+    },
     ...(a['grad-checkpointing'] ? { checkpointing: true } : {}),
   });
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
   const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
   // longer than the model's context: lowered, said on stderr, and recorded in run.json as the value used
-  cfg.maxSeqLen = clampFlag('train', 'max-seq-len', cfg.maxSeqLen, 2, model.config.maxSeqLen, `${model.name} has a ${model.config.maxSeqLen}-token context`);
+  cfg.maxSeqLen = clampFlag(
+    'train',
+    'max-seq-len',
+    cfg.maxSeqLen,
+    2,
+    model.config.maxSeqLen,
+    `${model.name} has a ${model.config.maxSeqLen}-token context`,
+  );
   const trainRowsFrom = a['train-embeddings'] === 'new' ? addedRowsStart(model, a.model as string) : undefined;
   if (trainRowsFrom !== undefined) cfg.trainRowsFrom = trainRowsFrom;
-  if (targets.length === 0 && trainRowsFrom === undefined) throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
+  if (targets.length === 0 && trainRowsFrom === undefined)
+    throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 
   // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
-  const est = estimatePeak(model.config, { batchSize: cfg.batchSize * getObjective(objective).layout.length, seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen), lora: { r: cfg.lora.r, targets: cfg.lora.targets }, training: true, checkpointing: !!cfg.checkpointing, backend: backend.name });
+  const est = estimatePeak(model.config, {
+    batchSize: cfg.batchSize * getObjective(objective).layout.length,
+    seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen),
+    lora: { r: cfg.lora.r, targets: cfg.lora.targets },
+    training: true,
+    checkpointing: !!cfg.checkpointing,
+    backend: backend.name,
+  });
   const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
   if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
   const text = readFileSync(dataPath, 'utf8');
-  const parsed = objective === 'pt' ? parseTextRows(text, dataPath) : parseDataFile(text, dataPath, { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null });
+  const parsed =
+    objective === 'pt'
+      ? parseTextRows(text, dataPath)
+      : parseDataFile(text, dataPath, {
+          expect: getObjective(objective).accepts[0],
+          chatTemplate: model.tokenizer.chatTemplate ?? null,
+        });
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
-    if (!a['skip-bad-rows'] || parsed.rows.length === 0) throw new Error(`${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`);
+    if (!a['skip-bad-rows'] || parsed.rows.length === 0)
+      throw new Error(
+        `${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`,
+      );
     lines.forEach(log);
     log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
   }
@@ -115,7 +222,10 @@ export async function run(argvGiven: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const ckpt = new CliCheckpointer(outDir, cfg.checkpointEvery, runInfo(argv, dataPath, model), model);
   for (const s of trainer.skipped.slice(0, 5)) log(`${dataPath}: row ${s.line} skipped: ${s.message}`);
-  if (trainer.skipped.length > 0) log(`${dataPath}: ${trainer.skipped.length} rows skipped, training on ${trainer.usableRows} (raise --max-seq-len to keep long rows)`);
+  if (trainer.skipped.length > 0)
+    log(
+      `${dataPath}: ${trainer.skipped.length} rows skipped, training on ${trainer.usableRows} (raise --max-seq-len to keep long rows)`,
+    );
   const t0 = performance.now();
   const memAfter: number[] = [];
   while (!trainer.done) {
@@ -134,7 +244,10 @@ export async function run(argvGiven: string[]): Promise<number> {
     }
     memAfter.push(tf.memory().numTensors);
     if (a.json) log(JSON.stringify(m));
-    else log(`step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`);
+    else
+      log(
+        `step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`,
+      );
     const stop = await ckpt.afterStep(trainer, log);
     if (stop !== null) {
       ckpt.dispose();
@@ -158,7 +271,13 @@ export async function run(argvGiven: string[]): Promise<number> {
   atomicWriteFile(resolve(outDir, 'run.json'), JSON.stringify(runJson, null, 1));
   const files = [...RUN_FILES, ...rowFiles];
   const last = trainer.metrics[trainer.metrics.length - 1];
-  const summary = { steps: trainer.stepIndex, final_loss: last.loss, tokens_per_s: totalTokens / seconds, out: outDir, files };
+  const summary = {
+    steps: trainer.stepIndex,
+    final_loss: last.loss,
+    tokens_per_s: totalTokens / seconds,
+    out: outDir,
+    files,
+  };
   trainer.dispose();
   console.log(JSON.stringify(summary));
   return 0;

@@ -21,9 +21,18 @@ const COMMAND = 'vocab';
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
-  corpus: { type: 'string', help: `text file (one text per line) or JSONL/JSON rows to learn tokens from (default: the bundled Korean data, ${DEFAULT_CORPUS_FILES.length} files)` },
-  column: { type: 'string', help: 'JSON field holding the text (default: "text", else every string field with Hangul)' },
-  heldout: { type: 'string', help: 'held-out text for tokens/char before and after (default: the bundled KULLM Korean prompts)' },
+  corpus: {
+    type: 'string',
+    help: `text file (one text per line) or JSONL/JSON rows to learn tokens from (default: the bundled Korean data, ${DEFAULT_CORPUS_FILES.length} files)`,
+  },
+  column: {
+    type: 'string',
+    help: 'JSON field holding the text (default: "text", else every string field with Hangul)',
+  },
+  heldout: {
+    type: 'string',
+    help: 'held-out text for tokens/char before and after (default: the bundled KULLM Korean prompts)',
+  },
   add: { type: 'number', help: 'new tokens to add', default: 1024 },
   init: { type: 'string', help: 'initialisation of the new rows', choices: INIT_METHODS, default: 'salt' },
   donor: { type: 'string', help: 'SALT donor embedding matrix (safetensors; needs --donor-vocab)' },
@@ -31,7 +40,10 @@ const SPEC: Spec = {
   seed: { type: 'number', help: 'seed of the skip-gram and of random rows', default: 0 },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (Hugging Face layout)', required: true },
-  json: { type: 'boolean', help: 'print {added, vocab_size, tokens_per_char_before, tokens_per_char_after, init} on stdout' },
+  json: {
+    type: 'boolean',
+    help: 'print {added, vocab_size, tokens_per_char_before, tokens_per_char_after, init} on stdout',
+  },
   help: HELP_FLAG,
 };
 
@@ -49,30 +61,48 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   try {
     if (argv.includes('--help')) {
-      process.stdout.write(`${helpText(COMMAND, 'Extends the vocabulary with target-language tokens (docs/methods.md §8) and writes the extended model.', SPEC)}\n`);
+      process.stdout.write(
+        `${helpText(COMMAND, 'Extends the vocabulary with target-language tokens (docs/methods.md §8) and writes the extended model.', SPEC)}\n`,
+      );
       return 0;
     }
     const a = parseArgs(argv, SPEC, COMMAND);
     const add = intFlag(a, 'add', COMMAND, 1);
     const init = a.init as InitMethod;
     const seed = intFlag(a, 'seed', COMMAND, 0);
-    if ((a.donor === undefined) !== (a['donor-vocab'] === undefined)) throw new UsageError(`${COMMAND}: --donor and --donor-vocab go together`);
-    if (a.donor !== undefined && init !== 'salt') throw new UsageError(`${COMMAND}: --donor is only used by --init salt`);
+    if ((a.donor === undefined) !== (a['donor-vocab'] === undefined))
+      throw new UsageError(`${COMMAND}: --donor and --donor-vocab go together`);
+    if (a.donor !== undefined && init !== 'salt')
+      throw new UsageError(`${COMMAND}: --donor is only used by --init salt`);
     const column = a.column as string | undefined;
-    const corpusFiles = a.corpus !== undefined ? [String(a.corpus)] : DEFAULT_CORPUS_FILES.map((f) => resolve(PROJECT_ROOT, 'public', f));
+    const corpusFiles =
+      a.corpus !== undefined ? [String(a.corpus)] : DEFAULT_CORPUS_FILES.map((f) => resolve(PROJECT_ROOT, 'public', f));
     const texts = corpusFiles.flatMap((f) => corpusTexts(readText(f, 'corpus'), f, { column }));
-    const heldFiles = a.heldout !== undefined ? [String(a.heldout)] : HELDOUT_FILES.map((f) => resolve(PROJECT_ROOT, 'public', f));
+    const heldFiles =
+      a.heldout !== undefined ? [String(a.heldout)] : HELDOUT_FILES.map((f) => resolve(PROJECT_ROOT, 'public', f));
     const heldout = heldFiles.flatMap((f) => corpusTexts(readText(f, 'heldout'), f, { column }));
     const donor =
       a.donor !== undefined
-        ? await loadDonor(readBytes(String(a.donor), 'donor'), String(a.donor), readBytes(String(a['donor-vocab']), 'donor-vocab'), String(a['donor-vocab']))
+        ? await loadDonor(
+            readBytes(String(a.donor), 'donor'),
+            String(a.donor),
+            readBytes(String(a['donor-vocab']), 'donor-vocab'),
+            String(a['donor-vocab']),
+          )
         : null;
 
     await initNodeBackend((a.backend as string | undefined) ?? 'cpu', log);
     const model = await loadModelArg(String(a.model), a.tokenizer as string | undefined);
     const source = a.corpus !== undefined ? String(a.corpus) : 'bundled Korean corpus';
     const t0 = performance.now();
-    const ext = await extendModel(model, texts, { add, init, seed, donor, source, onProgress: (stage, d, n) => (stage !== 'learn' || d === n) && log(`${stage}: ${d}/${n}`) });
+    const ext = await extendModel(model, texts, {
+      add,
+      init,
+      seed,
+      donor,
+      source,
+      onProgress: (stage, d, n) => (stage !== 'learn' || d === n) && log(`${stage}: ${d}/${n}`),
+    });
     const seconds = (performance.now() - t0) / 1000;
     const before = tokensPerChar((t) => model.tokenizer.encode(t, { bos: false }), heldout);
     const after = tokensPerChar((t) => ext.model.tokenizer.encode(t, { bos: false }), heldout);
@@ -95,12 +125,20 @@ export async function run(argv: string[]): Promise<number> {
       heldout: heldFiles,
       seed,
     };
-    files.set('vocab.json', new TextEncoder().encode(JSON.stringify({ ...report, pieces: ext.learned.map((p) => p.piece) }, null, 1) + '\n'));
+    files.set(
+      'vocab.json',
+      new TextEncoder().encode(JSON.stringify({ ...report, pieces: ext.learned.map((p) => p.piece) }, null, 1) + '\n'),
+    );
     const outDir = resolve(String(a.out));
     mkdirSync(outDir, { recursive: true });
     for (const [name, bytes] of files) writeFileSync(resolve(outDir, name), bytes);
-    log(`${ext.newIds.length} tokens added (${report.syllables} syllables, ${report.merges} merges), init ${init}${ext.auxSource ? ` (${ext.auxSource})` : ''}; held-out tokens/char ${before.toFixed(3)} → ${after.toFixed(3)}; ${seconds.toFixed(1)} s → ${outDir}`);
-    if (a.json) process.stdout.write(`${JSON.stringify({ added: report.added, vocab_size: report.vocab_size, tokens_per_char_before: before, tokens_per_char_after: after, init, aux: report.aux, timings_ms: ext.timings, out: outDir })}\n`);
+    log(
+      `${ext.newIds.length} tokens added (${report.syllables} syllables, ${report.merges} merges), init ${init}${ext.auxSource ? ` (${ext.auxSource})` : ''}; held-out tokens/char ${before.toFixed(3)} → ${after.toFixed(3)}; ${seconds.toFixed(1)} s → ${outDir}`,
+    );
+    if (a.json)
+      process.stdout.write(
+        `${JSON.stringify({ added: report.added, vocab_size: report.vocab_size, tokens_per_char_before: before, tokens_per_char_after: after, init, aux: report.aux, timings_ms: ext.timings, out: outDir })}\n`,
+      );
     return 0;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);

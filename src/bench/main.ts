@@ -35,7 +35,9 @@ const maxSeqLen = Number(params.get('seq') ?? 64);
 /** wasm threads (absent = the worker host's default: half the logical cores) */
 const threads = params.get('threads') ? Number(params.get('threads')) : undefined;
 const out = document.getElementById('out')!;
-const w = window as unknown as { __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string } };
+const w = window as unknown as {
+  __bench: { done: boolean; results: BackendResult[]; pageToFirstStepMs: number | null; error?: string };
+};
 w.__bench = { done: false, results: [], pageToFirstStepMs: null };
 
 const DATA_ID = 'bench-clo-en-ko';
@@ -45,11 +47,24 @@ async function prepareData(): Promise<void> {
   if (await store.getMeta(DATA_ID)) return;
   const file = 'data/instructions/paired_alpaca_koalpaca_en_ko.jsonl';
   const text = await (await fetch(`/${file}`)).text();
-  await store.save({ id: DATA_ID, name: 'bench en–ko pairs', source: 'bundled', fileName: file }, parseDataFile(text, file));
+  await store.save(
+    { id: DATA_ID, name: 'bench en–ko pairs', source: 'bundled', fileName: file },
+    parseDataFile(text, file),
+  );
 }
 
 function runOne(requested: BackendName): Promise<BackendResult> {
-  const r: BackendResult = { requested, backend: null, fallbackFrom: [], initMs: null, firstStepAtMs: null, steps: 0, tokensPerS: null, msPerStep: null, stepMs: [] };
+  const r: BackendResult = {
+    requested,
+    backend: null,
+    fallbackFrom: [],
+    initMs: null,
+    firstStepAtMs: null,
+    steps: 0,
+    tokensPerS: null,
+    msPerStep: null,
+    stepMs: [],
+  };
   const worker = new Worker(new URL('../../workers/train/train.worker.ts', import.meta.url), { type: 'module' });
   const send = (c: WorkerCommand) => worker.postMessage(c);
   const toks: number[] = [];
@@ -75,7 +90,13 @@ function runOne(requested: BackendName): Promise<BackendResult> {
         r.initMs = e.initMs;
         r.threads = e.threads;
         const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
-        send({ type: 'start', runId: `bench-${requested}-${Date.now()}`, name: `bench ${requested}`, datasetId: DATA_ID, config });
+        send({
+          type: 'start',
+          runId: `bench-${requested}-${Date.now()}`,
+          name: `bench ${requested}`,
+          datasetId: DATA_ID,
+          config,
+        });
       } else if (e.type === 'metrics') {
         r.steps += 1;
         if (r.firstStepAtMs === null) r.firstStepAtMs = performance.now();
@@ -96,7 +117,8 @@ async function main() {
       out.textContent = `running ${b}…\n` + JSON.stringify(w.__bench.results, null, 1);
       const r = await runOne(b);
       w.__bench.results.push(r);
-      if (w.__bench.pageToFirstStepMs === null && r.firstStepAtMs !== null) w.__bench.pageToFirstStepMs = r.firstStepAtMs;
+      if (w.__bench.pageToFirstStepMs === null && r.firstStepAtMs !== null)
+        w.__bench.pageToFirstStepMs = r.firstStepAtMs;
     }
   } catch (err) {
     w.__bench.error = err instanceof Error ? err.message : String(err);

@@ -20,9 +20,18 @@ export function downloadBlob(fileName: string, blob: Blob): void {
 const safe = (s: string) => s.replace(/[^\w.-]+/g, '_');
 
 export function downloadMetrics(run: RunRecord, format: 'json' | 'csv'): void {
-  if (format === 'csv') downloadBlob(`${safe(run.name)}.metrics.csv`, new Blob([metricsToCsv(run.metrics)], { type: 'text/csv' }));
+  if (format === 'csv')
+    downloadBlob(`${safe(run.name)}.metrics.csv`, new Blob([metricsToCsv(run.metrics)], { type: 'text/csv' }));
   else {
-    const doc = { id: run.id, name: run.name, config: run.config, datasetId: run.datasetId, model: run.modelName, status: run.status, metrics: run.metrics };
+    const doc = {
+      id: run.id,
+      name: run.name,
+      config: run.config,
+      datasetId: run.datasetId,
+      model: run.modelName,
+      status: run.status,
+      metrics: run.metrics,
+    };
     downloadBlob(`${safe(run.name)}.run.json`, new Blob([JSON.stringify(doc, null, 1)], { type: 'application/json' }));
   }
 }
@@ -31,10 +40,14 @@ export function downloadMetrics(run: RunRecord, format: 'json' | 'csv'): void {
  * The run's last checkpointed adapter in Hugging Face PEFT layout (adapter_config.json +
  * adapter_model.safetensors), zipped. Needs the run's base model config (the loaded model's).
  */
-export async function downloadAdapter(run: RunRecord, model: { name: string; source: string; config: ModelConfig } | null): Promise<void> {
+export async function downloadAdapter(
+  run: RunRecord,
+  model: { name: string; source: string; config: ModelConfig } | null,
+): Promise<void> {
   const ckpt = await runStore.loadCheckpoint(run.id);
   if (!ckpt) throw new Error(`run "${run.name}" has no saved checkpoint yet`);
-  if (!model || model.name !== run.modelName) throw new Error(`run "${run.name}" trained ${run.modelName}: load that model to export its adapter`);
+  if (!model || model.name !== run.modelName)
+    throw new Error(`run "${run.name}" trained ${run.modelName}: load that model to export its adapter`);
   const files = toPeft(ckpt.lora, model.config, model.source);
   const zip = zipSync({
     'adapter_config.json': strToU8(JSON.stringify(files.adapterConfig, null, 2)),

@@ -2,8 +2,19 @@
 import type { StepMetrics } from '../lib/train/types';
 
 export const METRIC_COLUMNS: (keyof StepMetrics)[] = [
-  'step', 'loss', 'loss/nll', 'loss/pref', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies',
-  'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'ms',
+  'step',
+  'loss',
+  'loss/nll',
+  'loss/pref',
+  'rewards/chosen',
+  'rewards/rejected',
+  'rewards/margins',
+  'rewards/accuracies',
+  'lr',
+  'grad_norm',
+  'tokens_per_s',
+  'tokens',
+  'ms',
 ];
 
 export function metricsToCsv(metrics: StepMetrics[]): string {

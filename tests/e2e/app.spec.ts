@@ -14,7 +14,10 @@ import { test, expect, shot, openView, waitForEngine, forceBackend } from './fix
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 
 /** Reads a stored run record straight from IndexedDB (database clo-lab, store kv). */
-async function storedRun(page: Page, runId: string): Promise<{ status: string; lastCheckpointStep: number | null; metrics: { step: number; loss: number }[] }> {
+async function storedRun(
+  page: Page,
+  runId: string,
+): Promise<{ status: string; lastCheckpointStep: number | null; metrics: { step: number; loss: number }[] }> {
   return page.evaluate(
     (id) =>
       new Promise((resolve, reject) => {
@@ -57,11 +60,15 @@ async function liveRunId(page: Page): Promise<string> {
   return (await row.getAttribute('data-run-id')) ?? '';
 }
 
-test('auto passes over the SwiftShader WebGPU adapter for wasm and says why; WebGPU can be forced; tabs work by keyboard; every view renders', async ({ page }) => {
+test('auto passes over the SwiftShader WebGPU adapter for wasm and says why; WebGPU can be forced; tabs work by keyboard; every view renders', async ({
+  page,
+}) => {
   await page.goto('/');
   // "auto" on a software-only WebGPU adapter: wasm, with the reason in the header
   expect(await waitForEngine(page)).toBe('wasm');
-  await expect(page.getByTestId('fallback')).toHaveText(/auto passed over webgpu \(software adapter \(.*swiftshader.*\): wasm is faster/i);
+  await expect(page.getByTestId('fallback')).toHaveText(
+    /auto passed over webgpu \(software adapter \(.*swiftshader.*\): wasm is faster/i,
+  );
   // forcing WebGPU still works, on that adapter
   await forceBackend(page, 'webgpu');
   await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
@@ -94,7 +101,9 @@ test('auto passes over the SwiftShader WebGPU adapter for wasm and says why; Web
   await shot(page, 'train-webgpu');
 });
 
-test('CLO run on stories260K trains in the worker: charts grow, loss falls, pause and resume work', async ({ page }) => {
+test('CLO run on stories260K trains in the worker: charts grow, loss falls, pause and resume work', async ({
+  page,
+}) => {
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
@@ -115,7 +124,10 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
   await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 300_000 });
   expect(await currentStep(page)).toBe(22);
   await expect(page.locator('[data-testid="chart"][data-title="loss"]')).toHaveAttribute('data-points', '22');
-  await expect(page.locator('[data-testid="chart"][data-title="rewards/margins"]')).toHaveAttribute('data-points', '22');
+  await expect(page.locator('[data-testid="chart"][data-title="rewards/margins"]')).toHaveAttribute(
+    'data-points',
+    '22',
+  );
   await shot(page, 'train-completed');
 
   const run = await storedRun(page, await liveRunId(page));
@@ -129,7 +141,10 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
 
   // the adapter downloads in PEFT layout
   const row = page.locator(`[data-testid="run-row"][data-run-id="${await liveRunId(page)}"]`);
-  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /Download the adapter/ }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    row.getByRole('button', { name: /Download the adapter/ }).click(),
+  ]);
   expect(download.suggestedFilename()).toMatch(/\.peft\.zip$/);
   const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
   expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
@@ -147,7 +162,9 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
   await shot(page, 'playground');
 });
 
-test('reload mid-run: the run is listed and resumes from its checkpoint on the same trajectory, not from step 0', async ({ page }) => {
+test('reload mid-run: the run is listed and resumes from its checkpoint on the same trajectory, not from step 0', async ({
+  page,
+}) => {
   const steps = 14;
   await page.goto('/');
   await waitForEngine(page);
@@ -164,7 +181,9 @@ test('reload mid-run: the run is listed and resumes from its checkpoint on the s
   await expect(page.getByTestId('run-row')).toHaveCount(2);
   const runId = await liveRunId(page);
   await waitStep(page, 7);
-  await expect.poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(6);
+  await expect
+    .poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 })
+    .toBeGreaterThanOrEqual(6);
 
   await page.reload();
   expect(await waitForEngine(page)).toBe('wasm'); // the forced backend is remembered
@@ -197,10 +216,14 @@ test('reload mid-run: the run is listed and resumes from its checkpoint on the s
   expect(resumed.status).toBe('completed');
   expect(resumed.metrics.map((m) => m.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
   // same seed, same data order, restored LoRA + Adam state: the losses after the checkpoint match the uninterrupted run
-  resumed.metrics.forEach((m, i) => expect(Math.abs(m.loss - reference[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(reference[i]))));
+  resumed.metrics.forEach((m, i) =>
+    expect(Math.abs(m.loss - reference[i])).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(reference[i]))),
+  );
 });
 
-test('importing JSONL with 2 broken rows reports exactly those rows; the dataset survives a reload', async ({ page }) => {
+test('importing JSONL with 2 broken rows reports exactly those rows; the dataset survives a reload', async ({
+  page,
+}) => {
   await page.goto('/');
   await openView(page, 'Data');
   const lines = [

@@ -23,13 +23,16 @@ async function trainTinyRun(page: Page): Promise<void> {
 
 async function evaluateCopa(page: Page, limit = 2): Promise<void> {
   await openView(page, 'Evaluate');
-  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg']) await page.getByTestId(`task-${t}`).uncheck();
+  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg'])
+    await page.getByTestId(`task-${t}`).uncheck();
   await page.getByTestId('eval-limit').fill(String(limit));
   await page.getByTestId('eval-start').click();
   await expect(page.getByTestId('eval-latest')).toBeVisible({ timeout: 180_000 });
 }
 
-test('wasm forced: threads in the header; evaluate, retention & fidelity and win rate run on wasm', async ({ page }) => {
+test('wasm forced: threads in the header; evaluate, retention & fidelity and win rate run on wasm', async ({
+  page,
+}) => {
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');

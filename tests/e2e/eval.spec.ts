@@ -43,7 +43,15 @@ test('evaluate the base model on two KoBEST tasks and see the comparison table',
   const row = table.getByRole('row', { name: /stories260K \(base\)/ });
   await expect(row).toBeVisible();
   // 5 KoBEST columns; the two evaluated ones have numbers, and with one row they are the best
-  await expect(table.getByRole('columnheader')).toHaveText(['Model / run', 'k', 'BoolQ', 'COPA', 'HellaSwag', 'SentiNeg', 'WiC']);
+  await expect(table.getByRole('columnheader')).toHaveText([
+    'Model / run',
+    'k',
+    'BoolQ',
+    'COPA',
+    'HellaSwag',
+    'SentiNeg',
+    'WiC',
+  ]);
   await expect(row.getByTestId('best-cell')).toHaveCount(2);
   const cells = await row.getByRole('cell').allTextContents();
   expect(cells[0]).toBe('0');
@@ -84,7 +92,9 @@ test('a 5-prompt win-rate session judged with the keyboard reports wins / ties /
 
   // recompute the summary from the recorded per-prompt choices (A was X or Y)
   await result.getByText('Per-prompt choices').click();
-  const rows = await result.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  const rows = await result
+    .locator('tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
   expect(rows.map((r) => r[3])).toEqual(['a', 'b', 'tie', 'a', 'a']);
   let wins = 0;
   let ties = 0;

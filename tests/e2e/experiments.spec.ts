@@ -20,10 +20,13 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await expect(progress.getByRole('progressbar', { name: 'Experiment progress' })).toBeVisible();
   // wait until the first arm is past its step-10 checkpoint, then reload mid-arm
   await expect
-    .poll(async () => {
-      const m = /SFT \(Korean side\): step (\d+)\/20/.exec((await progress.textContent()) ?? '');
-      return m ? Number(m[1]) : 0;
-    }, { timeout: 600_000, intervals: [500] })
+    .poll(
+      async () => {
+        const m = /SFT \(Korean side\): step (\d+)\/20/.exec((await progress.textContent()) ?? '');
+        return m ? Number(m[1]) : 0;
+      },
+      { timeout: 600_000, intervals: [500] },
+    )
     .toBeGreaterThanOrEqual(11);
   await shot(page, 'experiments-running');
   await page.reload();
@@ -31,7 +34,9 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await expect(page.getByRole('tab', { name: 'Experiments' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('experiment-log')).toContainText('resuming first-experiment in arm sft-ko');
   // the resumed arm continues from its step-10 checkpoint, not from step 1
-  await expect(page.getByTestId('experiment-log')).toContainText('sft-ko: resuming at step 10 of 20 steps', { timeout: 300_000 });
+  await expect(page.getByTestId('experiment-log')).toContainText('sft-ko: resuming at step 10 of 20 steps', {
+    timeout: 300_000,
+  });
   const report = page.getByTestId('experiment-report');
   await expect(report).toContainText('done', { timeout: 900_000 });
   for (const id of ['base', 'sft-ko', 'clo']) await expect(page.getByTestId(`row-${id}`)).toBeVisible();
@@ -44,7 +49,9 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await shot(page, 'experiments-report');
 });
 
-test('Start here explains the lab and its button starts the first experiment, which can be cancelled', async ({ page }) => {
+test('Start here explains the lab and its button starts the first experiment, which can be cancelled', async ({
+  page,
+}) => {
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');

@@ -26,7 +26,8 @@ export const test = base.extend<{ errorLog: ErrorLog }>({
       });
       page.on('worker', (w) => {
         w.on('console', (msg) => {
-          if (msg.type() === 'error' && /uncaught|unhandled/i.test(msg.text())) log.errors.push(`worker console: ${msg.text()}`);
+          if (msg.type() === 'error' && /uncaught|unhandled/i.test(msg.text()))
+            log.errors.push(`worker console: ${msg.text()}`);
         });
       });
       await use(log);

@@ -23,7 +23,10 @@ test.beforeAll(() => {
 });
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a Hugging Face folder: train CLO, evaluate, fidelity, playground, win rate and export all on that model', async ({ page, errorLog }) => {
+test('a Hugging Face folder: train CLO, evaluate, fidelity, playground, win rate and export all on that model', async ({
+  page,
+  errorLog,
+}) => {
   test.setTimeout(480_000);
   // the refusal at the end is an expected error event
   errorLog.allow.push('was trained on');
@@ -55,16 +58,26 @@ test('a Hugging Face folder: train CLO, evaluate, fidelity, playground, win rate
   // the run record carries the model it was trained on (name, kind and dimensions)
   const record = await page.evaluate(async (id) => {
     const req = indexedDB.open('clo-lab');
-    const db: IDBDatabase = await new Promise((r, j) => ((req.onsuccess = () => r(req.result)), (req.onerror = () => j(req.error))));
+    const db: IDBDatabase = await new Promise(
+      (r, j) => ((req.onsuccess = () => r(req.result)), (req.onerror = () => j(req.error))),
+    );
     const tx = db.transaction('kv').objectStore('kv').get(`run:${id}`);
-    return await new Promise<{ modelName: string; model?: { name: string; kind: string; dims: { dim: number; vocabSize: number } } }>((r) => (tx.onsuccess = () => r(tx.result)));
+    return await new Promise<{
+      modelName: string;
+      model?: { name: string; kind: string; dims: { dim: number; vocabSize: number } };
+    }>((r) => (tx.onsuccess = () => r(tx.result)));
   }, runId);
   expect(record.modelName).toBe(NAME);
-  expect(record.model).toMatchObject({ name: NAME, kind: 'hf-files', dims: { dim: TINY.dim, vocabSize: TINY.vocabSize } });
+  expect(record.model).toMatchObject({
+    name: NAME,
+    kind: 'hf-files',
+    dims: { dim: TINY.dim, vocabSize: TINY.vocabSize },
+  });
 
   // evaluate base and adapter on KoBEST COPA: results say which model produced them
   await openView(page, 'Evaluate');
-  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg']) await page.getByTestId(`task-${t}`).uncheck();
+  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg'])
+    await page.getByTestId(`task-${t}`).uncheck();
   await page.getByTestId('eval-limit').fill('2');
   await expect(page.getByTestId('eval-target').locator('option').first()).toHaveText(`${NAME} (base model)`);
   await page.getByTestId('eval-target').selectOption(runId!);
@@ -102,7 +115,10 @@ test('a Hugging Face folder: train CLO, evaluate, fidelity, playground, win rate
   // export: the PEFT adapter names the model and has its shapes
   await openView(page, 'Train');
   const download = page.waitForEvent('download');
-  await page.getByRole('button', { name: /Download the adapter of/ }).first().click();
+  await page
+    .getByRole('button', { name: /Download the adapter of/ })
+    .first()
+    .click();
   const file = await (await download).path();
   const zip = unzipSync(new Uint8Array(readFileSync(file)));
   const cfg = JSON.parse(strFromU8(zip['adapter_config.json']));

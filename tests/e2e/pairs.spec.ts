@@ -38,11 +38,17 @@ test('build pairs with the parallel translator, then start a CLO run on them', a
   await page.getByTestId('pairs-train').click();
   await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('field-objective')).toHaveValue('clo');
-  await expect(page.getByTestId('train-dataset').locator('option:checked')).toContainText('Pairs paired_alpaca_koalpaca_en_ko.jsonl → ko (12)');
-  for (const [k, v] of Object.entries({ steps: 3, batchSize: 2, maxSeqLen: 64 })) await page.getByTestId(`field-${k}`).fill(String(v));
+  await expect(page.getByTestId('train-dataset').locator('option:checked')).toContainText(
+    'Pairs paired_alpaca_koalpaca_en_ko.jsonl → ko (12)',
+  );
+  for (const [k, v] of Object.entries({ steps: 3, batchSize: 2, maxSeqLen: 64 }))
+    await page.getByTestId(`field-${k}`).fill(String(v));
   await page.getByTestId('start').click();
   await expect
-    .poll(async () => Number(await page.locator('[data-testid="chart"][data-title="loss"]').getAttribute('data-points')), { timeout: 180_000 })
+    .poll(
+      async () => Number(await page.locator('[data-testid="chart"][data-title="loss"]').getAttribute('data-points')),
+      { timeout: 180_000 },
+    )
     .toBeGreaterThanOrEqual(1);
   await shot(page, 'pairs-training');
   await page.getByTestId('stop').click();

@@ -9,7 +9,10 @@ import { test, expect, openView, waitForEngine, forceBackend } from './fixtures'
 /** 200 steps as the issue asks takes ~15 min on this shared 2-core machine; LEAK_STEPS=200 runs it in full. */
 const STEPS = Number(process.env.LEAK_STEPS ?? 60);
 type Samples = { train: { numTensors: number; numBytes: number }[]; eval: { numTensors: number; numBytes: number }[] };
-const samples = (page: import('@playwright/test').Page) => page.evaluate(() => (globalThis as unknown as { __cloLabTensors?: Samples }).__cloLabTensors ?? { train: [], eval: [] });
+const samples = (page: import('@playwright/test').Page) =>
+  page.evaluate(
+    () => (globalThis as unknown as { __cloLabTensors?: Samples }).__cloLabTensors ?? { train: [], eval: [] },
+  );
 
 test(`training worker: live tensors flat over ${STEPS} CLO steps`, async ({ page }) => {
   test.setTimeout(480_000);
@@ -20,7 +23,13 @@ test(`training worker: live tensors flat over ${STEPS} CLO steps`, async ({ page
   const set = page.locator('[data-testid="bundled-dataset"][data-id="paired-alpaca-koalpaca-en-ko"]');
   await set.getByRole('button', { name: /^Load/ }).click();
   await set.getByRole('button', { name: 'Use for training' }).click();
-  for (const [k, v] of Object.entries({ steps: STEPS, batchSize: 1, maxSeqLen: 32, warmupSteps: 0, checkpointEvery: 20 })) {
+  for (const [k, v] of Object.entries({
+    steps: STEPS,
+    batchSize: 1,
+    maxSeqLen: 32,
+    warmupSteps: 0,
+    checkpointEvery: 20,
+  })) {
     await page.getByTestId(`field-${k}`).fill(String(v));
   }
   await page.getByTestId('start').click();
@@ -40,7 +49,8 @@ test('evaluation worker: live tensors flat over 20 evaluations', async ({ page }
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
   await openView(page, 'Evaluate');
-  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg']) await page.getByTestId(`task-${t}`).uncheck();
+  for (const t of ['kobest_boolq', 'kobest_hellaswag', 'kobest_wic', 'kobest_sentineg'])
+    await page.getByTestId(`task-${t}`).uncheck();
   await page.getByTestId('eval-limit').fill('1');
   for (let i = 0; i < 20; i++) {
     await page.getByTestId('eval-start').click();

@@ -26,13 +26,25 @@ const results = await runCases(cases, fx.inputs, {
   width: Number(arg('width') ?? 2),
   onResult: (r, i) => {
     const flag = BAD.includes(r.verdict) ? ` ← ${r.why.replace(/\s+/g, ' ').slice(0, 300)}` : '';
-    process.stderr.write(`[${i + 1}/${cases.length}] ${r.verdict.padEnd(13)} ${(r.ms / 1000).toFixed(1).padStart(5)}s ${r.name}${flag}\n`);
+    process.stderr.write(
+      `[${i + 1}/${cases.length}] ${r.verdict.padEnd(13)} ${(r.ms / 1000).toFixed(1).padStart(5)}s ${r.name}${flag}\n`,
+    );
   },
 });
 await fx.close();
 const counts = Object.fromEntries(VERDICTS.map((v) => [v, results.filter((r) => r.verdict === v).length]));
 console.log(JSON.stringify({ cases: results.length, minutes: +((Date.now() - t0) / 60000).toFixed(1), counts }));
 const report = arg('report');
-if (report) writeFileSync(report, JSON.stringify(results.map(({ name, verdict, why, code, ms }) => ({ name, verdict, why, code, ms })), null, 1));
+if (report)
+  writeFileSync(
+    report,
+    JSON.stringify(
+      results.map(({ name, verdict, why, code, ms }) => ({ name, verdict, why, code, ms })),
+      null,
+      1,
+    ),
+  );
 rmSync(root, { recursive: true, force: true });
-process.exit(results.some((r) => ['stack-trace', 'hang', 'crash', 'corrupt-write', 'data-loss'].includes(r.verdict)) ? 1 : 0);
+process.exit(
+  results.some((r) => ['stack-trace', 'hang', 'crash', 'corrupt-write', 'data-loss'].includes(r.verdict)) ? 1 : 0,
+);

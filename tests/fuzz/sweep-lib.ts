@@ -30,8 +30,27 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const STORIES = resolve(ROOT, '../shared/models/stories260K');
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
 
-export type Verdict = 'ok' | 'clean-error' | 'accepted-bad' | 'refused-good' | 'stack-trace' | 'hang' | 'crash' | 'corrupt-write' | 'data-loss';
-export const VERDICTS: Verdict[] = ['ok', 'clean-error', 'accepted-bad', 'refused-good', 'stack-trace', 'hang', 'crash', 'corrupt-write', 'data-loss'];
+export type Verdict =
+  | 'ok'
+  | 'clean-error'
+  | 'accepted-bad'
+  | 'refused-good'
+  | 'stack-trace'
+  | 'hang'
+  | 'crash'
+  | 'corrupt-write'
+  | 'data-loss';
+export const VERDICTS: Verdict[] = [
+  'ok',
+  'clean-error',
+  'accepted-bad',
+  'refused-good',
+  'stack-trace',
+  'hang',
+  'crash',
+  'corrupt-write',
+  'data-loss',
+];
 
 export interface Case {
   name: string;
@@ -132,7 +151,10 @@ function inspectOutputs(paths: string[]): string | null {
     }
     if (base.endsWith('.safetensors')) {
       const n = Number(buf.readBigUInt64LE(0));
-      const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+      const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+        string,
+        { dtype: string; data_offsets: [number, number] }
+      >;
       for (const [name, t] of Object.entries(header)) {
         if (name === '__metadata__') continue;
         const start = 8 + n + t.data_offsets[0];
@@ -151,17 +173,32 @@ function inspectOutputs(paths: string[]): string | null {
   return null;
 }
 
-function classify(c: Case, r: RunResult, lost: string | null, outsBefore: Map<string, string[]>): { verdict: Verdict; why: string } {
+function classify(
+  c: Case,
+  r: RunResult,
+  lost: string | null,
+  outsBefore: Map<string, string[]>,
+): { verdict: Verdict; why: string } {
   if (lost) return { verdict: 'data-loss', why: lost };
   if (r.timedOut) return { verdict: 'hang', why: `no exit within ${c.timeoutMs ?? 0} ms` };
-  if (r.signal || (r.code !== 0 && r.code !== 1 && r.code !== 2)) return { verdict: 'crash', why: `code ${r.code} signal ${r.signal} ${r.stderr.slice(-300)}` };
-  if (/^\s+at .+(:\d+:\d+\)?|native\)?)$/m.test(r.stderr) || /^\S*Error: /m.test(r.stderr.split('\n').filter((l) => !l.startsWith('error:') && !l.startsWith('warning:')).join('\n')))
+  if (r.signal || (r.code !== 0 && r.code !== 1 && r.code !== 2))
+    return { verdict: 'crash', why: `code ${r.code} signal ${r.signal} ${r.stderr.slice(-300)}` };
+  if (
+    /^\s+at .+(:\d+:\d+\)?|native\)?)$/m.test(r.stderr) ||
+    /^\S*Error: /m.test(
+      r.stderr
+        .split('\n')
+        .filter((l) => !l.startsWith('error:') && !l.startsWith('warning:'))
+        .join('\n'),
+    )
+  )
     return { verdict: 'stack-trace', why: r.stderr.slice(-400) };
   const outs = c.outs ?? [];
   if (r.code === 0) {
     const bad = inspectOutputs(outs);
     if (bad) return { verdict: 'corrupt-write', why: bad };
-    if (c.expect === 'error') return { verdict: 'accepted-bad', why: `exit 0: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}` };
+    if (c.expect === 'error')
+      return { verdict: 'accepted-bad', why: `exit 0: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}` };
     return { verdict: 'ok', why: '' };
   }
   // failed: no new partial output may be left behind
@@ -176,14 +213,20 @@ function classify(c: Case, r: RunResult, lost: string | null, outsBefore: Map<st
   const lines = r.stderr.split('\n').filter((l) => l.trim());
   const errs = lines.filter((l) => /^(error:|eval: )/.test(l));
   // the top-level usage text (no command) goes to stdout with exit 2: a clean refusal
-  if (errs.length === 0 && lines.length === 0 && r.code === 2 && r.stdout.startsWith('usage:')) return { verdict: c.expect === 'ok' ? 'refused-good' : 'clean-error', why: 'usage on stdout' };
-  if (errs.length === 0 && !/^\S+: /.test(lines[lines.length - 1] ?? '')) return { verdict: 'stack-trace', why: `no one-line error: ${r.stderr.slice(-300)}` };
+  if (errs.length === 0 && lines.length === 0 && r.code === 2 && r.stdout.startsWith('usage:'))
+    return { verdict: c.expect === 'ok' ? 'refused-good' : 'clean-error', why: 'usage on stdout' };
+  if (errs.length === 0 && !/^\S+: /.test(lines[lines.length - 1] ?? ''))
+    return { verdict: 'stack-trace', why: `no one-line error: ${r.stderr.slice(-300)}` };
   if (c.expect === 'ok') return { verdict: 'refused-good', why: lines[lines.length - 1] ?? '' };
   return { verdict: 'clean-error', why: lines[lines.length - 1] ?? '' };
 }
 
 /** Runs cases `width` at a time; protected = every fixture file, hashed before and after each case. */
-export async function runCases(cases: Case[], protectedDir: string, opts: { width?: number; timeoutMs?: number; onResult?: (r: CaseResult, i: number) => void } = {}): Promise<CaseResult[]> {
+export async function runCases(
+  cases: Case[],
+  protectedDir: string,
+  opts: { width?: number; timeoutMs?: number; onResult?: (r: CaseResult, i: number) => void } = {},
+): Promise<CaseResult[]> {
   const results: CaseResult[] = new Array(cases.length);
   let next = 0;
   const worker = async () => {
@@ -217,7 +260,10 @@ export async function runCases(cases: Case[], protectedDir: string, opts: { widt
 }
 
 /** Safetensors bytes written by hand (any values, NaN included), F32 only. */
-function rawSafetensors(tensors: Record<string, { shape: number[]; data: number[] | Float32Array }>, metadata?: Record<string, string>): Uint8Array {
+function rawSafetensors(
+  tensors: Record<string, { shape: number[]; data: number[] | Float32Array }>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   const blobs: Buffer[] = [];
   let off = 0;
@@ -324,7 +370,8 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
 
   // Hugging Face folders
   const fx = hfFixture('llama', 'F32');
-  const hf = (name: string, files: Record<string, Uint8Array | string>) => (p[name] = writeDir(join(inputs, name), files));
+  const hf = (name: string, files: Record<string, Uint8Array | string>) =>
+    (p[name] = writeDir(join(inputs, name), files));
   hf('hf/good', fx.files);
   const cfg = JSON.parse(fx.files['config.json'] as string) as Record<string, unknown>;
   hf('hf/layers3', { ...fx.files, 'config.json': JSON.stringify({ ...cfg, num_hidden_layers: 3 }) });
@@ -340,10 +387,18 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   hf('hf/arch-bert', { ...fx.files, 'config.json': JSON.stringify({ ...cfg, architectures: ['BertModel'] }) });
   hf('hf/no-weights', { 'config.json': fx.files['config.json'], 'tokenizer.json': fx.files['tokenizer.json'] });
   hf('hf/no-tokenizer', { 'config.json': fx.files['config.json'], 'model.safetensors': fx.files['model.safetensors'] });
-  hf('hf/pickle', { 'config.json': fx.files['config.json'], 'tokenizer.json': fx.files['tokenizer.json'], 'pytorch_model.bin': 'PK' });
+  hf('hf/pickle', {
+    'config.json': fx.files['config.json'],
+    'tokenizer.json': fx.files['tokenizer.json'],
+    'pytorch_model.bin': 'PK',
+  });
   const st = fx.files['model.safetensors'] as Uint8Array;
   const stHeaderLen = Number(Buffer.from(st).readBigUInt64LE(0));
-  const hdr = JSON.parse(Buffer.from(st).subarray(8, 8 + stHeaderLen).toString('utf8')) as Record<string, unknown>;
+  const hdr = JSON.parse(
+    Buffer.from(st)
+      .subarray(8, 8 + stHeaderLen)
+      .toString('utf8'),
+  ) as Record<string, unknown>;
   const firstTensor = Object.keys(hdr).find((k) => k !== '__metadata__')!;
   const withHeader = (h: unknown, extra = st.subarray(8 + stHeaderLen)) => {
     const hb = Buffer.from(JSON.stringify(h));
@@ -351,7 +406,8 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
     len.writeBigUInt64LE(BigInt(hb.length));
     return Buffer.concat([len, hb, extra]);
   };
-  const stAttack = (name: string, bytes: Uint8Array) => hf(`hf/st-${name}`, { ...fx.files, 'model.safetensors': bytes });
+  const stAttack = (name: string, bytes: Uint8Array) =>
+    hf(`hf/st-${name}`, { ...fx.files, 'model.safetensors': bytes });
   stAttack('truncated', st.subarray(0, Math.floor(st.length / 2)));
   stAttack('empty', new Uint8Array(0));
   stAttack('short', st.subarray(0, 5));
@@ -361,9 +417,15 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   const badJson = Buffer.from(st);
   badJson.write('{{{{', 8);
   stAttack('bad-header-json', badJson);
-  stAttack('offsets-past-end', withHeader({ ...hdr, [firstTensor]: { ...(hdr[firstTensor] as object), data_offsets: [0, 1e12] } }));
+  stAttack(
+    'offsets-past-end',
+    withHeader({ ...hdr, [firstTensor]: { ...(hdr[firstTensor] as object), data_offsets: [0, 1e12] } }),
+  );
   stAttack('dtype-unknown', withHeader({ ...hdr, [firstTensor]: { ...(hdr[firstTensor] as object), dtype: 'Q4' } }));
-  stAttack('shape-negative', withHeader({ ...hdr, [firstTensor]: { ...(hdr[firstTensor] as object), shape: [-1, 16] } }));
+  stAttack(
+    'shape-negative',
+    withHeader({ ...hdr, [firstTensor]: { ...(hdr[firstTensor] as object), shape: [-1, 16] } }),
+  );
   stAttack('header-array', withHeader([1, 2]));
   stAttack('nan-weight', patchF32(st, firstTensor, 0, NaN));
   stAttack('huge-weight', patchF32(st, firstTensor, 0, 1e6));
@@ -378,10 +440,39 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   put('d/sft.jsonl', jsonl(sft));
   put('d/pref.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, chosen: r.response, rejected: ' no.' }))));
-  put('d/clo.jsonl', jsonl(sft.map((r) => ({ x_en: r.prompt, y_en: r.response, x_tgt: `${r.prompt} (ko)`, y_tgt: `${r.response} (ko)`, lang: 'ko' }))));
-  put('d/alpaca.jsonl', jsonl([{ instruction: 'Name a cat.', input: '', output: 'Tom.' }, { instruction: 'Say hi.', output: 'Hi.' }]));
-  put('d/alpaca-fail.jsonl', jsonl([{ instruction: 'Name a cat.', output: 'Tom.' }, { instruction: 'FAIL this one.', output: 'no' }]));
-  put('d/parallel.jsonl', jsonl([{ en: 'Name a cat.', ko: '고양이 이름' }, { en: 'Tom.', ko: '톰.' }]));
+  put(
+    'd/clo.jsonl',
+    jsonl(
+      sft.map((r) => ({
+        x_en: r.prompt,
+        y_en: r.response,
+        x_tgt: `${r.prompt} (ko)`,
+        y_tgt: `${r.response} (ko)`,
+        lang: 'ko',
+      })),
+    ),
+  );
+  put(
+    'd/alpaca.jsonl',
+    jsonl([
+      { instruction: 'Name a cat.', input: '', output: 'Tom.' },
+      { instruction: 'Say hi.', output: 'Hi.' },
+    ]),
+  );
+  put(
+    'd/alpaca-fail.jsonl',
+    jsonl([
+      { instruction: 'Name a cat.', output: 'Tom.' },
+      { instruction: 'FAIL this one.', output: 'no' },
+    ]),
+  );
+  put(
+    'd/parallel.jsonl',
+    jsonl([
+      { en: 'Name a cat.', ko: '고양이 이름' },
+      { en: 'Tom.', ko: '톰.' },
+    ]),
+  );
   put('d/empty.jsonl', '');
   put('d/blank-lines.jsonl', '\n\n\n');
   put('d/broken.jsonl', '{"prompt": "a", "response": "b"}\n{"prompt": "c", "resp\n');
@@ -392,16 +483,36 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   put('d/bad.csv', 'prompt,response\n"unclosed,\n');
   put('d/binary.jsonl', Buffer.from([0, 1, 2, 255, 254, 0, 10, 0xc3, 0x28]));
   put('d/bom.jsonl', '\ufeff' + jsonl(sft));
-  put('d/nulls.jsonl', jsonl([{ prompt: null, response: 'x' }, { prompt: 'a', response: 5 }]));
+  put(
+    'd/nulls.jsonl',
+    jsonl([
+      { prompt: null, response: 'x' },
+      { prompt: 'a', response: 5 },
+    ]),
+  );
   put('d/huge-row.jsonl', jsonl([{ prompt: 'Once upon a time '.repeat(60_000), response: ' the end.' }, ...sft]));
-  put('d/proto.jsonl', '{"__proto__": {"polluted": 1}, "prompt": "a", "response": "b"}\n{"constructor": 1, "prompt": "c", "response": "d"}\n');
+  put(
+    'd/proto.jsonl',
+    '{"__proto__": {"polluted": 1}, "prompt": "a", "response": "b"}\n{"constructor": 1, "prompt": "c", "response": "d"}\n',
+  );
   put('d/deep.json', '['.repeat(100_000) + ']'.repeat(100_000));
   put('d/cache-bad.json', '{not json');
   put('d/cache-array.json', '[1,2]');
 
   // adapters for stories260K
-  const stories = loadLlama2c(new Uint8Array(bin), new Uint8Array(tokBytes), 'stories260K', 'stories260K', 'stories260K.bin', 'tok512.bin');
-  const lora = createLora(stories.config, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' }, 1);
+  const stories = loadLlama2c(
+    new Uint8Array(bin),
+    new Uint8Array(tokBytes),
+    'stories260K',
+    'stories260K',
+    'stories260K.bin',
+    'tok512.bin',
+  );
+  const lora = createLora(
+    stories.config,
+    { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' },
+    1,
+  );
   const snap = await snapshotLora(lora);
   disposeLora(lora);
   for (const t of Object.values(snap.tensors)) t.B.fill(0.01);
@@ -410,7 +521,8 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   const goodW = files.get('adapter_model.safetensors')!;
   const ad = (name: string, cfgPatch: Record<string, unknown> | string | null, w: Uint8Array | null = goodW) => {
     const f: Record<string, Uint8Array | string> = {};
-    if (cfgPatch !== null) f['adapter_config.json'] = typeof cfgPatch === 'string' ? cfgPatch : JSON.stringify({ ...goodCfg, ...cfgPatch });
+    if (cfgPatch !== null)
+      f['adapter_config.json'] = typeof cfgPatch === 'string' ? cfgPatch : JSON.stringify({ ...goodCfg, ...cfgPatch });
     if (w) f['adapter_model.safetensors'] = w;
     return (p[name] = writeDir(join(inputs, name), f));
   };
@@ -430,12 +542,32 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   ad('a/array-json', '[]');
   ad('a/no-weights', {}, null);
   ad('a/no-config', null);
-  const wName = Object.keys(JSON.parse(Buffer.from(goodW).subarray(8, 8 + Number(Buffer.from(goodW).readBigUInt64LE(0))).toString('utf8'))).find((k) => k.includes('lora_B'))!;
+  const wName = Object.keys(
+    JSON.parse(
+      Buffer.from(goodW)
+        .subarray(8, 8 + Number(Buffer.from(goodW).readBigUInt64LE(0)))
+        .toString('utf8'),
+    ),
+  ).find((k) => k.includes('lora_B'))!;
   ad('a/nan', {}, patchF32(goodW, wName, 0, NaN));
   ad('a/inf', {}, patchF32(goodW, wName, 1, Infinity));
   ad('a/huge', {}, patchF32(goodW, wName, 0, 1e30));
-  ad('a/wrong-dims', {}, rawSafetensors({ 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight': { shape: [4, 48], data: new Float32Array(192) }, 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight': { shape: [64, 4], data: new Float32Array(256) } }));
-  ad('a/layer-past', {}, rawSafetensors({ 'base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight': { shape: [4, 64], data: new Float32Array(256) }, 'base_model.model.model.layers.9.self_attn.q_proj.lora_B.weight': { shape: [64, 4], data: new Float32Array(256) } }));
+  ad(
+    'a/wrong-dims',
+    {},
+    rawSafetensors({
+      'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight': { shape: [4, 48], data: new Float32Array(192) },
+      'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight': { shape: [64, 4], data: new Float32Array(256) },
+    }),
+  );
+  ad(
+    'a/layer-past',
+    {},
+    rawSafetensors({
+      'base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight': { shape: [4, 64], data: new Float32Array(256) },
+      'base_model.model.model.layers.9.self_attn.q_proj.lora_B.weight': { shape: [64, 4], data: new Float32Array(256) },
+    }),
+  );
   ad('a/empty-st', {}, rawSafetensors({}));
   ad('a/garbage-st', {}, Buffer.from('garbage garbage garbage'));
   // an adapter for the tiny HF llama (other dims): applying it to stories260K must be refused
@@ -446,7 +578,11 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   p['a/for-hf'] = writeDir(join(inputs, 'a/for-hf'), Object.fromEntries(hfFiles));
 
   // an existing run folder and an existing output file (must survive refusals)
-  p['existing-run'] = writeDir(join(inputs, 'existing-run'), { 'adapter_config.json': JSON.stringify(goodCfg), 'adapter_model.safetensors': goodW, 'run.json': '{"old": true}' });
+  p['existing-run'] = writeDir(join(inputs, 'existing-run'), {
+    'adapter_config.json': JSON.stringify(goodCfg),
+    'adapter_model.safetensors': goodW,
+    'run.json': '{"old": true}',
+  });
   put('existing-pairs.jsonl', jsonl([{ x_en: 'a', y_en: 'b', x_tgt: 'c', y_tgt: 'd', lang: 'ko' }]));
   put('a-file', 'just a file');
 

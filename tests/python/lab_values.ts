@@ -47,7 +47,8 @@ async function randomAdapter(m: LoadedModel, seed: number, scale = 0.3): Promise
   const snap = await snapshotLora(l);
   disposeLora(l);
   let s = seed * 7919 + 1;
-  for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * scale;
+  for (const t of Object.values(snap.tensors))
+    for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * scale;
   return snap;
 }
 
@@ -67,7 +68,12 @@ async function fixtures(out: string) {
   // a milder one to start the bundles' runs from (losses near the base model's)
   const start = await randomAdapter(m, 4, 0.04);
   writeDir(join(out, 'stories/start'), peftFileMap(toPeft(start, m.config, 'base')));
-  const texts = ['Once upon a time, there was a little cat named Tom.', 'Lily said, "Look at the big red ball!"', '안녕하세요, 고양이가 공을 좋아해요.', 'The dog 🐶 ran fast. 🎉 ok'];
+  const texts = [
+    'Once upon a time, there was a little cat named Tom.',
+    'Lily said, "Look at the big red ball!"',
+    '안녕하세요, 고양이가 공을 좋아해요.',
+    'The dog 🐶 ran fast. 🎉 ok',
+  ];
   const pairs = [
     ['Once upon a time, there was a little cat. ', 'The cat liked to play with a red ball.'],
     ['Lily went to the park. ', 'She saw a big dog and said hello.'],
@@ -76,7 +82,13 @@ async function fixtures(out: string) {
   const items = pairs.map(([p, r]) => tokenizePair(m.tokenizer, p, r, m.config.maxSeqLen, false));
   writeFileSync(
     join(out, 'stories/lab.json'),
-    JSON.stringify({ texts, encodings: texts.map((t) => m.tokenizer.encode(t)), items, base: await scores(m, items, null), adapter: await scores(m, items, snap) }),
+    JSON.stringify({
+      texts,
+      encodings: texts.map((t) => m.tokenizer.encode(t)),
+      items,
+      base: await scores(m, items, null),
+      adapter: await scores(m, items, snap),
+    }),
   );
   // a Hugging Face Llama with half RoPE and GQA
   const fx = hfFixture('llama', 'F32');
@@ -88,7 +100,17 @@ async function fixtures(out: string) {
     { ids: [0, 5, 6, 7, 8, 9, 10, 11], start: 3 },
     { ids: [0, 12, 3, 4, 20, 21, 30, 2, 39], start: 2 },
   ];
-  writeFileSync(join(out, 'fixture/lab.json'), JSON.stringify({ items: fitems, base: await scores(hf, fitems, null), adapter: await scores(hf, fitems, fsnap), nHeads: hf.config.nHeads, nKvHeads: hf.config.nKvHeads, ropeStyle: hf.config.ropeStyle }));
+  writeFileSync(
+    join(out, 'fixture/lab.json'),
+    JSON.stringify({
+      items: fitems,
+      base: await scores(hf, fitems, null),
+      adapter: await scores(hf, fitems, fsnap),
+      nHeads: hf.config.nHeads,
+      nKvHeads: hf.config.nKvHeads,
+      ropeStyle: hf.config.ropeStyle,
+    }),
+  );
 }
 
 const DATA: Record<string, object[]> = {
@@ -98,14 +120,36 @@ const DATA: Record<string, object[]> = {
     { prompt: 'Tom had a toy car. ', response: 'He played with it all day and was happy.' },
   ],
   pref: [
-    { prompt: 'Once upon a time, there was a little cat. ', chosen: 'The cat liked to play with a red ball.', rejected: 'Ball red the with cat.' },
+    {
+      prompt: 'Once upon a time, there was a little cat. ',
+      chosen: 'The cat liked to play with a red ball.',
+      rejected: 'Ball red the with cat.',
+    },
     { prompt: 'Lily went to the park. ', chosen: 'She saw a big dog and said hello.', rejected: 'Dog big hello said.' },
     { prompt: 'Tom had a toy car. ', chosen: 'He played with it all day and was happy.', rejected: 'Car toy day all.' },
   ],
   clo: [
-    { x_en: 'Once upon a time, there was a cat. ', y_en: 'The cat was happy.', x_tgt: '옛날에 고양이가 있었어요. ', y_tgt: '고양이는 행복했어요.', lang: 'ko' },
-    { x_en: 'Lily went to the park. ', y_en: 'She saw a dog.', x_tgt: '릴리는 공원에 갔어요. ', y_tgt: '개를 봤어요.', lang: 'ko' },
-    { x_en: 'Tom had a toy. ', y_en: 'He played all day.', x_tgt: '톰은 장난감이 있었어요. ', y_tgt: '하루 종일 놀았어요.', lang: 'ko' },
+    {
+      x_en: 'Once upon a time, there was a cat. ',
+      y_en: 'The cat was happy.',
+      x_tgt: '옛날에 고양이가 있었어요. ',
+      y_tgt: '고양이는 행복했어요.',
+      lang: 'ko',
+    },
+    {
+      x_en: 'Lily went to the park. ',
+      y_en: 'She saw a dog.',
+      x_tgt: '릴리는 공원에 갔어요. ',
+      y_tgt: '개를 봤어요.',
+      lang: 'ko',
+    },
+    {
+      x_en: 'Tom had a toy. ',
+      y_en: 'He played all day.',
+      x_tgt: '톰은 장난감이 있었어요. ',
+      y_tgt: '하루 종일 놀았어요.',
+      lang: 'ko',
+    },
   ],
 };
 
@@ -115,14 +159,38 @@ async function bundles(out: string) {
     const dir = join(out, 'bundles', o);
     mkdirSync(dir, { recursive: true });
     const data = join(dir, 'data.jsonl');
-    writeFileSync(data, DATA[o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'pref'].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(
+      data,
+      DATA[o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'pref'].map((r) => JSON.stringify(r)).join('\n') + '\n',
+    );
     // the adapter folder's run.json gives export the run's settings: 2 steps of 2 rows
     const adapter = join(dir, 'adapter');
     mkdirSync(adapter, { recursive: true });
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) writeFileSync(join(adapter, f), readFileSync(join(out, 'stories/start', f)));
-    const cfg = defaultTrainConfig(o as ObjectiveName, { steps: 2, batchSize: 2, maxSeqLen: 64, seed: 3, lora: { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' } });
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors'])
+      writeFileSync(join(adapter, f), readFileSync(join(out, 'stories/start', f)));
+    const cfg = defaultTrainConfig(o as ObjectiveName, {
+      steps: 2,
+      batchSize: 2,
+      maxSeqLen: 64,
+      seed: 3,
+      lora: { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' },
+    });
     writeFileSync(join(adapter, 'run.json'), JSON.stringify({ config: cfg, data: { file: data } }));
-    const code = await run(['--model', 'stories260K', '--adapter', adapter, '--backend', 'wasm', '--data', data, '--format', 'trl', '--out', join(dir, 'bundle'), '--json']);
+    const code = await run([
+      '--model',
+      'stories260K',
+      '--adapter',
+      adapter,
+      '--backend',
+      'wasm',
+      '--data',
+      data,
+      '--format',
+      'trl',
+      '--out',
+      join(dir, 'bundle'),
+      '--json',
+    ]);
     if (code !== 0) throw new Error(`export for ${o} exited ${code}`);
     writeFileSync(join(dir, 'lab_step1.json'), JSON.stringify(await step1(join(dir, 'bundle'), data)));
   }
@@ -135,13 +203,22 @@ async function step1(bundle: string, data: string) {
   const snap = await snapshotLora(lora);
   disposeLora(lora);
   const kind = cfg.objective === 'sft' ? 'sft' : cfg.objective === 'clo' ? 'clo' : 'preference';
-  const rows = parseDataFile(readFileSync(data, 'utf8'), data, { expect: kind, chatTemplate: m.tokenizer.chatTemplate ?? null }).rows;
+  const rows = parseDataFile(readFileSync(data, 'utf8'), data, {
+    expect: kind,
+    chatTemplate: m.tokenizer.chatTemplate ?? null,
+  }).rows;
   const zeros: Record<string, Float32Array> = {};
   for (const [k, t] of Object.entries(snap.tensors)) {
     zeros[`${k}.A`] = new Float32Array(t.A.length);
     zeros[`${k}.B`] = new Float32Array(t.B.length);
   }
-  const trainer = Trainer.create(m, rows, cfg, { step: 0, config: cfg, lora: snap, optimizer: { t: 0, m: zeros, v: { ...zeros } }, metrics: [] });
+  const trainer = Trainer.create(m, rows, cfg, {
+    step: 0,
+    config: cfg,
+    lora: snap,
+    optimizer: { t: 0, m: zeros, v: { ...zeros } },
+    metrics: [],
+  });
   const metrics = await trainer.step();
   trainer.dispose();
   return metrics;
@@ -150,7 +227,10 @@ async function step1(bundle: string, data: string) {
 async function score(file: string) {
   const m = await loadModelArg('stories260K');
   const out: number[][] = [];
-  for (const job of JSON.parse(readFileSync(file, 'utf8')) as { adapter: string; items: { ids: number[]; start: number }[] }[]) {
+  for (const job of JSON.parse(readFileSync(file, 'utf8')) as {
+    adapter: string;
+    items: { ids: number[]; start: number }[];
+  }[]) {
     const lora = await loadAdapterArg(job.adapter, m);
     out.push((await scoreSequences(m, job.items, { lora })).map((x) => x.sum));
     disposeLora(lora);

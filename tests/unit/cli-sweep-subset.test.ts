@@ -42,7 +42,10 @@ const expected: Record<string, { verdict: 'ok' | 'clean-error'; says?: RegExp }>
   'flags/generate duplicate --seed': { verdict: 'clean-error', says: /--seed given more than once/ },
   'generate/prompt-100k': { verdict: 'ok' },
   'adapter/generate alpha0': { verdict: 'clean-error', says: /lora_alpha must be a positive number, got 0/ },
-  'adapter/generate for-hf': { verdict: 'clean-error', says: /tensor "0\.q_proj\.lora_A" is \[2,16\], the model needs \[2,64\]/ },
+  'adapter/generate for-hf': {
+    verdict: 'clean-error',
+    says: /tensor "0\.q_proj\.lora_A" is \[2,16\], the model needs \[2,64\]/,
+  },
   'model/hf layers3': { verdict: 'clean-error', says: /num_hidden_layers is 3 but the tensors hold 2/ },
 };
 

@@ -27,7 +27,10 @@ describe('public/data manifest', () => {
   });
 
   it('marks exactly the two CC BY-NC sets as non-commercial', () => {
-    const nc = manifest.datasets.filter((d) => d.nonCommercial).map((d) => d.id).sort();
+    const nc = manifest.datasets
+      .filter((d) => d.nonCommercial)
+      .map((d) => d.id)
+      .sort();
     expect(nc).toEqual(['koalpaca-ko', 'paired-alpaca-koalpaca-en-ko']);
     for (const d of manifest.datasets) expect(d.nonCommercial).toBe(d.licence === 'CC BY-NC 4.0');
     const attribution = readFileSync(join(PUBLIC, 'data', 'ATTRIBUTION.md'), 'utf8');
@@ -64,7 +67,10 @@ describe('public/data manifest', () => {
       expect(r.shape, d.file).toBe(d.shape);
     }
     // The KULLM pairs have no Korean outputs, so they are not CLO training rows as they are.
-    const kullm = parseDataFile(readFileSync(join(PUBLIC, 'data/instructions/paired_selfinstruct_kullm_en_ko.jsonl'), 'utf8'), 'k.jsonl');
+    const kullm = parseDataFile(
+      readFileSync(join(PUBLIC, 'data/instructions/paired_selfinstruct_kullm_en_ko.jsonl'), 'utf8'),
+      'k.jsonl',
+    );
     expect(kullm.rows.length).toBe(0);
     expect(kullm.errors.length).toBe(252);
   });
@@ -78,22 +84,33 @@ describe('speed', () => {
     const jsonlMs = performance.now() - t0;
     expect(r.rows.length).toBe(5000);
 
-    const csv = ['instruction,input,output', ...Array.from({ length: 5000 }, (_, i) => `"Add, then stop ${i}",,"line\n${i}"`)].join('\n');
+    const csv = [
+      'instruction,input,output',
+      ...Array.from({ length: 5000 }, (_, i) => `"Add, then stop ${i}",,"line\n${i}"`),
+    ].join('\n');
     t0 = performance.now();
     const c = parseDataFile(csv, 'big.csv');
     const csvMs = performance.now() - t0;
     expect(c.rows.length).toBe(5000);
 
     const chat = Array.from({ length: 5000 }, (_, i) =>
-      JSON.stringify({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }] }),
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: `q${i}` },
+          { role: 'assistant', content: `a${i}` },
+        ],
+      }),
     ).join('\n');
     t0 = performance.now();
     const j = parseDataFile(chat, 'chat.jsonl', {
-      chatTemplate: "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
+      chatTemplate:
+        "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
     });
     const jinjaMs = performance.now() - t0;
     expect(j.rows[4999]).toEqual({ kind: 'sft', prompt: '<|user|>q4999\n<|assistant|>', response: 'a4999' });
-    console.log(`parse 5000 rows: jsonl ${jsonlMs.toFixed(1)} ms, csv ${csvMs.toFixed(1)} ms, chat+jinja ${jinjaMs.toFixed(1)} ms`);
+    console.log(
+      `parse 5000 rows: jsonl ${jsonlMs.toFixed(1)} ms, csv ${csvMs.toFixed(1)} ms, chat+jinja ${jinjaMs.toFixed(1)} ms`,
+    );
     expect(jsonlMs).toBeLessThan(500);
     expect(csvMs).toBeLessThan(500);
     expect(jinjaMs).toBeLessThan(1000);

@@ -116,7 +116,11 @@ describe('CSV', () => {
         prompt: '### Instruction:\nAdd the numbers, then stop\n\n### Input:\n1 2\n\n### Response:\n',
         response: '3',
       },
-      { kind: 'sft', prompt: '### Instruction:\nWrite two lines\n\n### Response:\n', response: 'first line\nsecond line' },
+      {
+        kind: 'sft',
+        prompt: '### Instruction:\nWrite two lines\n\n### Response:\n',
+        response: 'first line\nsecond line',
+      },
       { kind: 'sft', prompt: '### Instruction:\nSay hi\n\n### Response:\n', response: 'hi' },
       { kind: 'sft', prompt: '### Instruction:\nThree\nlines\n\n### Response:\n', response: 'and\nmore' },
     ]);

@@ -23,12 +23,18 @@ describe('row shapes', () => {
     expect(r.shape).toBe('alpaca');
     expect(r.errors).toEqual([]);
     expect(r.rows).toEqual([
-      { kind: 'sft', prompt: '### Instruction:\nTranslate to French.\n\n### Input:\ncat\n\n### Response:\n', response: 'chat' },
+      {
+        kind: 'sft',
+        prompt: '### Instruction:\nTranslate to French.\n\n### Input:\ncat\n\n### Response:\n',
+        response: 'chat',
+      },
       { kind: 'sft', prompt: '### Instruction:\nName a prime.\n\n### Response:\n', response: '7' },
       { kind: 'sft', prompt: '### Instruction:\nName a colour.\n\n### Response:\n', response: 'red' },
     ]);
     const dolly = parseDataFile(jsonl({ dolly_index: 0, instruction: 'When?', response: 'In 2000.' }), 'd.jsonl');
-    expect(dolly.rows).toEqual([{ kind: 'sft', prompt: '### Instruction:\nWhen?\n\n### Response:\n', response: 'In 2000.' }]);
+    expect(dolly.rows).toEqual([
+      { kind: 'sft', prompt: '### Instruction:\nWhen?\n\n### Response:\n', response: 'In 2000.' },
+    ]);
   });
 
   it('chat {messages} without a template uses the plain fallback', () => {
@@ -56,7 +62,9 @@ describe('row shapes', () => {
   });
 
   it('preference {prompt, chosen, rejected}', () => {
-    const r = parseDataFile(jsonl({ prompt: 'P', chosen: 'good', rejected: 'bad' }), 'p.jsonl', { expect: 'preference' });
+    const r = parseDataFile(jsonl({ prompt: 'P', chosen: 'good', rejected: 'bad' }), 'p.jsonl', {
+      expect: 'preference',
+    });
     expect(r.shape).toBe('preference');
     expect(r.rows).toEqual([{ kind: 'preference', prompt: 'P', chosen: 'good', rejected: 'bad' }]);
   });
@@ -69,7 +77,13 @@ describe('row shapes', () => {
 
   it('CLO en_/<lang>_ pairs work for any language code', () => {
     const r = parseDataFile(
-      jsonl({ en_instruction: 'Greet.', en_output: 'Hello.', ja_instruction: '挨拶して。', ja_input: '', ja_output: 'こんにちは。' }),
+      jsonl({
+        en_instruction: 'Greet.',
+        en_output: 'Hello.',
+        ja_instruction: '挨拶して。',
+        ja_input: '',
+        ja_output: 'こんにちは。',
+      }),
       'ja.jsonl',
     );
     expect(r.shape).toBe('clo-paired');
@@ -114,10 +128,25 @@ describe('validation', () => {
       jsonl(
         { messages: 'hi' },
         { messages: [{ role: 'assistant', content: 'alone' }] },
-        { messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] },
-        { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 3 }] },
+        {
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'user', content: 'b' },
+          ],
+        },
+        {
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'assistant', content: 3 },
+          ],
+        },
         { messages: [{ content: 'a' }, { role: 'assistant', content: 'b' }] },
-        { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: '' }] },
+        {
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'assistant', content: '' },
+          ],
+        },
       ),
       'm.jsonl',
     );
@@ -136,7 +165,14 @@ describe('validation', () => {
       jsonl(
         { en_instruction: 'a', en_output: 'b', ko_instruction: 'c', ko_output: null },
         { en_instruction: 'a', en_output: 'b', ko_instruction: 'c' },
-        { en_instruction: 'a', en_output: 'b', ko_instruction: 'c', ko_output: 'd', ja_instruction: 'e', ja_output: 'f' },
+        {
+          en_instruction: 'a',
+          en_output: 'b',
+          ko_instruction: 'c',
+          ko_output: 'd',
+          ja_instruction: 'e',
+          ja_output: 'f',
+        },
         { en_instruction: 'a', en_output: 'b' },
         { x_en: 'a', y_en: 'b', x_tgt: 'c', y_tgt: 'd' },
       ),
@@ -149,7 +185,8 @@ describe('validation', () => {
       { line: 4, message: 'no target-language fields (expected e.g. "ko_instruction" and "ko_output")' },
       {
         line: 5,
-        message: 'row has shape clo {x_en, y_en, x_tgt, y_tgt, lang} but this file\'s rows are clo-paired {en_instruction, en_input?, en_output, <lang>_instruction, <lang>_input?, <lang>_output}',
+        message:
+          "row has shape clo {x_en, y_en, x_tgt, y_tgt, lang} but this file's rows are clo-paired {en_instruction, en_input?, en_output, <lang>_instruction, <lang>_input?, <lang>_output}",
       },
     ]);
   });
@@ -183,7 +220,9 @@ describe('validation', () => {
     });
     expect(r.rows).toEqual([]);
     expect(r.total).toBe(2);
-    expect(formatErrors(r)).toEqual(['sft.jsonl: rows are sft rows (sft {prompt, response}) but preference rows are needed']);
+    expect(formatErrors(r)).toEqual([
+      'sft.jsonl: rows are sft rows (sft {prompt, response}) but preference rows are needed',
+    ]);
     // Alpaca and chat files are sft rows too.
     expect(parseDataFile(jsonl({ instruction: 'i', output: 'o' }), 'a.jsonl', { expect: 'sft' }).rows.length).toBe(1);
   });
@@ -199,13 +238,27 @@ describe('englishSftRecords', () => {
     ]);
     expect(
       englishSftRecords(
-        jsonl({ messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }, { role: 'assistant', content: 'A' }] }),
+        jsonl({
+          messages: [
+            { role: 'system', content: 'S' },
+            { role: 'user', content: 'U' },
+            { role: 'assistant', content: 'A' },
+          ],
+        }),
         'c.jsonl',
       ).rows,
     ).toEqual([{ instruction: 'U', input: '', output: 'A' }]);
     // The KULLM pairs have ko_output null: the English side is still usable.
     const paired = englishSftRecords(
-      jsonl({ id: 'x', en_instruction: 'EI', en_input: 'EN', en_output: 'EO', ko_instruction: 'KI', ko_input: 'KN', ko_output: null }),
+      jsonl({
+        id: 'x',
+        en_instruction: 'EI',
+        en_input: 'EN',
+        en_output: 'EO',
+        ko_instruction: 'KI',
+        ko_input: 'KN',
+        ko_output: null,
+      }),
       'p.jsonl',
     );
     expect(paired.errors).toEqual([]);
@@ -215,7 +268,10 @@ describe('englishSftRecords', () => {
   it('rejects preference rows and multi-turn chats by line', () => {
     const pref = englishSftRecords(jsonl({ prompt: 'p', chosen: 'c', rejected: 'r' }), 'p.jsonl');
     expect(pref.errors).toEqual([
-      { line: 1, message: 'preference rows {prompt, chosen, rejected} have no English instruction/output to translate' },
+      {
+        line: 1,
+        message: 'preference rows {prompt, chosen, rejected} have no English instruction/output to translate',
+      },
     ]);
     const multi = englishSftRecords(
       jsonl({

@@ -19,7 +19,9 @@ describe('Alpaca template', () => {
     expect(alpacaPrompt('Say hi', '  \n')).toBe('### Instruction:\nSay hi\n\n### Response:\n');
   });
   it('keeps multi-line text verbatim', () => {
-    expect(alpacaPrompt('Fix:\n  a', 'x\ny')).toBe('### Instruction:\nFix:\n  a\n\n### Input:\nx\ny\n\n### Response:\n');
+    expect(alpacaPrompt('Fix:\n  a', 'x\ny')).toBe(
+      '### Instruction:\nFix:\n  a\n\n### Input:\nx\ny\n\n### Response:\n',
+    );
   });
   it('the plain chat fallback of one user turn equals the Alpaca prompt without input', () => {
     expect(plainChatPrompt([{ role: 'user', content: 'Say hi' }])).toBe(alpacaPrompt('Say hi'));

@@ -72,7 +72,19 @@ beforeAll(async () => {
   const cases: Record<string, string[]> = {
     truncated: ['info', '--model', join(dir, 'truncated.bin'), '--tokenizer', TOK, '--backend', 'cpu'],
     wrongHeader: ['info', '--model', join(dir, 'wrong-header.bin'), '--tokenizer', TOK, '--backend', 'cpu'],
-    brokenRow: ['train', '--objective', 'clo', '--data', good, '--steps', '1', '--out', join(dir, 'out'), '--backend', 'cpu'],
+    brokenRow: [
+      'train',
+      '--objective',
+      'clo',
+      '--data',
+      good,
+      '--steps',
+      '1',
+      '--out',
+      join(dir, 'out'),
+      '--backend',
+      'cpu',
+    ],
     unknownObjective: ['train', '--objective', 'rlhf', '--data', good, '--out', join(dir, 'out')],
     unknownFlag: ['info', '--frobnicate', '3'],
     stepsNotNumber: ['train', '--objective', 'clo', '--data', good, '--steps', 'abc', '--out', join(dir, 'out')],
@@ -149,10 +161,26 @@ function json(r: Run): Record<string, unknown> {
 describe('--json outputs (docs/cli.md)', () => {
   it('info --json has exactly {arch, n_params, vocab_size, n_layers, dim, max_seq_len, backend}', () => {
     const o = json(runs.info);
-    expect(Object.keys(o).sort()).toEqual(['arch', 'backend', 'dim', 'max_seq_len', 'n_layers', 'n_params', 'vocab_size']);
+    expect(Object.keys(o).sort()).toEqual([
+      'arch',
+      'backend',
+      'dim',
+      'max_seq_len',
+      'n_layers',
+      'n_params',
+      'vocab_size',
+    ]);
     // stories260K header: dim 64, hidden 172, 5 layers, 8 heads / 4 KV heads, vocab 512, seq 512, shared classifier.
     // params = 512·64 (embedding) + 5·(64·64 + 2·64·32 + 64·64 + 3·64·172 + 2·64) + 64 = 260032
-    expect(o).toEqual({ arch: 'llama2c', n_params: 260032, vocab_size: 512, n_layers: 5, dim: 64, max_seq_len: 512, backend: 'cpu' });
+    expect(o).toEqual({
+      arch: 'llama2c',
+      n_params: 260032,
+      vocab_size: 512,
+      n_layers: 5,
+      dim: 64,
+      max_seq_len: 512,
+      backend: 'cpu',
+    });
   });
 
   it('score --json has exactly {sum_logprob, mean_logprob, n_tokens} and matches a log-softmax computed here', async () => {

@@ -13,7 +13,13 @@ import { createLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lo
 import type { LoraState } from '../../src/lib/lora/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { getObjective } from '../../src/lib/objectives';
-import { disposeBatch, packBatch, sequenceLogprobs, type PackedBatch, type TokenizedSeq } from '../../src/lib/objectives/logprobs';
+import {
+  disposeBatch,
+  packBatch,
+  sequenceLogprobs,
+  type PackedBatch,
+  type TokenizedSeq,
+} from '../../src/lib/objectives/logprobs';
 import { mulberry32 } from '../../src/lib/model/sample';
 
 const tiny = { dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 32, hiddenDim: 24, maxSeqLen: 32 };
@@ -77,8 +83,18 @@ function setCoord(v: tf.Variable, idx: number, value: number): void {
 // Every objective on cpu; CLO (which exercises every op of the others) also on wasm, where forward/LoRA
 // products run through custom gradients (src/lib/model/matmul.ts).
 const CASES: [string, ModelConfig, string, string[]][] = [
-  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [label, cfg, 'cpu', ['sft', 'dpo', 'orpo', 'clo']]),
-  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [label, cfg, 'wasm', ['clo']]),
+  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [
+    label,
+    cfg,
+    'cpu',
+    ['sft', 'dpo', 'orpo', 'clo'],
+  ]),
+  ...Object.entries(CONFIGS).map(([label, cfg]): [string, ModelConfig, string, string[]] => [
+    label,
+    cfg,
+    'wasm',
+    ['clo'],
+  ]),
 ];
 
 describe.each(CASES)('gradcheck on %s (%s)', (_label, cfg, backend, objectives) => {
@@ -95,7 +111,12 @@ describe.each(CASES)('gradcheck on %s (%s)', (_label, cfg, backend, objectives) 
     const rng = mulberry32(11);
     for (const p of lora.adapters.values()) {
       const n = p.B.size;
-      p.B.assign(tf.tensor(Float32Array.from({ length: n }, () => (rng() * 2 - 1) * 0.1), p.B.shape));
+      p.B.assign(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => (rng() * 2 - 1) * 0.1),
+          p.B.shape,
+        ),
+      );
     }
   });
 
@@ -105,7 +126,9 @@ describe.each(CASES)('gradcheck on %s (%s)', (_label, cfg, backend, objectives) 
     const batch = packBatch(seqs, cfg.maxSeqLen, 4);
     const counts = tf.tensor1d(batch.counts);
     const needsRef = getObjective(objective).needsReference;
-    const reference = needsRef ? tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false))) : null;
+    const reference = needsRef
+      ? tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false)))
+      : null;
     const c: Case = { model, lora, batch, counts, reference };
 
     const vars = loraVariables(lora);
@@ -115,7 +138,14 @@ describe.each(CASES)('gradcheck on %s (%s)', (_label, cfg, backend, objectives) 
     value.dispose();
 
     // adapters to check: attention and (where present) MLP, both layers
-    const keys = ['0.q_proj', '1.k_proj', '0.v_proj', '1.o_proj', cfg.mlp === 'swiglu' ? '0.gate_proj' : '0.up_proj', '1.down_proj'];
+    const keys = [
+      '0.q_proj',
+      '1.k_proj',
+      '0.v_proj',
+      '1.o_proj',
+      cfg.mlp === 'swiglu' ? '0.gate_proj' : '0.up_proj',
+      '1.down_proj',
+    ];
     const rng = mulberry32(objective.length * 97 + cfg.dim);
     const eps = 1e-2;
     let checked = 0;

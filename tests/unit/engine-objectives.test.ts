@@ -16,7 +16,7 @@ import type { CloRow, TrainRow } from '../../src/lib/data/rows';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { scoreSequences, type ScoreResult } from '../../src/lib/model/score';
 import type { LoraState } from '../../src/lib/lora/types';
-import { Trainer, } from '../../src/lib/train/trainer';
+import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName, StepMetrics } from '../../src/lib/train/types';
 
@@ -52,7 +52,11 @@ function seq(prompt: string, response: string) {
 }
 
 async function score(pairs: [string, string][], lora: LoraState | null = null): Promise<ScoreResult[]> {
-  return scoreSequences(model, pairs.map(([p, r]) => seq(p, r)), { lora });
+  return scoreSequences(
+    model,
+    pairs.map(([p, r]) => seq(p, r)),
+    { lora },
+  );
 }
 
 /** |a − b| ≤ rel·|b| + abs */
@@ -61,8 +65,18 @@ function expectClose(got: number | undefined, want: number, rel = 1e-4, abs = 1e
   if (!(Math.abs(got! - want) <= rel * Math.abs(want) + abs)) throw new Error(`got ${got}, expected ${want}`);
 }
 
-async function firstSteps(objective: ObjectiveName, trainRows: TrainRow[], n: number): Promise<{ metrics: StepMetrics[]; trainer: Trainer }> {
-  const cfg = defaultTrainConfig(objective, { batchSize: trainRows.length, maxSeqLen: MAX_LEN, steps: 10, lr: 1e-2, seed: 5 });
+async function firstSteps(
+  objective: ObjectiveName,
+  trainRows: TrainRow[],
+  n: number,
+): Promise<{ metrics: StepMetrics[]; trainer: Trainer }> {
+  const cfg = defaultTrainConfig(objective, {
+    batchSize: trainRows.length,
+    maxSeqLen: MAX_LEN,
+    steps: 10,
+    lr: 1e-2,
+    seed: 5,
+  });
   const trainer = Trainer.create(model, trainRows, cfg);
   expect(trainer.skipped).toEqual([]);
   const metrics: StepMetrics[] = [];
@@ -87,7 +101,13 @@ beforeAll(async () => {
   const parsed = parseDataFile(readFileSync(DATA, 'utf8'), DATA, { expect: 'clo' });
   const all = parsed.rows as CloRow[];
   // the three rows whose longest sequence is shortest (Korean is byte-level in tok512, so rows are long)
-  const longest = (r: CloRow) => Math.max(seq(r.xEn, r.yEn).ids.length, seq(r.xEn, r.yTgt).ids.length, seq(r.xTgt, r.yTgt).ids.length, seq(r.xTgt, r.yEn).ids.length);
+  const longest = (r: CloRow) =>
+    Math.max(
+      seq(r.xEn, r.yEn).ids.length,
+      seq(r.xEn, r.yTgt).ids.length,
+      seq(r.xTgt, r.yTgt).ids.length,
+      seq(r.xTgt, r.yEn).ids.length,
+    );
   rows = all
     .map((r) => ({ r, L: longest(r) }))
     .sort((a, b) => a.L - b.L)
@@ -110,7 +130,12 @@ describe('objectives at initialisation (B = 0) and after one step, against hand 
   });
 
   it('DPO: loss = ln 2 and all rewards 0 at B = 0', async () => {
-    const prefRows: TrainRow[] = rows.map((r) => ({ kind: 'preference', prompt: r.xEn, chosen: r.yEn, rejected: r.yTgt }));
+    const prefRows: TrainRow[] = rows.map((r) => ({
+      kind: 'preference',
+      prompt: r.xEn,
+      chosen: r.yEn,
+      rejected: r.yTgt,
+    }));
     const { metrics, trainer } = await firstSteps('dpo', prefRows, 1);
     const m = metrics[0];
     expectNames(m, 'dpo');
@@ -124,7 +149,12 @@ describe('objectives at initialisation (B = 0) and after one step, against hand 
   });
 
   it('ORPO: loss = NLL(chosen) + λ·(−log σ(log-odds difference)) with log1mexp', async () => {
-    const prefRows: TrainRow[] = rows.map((r) => ({ kind: 'preference', prompt: r.xEn, chosen: r.yEn, rejected: r.yTgt }));
+    const prefRows: TrainRow[] = rows.map((r) => ({
+      kind: 'preference',
+      prompt: r.xEn,
+      chosen: r.yEn,
+      rejected: r.yTgt,
+    }));
     const c = await score(rows.map((r) => [r.xEn, r.yEn]));
     const rj = await score(rows.map((r) => [r.xEn, r.yTgt]));
     const lambda = 0.1;
@@ -163,8 +193,14 @@ describe('objectives at initialisation (B = 0) and after one step, against hand 
 
     // Step 2's logged values come from the adapter after step 1's update, before step 2's update.
     // Pairs: English query (x_en: y_en ≻ y_tgt) and target query (x_tgt: y_tgt ≻ y_en) for every row.
-    const chosen: [string, string][] = [...rows.map((r): [string, string] => [r.xEn, r.yEn]), ...rows.map((r): [string, string] => [r.xTgt, r.yTgt])];
-    const rejected: [string, string][] = [...rows.map((r): [string, string] => [r.xEn, r.yTgt]), ...rows.map((r): [string, string] => [r.xTgt, r.yEn])];
+    const chosen: [string, string][] = [
+      ...rows.map((r): [string, string] => [r.xEn, r.yEn]),
+      ...rows.map((r): [string, string] => [r.xTgt, r.yTgt]),
+    ];
+    const rejected: [string, string][] = [
+      ...rows.map((r): [string, string] => [r.xEn, r.yTgt]),
+      ...rows.map((r): [string, string] => [r.xTgt, r.yEn]),
+    ];
     const pc = await score(chosen, trainer.lora);
     const pr = await score(rejected, trainer.lora);
     const rc = await score(chosen);

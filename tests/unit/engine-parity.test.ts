@@ -36,7 +36,14 @@ async function runOn(backend: string): Promise<Result> {
   await tf.ready();
   expect(tf.getBackend()).toBe(backend);
   const model = loadStories(); // weights created on this backend
-  const cfg = defaultTrainConfig('clo', { batchSize: 2, maxSeqLen: 64, steps: 2, lr: 1e-3, seed: 1, lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], init: 'gaussian' } });
+  const cfg = defaultTrainConfig('clo', {
+    batchSize: 2,
+    maxSeqLen: 64,
+    steps: 2,
+    lr: 1e-3,
+    seed: 1,
+    lora: { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], init: 'gaussian' },
+  });
   const trainer = Trainer.create(model, ROWS, cfg);
   expect(trainer.skipped).toEqual([]);
   const out: Result = { loss: [], gradNorm: [], after: [] };
@@ -82,7 +89,11 @@ function compare(label: string, got: Result, ref: Result): void {
     loss2: rel(got.loss[1], ref.loss[1]),
     weights2: worstRelDiff(got.after[1], ref.after[1]),
   };
-  console.log(`${label} vs cpu:`, JSON.stringify(report), `loss ${got.loss[0]} / ${ref.loss[0]}, grad_norm ${got.gradNorm[0]} / ${ref.gradNorm[0]}`);
+  console.log(
+    `${label} vs cpu:`,
+    JSON.stringify(report),
+    `loss ${got.loss[0]} / ${ref.loss[0]}, grad_norm ${got.gradNorm[0]} / ${ref.gradNorm[0]}`,
+  );
   expect(report.loss1).toBeLessThan(1e-4);
   expect(report.gradNorm1).toBeLessThan(1e-4);
   expect(report.weights1.rel).toBeLessThan(1e-4);
@@ -109,7 +120,9 @@ describe('one CLO training step: backend parity', () => {
   it('webgpu (Dawn) agrees with cpu', async (ctx) => {
     const gpu = await enableNodeWebgpu();
     if (!gpu) {
-      console.warn('engine-parity: webgpu case SKIPPED: no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)');
+      console.warn(
+        'engine-parity: webgpu case SKIPPED: no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)',
+      );
       ctx.skip();
       return;
     }

@@ -29,16 +29,30 @@ beforeAll(async () => {
   await tf.ready();
   model = loadStories();
   const all = parseDataFile(readFileSync(DATA, 'utf8'), DATA, { expect: 'clo' }).rows as CloRow[];
-  const len = (r: CloRow) => Math.max(...[r.xEn + r.yEn, r.xEn + r.yTgt, r.xTgt + r.yTgt, r.xTgt + r.yEn].map((t) => model.tokenizer.encode(t).length));
+  const len = (r: CloRow) =>
+    Math.max(
+      ...[r.xEn + r.yEn, r.xEn + r.yTgt, r.xTgt + r.yTgt, r.xTgt + r.yEn].map((t) => model.tokenizer.encode(t).length),
+    );
   // three short rows, batch 2: step 2 mixes a new row with a seen one, steps 3–5 are all seen rows
-  rows = all.map((r) => ({ r, L: len(r) })).sort((a, b) => a.L - b.L).slice(0, 3).map((x) => x.r);
+  rows = all
+    .map((r) => ({ r, L: len(r) }))
+    .sort((a, b) => a.L - b.L)
+    .slice(0, 3)
+    .map((x) => x.r);
 });
 
 function trainRows(objective: ObjectiveName): TrainRow[] {
-  return objective === 'clo' ? rows : rows.map((r) => ({ kind: 'preference', prompt: r.xEn, chosen: r.yEn, rejected: r.yTgt }));
+  return objective === 'clo'
+    ? rows
+    : rows.map((r) => ({ kind: 'preference', prompt: r.xEn, chosen: r.yEn, rejected: r.yTgt }));
 }
 
-function makeTrainer(objective: ObjectiveName, cached: boolean, resume?: TrainCheckpoint, m: LoadedModel = model): Trainer {
+function makeTrainer(
+  objective: ObjectiveName,
+  cached: boolean,
+  resume?: TrainCheckpoint,
+  m: LoadedModel = model,
+): Trainer {
   const cfg = defaultTrainConfig(objective, { batchSize: 2, maxSeqLen: 128, steps: 20, lr: 5e-2, seed: 3 });
   const t = Trainer.create(m, trainRows(objective), cfg, resume);
   if (!cached) t.referenceCache = null;
@@ -58,7 +72,16 @@ function countComputed(t: Trainer): { n: number } {
   return c;
 }
 
-const KEYS = ['loss', 'loss/nll', 'loss/pref', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'grad_norm'] as const;
+const KEYS = [
+  'loss',
+  'loss/nll',
+  'loss/pref',
+  'rewards/chosen',
+  'rewards/rejected',
+  'rewards/margins',
+  'rewards/accuracies',
+  'grad_norm',
+] as const;
 
 function expectSameMetrics(a: StepMetrics[], b: StepMetrics[]): void {
   expect(a.length).toBe(b.length);

@@ -39,17 +39,28 @@ beforeAll(() => {
   const p = spawnSync(
     process.execPath,
     [
-      'cli/launch.mjs', 'cli/lab.ts', 'train',
-      '--objective', 'clo',
-      '--data', DATA,
-      '--steps', String(STEPS),
-      '--batch-size', String(BATCH),
-      '--max-seq-len', String(MAX_LEN),
-      '--lr', '3e-3',
-      '--seed', String(SEED),
+      'cli/launch.mjs',
+      'cli/lab.ts',
+      'train',
+      '--objective',
+      'clo',
+      '--data',
+      DATA,
+      '--steps',
+      String(STEPS),
+      '--batch-size',
+      String(BATCH),
+      '--max-seq-len',
+      String(MAX_LEN),
+      '--lr',
+      '3e-3',
+      '--seed',
+      String(SEED),
       '--skip-bad-rows',
-      '--backend', 'wasm',
-      '--out', out,
+      '--backend',
+      'wasm',
+      '--out',
+      out,
     ],
     { cwd: ROOT, encoding: 'utf8', timeout: 170_000 },
   );
@@ -92,7 +103,18 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
     expect(runJson.metrics).toHaveLength(STEPS);
     runJson.metrics.forEach((m: Metrics, i: number) => {
       expect(m.step).toBe(i + 1);
-      for (const k of ['loss', 'loss/nll', 'loss/pref', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'lr', 'grad_norm', 'tokens_per_s'])
+      for (const k of [
+        'loss',
+        'loss/nll',
+        'loss/pref',
+        'rewards/chosen',
+        'rewards/rejected',
+        'rewards/margins',
+        'rewards/accuracies',
+        'lr',
+        'grad_norm',
+        'tokens_per_s',
+      ])
         expect(Number.isFinite(m[k]), `step ${i + 1} ${k}`).toBe(true);
     });
     expect(runJson.metrics[0].lr).toBeCloseTo(3e-3, 10);
@@ -107,7 +129,12 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
   });
 
   it('writes the adapter in PEFT layout', () => {
-    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'checkpoint.safetensors', 'run.json']);
+    expect(readdirSync(out).sort()).toEqual([
+      'adapter_config.json',
+      'adapter_model.safetensors',
+      'checkpoint.safetensors',
+      'run.json',
+    ]);
     const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(cfg.peft_type).toBe('LORA');
     expect(cfg.r).toBe(R);
@@ -124,7 +151,8 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
     const outDim: Record<string, number> = { q_proj: 64, k_proj: 32, v_proj: 32, o_proj: 64 };
     const want: string[] = [];
     for (let l = 0; l < 5; l++)
-      for (const t of Object.keys(outDim)) for (const ab of ['A', 'B']) want.push(`base_model.model.model.layers.${l}.self_attn.${t}.lora_${ab}.weight`);
+      for (const t of Object.keys(outDim))
+        for (const ab of ['A', 'B']) want.push(`base_model.model.model.layers.${l}.self_attn.${t}.lora_${ab}.weight`);
     expect(keys.sort()).toEqual(want.sort());
     let maxB = 0;
     for (const k of keys) {
@@ -134,7 +162,9 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
       expect(h.shape).toEqual(t[2] === 'A' ? [R, 64] : [outDim[t[1]], R]);
       expect(h.data_offsets[1] - h.data_offsets[0]).toBe(4 * h.shape[0] * h.shape[1]);
       if (t[2] === 'B') {
-        const v = new Float32Array(data.buffer.slice(data.byteOffset + h.data_offsets[0], data.byteOffset + h.data_offsets[1]));
+        const v = new Float32Array(
+          data.buffer.slice(data.byteOffset + h.data_offsets[0], data.byteOffset + h.data_offsets[1]),
+        );
         for (const x of v) maxB = Math.max(maxB, Math.abs(x));
       }
     }
@@ -157,16 +187,33 @@ describe('lab train --objective clo (50 steps, wasm)', () => {
       return { ids: [ids[0], ...ids.slice(1 + drop)], start };
     };
     // usable rows: all four sequences of the quadruple fit
-    const usable = (parsed.rows as CloRow[]).filter((r) => [fit(r.xEn, r.yEn), fit(r.xEn, r.yTgt), fit(r.xTgt, r.yTgt), fit(r.xTgt, r.yEn)].every(Boolean));
+    const usable = (parsed.rows as CloRow[]).filter((r) =>
+      [fit(r.xEn, r.yEn), fit(r.xEn, r.yTgt), fit(r.xTgt, r.yTgt), fit(r.xTgt, r.yEn)].every(Boolean),
+    );
     expect(usable.length).toBeGreaterThan(BATCH);
     const idx = new EpochSampler(usable.length, SEED).batch(0, BATCH);
-    const tgt = await scoreSequences(model, idx.map((i) => fit(usable[i].xTgt, usable[i].yTgt)!));
+    const tgt = await scoreSequences(
+      model,
+      idx.map((i) => fit(usable[i].xTgt, usable[i].yTgt)!),
+    );
     const nllTgt = -tgt.reduce((s, x) => s + x.sum, 0) / tgt.reduce((s, x) => s + x.count, 0);
     const want = LAMBDA * nllTgt + (1 - LAMBDA) * Math.LN2;
     const m0 = runJson.metrics[0];
     expect(Math.abs(m0['loss/nll'] - nllTgt)).toBeLessThan(1e-4 * nllTgt);
     expect(Math.abs(m0.loss - want)).toBeLessThan(1e-4 * want);
     expect(m0['loss/pref']).toBeCloseTo(Math.LN2, 6);
-    expect(m0.tokens).toBe(idx.reduce((s, i) => s + [fit(usable[i].xEn, usable[i].yEn), fit(usable[i].xEn, usable[i].yTgt), fit(usable[i].xTgt, usable[i].yTgt), fit(usable[i].xTgt, usable[i].yEn)].reduce((a, q) => a + q!.ids.length, 0), 0));
+    expect(m0.tokens).toBe(
+      idx.reduce(
+        (s, i) =>
+          s +
+          [
+            fit(usable[i].xEn, usable[i].yEn),
+            fit(usable[i].xEn, usable[i].yTgt),
+            fit(usable[i].xTgt, usable[i].yTgt),
+            fit(usable[i].xTgt, usable[i].yEn),
+          ].reduce((a, q) => a + q!.ids.length, 0),
+        0,
+      ),
+    );
   });
 });

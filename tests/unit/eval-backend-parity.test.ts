@@ -15,7 +15,10 @@ const source: DataSource = {
 
 // Dawn needs a Vulkan driver (LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=… set before Node starts).
 const gpu = await enableNodeWebgpu();
-if (!gpu) console.warn('eval-backend-parity: skipped, no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)');
+if (!gpu)
+  console.warn(
+    'eval-backend-parity: skipped, no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)',
+  );
 
 describe.skipIf(!gpu)('evaluation backend parity', () => {
   it('cpu and webgpu give the same logliks within 1e-3', async () => {

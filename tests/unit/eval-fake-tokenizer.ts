@@ -11,7 +11,10 @@ export class FakeTokenizer implements Tokenizer {
   readonly pieces: string[];
   private readonly ids = new Map<string, number>();
 
-  constructor(chars: string[], private readonly merges: string[] = []) {
+  constructor(
+    chars: string[],
+    private readonly merges: string[] = [],
+  ) {
     this.pieces = ['<unk>', '<s>', '</s>', ...chars, ...merges];
     this.pieces.forEach((p, i) => this.ids.set(p, i));
   }
@@ -45,7 +48,10 @@ export class FakeTokenizer implements Tokenizer {
   }
 
   decode(ids: number[]): string {
-    return ids.filter((i) => i > 2).map((i) => this.pieces[i]).join('');
+    return ids
+      .filter((i) => i > 2)
+      .map((i) => this.pieces[i])
+      .join('');
   }
 
   decodeToken(id: number): string {

@@ -53,7 +53,13 @@ describe('k-shot construction', () => {
     const plan = planFewshot(split, split, 2, 1, [0, 1, 2]);
     plan.shotIndices.forEach((idx, i) => expect([...idx].sort()).toEqual([0, 1, 2].filter((j) => j !== i)));
     const big = Array.from({ length: 30 }, (_, i) => doc(i));
-    const plan2 = planFewshot(big, big, 5, 9, big.map((_, i) => i));
+    const plan2 = planFewshot(
+      big,
+      big,
+      5,
+      9,
+      big.map((_, i) => i),
+    );
     plan2.shotIndices.forEach((idx, i) => expect(idx).not.toContain(i));
   });
 

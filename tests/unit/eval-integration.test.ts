@@ -17,7 +17,11 @@ const source: DataSource = {
 
 function rawRows(rel: string, n: number): Record<string, string>[] {
   const text = decodeDataBytes(new Uint8Array(readFileSync(resolve(ROOT, 'public/data', `${rel}.gz`))));
-  return text.split('\n').filter((l) => l.trim()).slice(0, n).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, n)
+    .map((l) => JSON.parse(l));
 }
 
 /** The §4 recipe written out directly for one (context, choice): BOS + context tokens + tokens of the whole past them. */
@@ -40,7 +44,12 @@ describe('evaluate on stories260K (cpu)', () => {
 
   it('2 tasks × 5 items: finite negative logliks equal to separately scored sequences', async () => {
     const progress: string[] = [];
-    const report = await evaluate(m, [kobestSentineg, kobestCopa], { source, limit: 5, seed: 7, onProgress: (p) => progress.push(`${p.task}:${p.done}/${p.total}`) });
+    const report = await evaluate(m, [kobestSentineg, kobestCopa], {
+      source,
+      limit: 5,
+      seed: 7,
+      onProgress: (p) => progress.push(`${p.task}:${p.done}/${p.total}`),
+    });
     expect(Object.keys(report.results)).toEqual(['kobest_sentineg', 'kobest_copa']);
     expect(progress).toContain('kobest_sentineg:5/5');
     expect(progress).toContain('kobest_copa:5/5');
@@ -48,8 +57,24 @@ describe('evaluate on stories260K (cpu)', () => {
     const sn = rawRows('kobest/sentineg.test.jsonl', 5);
     const cp = rawRows('kobest/copa.test.jsonl', 5);
     const cases: [string, string, string[], number][] = [
-      ...sn.map((r) => ['kobest_sentineg', `문장: ${r.Text} 긍부정:`, ['부정', '긍정'], Number(r.Label)] as [string, string, string[], number]),
-      ...cp.map((r) => ['kobest_copa', `${r.sentence}  ${r.question === '원인' ? '왜냐하면' : '그래서'}`, [r['1'], r['2']], Number(r.Answer) - 1] as [string, string, string[], number]),
+      ...sn.map(
+        (r) =>
+          ['kobest_sentineg', `문장: ${r.Text} 긍부정:`, ['부정', '긍정'], Number(r.Label)] as [
+            string,
+            string,
+            string[],
+            number,
+          ],
+      ),
+      ...cp.map(
+        (r) =>
+          [
+            'kobest_copa',
+            `${r.sentence}  ${r.question === '원인' ? '왜냐하면' : '그래서'}`,
+            [r['1'], r['2']],
+            Number(r.Answer) - 1,
+          ] as [string, string, string[], number],
+      ),
     ];
     const seen = { kobest_sentineg: 0, kobest_copa: 0 } as Record<string, number>;
     for (const [task, context, choices, gold] of cases) {
@@ -94,7 +119,9 @@ describe('evaluate on stories260K (cpu)', () => {
   });
 
   it('perplexity over TinyStories paragraphs = exp(mean NLL of every token after BOS)', async () => {
-    const text = decodeDataBytes(new Uint8Array(readFileSync(resolve(ROOT, 'public/data/english/tinystories.dev_paragraphs.jsonl.gz'))));
+    const text = decodeDataBytes(
+      new Uint8Array(readFileSync(resolve(ROOT, 'public/data/english/tinystories.dev_paragraphs.jsonl.gz'))),
+    );
     const paras = paragraphsFromJsonl(text, 'tinystories').slice(0, 2);
     const r = await perplexity(m, paras);
     let nll = 0;

@@ -64,6 +64,9 @@ describe('request construction', () => {
 
   it('builds one item per choice, in order', () => {
     const items = buildChoiceRequests(tok, 'qx', ['b', 'c'], 100);
-    expect(items.map((i) => i.ids.slice(i.start))).toEqual([[SP, B], [SP, C]]);
+    expect(items.map((i) => i.ids.slice(i.start))).toEqual([
+      [SP, B],
+      [SP, C],
+    ]);
   });
 });

@@ -6,7 +6,12 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { ROOT, loadStories } from './helpers';
 import {
-  languageFidelity, limitPerLanguage, parseFidelityPrompts, retentionDelta, summarizeFidelity, type FidelityPrompt,
+  languageFidelity,
+  limitPerLanguage,
+  parseFidelityPrompts,
+  retentionDelta,
+  summarizeFidelity,
+  type FidelityPrompt,
 } from '../../src/lib/eval/retention';
 
 import { retentionRows } from '../../src/ui/views/retention-rows';
@@ -33,22 +38,49 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
   });
 
   it('before/after deltas are run − base, null where a side is missing', () => {
-    const base = { perplexity: { n: 20, tokens: 100, ppl: 4, nll: Math.log(4) }, fidelity: { ko: { n: 8, share: 0 }, en: { n: 8, share: 1 }, items: [] } };
-    const runRes = { perplexity: { n: 20, tokens: 100, ppl: 5.5, nll: Math.log(5.5) }, fidelity: { ko: { n: 8, share: 0.25 }, en: { n: 8, share: 0.875 }, items: [] } };
+    const base = {
+      perplexity: { n: 20, tokens: 100, ppl: 4, nll: Math.log(4) },
+      fidelity: { ko: { n: 8, share: 0 }, en: { n: 8, share: 1 }, items: [] },
+    };
+    const runRes = {
+      perplexity: { n: 20, tokens: 100, ppl: 5.5, nll: Math.log(5.5) },
+      fidelity: { ko: { n: 8, share: 0.25 }, en: { n: 8, share: 0.875 }, items: [] },
+    };
     expect(retentionDelta(base, runRes)).toEqual({ ppl: 1.5, ko: 0.25, en: -0.125 });
-    expect(retentionDelta({ perplexity: null, fidelity: base.fidelity }, runRes)).toEqual({ ppl: null, ko: 0.25, en: -0.125 });
+    expect(retentionDelta({ perplexity: null, fidelity: base.fidelity }, runRes)).toEqual({
+      ppl: null,
+      ko: 0.25,
+      en: -0.125,
+    });
   });
 
   it('table rows: newest measurement per model, base first, deltas against the base', () => {
-    const rec = (id: string, createdAt: number, base: boolean, ppl: number | null, ko: number | null): RetentionRecord => ({
-      id, createdAt, label: base ? 'stories260K (base)' : 'run-a @ step 10',
+    const rec = (
+      id: string,
+      createdAt: number,
+      base: boolean,
+      ppl: number | null,
+      ko: number | null,
+    ): RetentionRecord => ({
+      id,
+      createdAt,
+      label: base ? 'stories260K (base)' : 'run-a @ step 10',
       subject: base ? { kind: 'base' } : { kind: 'run', runId: 'a', runName: 'run-a', step: 10 },
-      model: 'stories260K', backend: 'cpu', limit: 20, maxNewTokens: 48, ms: 1,
+      model: 'stories260K',
+      backend: 'cpu',
+      limit: 20,
+      maxNewTokens: 48,
+      ms: 1,
       perplexity: ppl === null ? null : { n: 20, tokens: 99, ppl, nll: Math.log(ppl) },
       fidelity: ko === null ? null : { ko: { n: 8, share: ko }, en: { n: 8, share: 1 }, items: [] },
     });
     // newest first, as the store lists them; the run's older record holds its only fidelity
-    const rows = retentionRows([rec('r2', 4, false, 4.5, null), rec('b2', 3, true, 4, null), rec('r1', 2, false, 9, 0.5), rec('b1', 1, true, 8, 0)]);
+    const rows = retentionRows([
+      rec('r2', 4, false, 4.5, null),
+      rec('b2', 3, true, 4, null),
+      rec('r1', 2, false, 9, 0.5),
+      rec('b1', 1, true, 8, 0),
+    ]);
     expect(rows.map((r) => r.label)).toEqual(['stories260K (base)', 'run-a @ step 10']);
     expect(rows[0].delta).toBeNull();
     expect(rows[0].perplexity?.ppl).toBe(4);
@@ -65,7 +97,9 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
     expect(new Set(prompts.map((p) => p.id)).size).toBe(16);
     const two = limitPerLanguage(prompts, 1);
     expect(two.map((p) => p.lang)).toEqual(['ko', 'en']);
-    expect(() => parseFidelityPrompts('{"id":"a","lang":"ja","prompt":"x"}\n', 'f.jsonl')).toThrow(/f\.jsonl line 1: field "lang"/);
+    expect(() => parseFidelityPrompts('{"id":"a","lang":"ja","prompt":"x"}\n', 'f.jsonl')).toThrow(
+      /f\.jsonl line 1: field "lang"/,
+    );
   });
 
   it('stories260K on cpu: greedy generations, English prompt answered in English', async () => {
@@ -78,7 +112,10 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
     const seen: number[] = [];
     const r = await languageFidelity(model, prompts, { maxNewTokens: 8, onProgress: (d) => seen.push(d) });
     expect(seen).toEqual([0, 1, 2]);
-    expect(r.items.map((i) => [i.id, i.lang])).toEqual([['ko', 'ko'], ['en', 'en']]);
+    expect(r.items.map((i) => [i.id, i.lang])).toEqual([
+      ['ko', 'ko'],
+      ['en', 'en'],
+    ]);
     expect(r.ko.n).toBe(1);
     expect(r.en).toEqual({ n: 1, share: 1 });
     expect(r.items[1].text).toMatch(/[A-Za-z]/);
@@ -89,7 +126,12 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
 });
 
 describe('lab eval --perplexity / --fidelity (child process)', () => {
-  const lab = (args: string[]) => run(process.execPath, ['cli/launch.mjs', 'cli/lab.ts', 'eval', '--model', 'stories260K', '--backend', 'cpu', '--json', ...args], { cwd: ROOT, timeout: 60_000 });
+  const lab = (args: string[]) =>
+    run(
+      process.execPath,
+      ['cli/launch.mjs', 'cli/lab.ts', 'eval', '--model', 'stories260K', '--backend', 'cpu', '--json', ...args],
+      { cwd: ROOT, timeout: 60_000 },
+    );
 
   it('--perplexity --limit 5: finite ppl > 1, ppl = exp(nll), no task results', async () => {
     const { stdout } = await lab(['--perplexity', '--limit', '5']);

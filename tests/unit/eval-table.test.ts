@@ -35,6 +35,11 @@ describe('comparison table', () => {
       'clo,0,0.6,0.5,,,,kobest_boolq;kobest_copa',
     ]);
     const j = JSON.parse(tableToJson(table));
-    expect(j.rows[1]).toEqual({ run: 'clo', shots: 0, values: { kobest_boolq: 0.6, kobest_copa: 0.5, kobest_hellaswag: null, kobest_sentineg: null, kobest_wic: null }, best: ['kobest_boolq', 'kobest_copa'] });
+    expect(j.rows[1]).toEqual({
+      run: 'clo',
+      shots: 0,
+      values: { kobest_boolq: 0.6, kobest_copa: 0.5, kobest_hellaswag: null, kobest_sentineg: null, kobest_wic: null },
+      best: ['kobest_boolq', 'kobest_copa'],
+    });
   });
 });

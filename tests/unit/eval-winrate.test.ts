@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createSession, formatSummary, outcomeOf, recordJudgement, shownPair, summarize } from '../../src/lib/eval/winrate';
+import {
+  createSession,
+  formatSummary,
+  outcomeOf,
+  recordJudgement,
+  shownPair,
+  summarize,
+} from '../../src/lib/eval/winrate';
 
 const prompts = Array.from({ length: 5 }, (_, i) => ({ prompt: `p${i}`, x: `X${i}`, y: `Y${i}` }));
 
@@ -8,7 +15,14 @@ describe('pairwise win rate', () => {
     const s1 = createSession('s', 'run', 'base', prompts, 3, 0);
     const s2 = createSession('s', 'run', 'base', prompts, 3, 0);
     expect(s1.items.map((i) => i.aIs)).toEqual(s2.items.map((i) => i.aIs));
-    const many = createSession('m', 'x', 'y', Array.from({ length: 200 }, (_, i) => ({ prompt: `${i}`, x: 'a', y: 'b' })), 5, 0);
+    const many = createSession(
+      'm',
+      'x',
+      'y',
+      Array.from({ length: 200 }, (_, i) => ({ prompt: `${i}`, x: 'a', y: 'b' })),
+      5,
+      0,
+    );
     const xa = many.items.filter((i) => i.aIs === 'x').length;
     expect(xa).toBeGreaterThan(60);
     expect(xa).toBeLessThan(140);

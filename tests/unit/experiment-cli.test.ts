@@ -23,7 +23,11 @@ const TASKS = 'kobest_boolq,kobest_copa,kobest_sentineg';
 
 function lab(args: string[]): { stdout: string; stderr: string; seconds: number } {
   const t0 = Date.now();
-  const p = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/lab.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  const p = spawnSync(process.execPath, ['cli/launch.mjs', 'cli/lab.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (p.status !== 0) throw new Error(`lab ${args.join(' ')} exited ${p.status}: ${p.stderr.slice(-2000)}`);
   return { stdout: p.stdout, stderr: p.stderr, seconds: (Date.now() - t0) / 1000 };
 }
@@ -37,15 +41,67 @@ const timing: Record<string, number> = {};
 
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'clo-experiment-'));
-  const ex = lab(['experiment', '--recipe', 'clo-vs-sft', '--steps', String(STEPS), '--batch-size', String(BATCH), '--max-seq-len', String(LEN), '--eval-limit', String(LIMIT), '--arms', ARMS.join(','), '--backend', 'wasm', '--out', join(out, 'exp'), '--json']);
+  const ex = lab([
+    'experiment',
+    '--recipe',
+    'clo-vs-sft',
+    '--steps',
+    String(STEPS),
+    '--batch-size',
+    String(BATCH),
+    '--max-seq-len',
+    String(LEN),
+    '--eval-limit',
+    String(LIMIT),
+    '--arms',
+    ARMS.join(','),
+    '--backend',
+    'wasm',
+    '--out',
+    join(out, 'exp'),
+    '--json',
+  ]);
   timing.experiment = ex.seconds;
   summary = JSON.parse(ex.stdout.trim().split('\n').pop()!);
   report = JSON.parse(readFileSync(join(out, 'exp', 'report.json'), 'utf8'));
-  const evalArgs = ['--model', 'stories260K', '--perplexity', '--fidelity', '--tasks', TASKS, '--limit', String(LIMIT), '--backend', 'wasm', '--json'];
+  const evalArgs = [
+    '--model',
+    'stories260K',
+    '--perplexity',
+    '--fidelity',
+    '--tasks',
+    TASKS,
+    '--limit',
+    String(LIMIT),
+    '--backend',
+    'wasm',
+    '--json',
+  ];
   evals.base = JSON.parse(lab(['eval', ...evalArgs]).stdout);
   for (const id of ARMS) {
     const dir = join(out, 'train', id);
-    const t = lab(['train', '--objective', OBJ[id], '--data', join(out, 'exp', 'arms', id, 'train.jsonl'), '--steps', String(STEPS), '--batch-size', String(BATCH), '--max-seq-len', String(LEN), '--lr', '3e-3', '--seed', '0', '--skip-bad-rows', '--backend', 'wasm', '--out', dir]);
+    const t = lab([
+      'train',
+      '--objective',
+      OBJ[id],
+      '--data',
+      join(out, 'exp', 'arms', id, 'train.jsonl'),
+      '--steps',
+      String(STEPS),
+      '--batch-size',
+      String(BATCH),
+      '--max-seq-len',
+      String(LEN),
+      '--lr',
+      '3e-3',
+      '--seed',
+      '0',
+      '--skip-bad-rows',
+      '--backend',
+      'wasm',
+      '--out',
+      dir,
+    ]);
     timing[`train ${id}`] = t.seconds;
     trained[id] = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     evals[id] = JSON.parse(lab(['eval', ...evalArgs, '--adapter', dir]).stdout);
@@ -55,7 +111,16 @@ beforeAll(() => {
 
 describe(`lab experiment --recipe clo-vs-sft --steps ${STEPS}`, () => {
   it('writes the report files and says the budget is matched', () => {
-    for (const f of ['report.md', 'summary.csv', 'tasks.csv', 'curves.csv', 'curves.svg', 'tradeoff.svg', 'report.json']) expect(existsSync(join(out, 'exp', f)), f).toBe(true);
+    for (const f of [
+      'report.md',
+      'summary.csv',
+      'tasks.csv',
+      'curves.csv',
+      'curves.svg',
+      'tradeoff.svg',
+      'report.json',
+    ])
+      expect(existsSync(join(out, 'exp', f)), f).toBe(true);
     const md = readFileSync(join(out, 'exp', 'report.md'), 'utf8');
     expect(md).toContain(`Matched budget: every arm trains ${STEPS} optimizer steps at batch ${BATCH}`);
     expect(md.indexOf('| base model |')).toBeGreaterThan(0);
@@ -71,7 +136,11 @@ describe(`lab experiment --recipe clo-vs-sft --steps ${STEPS}`, () => {
       expect(arm.metrics).toHaveLength(STEPS);
       expect(arm.rows.used).toBe(trained[id].data.rows - trained[id].data.skipped.length);
       expect(arm.config).toEqual(trained[id].config);
-      for (const k of ['loss', 'grad_norm', 'lr', 'tokens']) expect(arm.metrics.map((m: any) => m[k]), `${id} ${k}`).toEqual(trained[id].metrics.map((m: any) => m[k]));
+      for (const k of ['loss', 'grad_norm', 'lr', 'tokens'])
+        expect(
+          arm.metrics.map((m: any) => m[k]),
+          `${id} ${k}`,
+        ).toEqual(trained[id].metrics.map((m: any) => m[k]));
     }
   });
 
@@ -95,6 +164,8 @@ describe(`lab experiment --recipe clo-vs-sft --steps ${STEPS}`, () => {
     const base = report.base.perplexity.ppl;
     const sft = report.arms.find((a: any) => a.id === 'sft-ko').eval.perplexity.ppl;
     expect(sft).not.toBe(base);
-    expect(report.arms.find((a: any) => a.id === 'sft-ko').eval.bitsPerChar.bits_per_char).toBeLessThan(report.base.bitsPerChar.bits_per_char);
+    expect(report.arms.find((a: any) => a.id === 'sft-ko').eval.bitsPerChar.bits_per_char).toBeLessThan(
+      report.base.bitsPerChar.bits_per_char,
+    );
   });
 });

@@ -12,14 +12,23 @@ const recipe = validateRecipe({
   source: 'a paper',
   budget: { steps: 2, batchSize: 1 },
   arms: [{ id: 'a', label: 'Arm A', objective: 'sft', data: { file: 'f.jsonl', use: 'target' } }],
-  suite: { perplexity: { limit: 2 }, bitsPerChar: { file: 'p.jsonl', field: 'ko', limit: 2 }, tasks: { names: ['kobest_copa', 'kobest_boolq'], shots: [0, 5], limit: 4 } },
+  suite: {
+    perplexity: { limit: 2 },
+    bitsPerChar: { file: 'p.jsonl', field: 'ko', limit: 2 },
+    tasks: { names: ['kobest_copa', 'kobest_boolq'], shots: [0, 5], limit: 4 },
+  },
   report: ['summary', 'tasks-table2', 'tradeoff', 'curves', 'settings'],
 });
 
 const suite = (nll: number, bpc: number, f1: number): SuiteResult => ({
   perplexity: { n: 2, tokens: 10, nll, ppl: Math.exp(nll) },
   bitsPerChar: { texts: 2, chars: 10, tokens: 20, tokens_per_char: 2, bits_per_char: bpc },
-  tasks: { 'kobest_copa@0': { n: 4, acc: 0.5, macro_f1: f1 }, 'kobest_boolq@0': { n: 4, acc: 0.5, macro_f1: 0.25 }, 'kobest_copa@5': { n: 4, acc: 0.75, macro_f1: 0.7 }, 'kobest_boolq@5': { n: 4, acc: 0.5, macro_f1: 0.4 } },
+  tasks: {
+    'kobest_copa@0': { n: 4, acc: 0.5, macro_f1: f1 },
+    'kobest_boolq@0': { n: 4, acc: 0.5, macro_f1: 0.25 },
+    'kobest_copa@5': { n: 4, acc: 0.75, macro_f1: 0.7 },
+    'kobest_boolq@5': { n: 4, acc: 0.5, macro_f1: 0.4 },
+  },
   seconds: 1,
 });
 
@@ -33,10 +42,24 @@ const state: ExperimentState = {
   base: suite(1, 8, 0.5),
   arms: [
     {
-      id: 'a', label: 'Arm A', objective: 'sft', method: 'LoRA r=8', config: defaultTrainConfig('sft', { steps: 2, batchSize: 1 }),
+      id: 'a',
+      label: 'Arm A',
+      objective: 'sft',
+      method: 'LoRA r=8',
+      config: defaultTrainConfig('sft', { steps: 2, batchSize: 1 }),
       rows: { requested: null, used: 3, skipped: 0 },
-      metrics: [1, 2].map((step) => ({ step, loss: 3 - step, lr: 1e-3, grad_norm: 1, tokens_per_s: 1, tokens: 5, ms: 10 })),
-      trainSeconds: 2, eval: suite(1.5, 6, 0.6), params: 100,
+      metrics: [1, 2].map((step) => ({
+        step,
+        loss: 3 - step,
+        lr: 1e-3,
+        grad_norm: 1,
+        tokens_per_s: 1,
+        tokens: 5,
+        ms: 10,
+      })),
+      trainSeconds: 2,
+      eval: suite(1.5, 6, 0.6),
+      params: 100,
     },
   ],
 };
@@ -56,7 +79,9 @@ describe('experiment report', () => {
     const md = buildReport(state).get('report.md')!;
     expect(md).toContain('**Claim tested**: a claim of some length here');
     expect(md).toContain('Matched budget: every arm trains 2 optimizer steps at batch 1');
-    expect(md).toContain(`| Arm A | LoRA r=8 | 3 | 1.000 | ${Math.exp(1.5).toFixed(2)} (+${(Math.exp(1.5) - Math.exp(1)).toFixed(2)}) | 6.000 (-2.000) |`);
+    expect(md).toContain(
+      `| Arm A | LoRA r=8 | 3 | 1.000 | ${Math.exp(1.5).toFixed(2)} (+${(Math.exp(1.5) - Math.exp(1)).toFixed(2)}) | 6.000 (-2.000) |`,
+    );
     expect(md).toContain('| model | k | boolq | copa |');
     expect(md).toContain('| base model | 0 | 25.0 | 50.0 |');
     expect(md).toContain('| Arm A | 5 | 40.0 | 70.0 |');
@@ -67,7 +92,11 @@ describe('experiment report', () => {
     const files = buildReport(state);
     expect(files.get('summary.csv')!.split('\n')[2]).toMatch(/^a,LoRA r=8,3,1,/);
     expect(files.get('tasks.csv')!.trim().split('\n')).toHaveLength(1 + 8);
-    expect(files.get('curves.csv')!.trim().split('\n')).toEqual(['arm,step,loss,loss_nll,loss_pref,rewards_margins,lr', 'a,1,2,,,,0.001', 'a,2,1,,,,0.001']);
+    expect(files.get('curves.csv')!.trim().split('\n')).toEqual([
+      'arm,step,loss,loss_nll,loss_pref,rewards_margins,lr',
+      'a,1,2,,,,0.001',
+      'a,2,1,,,,0.001',
+    ]);
     const svg = files.get('curves.svg')!;
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('Arm A');

@@ -26,7 +26,10 @@ export function requireShared(...parts: string[]): string {
 
 /** The bundled evaluation data (public/data, gzipped) as an eval DataSource. */
 export function bundledSource(): DataSource {
-  return { label: 'public/data', read: async (rel) => new Uint8Array(readFileSync(resolve(ROOT, 'public/data', `${rel}.gz`))) };
+  return {
+    label: 'public/data',
+    read: async (rel) => new Uint8Array(readFileSync(resolve(ROOT, 'public/data', `${rel}.gz`))),
+  };
 }
 
 /** The first n raw JSON rows of a bundled (gzipped) data file, e.g. 'kobest/copa.test.jsonl'. */

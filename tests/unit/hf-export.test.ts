@@ -21,8 +21,14 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function logits(m: { config: LoadedModel['config']; weights: LoadedModel['weights'] }, ids: number[][], lora: LoraState | null = null): Float32Array {
-  return tf.tidy(() => forward(m, tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'), { lora }).dataSync() as Float32Array);
+function logits(
+  m: { config: LoadedModel['config']; weights: LoadedModel['weights'] },
+  ids: number[][],
+  lora: LoraState | null = null,
+): Float32Array {
+  return tf.tidy(
+    () => forward(m, tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'), { lora }).dataSync() as Float32Array,
+  );
 }
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -31,12 +37,18 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 /** A LoRA whose B is random too (a fresh adapter has B = 0 and would hide mistakes). */
-async function randomLora(m: LoadedModel, targets: LoraSnapshot['config']['targets'], r = 4, alpha = 8): Promise<LoraState> {
+async function randomLora(
+  m: LoadedModel,
+  targets: LoraSnapshot['config']['targets'],
+  r = 4,
+  alpha = 8,
+): Promise<LoraState> {
   const l = createLora(m.config, { r, alpha, dropout: 0.05, targets, init: 'gaussian' }, 7);
   const snap = await snapshotLora(l);
   disposeLora(l);
   let s = 12345;
-  for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = (((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5) * 0.2;
+  for (const t of Object.values(snap.tensors))
+    for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2;
   return loraFromSnapshot(snap);
 }
 const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -53,9 +65,30 @@ describe('stories260K → merged HF Llama export', () => {
   it('gives the same logits as the llama2.c path (within 1e-5), and the tokenizer encodes like tok512', async () => {
     const base = loadStories();
     const files = await exportMerged(base, null);
-    expect([...files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect([...files.keys()].sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const cfg = JSON.parse(new TextDecoder().decode(files.get('config.json')!));
-    expect(cfg).toMatchObject({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 172, num_hidden_layers: 5, num_attention_heads: 8, num_key_value_heads: 4, vocab_size: 512, max_position_embeddings: 512, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2 });
+    expect(cfg).toMatchObject({
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 64,
+      intermediate_size: 172,
+      num_hidden_layers: 5,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      vocab_size: 512,
+      max_position_embeddings: 512,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    });
     const hf = await loadHfModel(memorySource(Object.fromEntries(files)), 'stories260K-hf');
     expect(hf.config.ropeStyle).toBe('half');
     const ids = [[1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426]];
@@ -68,9 +101,24 @@ describe('stories260K → merged HF Llama export', () => {
 
     // tokenizer.json vs the lab's tok512 encoder on real text and edge cases
     expect(hf.tokenizer).toBeInstanceOf(HfTokenizer);
-    const lines = readFileSync(resolve(SHARED, 'data/english/tinystories.dev_paragraphs.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 40);
+    const lines = readFileSync(resolve(SHARED, 'data/english/tinystories.dev_paragraphs.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .slice(0, 40);
     const texts = lines.map((l) => Object.values(JSON.parse(l)).find((v) => typeof v === 'string') as string);
-    texts.push('', ' ', 'a', 'aaaa aaaa', '  two leading spaces', 'trailing space ', 'tab\there\nnew line\n\n', '안녕하세요 세계', 'emoji 🙂 ok', 'Once upon a time', '"Hi!" said Tom — café… 3.14');
+    texts.push(
+      '',
+      ' ',
+      'a',
+      'aaaa aaaa',
+      '  two leading spaces',
+      'trailing space ',
+      'tab\there\nnew line\n\n',
+      '안녕하세요 세계',
+      'emoji 🙂 ok',
+      'Once upon a time',
+      '"Hi!" said Tom — café… 3.14',
+    );
     let tokens = 0;
     for (const t of texts) {
       const want = base.tokenizer.encode(t);
@@ -118,21 +166,42 @@ describe('PEFT adapter export/import', () => {
     const lora = await randomLora(m, [...ALL], 4, 8);
     const snap = await snapshotLora(lora);
     const peft = toPeft(snap, m.config, 'stories260K');
-    expect(peft.adapterConfig).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, lora_dropout: 0.05, bias: 'none', base_model_name_or_path: 'stories260K', fan_in_fan_out: false, target_modules: [...ALL] });
+    expect(peft.adapterConfig).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 8,
+      lora_dropout: 0.05,
+      bias: 'none',
+      base_model_name_or_path: 'stories260K',
+      fan_in_fan_out: false,
+      target_modules: [...ALL],
+    });
     const r = await SafetensorsReader.open(peft.weights, 'adapter_model.safetensors');
     expect(r.names().length).toBe(5 * 7 * 2);
     const info = (n: string) => r.info(n);
-    expect(info('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')).toMatchObject({ dtype: 'F32', shape: [4, 64] });
-    expect(info('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')).toMatchObject({ dtype: 'F32', shape: [64, 4] });
+    expect(info('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')).toMatchObject({
+      dtype: 'F32',
+      shape: [4, 64],
+    });
+    expect(info('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')).toMatchObject({
+      dtype: 'F32',
+      shape: [64, 4],
+    });
     expect(info('base_model.model.model.layers.4.self_attn.k_proj.lora_B.weight').shape).toEqual([32, 4]);
     expect(info('base_model.model.model.layers.2.mlp.down_proj.lora_A.weight').shape).toEqual([4, 172]);
     expect(info('base_model.model.model.layers.2.mlp.gate_proj.lora_B.weight').shape).toEqual([172, 4]);
-    expect([...(await r.readFloat('base_model.model.model.layers.3.self_attn.v_proj.lora_B.weight')).data]).toEqual([...snap.tensors['3.v_proj'].B]);
+    expect([...(await r.readFloat('base_model.model.model.layers.3.self_attn.v_proj.lora_B.weight')).data]).toEqual([
+      ...snap.tensors['3.v_proj'].B,
+    ]);
 
     const back = await fromPeft(JSON.parse(JSON.stringify(peft.adapterConfig)), peft.weights, m.config);
     expect(back.config).toMatchObject({ r: 4, alpha: 8, dropout: 0.05, targets: [...ALL] });
     const lora2 = loraFromSnapshot(back);
-    const items = ['Once upon a time, there was a cat.', 'Lily went to the park with her mom.'].map((t) => ({ ids: m.tokenizer.encode(t), start: 3 }));
+    const items = ['Once upon a time, there was a cat.', 'Lily went to the park with her mom.'].map((t) => ({
+      ids: m.tokenizer.encode(t),
+      start: 3,
+    }));
     const s1 = await scoreSequences(m, items, { lora });
     const s2 = await scoreSequences(m, items, { lora: lora2 });
     const s0 = await scoreSequences(m, items);
@@ -147,7 +216,14 @@ describe('PEFT adapter export/import', () => {
     const m = await loadHfModel(memorySource(fx.files), 'gpt2-tiny');
     const lora = await randomLora(m, ['q_proj', 'v_proj', 'o_proj', 'down_proj'], 2, 4);
     const peft = toPeft(await snapshotLora(lora), m.config, 'gpt2-tiny');
-    expect(peft.adapterConfig).toMatchObject({ r: 2, lora_alpha: 4, fan_in_fan_out: true, target_modules: ['c_attn', 'attn.c_proj', 'mlp.c_proj'], rank_pattern: { c_attn: 4 }, alpha_pattern: { c_attn: 8 } });
+    expect(peft.adapterConfig).toMatchObject({
+      r: 2,
+      lora_alpha: 4,
+      fan_in_fan_out: true,
+      target_modules: ['c_attn', 'attn.c_proj', 'mlp.c_proj'],
+      rank_pattern: { c_attn: 4 },
+      alpha_pattern: { c_attn: 8 },
+    });
     const r = await SafetensorsReader.open(peft.weights);
     expect(r.info('base_model.model.transformer.h.1.attn.c_attn.lora_A.weight').shape).toEqual([4, 16]);
     expect(r.info('base_model.model.transformer.h.1.attn.c_attn.lora_B.weight').shape).toEqual([48, 4]);
@@ -155,7 +231,10 @@ describe('PEFT adapter export/import', () => {
     expect(r.info('base_model.model.transformer.h.0.attn.c_proj.lora_B.weight').shape).toEqual([16, 2]);
     const lora2 = loraFromSnapshot(await fromPeft(peft.adapterConfig, peft.weights, m.config));
     expect(lora2.config.targets).toEqual(['q_proj', 'v_proj', 'o_proj', 'down_proj']);
-    const items = [{ ids: [0, 5, 6, 7, 8, 9, 10], start: 2 }, { ids: [0, 3, 4, 20, 21], start: 1 }];
+    const items = [
+      { ids: [0, 5, 6, 7, 8, 9, 10], start: 2 },
+      { ids: [0, 3, 4, 20, 21], start: 1 },
+    ];
     const s1 = await scoreSequences(m, items, { lora });
     const s2 = await scoreSequences(m, items, { lora: lora2 });
     const s0 = await scoreSequences(m, items);
@@ -169,12 +248,16 @@ describe('PEFT adapter export/import', () => {
 
   it('refuses non-LoRA adapters and mismatched modules', async () => {
     const m = loadStories();
-    await expect(fromPeft({ peft_type: 'IA3', r: 4 }, new Uint8Array(), m.config)).rejects.toThrow('adapter_config.json: peft_type is "IA3", only "LORA" is supported');
+    await expect(fromPeft({ peft_type: 'IA3', r: 4 }, new Uint8Array(), m.config)).rejects.toThrow(
+      'adapter_config.json: peft_type is "IA3", only "LORA" is supported',
+    );
     const fx = hfFixture('gpt2', 'F32');
     const g = await loadHfModel(memorySource(fx.files), 'g');
     const lora = await randomLora(g, ['q_proj'], 2, 4);
     const peft = toPeft(await snapshotLora(lora), g.config, 'g');
-    await expect(fromPeft(peft.adapterConfig, peft.weights, m.config, 'a.safetensors')).rejects.toThrow('a.safetensors: module "transformer.h.0.attn.c_attn" does not match a llama2c linear layer');
+    await expect(fromPeft(peft.adapterConfig, peft.weights, m.config, 'a.safetensors')).rejects.toThrow(
+      'a.safetensors: module "transformer.h.0.attn.c_attn" does not match a llama2c linear layer',
+    );
     disposeLora(lora);
   });
 });

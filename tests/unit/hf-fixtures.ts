@@ -24,7 +24,9 @@ export function quantizeWeights(w: ModelWeights): ModelWeights {
     layers: w.layers.map((l) => ({
       attnNorm: { w: q(l.attnNorm.w), b: l.attnNorm.b ? q(l.attnNorm.b) : undefined },
       mlpNorm: { w: q(l.mlpNorm.w), b: l.mlpNorm.b ? q(l.mlpNorm.b) : undefined },
-      linears: Object.fromEntries(Object.entries(l.linears).map(([n, lin]) => [n, { w: q(lin!.w), b: lin!.b ? q(lin!.b) : undefined }])),
+      linears: Object.fromEntries(
+        Object.entries(l.linears).map(([n, lin]) => [n, { w: q(lin!.w), b: lin!.b ? q(lin!.b) : undefined }]),
+      ),
     })),
     finalNorm: { w: q(w.finalNorm.w), b: w.finalNorm.b ? q(w.finalNorm.b) : undefined },
     lmHead: w.lmHead ? q(w.lmHead) : undefined,
@@ -62,7 +64,8 @@ export function llamaTensors(w: ModelWeights, dtype: WriteTensor['dtype']): Map<
 export function gpt2Tensors(w: ModelWeights, d: number, dtype: WriteTensor['dtype']): Map<string, WriteTensor> {
   const m = new Map<string, WriteTensor>();
   const put = (n: string, t: tf.Tensor) => m.set(n, { shape: t.shape, data: arr(t), dtype });
-  const conv = (n: string, t: tf.Tensor2D) => m.set(n, { shape: [t.shape[1], t.shape[0]], data: transpose(arr(t), t.shape[0], t.shape[1]), dtype });
+  const conv = (n: string, t: tf.Tensor2D) =>
+    m.set(n, { shape: [t.shape[1], t.shape[0]], data: transpose(arr(t), t.shape[0], t.shape[1]), dtype });
   put('wte.weight', w.embed);
   put('wpe.weight', w.posEmbed!);
   w.layers.forEach((l, i) => {
@@ -73,7 +76,11 @@ export function gpt2Tensors(w: ModelWeights, d: number, dtype: WriteTensor['dtyp
     qkv.set(arr(L.k_proj!.w), d * d);
     qkv.set(arr(L.v_proj!.w), 2 * d * d);
     m.set(`${p}attn.c_attn.weight`, { shape: [d, 3 * d], data: transpose(qkv, 3 * d, d), dtype });
-    m.set(`${p}attn.c_attn.bias`, { shape: [3 * d], data: new Float32Array([...arr(L.q_proj!.b!), ...arr(L.k_proj!.b!), ...arr(L.v_proj!.b!)]), dtype });
+    m.set(`${p}attn.c_attn.bias`, {
+      shape: [3 * d],
+      data: new Float32Array([...arr(L.q_proj!.b!), ...arr(L.k_proj!.b!), ...arr(L.v_proj!.b!)]),
+      dtype,
+    });
     conv(`${p}attn.c_proj.weight`, L.o_proj!.w);
     put(`${p}attn.c_proj.bias`, L.o_proj!.b!);
     conv(`${p}mlp.c_fc.weight`, L.up_proj!.w);
@@ -96,7 +103,8 @@ export function gpt2Tensors(w: ModelWeights, d: number, dtype: WriteTensor['dtyp
 export function tinyTokenizer(vocabSize: number, addBos: boolean): { tokenizerJson: object; tokenizerConfig: object } {
   const vocab: Record<string, number> = { '<s>': 0, '</s>': 1 };
   const letters = 'abcdefghijklmnopqrstuvwxyz .,!?';
-  for (let i = 2; i < vocabSize; i++) vocab[letters[(i - 2) % letters.length] + (i - 2 >= letters.length ? String(i) : '')] = i;
+  for (let i = 2; i < vocabSize; i++)
+    vocab[letters[(i - 2) % letters.length] + (i - 2 >= letters.length ? String(i) : '')] = i;
   return {
     tokenizerJson: {
       version: '1.0',
@@ -108,9 +116,24 @@ export function tinyTokenizer(vocabSize: number, addBos: boolean): { tokenizerJs
       pre_tokenizer: null,
       post_processor: null,
       decoder: { type: 'Fuse' },
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: [] },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab,
+        merges: [],
+      },
     },
-    tokenizerConfig: { bos_token: '<s>', eos_token: '</s>', add_bos_token: addBos, chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}' },
+    tokenizerConfig: {
+      bos_token: '<s>',
+      eos_token: '</s>',
+      add_bos_token: addBos,
+      chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}',
+    },
   };
 }
 
@@ -118,16 +141,74 @@ export type Arch = 'llama' | 'qwen2' | 'gpt2';
 
 export function tinyConfig(arch: Arch): ModelConfig {
   if (arch === 'gpt2')
-    return defaultConfig({ arch: 'gpt2', dim: 16, nLayers: 2, nHeads: 2, vocabSize: 40, hiddenDim: 64, maxSeqLen: 32, norm: 'layer', position: 'learned', mlp: 'gelu', tiedEmbeddings: true, bias: { qkv: true, o: true, mlp: true }, normEps: 1e-5, bosId: 0, eosId: 1 });
+    return defaultConfig({
+      arch: 'gpt2',
+      dim: 16,
+      nLayers: 2,
+      nHeads: 2,
+      vocabSize: 40,
+      hiddenDim: 64,
+      maxSeqLen: 32,
+      norm: 'layer',
+      position: 'learned',
+      mlp: 'gelu',
+      tiedEmbeddings: true,
+      bias: { qkv: true, o: true, mlp: true },
+      normEps: 1e-5,
+      bosId: 0,
+      eosId: 1,
+    });
   if (arch === 'qwen2')
-    return defaultConfig({ arch: 'qwen2', dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 64, tiedEmbeddings: true, bias: { qkv: true, o: false, mlp: false }, normEps: 1e-6, ropeTheta: 1e6, bosId: 0, eosId: 1 });
-  return defaultConfig({ arch: 'llama', dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 64, tiedEmbeddings: false, normEps: 1e-5, bosId: 0, eosId: 1 });
+    return defaultConfig({
+      arch: 'qwen2',
+      dim: 16,
+      nLayers: 2,
+      nHeads: 4,
+      nKvHeads: 2,
+      vocabSize: 40,
+      hiddenDim: 24,
+      maxSeqLen: 64,
+      tiedEmbeddings: true,
+      bias: { qkv: true, o: false, mlp: false },
+      normEps: 1e-6,
+      ropeTheta: 1e6,
+      bosId: 0,
+      eosId: 1,
+    });
+  return defaultConfig({
+    arch: 'llama',
+    dim: 16,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 40,
+    hiddenDim: 24,
+    maxSeqLen: 64,
+    tiedEmbeddings: false,
+    normEps: 1e-5,
+    bosId: 0,
+    eosId: 1,
+  });
 }
 
 /** config.json as Hugging Face writes it for each architecture (field names typed here by hand). */
 export function hfConfigJson(c: ModelConfig): Record<string, unknown> {
   if (c.arch === 'gpt2')
-    return { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: c.dim, n_head: c.nHeads, n_layer: c.nLayers, n_positions: c.maxSeqLen, n_ctx: c.maxSeqLen, n_inner: null, vocab_size: c.vocabSize, layer_norm_epsilon: c.normEps, activation_function: 'gelu_new', bos_token_id: 0, eos_token_id: 1 };
+    return {
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      n_embd: c.dim,
+      n_head: c.nHeads,
+      n_layer: c.nLayers,
+      n_positions: c.maxSeqLen,
+      n_ctx: c.maxSeqLen,
+      n_inner: null,
+      vocab_size: c.vocabSize,
+      layer_norm_epsilon: c.normEps,
+      activation_function: 'gelu_new',
+      bos_token_id: 0,
+      eos_token_id: 1,
+    };
   return {
     architectures: [c.arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
     model_type: c.arch,

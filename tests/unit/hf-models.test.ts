@@ -13,7 +13,10 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const IDS = [[0, 5, 3, 7, 2, 9, 11, 30], [0, 12, 13, 14, 15, 16, 17, 39]];
+const IDS = [
+  [0, 5, 3, 7, 2, 9, 11, 30],
+  [0, 12, 13, 14, 15, 16, 17, 39],
+];
 
 function logits(config: ModelConfig, weights: ModelWeights): Float32Array {
   return tf.tidy(() => forward({ config, weights }, tf.tensor2d(IDS, [2, 8], 'int32')).dataSync() as Float32Array);
@@ -29,17 +32,72 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('HF config.json → ModelConfig', () => {
   it('maps each architecture field by field', () => {
     const llama = hfConfigToModelConfig(hfConfigJson(tinyConfig('llama')));
-    expect(llama).toMatchObject({ arch: 'llama', dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 4, vocabSize: 40, maxSeqLen: 64, normEps: 1e-5, norm: 'rms', position: 'rope', ropeStyle: 'half', mlp: 'swiglu', tiedEmbeddings: false, bias: { qkv: false, o: false, mlp: false }, bosId: 0, eosId: 1 });
+    expect(llama).toMatchObject({
+      arch: 'llama',
+      dim: 16,
+      hiddenDim: 24,
+      nLayers: 2,
+      nHeads: 4,
+      nKvHeads: 2,
+      headDim: 4,
+      vocabSize: 40,
+      maxSeqLen: 64,
+      normEps: 1e-5,
+      norm: 'rms',
+      position: 'rope',
+      ropeStyle: 'half',
+      mlp: 'swiglu',
+      tiedEmbeddings: false,
+      bias: { qkv: false, o: false, mlp: false },
+      bosId: 0,
+      eosId: 1,
+    });
     const qwen = hfConfigToModelConfig(hfConfigJson(tinyConfig('qwen2')));
-    expect(qwen).toMatchObject({ arch: 'qwen2', ropeTheta: 1e6, normEps: 1e-6, tiedEmbeddings: true, bias: { qkv: true, o: false, mlp: false }, eosId: 1 });
+    expect(qwen).toMatchObject({
+      arch: 'qwen2',
+      ropeTheta: 1e6,
+      normEps: 1e-6,
+      tiedEmbeddings: true,
+      bias: { qkv: true, o: false, mlp: false },
+      eosId: 1,
+    });
     const gpt2 = hfConfigToModelConfig(hfConfigJson(tinyConfig('gpt2')));
-    expect(gpt2).toMatchObject({ arch: 'gpt2', dim: 16, hiddenDim: 64, nHeads: 2, nKvHeads: 2, headDim: 8, maxSeqLen: 32, norm: 'layer', position: 'learned', mlp: 'gelu', tiedEmbeddings: true, bias: { qkv: true, o: true, mlp: true } });
-    expect(hfConfigToModelConfig({ architectures: ['MistralForCausalLM'], hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, vocab_size: 10, sliding_window: 4096 })).toMatchObject({ arch: 'mistral', nKvHeads: 2, headDim: 4 });
+    expect(gpt2).toMatchObject({
+      arch: 'gpt2',
+      dim: 16,
+      hiddenDim: 64,
+      nHeads: 2,
+      nKvHeads: 2,
+      headDim: 8,
+      maxSeqLen: 32,
+      norm: 'layer',
+      position: 'learned',
+      mlp: 'gelu',
+      tiedEmbeddings: true,
+      bias: { qkv: true, o: true, mlp: true },
+    });
+    expect(
+      hfConfigToModelConfig({
+        architectures: ['MistralForCausalLM'],
+        hidden_size: 8,
+        intermediate_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        vocab_size: 10,
+        sliding_window: 4096,
+      }),
+    ).toMatchObject({ arch: 'mistral', nKvHeads: 2, headDim: 4 });
   });
   it('refuses unknown architectures and unsupported settings with one line', () => {
-    expect(() => hfConfigToModelConfig({ architectures: ['BertForMaskedLM'] }, 'm/config.json')).toThrow('m/config.json: unsupported architectures ["BertForMaskedLM"]; supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel');
-    expect(() => hfConfigToModelConfig({ ...hfConfigJson(tinyConfig('llama')), rope_scaling: { rope_type: 'llama3', factor: 8 } })).toThrow(/rope_scaling "llama3" is not supported/);
-    expect(() => hfConfigToModelConfig({ ...hfConfigJson(tinyConfig('llama')), hidden_size: undefined })).toThrow('config.json: missing "hidden_size"');
+    expect(() => hfConfigToModelConfig({ architectures: ['BertForMaskedLM'] }, 'm/config.json')).toThrow(
+      'm/config.json: unsupported architectures ["BertForMaskedLM"]; supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel',
+    );
+    expect(() =>
+      hfConfigToModelConfig({ ...hfConfigJson(tinyConfig('llama')), rope_scaling: { rope_type: 'llama3', factor: 8 } }),
+    ).toThrow(/rope_scaling "llama3" is not supported/);
+    expect(() => hfConfigToModelConfig({ ...hfConfigJson(tinyConfig('llama')), hidden_size: undefined })).toThrow(
+      'config.json: missing "hidden_size"',
+    );
   });
 });
 
@@ -89,12 +147,32 @@ describe('HF safetensors folders → same logits as the weights loaded directly'
     const fx = hfFixture('llama', 'F32');
     const { readSafetensors, writeSafetensors } = await import('../../src/lib/formats/safetensors');
     const { tensors } = await readSafetensors(fx.files['model.safetensors'] as Uint8Array);
-    const drop = new Map([...tensors].filter(([n]) => n !== 'model.layers.1.mlp.up_proj.weight').map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]));
-    await expect(loadHfModel(memorySource({ ...fx.files, 'model.safetensors': writeSafetensors(drop) }, 'mem'), 'x')).rejects.toThrow('mem: missing tensor "model.layers.1.mlp.up_proj.weight"');
+    const drop = new Map(
+      [...tensors]
+        .filter(([n]) => n !== 'model.layers.1.mlp.up_proj.weight')
+        .map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]),
+    );
+    await expect(
+      loadHfModel(memorySource({ ...fx.files, 'model.safetensors': writeSafetensors(drop) }, 'mem'), 'x'),
+    ).rejects.toThrow('mem: missing tensor "model.layers.1.mlp.up_proj.weight"');
     const bad = new Map(drop);
     bad.set('model.layers.1.mlp.up_proj.weight', { shape: [16, 24], data: new Float32Array(16 * 24) });
-    await expect(loadHfModel(memorySource({ ...fx.files, 'model.safetensors': writeSafetensors(bad) }, 'mem'), 'x')).rejects.toThrow('mem: tensor "model.layers.1.mlp.up_proj.weight" has shape [16, 24], expected [24, 16]');
-    await expect(loadHfModel(memorySource({ 'config.json': fx.files['config.json'], 'tokenizer.json': fx.files['tokenizer.json'], 'pytorch_model.bin': 'x' }, 'mem'), 'x')).rejects.toThrow(/only PyTorch \.bin\/\.pt weights found/);
+    await expect(
+      loadHfModel(memorySource({ ...fx.files, 'model.safetensors': writeSafetensors(bad) }, 'mem'), 'x'),
+    ).rejects.toThrow('mem: tensor "model.layers.1.mlp.up_proj.weight" has shape [16, 24], expected [24, 16]');
+    await expect(
+      loadHfModel(
+        memorySource(
+          {
+            'config.json': fx.files['config.json'],
+            'tokenizer.json': fx.files['tokenizer.json'],
+            'pytorch_model.bin': 'x',
+          },
+          'mem',
+        ),
+        'x',
+      ),
+    ).rejects.toThrow(/only PyTorch \.bin\/\.pt weights found/);
     disposeWeights(fx.weights);
   });
 });
@@ -103,10 +181,20 @@ describe('UI file picks (Blob source, as the worker receives them)', () => {
   it('checks a pick and loads it from Blobs', async () => {
     const { checkPickedFiles, loadHfSpec } = await import('../../src/lib/formats/hf-spec');
     const fx = hfFixture('gpt2', 'BF16', 2);
-    const files = Object.entries(fx.files).map(([n, v]) => ({ name: `gpt2-tiny/${n}`, blob: new Blob([typeof v === 'string' ? v : new Uint8Array(v)]) }));
+    const files = Object.entries(fx.files).map(([n, v]) => ({
+      name: `gpt2-tiny/${n}`,
+      blob: new Blob([typeof v === 'string' ? v : new Uint8Array(v)]),
+    }));
     expect(checkPickedFiles(files).ok).toBe(true);
-    expect(checkPickedFiles(files.filter((f) => !f.name.endsWith('tokenizer.json'))).message).toBe('The selection lacks tokenizer.json.');
-    expect(checkPickedFiles([{ name: 'm/config.json', blob: new Blob(['{}']) }, { name: 'm/pytorch_model.bin', blob: new Blob(['x']) }]).message).toBe('The selection lacks tokenizer.json, *.safetensors (PyTorch .bin is not supported).');
+    expect(checkPickedFiles(files.filter((f) => !f.name.endsWith('tokenizer.json'))).message).toBe(
+      'The selection lacks tokenizer.json.',
+    );
+    expect(
+      checkPickedFiles([
+        { name: 'm/config.json', blob: new Blob(['{}']) },
+        { name: 'm/pytorch_model.bin', blob: new Blob(['x']) },
+      ]).message,
+    ).toBe('The selection lacks tokenizer.json, *.safetensors (PyTorch .bin is not supported).');
     const m = await loadHfSpec({ kind: 'files', name: 'gpt2-tiny', files });
     expect(maxAbsDiff(logits(fx.config, fx.weights), logits(m.config, m.weights))).toBeLessThan(1e-5);
     disposeWeights(m.weights);

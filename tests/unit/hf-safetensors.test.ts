@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readSafetensors, writeSafetensors, SafetensorsReader, MAX_HEADER_BYTES } from '../../src/lib/formats/safetensors';
+import {
+  readSafetensors,
+  writeSafetensors,
+  SafetensorsReader,
+  MAX_HEADER_BYTES,
+} from '../../src/lib/formats/safetensors';
 import { floatToHalf, halfToFloat, f32ToBf16, bf16ToF32, f16ToF32 } from '../../src/lib/formats/half';
 
 /** Builds a safetensors file by hand (independent of writeSafetensors): header JSON string + data bytes. */
@@ -27,7 +32,15 @@ describe('half precision conversions (known bit patterns)', () => {
   it('F16 encodes and decodes exact values', () => {
     // IEEE 754 binary16 reference patterns
     const cases: [number, number][] = [
-      [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0, 0x0000], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.5, 0x3800],
+      [65504, 0x7bff],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [0, 0x0000],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
     ];
     for (const [x, h] of cases) {
       expect(floatToHalf(x)).toBe(h);
@@ -81,20 +94,38 @@ describe('safetensors read', () => {
   });
 
   it('reads through a chunked source, one tensor per read', async () => {
-    const bytes = writeSafetensors({ x: { shape: [3], data: new Float32Array([1, 2, 3]) }, y: { shape: [1, 2], data: new Float32Array([5, 6]) } });
+    const bytes = writeSafetensors({
+      x: { shape: [3], data: new Float32Array([1, 2, 3]) },
+      y: { shape: [1, 2], data: new Float32Array([5, 6]) },
+    });
     const reads: [number, number][] = [];
-    const src = { size: bytes.length, read: async (o: number, l: number) => (reads.push([o, l]), bytes.slice(o, o + l)) };
+    const src = {
+      size: bytes.length,
+      read: async (o: number, l: number) => (reads.push([o, l]), bytes.slice(o, o + l)),
+    };
     const r = await SafetensorsReader.open(src, 'chunked.safetensors');
     expect([...(await r.readFloat('y')).data]).toEqual([5, 6]);
-    expect(reads.slice(0, 2)).toEqual([[0, 8], [8, r.header.dataStart - 8]]);
+    expect(reads.slice(0, 2)).toEqual([
+      [0, 8],
+      [8, r.header.dataStart - 8],
+    ]);
     expect(reads[2][1]).toBe(8); // only y's 8 bytes
   });
 });
 
 describe('safetensors write', () => {
   it('writes a deterministic, 8-byte aligned header with sorted keys that parses back', async () => {
-    const a = writeSafetensors({ zeta: { shape: [2], data: new Float32Array([1, 2]) }, alpha: { shape: [1], data: new Float32Array([3]) } }, { format: 'pt' });
-    const b = writeSafetensors(new Map([['alpha', { shape: [1], data: new Float32Array([3]) }], ['zeta', { shape: [2], data: new Float32Array([1, 2]) }]]), { format: 'pt' });
+    const a = writeSafetensors(
+      { zeta: { shape: [2], data: new Float32Array([1, 2]) }, alpha: { shape: [1], data: new Float32Array([3]) } },
+      { format: 'pt' },
+    );
+    const b = writeSafetensors(
+      new Map([
+        ['alpha', { shape: [1], data: new Float32Array([3]) }],
+        ['zeta', { shape: [2], data: new Float32Array([1, 2]) }],
+      ]),
+      { format: 'pt' },
+    );
     expect(a).toEqual(b);
     const n = Number(new DataView(a.buffer).getBigUint64(0, true));
     expect((8 + n) % 8).toBe(0);
@@ -109,7 +140,10 @@ describe('safetensors write', () => {
     expect([...new Float32Array(a.slice(8 + n).buffer)]).toEqual([3, 1, 2]);
   });
   it('writes F16 and BF16 with the expected bit patterns', async () => {
-    const f = writeSafetensors({ h: { shape: [2], data: new Float32Array([1, -2]), dtype: 'F16' }, b: { shape: [1], data: new Float32Array([-3.5]), dtype: 'BF16' } });
+    const f = writeSafetensors({
+      h: { shape: [2], data: new Float32Array([1, -2]), dtype: 'F16' },
+      b: { shape: [1], data: new Float32Array([-3.5]), dtype: 'BF16' },
+    });
     const n = Number(new DataView(f.buffer).getBigUint64(0, true));
     expect([...new Uint16Array(f.slice(8 + n).buffer)]).toEqual([0xc060, 0x3c00, 0xc000]); // b first (sorted), then h
   });
@@ -127,21 +161,43 @@ describe('safetensors corrupt files: one clear error naming the file and the ten
     expect(m).toMatch(/^bad\.safetensors: header length 500 bytes is longer than the file \(\d+ bytes\)$/);
   });
   it('offsets past the end', async () => {
-    const m = await errorOf(rawFile(JSON.stringify({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }), f32bytes([1, 2])));
-    expect(m).toBe('bad.safetensors: tensor "t": data_offsets [0, 16] run past the end of the data (8 bytes; file truncated?)');
+    const m = await errorOf(
+      rawFile(JSON.stringify({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }), f32bytes([1, 2])),
+    );
+    expect(m).toBe(
+      'bad.safetensors: tensor "t": data_offsets [0, 16] run past the end of the data (8 bytes; file truncated?)',
+    );
   });
   it('overlapping tensors', async () => {
-    const m = await errorOf(rawFile(JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }), f32bytes([1, 2, 3])));
+    const m = await errorOf(
+      rawFile(
+        JSON.stringify({
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        }),
+        f32bytes([1, 2, 3]),
+      ),
+    );
     expect(m).toMatch(/^bad\.safetensors: tensors "a" and "b" overlap/);
   });
   it('wrong byte count', async () => {
-    const m = await errorOf(rawFile(JSON.stringify({ w: { dtype: 'F16', shape: [3], data_offsets: [0, 8] } }), f32bytes([1, 2])));
+    const m = await errorOf(
+      rawFile(JSON.stringify({ w: { dtype: 'F16', shape: [3], data_offsets: [0, 8] } }), f32bytes([1, 2])),
+    );
     expect(m).toBe('bad.safetensors: tensor "w": 8 bytes for F16 shape [3], expected 6');
   });
   it('begin after end, bad dtype, bad JSON', async () => {
-    expect(await errorOf(rawFile(JSON.stringify({ w: { dtype: 'F32', shape: [0], data_offsets: [8, 4] } }), f32bytes([1, 2])))).toMatch(/tensor "w": data_offsets begin 8 > end 4/);
-    expect(await errorOf(rawFile(JSON.stringify({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }), f32bytes([1])))).toMatch(/tensor "w": unsupported dtype "Q4"/);
-    expect(await errorOf(rawFile('{"w": ', f32bytes([1])))).toMatch(/^bad\.safetensors: header is not valid UTF-8 JSON/);
+    expect(
+      await errorOf(
+        rawFile(JSON.stringify({ w: { dtype: 'F32', shape: [0], data_offsets: [8, 4] } }), f32bytes([1, 2])),
+      ),
+    ).toMatch(/tensor "w": data_offsets begin 8 > end 4/);
+    expect(
+      await errorOf(rawFile(JSON.stringify({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }), f32bytes([1]))),
+    ).toMatch(/tensor "w": unsupported dtype "Q4"/);
+    expect(await errorOf(rawFile('{"w": ', f32bytes([1])))).toMatch(
+      /^bad\.safetensors: header is not valid UTF-8 JSON/,
+    );
     expect(await errorOf(new Uint8Array(5))).toMatch(/too short/);
   });
 });

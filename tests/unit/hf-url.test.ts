@@ -14,7 +14,8 @@ let base = '';
 const requests: string[] = [];
 const sharded = hfFixture('qwen2', 'BF16', 2);
 const single = hfFixture('llama', 'F32', 1);
-const asBytes = (v: Uint8Array | string) => (typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+const asBytes = (v: Uint8Array | string) =>
+  typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -58,7 +59,14 @@ describe('URL loading from a static server', () => {
     requests.length = 0;
     const src = await openUrlSource(`${base}/sharded/`, { store, onProgress: (p) => events.push(p), chunkBytes: 1000 });
     const m = await loadHfModel(src, 'qwen-url');
-    expect(src.list()).toEqual(['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(src.list()).toEqual([
+      'config.json',
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     // every file reported with its full size at the end
     for (const f of src.list()) {
       const last = events.filter((e) => e.file === f).at(-1)!;
@@ -74,7 +82,11 @@ describe('URL loading from a static server', () => {
 
     requests.length = 0;
     const events2: UrlProgress[] = [];
-    const src2 = await openUrlSource(`${base}/sharded`, { store, onProgress: (p) => events2.push(p), fetch: () => Promise.reject(new Error('offline')) });
+    const src2 = await openUrlSource(`${base}/sharded`, {
+      store,
+      onProgress: (p) => events2.push(p),
+      fetch: () => Promise.reject(new Error('offline')),
+    });
     const m2 = await loadHfModel(src2, 'qwen-url');
     expect(requests).toEqual([]);
     expect(src2.stats.hits).toBe(6);
@@ -87,20 +99,28 @@ describe('URL loading from a static server', () => {
   });
 
   it('gives a clean error on 404', async () => {
-    await expect(openUrlSource(`${base}/nothing-here/`)).rejects.toThrow(`${base}/nothing-here/config.json: HTTP 404 Not Found`);
+    await expect(openUrlSource(`${base}/nothing-here/`)).rejects.toThrow(
+      `${base}/nothing-here/config.json: HTTP 404 Not Found`,
+    );
   });
 
   it('gives a clean error on a cut-off download and caches nothing for it', async () => {
     const store = memoryStore();
     const src = await openUrlSource(`${base}/cut/`, { store });
     const size = asBytes(single.files['model.safetensors']).length;
-    await expect(loadHfModel(src, 'cut')).rejects.toThrow(new RegExp(`^${base.replace(/\./g, '\\.')}/cut/model\\.safetensors: download cut off at \\d+ of ${size} bytes`));
+    await expect(loadHfModel(src, 'cut')).rejects.toThrow(
+      new RegExp(`^${base.replace(/\./g, '\\.')}/cut/model\\.safetensors: download cut off at \\d+ of ${size} bytes`),
+    );
     expect((await store.keys('hf-url:')).some((k) => k.includes('model.safetensors'))).toBe(false);
   });
 
   it('resolves Hugging Face repo ids', () => {
-    expect(resolveModelBase('HuggingFaceTB/SmolLM2-135M')).toBe('https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/');
-    expect(resolveModelBase('openai-community/gpt2@abc123')).toBe('https://huggingface.co/openai-community/gpt2/resolve/abc123/');
+    expect(resolveModelBase('HuggingFaceTB/SmolLM2-135M')).toBe(
+      'https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/',
+    );
+    expect(resolveModelBase('openai-community/gpt2@abc123')).toBe(
+      'https://huggingface.co/openai-community/gpt2/resolve/abc123/',
+    );
     expect(() => resolveModelBase('not a model')).toThrow(/neither a URL nor a Hugging Face repo id/);
   });
 });

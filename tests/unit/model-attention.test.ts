@@ -18,7 +18,8 @@ function causal(n: number, G: number, T: number, padFrom: number[] | null): tf.T
   for (let p = 0; p < (padFrom ? n : 1); p++)
     for (let g = 0; g < G; g++)
       for (let t = 0; t < T; t++)
-        for (let s = 0; s < S; s++) if (s > t || (padFrom && s >= padFrom[p] && s > 0)) m[((p * G + g) * T + t) * S + s] = -1e9;
+        for (let s = 0; s < S; s++)
+          if (s > t || (padFrom && s >= padFrom[p] && s > 0)) m[((p * G + g) * T + t) * S + s] = -1e9;
   return tf.tensor3d(m, [padFrom ? n : 1, G * T, S]);
 }
 
@@ -37,7 +38,8 @@ describe.each(['cpu', 'wasm'])('attention on %s', (backend) => {
     const v = tf.randomNormal([n, T, hd], 0, 1, 'float32', 3) as tf.Tensor3D;
     const w = tf.randomNormal([n, G * T, hd], 0, 1, 'float32', 4); // a random cotangent
     const bias = causal(n, G, T, pad ? [...pad] : null);
-    const loss = (f: typeof attention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, scale), w));
+    const loss = (f: typeof attention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(f(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, scale), w));
     const want = tf.grads(loss(autodiffAttention))([q, k, v]);
     const got = tf.grads(loss(attention))([q, k, v]);
     expect(maxAbsDiff(attention(q, k, v, bias, scale), autodiffAttention(q, k, v, bias, scale))).toBeLessThan(1e-5);

@@ -25,7 +25,15 @@ import type { Tokenizer } from '../../src/lib/tokenizer/types';
 const tiny = { dim: 16, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {
   'llama, rope half, GQA': defaultConfig({ ...tiny, ropeStyle: 'half' }),
-  'gpt2 (learned positions, LayerNorm, GELU, biases)': defaultConfig({ ...tiny, arch: 'gpt2', nKvHeads: 4, position: 'learned', norm: 'layer', mlp: 'gelu', bias: { qkv: true, o: true, mlp: true } }),
+  'gpt2 (learned positions, LayerNorm, GELU, biases)': defaultConfig({
+    ...tiny,
+    arch: 'gpt2',
+    nKvHeads: 4,
+    position: 'learned',
+    norm: 'layer',
+    mlp: 'gelu',
+    bias: { qkv: true, o: true, mlp: true },
+  }),
 };
 
 function makeSeqs(n: number, V: number, seed: number): TokenizedSeq[] {
@@ -46,7 +54,13 @@ describe.each(['cpu', 'wasm'])('gradient checkpointing (%s)', (backend) => {
     const targets = LINEAR_NAMES.filter((n) => cfg.mlp === 'swiglu' || n !== 'gate_proj') as LinearName[];
     const lora = createLora(cfg, { r: 4, alpha: 8, dropout: 0.2, targets, init: 'gaussian' }, 3);
     const rng = mulberry32(9);
-    for (const p of lora.adapters.values()) p.B.assign(tf.tensor(Float32Array.from({ length: p.B.size }, () => (rng() * 2 - 1) * 0.1), p.B.shape));
+    for (const p of lora.adapters.values())
+      p.B.assign(
+        tf.tensor(
+          Float32Array.from({ length: p.B.size }, () => (rng() * 2 - 1) * 0.1),
+          p.B.shape,
+        ),
+      );
     const batch = packBatch(makeSeqs(8, cfg.vocabSize, 4), cfg.maxSeqLen, 4);
     const counts = tf.tensor1d(batch.counts);
     const reference = tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false)));
@@ -75,9 +89,24 @@ describe.each(['cpu', 'wasm'])('gradient checkpointing (%s)', (backend) => {
     expect(maxAbs).toBeGreaterThan(1e-3); // real gradients, not zeros on both sides
     expect(maxDiff).toBeLessThan(1e-5);
     // dropout is on: a different seed gives a different loss, so equal losses above mean equal masks
-    const other = tf.tidy(() => getObjective('clo').loss({ policy: sequenceLogprobs(model, batch, lora, true, 99), reference, counts }, { beta: 0.5, lambda: 0.3 }).loss.dataSync()[0]);
+    const other = tf.tidy(
+      () =>
+        getObjective('clo')
+          .loss(
+            { policy: sequenceLogprobs(model, batch, lora, true, 99), reference, counts },
+            { beta: 0.5, lambda: 0.3 },
+          )
+          .loss.dataSync()[0],
+    );
     expect(Math.abs(other - l0)).toBeGreaterThan(1e-4);
-    tf.dispose([plain.value, ckpt.value, ...Object.values(plain.grads), ...Object.values(ckpt.grads), counts, reference]);
+    tf.dispose([
+      plain.value,
+      ckpt.value,
+      ...Object.values(plain.grads),
+      ...Object.values(ckpt.grads),
+      counts,
+      reference,
+    ]);
     disposeBatch(batch);
     disposeLora(lora);
   });
@@ -97,14 +126,25 @@ function tinyModel(): LoadedModel {
   return { name: 'tiny', config: cfg, weights: randomWeights(cfg, 2, 0.1), tokenizer: charTok, source: 'random' };
 }
 
-const ROWS = Array.from({ length: 6 }, (_, i) => ({ kind: 'clo' as const, xEn: `q${i} en `, yEn: `answer ${i}`, xTgt: `q${i} ko `, yTgt: `dap ${i}x`, lang: 'ko' }));
+const ROWS = Array.from({ length: 6 }, (_, i) => ({
+  kind: 'clo' as const,
+  xEn: `q${i} en `,
+  yEn: `answer ${i}`,
+  xTgt: `q${i} ko `,
+  yTgt: `dap ${i}x`,
+  lang: 'ko',
+}));
 
 describe('trainer with checkpointing', () => {
   it('logs the same losses as without it, step by step (CLO, wasm)', async () => {
     await tf.setBackend('wasm');
     const model = tinyModel();
     const losses = async (checkpointing: boolean) => {
-      const t = Trainer.create(model, ROWS, defaultTrainConfig('clo', { steps: 4, batchSize: 2, lr: 1e-2, maxSeqLen: 32, seed: 1, checkpointing }));
+      const t = Trainer.create(
+        model,
+        ROWS,
+        defaultTrainConfig('clo', { steps: 4, batchSize: 2, lr: 1e-2, maxSeqLen: 32, seed: 1, checkpointing }),
+      );
       const out: number[] = [];
       while (!t.done) out.push((await t.step()).loss);
       t.dispose();
@@ -121,20 +161,28 @@ describe('trainer with checkpointing', () => {
   it.each([
     [true, 200],
     [false, 60],
-  ])('tensor count and bytes stay flat over many steps (checkpointing %s, %i steps)', async (checkpointing, steps) => {
-    await tf.setBackend('wasm');
-    const model = tinyModel();
-    const t = Trainer.create(model, ROWS, defaultTrainConfig('clo', { steps, batchSize: 1, gradAccum: 2, maxSeqLen: 32, seed: 3, checkpointing }));
-    const seen: { n: number; bytes: number }[] = [];
-    while (!t.done) {
-      await t.step();
-      seen.push({ n: tf.memory().numTensors, bytes: tf.memory().numBytes });
-    }
-    t.dispose();
-    expect(seen.length).toBe(steps);
-    // after the first steps (kept transposes of the frozen weights are made once), nothing accumulates
-    for (const s of seen.slice(5)) expect(s).toEqual(seen[4]);
-  }, 600_000);
+  ])(
+    'tensor count and bytes stay flat over many steps (checkpointing %s, %i steps)',
+    async (checkpointing, steps) => {
+      await tf.setBackend('wasm');
+      const model = tinyModel();
+      const t = Trainer.create(
+        model,
+        ROWS,
+        defaultTrainConfig('clo', { steps, batchSize: 1, gradAccum: 2, maxSeqLen: 32, seed: 3, checkpointing }),
+      );
+      const seen: { n: number; bytes: number }[] = [];
+      while (!t.done) {
+        await t.step();
+        seen.push({ n: tf.memory().numTensors, bytes: tf.memory().numBytes });
+      }
+      t.dispose();
+      expect(seen.length).toBe(steps);
+      // after the first steps (kept transposes of the frozen weights are made once), nothing accumulates
+      for (const s of seen.slice(5)) expect(s).toEqual(seen[4]);
+    },
+    600_000,
+  );
 });
 
 describe('a pass without a gradient tape keeps nothing per block', () => {
@@ -144,7 +192,11 @@ describe('a pass without a gradient tape keeps nothing per block', () => {
       const cfg = defaultConfig({ dim: 32, nLayers, nHeads: 4, vocabSize: 64, hiddenDim: 64, maxSeqLen: 64 });
       const model: ModelLike = { config: cfg, weights: randomWeights(cfg, 1, 0.1) };
       const lora = createLora(cfg, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' }, 1);
-      const batch = packBatch(makeSeqs(16, 64, 7).map((s) => ({ ids: [...s.ids, ...s.ids, ...s.ids].slice(0, 48), start: 2 })), 64, 16);
+      const batch = packBatch(
+        makeSeqs(16, 64, 7).map((s) => ({ ids: [...s.ids, ...s.ids, ...s.ids].slice(0, 48), start: 2 })),
+        64,
+        16,
+      );
       tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false))).dispose(); // warm caches
       const before = tf.memory().numBytes;
       const prof = await tf.profile(() => {

@@ -33,11 +33,24 @@ const ROW: Record<'sft' | 'clo', TrainRow> = {
 const MiB = 2 ** 20;
 
 /** Peak tensor bytes of the first LoRA step (as bench/bench.ts measures it): rows × seqLen, wasm. */
-async function measuredPeak(model: LoadedModel, objective: 'sft' | 'clo', rows: number, T: number, checkpointing: boolean): Promise<number> {
-  const trainer = Trainer.create(model, [ROW[objective]], defaultTrainConfig(objective, { batchSize: rows, maxSeqLen: T, checkpointing }));
+async function measuredPeak(
+  model: LoadedModel,
+  objective: 'sft' | 'clo',
+  rows: number,
+  T: number,
+  checkpointing: boolean,
+): Promise<number> {
+  const trainer = Trainer.create(
+    model,
+    [ROW[objective]],
+    defaultTrainConfig(objective, { batchSize: rows, maxSeqLen: T, checkpointing }),
+  );
   const rng = mulberry32(7);
   const V = model.config.vocabSize;
-  const seqs = Array.from({ length: rows * sequencesPerRow(objective) }, () => ({ ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (V - 3))), start: T / 2 }));
+  const seqs = Array.from({ length: rows * sequencesPerRow(objective) }, () => ({
+    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (V - 3))),
+    start: T / 2,
+  }));
   const prof = await tf.profile(async () => {
     await trainer.step([seqs]);
   });
@@ -46,7 +59,14 @@ async function measuredPeak(model: LoadedModel, objective: 'sft' | 'clo', rows: 
 }
 
 function estimate(c: ModelConfig, objective: string, rows: number, T: number, checkpointing: boolean): number {
-  return estimatePeak(c, { batchSize: rows * sequencesPerRow(objective), seqLen: T, lora: LORA, training: true, checkpointing, backend: 'wasm' }).total;
+  return estimatePeak(c, {
+    batchSize: rows * sequencesPerRow(objective),
+    seqLen: T,
+    lora: LORA,
+    training: true,
+    checkpointing,
+    backend: 'wasm',
+  }).total;
 }
 
 describe('memory guard estimate vs peaks measured now (stories260K, wasm)', () => {
@@ -56,14 +76,20 @@ describe('memory guard estimate vs peaks measured now (stories260K, wasm)', () =
     ['clo', 2, 64, false],
     ['clo', 2, 64, true],
   ];
-  it.each(cases)('%s, %i rows × %i, checkpointing %s: within 25%', async (objective, rows, T, checkpointing) => {
-    await tf.setBackend('wasm');
-    const model = loadStories();
-    const peak = await measuredPeak(model, objective, rows, T, checkpointing);
-    const est = estimate(model.config, objective, rows, T, checkpointing);
-    console.log(`stories260K ${objective} ${rows}×${T} ckpt ${checkpointing}: measured ${(peak / MiB).toFixed(1)} MiB, estimate ${(est / MiB).toFixed(1)} MiB`);
-    expect(Math.abs(est - peak) / peak).toBeLessThanOrEqual(0.25);
-  }, 300_000);
+  it.each(cases)(
+    '%s, %i rows × %i, checkpointing %s: within 25%',
+    async (objective, rows, T, checkpointing) => {
+      await tf.setBackend('wasm');
+      const model = loadStories();
+      const peak = await measuredPeak(model, objective, rows, T, checkpointing);
+      const est = estimate(model.config, objective, rows, T, checkpointing);
+      console.log(
+        `stories260K ${objective} ${rows}×${T} ckpt ${checkpointing}: measured ${(peak / MiB).toFixed(1)} MiB, estimate ${(est / MiB).toFixed(1)} MiB`,
+      );
+      expect(Math.abs(est - peak) / peak).toBeLessThanOrEqual(0.25);
+    },
+    300_000,
+  );
 
   it('the CLO step at batch 8 × 128 (r 8 on q,k,v,o) with checkpointing peaks at most 350 MiB', async () => {
     await tf.setBackend('wasm');
@@ -87,7 +113,9 @@ interface BenchRow {
 }
 
 describe('memory guard estimate vs peaks recorded by the bench (bench/results/memory.json, wasm)', () => {
-  const doc = JSON.parse(readFileSync(resolve(__dirname, '../../bench/results/memory.json'), 'utf8')) as { results: BenchRow[] };
+  const doc = JSON.parse(readFileSync(resolve(__dirname, '../../bench/results/memory.json'), 'utf8')) as {
+    results: BenchRow[];
+  };
   const shapes: Record<string, ModelConfig> = { big: BIG_6L, smollm135m: SMOLLM2_135M };
   const measured = doc.results.filter((r) => r.peak_bytes !== undefined && shapes[r.config]);
 
@@ -97,7 +125,11 @@ describe('memory guard estimate vs peaks recorded by the bench (bench/results/me
 
   it('holds SFT and CLO measurements of the 6-layer model', () => {
     for (const config of hasSmol ? ['big', 'smollm135m'] : ['big'])
-      for (const objective of ['sft', 'clo']) expect(measured.some((r) => r.config === config && r.objective === objective), `${config} ${objective}`).toBe(true);
+      for (const objective of ['sft', 'clo'])
+        expect(
+          measured.some((r) => r.config === config && r.objective === objective),
+          `${config} ${objective}`,
+        ).toBe(true);
   });
 
   it('each within 25%', () => {
@@ -106,20 +138,34 @@ describe('memory guard estimate vs peaks recorded by the bench (bench/results/me
       const rows = r.batch / (r.micro_batches ?? 1);
       const est = estimate(shapes[r.config], r.objective, rows, r.seq, r.checkpointing);
       const err = Math.abs(est - r.peak_bytes!) / r.peak_bytes!;
-      console.log(`${r.config} ${r.objective} ${rows}×${r.seq} ckpt ${r.checkpointing}: measured ${(r.peak_bytes! / MiB).toFixed(1)} MiB, estimate ${(est / MiB).toFixed(1)} MiB (${(err * 100).toFixed(1)}%)`);
+      console.log(
+        `${r.config} ${r.objective} ${rows}×${r.seq} ckpt ${r.checkpointing}: measured ${(r.peak_bytes! / MiB).toFixed(1)} MiB, estimate ${(est / MiB).toFixed(1)} MiB (${(err * 100).toFixed(1)}%)`,
+      );
       expect(err, `${r.config} ${r.objective} checkpointing ${r.checkpointing}`).toBeLessThanOrEqual(0.25);
     }
   });
 
-  it.skipIf(!hasSmol)('the SmolLM2-135M-shaped CLO step (1 × 256) with checkpointing ran within the wasm heap, peak < 2 GiB', () => {
-    const r = measured.find((x) => x.config === 'smollm135m' && x.objective === 'clo' && x.checkpointing && x.batch === 1 && x.seq === 256);
-    expect(r).toBeDefined();
-    expect(r!.peak_bytes!).toBeLessThan(2 * 2 ** 30);
-  });
+  it.skipIf(!hasSmol)(
+    'the SmolLM2-135M-shaped CLO step (1 × 256) with checkpointing ran within the wasm heap, peak < 2 GiB',
+    () => {
+      const r = measured.find(
+        (x) => x.config === 'smollm135m' && x.objective === 'clo' && x.checkpointing && x.batch === 1 && x.seq === 256,
+      );
+      expect(r).toBeDefined();
+      expect(r!.peak_bytes!).toBeLessThan(2 * 2 ** 30);
+    },
+  );
 
   it('steps the bench skipped are ones the guard refuses on wasm', () => {
     for (const r of doc.results.filter((x) => x.skipped?.startsWith('memory guard') && shapes[x.config])) {
-      const e = estimatePeak(shapes[r.config], { batchSize: r.batch * sequencesPerRow(r.objective), seqLen: r.seq, lora: LORA, training: true, checkpointing: r.checkpointing, backend: 'wasm' });
+      const e = estimatePeak(shapes[r.config], {
+        batchSize: r.batch * sequencesPerRow(r.objective),
+        seqLen: r.seq,
+        lora: LORA,
+        training: true,
+        checkpointing: r.checkpointing,
+        backend: 'wasm',
+      });
       expect(checkBudget(e, budgetFor('wasm')).ok).toBe(false);
     }
   });
@@ -143,10 +189,26 @@ describe('model shapes without a measured step', () => {
     expect(wasm.advice).toMatch(/model weights alone take .*transposed.*pick a smaller model/);
     // WebGPU with the default 128 MiB binding limit cannot bind the 519 MiB embedding; with 1 GiB limits it can
     const gpu = estimatePeak(QWEN25_05B, { ...run, backend: 'webgpu' });
-    expect(checkBudget(gpu, budgetFor('webgpu', { limits: { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB } })).advice).toMatch(/embedding table needs 519\.\d MiB .* pick a smaller model or the wasm backend/);
-    expect(checkBudget(gpu, budgetFor('webgpu', { limits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 } })).ok).toBe(true);
+    expect(
+      checkBudget(
+        gpu,
+        budgetFor('webgpu', { limits: { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB } }),
+      ).advice,
+    ).toMatch(/embedding table needs 519\.\d MiB .* pick a smaller model or the wasm backend/);
+    expect(
+      checkBudget(
+        gpu,
+        budgetFor('webgpu', { limits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 } }),
+      ).ok,
+    ).toBe(true);
     // the browser's device memory (GiB) bounds the total: 4 GiB → 2 GiB budget
-    const small = checkBudget(gpu, budgetFor('webgpu', { limits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 }, deviceMemoryGiB: 4 }));
+    const small = checkBudget(
+      gpu,
+      budgetFor('webgpu', {
+        limits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 },
+        deviceMemoryGiB: 4,
+      }),
+    );
     expect(small.ok).toBe(false);
     expect(small.budgetBytes).toBe(2 * 2 ** 30);
   });

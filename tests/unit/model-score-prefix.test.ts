@@ -13,7 +13,8 @@ describe('scoreSharedPrefix', () => {
 
   it('gives the same log-probs as scoring each choice on its own (with and without an adapter)', async () => {
     const m = loadStories();
-    const context = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day she';
+    const context =
+      'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day she';
     const choices = [' saw a big red ball.', ' went to the store with her mom.', ' was sad.'];
     const items = choices.map((c) => tokenizePair(m.tokenizer, context, c, 512, false));
     expect(items[0].start).toBeGreaterThan(16);
@@ -39,7 +40,10 @@ describe('scoreSharedPrefix', () => {
 
   it('falls back to plain scoring when the choices share no long prefix', async () => {
     const m = loadStories();
-    const items = [tokenizePair(m.tokenizer, 'A', ' cat.', 64, false), tokenizePair(m.tokenizer, 'A', ' dog.', 64, false)];
+    const items = [
+      tokenizePair(m.tokenizer, 'A', ' cat.', 64, false),
+      tokenizePair(m.tokenizer, 'A', ' dog.', 64, false),
+    ];
     const a = await scoreSequences(m, items);
     const b = await scoreSharedPrefix(m, items);
     b.forEach((r, i) => expect(r.sum).toBeCloseTo(a[i].sum, 5));

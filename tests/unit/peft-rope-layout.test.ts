@@ -21,8 +21,14 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function logits(m: Pick<LoadedModel, 'config' | 'weights'>, ids: number[][], lora: LoraState | null = null): Float32Array {
-  return tf.tidy(() => forward(m, tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'), { lora }).dataSync() as Float32Array);
+function logits(
+  m: Pick<LoadedModel, 'config' | 'weights'>,
+  ids: number[][],
+  lora: LoraState | null = null,
+): Float32Array {
+  return tf.tidy(
+    () => forward(m, tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'), { lora }).dataSync() as Float32Array,
+  );
 }
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
@@ -43,11 +49,22 @@ describe('rope-layout permutations', () => {
 describe('PEFT export of a llama2.c model (interleaved RoPE, GQA 8/4 heads)', () => {
   it('the exported adapter on the merged HF base scores as the lab with the adapter, for q/k/v/o/MLP targets', async () => {
     const base = loadStories();
-    const l0 = createLora(base.config, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], init: 'gaussian' }, 5);
+    const l0 = createLora(
+      base.config,
+      {
+        r: 4,
+        alpha: 8,
+        dropout: 0,
+        targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+        init: 'gaussian',
+      },
+      5,
+    );
     const snap = await snapshotLora(l0);
     disposeLora(l0);
     let s = 777;
-    for (const t of Object.values(snap.tensors)) for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.3;
+    for (const t of Object.values(snap.tensors))
+      for (let i = 0; i < t.B.length; i++) t.B[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.3;
     const lora = loraFromSnapshot(snap);
     const peft = toPeft(snap, base.config, 'stories260K');
     // the exported q rows are in HF order: row 1 of head 0 is the lab's row 2

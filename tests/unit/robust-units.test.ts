@@ -90,13 +90,19 @@ describe('safe writes', () => {
   it('checks output files before any work: never an input, never /proc, never empty', () => {
     const data = join(dir, 'd.jsonl');
     writeFileSync(data, '{"a":1}\n');
-    expect(() => checkOutFile('build-pairs', 'out', data, [{ flag: 'data', path: data }])).toThrow('would write over the input given as --data');
-    expect(() => checkOutFile('build-pairs', 'out', join(dir, '.', 'd.jsonl'), [{ flag: 'data', path: data }])).toThrow(UsageError);
+    expect(() => checkOutFile('build-pairs', 'out', data, [{ flag: 'data', path: data }])).toThrow(
+      'would write over the input given as --data',
+    );
+    expect(() => checkOutFile('build-pairs', 'out', join(dir, '.', 'd.jsonl'), [{ flag: 'data', path: data }])).toThrow(
+      UsageError,
+    );
     expect(() => checkOutFile('build-pairs', 'out', '/proc/x', [])).toThrow('is inside /proc');
     expect(() => checkOutDir('train', 'out', '/', [], { ownFiles: [] })).toThrow('is the root of the file system');
     expect(() => checkOutFile('build-pairs', 'out', '', [])).toThrow('needs a path');
     expect(() => checkOutFile('build-pairs', 'out', join(data, 'sub.jsonl'), [])).toThrow('is a file');
-    expect(checkOutFile('build-pairs', 'out', join(dir, 'new', 'deep', 'o.jsonl'), [{ flag: 'data', path: data }])).toBe(join(dir, 'new', 'deep', 'o.jsonl'));
+    expect(
+      checkOutFile('build-pairs', 'out', join(dir, 'new', 'deep', 'o.jsonl'), [{ flag: 'data', path: data }]),
+    ).toBe(join(dir, 'new', 'deep', 'o.jsonl'));
     expect(existsSync(join(dir, 'new'))).toBe(false);
   });
 
@@ -105,16 +111,24 @@ describe('safe writes', () => {
     mkdirSync(model);
     writeFileSync(join(model, 'config.json'), '{}');
     const own = ['config.json', 'model.safetensors', 'run.json', 'adapter_config.json'];
-    expect(() => checkOutDir('export', 'out', model, [{ flag: 'model', path: model }], { ownFiles: own })).toThrow('would write over the input given as --model');
-    expect(() => checkOutDir('export', 'out', model, [{ flag: 'model', path: model }], { ownFiles: own, overwrite: true })).toThrow('--model');
+    expect(() => checkOutDir('export', 'out', model, [{ flag: 'model', path: model }], { ownFiles: own })).toThrow(
+      'would write over the input given as --model',
+    );
+    expect(() =>
+      checkOutDir('export', 'out', model, [{ flag: 'model', path: model }], { ownFiles: own, overwrite: true }),
+    ).toThrow('--model');
     const run = join(dir, 'run');
     mkdirSync(run);
     writeFileSync(join(run, 'run.json'), '{}');
-    expect(() => checkOutDir('train', 'out', run, [], { ownFiles: own })).toThrow('already holds run.json; pass --overwrite');
+    expect(() => checkOutDir('train', 'out', run, [], { ownFiles: own })).toThrow(
+      'already holds run.json; pass --overwrite',
+    );
     expect(checkOutDir('train', 'out', run, [], { ownFiles: own, overwrite: true })).toBe(run);
     const data = join(run, 'adapter_config.json');
     writeFileSync(data, '{}');
-    expect(() => checkOutDir('export', 'out', run, [{ flag: 'adapter', path: run }], { ownFiles: own, overwrite: true })).toThrow('--adapter');
+    expect(() =>
+      checkOutDir('export', 'out', run, [{ flag: 'adapter', path: run }], { ownFiles: own, overwrite: true }),
+    ).toThrow('--adapter');
   });
 
   it('never replaces a non-empty file with an empty one, and leaves no temp files', () => {
@@ -173,14 +187,22 @@ describe('translation cache file', () => {
 });
 
 describe('nothing NaN or Inf is written', () => {
-  const t = (data: number[], dtype?: 'F32' | 'F16' | 'BF16') => ({ shape: [data.length], data: Float32Array.from(data), dtype });
+  const t = (data: number[], dtype?: 'F32' | 'F16' | 'BF16') => ({
+    shape: [data.length],
+    data: Float32Array.from(data),
+    dtype,
+  });
   it('refuses NaN / Inf in any float type, naming the tensor', () => {
-    expect(() => writeSafetensors({ 'layers.0.lora_A': t([1, NaN]) })).toThrow('tensor "layers.0.lora_A": value NaN at index 1');
+    expect(() => writeSafetensors({ 'layers.0.lora_A': t([1, NaN]) })).toThrow(
+      'tensor "layers.0.lora_A": value NaN at index 1',
+    );
     expect(() => writeSafetensors({ w: t([Infinity]) })).toThrow('tensor "w": value Infinity');
     expect(() => writeSafetensors({ w: t([-Infinity], 'BF16') })).toThrow('tensor "w"');
   });
   it('refuses values outside the F16 range, accepts them in BF16 and F32', async () => {
-    expect(() => writeSafetensors({ big: t([1, 70000], 'F16') })).toThrow('tensor "big": value 70000 at index 1 is outside the F16 range (±65504)');
+    expect(() => writeSafetensors({ big: t([1, 70000], 'F16') })).toThrow(
+      'tensor "big": value 70000 at index 1 is outside the F16 range (±65504)',
+    );
     expect(() => writeSafetensors({ big: t([-65505], 'F16') })).toThrow('F16 range');
     const ok = writeSafetensors({ big: t([65504, -65504], 'F16') });
     const r = await SafetensorsReader.open(ok, 'x');
@@ -197,15 +219,27 @@ describe('training stops at the first non-finite loss or gradient', () => {
     expect(m).toContain('training stopped at step 7: loss is NaN');
     expect(m).toContain('learning rate too high (peak 0.5');
     expect(m).toContain('β (50) too large');
-    expect(nonFiniteMessage(2, 1, Infinity, 1, { objective: 'sft', beta: 0.1, lr: 1 })).toContain('gradient norm is Infinity');
+    expect(nonFiniteMessage(2, 1, Infinity, 1, { objective: 'sft', beta: 0.1, lr: 1 })).toContain(
+      'gradient norm is Infinity',
+    );
   });
 
   it('a diverging run throws at the bad step, before that step is applied', async () => {
     tf.setBackend('cpu');
     const model = loadStories();
-    const rows = Array.from({ length: 4 }, (_, i) => ({ kind: 'sft' as const, prompt: `Once upon a time ${i}`, response: ' there was a dog.' }));
+    const rows = Array.from({ length: 4 }, (_, i) => ({
+      kind: 'sft' as const,
+      prompt: `Once upon a time ${i}`,
+      response: ' there was a dog.',
+    }));
     // an infinite learning rate: step 1's update makes the adapter non-finite, step 2 must stop
-    const cfg = defaultTrainConfig('sft', { steps: 20, batchSize: 2, lr: Infinity, maxSeqLen: 32, lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' } });
+    const cfg = defaultTrainConfig('sft', {
+      steps: 20,
+      batchSize: 2,
+      lr: Infinity,
+      maxSeqLen: 32,
+      lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' },
+    });
     const trainer = Trainer.create(model, rows as never, cfg);
     let err: Error | null = null;
     const before = tf.memory().numTensors;
@@ -231,50 +265,97 @@ describe('adapter validation', () => {
   }
   const snap = (r: number, alpha: number, aShape: [number, number], bShape: [number, number], fill = 0.1) => ({
     config: { r, alpha, dropout: 0, targets: ['q_proj' as const], init: 'gaussian' as const },
-    tensors: { '0.q_proj': { A: new Float32Array(aShape[0] * aShape[1]).fill(fill), B: new Float32Array(bShape[0] * bShape[1]).fill(fill), aShape, bShape } },
+    tensors: {
+      '0.q_proj': {
+        A: new Float32Array(aShape[0] * aShape[1]).fill(fill),
+        B: new Float32Array(bShape[0] * bShape[1]).fill(fill),
+        aShape,
+        bShape,
+      },
+    },
   });
   it('refuses zero, negative and non-numeric alpha and rank in adapter_config.json', () => {
-    expect(() => validateAdapterConfig({ r: 4, lora_alpha: 0 }, 'a/adapter_config.json')).toThrow('a/adapter_config.json: lora_alpha must be a positive number, got 0');
-    expect(() => validateAdapterConfig({ r: 4, lora_alpha: 'abc' }, 'f')).toThrow('lora_alpha must be a positive number, got "abc"');
+    expect(() => validateAdapterConfig({ r: 4, lora_alpha: 0 }, 'a/adapter_config.json')).toThrow(
+      'a/adapter_config.json: lora_alpha must be a positive number, got 0',
+    );
+    expect(() => validateAdapterConfig({ r: 4, lora_alpha: 'abc' }, 'f')).toThrow(
+      'lora_alpha must be a positive number, got "abc"',
+    );
     expect(() => validateAdapterConfig({ r: 0, lora_alpha: 8 }, 'f')).toThrow('r must be a positive integer');
-    expect(() => validateAdapterConfig({ r: 4, alpha_pattern: { q_proj: -1 } }, 'f')).toThrow('alpha_pattern["q_proj"]');
+    expect(() => validateAdapterConfig({ r: 4, alpha_pattern: { q_proj: -1 } }, 'f')).toThrow(
+      'alpha_pattern["q_proj"]',
+    );
     expect(() => validateAdapterConfig({ r: 4, lora_alpha: 8, target_modules: ['q_proj'] }, 'f')).not.toThrow();
   });
-  it('refuses shapes that are not the model\'s, naming the file and tensor', () => {
+  it("refuses shapes that are not the model's, naming the file and tensor", () => {
     // stories260K: dim 64, 8 heads of 8 → q_proj is [64 → 64]
     expect(validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w.safetensors')).toEqual([]);
-    expect(() => validateAdapter(snap(2, 4, [2, 48], [64, 2]), model, 'w.safetensors')).toThrow('w.safetensors: tensor "0.q_proj.lora_A" is [2,48], the model needs [2,64]');
-    expect(() => validateAdapter(snap(2, 4, [2, 64], [32, 2]), model, 'w.safetensors')).toThrow('tensor "0.q_proj.lora_B" is [32,2], the model needs [64,2]');
+    expect(() => validateAdapter(snap(2, 4, [2, 48], [64, 2]), model, 'w.safetensors')).toThrow(
+      'w.safetensors: tensor "0.q_proj.lora_A" is [2,48], the model needs [2,64]',
+    );
+    expect(() => validateAdapter(snap(2, 4, [2, 64], [32, 2]), model, 'w.safetensors')).toThrow(
+      'tensor "0.q_proj.lora_B" is [32,2], the model needs [64,2]',
+    );
     const past = snap(2, 4, [2, 64], [64, 2]);
     (past.tensors as Record<string, unknown>)['9.q_proj'] = past.tensors['0.q_proj'];
     expect(() => validateAdapter(past, model, 'w')).toThrow('tensor "9.q_proj" is for layer 9, the model has 5 layers');
   });
   it('refuses alpha 0 and NaN weights, warns about another base model, checks target modules', () => {
-    expect(() => validateAdapter(snap(2, 0, [2, 64], [64, 2]), model, 'w')).toThrow('w: alpha must be a positive finite number, got 0');
-    expect(() => validateAdapter(snap(2, 4, [2, 64], [64, 2], NaN), model, 'w')).toThrow('tensor "0.q_proj.lora_A" has NaN at index 0');
-    expect(validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { base_model_name_or_path: '/x/stories260K.bin' })).toEqual([]);
-    expect(validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { base_model_name_or_path: 'Qwen/Qwen2-0.5B' })).toEqual([
-      'w: adapter was trained on "Qwen/Qwen2-0.5B", it is being applied to "stories260K"',
-    ]);
-    expect(() => validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { target_modules: ['q_proj', 'qq_proj'] })).toThrow('target_modules ["qq_proj"] name no linear layer');
+    expect(() => validateAdapter(snap(2, 0, [2, 64], [64, 2]), model, 'w')).toThrow(
+      'w: alpha must be a positive finite number, got 0',
+    );
+    expect(() => validateAdapter(snap(2, 4, [2, 64], [64, 2], NaN), model, 'w')).toThrow(
+      'tensor "0.q_proj.lora_A" has NaN at index 0',
+    );
+    expect(
+      validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { base_model_name_or_path: '/x/stories260K.bin' }),
+    ).toEqual([]);
+    expect(
+      validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { base_model_name_or_path: 'Qwen/Qwen2-0.5B' }),
+    ).toEqual(['w: adapter was trained on "Qwen/Qwen2-0.5B", it is being applied to "stories260K"']);
+    expect(() =>
+      validateAdapter(snap(2, 4, [2, 64], [64, 2]), model, 'w', { target_modules: ['q_proj', 'qq_proj'] }),
+    ).toThrow('target_modules ["qq_proj"] name no linear layer');
   });
 });
 
 describe('model config checks', () => {
-  const llama = { architectures: ['LlamaForCausalLM'], hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2, vocab_size: 10, max_position_embeddings: 64 };
+  const llama = {
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    vocab_size: 10,
+    max_position_embeddings: 64,
+  };
   it('refuses zero layers, zero positions and rope_theta 0', () => {
     expect(hfConfigToModelConfig(llama).nLayers).toBe(2);
-    expect(() => hfConfigToModelConfig({ ...llama, num_hidden_layers: 0 }, 'm/config.json')).toThrow('m/config.json: layer count (nLayers) is 0, expected a positive integer');
-    expect(() => hfConfigToModelConfig({ ...llama, max_position_embeddings: 0 })).toThrow('max positions (maxSeqLen) is 0');
+    expect(() => hfConfigToModelConfig({ ...llama, num_hidden_layers: 0 }, 'm/config.json')).toThrow(
+      'm/config.json: layer count (nLayers) is 0, expected a positive integer',
+    );
+    expect(() => hfConfigToModelConfig({ ...llama, max_position_embeddings: 0 })).toThrow(
+      'max positions (maxSeqLen) is 0',
+    );
     expect(() => hfConfigToModelConfig({ ...llama, rope_theta: 0 })).toThrow('rope_theta is 0');
     expect(() => hfConfigToModelConfig({ ...llama, num_hidden_layers: 2.5 })).toThrow('positive integer');
     expect(() => checkConfigRanges({ ...hfConfigToModelConfig(llama), normEps: 0 })).toThrow('norm epsilon is 0');
   });
   it('refuses a config whose layer count differs from the tensors', () => {
-    const names = (n: number) => Array.from({ length: n }, (_, i) => `model.layers.${i}.input_layernorm.weight`).concat(['model.embed_tokens.weight']);
-    const src = (n: number) => ({ has: () => true, names: () => names(n), shape: () => [], readFloat: async () => ({ shape: [], data: new Float32Array() }) });
+    const names = (n: number) =>
+      Array.from({ length: n }, (_, i) => `model.layers.${i}.input_layernorm.weight`).concat([
+        'model.embed_tokens.weight',
+      ]);
+    const src = (n: number) => ({
+      has: () => true,
+      names: () => names(n),
+      shape: () => [],
+      readFloat: async () => ({ shape: [], data: new Float32Array() }),
+    });
     const c = hfConfigToModelConfig({ ...llama, num_hidden_layers: 3 });
-    expect(() => checkLayerCount(src(5), c, 'm')).toThrow('m: config.json num_hidden_layers is 3 but the tensors hold 5');
+    expect(() => checkLayerCount(src(5), c, 'm')).toThrow(
+      'm: config.json num_hidden_layers is 3 but the tensors hold 5',
+    );
     expect(() => checkLayerCount(src(2), c, 'm')).toThrow('tensors hold 2');
     expect(() => checkLayerCount(src(3), c, 'm')).not.toThrow();
   });
@@ -291,9 +372,14 @@ describe('model weights are checked for NaN / Inf on load', () => {
     const fx = hfFixture('llama', 'F32');
     const st = Buffer.from(fx.files['model.safetensors'] as Uint8Array);
     const n = Number(st.readBigUInt64LE(0));
-    const header = JSON.parse(st.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    const header = JSON.parse(st.subarray(8, 8 + n).toString('utf8')) as Record<
+      string,
+      { data_offsets: [number, number] }
+    >;
     st.writeFloatLE(Infinity, 8 + n + header['model.norm.weight'].data_offsets[0] + 4);
     const src = shardedSource([await SafetensorsReader.open(new Uint8Array(st), 'model.safetensors')]);
-    await expect(hfTensorsToWeights(src, fx.config, 'm')).rejects.toThrow('m: tensor "model.norm.weight" has Infinity at index 1');
+    await expect(hfTensorsToWeights(src, fx.config, 'm')).rejects.toThrow(
+      'm: tensor "model.norm.weight" has Infinity at index 1',
+    );
   });
 });

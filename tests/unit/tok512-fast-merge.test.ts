@@ -80,7 +80,24 @@ function mulberry(seed: number): () => number {
   };
 }
 
-const ALPHABET = [...'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ.,!?\'"\n\t0123456789 ', '가', '나', '다', '한', '국', '어', '😀', '🎉', '👍🏽', 'é', 'ß', '中', '\u0000', '\u200d', 'ﬁ'];
+const ALPHABET = [
+  ...'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJ.,!?\'"\n\t0123456789 ',
+  '가',
+  '나',
+  '다',
+  '한',
+  '국',
+  '어',
+  '😀',
+  '🎉',
+  '👍🏽',
+  'é',
+  'ß',
+  '中',
+  '\u0000',
+  '\u200d',
+  'ﬁ',
+];
 
 function randomText(rand: () => number, len: number): string {
   let s = '';
@@ -107,7 +124,9 @@ describe('Tok512Tokenizer priority-queue merges', () => {
       // every 3rd row keeps the test quick on 2 shared cores while covering each file
       for (let i = 0; i < lines.length; i += 3) {
         const row = JSON.parse(lines[i]) as Record<string, unknown>;
-        const text = Object.values(row).filter((v): v is string => typeof v === 'string').join('\n');
+        const text = Object.values(row)
+          .filter((v): v is string => typeof v === 'string')
+          .join('\n');
         expect(tok.encode(text), `${f} row ${i + 1}`).toEqual(referenceEncode(tok, text));
         rows++;
       }
@@ -127,9 +146,14 @@ describe('Tok512Tokenizer priority-queue merges', () => {
   });
 
   it('breaks ties like the scan (leftmost pair first) on a vocabulary of equal scores', () => {
-    const entries: [string, number][] = [['<unk>', 0], ['<s>', 0], ['</s>', 0]];
+    const entries: [string, number][] = [
+      ['<unk>', 0],
+      ['<s>', 0],
+      ['</s>', 0],
+    ];
     for (let b = 0; b < 256; b++) entries.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
-    for (const p of [' ', 'a', 'b', 'c', 'aa', 'ab', 'ba', 'bb', 'aaa', 'aab', 'abab', 'ca', ' a', 'bc', 'cab', 'aaaa']) entries.push([p, p.length === 1 ? 0 : 1]);
+    for (const p of [' ', 'a', 'b', 'c', 'aa', 'ab', 'ba', 'bb', 'aaa', 'aab', 'abab', 'ca', ' a', 'bc', 'cab', 'aaaa'])
+      entries.push([p, p.length === 1 ? 0 : 1]);
     entries.push(['bab', 2], ['NaNpiece', NaN], ['xy', -Infinity], ['x', 0], ['y', 0]);
     const t = Tok512Tokenizer.fromBytes(tokenizerBytes(entries), entries.length, 'ties.bin');
     const rand = mulberry(7);

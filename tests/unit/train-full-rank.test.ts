@@ -22,16 +22,36 @@ import { DEFAULT_LORA } from '../../src/lib/lora/types';
 
 async function gradCheck(backend: string) {
   await tf.setBackend(backend);
-  const cfg = defaultConfig({ dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 32, hiddenDim: 24, maxSeqLen: 32, ropeStyle: 'interleaved' });
+  const cfg = defaultConfig({
+    dim: 16,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 32,
+    hiddenDim: 24,
+    maxSeqLen: 32,
+    ropeStyle: 'interleaved',
+  });
   const model = { name: 'tiny', config: cfg, weights: randomWeights(cfg, 3, 0.2) } as unknown as LoadedModel;
   const fr = new FullRank(model, ['q_proj', 'v_proj']);
   expect(fr.keys).toEqual(['0.q_proj.w', '0.v_proj.w', '1.q_proj.w', '1.v_proj.w']);
-  const batch = packBatch([{ ids: [1, 5, 9, 4, 22, 7, 3, 11], start: 3 }, { ids: [1, 8, 8, 30, 2, 6], start: 2 }], 32);
+  const batch = packBatch(
+    [
+      { ids: [1, 5, 9, 4, 22, 7, 3, 11], start: 3 },
+      { ids: [1, 8, 8, 30, 2, 6], start: 2 },
+    ],
+    32,
+  );
   const f = () => tf.sum(sequenceLogprobs(model, batch, null, false)) as tf.Scalar;
   const { grads, value } = tf.variableGrads(f, fr.vars);
   value.dispose();
   const eps = 1e-2;
-  for (const [vi, idx] of [[0, 5], [1, 17], [2, 40], [3, 100]]) {
+  for (const [vi, idx] of [
+    [0, 5],
+    [1, 17],
+    [2, 40],
+    [3, 100],
+  ]) {
     const v = fr.vars[vi];
     const g = (await grads[v.name].data())[idx];
     const base = (await v.data()) as Float32Array;
@@ -44,9 +64,11 @@ async function gradCheck(backend: string) {
       s.dispose();
       return r;
     };
-    const fd = (await at(eps) - (await at(-eps))) / (2 * eps);
+    const fd = ((await at(eps)) - (await at(-eps))) / (2 * eps);
     v.assign(tf.tensor(base, v.shape));
-    expect(Math.abs(g - fd), `${backend} var ${vi}[${idx}]: analytic ${g} vs finite difference ${fd}`).toBeLessThan(2e-3 + 0.02 * Math.abs(fd));
+    expect(Math.abs(g - fd), `${backend} var ${vi}[${idx}]: analytic ${g} vs finite difference ${fd}`).toBeLessThan(
+      2e-3 + 0.02 * Math.abs(fd),
+    );
     expect(Math.abs(g)).toBeGreaterThan(1e-5);
   }
   Object.values(grads).forEach((g) => g.dispose());
@@ -55,7 +77,14 @@ async function gradCheck(backend: string) {
 }
 
 const rows: TrainRow[] = [
-  { kind: 'clo', xEn: 'Tell a story.', yEn: 'Once upon a time there was a cat.', xTgt: '이야기를 해줘.', yTgt: '옛날에 고양이가 있었어요.', lang: 'ko' },
+  {
+    kind: 'clo',
+    xEn: 'Tell a story.',
+    yEn: 'Once upon a time there was a cat.',
+    xTgt: '이야기를 해줘.',
+    yTgt: '옛날에 고양이가 있었어요.',
+    lang: 'ko',
+  },
   { kind: 'clo', xEn: 'Say hello.', yEn: 'Hello, friend!', xTgt: '인사해줘.', yTgt: '안녕, 친구!', lang: 'ko' },
 ];
 
@@ -75,7 +104,13 @@ describe('full-rank training', () => {
     const item = { ids: model.tokenizer.encode('Once upon a time, a cat sat.', { bos: true }), start: 1 };
     const baseScore = (await scoreSequences(model, [item]))[0].sum;
     const fr = new FullRank(model, ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
-    const cfg = defaultTrainConfig('clo', { steps: 3, batchSize: 2, maxSeqLen: 64, lr: 1e-2, lora: { ...DEFAULT_LORA, targets: [] } });
+    const cfg = defaultTrainConfig('clo', {
+      steps: 3,
+      batchSize: 2,
+      maxSeqLen: 64,
+      lr: 1e-2,
+      lora: { ...DEFAULT_LORA, targets: [] },
+    });
     const t = Trainer.create(model, rows, cfg, undefined, fr);
     const m1 = await t.step();
     expect(m1['rewards/margins']).toBe(0); // policy = reference before the first update
@@ -90,7 +125,9 @@ describe('full-rank training', () => {
     expect(q.some((x, i) => x !== before.q[i])).toBe(true);
     expect(Array.from(await L[0].linears.up_proj!.w.data())).toEqual(Array.from(before.up));
     expect(Array.from(await model.weights.embed.data())).toEqual(Array.from(before.embed));
-    const refScore = fr.reference(() => tf.tidy(() => sequenceLogprobs(model, packBatch([item], 64), null, false).arraySync()[0]));
+    const refScore = fr.reference(() =>
+      tf.tidy(() => sequenceLogprobs(model, packBatch([item], 64), null, false).arraySync()[0]),
+    );
     expect(refScore).toBeCloseTo(baseScore, 3);
     const trainedScore = (await scoreSequences(model, [item]))[0].sum;
     expect(trainedScore).not.toBeCloseTo(baseScore, 3);

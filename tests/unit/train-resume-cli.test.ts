@@ -23,15 +23,43 @@ const ROWS = [
 const STEPS = 5;
 let tmp: string;
 let data: string;
-const flags = (out: string) => ['--objective', 'sft', '--data', data, '--steps', String(STEPS), '--batch-size', '2', '--lr', '3e-3', '--lora-dropout', '0.1', '--backend', 'cpu', '--checkpoint-every', '1', '--json', '--out', out];
+const flags = (out: string) => [
+  '--objective',
+  'sft',
+  '--data',
+  data,
+  '--steps',
+  String(STEPS),
+  '--batch-size',
+  '2',
+  '--lr',
+  '3e-3',
+  '--lora-dropout',
+  '0.1',
+  '--backend',
+  'cpu',
+  '--checkpoint-every',
+  '1',
+  '--json',
+  '--out',
+  out,
+];
 const CLI = ['--import', 'tsx', 'cli/lab.ts', 'train'];
-const losses = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{"step"')).map((l) => JSON.parse(l) as { step: number; loss: number });
+const losses = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{"step"'))
+    .map((l) => JSON.parse(l) as { step: number; loss: number });
 
 function runSync(args: string[]) {
   return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
 }
 /** Starts a run and sends `signal` once the stderr shows step `afterStep`. */
-function runAndSignal(args: string[], afterStep: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runAndSignal(
+  args: string[],
+  afterStep: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT });
     let stderr = '';
@@ -72,7 +100,11 @@ describe('train checkpoints and --resume', () => {
     expect(ck.checkpoint.step).toBeLessThan(STEPS);
     expect(Object.keys(ck.checkpoint.optimizer.m).length).toBe(2 * Object.keys(ck.checkpoint.lora.tensors).length);
     const m = loadStories();
-    const peft = await fromPeft(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')), new Uint8Array(readFileSync(join(dir, 'adapter_model.safetensors'))), m.config);
+    const peft = await fromPeft(
+      JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')),
+      new Uint8Array(readFileSync(join(dir, 'adapter_model.safetensors'))),
+      m.config,
+    );
     expect(Object.keys(peft.tensors).length).toBe(5 * 4);
 
     const r = runSync(['--resume', dir, '--json']);
@@ -90,7 +122,11 @@ describe('train checkpoints and --resume', () => {
     const dir = join(tmp, 'term');
     const t = await runAndSignal(flags(dir), 1, 'SIGTERM');
     expect(t.code).toBe(130);
-    expect(t.stderr).toMatch(new RegExp(`interrupted \\(SIGTERM\\) after step \\d: checkpoint saved in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(t.stderr).toMatch(
+      new RegExp(
+        `interrupted \\(SIGTERM\\) after step \\d: checkpoint saved in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+      ),
+    );
     const lr = runSync(['--resume', dir, '--lr', '1e-3']);
     expect(lr.status).toBe(2);
     expect(lr.stderr).toContain('--lr was 0.003 in the checkpointed run, now 0.001');

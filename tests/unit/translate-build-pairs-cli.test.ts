@@ -14,7 +14,11 @@ writeFileSync(
   data,
   [
     JSON.stringify({ instruction: 'Name a cat.', input: '', output: 'The cat sleeps.' }),
-    JSON.stringify({ instruction: 'Write a poem about rain.', input: 'The rain falls.', output: 'Rain falls and the dog runs.' }),
+    JSON.stringify({
+      instruction: 'Write a poem about rain.',
+      input: 'The rain falls.',
+      output: 'Rain falls and the dog runs.',
+    }),
     JSON.stringify({ instruction: 'Name a dog.', output: 'The dog runs.' }),
   ].join('\n') + '\n',
 );
@@ -32,7 +36,10 @@ beforeAll(async () => {
       const q = String((JSON.parse(raw) as { q: unknown }).q);
       requests.push(q);
       if (failPoem && q.includes('poem')) res.writeHead(502).end('{"error":"bad gateway"}');
-      else res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ translatedText: fakeTranslateText(q) }));
+      else
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ translatedText: fakeTranslateText(q) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,7 +56,9 @@ async function capture(argv: string[]): Promise<{ code: number; stdout: string; 
   const out: string[] = [];
   const err: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  const write = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
   try {
     const code = await run(argv);
     return { code, stdout: out.join('\n'), stderr: err.join('') };
@@ -72,7 +81,17 @@ describe('build-pairs command', () => {
         .join('\n'),
     );
     const outFile = join(dir, 'par.jsonl');
-    const r = await capture(['--data', data, '--translator', `parallel:${corpus}`, '--lang', 'ko', '--out', outFile, '--json']);
+    const r = await capture([
+      '--data',
+      data,
+      '--translator',
+      `parallel:${corpus}`,
+      '--lang',
+      'ko',
+      '--out',
+      outFile,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ rows: 1, joint: 0, fallback: 1, failed: 2, status: 'done', out: outFile });
     expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual({
@@ -88,7 +107,21 @@ describe('build-pairs command', () => {
   it('libretranslate: stops at the failing record (exit 1), the re-run sends only what is missing', async () => {
     const outFile = join(dir, 'lt.jsonl');
     const cache = join(dir, 'lt-cache.json');
-    const args = ['--data', data, '--translator', `libretranslate:${url}`, '--out', outFile, '--cache', cache, '--concurrency', '1', '--retries', '0', '--json'];
+    const args = [
+      '--data',
+      data,
+      '--translator',
+      `libretranslate:${url}`,
+      '--out',
+      outFile,
+      '--cache',
+      cache,
+      '--concurrency',
+      '1',
+      '--retries',
+      '0',
+      '--json',
+    ];
     const first = await capture(args);
     expect(first.code).toBe(1);
     expect(JSON.parse(first.stdout)).toMatchObject({ rows: 1, status: 'paused' });
@@ -100,9 +133,19 @@ describe('build-pairs command', () => {
     failPoem = false;
     const second = await capture(args);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toEqual({ rows: 3, joint: 3, fallback: 0, failed: 0, status: 'done', out: outFile });
+    expect(JSON.parse(second.stdout)).toEqual({
+      rows: 3,
+      joint: 3,
+      fallback: 0,
+      failed: 0,
+      status: 'done',
+      out: outFile,
+    });
     expect(requests.length).toBe(2);
-    const rows = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { y_tgt: string });
+    const rows = readFileSync(outFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { y_tgt: string });
     expect(rows.map((x) => x.y_tgt)).toEqual(['그 고양이 잔다.', '비 내린다 그리고 그 개 달린다.', '그 개 달린다.']);
   });
 
@@ -110,8 +153,17 @@ describe('build-pairs command', () => {
     await expect(capture(['--data', data, '--translator', 'deepl:x', '--out', join(dir, 'x.jsonl')])).rejects.toThrow(
       'build-pairs: --translator must be libretranslate:URL or parallel:FILE, got "deepl:x"',
     );
-    await expect(capture(['--data', data, '--translator', `libretranslate:${url}`, '--out', join(dir, 'x.jsonl'), '--indicators', '[1],[2]'])).rejects.toThrow(
-      'need 3 indicator tokens, got 2',
-    );
+    await expect(
+      capture([
+        '--data',
+        data,
+        '--translator',
+        `libretranslate:${url}`,
+        '--out',
+        join(dir, 'x.jsonl'),
+        '--indicators',
+        '[1],[2]',
+      ]),
+    ).rejects.toThrow('need 3 indicator tokens, got 2');
   });
 });

@@ -70,7 +70,14 @@ export class FakeTranslator implements Translator {
     this.calls.push([...texts]);
     return texts.map((t, i) => {
       const err = this.opts.fail?.(t);
-      if (err) throw new TranslateError({ translatorId: this.id, kind: err.kind, message: err.detail, status: err.status, textIndex: i });
+      if (err)
+        throw new TranslateError({
+          translatorId: this.id,
+          kind: err.kind,
+          message: err.detail,
+          status: err.status,
+          textIndex: i,
+        });
       const out = fakeTranslateText(t);
       return this.opts.mangle ? this.opts.mangle(t, out) : out;
     });

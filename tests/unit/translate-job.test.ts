@@ -21,10 +21,16 @@ describe('cache', () => {
     const kv = memoryStore();
     const fake = new FakeTranslator();
     const t = cachedTranslator(fake, kv);
-    expect(await t.translate(['The cat sleeps.', '', 'The cat sleeps.'], 'en', 'ko')).toEqual(['그 고양이 잔다.', '', '그 고양이 잔다.']);
+    expect(await t.translate(['The cat sleeps.', '', 'The cat sleeps.'], 'en', 'ko')).toEqual([
+      '그 고양이 잔다.',
+      '',
+      '그 고양이 잔다.',
+    ]);
     expect(fake.calls).toEqual([['The cat sleeps.']]);
     // sha256("The cat sleeps.") computed with python3 hashlib
-    expect(await kv.keys(CACHE_PREFIX)).toEqual([`${CACHE_PREFIX}fake|en|ko|f6d023669bad4e4b418d158f09223cd3e57d1069915b159be77ae3dc63d4e118`]);
+    expect(await kv.keys(CACHE_PREFIX)).toEqual([
+      `${CACHE_PREFIX}fake|en|ko|f6d023669bad4e4b418d158f09223cd3e57d1069915b159be77ae3dc63d4e118`,
+    ]);
     expect(await t.translate(['The cat sleeps.'], 'en', 'ko')).toEqual(['그 고양이 잔다.']);
     expect(fake.calls.length).toBe(1);
     expect(t.stats).toEqual({ hits: 1, misses: 1 });
@@ -35,7 +41,10 @@ describe('cache', () => {
 
   it('caches the texts that succeeded when another text of the batch fails', async () => {
     const kv = memoryStore();
-    const fake = new FakeTranslator({ fail: (s) => (s === 'The dog runs.' ? new TranslateError({ translatorId: 'fake', kind: 'timeout', message: 'slow' }) : null) });
+    const fake = new FakeTranslator({
+      fail: (s) =>
+        s === 'The dog runs.' ? new TranslateError({ translatorId: 'fake', kind: 'timeout', message: 'slow' }) : null,
+    });
     const t = cachedTranslator(fake, kv);
     const err = await t.translate(['Name a cat.', 'The dog runs.'], 'en', 'ko').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TranslateError);
@@ -47,8 +56,15 @@ describe('cache', () => {
 describe('PairJob', () => {
   it('translates all records and counts provenance', async () => {
     const progress: JobCounts[] = [];
-    const fake = new FakeTranslator({ mangle: (src, out) => (src.includes('Name a dog.') ? out.replace('[3]', '') : out) });
-    const job = new PairJob(RECORDS, { translator: fake, source: 'en', target: 'ko', onProgress: (c) => progress.push(c) });
+    const fake = new FakeTranslator({
+      mangle: (src, out) => (src.includes('Name a dog.') ? out.replace('[3]', '') : out),
+    });
+    const job = new PairJob(RECORDS, {
+      translator: fake,
+      source: 'en',
+      target: 'ko',
+      onProgress: (c) => progress.push(c),
+    });
     const out = await job.run();
     expect(out).toMatchObject({ status: 'done', done: 3, total: 3, joint: 2, fallback: 1, failed: 0 });
     expect(job.results.map((r) => r?.parts)).toEqual(KO);
@@ -62,7 +78,10 @@ describe('PairJob', () => {
     let down = true;
     const fake = new FakeTranslator({
       id: 'fake-http',
-      fail: (src) => (down && src.includes('poem') ? new TranslateError({ translatorId: 'fake-http', kind: 'http', status: 503, message: 'busy' }) : null),
+      fail: (src) =>
+        down && src.includes('poem')
+          ? new TranslateError({ translatorId: 'fake-http', kind: 'http', status: 503, message: 'busy' })
+          : null,
     });
     const job = new PairJob(RECORDS, { translator: fake, source: 'en', target: 'ko', cache: kv, concurrency: 1 });
     const first = await job.run();
@@ -94,7 +113,10 @@ describe('PairJob', () => {
 
   it('a record-level failure marks the record failed and the job goes on', async () => {
     const fake = new FakeTranslator({
-      fail: (src) => (src.includes('rain') ? new TranslateError({ translatorId: 'fake', kind: 'missing', message: 'no entry' }) : null),
+      fail: (src) =>
+        src.includes('rain')
+          ? new TranslateError({ translatorId: 'fake', kind: 'missing', message: 'no entry' })
+          : null,
     });
     const job = new PairJob(RECORDS, { translator: fake, source: 'en', target: 'ko' });
     const out = await job.run();

@@ -99,7 +99,9 @@ describe('LibreTranslate client', () => {
 
   it('retries 429 and 503 up to `retries` times, then reports the status', async () => {
     behaviour = () => ({ status: 503, body: '{"error":"overloaded"}' });
-    const err = await client({ retries: 2 }).translate(['The dog runs.'], 'en', 'ko').catch((e: unknown) => e);
+    const err = await client({ retries: 2 })
+      .translate(['The dog runs.'], 'en', 'ko')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TranslateError);
     expect(err).toMatchObject({ kind: 'http', status: 503 });
     expect((err as Error).message).toContain('overloaded (gave up after 3 attempts)');
@@ -112,7 +114,9 @@ describe('LibreTranslate client', () => {
 
   it('does not retry other 4xx statuses', async () => {
     behaviour = () => ({ status: 400, body: '{"error":"ko is not supported"}' });
-    const err = await client().translate(['The dog runs.'], 'en', 'ko').catch((e: unknown) => e);
+    const err = await client()
+      .translate(['The dog runs.'], 'en', 'ko')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'http', status: 400, detail: 'ko is not supported' });
     expect(seen.length).toBe(1);
   });
@@ -128,7 +132,9 @@ describe('LibreTranslate client', () => {
   it('times out a stalled request, retries, then reports a timeout', async () => {
     behaviour = () => 'stall';
     const started = Date.now();
-    const err = await client({ timeoutMs: 100, retries: 1 }).translate(['The dog runs.'], 'en', 'ko').catch((e: unknown) => e);
+    const err = await client({ timeoutMs: 100, retries: 1 })
+      .translate(['The dog runs.'], 'en', 'ko')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'timeout' });
     expect(seen.length).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
@@ -152,9 +158,17 @@ describe('LibreTranslate client', () => {
     ];
     const kv = memoryStore();
     behaviour = (b) => (String(b.q).includes('poem') ? { status: 500, body: '{"error":"boom"}' } : 'ok');
-    const first = await new PairJob(records, { translator: client({ retries: 1 }), source: 'en', target: 'ko', cache: kv, concurrency: 1 }).run();
+    const first = await new PairJob(records, {
+      translator: client({ retries: 1 }),
+      source: 'en',
+      target: 'ko',
+      cache: kv,
+      concurrency: 1,
+    }).run();
     expect(first.status).toBe('paused');
-    expect(first.message).toContain(`translator libretranslate:${url.slice(0, -1)} failed at record 2: http (HTTP 500): boom`);
+    expect(first.message).toContain(
+      `translator libretranslate:${url.slice(0, -1)} failed at record 2: http (HTTP 500): boom`,
+    );
     expect(first.done).toBe(2);
     expect(seen.length).toBe(4); // records 0 and 1 once each, record 2 twice (one retry)
 
@@ -164,7 +178,10 @@ describe('LibreTranslate client', () => {
     const second = await job.run();
     expect(second).toMatchObject({ status: 'done', done: 4, joint: 4, failed: 0 });
     expect(seen.length).toBe(2); // only records 2 and 3
-    expect(seen.map((s) => String(s.body.q).split('\n')[1])).toEqual(['[1] Write a poem about rain.', '[1] Name a cat.']);
+    expect(seen.map((s) => String(s.body.q).split('\n')[1])).toEqual([
+      '[1] Write a poem about rain.',
+      '[1] Name a cat.',
+    ]);
     expect(job.results[2]?.parts).toEqual(['써라 한 시 대해 비.', '그 비 내린다.', '비 내린다 그리고 그 개 달린다.']);
   });
 });

@@ -29,15 +29,15 @@ describe('parallel translator', () => {
   });
 
   it('matches exactly, then after whitespace normalisation', async () => {
-    expect(await load.translator.translate(['The cat sleeps.', 'The dog runs.', '  The cat\tsleeps.'], 'en', 'ko')).toEqual([
-      '고양이가 잔다.',
-      '개가 달린다.',
-      '고양이가 잔다.',
-    ]);
+    expect(
+      await load.translator.translate(['The cat sleeps.', 'The dog runs.', '  The cat\tsleeps.'], 'en', 'ko'),
+    ).toEqual(['고양이가 잔다.', '개가 달린다.', '고양이가 잔다.']);
   });
 
   it('a miss is a `missing` error for that text', async () => {
-    const err = await load.translator.translate(['The cat sleeps.', 'A bird sings.'], 'en', 'ko').catch((e: unknown) => e);
+    const err = await load.translator
+      .translate(['The cat sleeps.', 'A bird sings.'], 'en', 'ko')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TranslateError);
     expect(err).toMatchObject({ kind: 'missing', textIndex: 1, translatorId: 'parallel:pairs.jsonl' });
     expect((err as Error).message).toContain('no entry for "A bird sings."');
@@ -46,15 +46,26 @@ describe('parallel translator', () => {
   });
 
   it('a file without pairs is an error naming the file', () => {
-    expect(() => parallelTranslatorFromText('{"a": 1}\n', 'x.jsonl', 'en', 'ko')).toThrow('x.jsonl: no en→ko pairs found');
+    expect(() => parallelTranslatorFromText('{"a": 1}\n', 'x.jsonl', 'en', 'ko')).toThrow(
+      'x.jsonl: no en→ko pairs found',
+    );
   });
 
   it('reads the shared sentence corpus and the instruction pair files', async () => {
-    const jhe = parallelTranslatorFromText(readFileSync(requireShared('data/parallel/jhe_en_ko.jsonl'), 'utf8'), 'jhe_en_ko.jsonl', 'en', 'ko');
+    const jhe = parallelTranslatorFromText(
+      readFileSync(requireShared('data/parallel/jhe_en_ko.jsonl'), 'utf8'),
+      'jhe_en_ko.jsonl',
+      'en',
+      'ko',
+    );
     expect(jhe.pairs).toBe(1440);
     // second row of the file (jhe-dev-1), copied by hand
     expect(
-      await jhe.translator.translate(['In the Middle Ages, cities were not very clean, and the streets were filled with garbage.'], 'en', 'ko'),
+      await jhe.translator.translate(
+        ['In the Middle Ages, cities were not very clean, and the streets were filled with garbage.'],
+        'en',
+        'ko',
+      ),
     ).toEqual(['중세에 도시들은 그리 깨끗하지 않았고 거리는 오물로 가득 차 있었다.']);
     const alpaca = parallelTranslatorFromText(
       readFileSync(requireShared('data/instructions/paired_alpaca_koalpaca_en_ko.jsonl'), 'utf8'),
@@ -86,7 +97,10 @@ describe('manual round trip', () => {
     ].join('\n');
     const imp = manualImport(items, back, 'back.jsonl', 'en', 'ko');
     expect(imp.matched).toBe(1);
-    expect(imp.problems).toEqual(['back.jsonl:2: id "nope" was not in the export', 'back.jsonl:3: expected {"id": string, "text": string}']);
+    expect(imp.problems).toEqual([
+      'back.jsonl:2: id "nope" was not in the export',
+      'back.jsonl:3: expected {"id": string, "text": string}',
+    ]);
     expect(await imp.translator.translate(['The cat sleeps.'], 'en', 'ko')).toEqual(['고양이가 잔다.']);
     await expect(imp.translator.translate(['Name a cat.'], 'en', 'ko')).rejects.toMatchObject({ kind: 'missing' });
   });
@@ -96,15 +110,26 @@ describe('pairs', () => {
   it('English Alpaca rows → CLO quadruples with the Alpaca template on both sides', async () => {
     const text = [
       JSON.stringify({ instruction: 'Name a cat.', input: '', output: 'The cat sleeps.' }),
-      JSON.stringify({ instruction: 'Write a poem about rain.', input: 'The rain falls.', output: 'Rain falls and the dog runs.' }),
+      JSON.stringify({
+        instruction: 'Write a poem about rain.',
+        input: 'The rain falls.',
+        output: 'Rain falls and the dog runs.',
+      }),
     ].join('\n');
     const english = englishSftRecords(text, 'en.jsonl');
     expect(english.errors).toEqual([]);
-    const job = new PairJob(english.rows.map(jobRecordOf), { translator: new FakeTranslator(), source: 'en', target: 'ko' });
+    const job = new PairJob(english.rows.map(jobRecordOf), {
+      translator: new FakeTranslator(),
+      source: 'en',
+      target: 'ko',
+    });
     await job.run();
     const pairs = cloPairs(english.rows, job.results, 'ko');
     expect(pairs.map((p) => p.provenance)).toEqual(['joint', 'joint']);
-    const lines = pairsJsonl(pairs.map((p) => p.row)).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = pairsJsonl(pairs.map((p) => p.row))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       {
         x_en: '### Instruction:\nName a cat.\n\n### Response:\n',
@@ -124,8 +149,18 @@ describe('pairs', () => {
   });
 
   it('failed records are left out of the pairs', () => {
-    const en = [{ instruction: 'a', input: '', output: 'b' }, { instruction: 'c', input: '', output: 'd' }];
-    const pairs = cloPairs(en, [{ provenance: 'failed', parts: null }, { provenance: 'fallback', parts: ['가', '', '나'] }], 'ko');
+    const en = [
+      { instruction: 'a', input: '', output: 'b' },
+      { instruction: 'c', input: '', output: 'd' },
+    ];
+    const pairs = cloPairs(
+      en,
+      [
+        { provenance: 'failed', parts: null },
+        { provenance: 'fallback', parts: ['가', '', '나'] },
+      ],
+      'ko',
+    );
     expect(pairs.map((p) => [p.index, p.row.yTgt])).toEqual([[1, '나']]);
   });
 });

@@ -49,9 +49,18 @@ describe('decompose', () => {
 
   it('refuses dropped, duplicated, reordered indicators and empty parts', () => {
     expect(decompose('[1] a [3] c', ['[1]', '[2]', '[3]'])).toEqual({ ok: false, reason: 'indicator [2] missing' });
-    expect(decompose('[1] a [2] b [2] b [3] c', ['[1]', '[2]', '[3]'])).toEqual({ ok: false, reason: 'indicator [2] appears 2 times' });
-    expect(decompose('[2] b [1] a [3] c', ['[1]', '[2]', '[3]'])).toEqual({ ok: false, reason: 'indicator [2] comes before [1]' });
-    expect(decompose('[1] a [2]   [3] c', ['[1]', '[2]', '[3]'])).toEqual({ ok: false, reason: 'part after [2] is empty' });
+    expect(decompose('[1] a [2] b [2] b [3] c', ['[1]', '[2]', '[3]'])).toEqual({
+      ok: false,
+      reason: 'indicator [2] appears 2 times',
+    });
+    expect(decompose('[2] b [1] a [3] c', ['[1]', '[2]', '[3]'])).toEqual({
+      ok: false,
+      reason: 'indicator [2] comes before [1]',
+    });
+    expect(decompose('[1] a [2]   [3] c', ['[1]', '[2]', '[3]'])).toEqual({
+      ok: false,
+      reason: 'part after [2] is empty',
+    });
   });
 });
 
@@ -74,7 +83,11 @@ describe('translateRecord', () => {
   const mangles: [string, (s: string) => string, string][] = [
     ['dropped', (s) => s.replace('[2] ', ''), 'indicator [2] missing'],
     ['duplicated', (s) => s.replace('[3]', '[3] [3]'), 'indicator [3] appears 2 times'],
-    ['reordered', (s) => s.replace('[1]', '[X]').replace('[2]', '[1]').replace('[X]', '[2]'), 'indicator [2] comes before [1]'],
+    [
+      'reordered',
+      (s) => s.replace('[1]', '[X]').replace('[2]', '[1]').replace('[X]', '[2]'),
+      'indicator [2] comes before [1]',
+    ],
     ['translated', (s) => s.replace('[1]', '【1】'), 'indicator [1] missing'],
   ];
   for (const [what, mangle, reason] of mangles) {
@@ -102,7 +115,9 @@ describe('translateRecord', () => {
   });
 
   it('a joint call that cannot reach the translator fails without a fallback', async () => {
-    const fake = new FakeTranslator({ fail: () => new TranslateError({ translatorId: 'fake', kind: 'unreachable', message: 'down' }) });
+    const fake = new FakeTranslator({
+      fail: () => new TranslateError({ translatorId: 'fake', kind: 'unreachable', message: 'down' }),
+    });
     const r = await translateRecord(POEM, fake, 'en', 'ko');
     expect(r.provenance).toBe('failed');
     expect(r.error?.kind).toBe('unreachable');
@@ -124,16 +139,26 @@ describe('translateRecord', () => {
     const fake = new FakeTranslator();
     const r = await translateRecord(POEM, fake, 'en', 'ko', opts);
     expect(r).toEqual({ provenance: 'joint', parts: POEM_KO });
-    expect(fake.calls[0][0]).toBe('The cat and the dog.\n[7] Write a poem about rain.\n[8] The rain falls.\n[9] Rain falls and the dog runs.');
+    expect(fake.calls[0][0]).toBe(
+      'The cat and the dog.\n[7] Write a poem about rain.\n[8] The rain falls.\n[9] Rain falls and the dog runs.',
+    );
   });
 });
 
 describe('validateMultiOptions', () => {
   it('rejects unusable settings with a one-line reason', () => {
-    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['[1]', '[2]'] }, 3)).toThrow('need 3 indicator tokens, got 2');
-    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['#1', '#10', '#2'] }, 3)).toThrow('indicator "#1" occurs inside indicator "#10"');
-    expect(() => validateMultiOptions({ catalyst: 'see [1]', indicators: ['[1]', '[2]', '[3]'] }, 3)).toThrow('catalyst statement contains');
-    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['[1]', '', '[3]'] }, 3)).toThrow('indicator 2 must be');
+    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['[1]', '[2]'] }, 3)).toThrow(
+      'need 3 indicator tokens, got 2',
+    );
+    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['#1', '#10', '#2'] }, 3)).toThrow(
+      'indicator "#1" occurs inside indicator "#10"',
+    );
+    expect(() => validateMultiOptions({ catalyst: 'see [1]', indicators: ['[1]', '[2]', '[3]'] }, 3)).toThrow(
+      'catalyst statement contains',
+    );
+    expect(() => validateMultiOptions({ catalyst: 'c', indicators: ['[1]', '', '[3]'] }, 3)).toThrow(
+      'indicator 2 must be',
+    );
     expect(() => validateMultiOptions(DEFAULT_MULTI, 3)).not.toThrow();
   });
 });

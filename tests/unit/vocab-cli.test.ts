@@ -42,8 +42,13 @@ function donorMatrix(path: string, rows: number, dim: number): void {
 }
 
 describe('vocab command', () => {
-  const koRows = readFileSync(resolve(ROOT, 'public/data/instructions/ko_chatbot_300.jsonl'), 'utf8').split('\n').slice(0, 200).join('\n');
-  const nVocab = readFileSync(KOELECTRA, 'utf8').split('\n').filter((l, i, a) => i < a.length - 1 || l).length;
+  const koRows = readFileSync(resolve(ROOT, 'public/data/instructions/ko_chatbot_300.jsonl'), 'utf8')
+    .split('\n')
+    .slice(0, 200)
+    .join('\n');
+  const nVocab = readFileSync(KOELECTRA, 'utf8')
+    .split('\n')
+    .filter((l, i, a) => i < a.length - 1 || l).length;
   beforeAll(() => {
     writeFileSync(corpus, koRows + '\n');
     writeFileSync(empty, '\n\n');
@@ -57,17 +62,45 @@ describe('vocab command', () => {
   const bad: [string, string[], RegExp][] = [
     ['empty corpus', ['--corpus', empty], /empty\.txt: empty corpus/],
     ['--add 0', ['--corpus', corpus, '--add', '0'], /--add/],
-    ['more tokens than the corpus gives', ['--corpus', corpus, '--add', '20000'], /corpus\.jsonl: the corpus gives only \d+ new tokens/],
-    ['donor rows do not match its vocabulary', ['--corpus', corpus, '--donor', join(tmp, 'small.safetensors'), '--donor-vocab', KOELECTRA], /small\.safetensors: .*100 rows but .*vocab\.txt lists/],
-    ['donor vocabulary matches nothing', ['--corpus', corpus, '--add', '96', '--donor', join(tmp, 'donor.safetensors'), '--donor-vocab', join(tmp, 'nomatch.txt')], /nomatch\.txt: no donor token matches/],
-    ['corrupt donor', ['--corpus', corpus, '--donor', join(tmp, 'corrupt.safetensors'), '--donor-vocab', KOELECTRA], /corrupt\.safetensors/],
+    [
+      'more tokens than the corpus gives',
+      ['--corpus', corpus, '--add', '20000'],
+      /corpus\.jsonl: the corpus gives only \d+ new tokens/,
+    ],
+    [
+      'donor rows do not match its vocabulary',
+      ['--corpus', corpus, '--donor', join(tmp, 'small.safetensors'), '--donor-vocab', KOELECTRA],
+      /small\.safetensors: .*100 rows but .*vocab\.txt lists/,
+    ],
+    [
+      'donor vocabulary matches nothing',
+      [
+        '--corpus',
+        corpus,
+        '--add',
+        '96',
+        '--donor',
+        join(tmp, 'donor.safetensors'),
+        '--donor-vocab',
+        join(tmp, 'nomatch.txt'),
+      ],
+      /nomatch\.txt: no donor token matches/,
+    ],
+    [
+      'corrupt donor',
+      ['--corpus', corpus, '--donor', join(tmp, 'corrupt.safetensors'), '--donor-vocab', KOELECTRA],
+      /corrupt\.safetensors/,
+    ],
   ];
   for (const [name, args, re] of bad) {
     it(`bad input: ${name} → one line naming the file, nothing written`, async () => {
       const out = join(tmp, `out-${name.replace(/\W+/g, '-')}`);
       const r = await vocab([...args, '--out', out]);
       expect(r.code).toBeGreaterThan(0);
-      const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('backend:') && !/^\w+: \d+\/\d+$/.test(l)); // progress lines aside
+      const lines = r.err
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('backend:') && !/^\w+: \d+\/\d+$/.test(l)); // progress lines aside
       expect(lines).toHaveLength(1);
       expect(lines[0], lines[0]).toMatch(re);
       expect(existsSync(out)).toBe(false);
@@ -77,7 +110,21 @@ describe('vocab command', () => {
   it('SALT with a donor (KoELECTRA vocabulary) writes a folder the lab and HF transformers load with the same tokens and scores', async () => {
     await tf.setBackend('cpu');
     const out = join(tmp, 'salt-donor');
-    const r = await vocab(['--corpus', corpus, '--add', '96', '--init', 'salt', '--donor', join(tmp, 'donor.safetensors'), '--donor-vocab', KOELECTRA, '--out', out, '--json']);
+    const r = await vocab([
+      '--corpus',
+      corpus,
+      '--add',
+      '96',
+      '--init',
+      'salt',
+      '--donor',
+      join(tmp, 'donor.safetensors'),
+      '--donor-vocab',
+      KOELECTRA,
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ added: 96, vocab_size: 608, init: 'salt' });
@@ -86,8 +133,14 @@ describe('vocab command', () => {
     expect(report.embed_init.fromNeighbours).toBeGreaterThan(48); // most new tokens found in the KoELECTRA vocabulary
     const model = await loadModelArg(out);
     expect(model.config.vocabSize).toBe(608);
-    const texts = ['옛날 옛적에 작은 마을에 한 소녀가 살았습니다. 시간을 정하고 해보세요.', 'Once upon a time there was a cat.'];
-    const py = execFileSync('python3', [resolve(ROOT, 'tests/unit/vocab_hf_check.py'), out, ...texts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const texts = [
+      '옛날 옛적에 작은 마을에 한 소녀가 살았습니다. 시간을 정하고 해보세요.',
+      'Once upon a time there was a cat.',
+    ];
+    const py = execFileSync('python3', [resolve(ROOT, 'tests/unit/vocab_hf_check.py'), out, ...texts], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const ref = JSON.parse(py.trim().split('\n').pop()!);
     for (const t of texts) {
       const ids = model.tokenizer.encode(t);

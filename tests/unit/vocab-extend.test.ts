@@ -61,7 +61,7 @@ describe('vocabulary extension of stories260K with the bundled Korean corpus', (
     expect(bad).toBe(0);
   });
 
-  it('English: identical token ids, identical logits on every old id (within 1e-5); log-probs differ only by the new tokens\' share of the softmax', async () => {
+  it("English: identical token ids, identical logits on every old id (within 1e-5); log-probs differ only by the new tokens' share of the softmax", async () => {
     for (const t of ENGLISH) expect(ext.model.tokenizer.encode(t)).toEqual(base.tokenizer.encode(t));
     for (const t of ENGLISH) {
       const ids = base.tokenizer.encode(t);
@@ -83,7 +83,9 @@ describe('vocabulary extension of stories260K with the bundled Korean corpus', (
   it('keeps the shared rows bit-for-bit', async () => {
     const old = (await base.weights.embed.data()) as Float32Array;
     const neu = (await ext.model.weights.embed.data()) as Float32Array;
-    expect(Buffer.from(neu.buffer, 0, old.byteLength).equals(Buffer.from(old.buffer, old.byteOffset, old.byteLength))).toBe(true);
+    expect(
+      Buffer.from(neu.buffer, 0, old.byteLength).equals(Buffer.from(old.buffer, old.byteOffset, old.byteLength)),
+    ).toBe(true);
   });
 
   it('extends a Hugging Face tokenizer.json (vocab + merges) that encodes Korean exactly like the extended tok512', () => {
@@ -102,8 +104,18 @@ describe('vocabulary extension of stories260K with the bundled Korean corpus', (
   });
 
   it('falls back to added tokens for a tokenizer without byte-fallback BPE', () => {
-    const wp = { model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1 } }, added_tokens: [{ id: 2, content: '[CLS]' }] };
-    const r = extendHfTokenizerJson(wp, [{ piece: '안', count: 3 }, { piece: ' 안녕', merge: [' 안', '녕'], count: 2 }], 0);
+    const wp = {
+      model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1 } },
+      added_tokens: [{ id: 2, content: '[CLS]' }],
+    };
+    const r = extendHfTokenizerJson(
+      wp,
+      [
+        { piece: '안', count: 3 },
+        { piece: ' 안녕', merge: [' 안', '녕'], count: 2 },
+      ],
+      0,
+    );
     expect(r.mode).toBe('added_tokens');
     expect(r.newIds).toEqual([3, 4]);
   });

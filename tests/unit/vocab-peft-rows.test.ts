@@ -34,12 +34,28 @@ describe('PEFT export of trained embedding rows', () => {
     mkdirSync(baseDir);
     for (const [n, b] of await exportMerged(ext.model, null)) writeFileSync(join(baseDir, n), b);
     const base = await loadModelArg(baseDir);
-    const cfg = defaultTrainConfig('pt', { steps: 3, batchSize: 2, lr: 1e-2, maxSeqLen: 32, seed: 1, trainRowsFrom: 512, lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' } });
-    const t = Trainer.create(base, corpus.slice(0, 20).map((x) => ({ kind: 'sft', prompt: '', response: x })), cfg);
+    const cfg = defaultTrainConfig('pt', {
+      steps: 3,
+      batchSize: 2,
+      lr: 1e-2,
+      maxSeqLen: 32,
+      seed: 1,
+      trainRowsFrom: 512,
+      lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' },
+    });
+    const t = Trainer.create(
+      base,
+      corpus.slice(0, 20).map((x) => ({ kind: 'sft', prompt: '', response: x })),
+      cfg,
+    );
     while (!t.done) await t.step();
     const adDir = join(tmp, 'adapter');
     mkdirSync(adDir);
-    const files = await addTrainableTokens(toPeft(await snapshotLora(t.lora), base.config, baseDir), await t.rows!.snapshot(), base.config);
+    const files = await addTrainableTokens(
+      toPeft(await snapshotLora(t.lora), base.config, baseDir),
+      await t.rows!.snapshot(),
+      base.config,
+    );
     for (const [n, b] of peftFileMap(files)) writeFileSync(join(adDir, n), b);
     expect((files.adapterConfig.trainable_token_indices as { embed_tokens: number[] }).embed_tokens).toHaveLength(64);
 
@@ -49,7 +65,10 @@ describe('PEFT export of trained embedding rows', () => {
     const ids = base.tokenizer.encode(text);
     expect(ids.some((id) => id >= 512)).toBe(true);
     const [lab] = await scoreSequences(trained, [{ ids, start: 1 }], { lora: t.lora });
-    const py = execFileSync('python3', ['-c', PY, baseDir, adDir, text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const py = execFileSync('python3', ['-c', PY, baseDir, adDir, text], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const ref = JSON.parse(py.trim().split('\n').pop()!);
     expect(ref.ids).toEqual(ids);
     expect(Math.abs(ref.logprob - lab.sum)).toBeLessThan(1e-3);

@@ -36,7 +36,15 @@ describe('continued pretraining (pt) with trainable embedding rows', () => {
   });
 
   const cfg = (steps: number) =>
-    defaultTrainConfig('pt', { steps, batchSize: 2, lr: 1e-2, maxSeqLen: 32, seed: 5, trainRowsFrom: 512, lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' } });
+    defaultTrainConfig('pt', {
+      steps,
+      batchSize: 2,
+      lr: 1e-2,
+      maxSeqLen: 32,
+      seed: 5,
+      trainRowsFrom: 512,
+      lora: { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj'], init: 'gaussian' },
+    });
 
   it('trains only the new rows (old rows bit-for-bit) and lowers the loss', async () => {
     const before = (await model.weights.embed.data()) as Float32Array;
@@ -59,7 +67,10 @@ describe('continued pretraining (pt) with trainable embedding rows', () => {
     const fullRows = await full.rows!.snapshot();
     const half = Trainer.create(model, rows, cfg(6));
     for (let i = 0; i < 3; i++) await half.step();
-    const ck = JSON.parse(JSON.stringify(await half.checkpoint(), (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)), (_k, v) => (v && v.f32 ? new Float32Array(v.f32) : v));
+    const ck = JSON.parse(
+      JSON.stringify(await half.checkpoint(), (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)),
+      (_k, v) => (v && v.f32 ? new Float32Array(v.f32) : v),
+    );
     half.dispose();
     const resumed = Trainer.create(model, rows, cfg(6), ck);
     while (!resumed.done) await resumed.step();

@@ -85,7 +85,9 @@ describe('SALT least squares', () => {
     const flat = new Float64Array(rows.flat());
     const v = [0.3, -0.8];
     const c = pinvCoefficients(flat, 5, 2, v);
-    let s00 = 0, s01 = 0, s11 = 0;
+    let s00 = 0,
+      s01 = 0,
+      s11 = 0;
     for (const [x, y] of rows) {
       s00 += x * x;
       s01 += x * y;
@@ -105,7 +107,15 @@ describe('SALT least squares', () => {
   });
 
   it('falls back to N(mean, std) for tokens without an auxiliary vector; mean averages the old pieces', () => {
-    const inp = { matrix, oldVocab: 6, dim: 4, oldPieces: [[0, 2], []], seed: 3, rcond: 0, aux: { dim: 3, old: A.map((v) => new Float32Array(v)), added: [a, null], source: 'fixture' } };
+    const inp = {
+      matrix,
+      oldVocab: 6,
+      dim: 4,
+      oldPieces: [[0, 2], []],
+      seed: 3,
+      rcond: 0,
+      aux: { dim: 3, old: A.map((v) => new Float32Array(v)), added: [a, null], source: 'fixture' },
+    };
     const s = initSalt(inp);
     expect(s.stats).toMatchObject({ fromNeighbours: 1, fallback: 1 });
     NUMPY_E.forEach((e, j) => expect(s.rows[j]).toBeCloseTo(e, 5));

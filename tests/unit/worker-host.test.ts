@@ -50,7 +50,10 @@ describe('checkAdapterFits', () => {
     const lora = createLora(a.config, DEFAULT_LORA, 0);
     const snap = await snapshotLora(lora);
     disposeLora(lora);
-    const trainedOnA = { modelName: 'model-a', model: modelRef({ kind: 'hf', hf: { kind: 'url', name: 'model-a', url: 'https://x/a' } }, a.config) };
+    const trainedOnA = {
+      modelName: 'model-a',
+      model: modelRef({ kind: 'hf', hf: { kind: 'url', name: 'model-a', url: 'https://x/a' } }, a.config),
+    };
     expect(() => checkAdapterFits(a, snap, 'run 1', trainedOnA)).not.toThrow();
     expect(() => checkAdapterFits(b, snap, 'run 1', trainedOnA)).toThrow(AdapterMismatch);
     try {
@@ -64,7 +67,9 @@ describe('checkAdapterFits', () => {
     // same name, different shape: the dimensions catch it; an old record (name only) is caught by the tensor shapes
     expect(() => checkAdapterFits(c, snap, 'run 1', trainedOnA)).toThrow(/nLayers 2 ≠ 3/);
     const d = tinyModel('model-a', 32, 2);
-    expect(() => checkAdapterFits(d, snap, 'run 1', { modelName: 'model-a' })).toThrow(/0\.q_proj is 16×16, this model's is 32×32/);
+    expect(() => checkAdapterFits(d, snap, 'run 1', { modelName: 'model-a' })).toThrow(
+      /0\.q_proj is 16×16, this model's is 32×32/,
+    );
     for (const m of [a, b, c, d]) disposeWeights(m.weights);
   });
 });
@@ -72,8 +77,28 @@ describe('checkAdapterFits', () => {
 describe('model specs', () => {
   it('names and keys specs; the same folder picked twice has one key', () => {
     const blob = (n: number) => new Blob([new Uint8Array(n)]);
-    const f1: ModelSpec = { kind: 'hf', hf: { kind: 'files', name: 'tiny', files: [{ name: 'tiny/config.json', blob: blob(3) }, { name: 'tiny/model.safetensors', blob: blob(10) }] } };
-    const f2: ModelSpec = { kind: 'hf', hf: { kind: 'files', name: 'tiny', files: [{ name: 'tiny/model.safetensors', blob: blob(10) }, { name: 'tiny/config.json', blob: blob(3) }] } };
+    const f1: ModelSpec = {
+      kind: 'hf',
+      hf: {
+        kind: 'files',
+        name: 'tiny',
+        files: [
+          { name: 'tiny/config.json', blob: blob(3) },
+          { name: 'tiny/model.safetensors', blob: blob(10) },
+        ],
+      },
+    };
+    const f2: ModelSpec = {
+      kind: 'hf',
+      hf: {
+        kind: 'files',
+        name: 'tiny',
+        files: [
+          { name: 'tiny/model.safetensors', blob: blob(10) },
+          { name: 'tiny/config.json', blob: blob(3) },
+        ],
+      },
+    };
     expect(specName({ kind: 'embedded' })).toBe('stories260K');
     expect(specName(f1)).toBe('tiny');
     expect(specKey(f1)).toBe(specKey(f2));
@@ -83,10 +108,18 @@ describe('model specs', () => {
 
 describe('describeWorkerError', () => {
   it('reads an ErrorEvent-like object: message and file:line, never [object ErrorEvent]', () => {
-    const ev = { type: 'error', message: 'Uncaught ReferenceError: e is not defined', filename: 'http://h/assets/eval.worker-abc.js', lineno: 1, colno: 2345 };
-    expect(describeWorkerError(ev, 'evaluation worker')).toBe('evaluation worker crashed: ReferenceError: e is not defined (eval.worker-abc.js:1:2345)');
+    const ev = {
+      type: 'error',
+      message: 'Uncaught ReferenceError: e is not defined',
+      filename: 'http://h/assets/eval.worker-abc.js',
+      lineno: 1,
+      colno: 2345,
+    };
+    expect(describeWorkerError(ev, 'evaluation worker')).toBe(
+      'evaluation worker crashed: ReferenceError: e is not defined (eval.worker-abc.js:1:2345)',
+    );
   });
-  it('points at the nested worker when Emscripten rethrew a wasm thread\'s ErrorEvent', () => {
+  it("points at the nested worker when Emscripten rethrew a wasm thread's ErrorEvent", () => {
     expect(describeWorkerError({ type: 'error', message: 'Uncaught [object ErrorEvent]' }, 'training worker')).toBe(
       'training worker crashed: a nested worker (wasm thread) failed; its message is in the error reported just before',
     );

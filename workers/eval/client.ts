@@ -12,8 +12,17 @@ import { specKey } from '../../src/lib/formats/model-spec';
 import { describeWorkerError } from '../host/crash';
 import { recordTensors } from '../host/debug';
 import type {
-  EvalBackendName, EvalCommand, EvalReadyEvent, EvalEvent, EvalGenerateCommand, EvalGenerationEvent, EvalProgressEvent, EvalResultEvent, EvalRetentionCommand,
-  EvalRetentionEvent, EvalStartCommand,
+  EvalBackendName,
+  EvalCommand,
+  EvalReadyEvent,
+  EvalEvent,
+  EvalGenerateCommand,
+  EvalGenerationEvent,
+  EvalProgressEvent,
+  EvalResultEvent,
+  EvalRetentionCommand,
+  EvalRetentionEvent,
+  EvalStartCommand,
 } from './protocol';
 
 type JobResult = EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent;
@@ -43,7 +52,8 @@ let seq = 0;
 /** What the next worker boots with; the running worker's own settings. */
 let wanted: { backend?: EvalBackendName; model?: ModelSpec } = {};
 let running: { backend?: EvalBackendName; model?: ModelSpec } | null = null;
-const settingsKey = (c: { backend?: EvalBackendName; model?: ModelSpec }) => `${c.backend ?? 'auto'}|${c.model ? specKey(c.model) : 'embedded'}`;
+const settingsKey = (c: { backend?: EvalBackendName; model?: ModelSpec }) =>
+  `${c.backend ?? 'auto'}|${c.model ? specKey(c.model) : 'embedded'}`;
 
 function stopWorker(reason: string): void {
   if (pending) {
@@ -63,7 +73,8 @@ function stopWorker(reason: string): void {
  */
 export function configureEvalWorker(next: { backend?: EvalBackendName | null; model?: ModelSpec | null }): void {
   wanted = { backend: next.backend ?? undefined, model: next.model ?? undefined };
-  if (running && settingsKey(running) !== settingsKey(wanted)) stopWorker('the backend or model changed: the evaluation worker restarts on the new one');
+  if (running && settingsKey(running) !== settingsKey(wanted))
+    stopWorker('the backend or model changed: the evaluation worker restarts on the new one');
 }
 
 function onEvent(e: EvalEvent): void {
@@ -143,16 +154,28 @@ function submit<T extends JobResult>(
   });
 }
 
-export function evaluateInWorker(cmd: Omit<EvalStartCommand, 'jobId' | 'type'>, onProgress?: (p: EvalProgressEvent) => void, backend?: EvalBackendName): Promise<EvalResultEvent> {
+export function evaluateInWorker(
+  cmd: Omit<EvalStartCommand, 'jobId' | 'type'>,
+  onProgress?: (p: EvalProgressEvent) => void,
+  backend?: EvalBackendName,
+): Promise<EvalResultEvent> {
   return submit<EvalResultEvent>({ type: 'evaluate', ...cmd }, onProgress, backend);
 }
 
-export function generateInWorker(cmd: Omit<EvalGenerateCommand, 'jobId' | 'type'>, onProgress?: (p: EvalProgressEvent) => void, backend?: EvalBackendName): Promise<EvalGenerationEvent> {
+export function generateInWorker(
+  cmd: Omit<EvalGenerateCommand, 'jobId' | 'type'>,
+  onProgress?: (p: EvalProgressEvent) => void,
+  backend?: EvalBackendName,
+): Promise<EvalGenerationEvent> {
   return submit<EvalGenerationEvent>({ type: 'generate', ...cmd }, onProgress, backend);
 }
 
 /** Held-out perplexity and/or language fidelity of the base model or a run's adapter. */
-export function retentionInWorker(cmd: Omit<EvalRetentionCommand, 'jobId' | 'type'>, onProgress?: (p: EvalProgressEvent) => void, backend?: EvalBackendName): Promise<EvalRetentionEvent> {
+export function retentionInWorker(
+  cmd: Omit<EvalRetentionCommand, 'jobId' | 'type'>,
+  onProgress?: (p: EvalProgressEvent) => void,
+  backend?: EvalBackendName,
+): Promise<EvalRetentionEvent> {
   return submit<EvalRetentionEvent>({ type: 'retention', ...cmd }, onProgress, backend);
 }
 

@@ -19,10 +19,23 @@ import { RunStore } from '../../src/lib/store/runs';
 import { fetchDataSource } from '../../src/lib/eval/data';
 import { evaluate } from '../../src/lib/eval/run-eval';
 import { parseTaskList } from '../../src/lib/eval/tasks';
-import { heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs } from '../../src/lib/eval/retention';
+import {
+  heldOutPerplexity,
+  languageFidelity,
+  limitPerLanguage,
+  loadFidelityPrompts,
+  loadHeldOutParagraphs,
+} from '../../src/lib/eval/retention';
 import { isAbortError } from '../../src/lib/eval/abort';
 import type {
-  EvalCommand, EvalEvent, EvalGenerateCommand, EvalInitCommand, EvalRetentionCommand, EvalRetentionEvent, EvalStartCommand, EvalTarget,
+  EvalCommand,
+  EvalEvent,
+  EvalGenerateCommand,
+  EvalInitCommand,
+  EvalRetentionCommand,
+  EvalRetentionEvent,
+  EvalStartCommand,
+  EvalTarget,
 } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -42,7 +55,12 @@ async function init(cmd: EvalInitCommand): Promise<void> {
 }
 
 /** What every result is labelled with: the backend actually used, its threads, the model. */
-function label(m: LoadedModel): { model: string; backend: string; threads?: number; tensors: { numTensors: number; numBytes: number } } {
+function label(m: LoadedModel): {
+  model: string;
+  backend: string;
+  threads?: number;
+  tensors: { numTensors: number; numBytes: number };
+} {
   return { model: m.name, backend: tf.getBackend(), threads: wasmThreads(), tensors: tensorStats() };
 }
 
@@ -54,7 +72,10 @@ async function needModel(): Promise<LoadedModel> {
 }
 
 /** The adapter of a target (null for the base model) and the checkpoint step it came from. */
-async function adapterFor(m: LoadedModel, target: EvalTarget): Promise<{ lora: LoraState | null; step: number | null }> {
+async function adapterFor(
+  m: LoadedModel,
+  target: EvalTarget,
+): Promise<{ lora: LoraState | null; step: number | null }> {
   if (target.kind === 'base') return { lora: null, step: null };
   const [ckpt, record] = await Promise.all([runs.loadCheckpoint(target.runId), runs.get(target.runId)]);
   if (!ckpt) throw new Error(`run ${target.runId} has no saved checkpoint yet: save one (or let the run finish) first`);
@@ -73,7 +94,11 @@ function beginJob(jobId: string): AbortController {
 async function withTarget(
   jobId: string,
   target: EvalTarget,
-  fn: (m: LoadedModel, adapter: { lora: LoraState | null; step: number | null }, signal: AbortSignal) => Promise<() => void>,
+  fn: (
+    m: LoadedModel,
+    adapter: { lora: LoraState | null; step: number | null },
+    signal: AbortSignal,
+  ) => Promise<() => void>,
 ): Promise<void> {
   const controller = beginJob(jobId);
   let lora: LoraState | null = null;
@@ -119,16 +144,42 @@ async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
     const source = fetchDataSource(new URL('/data', self.location.origin).href);
     const parts = [...(cmd.perplexity ? ['perplexity'] : []), ...(cmd.fidelity ? ['fidelity'] : [])];
     const progress = (task: string) => (done: number, total: number) =>
-      post({ type: 'progress', jobId: cmd.jobId, task, taskIndex: parts.indexOf(task), taskCount: parts.length, done, total });
+      post({
+        type: 'progress',
+        jobId: cmd.jobId,
+        task,
+        taskIndex: parts.indexOf(task),
+        taskCount: parts.length,
+        done,
+        total,
+      });
     const t0 = performance.now();
-    const out: EvalRetentionEvent = { type: 'retention-result', jobId: cmd.jobId, perplexity: null, fidelity: null, ...label(m), ms: 0, step: adapter.step };
+    const out: EvalRetentionEvent = {
+      type: 'retention-result',
+      jobId: cmd.jobId,
+      perplexity: null,
+      fidelity: null,
+      ...label(m),
+      ms: 0,
+      step: adapter.step,
+    };
     if (cmd.perplexity) {
       const paragraphs = await loadHeldOutParagraphs(source);
-      out.perplexity = await heldOutPerplexity(m, paragraphs, { lora, limit: cmd.limit, signal, onProgress: progress('perplexity') });
+      out.perplexity = await heldOutPerplexity(m, paragraphs, {
+        lora,
+        limit: cmd.limit,
+        signal,
+        onProgress: progress('perplexity'),
+      });
     }
     if (cmd.fidelity) {
       const prompts = limitPerLanguage(await loadFidelityPrompts(source), cmd.limit);
-      out.fidelity = await languageFidelity(m, prompts, { lora, maxNewTokens: cmd.maxNewTokens, signal, onProgress: progress('fidelity') });
+      out.fidelity = await languageFidelity(m, prompts, {
+        lora,
+        maxNewTokens: cmd.maxNewTokens,
+        signal,
+        onProgress: progress('fidelity'),
+      });
     }
     const ms = performance.now() - t0;
     return () => post({ ...out, ...label(m), ms });
@@ -141,7 +192,15 @@ async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
     const texts: string[] = [];
     for (let i = 0; i < cmd.prompts.length; i++) {
       if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
-      post({ type: 'progress', jobId: cmd.jobId, task: 'generate', taskIndex: 0, taskCount: 1, done: i, total: cmd.prompts.length });
+      post({
+        type: 'progress',
+        jobId: cmd.jobId,
+        task: 'generate',
+        taskIndex: 0,
+        taskCount: 1,
+        done: i,
+        total: cmd.prompts.length,
+      });
       const ids = m.tokenizer.encode(cmd.prompts[i], { bos: true });
       const out = await generate(m, ids, {
         maxNewTokens: cmd.maxNewTokens,
@@ -154,7 +213,15 @@ async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
       texts.push(out.text);
     }
     if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
-    post({ type: 'progress', jobId: cmd.jobId, task: 'generate', taskIndex: 0, taskCount: 1, done: cmd.prompts.length, total: cmd.prompts.length });
+    post({
+      type: 'progress',
+      jobId: cmd.jobId,
+      task: 'generate',
+      taskIndex: 0,
+      taskCount: 1,
+      done: cmd.prompts.length,
+      total: cmd.prompts.length,
+    });
     const ms = performance.now() - t0;
     return () => post({ type: 'generation', jobId: cmd.jobId, texts, ...label(m), ms });
   });

@@ -71,7 +71,8 @@ export interface EvalCancelCommand {
   type: 'cancel';
   jobId: string;
 }
-export type EvalCommand = EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalRetentionCommand | EvalCancelCommand;
+export type EvalCommand =
+  EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalRetentionCommand | EvalCancelCommand;
 
 // ---- events (worker → page) ----
 export interface EvalReadyEvent extends HostReady {
@@ -118,4 +119,5 @@ export interface EvalErrorEvent {
   cancelled?: boolean;
   fatal?: boolean;
 }
-export type EvalEvent = EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent | EvalErrorEvent;
+export type EvalEvent =
+  EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent | EvalErrorEvent;

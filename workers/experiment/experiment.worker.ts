@@ -44,7 +44,13 @@ self.onmessage = async (ev: MessageEvent<ExperimentCommand>) => {
   try {
     const { model: m, backend } = await boot(cmd.backend);
     const store = kvExperimentStore(idbStore());
-    const baseStore = { ...store, set: async <T,>(i: string, k: string, v: T) => { await store.set(i, k, v); if (k === 'state') post({ type: 'saved', id }); } };
+    const baseStore = {
+      ...store,
+      set: async <T>(i: string, k: string, v: T) => {
+        await store.set(i, k, v);
+        if (k === 'state') post({ type: 'saved', id });
+      },
+    };
     let last = 0;
     await runExperiment(cmd.recipe, id, {
       model: m,

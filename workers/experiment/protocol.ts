@@ -5,8 +5,7 @@ import type { BackendName } from '../../src/lib/backend/order';
 
 export type ExperimentCommand =
   /** start, or resume when IndexedDB holds an unfinished experiment under `id` */
-  | { type: 'start'; id: string; recipe: Recipe; backend?: BackendName | null }
-  | { type: 'cancel' };
+  { type: 'start'; id: string; recipe: Recipe; backend?: BackendName | null } | { type: 'cancel' };
 
 export type ExperimentEvent =
   | { type: 'ready'; backend: string }

@@ -20,10 +20,17 @@ function loadedRef(m: LoadedModel): string {
  * @param runName   shown in the message
  * @param trainedOn the run record's model name and (newer records) its ModelRef
  */
-export function checkAdapterFits(model: LoadedModel, snap: LoraSnapshot, runName: string, trainedOn: { modelName: string; model?: ModelRef }): void {
+export function checkAdapterFits(
+  model: LoadedModel,
+  snap: LoraSnapshot,
+  runName: string,
+  trainedOn: { modelName: string; model?: ModelRef },
+): void {
   const theirs = trainedOn.model ? describeRef(trainedOn.model) : trainedOn.modelName;
   const refuse = (why: string) => {
-    throw new AdapterMismatch(`The adapter of "${runName}" was trained on ${theirs}, but ${loadedRef(model)} is loaded: ${why}. Load ${trainedOn.model?.name ?? trainedOn.modelName} in the Model view first.`);
+    throw new AdapterMismatch(
+      `The adapter of "${runName}" was trained on ${theirs}, but ${loadedRef(model)} is loaded: ${why}. Load ${trainedOn.model?.name ?? trainedOn.modelName} in the Model view first.`,
+    );
   };
   if (trainedOn.modelName !== model.name) refuse('a different base model');
   const d = trainedOn.model?.dims;
@@ -35,9 +42,12 @@ export function checkAdapterFits(model: LoadedModel, snap: LoraSnapshot, runName
   for (const [key, t] of Object.entries(snap.tensors)) {
     const [layerStr, target] = key.split('.');
     const layer = Number(layerStr);
-    if (!Number.isInteger(layer) || layer < 0 || layer >= model.config.nLayers) refuse(`it has layer ${layerStr}, the model has ${model.config.nLayers} layers`);
-    if (!model.weights.layers[layer].linears[target as keyof (typeof model.weights.layers)[number]['linears']]) refuse(`target module ${target} is not in this model`);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= model.config.nLayers)
+      refuse(`it has layer ${layerStr}, the model has ${model.config.nLayers} layers`);
+    if (!model.weights.layers[layer].linears[target as keyof (typeof model.weights.layers)[number]['linears']])
+      refuse(`target module ${target} is not in this model`);
     const [out, inp] = linearShape(model.config, target as Parameters<typeof linearShape>[1]);
-    if (t.aShape[1] !== inp || t.bShape[0] !== out) refuse(`${key} is ${t.bShape[0]}×${t.aShape[1]}, this model's is ${out}×${inp}`);
+    if (t.aShape[1] !== inp || t.bShape[0] !== out)
+      refuse(`${key} is ${t.bShape[0]}×${t.aShape[1]}, this model's is ${out}×${inp}`);
   }
 }

@@ -26,7 +26,14 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend } from '../../src/lib/backend/select';
 import type { BackendName } from '../../src/lib/backend/order';
-import { EMBEDDED_MODEL, loadModelSpec, modelRef, specKey, type ModelRef, type ModelSpec } from '../../src/lib/formats/model-spec';
+import {
+  EMBEDDED_MODEL,
+  loadModelSpec,
+  modelRef,
+  specKey,
+  type ModelRef,
+  type ModelSpec,
+} from '../../src/lib/formats/model-spec';
 import type { UrlProgress } from '../../src/lib/formats/url-source';
 import { idbStore } from '../../src/lib/store/idb';
 import { countParams, type ModelConfig } from '../../src/lib/model/config';
@@ -76,7 +83,8 @@ export interface BootOptions {
 const t0 = performance.now();
 let wasmConfigured = false;
 
-const logicalCores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+const logicalCores = (): number =>
+  (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 
 /**
  * Default wasm threads: tfjs's own choice, half the logical cores (at least 1, at most 8), i.e. one per
@@ -99,7 +107,8 @@ export function configureWasm(threads?: number): void {
   if (wasmConfigured) return;
   wasmConfigured = true;
   setWasmPaths(WASM_URL);
-  if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated)
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const want = threads && threads > 0 ? Math.min(8, Math.floor(threads)) : defaultThreads();
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav && want * 2 > logicalCores()) {
@@ -123,7 +132,13 @@ export function wasmThreads(): number | undefined {
 }
 
 export function describeModel(m: LoadedModel, spec: ModelSpec): ModelDescription {
-  return { name: m.name, source: m.source, config: m.config, nParams: countParams(m.config), ref: modelRef(spec, m.config) };
+  return {
+    name: m.name,
+    source: m.source,
+    config: m.config,
+    nParams: countParams(m.config),
+    ref: modelRef(spec, m.config),
+  };
 }
 
 /** One loaded model per worker; `ensure(spec)` reloads (and frees the old weights) only when the spec changes. */
@@ -170,7 +185,11 @@ export async function bootHost(opts: BootOptions, host: ModelHost): Promise<Host
     adapter: describeAdapter(picked.adapterInfo),
     crossOriginIsolated: !!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated,
     threads: wasmThreads(),
-    threadedBuild: picked.name === 'wasm' ? !!(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) && !!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined,
+    threadedBuild:
+      picked.name === 'wasm'
+        ? !!(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) &&
+          !!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
+        : undefined,
     model: describeModel(model, spec),
     initMs: performance.now() - t0,
   };

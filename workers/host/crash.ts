@@ -5,7 +5,12 @@
  */
 export function describeWorkerError(ev: Event | ErrorEvent | unknown, what = 'worker'): string {
   const e = ev as Partial<ErrorEvent> & { type?: string };
-  const raw = typeof e?.message === 'string' && e.message ? e.message : e?.error instanceof Error ? `${e.error.name}: ${e.error.message}` : '';
+  const raw =
+    typeof e?.message === 'string' && e.message
+      ? e.message
+      : e?.error instanceof Error
+        ? `${e.error.name}: ${e.error.message}`
+        : '';
   const stripped = raw.replace(/^Uncaught\s+/, '');
   const message =
     stripped === '[object ErrorEvent]'

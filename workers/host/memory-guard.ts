@@ -27,7 +27,10 @@ function limits(): { maxBufferSize?: number; maxStorageBufferBindingSize?: numbe
 }
 
 /** Training (config given) or inference (batch × sequence) on this model and backend: ok, or throws. */
-export function guardMemory(model: ModelConfig, job: { train: TrainConfig } | { batchSize: number; seqLen: number }): void {
+export function guardMemory(
+  model: ModelConfig,
+  job: { train: TrainConfig } | { batchSize: number; seqLen: number },
+): void {
   const shape =
     'train' in job
       ? {

@@ -61,13 +61,7 @@ export interface GenerateCommand {
   seed: number;
 }
 export type WorkerCommand =
-  | InitCommand
-  | StartCommand
-  | PauseCommand
-  | ResumeCommand
-  | StopCommand
-  | CheckpointCommand
-  | GenerateCommand;
+  InitCommand | StartCommand | PauseCommand | ResumeCommand | StopCommand | CheckpointCommand | GenerateCommand;
 
 // ---- events (worker → page) ----
 /** Booted: backend (and why), wasm threads, the model (workers/host/boot.ts HostReady). */
@@ -138,11 +132,4 @@ export interface TokenEvent {
   text: string;
 }
 export type WorkerEvent =
-  | ReadyEvent
-  | ProgressEvent
-  | MetricsEvent
-  | LogEvent
-  | CheckpointEvent
-  | DoneEvent
-  | ErrorEvent
-  | TokenEvent;
+  ReadyEvent | ProgressEvent | MetricsEvent | LogEvent | CheckpointEvent | DoneEvent | ErrorEvent | TokenEvent;

@@ -39,7 +39,9 @@ export class TrainSession {
     post: Post;
     exclusive: Exclusive;
   }): Promise<TrainSession> {
-    const trainer = await opts.exclusive(async () => Trainer.create(opts.model, opts.rows, opts.config, opts.checkpoint));
+    const trainer = await opts.exclusive(async () =>
+      Trainer.create(opts.model, opts.rows, opts.config, opts.checkpoint),
+    );
     const s = new TrainSession(opts.record.id, trainer, opts.config, opts.runs, opts.post, opts.exclusive);
     const history: StepMetrics[] = opts.checkpoint?.metrics ?? [];
     opts.post({
@@ -92,7 +94,11 @@ export class TrainSession {
       const message = err instanceof Error ? err.message : String(err);
       await this.runs.update(this.runId, { status: 'failed', error: message }).catch(() => undefined);
       this.progress(totalSteps);
-      this.post({ type: 'error', runId: this.runId, message: `Run failed at step ${this.trainer.stepIndex + 1}: ${message}` });
+      this.post({
+        type: 'error',
+        runId: this.runId,
+        message: `Run failed at step ${this.trainer.stepIndex + 1}: ${message}`,
+      });
     } finally {
       this.looping = false;
     }
@@ -109,7 +115,11 @@ export class TrainSession {
       await this.runs.saveCheckpoint(this.runId, ckpt);
       this.post({ type: 'checkpoint', runId: this.runId, step: ckpt.step });
     } catch (err) {
-      this.post({ type: 'error', runId: this.runId, message: `Checkpoint not saved: ${err instanceof Error ? err.message : String(err)}` });
+      this.post({
+        type: 'error',
+        runId: this.runId,
+        message: `Checkpoint not saved: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
 
@@ -117,7 +127,16 @@ export class TrainSession {
     const step = this.trainer.stepIndex;
     const avg = this.stepMs.length ? this.stepMs.reduce((a, b) => a + b, 0) / this.stepMs.length : 0;
     const etaS = avg > 0 && this.phase === 'running' ? ((total - step) * avg) / 1000 : null;
-    this.post({ type: 'progress', runId: this.runId, phase: this.phase, step, total, tokensPerS, etaS, tensors: tensorStats() });
+    this.post({
+      type: 'progress',
+      runId: this.runId,
+      phase: this.phase,
+      step,
+      total,
+      tokensPerS,
+      etaS,
+      tensors: tensorStats(),
+    });
   }
 
   dispose(): void {

@@ -34,7 +34,12 @@ const post = (e: WorkerEvent) => self.postMessage(e);
 
 async function init(cmd: InitCommand): Promise<void> {
   const info = await bootHost(
-    { backend: cmd.backend, model: cmd.model, threads: cmd.threads, onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }) },
+    {
+      backend: cmd.backend,
+      model: cmd.model,
+      threads: cmd.threads,
+      onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }),
+    },
     host,
   );
   model = (await host.loaded())?.model ?? null;
@@ -59,16 +64,32 @@ async function releaseSession(): Promise<void> {
 
 async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   const m = await needModel();
-  if (record.modelName !== m.name) throw new Error(`run "${record.name}" was trained on ${record.model ? `${record.model.name} (dim ${record.model.dims.dim}, vocab ${record.model.dims.vocabSize})` : record.modelName}, but ${m.name} (dim ${m.config.dim}, vocab ${m.config.vocabSize}) is loaded: load ${record.modelName} in the Model view first`);
+  if (record.modelName !== m.name)
+    throw new Error(
+      `run "${record.name}" was trained on ${record.model ? `${record.model.name} (dim ${record.model.dims.dim}, vocab ${record.model.dims.vocabSize})` : record.modelName}, but ${m.name} (dim ${m.config.dim}, vocab ${m.config.vocabSize}) is loaded: load ${record.modelName} in the Model view first`,
+    );
   const rows = await datasets.getRows(record.datasetId);
   if (!rows || rows.length === 0) {
     await runs.update(record.id, { status: 'failed', error: 'dataset missing' }).catch(() => undefined);
-    post({ type: 'progress', runId: record.id, phase: 'failed', step: record.lastCheckpointStep ?? 0, total: record.config.steps, tokensPerS: 0, etaS: null });
+    post({
+      type: 'progress',
+      runId: record.id,
+      phase: 'failed',
+      step: record.lastCheckpointStep ?? 0,
+      total: record.config.steps,
+      tokensPerS: 0,
+      etaS: null,
+    });
     throw new Error(`dataset "${record.datasetId}" of run "${record.name}" is not in browser storage`);
   }
   const checkpoint = resume ? await runs.loadCheckpoint(record.id) : undefined;
   if (resume && !checkpoint) {
-    post({ type: 'log', level: 'warn', runId: record.id, message: `No checkpoint for ${record.name}: restarting from step 0` });
+    post({
+      type: 'log',
+      level: 'warn',
+      runId: record.id,
+      message: `No checkpoint for ${record.name}: restarting from step 0`,
+    });
   }
   const config = checkpoint?.config ?? record.config;
   if (checkpoint) checkAdapterFits(m, checkpoint.lora, record.name, record);
@@ -111,7 +132,14 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
         lora,
         onToken: (id, text) => post({ type: 'token', requestId: cmd.requestId, id, text }),
       });
-      post({ type: 'done', what: 'generate', requestId: cmd.requestId, text: out.text, ids: out.ids, ms: performance.now() - start });
+      post({
+        type: 'done',
+        what: 'generate',
+        requestId: cmd.requestId,
+        text: out.text,
+        ids: out.ids,
+        ms: performance.now() - start,
+      });
     });
   } finally {
     if (owned && lora) disposeLora(lora);

@@ -27,7 +27,10 @@ export interface AutoOrder {
  * WebGPU adapter is a software one (see isSoftwareAdapter in select.ts), WebGPU and WebGL (which
  * then runs on the same software rasteriser) go after wasm.
  */
-export function autoOrder(softwareAdapter: string | null, available: readonly BackendName[] = BACKEND_ORDER): AutoOrder {
+export function autoOrder(
+  softwareAdapter: string | null,
+  available: readonly BackendName[] = BACKEND_ORDER,
+): AutoOrder {
   const base = BACKEND_ORDER.filter((b) => available.includes(b));
   if (!softwareAdapter || !base.includes('wasm')) return { order: base, demoted: null };
   const gpu = base.filter((b) => b === 'webgpu' || b === 'webgl');

@@ -21,13 +21,19 @@ type GpuAdapterLike = {
 
 /** WebGPU adapter details, where the environment has one. */
 export async function webgpuAdapterInfo(): Promise<BackendChoice['adapterInfo'] | null> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator?.gpu;
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } }).navigator
+    ?.gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
   const info = adapter.info ?? (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : {});
   const limits: Record<string, number> = {};
-  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'])
+  for (const k of [
+    'maxBufferSize',
+    'maxStorageBufferBindingSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+  ])
     if (adapter.limits?.[k] !== undefined) limits[k] = Number(adapter.limits[k]);
   return { vendor: info.vendor, architecture: info.architecture, description: info.description, limits };
 }
@@ -49,9 +55,15 @@ export function softwareAdapterName(info: BackendChoice['adapterInfo'] | null | 
  * order is BACKEND_ORDER restricted to `available`, with a software WebGPU adapter moved behind wasm
  * (autoOrder); that demotion is the first entry of `fallbackFrom`, so the UI/CLI can say why.
  */
-export async function selectAutoBackend(preferred: string | null | undefined, available: readonly BackendName[] = BACKEND_ORDER): Promise<BackendChoice> {
+export async function selectAutoBackend(
+  preferred: string | null | undefined,
+  available: readonly BackendName[] = BACKEND_ORDER,
+): Promise<BackendChoice> {
   if (preferred) return selectBackend(preferred);
-  const software = available.includes('webgpu') && tf.findBackendFactory('webgpu') ? softwareAdapterName(await webgpuAdapterInfo().catch(() => null)) : null;
+  const software =
+    available.includes('webgpu') && tf.findBackendFactory('webgpu')
+      ? softwareAdapterName(await webgpuAdapterInfo().catch(() => null))
+      : null;
   const { order, demoted } = autoOrder(software, available);
   const choice = await selectBackend(null, order);
   if (demoted && choice.name !== demoted.name) choice.fallbackFrom.unshift(demoted);
@@ -62,7 +74,10 @@ export async function selectAutoBackend(preferred: string | null | undefined, av
  * Pick the first backend in `order` that is registered and runs a tiny op; `preferred` forces one
  * (an error if it does not work). Backends must be registered (imported) by the entry point.
  */
-export async function selectBackend(preferred?: string | null, order: string[] = DEFAULT_ORDER): Promise<BackendChoice> {
+export async function selectBackend(
+  preferred?: string | null,
+  order: string[] = DEFAULT_ORDER,
+): Promise<BackendChoice> {
   const candidates = preferred ? [preferred] : order;
   const fallbackFrom: BackendChoice['fallbackFrom'] = [];
   for (const name of candidates) {
@@ -85,5 +100,7 @@ export async function selectBackend(preferred?: string | null, order: string[] =
     }
   }
   if (preferred) throw new Error(`--backend ${preferred}: ${fallbackFrom.map((f) => f.reason).join('; ')}`);
-  throw new Error(`no TensorFlow.js backend works here (${fallbackFrom.map((f) => `${f.name}: ${f.reason}`).join('; ')})`);
+  throw new Error(
+    `no TensorFlow.js backend works here (${fallbackFrom.map((f) => `${f.name}: ${f.reason}`).join('; ')})`,
+  );
 }

@@ -68,7 +68,8 @@ function walk<R>(
 ): ParseResult<R> & FileInfo {
   const base = { fileName, format: raw.format, position: raw.position };
   const total = raw.records.length + raw.errors.length;
-  if (raw.fileError) return { ...base, shape: 'unknown', rows: [], errors: [{ line: 0, message: raw.fileError }], total };
+  if (raw.fileError)
+    return { ...base, shape: 'unknown', rows: [], errors: [{ line: 0, message: raw.fileError }], total };
 
   const shapes = raw.records.map((r) => (isObject(r.value) ? detectShape(r.value) : null));
   const fileShape = majorityShape(shapes);
@@ -80,7 +81,8 @@ function walk<R>(
     return { ...base, shape: 'unknown', rows, errors: errors.sort(byLine), total };
   }
   const fileProblem = fileCheck?.(fileShape) ?? null;
-  if (fileProblem) return { ...base, shape: fileShape, rows, errors: [{ line: 0, message: fileProblem }, ...errors], total };
+  if (fileProblem)
+    return { ...base, shape: fileShape, rows, errors: [{ line: 0, message: fileProblem }, ...errors], total };
 
   raw.records.forEach((r, i) => {
     const shape = shapes[i];
@@ -145,11 +147,16 @@ export function englishSftRecords(text: string, fileName: string): EnglishRecord
 }
 
 /** Human-readable error lines, `FILE line N: reason`, at most `max` of them plus a "... more" line. */
-export function formatErrors(result: { errors: RowError[]; fileName: string; position?: 'line' | 'item' }, max = 20): string[] {
+export function formatErrors(
+  result: { errors: RowError[]; fileName: string; position?: 'line' | 'item' },
+  max = 20,
+): string[] {
   const unit = result.position ?? 'line';
   const lines = result.errors
     .slice(0, Math.max(0, max))
-    .map((e) => (e.line > 0 ? `${result.fileName} ${unit} ${e.line}: ${e.message}` : `${result.fileName}: ${e.message}`));
+    .map((e) =>
+      e.line > 0 ? `${result.fileName} ${unit} ${e.line}: ${e.message}` : `${result.fileName}: ${e.message}`,
+    );
   const rest = result.errors.length - lines.length;
   if (rest > 0) lines.push(`${result.fileName}: ... and ${rest} more error${rest === 1 ? '' : 's'}`);
   return lines;

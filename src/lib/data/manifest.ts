@@ -49,7 +49,8 @@ export interface DataManifest {
 /** Loose runtime check for a fetched manifest; throws naming the first bad entry. */
 export function checkManifest(value: unknown): DataManifest {
   const m = value as Partial<DataManifest> | null;
-  if (!m || m.version !== 1 || !Array.isArray(m.datasets)) throw new Error('manifest.json: expected {version: 1, datasets: [...]}');
+  if (!m || m.version !== 1 || !Array.isArray(m.datasets))
+    throw new Error('manifest.json: expected {version: 1, datasets: [...]}');
   m.datasets.forEach((d, i) => {
     for (const k of ['id', 'title', 'file', 'kind', 'licence', 'attribution'] as const)
       if (typeof d?.[k] !== 'string' || d[k] === '') throw new Error(`manifest.json: datasets[${i}] has no "${k}"`);

@@ -171,7 +171,8 @@ export function parseRecords(text: string, fileName: string): RawParse {
     fileError: 'file is empty (no rows)',
   };
   if (clean.trim() === '') return empty;
-  const out = format === 'csv' ? parseCsv(clean, fileName) : format === 'json' ? parseJsonArray(clean) : parseJsonl(clean);
+  const out =
+    format === 'csv' ? parseCsv(clean, fileName) : format === 'json' ? parseJsonArray(clean) : parseJsonl(clean);
   if (!out.fileError && out.records.length === 0 && out.errors.length === 0) {
     out.fileError = format === 'json' ? 'JSON array is empty (no rows)' : 'file has no rows';
   }

@@ -12,14 +12,16 @@
  *   clo          {x_en, y_en, x_tgt, y_tgt, lang}                              → clo (verbatim)
  */
 import type { CloRow, RowKind, SftRow, TrainRow } from './rows';
+import { chatPrompt, instructionPrompt, type ChatMessage, type ChatTemplate, type InstructionParts } from './template';
 import {
-  chatPrompt,
-  instructionPrompt,
-  type ChatMessage,
-  type ChatTemplate,
-  type InstructionParts,
-} from './template';
-import { describeType, firstPresent, isObject, optionalString, requiredString, RowProblem, type JsonObject } from './validate';
+  describeType,
+  firstPresent,
+  isObject,
+  optionalString,
+  requiredString,
+  RowProblem,
+  type JsonObject,
+} from './validate';
 
 export type RowShape = 'sft' | 'alpaca' | 'chat' | 'preference' | 'clo-paired' | 'clo';
 
@@ -64,7 +66,8 @@ export function detectShape(rec: JsonObject): RowShape | null {
 export function unknownShapeReason(value: unknown): string {
   if (!isObject(value)) return `expected a JSON object with row fields, got ${describeType(value)}`;
   const keys = Object.keys(value);
-  const shown = keys.length === 0 ? 'no fields' : `fields: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
+  const shown =
+    keys.length === 0 ? 'no fields' : `fields: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
   return `unrecognised row shape (${shown}); expected SFT {prompt, response}, Alpaca {instruction, input?, output}, chat {messages}, preference {prompt, chosen, rejected} or CLO {en_instruction, en_output, <lang>_instruction, <lang>_output} / {x_en, y_en, x_tgt, y_tgt, lang}`;
 }
 
@@ -75,8 +78,10 @@ export function pairedLanguage(rec: JsonObject): string {
     const m = PAIRED_KEY.exec(k);
     if (m && m[1] !== 'en') langs.add(m[1]);
   }
-  if (langs.size === 0) throw new RowProblem('no target-language fields (expected e.g. "ko_instruction" and "ko_output")');
-  if (langs.size > 1) throw new RowProblem(`several target languages (${[...langs].sort().join(', ')}); use one per row`);
+  if (langs.size === 0)
+    throw new RowProblem('no target-language fields (expected e.g. "ko_instruction" and "ko_output")');
+  if (langs.size > 1)
+    throw new RowProblem(`several target languages (${[...langs].sort().join(', ')}); use one per row`);
   return [...langs][0];
 }
 
@@ -108,7 +113,8 @@ export function chatMessages(rec: JsonObject): ChatMessage[] {
   const last = out[out.length - 1];
   if (last.role !== 'assistant')
     throw new RowProblem(`the last message must have role "assistant" (got "${last.role}")`);
-  if (last.content.trim() === '') throw new RowProblem(`messages[${out.length - 1}].content (the assistant reply) is empty`);
+  if (last.content.trim() === '')
+    throw new RowProblem(`messages[${out.length - 1}].content (the assistant reply) is empty`);
   return out;
 }
 
@@ -145,7 +151,11 @@ export function toTrainRow(rec: JsonObject, shape: RowShape, template: ChatTempl
       return { kind: 'sft', prompt: requiredString(rec, 'prompt'), response: requiredString(rec, 'response') };
     case 'alpaca': {
       const p = instructionParts(rec);
-      return { kind: 'sft', prompt: renderOrFail(() => instructionPrompt(p.instruction, p.input, template)), response: p.output };
+      return {
+        kind: 'sft',
+        prompt: renderOrFail(() => instructionPrompt(p.instruction, p.input, template)),
+        response: p.output,
+      };
     }
     case 'chat': {
       const msgs = chatMessages(rec);
@@ -193,7 +203,9 @@ export function englishPartsOf(rec: JsonObject, shape: RowShape): InstructionPar
     case 'chat': {
       const msgs = chatMessages(rec).filter((m) => m.role !== 'system');
       if (msgs.length !== 2 || msgs[0].role !== 'user')
-        throw new RowProblem('only single-turn chats (one user message, one assistant reply) split into instruction/output');
+        throw new RowProblem(
+          'only single-turn chats (one user message, one assistant reply) split into instruction/output',
+        );
       return { instruction: msgs[0].content, input: '', output: msgs[1].content };
     }
     case 'preference':

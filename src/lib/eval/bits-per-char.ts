@@ -40,7 +40,12 @@ export function tokensPerChar(encode: (t: string) => number[], texts: string[]):
 export async function bitsPerChar(
   model: LoadedModel,
   texts: string[],
-  opts: { lora?: LoraState | null; batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    lora?: LoraState | null;
+    batchSize?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<BitsPerCharResult> {
   let nats = 0;
   let tokens = 0;
@@ -49,7 +54,9 @@ export async function bitsPerChar(
   for (let p = 0; p < texts.length; p += chunk) {
     throwIfAborted(opts.signal);
     const part = texts.slice(p, p + chunk);
-    const items = part.flatMap((t) => perplexityWindows(model.tokenizer.encode(t, { bos: true }), model.config.maxSeqLen));
+    const items = part.flatMap((t) =>
+      perplexityWindows(model.tokenizer.encode(t, { bos: true }), model.config.maxSeqLen),
+    );
     const scores = await scoreSequences(model, items, { lora: opts.lora ?? null, batchSize: opts.batchSize });
     for (const s of scores) {
       nats -= s.sum;

@@ -45,7 +45,8 @@ export function parseTaskDocs(task: EvalTask, text: string, fileName: string): L
     try {
       return { ...task.toDoc(v as Record<string, unknown>), line: rec.line };
     } catch (err) {
-      if (err instanceof RowMappingError) throw new Error(`${fileName} line ${rec.line} (${task.name}): ${err.message}`, { cause: err });
+      if (err instanceof RowMappingError)
+        throw new Error(`${fileName} line ${rec.line} (${task.name}): ${err.message}`, { cause: err });
       throw err;
     }
   });
@@ -58,7 +59,9 @@ export async function loadTaskDocs(task: EvalTask, split: SplitName, source: Dat
   try {
     bytes = await source.read(rel);
   } catch (err) {
-    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   }
   return parseTaskDocs(task, decodeDataBytes(bytes), `${source.label}/${rel}`);
 }

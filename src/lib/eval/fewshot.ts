@@ -27,7 +27,12 @@ export function itemSeed(seed: number, index: number): number {
  * k distinct indices into a pool of `poolSize`, never `exclude` (the test item's own index when
  * the pool is the scored split). Throws when the pool is too small.
  */
-export function sampleShotIndices(poolSize: number, k: number, rng: () => number, exclude: number | null = null): number[] {
+export function sampleShotIndices(
+  poolSize: number,
+  k: number,
+  rng: () => number,
+  exclude: number | null = null,
+): number[] {
   const candidates: number[] = [];
   for (let i = 0; i < poolSize; i++) if (i !== exclude) candidates.push(i);
   if (k > candidates.length) throw new Error(`--shots ${k}: the shot pool has only ${candidates.length} examples`);
@@ -83,7 +88,12 @@ export function planFewshot(
     const exclude = testPoolIndex ? testPoolIndex[i] : null;
     const idx = sampleShotIndices(pool.length, k, seededRandom(itemSeed(seed, i)), exclude);
     shotIndices.push(idx);
-    contexts.push(fewshotContext(idx.map((j) => pool[j]), doc));
+    contexts.push(
+      fewshotContext(
+        idx.map((j) => pool[j]),
+        doc,
+      ),
+    );
   });
   return { contexts, shotIndices, seed, k };
 }

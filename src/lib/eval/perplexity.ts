@@ -48,7 +48,12 @@ export function paragraphsFromJsonl(text: string, fileName: string): string[] {
 export async function perplexity(
   model: LoadedModel,
   paragraphs: string[],
-  opts: { lora?: LoraState | null; batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  opts: {
+    lora?: LoraState | null;
+    batchSize?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<PerplexityResult> {
   let nllSum = 0;
   let tokens = 0;
@@ -68,4 +73,3 @@ export async function perplexity(
   const nll = tokens === 0 ? NaN : nllSum / tokens;
   return { paragraphs: paragraphs.length, tokens, nll, perplexity: Math.exp(nll) };
 }
-

@@ -24,7 +24,11 @@ export function moveTrailingWhitespace(context: string, continuation: string): [
 }
 
 /** Context and continuation token ids before truncation. */
-export function encodePair(tok: Tokenizer, context: string, continuation: string): { contextIds: number[]; continuationIds: number[] } {
+export function encodePair(
+  tok: Tokenizer,
+  context: string,
+  continuation: string,
+): { contextIds: number[]; continuationIds: number[] } {
   const [ctx, cont] = moveTrailingWhitespace(context, continuation);
   const whole = tok.encode(ctx + cont, { bos: true });
   const contextIds = tok.encode(ctx, { bos: true });
@@ -42,13 +46,20 @@ export function buildRequest(tok: Tokenizer, context: string, choice: string, ma
     throw new Error(`choice "${choice}" has no tokens past the context (the tokenizer merged it into the context)`);
   }
   if (continuationIds.length > maxSeqLen) {
-    throw new Error(`choice "${choice.slice(0, 40)}" is ${continuationIds.length} tokens, longer than the model's ${maxSeqLen}`);
+    throw new Error(
+      `choice "${choice.slice(0, 40)}" is ${continuationIds.length} tokens, longer than the model's ${maxSeqLen}`,
+    );
   }
   const ids = [...contextIds, ...continuationIds].slice(-(maxSeqLen + 1));
   return { ids, start: ids.length - continuationIds.length };
 }
 
 /** All choices of one item, in choice order (scored together in one batch). */
-export function buildChoiceRequests(tok: Tokenizer, context: string, choices: string[], maxSeqLen: number): ScoreItem[] {
+export function buildChoiceRequests(
+  tok: Tokenizer,
+  context: string,
+  choices: string[],
+  maxSeqLen: number,
+): ScoreItem[] {
   return choices.map((c) => buildRequest(tok, context, c, maxSeqLen));
 }

@@ -68,9 +68,14 @@ export class EvalResultStore {
 
   /** Records of one kind, base model and runs, newest first. */
   private async listKind<T extends { createdAt: number }>(kind: Kind): Promise<T[]> {
-    const keys = [...(await this.kv.keys(`${kind}:base:`)), ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(`:${kind}:`))];
+    const keys = [
+      ...(await this.kv.keys(`${kind}:base:`)),
+      ...(await this.kv.keys('run-extra:')).filter((k) => k.includes(`:${kind}:`)),
+    ];
     const recs = await Promise.all(keys.map((k) => this.kv.get<T>(k)));
-    return recs.filter((r): r is NonNullable<Awaited<typeof r>> => !!r).sort((a, b) => b.createdAt - a.createdAt) as T[];
+    return recs
+      .filter((r): r is NonNullable<Awaited<typeof r>> => !!r)
+      .sort((a, b) => b.createdAt - a.createdAt) as T[];
   }
 
   async save(r: EvalRecord): Promise<void> {

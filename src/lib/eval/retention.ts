@@ -64,8 +64,10 @@ export function parseFidelityPrompts(text: string, fileName: string): FidelityPr
       throw new Error(`${fileName} line ${i + 1}: not valid JSON`);
     }
     const r = v as Partial<Record<'id' | 'lang' | 'prompt', unknown>> | null;
-    if (typeof r?.id !== 'string' || typeof r.prompt !== 'string') throw new Error(`${fileName} line ${i + 1}: fields "id" and "prompt" must be strings`);
-    if (r.lang !== 'ko' && r.lang !== 'en') throw new Error(`${fileName} line ${i + 1}: field "lang" must be "ko" or "en"`);
+    if (typeof r?.id !== 'string' || typeof r.prompt !== 'string')
+      throw new Error(`${fileName} line ${i + 1}: fields "id" and "prompt" must be strings`);
+    if (r.lang !== 'ko' && r.lang !== 'en')
+      throw new Error(`${fileName} line ${i + 1}: field "lang" must be "ko" or "en"`);
     out.push({ id: r.id, lang: r.lang, prompt: r.prompt });
   });
   return out;
@@ -92,16 +94,24 @@ async function readText(source: DataSource, rel: string): Promise<string> {
   try {
     return decodeDataBytes(await source.read(rel));
   } catch (err) {
-    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new Error(`${source.label}/${rel}: cannot read (${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   }
 }
 
 export async function loadFidelityPrompts(source: DataSource): Promise<FidelityPrompt[]> {
-  return parseFidelityPrompts(await readText(source, FIDELITY_PROMPTS_FILE), `${source.label}/${FIDELITY_PROMPTS_FILE}`);
+  return parseFidelityPrompts(
+    await readText(source, FIDELITY_PROMPTS_FILE),
+    `${source.label}/${FIDELITY_PROMPTS_FILE}`,
+  );
 }
 
 export async function loadHeldOutParagraphs(source: DataSource): Promise<string[]> {
-  return paragraphsFromJsonl(await readText(source, HELD_OUT_PARAGRAPHS_FILE), `${source.label}/${HELD_OUT_PARAGRAPHS_FILE}`);
+  return paragraphsFromJsonl(
+    await readText(source, HELD_OUT_PARAGRAPHS_FILE),
+    `${source.label}/${HELD_OUT_PARAGRAPHS_FILE}`,
+  );
 }
 
 export interface RetentionRunOptions {
@@ -117,7 +127,12 @@ export async function heldOutPerplexity(
   opts: RetentionRunOptions & { limit?: number | null; batchSize?: number } = {},
 ): Promise<HeldOutPerplexity> {
   const chosen = opts.limit == null ? paragraphs : paragraphs.slice(0, opts.limit);
-  const r = await perplexity(model, chosen, { lora: opts.lora ?? null, batchSize: opts.batchSize, signal: opts.signal, onProgress: opts.onProgress });
+  const r = await perplexity(model, chosen, {
+    lora: opts.lora ?? null,
+    batchSize: opts.batchSize,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
   return { n: r.paragraphs, tokens: r.tokens, ppl: r.perplexity, nll: r.nll };
 }
 
@@ -133,7 +148,12 @@ export async function languageFidelity(
   for (const p of prompts) {
     throwIfAborted(opts.signal);
     const ids = model.tokenizer.encode(p.prompt, { bos: true });
-    const out = await generate(model, ids, { maxNewTokens, temperature: 0, lora: opts.lora ?? null, signal: opts.signal });
+    const out = await generate(model, ids, {
+      maxNewTokens,
+      temperature: 0,
+      lora: opts.lora ?? null,
+      signal: opts.signal,
+    });
     throwIfAborted(opts.signal);
     gens.push({ id: p.id, lang: p.lang, text: out.text });
     opts.onProgress?.(gens.length, prompts.length);

@@ -78,7 +78,13 @@ export interface EvalOptions {
 
 export const DEFAULT_EVAL_SEED = 1234;
 
-async function prepareContexts(task: EvalTask, split: SplitName, docs: LoadedDoc[], allDocs: LoadedDoc[], opts: EvalOptions) {
+async function prepareContexts(
+  task: EvalTask,
+  split: SplitName,
+  docs: LoadedDoc[],
+  allDocs: LoadedDoc[],
+  opts: EvalOptions,
+) {
   const k = opts.shots ?? 0;
   const seed = opts.seed ?? DEFAULT_EVAL_SEED;
   if (k === 0) return { plan: planFewshot(docs, [], 0, seed), poolSplit: undefined };
@@ -91,7 +97,12 @@ async function prepareContexts(task: EvalTask, split: SplitName, docs: LoadedDoc
   return { plan: planFewshot(docs, pool, k, seed, own), poolSplit };
 }
 
-export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: EvalOptions, report?: (done: number, total: number) => void): Promise<TaskResult> {
+export async function evaluateTask(
+  model: LoadedModel,
+  task: EvalTask,
+  opts: EvalOptions,
+  report?: (done: number, total: number) => void,
+): Promise<TaskResult> {
   const split = resolveSplit(task, opts.split);
   const allDocs = await loadTaskDocs(task, split, opts.source);
   const limit = opts.limit ?? null;
@@ -112,7 +123,9 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
       try {
         requests.push(...buildChoiceRequests(model.tokenizer, plan.contexts[s + j], doc.choices, maxSeqLen));
       } catch (err) {
-        throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new Error(`${task.name} line ${doc.line}: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
       }
     });
     let scores;
@@ -125,7 +138,9 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
       scores = [];
       let q = 0;
       for (const doc of group) {
-        scores.push(...(await scoreSharedPrefix(model, requests.slice(q, q + doc.choices.length), { lora: opts.lora ?? null })));
+        scores.push(
+          ...(await scoreSharedPrefix(model, requests.slice(q, q + doc.choices.length), { lora: opts.lora ?? null })),
+        );
         q += doc.choices.length;
       }
     }
@@ -154,7 +169,11 @@ export async function evaluateTask(model: LoadedModel, task: EvalTask, opts: Eva
     split,
     items,
   };
-  if (task.accNorm) result.acc_norm = accuracy(golds, items.map((i) => i.pred_norm as number));
+  if (task.accNorm)
+    result.acc_norm = accuracy(
+      golds,
+      items.map((i) => i.pred_norm as number),
+    );
   if (poolSplit) result.fewshot_split = poolSplit;
   return result;
 }

@@ -49,7 +49,11 @@ function metricOf(s: TaskScore | undefined, metric: TableMetric): number | null 
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-export function buildComparisonTable(entries: TableEntry[], metric: TableMetric = 'macro_f1', tasks?: EvalTask[]): ComparisonTable {
+export function buildComparisonTable(
+  entries: TableEntry[],
+  metric: TableMetric = 'macro_f1',
+  tasks?: EvalTask[],
+): ComparisonTable {
   const present = (t: EvalTask) => entries.some((e) => e.results[t.name] !== undefined);
   const chosen = tasks ?? [...KOBEST_TASKS, ...ENGLISH_TASKS.filter(present)];
   const columns: TableColumn[] = chosen.map((t) => ({
@@ -88,7 +92,10 @@ export function tableToCsv(table: ComparisonTable): string {
     r.run,
     String(r.shots),
     ...r.cells.map((v) => (v === null ? '' : String(v))),
-    table.columns.filter((_, c) => isBest(table, i, c)).map((c) => c.task).join(';'),
+    table.columns
+      .filter((_, c) => isBest(table, i, c))
+      .map((c) => c.task)
+      .join(';'),
   ]);
   return Papa.unparse({ fields: header, data });
 }

@@ -197,9 +197,21 @@ export const enCopa: EvalTask = {
   accNorm: false,
   toDoc: (r) => {
     if ('p' in r) {
-      return enCopaDoc(field(r, 'p'), field(r, 'asks-for'), field(r, 'a1'), field(r, 'a2'), intLabel(r, 'most-plausible-alternative', 2, 1));
+      return enCopaDoc(
+        field(r, 'p'),
+        field(r, 'asks-for'),
+        field(r, 'a1'),
+        field(r, 'a2'),
+        intLabel(r, 'most-plausible-alternative', 2, 1),
+      );
     }
-    return enCopaDoc(field(r, 'premise'), field(r, 'question'), field(r, 'choice1'), field(r, 'choice2'), intLabel(r, 'label', 2));
+    return enCopaDoc(
+      field(r, 'premise'),
+      field(r, 'question'),
+      field(r, 'choice1'),
+      field(r, 'choice2'),
+      intLabel(r, 'label', 2),
+    );
   },
 };
 
@@ -249,7 +261,10 @@ export function taskByName(name: string): EvalTask | undefined {
 
 /** Parses a comma-separated task list; throws naming the unknown task. */
 export function parseTaskList(list: string): EvalTask[] {
-  const names = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (names.length === 0) throw new Error('--tasks: empty task list');
   return names.map((n) => {
     const t = taskByName(n);
@@ -262,7 +277,9 @@ export function parseTaskList(list: string): EvalTask[] {
 export function resolveSplit(task: EvalTask, asked?: SplitName): SplitName {
   const split = asked ?? task.defaultSplit;
   if (!task.files[split]) {
-    const have = Object.keys(task.files).filter((s) => s !== 'train').join(', ');
+    const have = Object.keys(task.files)
+      .filter((s) => s !== 'train')
+      .join(', ');
     throw new Error(`--split: task ${task.name} has no split "${split}" (available: ${have})`);
   }
   return split;

@@ -18,7 +18,8 @@ export interface ArmRows {
 function fromClo(rows: TrainRow[], use: DataUse, file: string): TrainRow[] {
   if (use === 'as-is') return rows;
   return rows.flatMap((r): TrainRow[] => {
-    if (r.kind !== 'clo') throw new Error(`${file}: data.use "${use}" needs paired en/target rows, but this file has ${r.kind} rows`);
+    if (r.kind !== 'clo')
+      throw new Error(`${file}: data.use "${use}" needs paired en/target rows, but this file has ${r.kind} rows`);
     const tgt = { kind: 'sft' as const, prompt: r.xTgt, response: r.yTgt };
     const en = { kind: 'sft' as const, prompt: r.xEn, response: r.yEn };
     switch (use) {
@@ -35,25 +36,36 @@ function fromClo(rows: TrainRow[], use: DataUse, file: string): TrainRow[] {
 }
 
 /** Parses `text` and derives the arm's rows from the first `limit` parsed rows (all when absent). */
-export function armRows(text: string, file: string, use: DataUse, limit: number | undefined, chatTemplate: string | null): ArmRows {
+export function armRows(
+  text: string,
+  file: string,
+  use: DataUse,
+  limit: number | undefined,
+  chatTemplate: string | null,
+): ArmRows {
   const parsed = parseDataFile(text, file, { chatTemplate });
-  if (parsed.rows.length === 0) throw new Error(`${file}: no usable rows${parsed.errors[0] ? ` (line ${parsed.errors[0].line}: ${parsed.errors[0].message})` : ''}`);
+  if (parsed.rows.length === 0)
+    throw new Error(
+      `${file}: no usable rows${parsed.errors[0] ? ` (line ${parsed.errors[0].line}: ${parsed.errors[0].message})` : ''}`,
+    );
   const first = limit === undefined ? parsed.rows : parsed.rows.slice(0, limit);
   return { rows: fromClo(first, use, file), parsed: parsed.rows.length, rejected: parsed.errors };
 }
 
 /** JSONL of derived rows in the CLI's accepted shapes, so `lab train --data` trains on exactly them. */
 export function rowsToJsonl(rows: TrainRow[]): string {
-  return rows
-    .map((r) => {
-      switch (r.kind) {
-        case 'sft':
-          return JSON.stringify({ prompt: r.prompt, response: r.response });
-        case 'preference':
-          return JSON.stringify({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected });
-        case 'clo':
-          return JSON.stringify({ x_en: r.xEn, y_en: r.yEn, x_tgt: r.xTgt, y_tgt: r.yTgt, lang: r.lang });
-      }
-    })
-    .join('\n') + '\n';
+  return (
+    rows
+      .map((r) => {
+        switch (r.kind) {
+          case 'sft':
+            return JSON.stringify({ prompt: r.prompt, response: r.response });
+          case 'preference':
+            return JSON.stringify({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected });
+          case 'clo':
+            return JSON.stringify({ x_en: r.xEn, y_en: r.yEn, x_tgt: r.xTgt, y_tgt: r.yTgt, lang: r.lang });
+        }
+      })
+      .join('\n') + '\n'
+  );
 }

@@ -2,7 +2,10 @@
 import type { Recipe } from './recipe';
 
 /** Applies the overrides; unknown arm ids are ignored (the caller checks them). */
-export function applyOverrides(r: Recipe, o: { steps?: number; batchSize?: number; maxSeqLen?: number; arms?: string[]; evalLimit?: number }): Recipe {
+export function applyOverrides(
+  r: Recipe,
+  o: { steps?: number; batchSize?: number; maxSeqLen?: number; arms?: string[]; evalLimit?: number },
+): Recipe {
   const out: Recipe = structuredClone(r);
   if (o.steps !== undefined) out.budget.steps = o.steps;
   if (o.batchSize !== undefined) out.budget.batchSize = o.batchSize;
@@ -10,7 +13,9 @@ export function applyOverrides(r: Recipe, o: { steps?: number; batchSize?: numbe
   if (o.arms) {
     out.arms = r.arms.filter((a) => o.arms!.includes(a.id));
     if (out.suite.winRate) {
-      out.suite.winRate.pairs = out.suite.winRate.pairs.filter((p) => p.every((id) => id === 'base' || o.arms!.includes(id)));
+      out.suite.winRate.pairs = out.suite.winRate.pairs.filter((p) =>
+        p.every((id) => id === 'base' || o.arms!.includes(id)),
+      );
       if (out.suite.winRate.pairs.length === 0) delete out.suite.winRate;
     }
   }
@@ -25,4 +30,3 @@ export function applyOverrides(r: Recipe, o: { steps?: number; batchSize?: numbe
   }
   return out;
 }
-

@@ -94,8 +94,17 @@ export interface Recipe {
   report: ReportSection[];
 }
 
-export type ReportSection = 'summary' | 'tasks-table2' | 'winrate-table1' | 'curves' | 'tradeoff' | 'samples' | 'settings';
-export const REPORT_SECTIONS: ReportSection[] = ['summary', 'tasks-table2', 'winrate-table1', 'curves', 'tradeoff', 'samples', 'settings'];
+export type ReportSection =
+  'summary' | 'tasks-table2' | 'winrate-table1' | 'curves' | 'tradeoff' | 'samples' | 'settings';
+export const REPORT_SECTIONS: ReportSection[] = [
+  'summary',
+  'tasks-table2',
+  'winrate-table1',
+  'curves',
+  'tradeoff',
+  'samples',
+  'settings',
+];
 
 const OBJECTIVES: ObjectiveName[] = ['sft', 'dpo', 'orpo', 'clo'];
 /** which row kind each objective trains on, and which data uses yield it */
@@ -126,31 +135,56 @@ function obj(v: unknown, field: string): Obj {
 function str(o: Obj, key: string, field: string, def?: string): string {
   const v = o[key];
   if (v === undefined && def !== undefined) return def;
-  if (typeof v !== 'string' || v.trim() === '') throw new RecipeError(`${field}${key}`, v === undefined ? 'is required (a non-empty string)' : 'must be a non-empty string');
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new RecipeError(
+      `${field}${key}`,
+      v === undefined ? 'is required (a non-empty string)' : 'must be a non-empty string',
+    );
   return v;
 }
-function num(o: Obj, key: string, field: string, opts: { def?: number; int?: boolean; min?: number; max?: number } = {}): number {
+function num(
+  o: Obj,
+  key: string,
+  field: string,
+  opts: { def?: number; int?: boolean; min?: number; max?: number } = {},
+): number {
   const v = o[key];
   if (v === undefined && opts.def !== undefined) return opts.def;
   const f = `${field}${key}`;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RecipeError(f, v === undefined ? 'is required (a number)' : `must be a number (got ${JSON.stringify(v)})`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new RecipeError(
+      f,
+      v === undefined ? 'is required (a number)' : `must be a number (got ${JSON.stringify(v)})`,
+    );
   if (opts.int && !Number.isInteger(v)) throw new RecipeError(f, `must be a whole number (got ${v})`);
   if (opts.min !== undefined && v < opts.min) throw new RecipeError(f, `must be at least ${opts.min} (got ${v})`);
   if (opts.max !== undefined && v > opts.max) throw new RecipeError(f, `must be at most ${opts.max} (got ${v})`);
   return v;
 }
-function optNum(o: Obj, key: string, field: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+function optNum(
+  o: Obj,
+  key: string,
+  field: string,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   return o[key] === undefined ? undefined : num(o, key, field, opts);
 }
 function targets(v: unknown, field: string): LinearName[] {
-  if (!Array.isArray(v) || v.length === 0) throw new RecipeError(field, `must be a non-empty list of module names (${LINEAR_NAMES.join(', ')})`);
+  if (!Array.isArray(v) || v.length === 0)
+    throw new RecipeError(field, `must be a non-empty list of module names (${LINEAR_NAMES.join(', ')})`);
   return v.map((t, i) => {
-    if (!LINEAR_NAMES.includes(t as LinearName)) throw new RecipeError(`${field}[${i}]`, `unknown module ${JSON.stringify(t)} (expected one of ${LINEAR_NAMES.join(', ')})`);
+    if (!LINEAR_NAMES.includes(t as LinearName))
+      throw new RecipeError(
+        `${field}[${i}]`,
+        `unknown module ${JSON.stringify(t)} (expected one of ${LINEAR_NAMES.join(', ')})`,
+      );
     return t as LinearName;
   });
 }
 function noExtra(o: Obj, allowed: string[], field: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new RecipeError(`${field}${k}`, `unknown field (allowed here: ${allowed.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k))
+      throw new RecipeError(`${field}${k}`, `unknown field (allowed here: ${allowed.join(', ')})`);
 }
 
 function validateTrain(v: unknown, f: string): ArmTrain {
@@ -185,15 +219,25 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
   const o = obj(v, `arms[${i}]`);
   noExtra(o, ['id', 'label', 'objective', 'data', 'train', 'steps', 'batchSize'], f);
   const id = str(o, 'id', f);
-  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(id)) throw new RecipeError(`${f}id`, `must be letters, digits, - or _ (got ${JSON.stringify(id)})`);
+  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(id))
+    throw new RecipeError(`${f}id`, `must be letters, digits, - or _ (got ${JSON.stringify(id)})`);
   const objective = str(o, 'objective', f) as ObjectiveName;
-  if (!OBJECTIVES.includes(objective)) throw new RecipeError(`${f}objective`, `must be one of ${OBJECTIVES.join(', ')} (got ${JSON.stringify(objective)})`);
+  if (!OBJECTIVES.includes(objective))
+    throw new RecipeError(
+      `${f}objective`,
+      `must be one of ${OBJECTIVES.join(', ')} (got ${JSON.stringify(objective)})`,
+    );
   const df = `${f}data.`;
   const d = obj(o.data, `${f}data`);
   noExtra(d, ['file', 'use', 'rows'], df);
   const use = str(d, 'use', df, 'as-is') as DataUse;
-  if (!DATA_USES.includes(use)) throw new RecipeError(`${df}use`, `must be one of ${DATA_USES.join(', ')} (got ${JSON.stringify(use)})`);
-  if (!USES_FOR[objective].includes(use)) throw new RecipeError(`${df}use`, `"${use}" gives no rows ${objective.toUpperCase()} can train on (use one of ${USES_FOR[objective].join(', ')})`);
+  if (!DATA_USES.includes(use))
+    throw new RecipeError(`${df}use`, `must be one of ${DATA_USES.join(', ')} (got ${JSON.stringify(use)})`);
+  if (!USES_FOR[objective].includes(use))
+    throw new RecipeError(
+      `${df}use`,
+      `"${use}" gives no rows ${objective.toUpperCase()} can train on (use one of ${USES_FOR[objective].join(', ')})`,
+    );
   const data: ArmData = { file: str(d, 'file', df), use };
   const rows = optNum(d, 'rows', df, { int: true, min: 1 });
   if (rows !== undefined) data.rows = rows;
@@ -201,7 +245,11 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
   if (o.train !== undefined) arm.train = validateTrain(o.train, `${f}train.`);
   for (const k of ['steps', 'batchSize'] as const) {
     if (o[k] === undefined) continue;
-    if (matched) throw new RecipeError(`${f}${k}`, 'cannot differ per arm while budget.matched is true (every arm gets the budget\'s steps and batch size)');
+    if (matched)
+      throw new RecipeError(
+        `${f}${k}`,
+        "cannot differ per arm while budget.matched is true (every arm gets the budget's steps and batch size)",
+      );
     arm[k] = num(o, k, f, { int: true, min: 1 });
   }
   return arm;
@@ -219,7 +267,11 @@ function validateEval(v: unknown, armIds: string[]): EvalSuite {
   if (o.bitsPerChar !== undefined) {
     const p = obj(o.bitsPerChar, 'suite.bitsPerChar');
     noExtra(p, ['file', 'field', 'limit'], 'suite.bitsPerChar.');
-    e.bitsPerChar = { file: str(p, 'file', 'suite.bitsPerChar.'), field: str(p, 'field', 'suite.bitsPerChar.'), limit: num(p, 'limit', 'suite.bitsPerChar.', { int: true, min: 1, def: 100 }) };
+    e.bitsPerChar = {
+      file: str(p, 'file', 'suite.bitsPerChar.'),
+      field: str(p, 'field', 'suite.bitsPerChar.'),
+      limit: num(p, 'limit', 'suite.bitsPerChar.', { int: true, min: 1, def: 100 }),
+    };
   }
   if (o.fidelity !== undefined) {
     const p = obj(o.fidelity, 'suite.fidelity');
@@ -232,15 +284,22 @@ function validateEval(v: unknown, armIds: string[]): EvalSuite {
   if (o.tasks !== undefined) {
     const p = obj(o.tasks, 'suite.tasks');
     noExtra(p, ['names', 'shots', 'limit'], 'suite.tasks.');
-    if (!Array.isArray(p.names) || p.names.length === 0) throw new RecipeError('suite.tasks.names', 'must be a non-empty list of task names (e.g. kobest_copa)');
+    if (!Array.isArray(p.names) || p.names.length === 0)
+      throw new RecipeError('suite.tasks.names', 'must be a non-empty list of task names (e.g. kobest_copa)');
     const names = p.names.map((n, i) => {
-      if (typeof n !== 'string' || !taskByName(n)) throw new RecipeError(`suite.tasks.names[${i}]`, `unknown task ${JSON.stringify(n)}`);
+      if (typeof n !== 'string' || !taskByName(n))
+        throw new RecipeError(`suite.tasks.names[${i}]`, `unknown task ${JSON.stringify(n)}`);
       return n;
     });
     const shotsRaw = p.shots === undefined ? [0] : p.shots;
-    if (!Array.isArray(shotsRaw) || shotsRaw.length === 0) throw new RecipeError('suite.tasks.shots', 'must be a non-empty list of whole numbers, e.g. [0, 5]');
+    if (!Array.isArray(shotsRaw) || shotsRaw.length === 0)
+      throw new RecipeError('suite.tasks.shots', 'must be a non-empty list of whole numbers, e.g. [0, 5]');
     const shots = shotsRaw.map((k, i) => {
-      if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > 32) throw new RecipeError(`suite.tasks.shots[${i}]`, `must be a whole number from 0 to 32 (got ${JSON.stringify(k)})`);
+      if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > 32)
+        throw new RecipeError(
+          `suite.tasks.shots[${i}]`,
+          `must be a whole number from 0 to 32 (got ${JSON.stringify(k)})`,
+        );
       return k;
     });
     e.tasks = { names, shots, limit: num(p, 'limit', 'suite.tasks.', { int: true, min: 1, def: 100 }) };
@@ -248,10 +307,17 @@ function validateEval(v: unknown, armIds: string[]): EvalSuite {
   if (o.winRate !== undefined) {
     const p = obj(o.winRate, 'suite.winRate');
     noExtra(p, ['pairs', 'limit'], 'suite.winRate.');
-    if (!Array.isArray(p.pairs) || p.pairs.length === 0) throw new RecipeError('suite.winRate.pairs', 'must be a non-empty list of [armId, armId] pairs');
+    if (!Array.isArray(p.pairs) || p.pairs.length === 0)
+      throw new RecipeError('suite.winRate.pairs', 'must be a non-empty list of [armId, armId] pairs');
     const pairs = p.pairs.map((pair, i) => {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new RecipeError(`suite.winRate.pairs[${i}]`, 'must be a pair [armId, armId]');
-      for (const id of pair) if (id !== 'base' && !armIds.includes(id as string)) throw new RecipeError(`suite.winRate.pairs[${i}]`, `unknown arm ${JSON.stringify(id)} (arms: base, ${armIds.join(', ')})`);
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new RecipeError(`suite.winRate.pairs[${i}]`, 'must be a pair [armId, armId]');
+      for (const id of pair)
+        if (id !== 'base' && !armIds.includes(id as string))
+          throw new RecipeError(
+            `suite.winRate.pairs[${i}]`,
+            `unknown arm ${JSON.stringify(id)} (arms: base, ${armIds.join(', ')})`,
+          );
       return [pair[0], pair[1]] as [string, string];
     });
     e.winRate = { pairs, limit: num(p, 'limit', 'suite.winRate.', { int: true, min: 1, def: 8 }) };
@@ -266,7 +332,8 @@ export function validateRecipe(v: unknown): Recipe {
   const name = str(o, 'name', '');
   const b = obj(o.budget, 'budget');
   noExtra(b, ['steps', 'batchSize', 'gradAccum', 'maxSeqLen', 'lr', 'seed', 'matched'], 'budget.');
-  if (b.matched !== undefined && typeof b.matched !== 'boolean') throw new RecipeError('budget.matched', 'must be true or false');
+  if (b.matched !== undefined && typeof b.matched !== 'boolean')
+    throw new RecipeError('budget.matched', 'must be true or false');
   const budget: Budget = {
     steps: num(b, 'steps', 'budget.', { int: true, min: 1 }),
     batchSize: num(b, 'batchSize', 'budget.', { int: true, min: 1 }),
@@ -280,19 +347,26 @@ export function validateRecipe(v: unknown): Recipe {
   const arms = o.arms.map((a, i) => validateArm(a, i, budget.matched));
   const seen = new Set<string>(['base']);
   arms.forEach((a, i) => {
-    if (seen.has(a.id)) throw new RecipeError(`arms[${i}].id`, `"${a.id}" is used twice (or is the reserved id "base")`);
+    if (seen.has(a.id))
+      throw new RecipeError(`arms[${i}].id`, `"${a.id}" is used twice (or is the reserved id "base")`);
     seen.add(a.id);
   });
   let needs: string[] = [];
   if (o.needs !== undefined) {
-    if (!Array.isArray(o.needs) || o.needs.some((n) => typeof n !== 'string')) throw new RecipeError('needs', 'must be a list of strings');
+    if (!Array.isArray(o.needs) || o.needs.some((n) => typeof n !== 'string'))
+      throw new RecipeError('needs', 'must be a list of strings');
     needs = o.needs as string[];
   }
   let report: ReportSection[] = ['summary', 'curves', 'tradeoff', 'samples', 'settings'];
   if (o.report !== undefined) {
-    if (!Array.isArray(o.report)) throw new RecipeError('report', `must be a list of sections (${REPORT_SECTIONS.join(', ')})`);
+    if (!Array.isArray(o.report))
+      throw new RecipeError('report', `must be a list of sections (${REPORT_SECTIONS.join(', ')})`);
     report = o.report.map((s, i) => {
-      if (!REPORT_SECTIONS.includes(s as ReportSection)) throw new RecipeError(`report[${i}]`, `unknown section ${JSON.stringify(s)} (expected ${REPORT_SECTIONS.join(', ')})`);
+      if (!REPORT_SECTIONS.includes(s as ReportSection))
+        throw new RecipeError(
+          `report[${i}]`,
+          `unknown section ${JSON.stringify(s)} (expected ${REPORT_SECTIONS.join(', ')})`,
+        );
       return s as ReportSection;
     });
   }
@@ -305,7 +379,10 @@ export function validateRecipe(v: unknown): Recipe {
     model: str(o, 'model', '', 'stories260K'),
     budget,
     arms,
-    suite: validateEval(o.suite ?? {}, arms.map((a) => a.id)),
+    suite: validateEval(
+      o.suite ?? {},
+      arms.map((a) => a.id),
+    ),
     report,
   };
 }
@@ -324,12 +401,15 @@ export function parseRecipe(text: string, fileName = 'recipe'): Recipe {
 /** Steps and batch size an arm actually trains with. */
 export function armBudget(recipe: Recipe, arm: Arm): { steps: number; batchSize: number; gradAccum: number } {
   const b = recipe.budget;
-  return b.matched ? { steps: b.steps, batchSize: b.batchSize, gradAccum: b.gradAccum } : { steps: arm.steps ?? b.steps, batchSize: arm.batchSize ?? b.batchSize, gradAccum: b.gradAccum };
+  return b.matched
+    ? { steps: b.steps, batchSize: b.batchSize, gradAccum: b.gradAccum }
+    : { steps: arm.steps ?? b.steps, batchSize: arm.batchSize ?? b.batchSize, gradAccum: b.gradAccum };
 }
 
 /** One line for the report: whether budgets are matched. */
 export function budgetStatement(recipe: Recipe): string {
   const b = recipe.budget;
-  if (b.matched) return `Matched budget: every arm trains ${b.steps} optimizer steps at batch ${b.batchSize}${b.gradAccum > 1 ? ` × ${b.gradAccum} accumulation` : ''}, max ${b.maxSeqLen} tokens per sequence.`;
+  if (b.matched)
+    return `Matched budget: every arm trains ${b.steps} optimizer steps at batch ${b.batchSize}${b.gradAccum > 1 ? ` × ${b.gradAccum} accumulation` : ''}, max ${b.maxSeqLen} tokens per sequence.`;
   return 'Budgets are NOT matched: arms differ in steps or batch size (see the settings table).';
 }

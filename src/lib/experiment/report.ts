@@ -51,7 +51,10 @@ export function reportRows(s: ExperimentState): ReportRow[] {
 
 const f = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(d));
 const pct = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(0)}%`);
-const delta = (v: number | null, b: number | null, d = 3) => (v == null || b == null || !Number.isFinite(v) || !Number.isFinite(b) ? '' : ` (${v - b >= 0 ? '+' : ''}${(v - b).toFixed(d)})`);
+const delta = (v: number | null, b: number | null, d = 3) =>
+  v == null || b == null || !Number.isFinite(v) || !Number.isFinite(b)
+    ? ''
+    : ` (${v - b >= 0 ? '+' : ''}${(v - b).toFixed(d)})`;
 const csvCell = (v: unknown) => {
   const s = v == null ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -67,16 +70,22 @@ function taskColumns(s: ExperimentState): string[] {
 }
 
 function models(s: ExperimentState): { id: string; label: string; ev: SuiteResult | undefined }[] {
-  return [{ id: 'base', label: 'base model', ev: s.base }, ...s.arms.map((a) => ({ id: a.id, label: a.label, ev: a.eval }))];
+  return [
+    { id: 'base', label: 'base model', ev: s.base },
+    ...s.arms.map((a) => ({ id: a.id, label: a.label, ev: a.eval })),
+  ];
 }
 
 /** Log-perplexity increase (nats/token) and bits/char gain per arm against the base. */
-export function tradeoff(s: ExperimentState): { label: string; englishLoss: number | null; targetGain: number | null }[] {
+export function tradeoff(
+  s: ExperimentState,
+): { label: string; englishLoss: number | null; targetGain: number | null }[] {
   const b = s.base;
   return s.arms.map((a) => ({
     label: a.label,
     englishLoss: a.eval.perplexity && b?.perplexity ? a.eval.perplexity.nll - b.perplexity.nll : null,
-    targetGain: a.eval.bitsPerChar && b?.bitsPerChar ? b.bitsPerChar.bits_per_char - a.eval.bitsPerChar.bits_per_char : null,
+    targetGain:
+      a.eval.bitsPerChar && b?.bitsPerChar ? b.bitsPerChar.bits_per_char - a.eval.bitsPerChar.bits_per_char : null,
   }));
 }
 
@@ -90,7 +99,16 @@ export function winRateSessions(s: ExperimentState) {
     if (!X || !Y) return [];
     const ko = X.items.filter((i) => i.lang === 'ko').slice(0, wr.limit);
     const prompts = ko.map((i) => ({ prompt: i.prompt, x: i.text, y: Y.items.find((j) => j.id === i.id)?.text ?? '' }));
-    return [createSession(`${s.id}-${x}-vs-${y}`, byId.get(x)!.label, byId.get(y)!.label, prompts, s.recipe.budget.seed, s.startedAt)];
+    return [
+      createSession(
+        `${s.id}-${x}-vs-${y}`,
+        byId.get(x)!.label,
+        byId.get(y)!.label,
+        prompts,
+        s.recipe.budget.seed,
+        s.startedAt,
+      ),
+    ];
   });
 }
 
@@ -111,7 +129,9 @@ export function buildReport(s: ExperimentState): Map<string, string> {
   for (const sec of r.report) {
     if (sec === 'summary') {
       md.push('## Summary (base model first; change from the base in brackets)', '');
-      md.push('| model | method | rows | final loss | English ppl ↓ | target bits/char ↓ | ko fidelity | en fidelity | en distinct-4 | en degenerate | train s |');
+      md.push(
+        '| model | method | rows | final loss | English ppl ↓ | target bits/char ↓ | ko fidelity | en fidelity | en distinct-4 | en degenerate | train s |',
+      );
       md.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
       for (const x of rows) {
         md.push(
@@ -129,64 +149,143 @@ export function buildReport(s: ExperimentState): Map<string, string> {
     if (sec === 'tasks-table2' && r.suite.tasks) {
       const cols = taskColumns(s);
       md.push('## Multiple-choice tasks: macro-F1 × 100 (rows = model × k)', '');
-      md.push(`| model | k | ${cols.map((c) => c.replace('kobest_', '')).join(' | ')} |`, `| --- | ---: |${cols.map(() => ' ---: |').join('')}`);
+      md.push(
+        `| model | k | ${cols.map((c) => c.replace('kobest_', '')).join(' | ')} |`,
+        `| --- | ---: |${cols.map(() => ' ---: |').join('')}`,
+      );
       for (const m of models(s)) {
         for (const k of r.suite.tasks.shots) {
-          md.push(`| ${m.label} | ${k} | ${cols.map((c) => f(m.ev?.tasks?.[`${c}@${k}`] ? 100 * m.ev.tasks[`${c}@${k}`].macro_f1 : null, 1)).join(' | ')} |`);
+          md.push(
+            `| ${m.label} | ${k} | ${cols.map((c) => f(m.ev?.tasks?.[`${c}@${k}`] ? 100 * m.ev.tasks[`${c}@${k}`].macro_f1 : null, 1)).join(' | ')} |`,
+          );
         }
       }
-      md.push('', `First ${r.suite.tasks.limit} items of each task's test split; chance macro-F1 is about 50 for the two-way tasks and 25 for HellaSwag's four choices.`, '');
+      md.push(
+        '',
+        `First ${r.suite.tasks.limit} items of each task's test split; chance macro-F1 is about 50 for the two-way tasks and 25 for HellaSwag's four choices.`,
+        '',
+      );
     }
     if (sec === 'winrate-table1' && r.suite.winRate) {
-      md.push('## Win rate (rows = pair; judged by a person)', '', '| X vs Y | prompts | X wins | ties | Y wins |', '| --- | ---: | ---: | ---: | ---: |');
-      for (const ws of winRateSessions(s)) md.push(`| ${ws.xLabel} vs ${ws.yLabel} | ${ws.items.length} | not judged | not judged | not judged |`);
-      md.push('', 'The sessions (winrate-*.json, in the Win rate view\'s session format; importing them there is not wired yet) hold both answers to the same Korean prompts in a seeded blind A/B order, for a person to judge. The lab does not judge them itself.', '');
+      md.push(
+        '## Win rate (rows = pair; judged by a person)',
+        '',
+        '| X vs Y | prompts | X wins | ties | Y wins |',
+        '| --- | ---: | ---: | ---: | ---: |',
+      );
+      for (const ws of winRateSessions(s))
+        md.push(`| ${ws.xLabel} vs ${ws.yLabel} | ${ws.items.length} | not judged | not judged | not judged |`);
+      md.push(
+        '',
+        "The sessions (winrate-*.json, in the Win rate view's session format; importing them there is not wired yet) hold both answers to the same Korean prompts in a seeded blind A/B order, for a person to judge. The lab does not judge them itself.",
+        '',
+      );
     }
     if (sec === 'curves') md.push('## Training curves', '', '![loss of every arm](curves.svg)', '');
     if (sec === 'tradeoff') {
-      md.push('## Retention vs target-language gain', '', '![trade-off](tradeoff.svg)', '', '| arm | English loss increase (nats/token) ↓ | target gain (bits/char) ↑ |', '| --- | ---: | ---: |');
+      md.push(
+        '## Retention vs target-language gain',
+        '',
+        '![trade-off](tradeoff.svg)',
+        '',
+        '| arm | English loss increase (nats/token) ↓ | target gain (bits/char) ↑ |',
+        '| --- | ---: | ---: |',
+      );
       for (const t of tradeoff(s)) md.push(`| ${t.label} | ${f(t.englishLoss)} | ${f(t.targetGain)} |`);
       md.push('');
     }
     if (sec === 'samples') {
       md.push('## Sample generations (greedy, same prompts)', '');
       const first = s.base?.fidelity?.items ?? [];
-      const picks = [first.find((i) => i.lang === 'ko'), first.find((i) => i.lang === 'en')].filter((x) => x !== undefined);
+      const picks = [first.find((i) => i.lang === 'ko'), first.find((i) => i.lang === 'en')].filter(
+        (x) => x !== undefined,
+      );
       for (const p of picks) {
         md.push(`**Prompt** (${p.lang}): ${JSON.stringify(p.prompt)}`, '');
         for (const m of models(s)) {
           const it = m.ev?.fidelity?.items.find((i) => i.id === p.id);
-          md.push(`- ${m.label}: ${JSON.stringify((it?.text ?? '–').slice(0, 200))}${it?.repetition.degenerate ? ' *(degenerate)*' : ''}`);
+          md.push(
+            `- ${m.label}: ${JSON.stringify((it?.text ?? '–').slice(0, 200))}${it?.repetition.degenerate ? ' *(degenerate)*' : ''}`,
+          );
         }
         md.push('');
       }
     }
     if (sec === 'settings') {
-      md.push('## Settings', '', '| arm | objective | data | use | steps × batch | lr | β | λ | method | seed |', '| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: |');
+      md.push(
+        '## Settings',
+        '',
+        '| arm | objective | data | use | steps × batch | lr | β | λ | method | seed |',
+        '| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: |',
+      );
       for (const a of s.arms) {
         const arm = r.arms.find((x) => x.id === a.id)!;
-        md.push(`| ${a.label} | ${a.objective} | ${arm.data.file}${arm.data.rows ? ` (first ${arm.data.rows})` : ''} | ${arm.data.use} | ${a.config.steps} × ${a.config.batchSize} | ${a.config.lr} | ${a.config.beta} | ${a.config.lambda} | ${a.method} | ${a.config.seed} |`);
+        md.push(
+          `| ${a.label} | ${a.objective} | ${arm.data.file}${arm.data.rows ? ` (first ${arm.data.rows})` : ''} | ${arm.data.use} | ${a.config.steps} × ${a.config.batchSize} | ${a.config.lr} | ${a.config.beta} | ${a.config.lambda} | ${a.method} | ${a.config.seed} |`,
+        );
       }
-      md.push('', `Max sequence length ${r.budget.maxSeqLen} tokens (longer rows are skipped, as in \`lab train\`). Wall time: ${s.finishedAt ? `${((s.finishedAt - s.startedAt) / 1000).toFixed(0)} s` : 'unfinished'}.`, '');
+      md.push(
+        '',
+        `Max sequence length ${r.budget.maxSeqLen} tokens (longer rows are skipped, as in \`lab train\`). Wall time: ${s.finishedAt ? `${((s.finishedAt - s.startedAt) / 1000).toFixed(0)} s` : 'unfinished'}.`,
+        '',
+      );
     }
   }
   files.set('report.md', md.join('\n'));
   files.set(
     'summary.csv',
     csv([
-      ['model', 'method', 'rows', 'final_loss', 'english_ppl', 'target_bits_per_char', 'ko_fidelity', 'en_fidelity', 'en_distinct4', 'en_degenerate', 'ko_degenerate', 'train_seconds'],
-      ...rows.map((x) => [x.id, x.method, x.rows, x.finalLoss, x.ppl, x.bpc, x.koFidelity, x.enFidelity, x.enDistinct4, x.enDegenerate, x.koDegenerate, x.trainSeconds]),
+      [
+        'model',
+        'method',
+        'rows',
+        'final_loss',
+        'english_ppl',
+        'target_bits_per_char',
+        'ko_fidelity',
+        'en_fidelity',
+        'en_distinct4',
+        'en_degenerate',
+        'ko_degenerate',
+        'train_seconds',
+      ],
+      ...rows.map((x) => [
+        x.id,
+        x.method,
+        x.rows,
+        x.finalLoss,
+        x.ppl,
+        x.bpc,
+        x.koFidelity,
+        x.enFidelity,
+        x.enDistinct4,
+        x.enDegenerate,
+        x.koDegenerate,
+        x.trainSeconds,
+      ]),
     ]),
   );
   if (r.suite.tasks) {
     const out: unknown[][] = [['model', 'task', 'shots', 'n', 'acc', 'macro_f1']];
-    for (const m of models(s)) for (const [key, t] of Object.entries(m.ev?.tasks ?? {})) out.push([m.id, key.split('@')[0], key.split('@')[1], t.n, t.acc, t.macro_f1]);
+    for (const m of models(s))
+      for (const [key, t] of Object.entries(m.ev?.tasks ?? {}))
+        out.push([m.id, key.split('@')[0], key.split('@')[1], t.n, t.acc, t.macro_f1]);
     files.set('tasks.csv', csv(out));
   }
   const curveRows: unknown[][] = [['arm', 'step', 'loss', 'loss_nll', 'loss_pref', 'rewards_margins', 'lr']];
-  for (const a of s.arms) for (const m of a.metrics) curveRows.push([a.id, m.step, m.loss, m['loss/nll'], m['loss/pref'], m['rewards/margins'], m.lr]);
+  for (const a of s.arms)
+    for (const m of a.metrics)
+      curveRows.push([a.id, m.step, m.loss, m['loss/nll'], m['loss/pref'], m['rewards/margins'], m.lr]);
   files.set('curves.csv', csv(curveRows));
-  files.set('curves.svg', lineChartSvg(`${r.name}: training loss per step`, 'step', 'loss', s.arms.map((a) => ({ label: a.label, points: a.metrics.map((m) => [m.step, m.loss] as [number, number]) }))));
+  files.set(
+    'curves.svg',
+    lineChartSvg(
+      `${r.name}: training loss per step`,
+      'step',
+      'loss',
+      s.arms.map((a) => ({ label: a.label, points: a.metrics.map((m) => [m.step, m.loss] as [number, number]) })),
+    ),
+  );
   files.set(
     'tradeoff.svg',
     barChartSvg(
@@ -195,7 +294,8 @@ export function buildReport(s: ExperimentState): Map<string, string> {
       tradeoff(s).map((t) => ({ label: t.label, values: [t.englishLoss, t.targetGain] })),
     ),
   );
-  for (const ws of winRateSessions(s)) files.set(`winrate-${ws.id.slice(s.id.length + 1)}.json`, JSON.stringify(ws, null, 1));
+  for (const ws of winRateSessions(s))
+    files.set(`winrate-${ws.id.slice(s.id.length + 1)}.json`, JSON.stringify(ws, null, 1));
   files.set('report.json', JSON.stringify(s, null, 1));
   return files;
 }

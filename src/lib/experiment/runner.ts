@@ -73,7 +73,10 @@ export interface ExperimentEnv {
   /** called between steps (browser: yield to the message loop so cancel arrives) */
   yieldEvery?(): Promise<void>;
   /** called after an arm is trained, before its evaluation (Node: write the adapter / merged model and rows) */
-  onArmTrained?(arm: Arm, out: { rows: TrainRow[]; lora: LoraSnapshot; fullRank: FullRank | null; config: TrainConfig }): Promise<void>;
+  onArmTrained?(
+    arm: Arm,
+    out: { rows: TrainRow[]; lora: LoraSnapshot; fullRank: FullRank | null; config: TrainConfig },
+  ): Promise<void>;
 }
 
 export class CancelledError extends Error {
@@ -85,8 +88,16 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
   const b = recipe.budget;
   const { steps, batchSize, gradAccum } = armBudget(recipe, arm);
   const t = arm.train ?? {};
-  const over: Partial<TrainConfig> = { steps, batchSize, gradAccum, maxSeqLen: b.maxSeqLen, lr: t.lr ?? b.lr, seed: b.seed };
-  for (const k of ['warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const) if (t[k] !== undefined) over[k] = t[k];
+  const over: Partial<TrainConfig> = {
+    steps,
+    batchSize,
+    gradAccum,
+    maxSeqLen: b.maxSeqLen,
+    lr: t.lr ?? b.lr,
+    seed: b.seed,
+  };
+  for (const k of ['warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const)
+    if (t[k] !== undefined) over[k] = t[k];
   const base = defaultTrainConfig(arm.objective);
   over.lora = { ...base.lora, init: 'gaussian', ...(t.lora ?? {}) };
   // full rank: no adapters (the LoRA list is empty); r stays valid for the config record
@@ -99,12 +110,20 @@ const fullKey = (armId: string) => `full/${armId}`;
 
 /** Starts (or resumes, when the store holds a running record under `id`) an experiment. */
 export async function runExperiment(recipe: Recipe, id: string, env: ExperimentEnv): Promise<ExperimentState> {
-  if (recipe.needs.length > 0) throw new Error(`recipe ${recipe.name} needs the ${recipe.needs.join(', ')} step, which this lab does not have yet`);
+  if (recipe.needs.length > 0)
+    throw new Error(
+      `recipe ${recipe.name} needs the ${recipe.needs.join(', ')} step, which this lab does not have yet`,
+    );
   const log = env.log ?? (() => {});
   const prev = await env.store.get<ExperimentState>(id, 'state');
   const state: ExperimentState =
-    prev && prev.status !== 'done' ? { ...prev, status: 'running', error: undefined } : { id, recipe, status: 'running', startedAt: Date.now(), backend: env.backend, arms: [] };
-  if (prev && prev.status !== 'done') log(`resuming experiment ${id}: ${prev.arms.length} of ${recipe.arms.length} arms done${prev.current ? `, in arm ${prev.current}` : ''}`);
+    prev && prev.status !== 'done'
+      ? { ...prev, status: 'running', error: undefined }
+      : { id, recipe, status: 'running', startedAt: Date.now(), backend: env.backend, arms: [] };
+  if (prev && prev.status !== 'done')
+    log(
+      `resuming experiment ${id}: ${prev.arms.length} of ${recipe.arms.length} arms done${prev.current ? `, in arm ${prev.current}` : ''}`,
+    );
   const save = () => env.store.set(id, 'state', state);
   await save();
 
@@ -121,8 +140,10 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
   let suiteSeconds: number | null = state.base?.seconds ?? null;
   const stepWeight = () => secPerStep ?? 5;
   const suiteWeight = () => suiteSeconds ?? 30;
-  const total = () => suiteWeight() * (1 + recipe.arms.length) + configs.reduce((s, c) => s + c.steps * stepWeight(), 0);
-  const doneUntilArm = (i: number) => suiteWeight() * (1 + i) + configs.slice(0, i).reduce((s, c) => s + c.steps * stepWeight(), 0);
+  const total = () =>
+    suiteWeight() * (1 + recipe.arms.length) + configs.reduce((s, c) => s + c.steps * stepWeight(), 0);
+  const doneUntilArm = (i: number) =>
+    suiteWeight() * (1 + i) + configs.slice(0, i).reduce((s, c) => s + c.steps * stepWeight(), 0);
   const report = (p: Omit<ExperimentProgress, 'fraction' | 'etaSeconds'>, done: number) => {
     const fraction = Math.min(1, done / total());
     const elapsed = (Date.now() - started) / 1000;
@@ -150,7 +171,13 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
       if (state.arms.some((a) => a.id === arm.id)) continue;
       check();
       const cfg = configs[i];
-      const { rows } = armRows(await readText(arm.data.file), arm.data.file, arm.data.use, arm.data.rows, env.model.tokenizer.chatTemplate ?? null);
+      const { rows } = armRows(
+        await readText(arm.data.file),
+        arm.data.file,
+        arm.data.use,
+        arm.data.rows,
+        env.model.tokenizer.chatTemplate ?? null,
+      );
       const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
       const fullRank = arm.train?.fullRank ? new FullRank(env.model, arm.train.fullRank) : null;
       let trainer: Trainer | null = null;
@@ -162,13 +189,24 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
         trainer = Trainer.create(env.model, rows, cfg, ckpt, fullRank ?? undefined);
         state.current = arm.id;
         await save();
-        log(`${arm.id}: ${ckpt ? `resuming at step ${ckpt.step} of` : 'training'} ${cfg.steps} steps, ${cfg.objective}, ${trainer.usableRows} rows${fullRank ? `, full rank ${arm.train!.fullRank!.join(',')}` : ''}`);
+        log(
+          `${arm.id}: ${ckpt ? `resuming at step ${ckpt.step} of` : 'training'} ${cfg.steps} steps, ${cfg.objective}, ${trainer.usableRows} rows${fullRank ? `, full rank ${arm.train!.fullRank!.join(',')}` : ''}`,
+        );
         const priorSeconds = ckpt ? ckpt.metrics.reduce((s, m) => s + m.ms / 1000, 0) : 0;
         while (!trainer.done) {
           check();
           const m = await trainer.step();
           secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
-          report({ phase: `${arm.label}: step ${m.step}/${cfg.steps}`, arm: arm.id, step: m.step, steps: cfg.steps, metrics: m }, doneUntilArm(i) + m.step * stepWeight());
+          report(
+            {
+              phase: `${arm.label}: step ${m.step}/${cfg.steps}`,
+              arm: arm.id,
+              step: m.step,
+              steps: cfg.steps,
+              metrics: m,
+            },
+            doneUntilArm(i) + m.step * stepWeight(),
+          );
           if (cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery === 0 && !trainer.done) {
             await env.store.set(id, ckptKey(arm.id), await trainer.checkpoint());
             if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
@@ -181,15 +219,22 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
         report({ phase: `${arm.label}: evaluating`, arm: arm.id }, doneUntilArm(i) + cfg.steps * stepWeight());
         const ev = await runSuite(env.model, trainer.lora, recipe.suite, data, env.source, {
           signal: env.signal,
-          onProgress: (p) => report({ phase: `${arm.label}: ${p.what} ${p.done}/${p.total}`, arm: arm.id }, doneUntilArm(i) + cfg.steps * stepWeight()),
+          onProgress: (p) =>
+            report(
+              { phase: `${arm.label}: ${p.what} ${p.done}/${p.total}`, arm: arm.id },
+              doneUntilArm(i) + cfg.steps * stepWeight(),
+            ),
         });
         suiteSeconds = suiteSeconds === null ? ev.seconds : (suiteSeconds + ev.seconds) / 2;
-        const params = (fullRank?.size ?? 0) + Object.values(lora.tensors).reduce((s, t) => s + t.A.length + t.B.length, 0);
+        const params =
+          (fullRank?.size ?? 0) + Object.values(lora.tensors).reduce((s, t) => s + t.A.length + t.B.length, 0);
         state.arms.push({
           id: arm.id,
           label: arm.label,
           objective: arm.objective,
-          method: fullRank ? `full rank (${arm.train!.fullRank!.join(', ')})` : `LoRA r=${cfg.lora.r} (${cfg.lora.targets.join(', ')})`,
+          method: fullRank
+            ? `full rank (${arm.train!.fullRank!.join(', ')})`
+            : `LoRA r=${cfg.lora.r} (${cfg.lora.targets.join(', ')})`,
           config: cfg,
           rows: { requested: arm.data.rows ?? null, used: trainer.usableRows, skipped: trainer.skipped.length },
           metrics: trainer.metrics.slice(),

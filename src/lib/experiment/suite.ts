@@ -13,8 +13,14 @@ import { DEFAULT_EVAL_SEED, evaluate } from '../eval/run-eval';
 import { taskByName, type EvalTask } from '../eval/tasks';
 import { bitsPerChar, type BitsPerCharResult } from '../eval/bits-per-char';
 import {
-  heldOutPerplexity, languageFidelity, limitPerLanguage, loadFidelityPrompts, loadHeldOutParagraphs,
-  type FidelityPrompt, type HeldOutPerplexity, type LangShare,
+  heldOutPerplexity,
+  languageFidelity,
+  limitPerLanguage,
+  loadFidelityPrompts,
+  loadHeldOutParagraphs,
+  type FidelityPrompt,
+  type HeldOutPerplexity,
+  type LangShare,
 } from '../eval/retention';
 import { repetition, summarizeRepetition, type Repetition, type RepetitionSummary } from '../eval/repetition';
 import type { ScriptLang } from '../eval/fidelity';
@@ -36,7 +42,14 @@ export interface SuiteResult {
   fidelity?: {
     ko: LangShare & { repetition: RepetitionSummary };
     en: LangShare & { repetition: RepetitionSummary };
-    items: { id: string; lang: ScriptLang; prompt: string; text: string; inLanguage: boolean; repetition: Repetition }[];
+    items: {
+      id: string;
+      lang: ScriptLang;
+      prompt: string;
+      text: string;
+      inLanguage: boolean;
+      repetition: Repetition;
+    }[];
   };
   /** key `${task}@${k}` */
   tasks?: Record<string, TaskScore>;
@@ -63,7 +76,8 @@ export async function loadSuiteData(suite: EvalSuite, source: DataSource): Promi
       if (typeof v === 'string' && v.trim() !== '') texts.push(v);
       if (texts.length >= limit) break;
     }
-    if (texts.length === 0) throw new Error(`suite.bitsPerChar: ${source.label}/${file} has no rows with a text field "${field}"`);
+    if (texts.length === 0)
+      throw new Error(`suite.bitsPerChar: ${source.label}/${file} has no rows with a text field "${field}"`);
     d.targetTexts = texts;
   }
   if (suite.fidelity) d.prompts = limitPerLanguage(await loadFidelityPrompts(source), suite.fidelity.limit);
@@ -89,13 +103,29 @@ export async function runSuite(
   const out: SuiteResult = { seconds: 0 };
   const prog = (what: string) => (done: number, total: number) => opts.onProgress?.({ what, done, total });
   if (suite.perplexity && data.paragraphs) {
-    out.perplexity = await heldOutPerplexity(model, data.paragraphs, { lora, limit: suite.perplexity.limit, batchSize: SUITE_BATCH_SIZE, signal: opts.signal, onProgress: prog('perplexity') });
+    out.perplexity = await heldOutPerplexity(model, data.paragraphs, {
+      lora,
+      limit: suite.perplexity.limit,
+      batchSize: SUITE_BATCH_SIZE,
+      signal: opts.signal,
+      onProgress: prog('perplexity'),
+    });
   }
   if (suite.bitsPerChar && data.targetTexts) {
-    out.bitsPerChar = await bitsPerChar(model, data.targetTexts, { lora, batchSize: SUITE_BATCH_SIZE, signal: opts.signal, onProgress: prog('bits/char') });
+    out.bitsPerChar = await bitsPerChar(model, data.targetTexts, {
+      lora,
+      batchSize: SUITE_BATCH_SIZE,
+      signal: opts.signal,
+      onProgress: prog('bits/char'),
+    });
   }
   if (suite.fidelity && data.prompts) {
-    const f = await languageFidelity(model, data.prompts, { lora, maxNewTokens: suite.fidelity.maxNewTokens, signal: opts.signal, onProgress: prog('fidelity') });
+    const f = await languageFidelity(model, data.prompts, {
+      lora,
+      maxNewTokens: suite.fidelity.maxNewTokens,
+      signal: opts.signal,
+      onProgress: prog('fidelity'),
+    });
     const byId = new Map(data.prompts.map((p) => [p.id, p.prompt]));
     const items = f.items.map((i) => ({ ...i, prompt: byId.get(i.id) ?? '', repetition: repetition(i.text) }));
     const rep = (lang: ScriptLang) => summarizeRepetition(items.filter((i) => i.lang === lang).map((i) => i.text));
@@ -115,7 +145,12 @@ export async function runSuite(
         onProgress: (p) => opts.onProgress?.({ what: `${p.task} ${k}-shot`, done: p.done, total: p.total }),
       });
       for (const [name, t] of Object.entries(r.results)) {
-        out.tasks[`${name}@${k}`] = { n: t.n, acc: t.acc, macro_f1: t.macro_f1, ...(t.acc_norm !== undefined ? { acc_norm: t.acc_norm } : {}) };
+        out.tasks[`${name}@${k}`] = {
+          n: t.n,
+          acc: t.acc,
+          macro_f1: t.macro_f1,
+          ...(t.acc_norm !== undefined ? { acc_norm: t.acc_norm } : {}),
+        };
       }
     }
   }

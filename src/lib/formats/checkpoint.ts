@@ -49,7 +49,15 @@ export function encodeCheckpoint(f: CheckpointFile): Uint8Array {
       tensors.set(`adam/${which}/${k}`, { shape, data });
     }
   }
-  const meta = { format: FORMAT, step: c.step, config: c.config, lora_config: c.lora.config, adam_t: c.optimizer.t, metrics: c.metrics, run: f.run };
+  const meta = {
+    format: FORMAT,
+    step: c.step,
+    config: c.config,
+    lora_config: c.lora.config,
+    adam_t: c.optimizer.t,
+    metrics: c.metrics,
+    run: f.run,
+  };
   return writeSafetensors(tensors, { format: 'pt', [META_KEY]: JSON.stringify(meta) });
 }
 
@@ -58,7 +66,8 @@ export async function decodeCheckpoint(bytes: Uint8Array, fileName = CHECKPOINT_
   const raw = r.metadata?.[META_KEY];
   if (!raw) throw new Error(`${fileName}: not a CLO Lab checkpoint (no ${META_KEY} metadata)`);
   const meta = JSON.parse(raw);
-  if (meta.format !== FORMAT) throw new Error(`${fileName}: checkpoint format ${JSON.stringify(meta.format)}, expected ${FORMAT}`);
+  if (meta.format !== FORMAT)
+    throw new Error(`${fileName}: checkpoint format ${JSON.stringify(meta.format)}, expected ${FORMAT}`);
   const lora: TrainCheckpoint['lora'] = { config: meta.lora_config, tensors: {} };
   const optimizer: TrainCheckpoint['optimizer'] = { t: meta.adam_t, m: {}, v: {} };
   const trainable: Record<string, ExtraTensor> = {};
@@ -66,11 +75,20 @@ export async function decodeCheckpoint(bytes: Uint8Array, fileName = CHECKPOINT_
     const t = await r.readFloat(name);
     let m: RegExpExecArray | null;
     if ((m = /^lora\/(.+)\/([AB])$/.exec(name))) {
-      const e = (lora.tensors[m[1]] ??= { A: new Float32Array(), B: new Float32Array(), aShape: [0, 0], bShape: [0, 0] });
+      const e = (lora.tensors[m[1]] ??= {
+        A: new Float32Array(),
+        B: new Float32Array(),
+        aShape: [0, 0],
+        bShape: [0, 0],
+      });
       if (m[2] === 'A') [e.A, e.aShape] = [t.data, t.shape as [number, number]];
       else [e.B, e.bShape] = [t.data, t.shape as [number, number]];
     } else if ((m = /^adam\/([mv])\/(.+)$/.exec(name))) optimizer[m[1] as 'm' | 'v'][m[2]] = t.data;
     else if ((m = /^trainable\/(.+)$/.exec(name))) trainable[m[1]] = { shape: t.shape, data: t.data };
   }
-  return { checkpoint: { step: meta.step, config: meta.config, lora, optimizer, metrics: meta.metrics }, run: meta.run ?? {}, trainable };
+  return {
+    checkpoint: { step: meta.step, config: meta.config, lora, optimizer, metrics: meta.metrics },
+    run: meta.run ?? {},
+    trainable,
+  };
 }

@@ -70,7 +70,11 @@ export function rootedAt(src: FileSource, marker: string): FileSource {
   const chunked = src.chunked;
   return {
     description: src.description ? `${src.description}/${prefix.replace(/\/$/, '')}` : prefix,
-    list: () => src.list().filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)),
+    list: () =>
+      src
+        .list()
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => n.slice(prefix.length)),
     read: (n) => src.read(prefix + n),
     chunked: chunked ? (n) => chunked.call(src, prefix + n) : undefined,
   };

@@ -4,7 +4,12 @@
  */
 import type { ModelConfig } from '../model/config';
 
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'GPT2LMHeadModel'] as const;
+export const SUPPORTED_ARCHITECTURES = [
+  'LlamaForCausalLM',
+  'MistralForCausalLM',
+  'Qwen2ForCausalLM',
+  'GPT2LMHeadModel',
+] as const;
 export type HfArchitecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export type HfConfigJson = Record<string, unknown>;
@@ -28,7 +33,12 @@ function firstId(v: unknown): number | null {
 export function hfArchitecture(cfg: HfConfigJson, fileName = 'config.json'): HfArchitecture {
   const archs = Array.isArray(cfg.architectures) ? (cfg.architectures as unknown[]).map(String) : [];
   for (const a of archs) if ((SUPPORTED_ARCHITECTURES as readonly string[]).includes(a)) return a as HfArchitecture;
-  const byType: Record<string, HfArchitecture> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', gpt2: 'GPT2LMHeadModel' };
+  const byType: Record<string, HfArchitecture> = {
+    llama: 'LlamaForCausalLM',
+    mistral: 'MistralForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    gpt2: 'GPT2LMHeadModel',
+  };
   if (archs.length === 0 && typeof cfg.model_type === 'string' && byType[cfg.model_type]) return byType[cfg.model_type];
   const what = archs.length ? `architectures ${JSON.stringify(archs)}` : `model_type ${JSON.stringify(cfg.model_type)}`;
   throw new HfConfigError(`${fileName}: unsupported ${what}; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
@@ -47,15 +57,24 @@ export function hfConfigToModelConfig(cfg: HfConfigJson, fileName = 'config.json
  */
 export function checkConfigRanges(c: ModelConfig, fileName = 'config.json'): void {
   const ints: [keyof ModelConfig, string][] = [
-    ['dim', 'hidden size'], ['hiddenDim', 'intermediate size'], ['nLayers', 'layer count'], ['nHeads', 'attention heads'],
-    ['nKvHeads', 'key/value heads'], ['headDim', 'head dim'], ['vocabSize', 'vocab_size'], ['maxSeqLen', 'max positions'],
+    ['dim', 'hidden size'],
+    ['hiddenDim', 'intermediate size'],
+    ['nLayers', 'layer count'],
+    ['nHeads', 'attention heads'],
+    ['nKvHeads', 'key/value heads'],
+    ['headDim', 'head dim'],
+    ['vocabSize', 'vocab_size'],
+    ['maxSeqLen', 'max positions'],
   ];
   for (const [k, what] of ints) {
     const v = c[k] as number;
-    if (!(Number.isInteger(v) && v > 0)) throw new HfConfigError(`${fileName}: ${what} (${k}) is ${v}, expected a positive integer`);
+    if (!(Number.isInteger(v) && v > 0))
+      throw new HfConfigError(`${fileName}: ${what} (${k}) is ${v}, expected a positive integer`);
   }
-  if (c.position === 'rope' && !(c.ropeTheta > 0 && Number.isFinite(c.ropeTheta))) throw new HfConfigError(`${fileName}: rope_theta is ${c.ropeTheta}, expected a positive number`);
-  if (!(c.normEps > 0 && Number.isFinite(c.normEps))) throw new HfConfigError(`${fileName}: norm epsilon is ${c.normEps}, expected a positive number`);
+  if (c.position === 'rope' && !(c.ropeTheta > 0 && Number.isFinite(c.ropeTheta)))
+    throw new HfConfigError(`${fileName}: rope_theta is ${c.ropeTheta}, expected a positive number`);
+  if (!(c.normEps > 0 && Number.isFinite(c.normEps)))
+    throw new HfConfigError(`${fileName}: norm epsilon is ${c.normEps}, expected a positive number`);
 }
 
 function readConfig(cfg: HfConfigJson, fileName: string): ModelConfig {
@@ -66,7 +85,8 @@ function readConfig(cfg: HfConfigJson, fileName: string): ModelConfig {
       if (fallback !== undefined) return fallback;
       throw new HfConfigError(`${fileName}: missing "${key}"`);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new HfConfigError(`${fileName}: "${key}" is ${JSON.stringify(v)}, expected a non-negative number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new HfConfigError(`${fileName}: "${key}" is ${JSON.stringify(v)}, expected a non-negative number`);
     return v;
   };
 
@@ -74,7 +94,8 @@ function readConfig(cfg: HfConfigJson, fileName: string): ModelConfig {
     const dim = num('n_embd');
     const nHeads = num('n_head');
     const act = String(cfg.activation_function ?? 'gelu_new');
-    if (!GELU_ACTS.includes(act)) throw new HfConfigError(`${fileName}: activation_function "${act}" is not supported (GELU variants only)`);
+    if (!GELU_ACTS.includes(act))
+      throw new HfConfigError(`${fileName}: activation_function "${act}" is not supported (GELU variants only)`);
     if (dim % nHeads) throw new HfConfigError(`${fileName}: n_embd ${dim} is not divisible by n_head ${nHeads}`);
     return {
       arch: 'gpt2',
@@ -100,17 +121,24 @@ function readConfig(cfg: HfConfigJson, fileName: string): ModelConfig {
   }
 
   const act = String(cfg.hidden_act ?? 'silu');
-  if (act !== 'silu' && act !== 'swish') throw new HfConfigError(`${fileName}: hidden_act "${act}" is not supported (SwiGLU/silu only)`);
+  if (act !== 'silu' && act !== 'swish')
+    throw new HfConfigError(`${fileName}: hidden_act "${act}" is not supported (SwiGLU/silu only)`);
   if (cfg.rope_scaling !== undefined && cfg.rope_scaling !== null) {
-    const t = (cfg.rope_scaling as Record<string, unknown>).rope_type ?? (cfg.rope_scaling as Record<string, unknown>).type;
-    if (t !== 'default') throw new HfConfigError(`${fileName}: rope_scaling ${JSON.stringify(t)} is not supported (plain RoPE only)`);
+    const t =
+      (cfg.rope_scaling as Record<string, unknown>).rope_type ?? (cfg.rope_scaling as Record<string, unknown>).type;
+    if (t !== 'default')
+      throw new HfConfigError(`${fileName}: rope_scaling ${JSON.stringify(t)} is not supported (plain RoPE only)`);
   }
   const dim = num('hidden_size');
   const nHeads = num('num_attention_heads');
   const headDim = num('head_dim', dim / nHeads);
-  if (!Number.isInteger(headDim)) throw new HfConfigError(`${fileName}: hidden_size ${dim} is not divisible by num_attention_heads ${nHeads}`);
+  if (!Number.isInteger(headDim))
+    throw new HfConfigError(`${fileName}: hidden_size ${dim} is not divisible by num_attention_heads ${nHeads}`);
   const nKvHeads = num('num_key_value_heads', nHeads);
-  if (nHeads % nKvHeads) throw new HfConfigError(`${fileName}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
+  if (nHeads % nKvHeads)
+    throw new HfConfigError(
+      `${fileName}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`,
+    );
   const isQwen = arch === 'Qwen2ForCausalLM';
   const attnBias = Boolean(cfg.attention_bias);
   return {

@@ -42,16 +42,21 @@ export async function weightFiles(src: FileSource): Promise<string[]> {
   if (files.includes('model.safetensors.index.json')) {
     const idx = parseJson(await src.read('model.safetensors.index.json'), `${where}/model.safetensors.index.json`);
     const map = idx.weight_map as Record<string, string> | undefined;
-    if (!map || typeof map !== 'object') throw new HfLoadError(`${where}/model.safetensors.index.json: no "weight_map"`);
+    if (!map || typeof map !== 'object')
+      throw new HfLoadError(`${where}/model.safetensors.index.json: no "weight_map"`);
     const shards = [...new Set(Object.values(map))].sort();
-    for (const s of shards) if (!files.includes(s)) throw new HfLoadError(`${where}: shard "${s}" named in model.safetensors.index.json is missing`);
+    for (const s of shards)
+      if (!files.includes(s))
+        throw new HfLoadError(`${where}: shard "${s}" named in model.safetensors.index.json is missing`);
     return shards;
   }
   if (files.includes('model.safetensors')) return ['model.safetensors'];
   const any = files.filter((f) => f.endsWith('.safetensors') && !f.includes('/') && !f.startsWith('adapter_')).sort();
   if (any.length) return any;
   if (files.some((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.pth')))
-    throw new HfLoadError(`${where}: only PyTorch .bin/.pt weights found; this lab reads safetensors (convert with safetensors' convert script or save_pretrained(safe_serialization=True))`);
+    throw new HfLoadError(
+      `${where}: only PyTorch .bin/.pt weights found; this lab reads safetensors (convert with safetensors' convert script or save_pretrained(safe_serialization=True))`,
+    );
   throw new HfLoadError(`${where}: no *.safetensors weights found`);
 }
 
@@ -68,17 +73,25 @@ export async function openWeights(src: FileSource): Promise<{ readers: Safetenso
 export async function loadHfTokenizer(src: FileSource, config: ModelConfig): Promise<HfTokenizer> {
   const files = src.list();
   const where = src.description ?? 'model';
-  if (!files.includes('tokenizer.json')) throw new HfLoadError(`${where}: no tokenizer.json (only the fast-tokenizer format is supported)`);
+  if (!files.includes('tokenizer.json'))
+    throw new HfLoadError(`${where}: no tokenizer.json (only the fast-tokenizer format is supported)`);
   const tj = parseJson(await src.read('tokenizer.json'), `${where}/tokenizer.json`);
-  const tc = files.includes('tokenizer_config.json') ? parseJson(await src.read('tokenizer_config.json'), `${where}/tokenizer_config.json`) : {};
-  return new HfTokenizer(tj, tc, { bosTokenId: config.bosId, eosTokenId: config.eosId, fileName: `${where}/tokenizer.json` });
+  const tc = files.includes('tokenizer_config.json')
+    ? parseJson(await src.read('tokenizer_config.json'), `${where}/tokenizer_config.json`)
+    : {};
+  return new HfTokenizer(tj, tc, {
+    bosTokenId: config.bosId,
+    eosTokenId: config.eosId,
+    fileName: `${where}/tokenizer.json`,
+  });
 }
 
 /** Reads config.json alone (for the memory guard and "info" before loading). */
 export async function readHfConfig(source: FileSource): Promise<{ json: HfConfigJson; config: ModelConfig }> {
   const src = rootedAt(source, 'config.json');
   const where = src.description ?? 'model';
-  if (!src.list().includes('config.json')) throw new HfLoadError(`${where}: no config.json (not a Hugging Face model folder?)`);
+  if (!src.list().includes('config.json'))
+    throw new HfLoadError(`${where}: no config.json (not a Hugging Face model folder?)`);
   const json = parseJson(await src.read('config.json'), `${where}/config.json`);
   return { json, config: hfConfigToModelConfig(json, `${where}/config.json`) };
 }
@@ -89,7 +102,10 @@ export async function loadHfModel(source: FileSource, name: string, opts: HfLoad
   const { config: parsed } = await readHfConfig(src);
   opts.checkConfig?.(parsed);
   const tokenizer = await loadHfTokenizer(src, parsed);
-  if (tokenizer.vocabSize > parsed.vocabSize) throw new HfLoadError(`${where}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${parsed.vocabSize}`);
+  if (tokenizer.vocabSize > parsed.vocabSize)
+    throw new HfLoadError(
+      `${where}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${parsed.vocabSize}`,
+    );
   const { tensors } = await openWeights(src);
   let done = 0;
   const total = tensors.names().length;

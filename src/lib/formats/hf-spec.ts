@@ -10,8 +10,7 @@ import { openUrlSource, type UrlProgress } from './url-source';
 import type { LoadedModel } from '../model/model';
 
 export type HfModelSpec =
-  | { kind: 'files'; name: string; files: NamedBlob[] }
-  | { kind: 'url'; name: string; url: string };
+  { kind: 'files'; name: string; files: NamedBlob[] } | { kind: 'url'; name: string; url: string };
 
 export interface SpecCheck {
   ok: boolean;
@@ -26,13 +25,20 @@ export function checkPickedFiles(files: NamedBlob[]): SpecCheck {
   const names = files.map((f) => f.name);
   const src = rootedAt({ list: () => names, read: async () => new Uint8Array() }, 'config.json');
   const inRoot = src.list();
-  const weights = files.filter((f) => f.name.endsWith('.safetensors') && !f.name.split('/').pop()!.startsWith('adapter_'));
+  const weights = files.filter(
+    (f) => f.name.endsWith('.safetensors') && !f.name.split('/').pop()!.startsWith('adapter_'),
+  );
   const weightBytes = weights.reduce((s, f) => s + f.blob.size, 0);
   const missing: string[] = [];
   if (!inRoot.includes('config.json')) missing.push('config.json');
   if (!inRoot.includes('tokenizer.json')) missing.push('tokenizer.json');
-  if (weights.length === 0) missing.push(names.some((n) => /\.(bin|pt|pth)$/.test(n)) ? '*.safetensors (PyTorch .bin is not supported)' : '*.safetensors');
-  return missing.length ? { ok: false, message: `The selection lacks ${missing.join(', ')}.`, weightBytes } : { ok: true, message: '', weightBytes };
+  if (weights.length === 0)
+    missing.push(
+      names.some((n) => /\.(bin|pt|pth)$/.test(n)) ? '*.safetensors (PyTorch .bin is not supported)' : '*.safetensors',
+    );
+  return missing.length
+    ? { ok: false, message: `The selection lacks ${missing.join(', ')}.`, weightBytes }
+    : { ok: true, message: '', weightBytes };
 }
 
 export interface OpenSpecOptions {

@@ -73,9 +73,16 @@ class Loader {
   async get(names: string | string[], shape: number[]): Promise<Float32Array> {
     const name = this.resolve(Array.isArray(names) ? names : [names]);
     const t = await this.src.readFloat(name);
-    if (!eq(t.shape, shape)) throw new HfWeightsError(`${this.where}: tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    if (!eq(t.shape, shape))
+      throw new HfWeightsError(
+        `${this.where}: tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+      );
     const d = t.data;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new HfWeightsError(`${this.where}: tensor "${name}" has ${d[i]} at index ${i} (a corrupt or diverged checkpoint)`);
+    for (let i = 0; i < d.length; i++)
+      if (!Number.isFinite(d[i]))
+        throw new HfWeightsError(
+          `${this.where}: tensor "${name}" has ${d[i]} at index ${i} (a corrupt or diverged checkpoint)`,
+        );
     return d;
   }
   has(names: string[]): boolean {
@@ -116,7 +123,8 @@ async function loadLlamaFamily(src: TensorSource, c: ModelConfig, where: string)
       up_proj: [c.hiddenDim, c.dim],
       down_proj: [c.dim, c.hiddenDim],
     };
-    const hasBias = (n: LinearName) => (n === 'q_proj' || n === 'k_proj' || n === 'v_proj' ? c.bias.qkv : n === 'o_proj' ? c.bias.o : c.bias.mlp);
+    const hasBias = (n: LinearName) =>
+      n === 'q_proj' || n === 'k_proj' || n === 'v_proj' ? c.bias.qkv : n === 'o_proj' ? c.bias.o : c.bias.mlp;
     for (let i = 0; i < c.nLayers; i++) {
       const base = `layers.${i}.`;
       const linears: Partial<Record<LinearName, Linear>> = {};
@@ -135,7 +143,8 @@ async function loadLlamaFamily(src: TensorSource, c: ModelConfig, where: string)
     }
     const finalNorm: Norm = { w: t1(await L.get(p('norm.weight'), [c.dim])) };
     const w: ModelWeights = { embed, layers, finalNorm };
-    if (!c.tiedEmbeddings && L.has(['lm_head.weight'])) w.lmHead = t2(await L.get('lm_head.weight', [c.vocabSize, c.dim]), [c.vocabSize, c.dim]);
+    if (!c.tiedEmbeddings && L.has(['lm_head.weight']))
+      w.lmHead = t2(await L.get('lm_head.weight', [c.vocabSize, c.dim]), [c.vocabSize, c.dim]);
     return w;
   } catch (e) {
     for (const t of made) t.dispose();
@@ -154,7 +163,8 @@ async function loadGpt2(src: TensorSource, c: ModelConfig, where: string): Promi
     return t;
   };
   /** Conv1D weight [in, out] → Linear w [out, in] */
-  const conv = async (name: string, inF: number, outF: number) => transpose2d(await L.get(p(name), [inF, outF]), inF, outF);
+  const conv = async (name: string, inF: number, outF: number) =>
+    transpose2d(await L.get(p(name), [inF, outF]), inF, outF);
   const norm = async (name: string): Promise<Norm> => ({
     w: keep(tf.tensor1d(await L.get(p(`${name}.weight`), [d]))),
     b: keep(tf.tensor1d(await L.get(p(`${name}.bias`), [d]))),
@@ -175,14 +185,24 @@ async function loadGpt2(src: TensorSource, c: ModelConfig, where: string): Promi
         q_proj: part(0),
         k_proj: part(1),
         v_proj: part(2),
-        o_proj: { w: keep(tf.tensor2d(await conv(`${b}attn.c_proj.weight`, d, d), [d, d])), b: keep(tf.tensor1d(await L.get(p(`${b}attn.c_proj.bias`), [d]))) },
-        up_proj: { w: keep(tf.tensor2d(await conv(`${b}mlp.c_fc.weight`, d, h), [h, d])), b: keep(tf.tensor1d(await L.get(p(`${b}mlp.c_fc.bias`), [h]))) },
-        down_proj: { w: keep(tf.tensor2d(await conv(`${b}mlp.c_proj.weight`, h, d), [d, h])), b: keep(tf.tensor1d(await L.get(p(`${b}mlp.c_proj.bias`), [d]))) },
+        o_proj: {
+          w: keep(tf.tensor2d(await conv(`${b}attn.c_proj.weight`, d, d), [d, d])),
+          b: keep(tf.tensor1d(await L.get(p(`${b}attn.c_proj.bias`), [d]))),
+        },
+        up_proj: {
+          w: keep(tf.tensor2d(await conv(`${b}mlp.c_fc.weight`, d, h), [h, d])),
+          b: keep(tf.tensor1d(await L.get(p(`${b}mlp.c_fc.bias`), [h]))),
+        },
+        down_proj: {
+          w: keep(tf.tensor2d(await conv(`${b}mlp.c_proj.weight`, h, d), [d, h])),
+          b: keep(tf.tensor1d(await L.get(p(`${b}mlp.c_proj.bias`), [d]))),
+        },
       };
       layers.push({ attnNorm: await norm(`${b}ln_1`), mlpNorm: await norm(`${b}ln_2`), linears });
     }
     const w: ModelWeights = { embed, posEmbed, layers, finalNorm: await norm('ln_f') };
-    if (!c.tiedEmbeddings && L.has(['lm_head.weight'])) w.lmHead = keep(tf.tensor2d(await L.get('lm_head.weight', [c.vocabSize, d]), [c.vocabSize, d]));
+    if (!c.tiedEmbeddings && L.has(['lm_head.weight']))
+      w.lmHead = keep(tf.tensor2d(await L.get('lm_head.weight', [c.vocabSize, d]), [c.vocabSize, d]));
     return w;
   } catch (e) {
     for (const t of made) t.dispose();
@@ -204,7 +224,9 @@ export function checkLayerCount(src: TensorSource, c: ModelConfig, where: string
   const found = layers.size === 0 ? 0 : Math.max(...layers) + 1;
   if (found !== c.nLayers || layers.size !== found) {
     const key = c.arch === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
-    throw new HfWeightsError(`${where}: config.json ${key} is ${c.nLayers} but the tensors hold ${layers.size === found ? found : `layers {${[...layers].sort((a, b) => a - b).join(',')}}`}`);
+    throw new HfWeightsError(
+      `${where}: config.json ${key} is ${c.nLayers} but the tensors hold ${layers.size === found ? found : `layers {${[...layers].sort((a, b) => a - b).join(',')}}`}`,
+    );
   }
 }
 
@@ -213,7 +235,11 @@ export function checkLayerCount(src: TensorSource, c: ModelConfig, where: string
  * When the config says untied but lm_head.weight is absent, the head is tied (HF does the same);
  * the returned config reflects that.
  */
-export async function hfTensorsToWeights(src: TensorSource, config: ModelConfig, where = 'checkpoint'): Promise<{ config: ModelConfig; weights: ModelWeights }> {
+export async function hfTensorsToWeights(
+  src: TensorSource,
+  config: ModelConfig,
+  where = 'checkpoint',
+): Promise<{ config: ModelConfig; weights: ModelWeights }> {
   const cfg: ModelConfig = { ...config };
   checkLayerCount(src, cfg, where);
   if (!cfg.tiedEmbeddings && !src.has('lm_head.weight')) cfg.tiedEmbeddings = true;
@@ -224,7 +250,14 @@ export async function hfTensorsToWeights(src: TensorSource, config: ModelConfig,
 /** HF name of a linear layer's module (without `.weight`), for PEFT keys and the merged export. */
 export function hfLinearModule(arch: string, layer: number, name: LinearName): string {
   if (arch === 'gpt2') {
-    const m: Partial<Record<LinearName, string>> = { q_proj: 'attn.c_attn', k_proj: 'attn.c_attn', v_proj: 'attn.c_attn', o_proj: 'attn.c_proj', up_proj: 'mlp.c_fc', down_proj: 'mlp.c_proj' };
+    const m: Partial<Record<LinearName, string>> = {
+      q_proj: 'attn.c_attn',
+      k_proj: 'attn.c_attn',
+      v_proj: 'attn.c_attn',
+      o_proj: 'attn.c_proj',
+      up_proj: 'mlp.c_fc',
+      down_proj: 'mlp.c_proj',
+    };
     const mod = m[name];
     if (!mod) throw new HfWeightsError(`GPT-2 has no ${name}`);
     return `transformer.h.${layer}.${mod}`;
@@ -276,7 +309,10 @@ export async function weightsToHfTensors(w: ModelWeights, c: ModelConfig): Promi
       await conv('attn.c_proj', lin('o_proj'));
       await conv('mlp.c_fc', lin('up_proj'));
       await conv('mlp.c_proj', lin('down_proj'));
-      for (const [n, norm] of [['ln_1', l.attnNorm], ['ln_2', l.mlpNorm]] as const) {
+      for (const [n, norm] of [
+        ['ln_1', l.attnNorm],
+        ['ln_2', l.mlpNorm],
+      ] as const) {
         await put(`${b}${n}.weight`, norm.w);
         if (norm.b) await put(`${b}${n}.bias`, norm.b);
       }

@@ -24,10 +24,12 @@ export function readLlama2cHeader(bytes: Uint8Array, fileName = 'model.bin'): Ll
   const v = Array.from({ length: 7 }, (_, i) => dv.getInt32(i * 4, true));
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = v;
   const bad = (what: string) => new Error(`${fileName}: invalid llama2.c header (${what}): [${v.join(', ')}]`);
-  if (dim <= 0 || hiddenDim <= 0 || nLayers <= 0 || nHeads <= 0 || nKvHeads <= 0 || seqLen <= 0 || vocab === 0) throw bad('non-positive size');
+  if (dim <= 0 || hiddenDim <= 0 || nLayers <= 0 || nHeads <= 0 || nKvHeads <= 0 || seqLen <= 0 || vocab === 0)
+    throw bad('non-positive size');
   if (dim % nHeads !== 0) throw bad(`dim ${dim} not divisible by n_heads ${nHeads}`);
   if (nHeads % nKvHeads !== 0) throw bad(`n_heads ${nHeads} not divisible by n_kv_heads ${nKvHeads}`);
-  if (dim > 1 << 16 || hiddenDim > 1 << 18 || nLayers > 1024 || Math.abs(vocab) > 1 << 22 || seqLen > 1 << 20) throw bad('implausible size');
+  if (dim > 1 << 16 || hiddenDim > 1 << 18 || nLayers > 1024 || Math.abs(vocab) > 1 << 22 || seqLen > 1 << 20)
+    throw bad('implausible size');
   return { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, shared: vocab > 0 };
 }
 
@@ -51,7 +53,10 @@ export function expectedLlama2cBytes(h: Llama2cHeader): number {
 }
 
 /** Parse a llama2.c legacy checkpoint; the header is validated against the file size. */
-export function parseLlama2c(bytes: Uint8Array, fileName = 'model.bin'): { config: ModelConfig; weights: ModelWeights } {
+export function parseLlama2c(
+  bytes: Uint8Array,
+  fileName = 'model.bin',
+): { config: ModelConfig; weights: ModelWeights } {
   const h = readLlama2cHeader(bytes, fileName);
   const expected = expectedLlama2cBytes(h);
   if (bytes.byteLength !== expected)
@@ -78,13 +83,30 @@ export function parseLlama2c(bytes: Uint8Array, fileName = 'model.bin'): { confi
   const floats = new Float32Array((bytes.byteLength - HEADER_BYTES) / 4);
   new Uint8Array(floats.buffer).set(bytes.subarray(HEADER_BYTES));
   let off = 0;
-  const names = ['token_embedding', 'rms_att', 'wq', 'wk', 'wv', 'wo', 'rms_ffn', 'w1', 'w2', 'w3', 'rms_final', 'freq_cis', 'wcls'];
+  const names = [
+    'token_embedding',
+    'rms_att',
+    'wq',
+    'wk',
+    'wv',
+    'wo',
+    'rms_ffn',
+    'w1',
+    'w2',
+    'w3',
+    'rms_final',
+    'freq_cis',
+    'wcls',
+  ];
   let part = 0;
   const take = (n: number) => {
     const a = floats.subarray(off, off + n);
     const name = names[part++] ?? 'weights';
     // NaN/Inf weights are refused here rather than turning every logit into NaN later (freq_cis is unused)
-    if (name !== 'freq_cis') for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`${fileName}: ${name} has ${a[i]} at index ${i} (a corrupt or diverged checkpoint)`);
+    if (name !== 'freq_cis')
+      for (let i = 0; i < a.length; i++)
+        if (!Number.isFinite(a[i]))
+          throw new Error(`${fileName}: ${name} has ${a[i]} at index ${i} (a corrupt or diverged checkpoint)`);
     off += n;
     return a;
   };
@@ -131,7 +153,14 @@ export function parseLlama2c(bytes: Uint8Array, fileName = 'model.bin'): { confi
   return { config, weights };
 }
 
-export function loadLlama2c(binBytes: Uint8Array, tokBytes: Uint8Array, name: string, source: string, binName = 'model.bin', tokName = 'tokenizer.bin'): LoadedModel {
+export function loadLlama2c(
+  binBytes: Uint8Array,
+  tokBytes: Uint8Array,
+  name: string,
+  source: string,
+  binName = 'model.bin',
+  tokName = 'tokenizer.bin',
+): LoadedModel {
   const { config, weights } = parseLlama2c(binBytes, binName);
   const tokenizer = Tok512Tokenizer.fromBytes(tokBytes, config.vocabSize, tokName);
   return { name, config, weights, tokenizer, source };

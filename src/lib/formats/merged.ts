@@ -35,7 +35,11 @@ function json(v: unknown): Uint8Array {
 }
 
 /** Writes the merged model; returns file name → bytes. The base weights are not modified. */
-export async function exportMerged(model: LoadedModel, lora: LoraState | null, opts: MergedExportOptions = {}): Promise<Map<string, Uint8Array>> {
+export async function exportMerged(
+  model: LoadedModel,
+  lora: LoraState | null,
+  opts: MergedExportOptions = {},
+): Promise<Map<string, Uint8Array>> {
   const c = model.config;
   const interleaved = c.ropeStyle === 'interleaved';
   const outCfg: ModelConfig = { ...c, arch: c.arch === 'llama2c' ? 'llama' : c.arch, ropeStyle: 'half' };
@@ -51,7 +55,10 @@ export async function exportMerged(model: LoadedModel, lora: LoraState | null, o
   }
   if (interleaved) {
     for (let l = 0; l < c.nLayers; l++) {
-      for (const [name, heads] of [['q_proj', c.nHeads], ['k_proj', c.nKvHeads]] as const) {
+      for (const [name, heads] of [
+        ['q_proj', c.nHeads],
+        ['k_proj', c.nKvHeads],
+      ] as const) {
         for (const suffix of ['weight', 'bias']) {
           const key = `model.layers.${l}.self_attn.${name}.${suffix}`;
           const t = tensors.get(key);
@@ -76,13 +83,18 @@ export async function exportMerged(model: LoadedModel, lora: LoraState | null, o
     files.set('tokenizer_config.json', json(model.tokenizer.tokenizerConfig));
   } else if (model.tokenizer instanceof Tok512Tokenizer || opts.tok512Bytes) {
     const tk = model.tokenizer;
-    const pieces = tk instanceof Tok512Tokenizer ? tk.pieces.map((piece, i) => ({ piece, score: tk.scores[i] })) : parseTok512(opts.tok512Bytes!, c.vocabSize);
+    const pieces =
+      tk instanceof Tok512Tokenizer
+        ? tk.pieces.map((piece, i) => ({ piece, score: tk.scores[i] }))
+        : parseTok512(opts.tok512Bytes!, c.vocabSize);
     const t = tok512ToHfTokenizer(pieces, { bosId: c.bosId ?? 1, eosId: c.eosId ?? 2, maxLength: c.maxSeqLen });
     files.set('tokenizer.json', json(t.tokenizerJson));
     files.set('tokenizer_config.json', json(t.tokenizerConfig));
     files.set('special_tokens_map.json', json(t.specialTokensMap));
   } else {
-    throw new Error(`merged export of ${model.name}: no tokenizer to write (pass the tok512.bin bytes for a llama2.c model)`);
+    throw new Error(
+      `merged export of ${model.name}: no tokenizer to write (pass the tok512.bin bytes for a llama2.c model)`,
+    );
   }
   return files;
 }

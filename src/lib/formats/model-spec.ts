@@ -50,7 +50,10 @@ export function specKey(spec: ModelSpec): string {
     case 'hf':
       return spec.hf.kind === 'url'
         ? `hf-url:${spec.hf.url}`
-        : `hf-files:${spec.hf.name}:${spec.hf.files.map((f) => `${f.name}=${f.blob.size}`).sort().join(',')}`;
+        : `hf-files:${spec.hf.name}:${spec.hf.files
+            .map((f) => `${f.name}=${f.blob.size}`)
+            .sort()
+            .join(',')}`;
   }
 }
 
@@ -58,13 +61,25 @@ export function specKey(spec: ModelSpec): string {
 export function modelRef(spec: ModelSpec, config: ModelConfig): ModelRef {
   const { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize } = config;
   const dims = { arch, dim, hiddenDim, nLayers, nHeads, nKvHeads, headDim, vocabSize };
-  if (spec.kind === 'hf') return { name: spec.hf.name, kind: spec.hf.kind === 'url' ? 'hf-url' : 'hf-files', url: spec.hf.kind === 'url' ? spec.hf.url : undefined, dims };
+  if (spec.kind === 'hf')
+    return {
+      name: spec.hf.name,
+      kind: spec.hf.kind === 'url' ? 'hf-url' : 'hf-files',
+      url: spec.hf.kind === 'url' ? spec.hf.url : undefined,
+      dims,
+    };
   return { name: specName(spec), kind: spec.kind, url: spec.kind === 'llama2c' ? spec.modelUrl : undefined, dims };
 }
 
 /** "tiny-llama (Hugging Face folder; dim 64, 2 layers, vocab 300)" */
 export function describeRef(ref: ModelRef): string {
-  const how = { embedded: 'embedded', llama2c: 'llama2.c', hf: 'Hugging Face', 'hf-files': 'Hugging Face folder', 'hf-url': 'Hugging Face URL' }[ref.kind];
+  const how = {
+    embedded: 'embedded',
+    llama2c: 'llama2.c',
+    hf: 'Hugging Face',
+    'hf-files': 'Hugging Face folder',
+    'hf-url': 'Hugging Face URL',
+  }[ref.kind];
   return `${ref.name} (${how}; dim ${ref.dims.dim}, ${ref.dims.nLayers} layers, vocab ${ref.dims.vocabSize})`;
 }
 
@@ -84,16 +99,31 @@ async function fetchBytes(url: string, opts: LoadSpecOptions): Promise<Uint8Arra
   return new Uint8Array(await res.arrayBuffer());
 }
 
-async function loadLlama2cUrls(name: string, modelUrl: string, tokenizerUrl: string, opts: LoadSpecOptions): Promise<LoadedModel> {
+async function loadLlama2cUrls(
+  name: string,
+  modelUrl: string,
+  tokenizerUrl: string,
+  opts: LoadSpecOptions,
+): Promise<LoadedModel> {
   const [bin, tok] = await Promise.all([fetchBytes(modelUrl, opts), fetchBytes(tokenizerUrl, opts)]);
   const last = (u: string) => u.split('/').pop() ?? u;
-  return loadLlama2c(bin, tok, name, name === EMBEDDED_NAME ? EMBEDDED_NAME : modelUrl, last(modelUrl), last(tokenizerUrl));
+  return loadLlama2c(
+    bin,
+    tok,
+    name,
+    name === EMBEDDED_NAME ? EMBEDDED_NAME : modelUrl,
+    last(modelUrl),
+    last(tokenizerUrl),
+  );
 }
 
-type Loaders = { [K in ModelSpec['kind']]: (spec: Extract<ModelSpec, { kind: K }>, opts: LoadSpecOptions) => Promise<LoadedModel> };
+type Loaders = {
+  [K in ModelSpec['kind']]: (spec: Extract<ModelSpec, { kind: K }>, opts: LoadSpecOptions) => Promise<LoadedModel>;
+};
 
 export const MODEL_LOADERS: Loaders = {
-  embedded: (_spec, opts) => loadLlama2cUrls(EMBEDDED_NAME, '/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin', opts),
+  embedded: (_spec, opts) =>
+    loadLlama2cUrls(EMBEDDED_NAME, '/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin', opts),
   llama2c: (spec, opts) => loadLlama2cUrls(spec.name, spec.modelUrl, spec.tokenizerUrl, opts),
   hf: (spec, opts) => loadHfSpec(spec.hf, { store: opts.store, fetch: opts.fetch, onProgress: opts.onDownload }),
 };

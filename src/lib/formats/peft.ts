@@ -35,12 +35,20 @@ export interface PeftFiles {
   weights: Uint8Array;
 }
 
-const GPT2_MODULE: Partial<Record<LinearName, string>> = { q_proj: 'c_attn', k_proj: 'c_attn', v_proj: 'c_attn', o_proj: 'attn.c_proj', up_proj: 'c_fc', down_proj: 'mlp.c_proj' };
+const GPT2_MODULE: Partial<Record<LinearName, string>> = {
+  q_proj: 'c_attn',
+  k_proj: 'c_attn',
+  v_proj: 'c_attn',
+  o_proj: 'attn.c_proj',
+  up_proj: 'c_fc',
+  down_proj: 'mlp.c_proj',
+};
 const QKV: LinearName[] = ['q_proj', 'k_proj', 'v_proj'];
 
 function parseKey(key: string): { layer: number; target: LinearName } {
   const m = /^(\d+)\.([a-z_]+)$/.exec(key);
-  if (!m || !(LINEAR_NAMES as string[]).includes(m[2])) throw new PeftError(`LoRA snapshot key "${key}" is not "<layer>.<target>"`);
+  if (!m || !(LINEAR_NAMES as string[]).includes(m[2]))
+    throw new PeftError(`LoRA snapshot key "${key}" is not "<layer>.<target>"`);
   return { layer: Number(m[1]), target: m[2] as LinearName };
 }
 
@@ -48,7 +56,9 @@ function parseKey(key: string): { layer: number; target: LinearName } {
 export function toPeft(snap: LoraSnapshot, model: ModelConfig, baseModel: string): PeftFiles {
   const { r, alpha } = snap.config;
   const tensors = new Map<string, WriteTensor>();
-  const targets = [...new Set(Object.keys(snap.tensors).map((k) => parseKey(k).target))].sort((a, b) => LINEAR_NAMES.indexOf(a) - LINEAR_NAMES.indexOf(b));
+  const targets = [...new Set(Object.keys(snap.tensors).map((k) => parseKey(k).target))].sort(
+    (a, b) => LINEAR_NAMES.indexOf(a) - LINEAR_NAMES.indexOf(b),
+  );
   const config: Record<string, unknown> = {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -80,7 +90,10 @@ export function toPeft(snap: LoraSnapshot, model: ModelConfig, baseModel: string
       tensors.set(`${mod}.lora_B.weight`, { shape: [...t.bShape], data: B });
     }
     config.target_modules = targets;
-    return { adapterConfig: config, weights: writeSafetensors(tensors, { format: 'pt', 'clo_lab.targets': targets.join(',') }) };
+    return {
+      adapterConfig: config,
+      weights: writeSafetensors(tensors, { format: 'pt', 'clo_lab.targets': targets.join(',') }),
+    };
   }
 
   // GPT-2
@@ -117,17 +130,28 @@ export function toPeft(snap: LoraSnapshot, model: ModelConfig, baseModel: string
     config.rank_pattern = { c_attn: r * qkv.length };
     config.alpha_pattern = { c_attn: alpha * qkv.length };
   }
-  return { adapterConfig: config, weights: writeSafetensors(tensors, { format: 'pt', 'clo_lab.targets': targets.join(',') }) };
+  return {
+    adapterConfig: config,
+    weights: writeSafetensors(tensors, { format: 'pt', 'clo_lab.targets': targets.join(',') }),
+  };
 }
 
 function moduleToTargets(module: string, arch: string): { layer: number; targets: LinearName[] } | null {
   if (arch === 'gpt2') {
     const m = /^(?:transformer\.)?h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(module);
     if (!m) return null;
-    const map: Record<string, LinearName[]> = { 'attn.c_attn': QKV, 'attn.c_proj': ['o_proj'], 'mlp.c_fc': ['up_proj'], 'mlp.c_proj': ['down_proj'] };
+    const map: Record<string, LinearName[]> = {
+      'attn.c_attn': QKV,
+      'attn.c_proj': ['o_proj'],
+      'mlp.c_fc': ['up_proj'],
+      'mlp.c_proj': ['down_proj'],
+    };
     return { layer: Number(m[1]), targets: map[m[2]] };
   }
-  const m = /^(?:model\.)?layers\.(\d+)\.(?:self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$/.exec(module);
+  const m =
+    /^(?:model\.)?layers\.(\d+)\.(?:self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$/.exec(
+      module,
+    );
   return m ? { layer: Number(m[1]), targets: [m[2] as LinearName] } : null;
 }
 
@@ -145,8 +169,16 @@ function patternValue(pattern: unknown, module: string): number | undefined {
  * alpha_pattern, GPT-2's fused c_attn) are brought to one rank R (the largest) by zero-padding,
  * and each B is rescaled so every module keeps its own alpha/r exactly.
  */
-export async function fromPeft(adapterConfig: Record<string, unknown>, weights: Uint8Array, model: ModelConfig, fileName = 'adapter_model.safetensors'): Promise<LoraSnapshot> {
-  if (adapterConfig.peft_type !== 'LORA') throw new PeftError(`adapter_config.json: peft_type is ${JSON.stringify(adapterConfig.peft_type)}, only "LORA" is supported`);
+export async function fromPeft(
+  adapterConfig: Record<string, unknown>,
+  weights: Uint8Array,
+  model: ModelConfig,
+  fileName = 'adapter_model.safetensors',
+): Promise<LoraSnapshot> {
+  if (adapterConfig.peft_type !== 'LORA')
+    throw new PeftError(
+      `adapter_config.json: peft_type is ${JSON.stringify(adapterConfig.peft_type)}, only "LORA" is supported`,
+    );
   if (adapterConfig.use_dora) throw new PeftError('adapter_config.json: DoRA adapters (use_dora) are not supported');
   const r0 = Number(adapterConfig.r);
   const a0 = Number(adapterConfig.lora_alpha ?? r0);
@@ -160,7 +192,8 @@ export async function fromPeft(adapterConfig: Record<string, unknown>, weights: 
   for (const key of reader.names()) {
     const m = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(key);
     if (!m) {
-      if (/lora_embedding|modules_to_save/.test(key)) throw new PeftError(`${fileName}: tensor "${key}" (embedding adapters / modules_to_save) is not supported`);
+      if (/lora_embedding|modules_to_save/.test(key))
+        throw new PeftError(`${fileName}: tensor "${key}" (embedding adapters / modules_to_save) is not supported`);
       continue;
     }
     const p = byModule.get(m[1]) ?? {};
@@ -169,39 +202,66 @@ export async function fromPeft(adapterConfig: Record<string, unknown>, weights: 
   }
   if (byModule.size === 0) throw new PeftError(`${fileName}: no lora_A/lora_B tensors found`);
 
-  type Part = { layer: number; target: LinearName; A: Float32Array; B: Float32Array; rank: number; inF: number; outF: number; scale: number };
+  type Part = {
+    layer: number;
+    target: LinearName;
+    A: Float32Array;
+    B: Float32Array;
+    rank: number;
+    inF: number;
+    outF: number;
+    scale: number;
+  };
   const parts: Part[] = [];
   for (const [module, p] of byModule) {
     const where = moduleToTargets(module, model.arch);
     if (!where) throw new PeftError(`${fileName}: module "${module}" does not match a ${model.arch} linear layer`);
     if (!p.A || !p.B) throw new PeftError(`${fileName}: module "${module}" lacks its lora_${p.A ? 'B' : 'A'}.weight`);
-    if (where.layer >= model.nLayers) throw new PeftError(`${fileName}: module "${module}" is past the model's ${model.nLayers} layers`);
+    if (where.layer >= model.nLayers)
+      throw new PeftError(`${fileName}: module "${module}" is past the model's ${model.nLayers} layers`);
     const [rank, inF] = p.A.shape;
     const [outAll, rankB] = p.B.shape;
-    if (rankB !== rank) throw new PeftError(`${fileName}: module "${module}": lora_A is [${p.A.shape}] but lora_B is [${p.B.shape}]`);
+    if (rankB !== rank)
+      throw new PeftError(`${fileName}: module "${module}": lora_A is [${p.A.shape}] but lora_B is [${p.B.shape}]`);
     const r = patternValue(adapterConfig.rank_pattern, module) ?? r0;
     const alpha = patternValue(adapterConfig.alpha_pattern, module) ?? a0;
-    if (r !== rank) throw new PeftError(`${fileName}: module "${module}" has rank ${rank}, adapter_config.json says ${r}`);
+    if (r !== rank)
+      throw new PeftError(`${fileName}: module "${module}" has rank ${rank}, adapter_config.json says ${r}`);
     const scale = rslora ? alpha / Math.sqrt(r) : alpha / r;
     const outF = outAll / where.targets.length;
     for (const t of where.targets) {
       // before any row reordering: an adapter made for another model is named as such, not as a layout error
       const [wantOut, wantIn] = linearShape(model, t);
-      if (inF !== wantIn) throw new PeftError(`${fileName}: tensor "${where.layer}.${t}.lora_A" is [${rank},${inF}], the model needs [${rank},${wantIn}] (adapter made for another model?)`);
-      if (outF !== wantOut) throw new PeftError(`${fileName}: tensor "${where.layer}.${t}.lora_B" is [${outF},${rank}], the model needs [${wantOut},${rank}] (adapter made for another model?)`);
+      if (inF !== wantIn)
+        throw new PeftError(
+          `${fileName}: tensor "${where.layer}.${t}.lora_A" is [${rank},${inF}], the model needs [${rank},${wantIn}] (adapter made for another model?)`,
+        );
+      if (outF !== wantOut)
+        throw new PeftError(
+          `${fileName}: tensor "${where.layer}.${t}.lora_B" is [${outF},${rank}], the model needs [${wantOut},${rank}] (adapter made for another model?)`,
+        );
     }
     for (let k = 0; k < where.targets.length; k++) {
       const B = p.B.data.subarray(k * outF * rank, (k + 1) * outF * rank);
       // fused GPT-2 c_attn: keep the q/k/v blocks the lab trained (metadata), else the non-zero ones
-      if (where.targets.length > 1 && (labTargets ? !labTargets.includes(where.targets[k]) : B.every((x) => x === 0))) continue;
+      if (where.targets.length > 1 && (labTargets ? !labTargets.includes(where.targets[k]) : B.every((x) => x === 0)))
+        continue;
       parts.push({ layer: where.layer, target: where.targets[k], A: p.A.data, B, rank, inF, outF, scale });
     }
   }
   if (parts.length === 0) throw new PeftError(`${fileName}: every adapter is zero and no targets are recorded`);
   const R = Math.max(...parts.map((p) => p.rank));
   const s = parts[0].scale;
-  const targets = [...new Set(parts.map((p) => p.target))].sort((a, b) => LINEAR_NAMES.indexOf(a) - LINEAR_NAMES.indexOf(b));
-  const config: LoraConfig = { r: R, alpha: s * R, dropout: Number(adapterConfig.lora_dropout ?? 0), targets, init: 'gaussian' };
+  const targets = [...new Set(parts.map((p) => p.target))].sort(
+    (a, b) => LINEAR_NAMES.indexOf(a) - LINEAR_NAMES.indexOf(b),
+  );
+  const config: LoraConfig = {
+    r: R,
+    alpha: s * R,
+    dropout: Number(adapterConfig.lora_dropout ?? 0),
+    targets,
+    init: 'gaussian',
+  };
   const tensors: LoraSnapshot['tensors'] = {};
   for (const p of parts) {
     const A = new Float32Array(R * p.inF);

@@ -9,7 +9,8 @@ import type { ModelConfig } from '../model/config';
 import type { LinearName } from '../model/weights';
 
 function permuteRows(data: Float32Array, nHeads: number, headDim: number, cols: number, toHalf: boolean): Float32Array {
-  if (data.length !== nHeads * headDim * cols) throw new Error(`rope layout: ${data.length} values is not ${nHeads} heads × ${headDim} × ${cols}`);
+  if (data.length !== nHeads * headDim * cols)
+    throw new Error(`rope layout: ${data.length} values is not ${nHeads} heads × ${headDim} × ${cols}`);
   const out = new Float32Array(data.length);
   const half = headDim / 2;
   for (let h = 0; h < nHeads; h++) {
@@ -26,12 +27,22 @@ function permuteRows(data: Float32Array, nHeads: number, headDim: number, cols: 
 }
 
 /** Rows of a [nHeads·headDim, cols] matrix (or bias, cols = 1): interleaved → half (new row i = old 2i, new d/2 + i = old 2i + 1). */
-export function permuteInterleavedToHalf(data: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
+export function permuteInterleavedToHalf(
+  data: Float32Array,
+  nHeads: number,
+  headDim: number,
+  cols: number,
+): Float32Array {
   return permuteRows(data, nHeads, headDim, cols, true);
 }
 
 /** The inverse of permuteInterleavedToHalf. */
-export function permuteHalfToInterleaved(data: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
+export function permuteHalfToInterleaved(
+  data: Float32Array,
+  nHeads: number,
+  headDim: number,
+  cols: number,
+): Float32Array {
   return permuteRows(data, nHeads, headDim, cols, false);
 }
 

@@ -14,7 +14,16 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 export const DTYPE_BYTES: Record<SafetensorsDType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Something that can hand out byte ranges of a file: a Blob slice, a Node file handle, an HTTP range. */
@@ -62,14 +71,18 @@ function fail(fileName: string, msg: string): never {
 
 /** Reads the 8-byte length prefix; refuses anything above MAX_HEADER_BYTES or past the file end. */
 export function parseHeaderLength(prefix: Uint8Array, fileSize: number, fileName: string): number {
-  if (fileSize < 8 || prefix.length < 8) fail(fileName, `file is ${fileSize} bytes, too short for a safetensors header length (8 bytes)`);
+  if (fileSize < 8 || prefix.length < 8)
+    fail(fileName, `file is ${fileSize} bytes, too short for a safetensors header length (8 bytes)`);
   const dv = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   const n = hi * 2 ** 32 + lo; // exact up to 2^53; above that the value is only used in the message
   if (hi >= 2 ** 21 || n > MAX_HEADER_BYTES) {
     const exact = (BigInt(hi) << 32n) | BigInt(lo);
-    fail(fileName, `header length ${exact} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+    fail(
+      fileName,
+      `header length ${exact} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
+    );
   }
   if (8 + n > fileSize) fail(fileName, `header length ${n} bytes is longer than the file (${fileSize} bytes)`);
   return n;
@@ -94,7 +107,8 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, fileName:
   const tensors: TensorInfo[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) fail(fileName, '__metadata__ is not an object');
+      if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw)))
+        fail(fileName, '__metadata__ is not an object');
       metadata = {};
       for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(fileName, `__metadata__.${k} is not a string`);
@@ -105,23 +119,38 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number, fileName:
     const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!t || typeof t !== 'object') fail(fileName, `tensor "${name}": entry is not an object`);
     const dtype = t.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(fileName, `tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)}`);
-    if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt)) fail(fileName, `tensor "${name}": shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES))
+      fail(fileName, `tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every(isNonNegInt))
+      fail(fileName, `tensor "${name}": shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt)) fail(fileName, `tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isNonNegInt))
+      fail(fileName, `tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
     const [b, e] = off as [number, number];
     if (b > e) fail(fileName, `tensor "${name}": data_offsets begin ${b} > end ${e}`);
-    if (e > dataLen) fail(fileName, `tensor "${name}": data_offsets [${b}, ${e}] run past the end of the data (${dataLen} bytes; file truncated?)`);
+    if (e > dataLen)
+      fail(
+        fileName,
+        `tensor "${name}": data_offsets [${b}, ${e}] run past the end of the data (${dataLen} bytes; file truncated?)`,
+      );
     const numel = (t.shape as number[]).reduce((a, d) => a * d, 1);
     const want = numel * DTYPE_BYTES[dtype];
-    if (e - b !== want) fail(fileName, `tensor "${name}": ${e - b} bytes for ${dtype} shape [${(t.shape as number[]).join(', ')}], expected ${want}`);
+    if (e - b !== want)
+      fail(
+        fileName,
+        `tensor "${name}": ${e - b} bytes for ${dtype} shape [${(t.shape as number[]).join(', ')}], expected ${want}`,
+      );
     tensors.push({ name, dtype, shape: [...(t.shape as number[])], begin: dataStart + b, end: dataStart + e });
   }
   const sorted = [...tensors].sort((x, y) => x.begin - y.begin || x.end - y.end);
   for (let i = 1; i < sorted.length; i++) {
     const p = sorted[i - 1];
     const c = sorted[i];
-    if (c.begin < p.end) fail(fileName, `tensors "${p.name}" and "${c.name}" overlap (bytes ${p.begin - dataStart}..${p.end - dataStart} and ${c.begin - dataStart}..${c.end - dataStart})`);
+    if (c.begin < p.end)
+      fail(
+        fileName,
+        `tensors "${p.name}" and "${c.name}" overlap (bytes ${p.begin - dataStart}..${p.end - dataStart} and ${c.begin - dataStart}..${c.end - dataStart})`,
+      );
   }
   return { fileName, tensors, metadata, dataStart, fileSize };
 }
@@ -131,7 +160,10 @@ function bytesSource(bytes: Uint8Array): ChunkedSource {
 }
 
 /** Reads and validates the header of a safetensors file. */
-export async function readSafetensorsHeader(src: ChunkedSource | Uint8Array, fileName = 'model.safetensors'): Promise<SafetensorsHeader> {
+export async function readSafetensorsHeader(
+  src: ChunkedSource | Uint8Array,
+  fileName = 'model.safetensors',
+): Promise<SafetensorsHeader> {
   const s = src instanceof Uint8Array ? bytesSource(src) : src;
   const prefix = await s.read(0, Math.min(8, s.size));
   const n = parseHeaderLength(prefix, s.size, fileName);
@@ -141,7 +173,11 @@ export async function readSafetensorsHeader(src: ChunkedSource | Uint8Array, fil
 }
 
 /** Converts one tensor's raw little-endian bytes. Float dtypes → Float32Array, integers → Int32Array. */
-export function decodeTensorBytes(raw: Uint8Array, info: Pick<TensorInfo, 'name' | 'dtype'>, fileName: string): Float32Array | Int32Array {
+export function decodeTensorBytes(
+  raw: Uint8Array,
+  info: Pick<TensorInfo, 'name' | 'dtype'>,
+  fileName: string,
+): Float32Array | Int32Array {
   // Copy into a fresh, aligned buffer (the source may sit at any byte offset).
   const buf = raw.slice().buffer;
   switch (info.dtype) {
@@ -167,7 +203,8 @@ export function decodeTensorBytes(raw: Uint8Array, info: Pick<TensorInfo, 'name'
       const out = new Int32Array(big.length);
       for (let i = 0; i < big.length; i++) {
         const v = big[i];
-        if (v > 2147483647n || v < -2147483648n) fail(fileName, `tensor "${info.name}": I64 value ${v} at index ${i} does not fit in int32`);
+        if (v > 2147483647n || v < -2147483648n)
+          fail(fileName, `tensor "${info.name}": I64 value ${v} at index ${i} does not fit in int32`);
         out[i] = Number(v);
       }
       return out;
@@ -215,20 +252,25 @@ export class SafetensorsReader {
   async read(name: string): Promise<ReadTensor> {
     const t = this.info(name);
     const raw = await this.src.read(t.begin, t.end - t.begin);
-    if (raw.length !== t.end - t.begin) fail(this.fileName, `tensor "${name}": short read (${raw.length} of ${t.end - t.begin} bytes)`);
+    if (raw.length !== t.end - t.begin)
+      fail(this.fileName, `tensor "${name}": short read (${raw.length} of ${t.end - t.begin} bytes)`);
     return { dtype: t.dtype, shape: t.shape, data: decodeTensorBytes(raw, t, this.fileName) };
   }
 
   /** Reads a float tensor (any float dtype), refusing integer ones. */
   async readFloat(name: string): Promise<{ shape: number[]; data: Float32Array }> {
     const r = await this.read(name);
-    if (!(r.data instanceof Float32Array)) fail(this.fileName, `tensor "${name}": expected a float tensor, got ${r.dtype}`);
+    if (!(r.data instanceof Float32Array))
+      fail(this.fileName, `tensor "${name}": expected a float tensor, got ${r.dtype}`);
     return { shape: r.shape, data: r.data };
   }
 }
 
 /** Reads every tensor of an in-memory file. */
-export async function readSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): Promise<{ tensors: Map<string, ReadTensor>; metadata: Record<string, string> | null }> {
+export async function readSafetensors(
+  bytes: Uint8Array,
+  fileName = 'model.safetensors',
+): Promise<{ tensors: Map<string, ReadTensor>; metadata: Record<string, string> | null }> {
   const r = await SafetensorsReader.open(bytes, fileName);
   const tensors = new Map<string, ReadTensor>();
   for (const n of r.names()) tensors.set(n, await r.read(n));
@@ -255,8 +297,13 @@ export function checkWritable(name: string, f: Float32Array, dtype: 'F32' | 'F16
   for (let i = 0; i < f.length; i++) {
     const v = f[i];
     if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
-    if (!Number.isFinite(v)) throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} (non-finite values are never written; the weights are broken, e.g. training diverged)`);
-    throw new SafetensorsError(`tensor "${name}": value ${v} at index ${i} is outside the ${dtype} range (±${limit}); export as F32 instead`);
+    if (!Number.isFinite(v))
+      throw new SafetensorsError(
+        `tensor "${name}": value ${v} at index ${i} (non-finite values are never written; the weights are broken, e.g. training diverged)`,
+      );
+    throw new SafetensorsError(
+      `tensor "${name}": value ${v} at index ${i} is outside the ${dtype} range (±${limit}); export as F32 instead`,
+    );
   }
 }
 
@@ -264,8 +311,13 @@ export function checkWritable(name: string, f: Float32Array, dtype: 'F32' | 'F16
  * Serialises tensors. Refuses NaN/±Inf and values outside the stored type's range (checkWritable). Keys are written in sorted order (deterministic bytes); the header is padded
  * with spaces so the data starts on an 8-byte boundary.
  */
-export function writeSafetensors(tensors: Map<string, WriteTensor> | Record<string, WriteTensor>, metadata?: Record<string, string> | null): Uint8Array {
-  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  tensors: Map<string, WriteTensor> | Record<string, WriteTensor>,
+  metadata?: Record<string, string> | null,
+): Uint8Array {
+  const entries = (tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors)).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = { ...metadata };
   const blobs: Uint8Array[] = [];
@@ -273,7 +325,10 @@ export function writeSafetensors(tensors: Map<string, WriteTensor> | Record<stri
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new SafetensorsError(`tensor name "__metadata__" is reserved`);
     const numel = t.shape.reduce((a, d) => a * d, 1);
-    if (numel !== t.data.length) throw new SafetensorsError(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel} values but data has ${t.data.length}`);
+    if (numel !== t.data.length)
+      throw new SafetensorsError(
+        `tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel} values but data has ${t.data.length}`,
+      );
     const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : 'F32');
     let bytes: Uint8Array;
     if (dtype === 'I32') {

@@ -49,11 +49,16 @@ export interface HfTokenizerFiles {
  * Builds the HF tokenizer files. Ids 0, 1, 2 are renamed to the usual "<unk>", "<s>", "</s>"
  * (llama2.c's pieces are "<unk>", "\n<s>\n", "\n</s>\n").
  */
-export function tok512ToHfTokenizer(pieces: Tok512Piece[], opts: { bosId?: number; eosId?: number; unkId?: number; maxLength?: number } = {}): HfTokenizerFiles {
+export function tok512ToHfTokenizer(
+  pieces: Tok512Piece[],
+  opts: { bosId?: number; eosId?: number; unkId?: number; maxLength?: number } = {},
+): HfTokenizerFiles {
   const bos = opts.bosId ?? 1;
   const eos = opts.eosId ?? 2;
   const unk = opts.unkId ?? 0;
-  const names = pieces.map((p, i) => (i === unk ? '<unk>' : i === bos ? '<s>' : i === eos ? '</s>' : p.piece.replaceAll(' ', SPACE)));
+  const names = pieces.map((p, i) =>
+    i === unk ? '<unk>' : i === bos ? '<s>' : i === eos ? '</s>' : p.piece.replaceAll(' ', SPACE),
+  );
   const vocab: Record<string, number> = {};
   names.forEach((n, i) => {
     if (n in vocab) throw new Error(`tokenizer: piece ${JSON.stringify(n)} appears twice (ids ${vocab[n]} and ${i})`);
@@ -67,13 +72,22 @@ export function tok512ToHfTokenizer(pieces: Tok512Piece[], opts: { bosId?: numbe
     for (let k = 1; k < chars.length; k++) {
       const a = chars.slice(0, k).join('');
       const b = chars.slice(k).join('');
-      if (a in vocab && b in vocab && !special.has(vocab[a]) && !special.has(vocab[b])) merges.push({ a, b, score: pieces[id].score, id });
+      if (a in vocab && b in vocab && !special.has(vocab[a]) && !special.has(vocab[b]))
+        merges.push({ a, b, score: pieces[id].score, id });
     }
   });
   merges.sort((x, y) => y.score - x.score || x.id - y.id);
   const added = [unk, bos, eos]
     .sort((x, y) => x - y)
-    .map((id) => ({ id, content: names[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+    .map((id) => ({
+      id,
+      content: names[id],
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    }));
   const tokenizerJson = {
     version: '1.0',
     truncation: null,
@@ -90,7 +104,12 @@ export function tok512ToHfTokenizer(pieces: Tok512Piece[], opts: { bosId?: numbe
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '<s>', type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
       special_tokens: { '<s>': { id: '<s>', ids: [bos], tokens: ['<s>'] } },
     },
     decoder: {

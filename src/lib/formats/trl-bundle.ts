@@ -32,11 +32,21 @@ export interface TrlBundleInput {
 }
 
 /** Versions the interop tests ran with (tests/python). */
-export const REQUIREMENTS = ['torch==2.13.0', 'transformers==5.18.0', 'peft==0.21.0', 'trl==1.13.0', 'datasets==5.0.1', 'accelerate==1.15.0', 'safetensors==0.8.0'];
+export const REQUIREMENTS = [
+  'torch==2.13.0',
+  'transformers==5.18.0',
+  'peft==0.21.0',
+  'trl==1.13.0',
+  'datasets==5.0.1',
+  'accelerate==1.15.0',
+  'safetensors==0.8.0',
+];
 
 const jsonl = (objs: object[]) => objs.map((o) => JSON.stringify(o)).join('\n') + (objs.length ? '\n' : '');
 
-export function cloDirections(rows: TrainRow[]): { prompt: string; chosen: string; rejected: string; direction: 'en' | 'tgt'; lang: string }[] {
+export function cloDirections(
+  rows: TrainRow[],
+): { prompt: string; chosen: string; rejected: string; direction: 'en' | 'tgt'; lang: string }[] {
   const out: { prompt: string; chosen: string; rejected: string; direction: 'en' | 'tgt'; lang: string }[] = [];
   for (const r of rows) {
     if (r.kind !== 'clo') continue;
@@ -48,7 +58,14 @@ export function cloDirections(rows: TrainRow[]): { prompt: string; chosen: strin
 
 /** PEFT LoraConfig kwargs matching the lab's adapter. */
 export function peftLoraKwargs(cfg: TrainConfig): Record<string, unknown> {
-  return { r: cfg.lora.r, lora_alpha: cfg.lora.alpha, lora_dropout: cfg.lora.dropout, target_modules: cfg.lora.targets, bias: 'none', task_type: 'CAUSAL_LM' };
+  return {
+    r: cfg.lora.r,
+    lora_alpha: cfg.lora.alpha,
+    lora_dropout: cfg.lora.dropout,
+    target_modules: cfg.lora.targets,
+    bias: 'none',
+    task_type: 'CAUSAL_LM',
+  };
 }
 
 /** TRL/transformers trainer arguments matching the lab's run (train.py adds output, device and precision). */
@@ -117,7 +134,11 @@ export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer,
   rows.forEach((row, i) => {
     if (!objective.accepts.includes(row.kind)) return;
     try {
-      usable.push({ row: i + 1, seqs: objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true)), text: rowText(row) });
+      usable.push({
+        row: i + 1,
+        seqs: objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true)),
+        text: rowText(row),
+      });
     } catch {
       /* skipped by the trainer too */
     }
@@ -127,7 +148,9 @@ export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer,
   const micro = Math.max(1, cfg.gradAccum);
   const out: OrderedRow[] = [];
   for (let s = 0; s < cfg.steps; s++)
-    for (let m = 0; m < micro; m++) for (const k of sampler.batch(s * micro + m, cfg.batchSize)) out.push({ row: usable[k].row, step: s + 1, text: usable[k].text, seqs: usable[k].seqs });
+    for (let m = 0; m < micro; m++)
+      for (const k of sampler.batch(s * micro + m, cfg.batchSize))
+        out.push({ row: usable[k].row, step: s + 1, text: usable[k].text, seqs: usable[k].seqs });
   return out;
 }
 
@@ -150,7 +173,7 @@ function readme(input: TrlBundleInput, files: string[]): string {
     '```',
     '',
     `Flags: \`--max-steps N\` (default ${c.steps}, the lab run's), \`--cpu\`, \`--output-dir DIR\` (default \`out\`).`,
-    'Each logged step prints one JSON line with the lab\'s metric names (`step`, `loss`, `loss/nll`, `loss/pref`,',
+    "Each logged step prints one JSON line with the lab's metric names (`step`, `loss`, `loss/nll`, `loss/pref`,",
     '`rewards/*`, `lr`, `grad_norm`). The trained adapter is saved in PEFT layout in the output folder; the lab',
     'loads it back with `--adapter DIR` (for llama2.c models it reorders the q/k rows back to its RoPE layout).',
     '',
@@ -160,27 +183,33 @@ function readme(input: TrlBundleInput, files: string[]): string {
     '',
     '## What matches the lab',
     '',
-    '- Data: `data/train.jsonl` holds the lab\'s token ids for every sequence (prompt and response tokenized',
-    '  together, EOS appended, prompts left-truncated to max_seq_len) in the order the lab\'s sampler visits',
-    '  the rows; train.py reads it in order on one device, so step 1 sees the lab\'s step-1 batch and its',
-    '  logged loss equals the lab\'s (checked by the lab\'s interop tests to 1e-3). With several GPUs each',
+    "- Data: `data/train.jsonl` holds the lab's token ids for every sequence (prompt and response tokenized",
+    "  together, EOS appended, prompts left-truncated to max_seq_len) in the order the lab's sampler visits",
+    "  the rows; train.py reads it in order on one device, so step 1 sees the lab's step-1 batch and its",
+    "  logged loss equals the lab's (checked by the lab's interop tests to 1e-3). With several GPUs each",
     '  process takes its share of that order.',
     `- Batch: ${c.batchSize} rows per device and micro-batch, ${c.gradAccum} micro-batch(es) per step; float32.`,
     `- LoRA r=${c.lora.r}, alpha=${c.lora.alpha}, dropout=${c.lora.dropout} on ${c.lora.targets.join(', ')}.`,
-    '- AdamW (β1 0.9, β2 0.999, ε 1e-8), global-norm clipping, linear warmup then cosine decay. The lab\'s',
-    '  cosine reaches its minimum at the last step, transformers\' one step later: learning rates differ',
+    "- AdamW (β1 0.9, β2 0.999, ε 1e-8), global-norm clipping, linear warmup then cosine decay. The lab's",
+    "  cosine reaches its minimum at the last step, transformers' one step later: learning rates differ",
     '  slightly after step 1.',
   ];
-  if (c.objective === 'sft') lines.push('- SFT: token-mean cross-entropy over the response tokens of the batch (labels −100 elsewhere).');
-  if (c.objective === 'dpo') lines.push(`- DPO: TRL's sigmoid loss with β = ${c.beta}; the reference is the base with the adapter switched off, as in the lab.`);
+  if (c.objective === 'sft')
+    lines.push('- SFT: token-mean cross-entropy over the response tokens of the batch (labels −100 elsewhere).');
+  if (c.objective === 'dpo')
+    lines.push(
+      `- DPO: TRL's sigmoid loss with β = ${c.beta}; the reference is the base with the adapter switched off, as in the lab.`,
+    );
   if (c.objective === 'orpo')
-    lines.push(`- ORPO: NLL(chosen) + λ·(−log σ(log-odds(c) − log-odds(r))) with λ = ${c.lambda} (TRL's \`beta\`). The lab's NLL covers the chosen response tokens only; TRL's ORPOTrainer also counts the prompt, so train.py replaces that term.`);
+    lines.push(
+      `- ORPO: NLL(chosen) + λ·(−log σ(log-odds(c) − log-odds(r))) with λ = ${c.lambda} (TRL's \`beta\`). The lab's NLL covers the chosen response tokens only; TRL's ORPOTrainer also counts the prompt, so train.py replaces that term.`,
+    );
   if (c.objective === 'clo')
     lines.push(
       `- CLO: λ·NLL_target + (1 − λ)·L_CL with λ = ${c.lambda}, β = ${c.beta}. L_CL is the DPO loss averaged over both directions of`,
       '  every quadruple (x_en: y_en ≻ y_tgt, and x_tgt: y_tgt ≻ y_en), reference = adapter off; NLL_target is the',
       '  token-mean cross-entropy of y_tgt given x_tgt only. TRL has no CLO trainer: `CLOTrainer` in train.py',
-      '  computes it on TRL\'s base trainer.',
+      "  computes it on TRL's base trainer.",
     );
   lines.push('');
   return lines.join('\n');
@@ -196,17 +225,41 @@ export function buildTrlBundle(input: TrlBundleInput): Map<string, string> {
   files.set('requirements.txt', REQUIREMENTS.join('\n') + '\n');
   files.set('data/train.jsonl', jsonl(labStepOrder(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
   if (sft.length) files.set('data/sft.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, completion: r.response }))));
-  if (pref.length) files.set('data/preference.jsonl', jsonl(pref.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }))));
+  if (pref.length)
+    files.set(
+      'data/preference.jsonl',
+      jsonl(pref.map((r) => ({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected }))),
+    );
   if (clo.length) {
     files.set('data/clo_preference.jsonl', jsonl(cloDirections(clo)));
-    files.set('data/clo_target_sft.jsonl', jsonl(clo.map((r) => ({ prompt: r.xTgt, completion: r.yTgt, lang: r.lang }))));
+    files.set(
+      'data/clo_target_sft.jsonl',
+      jsonl(clo.map((r) => ({ prompt: r.xTgt, completion: r.yTgt, lang: r.lang }))),
+    );
   }
   const t = trlTrainerKwargs(input.config);
   files.set(
     'trl_config.json',
-    JSON.stringify({ base_model: input.baseModel, objective: input.config.objective, trainer: t.trainer, trainer_kwargs: t.kwargs, peft_lora_config: peftLoraKwargs(input.config), lab_config: input.config, adapter: input.adapterDir ?? null }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        base_model: input.baseModel,
+        objective: input.config.objective,
+        trainer: t.trainer,
+        trainer_kwargs: t.kwargs,
+        peft_lora_config: peftLoraKwargs(input.config),
+        lab_config: input.config,
+        adapter: input.adapterDir ?? null,
+      },
+      null,
+      2,
+    ) + '\n',
   );
-  const names = [...files.keys(), 'README.md', `${input.baseModel}/`, ...(input.adapterDir ? [`${input.adapterDir}/`] : [])];
+  const names = [
+    ...files.keys(),
+    'README.md',
+    `${input.baseModel}/`,
+    ...(input.adapterDir ? [`${input.adapterDir}/`] : []),
+  ];
   files.set('README.md', readme(input, names));
   return files;
 }

@@ -103,7 +103,10 @@ export async function openUrlSource(baseSpec: string, opts: UrlSourceOptions = {
       throw new DownloadError(`${url}: request failed (${(e as Error).message})`);
     }
     if (res.status === 404 && allow404) return null;
-    if (!res.ok) throw new DownloadError(`${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${res.status === 401 || res.status === 403 ? ' (gated or private model?)' : ''}`);
+    if (!res.ok)
+      throw new DownloadError(
+        `${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}${res.status === 401 || res.status === 403 ? ' (gated or private model?)' : ''}`,
+      );
     const lenHeader = res.headers.get('content-length');
     const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
     const total = lenHeader !== null && !encoded ? Number(lenHeader) : null;
@@ -147,10 +150,12 @@ export async function openUrlSource(baseSpec: string, opts: UrlSourceOptions = {
       }
     } catch (e) {
       const msg = (e as Error).message;
-      if (total !== null && loaded < total) throw new DownloadError(`${url}: download cut off at ${loaded} of ${total} bytes (${msg})`);
+      if (total !== null && loaded < total)
+        throw new DownloadError(`${url}: download cut off at ${loaded} of ${total} bytes (${msg})`);
       throw new DownloadError(`${url}: download failed after ${loaded} bytes (${msg})`);
     }
-    if (total !== null && loaded !== total) throw new DownloadError(`${url}: download cut off at ${loaded} of ${total} bytes`);
+    if (total !== null && loaded !== total)
+      throw new DownloadError(`${url}: download cut off at ${loaded} of ${total} bytes`);
     if (curLen > 0 || chunks.length === 0) chunks.push(cur.subarray(0, curLen));
     stats.misses++;
     stats.bytesDownloaded += loaded;
@@ -211,7 +216,9 @@ export async function openUrlSource(baseSpec: string, opts: UrlSourceOptions = {
     await probe('config.json', false);
     await probe('model.safetensors.index.json', true);
     if (files.includes('model.safetensors.index.json')) {
-      const idx = JSON.parse(new TextDecoder().decode(await readAll('model.safetensors.index.json'))) as { weight_map?: Record<string, string> };
+      const idx = JSON.parse(new TextDecoder().decode(await readAll('model.safetensors.index.json'))) as {
+        weight_map?: Record<string, string>;
+      };
       if (!idx.weight_map) throw new DownloadError(`${base}model.safetensors.index.json: no "weight_map"`);
       files.push(...[...new Set(Object.values(idx.weight_map))].sort());
     } else files.push('model.safetensors');

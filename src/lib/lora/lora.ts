@@ -60,7 +60,7 @@ export async function snapshotLora(state: LoraState): Promise<LoraSnapshot> {
 
 export function loraFromSnapshot(snap: LoraSnapshot): LoraState {
   const adapters = new Map<string, LoraPair>();
-    for (const [key, t] of Object.entries(snap.tensors)) {
+  for (const [key, t] of Object.entries(snap.tensors)) {
     adapters.set(key, {
       A: tf.variable(tf.tensor2d(t.A, t.aShape), true, `lora_${key}_A_${++varCounter}`),
       B: tf.variable(tf.tensor2d(t.B, t.bShape), true, `lora_${key}_B_${++varCounter}`),

@@ -20,7 +20,13 @@ import * as tf from '@tensorflow/tfjs';
  * loop by much, and the ~20 extra ops per pair (gathers, since wasm's slice copies its whole input per
  * piece) cost more than they saved.
  */
-export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor3D, scale: number): tf.Tensor3D {
+export function attention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor3D {
   if (mode === 'autodiff') return autodiffAttention(q, k, v, bias, scale);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const qs = tf.mul(qi, scale) as tf.Tensor3D;
@@ -44,7 +50,13 @@ export function attention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, bias: 
 }
 
 /** The plain form under autodiff: the reference the custom gradient must match. */
-export function autodiffAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor3D, scale: number): tf.Tensor3D {
+export function autodiffAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor3D {
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias);
   return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor3D;
 }

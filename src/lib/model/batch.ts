@@ -12,7 +12,13 @@ export interface TokenizedSeq {
  * token count; EOS appended when `appendEos`; left-truncate prompt tokens (BOS kept) to fit maxSeqLen;
  * a response that alone does not fit throws.
  */
-export function tokenizePair(tok: Tokenizer, prompt: string, response: string, maxSeqLen: number, appendEos: boolean): TokenizedSeq {
+export function tokenizePair(
+  tok: Tokenizer,
+  prompt: string,
+  response: string,
+  maxSeqLen: number,
+  appendEos: boolean,
+): TokenizedSeq {
   const full = tok.encode(prompt + response);
   let start = tok.encode(prompt).length;
   if (appendEos && tok.eosId !== null) full.push(tok.eosId);

@@ -32,7 +32,9 @@ export interface ModelConfig {
   eosId: number | null;
 }
 
-export function defaultConfig(partial: Partial<ModelConfig> & Pick<ModelConfig, 'dim' | 'nLayers' | 'nHeads' | 'vocabSize'>): ModelConfig {
+export function defaultConfig(
+  partial: Partial<ModelConfig> & Pick<ModelConfig, 'dim' | 'nLayers' | 'nHeads' | 'vocabSize'>,
+): ModelConfig {
   const nKvHeads = partial.nKvHeads ?? partial.nHeads;
   return {
     arch: 'llama',

@@ -42,7 +42,13 @@ function causalBias(T: number, S: number, P: number, G: number): tf.Tensor2D {
   return tf.tensor2d(m, [G * T, S]);
 }
 
-function loraFor(lora: LoraState | null | undefined, layer: number, name: LinearName, training: boolean, seed: number | undefined): LoraApply | null {
+function loraFor(
+  lora: LoraState | null | undefined,
+  layer: number,
+  name: LinearName,
+  training: boolean,
+  seed: number | undefined,
+): LoraApply | null {
   if (!lora || !lora.enabled) return null;
   const pair = lora.adapters.get(`${layer}.${name}`);
   if (!pair) return null;
@@ -73,7 +79,12 @@ interface BlockConsts {
 /** The LoRA adapters a block applies, fixed at forward time (so a recomputation uses the same ones). */
 type BlockLora = Partial<Record<LinearName, LoraApply>>;
 
-function blockLora(lora: LoraState | null | undefined, l: number, training: boolean, seed: number | undefined): BlockLora {
+function blockLora(
+  lora: LoraState | null | undefined,
+  l: number,
+  training: boolean,
+  seed: number | undefined,
+): BlockLora {
   const out: BlockLora = {};
   for (const name of LINEAR_NAMES) {
     const a = loraFor(lora, l, name, training, seed);
@@ -83,7 +94,16 @@ function blockLora(lora: LoraState | null | undefined, l: number, training: bool
 }
 
 /** One decoder block: x [B·T, D] → x [B·T, D]. */
-function block(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number, k: BlockConsts, adapters: BlockLora, cache: KvCache | undefined): tf.Tensor2D {
+function block(
+  model: ModelLike,
+  l: number,
+  x: tf.Tensor2D,
+  B: number,
+  T: number,
+  k: BlockConsts,
+  adapters: BlockLora,
+  cache: KvCache | undefined,
+): tf.Tensor2D {
   const cfg = model.config;
   const lw = model.weights.layers[l];
   const H = cfg.nHeads;
@@ -145,12 +165,22 @@ function block(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number
  * tables); the backward runs the block again under its own tape and back-propagates through that.
  * Inputs of the custom gradient are x and the block's LoRA variables, so tf.variableGrads sees them.
  */
-function checkpointedBlock(model: ModelLike, l: number, x: tf.Tensor2D, B: number, T: number, k: BlockConsts, adapters: BlockLora): tf.Tensor2D {
+function checkpointedBlock(
+  model: ModelLike,
+  l: number,
+  x: tf.Tensor2D,
+  B: number,
+  T: number,
+  k: BlockConsts,
+  adapters: BlockLora,
+): tf.Tensor2D {
   const vars: tf.Variable[] = [];
   for (const a of Object.values(adapters)) if (a) vars.push(a.pair.A, a.pair.B);
   const consts: tf.Tensor[] = k.rope ? [k.rope.cos, k.rope.sin, k.rope.rot, k.bias] : [k.bias];
   const unpack = (c: tf.Tensor[]): BlockConsts =>
-    k.rope ? { rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D }, bias: c[3] } : { rope: null, bias: c[0] };
+    k.rope
+      ? { rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D }, bias: c[3] }
+      : { rope: null, bias: c[0] };
   const f = tf.customGrad(((...args: unknown[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const xi = args[0] as tf.Tensor2D;
@@ -165,7 +195,10 @@ function checkpointedBlock(model: ModelLike, l: number, x: tf.Tensor2D, B: numbe
         const engine = tf.engine() as unknown as { state: { activeTape: unknown } };
         const outer = engine.state.activeTape;
         try {
-          return tf.grads((xx: tf.Tensor) => block(model, l, xx as tf.Tensor2D, B, T, kc, adapters, undefined))([xs, ...vars], dy);
+          return tf.grads((xx: tf.Tensor) => block(model, l, xx as tf.Tensor2D, B, T, kc, adapters, undefined))(
+            [xs, ...vars],
+            dy,
+          );
         } finally {
           engine.state.activeTape = outer;
         }
@@ -213,7 +246,9 @@ export function forwardHidden(model: ModelLike, ids: tf.Tensor2D, opts: ForwardO
   for (let l = 0; l < cfg.nLayers; l++) {
     const adapters = blockLora(opts.lora, l, training, opts.dropoutSeed);
     const prev = x;
-    x = checkpoint ? checkpointedBlock(model, l, prev, B, T, consts, adapters) : tf.tidy(() => block(model, l, prev, B, T, consts, adapters, opts.cache));
+    x = checkpoint
+      ? checkpointedBlock(model, l, prev, B, T, consts, adapters)
+      : tf.tidy(() => block(model, l, prev, B, T, consts, adapters, opts.cache));
     // Without a tape nothing refers to the previous block's output any more.
     if (!taping) prev.dispose();
   }
@@ -231,5 +266,9 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
   const [B, T] = ids.shape;
   const hf = forwardHidden(model, ids, opts);
   const head = lmHead(model);
-  return (model.weights.trainableHead ? matMulT(hf, head) : matMulFrozenT(hf, head)).reshape([B, T, model.config.vocabSize]) as tf.Tensor3D;
+  return (model.weights.trainableHead ? matMulT(hf, head) : matMulFrozenT(hf, head)).reshape([
+    B,
+    T,
+    model.config.vocabSize,
+  ]) as tf.Tensor3D;
 }

@@ -16,7 +16,11 @@ export interface GenerateOptions {
 }
 
 /** Incremental decoding with a KV cache; stops at EOS, at BOS-as-end (llama2.c), or at the context limit. */
-export async function generate(model: LoadedModel, promptIds: number[], opts: GenerateOptions): Promise<{ ids: number[]; text: string }> {
+export async function generate(
+  model: LoadedModel,
+  promptIds: number[],
+  opts: GenerateOptions,
+): Promise<{ ids: number[]; text: string }> {
   const cfg = model.config;
   const rng = mulberry32(opts.seed ?? 0);
   const temperature = opts.temperature ?? 0;

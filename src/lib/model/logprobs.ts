@@ -52,7 +52,11 @@ function transposedBlocks(w: tf.Tensor2D, vocab: number): tf.Tensor2D[] {
     const V = w.shape[0];
     const wt: tf.Tensor2D[] = [];
     for (let v0 = 0; v0 < V; v0 += vocab)
-      wt.push(tf.keep(tf.tidy(() => tf.transpose(tf.slice(w, [v0, 0], [Math.min(vocab, V - v0), w.shape[1]])) as tf.Tensor2D)));
+      wt.push(
+        tf.keep(
+          tf.tidy(() => tf.transpose(tf.slice(w, [v0, 0], [Math.min(vocab, V - v0), w.shape[1]])) as tf.Tensor2D),
+        ),
+      );
     e = { vocab, wt };
     headBlocks.set(w, e);
   }
@@ -188,19 +192,36 @@ export interface SequenceLogprobOptions extends ChunkOptions {
 }
 
 /** Per-token target log-probs of a packed batch, masked to the response positions: [B, T]. */
-export function maskedTokenLogprobs(model: ModelLike, batch: PackedBatch, lora: LoraState | null, training = false, dropoutSeed?: number, o: SequenceLogprobOptions = {}): tf.Tensor2D {
+export function maskedTokenLogprobs(
+  model: ModelLike,
+  batch: PackedBatch,
+  lora: LoraState | null,
+  training = false,
+  dropoutSeed?: number,
+  o: SequenceLogprobOptions = {},
+): tf.Tensor2D {
   const h = forwardHidden(model, batch.ids, { lora, training, dropoutSeed, checkpointing: o.checkpointing });
   const w = lmHead(model);
   const targets = batch.targets.reshape([batch.B * batch.T]) as tf.Tensor1D;
   // headLogprobs treats the head as frozen (its gradient reaches h only). While embedding rows train
   // (vocabulary extension, tied or untied head rows) the head needs its gradient: the plain path.
   const lp = model.weights.trainableHead
-    ? tokenLogprobs(matMulT(h, w).reshape([1, batch.B * batch.T, -1]) as tf.Tensor3D, targets.reshape([1, -1]) as tf.Tensor2D)
+    ? tokenLogprobs(
+        matMulT(h, w).reshape([1, batch.B * batch.T, -1]) as tf.Tensor3D,
+        targets.reshape([1, -1]) as tf.Tensor2D,
+      )
     : headLogprobs(h, w, targets, o);
   return tf.mul(lp.reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
 }
 
 /** Sum of response-token log-probs per sequence: [B]. */
-export function sequenceLogprobs(model: ModelLike, batch: PackedBatch, lora: LoraState | null, training = false, dropoutSeed?: number, o: SequenceLogprobOptions = {}): tf.Tensor1D {
+export function sequenceLogprobs(
+  model: ModelLike,
+  batch: PackedBatch,
+  lora: LoraState | null,
+  training = false,
+  dropoutSeed?: number,
+  o: SequenceLogprobOptions = {},
+): tf.Tensor1D {
   return tf.sum(maskedTokenLogprobs(model, batch, lora, training, dropoutSeed, o), 1) as tf.Tensor1D;
 }

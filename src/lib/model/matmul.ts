@@ -73,7 +73,9 @@ export function matMulConst(x: tf.Tensor2D, c: tf.Tensor2D): tf.Tensor2D {
     save([c]); // the forward pass runs in a tidy: C (made per call) must be saved to outlive it
     return {
       value: tf.matMul(xi as tf.Tensor2D, c),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0] as tf.Tensor2D))],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[0] as tf.Tensor2D)),
+      ],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;

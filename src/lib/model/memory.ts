@@ -94,12 +94,18 @@ export const WASM_HEAP_BYTES = 4 * 2 ** 30;
  * The memory a backend offers: wasm its 4 GiB heap; WebGPU its buffer limits and, where the browser
  * says (navigator.deviceMemory, in GiB, rounded down and capped at 8), half the device's memory.
  */
-export function budgetFor(backend: string, info: { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number }; deviceMemoryGiB?: number } = {}): MemoryLimits {
+export function budgetFor(
+  backend: string,
+  info: { limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number }; deviceMemoryGiB?: number } = {},
+): MemoryLimits {
   if (backend === 'wasm') return { totalBytes: WASM_HEAP_BYTES };
   // the cpu backend keeps tensors in JS typed arrays: no hard heap limit, but the same 4 GiB bound
   // keeps a mistyped batch size from swapping the machine (the runner says which knob to turn)
   if (backend === 'cpu') return { totalBytes: WASM_HEAP_BYTES };
-  const lim: MemoryLimits = { maxBufferSize: info.limits?.maxBufferSize, maxStorageBufferBindingSize: info.limits?.maxStorageBufferBindingSize };
+  const lim: MemoryLimits = {
+    maxBufferSize: info.limits?.maxBufferSize,
+    maxStorageBufferBindingSize: info.limits?.maxStorageBufferBindingSize,
+  };
   if (info.deviceMemoryGiB) lim.totalBytes = (info.deviceMemoryGiB / 2) * 2 ** 30;
   return lim;
 }
@@ -199,17 +205,25 @@ export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetChec
           : e.largestBufferWhat.startsWith('logits')
             ? 'this vocabulary is too large for this GPU: use the wasm backend'
             : 'use a smaller batch (gradient accumulation keeps the effective batch) or a shorter sequence';
-    return fail(`Out of GPU buffer size: the ${e.largestBufferWhat} needs ${formatBytes(e.largestBuffer)} but this GPU allows ${formatBytes(bufLimit)} per buffer (${what}); ${fix}.`);
+    return fail(
+      `Out of GPU buffer size: the ${e.largestBufferWhat} needs ${formatBytes(e.largestBuffer)} but this GPU allows ${formatBytes(bufLimit)} per buffer (${what}); ${fix}.`,
+    );
   }
   if (e.total > budgetBytes) {
-    if (e.weights > budgetBytes) return fail(`Not enough memory: the model weights alone need ${formatBytes(e.weights)}, the budget is ${formatBytes(budgetBytes)}; pick a smaller model.`);
+    if (e.weights > budgetBytes)
+      return fail(
+        `Not enough memory: the model weights alone need ${formatBytes(e.weights)}, the budget is ${formatBytes(budgetBytes)}; pick a smaller model.`,
+      );
     const adapter = e.lora + e.gradients + e.optimizer;
     let fix: string;
     if (adapter > e.activations + e.working) fix = 'use a lower LoRA rank or fewer target modules';
     else if (e.weights > 0.75 * budgetBytes)
       fix = `the model weights alone take ${formatBytes(e.weights)}${(run.backend ?? 'wasm') === 'wasm' ? ' (wasm keeps every frozen matrix twice, as stored and transposed)' : ''}: pick a smaller model`;
-    else if (!run.checkpointing && (run.training ?? true) && e.activations > e.working) fix = 'turn on gradient checkpointing (--grad-checkpointing), or use a smaller batch with gradient accumulation, or a shorter sequence';
-    else if (run.batchSize > 1) fix = 'use a smaller batch with gradient accumulation (same effective batch), or a shorter sequence';
+    else if (!run.checkpointing && (run.training ?? true) && e.activations > e.working)
+      fix =
+        'turn on gradient checkpointing (--grad-checkpointing), or use a smaller batch with gradient accumulation, or a shorter sequence';
+    else if (run.batchSize > 1)
+      fix = 'use a smaller batch with gradient accumulation (same effective batch), or a shorter sequence';
     else fix = 'use a shorter sequence';
     return fail(
       `Not enough memory: ${formatBytes(e.total)} estimated (weights ${formatBytes(e.weights)}, activations ${formatBytes(e.activations + e.working)}, LoRA + gradients + optimizer ${formatBytes(adapter)}) for ${what}, budget ${formatBytes(budgetBytes)}; ${fix}.`,

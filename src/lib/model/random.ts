@@ -13,14 +13,21 @@ export function randomWeights(cfg: ModelConfig, seed = 0, std = 0.02): ModelWeig
     for (let i = 0; i < n; i++) a[i] = gaussian(rng) * s;
     return tf.tensor(a, shape);
   };
-  const normW = () => ({ w: tf.add(tf.ones([cfg.dim]), randn([cfg.dim], 0.1)) as tf.Tensor1D, b: cfg.norm === 'layer' ? (randn([cfg.dim]) as tf.Tensor1D) : undefined });
-  const names: LinearName[] = cfg.mlp === 'swiglu' ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'];
+  const normW = () => ({
+    w: tf.add(tf.ones([cfg.dim]), randn([cfg.dim], 0.1)) as tf.Tensor1D,
+    b: cfg.norm === 'layer' ? (randn([cfg.dim]) as tf.Tensor1D) : undefined,
+  });
+  const names: LinearName[] =
+    cfg.mlp === 'swiglu'
+      ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
+      : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'];
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.nLayers; l++) {
     const linears: LayerWeights['linears'] = {};
     for (const n of names) {
       const [out, inp] = linearShape(cfg, n);
-      const hasBias = (n === 'q_proj' || n === 'k_proj' || n === 'v_proj') ? cfg.bias.qkv : n === 'o_proj' ? cfg.bias.o : cfg.bias.mlp;
+      const hasBias =
+        n === 'q_proj' || n === 'k_proj' || n === 'v_proj' ? cfg.bias.qkv : n === 'o_proj' ? cfg.bias.o : cfg.bias.mlp;
       linears[n] = { w: randn([out, inp]) as tf.Tensor2D, b: hasBias ? (randn([out]) as tf.Tensor1D) : undefined };
     }
     layers.push({ attnNorm: normW(), mlpNorm: normW(), linears });

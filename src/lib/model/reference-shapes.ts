@@ -5,7 +5,17 @@ import { defaultConfig, type ModelConfig } from './config';
  * `big`: the 6-layer dim-256 model of bench/bench.ts. SmolLM2-135M and Qwen2.5-0.5B follow their
  * Hugging Face config.json (Llama-style, tied embeddings, 'half' RoPE).
  */
-export const BIG_6L: ModelConfig = defaultConfig({ arch: 'llama', dim: 256, hiddenDim: 688, nLayers: 6, nHeads: 8, nKvHeads: 8, vocabSize: 512, maxSeqLen: 512, ropeStyle: 'interleaved' });
+export const BIG_6L: ModelConfig = defaultConfig({
+  arch: 'llama',
+  dim: 256,
+  hiddenDim: 688,
+  nLayers: 6,
+  nHeads: 8,
+  nKvHeads: 8,
+  vocabSize: 512,
+  maxSeqLen: 512,
+  ropeStyle: 'interleaved',
+});
 
 export const SMOLLM2_135M: ModelConfig = defaultConfig({
   arch: 'llama',

@@ -27,10 +27,16 @@ export async function scoreSequences(
   let i = 0;
   while (i < order.length) {
     const group: number[] = [order[i++]];
-    while (i < order.length && group.length < batchSize && (group.length + 1) * Math.ceil(items[order[i]].ids.length / 16) * 16 <= maxTokens) group.push(order[i++]);
+    while (
+      i < order.length &&
+      group.length < batchSize &&
+      (group.length + 1) * Math.ceil(items[order[i]].ids.length / 16) * 16 <= maxTokens
+    )
+      group.push(order[i++]);
     const seqs = group.map((g) => {
       const it = items[g];
-      if (it.start < 1 || it.start > it.ids.length) throw new Error(`score item has start ${it.start} outside 1..${it.ids.length}`);
+      if (it.start < 1 || it.start > it.ids.length)
+        throw new Error(`score item has start ${it.start} outside 1..${it.ids.length}`);
       return it;
     });
     const batch = packBatch(seqs, model.config.maxSeqLen);
@@ -59,7 +65,11 @@ export async function scoreSequences(
  * shared by all choices' continuations in one batched forward. Same numbers as scoreSequences
  * (within float rounding); about 1/n of the work when n choices share a long context.
  */
-export async function scoreSharedPrefix(model: ModelLike, items: TokenizedSeq[], opts: { lora?: LoraState | null; minPrefix?: number } = {}): Promise<ScoreResult[]> {
+export async function scoreSharedPrefix(
+  model: ModelLike,
+  items: TokenizedSeq[],
+  opts: { lora?: LoraState | null; minPrefix?: number } = {},
+): Promise<ScoreResult[]> {
   if (items.length === 0) return [];
   let lcp = Math.min(...items.map((it) => it.ids.length));
   for (let i = 0; i < lcp; i++) {
@@ -72,7 +82,9 @@ export async function scoreSharedPrefix(model: ModelLike, items: TokenizedSeq[],
   // Positions start-1 … L-2 produce the scored log-probs; the prefix must end before the first of them.
   const p = Math.min(lcp, Math.min(...items.map((it) => it.start)) - 1);
   if (p < (opts.minPrefix ?? 16) || items.length < 2) return scoreSequences(model, items, { lora: opts.lora });
-  for (const it of items) if (it.start < 1 || it.start > it.ids.length) throw new Error(`score item has start ${it.start} outside 1..${it.ids.length}`);
+  for (const it of items)
+    if (it.start < 1 || it.start > it.ids.length)
+      throw new Error(`score item has start ${it.start} outside 1..${it.ids.length}`);
   const n = items.length;
   const lora = opts.lora ?? null;
   const cache: KvCache = { length: 0, layers: [] };

@@ -17,7 +17,12 @@ export function ensureWasmSegmentSum(): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as unknown as {
         readSync(id: unknown): ArrayLike<number>;
-        makeOutput(shape: number[], dtype: tf.DataType, offset?: number, values?: Float32Array | Int32Array): tf.TensorInfo;
+        makeOutput(
+          shape: number[],
+          dtype: tf.DataType,
+          offset?: number,
+          values?: Float32Array | Int32Array,
+        ): tf.TensorInfo;
       };
       const x = inputs.x as tf.TensorInfo;
       const seg = inputs.segmentIds as tf.TensorInfo;

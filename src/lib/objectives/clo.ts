@@ -14,8 +14,14 @@ export const clo: Objective = {
   accepts: ['clo'],
   layout: ['(x_en, y_en) chosen', '(x_en, y_tgt) rejected', '(x_tgt, y_tgt) chosen', '(x_tgt, y_en) rejected'],
   params: {
-    lambda: { default: 0.5, help: 'CLO: weight of NLL on the target-language answer (1 − λ weighs the cross-lingual preference loss)' },
-    beta: { default: 0.1, help: 'CLO: preference temperature (how far the policy may move from the reference, adapter off)' },
+    lambda: {
+      default: 0.5,
+      help: 'CLO: weight of NLL on the target-language answer (1 − λ weighs the cross-lingual preference loss)',
+    },
+    beta: {
+      default: 0.1,
+      help: 'CLO: preference temperature (how far the policy may move from the reference, adapter off)',
+    },
   },
   needsReference: true,
   sequences(row) {
@@ -31,7 +37,13 @@ export const clo: Objective = {
     if (!s.reference) throw new Error('CLO needs reference log-probs');
     // Chosen = sequences 0 and 2 of each group of 4, rejected = 1 and 3; concat keeps the pairs aligned.
     const both = (x: tf.Tensor1D, a: number, b: number) => tf.concat([pick(x, a, 4), pick(x, b, 4)]) as tf.Tensor1D;
-    const t = dpoTerms(both(s.policy, 0, 2), both(s.policy, 1, 3), both(s.reference, 0, 2), both(s.reference, 1, 3), p.beta);
+    const t = dpoTerms(
+      both(s.policy, 0, 2),
+      both(s.policy, 1, 3),
+      both(s.reference, 0, 2),
+      both(s.reference, 1, 3),
+      p.beta,
+    );
     const nll = tokenMeanNll(pick(s.policy, 2, 4), pick(s.counts, 2, 4));
     const loss = tf.add(tf.mul(nll, p.lambda), tf.mul(t.loss, 1 - p.lambda)) as tf.Scalar;
     return { loss, metrics: { 'loss/nll': nll, 'loss/pref': t.loss, ...t.metrics } };

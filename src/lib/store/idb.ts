@@ -129,7 +129,8 @@ export function idbStore(dbName = 'clo-lab', storeName = 'kv'): KeyValueStore {
       get: <T>(k: string) => get<T>(k, use),
       set: (k, v) => set(k, v, use),
       del: (k) => del(k, use),
-      keys: async (prefix = '') => (await keys<string>(use)).filter((k) => typeof k === 'string' && k.startsWith(prefix)),
+      keys: async (prefix = '') =>
+        (await keys<string>(use)).filter((k) => typeof k === 'string' && k.startsWith(prefix)),
     });
     stores.set(id, s);
   }

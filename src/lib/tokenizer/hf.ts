@@ -15,7 +15,8 @@ export type TokenizerConfigJson = Record<string, unknown>;
 /** `"<s>"` or `{content: "<s>", ...}` → "<s>" */
 function tokenString(v: unknown): string | null {
   if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
   return null;
 }
 
@@ -41,7 +42,8 @@ export class HfTokenizer implements Tokenizer {
 
   constructor(tokenizerJson: TokenizerJson, tokenizerConfig: TokenizerConfigJson = {}, opts: HfTokenizerOptions = {}) {
     const where = opts.fileName ?? 'tokenizer.json';
-    if (!tokenizerJson || typeof tokenizerJson !== 'object' || !tokenizerJson.model) throw new Error(`${where}: not a tokenizer.json (no "model" field)`);
+    if (!tokenizerJson || typeof tokenizerJson !== 'object' || !tokenizerJson.model)
+      throw new Error(`${where}: not a tokenizer.json (no "model" field)`);
     this.tokenizerJson = tokenizerJson;
     this.tokenizerConfig = tokenizerConfig;
     try {
@@ -53,7 +55,9 @@ export class HfTokenizer implements Tokenizer {
     let maxId = -1;
     for (const id of vocab.values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
-    this.special = new Set([...this.tok.get_added_tokens_decoder().entries()].filter(([, t]) => t.special).map(([id]) => id));
+    this.special = new Set(
+      [...this.tok.get_added_tokens_decoder().entries()].filter(([, t]) => t.special).map(([id]) => id),
+    );
 
     const idOf = (key: string, fallback: number | null | undefined): number | null => {
       const s = tokenString(tokenizerConfig[key]);
@@ -76,11 +80,20 @@ export class HfTokenizer implements Tokenizer {
     }
     this.bosId = addBos ? this.bosTokenId : null;
     const tmpl = tokenizerConfig.chat_template;
-    this.chatTemplate = typeof tmpl === 'string' ? tmpl : Array.isArray(tmpl) ? (tmpl.find((t: { name?: string }) => t?.name === 'default')?.template ?? null) : null;
+    this.chatTemplate =
+      typeof tmpl === 'string'
+        ? tmpl
+        : Array.isArray(tmpl)
+          ? (tmpl.find((t: { name?: string }) => t?.name === 'default')?.template ?? null)
+          : null;
   }
 
   /** Builds from the raw bytes of tokenizer.json (and tokenizer_config.json when present). */
-  static fromBytes(tokenizerJson: Uint8Array, tokenizerConfig?: Uint8Array | null, opts: HfTokenizerOptions = {}): HfTokenizer {
+  static fromBytes(
+    tokenizerJson: Uint8Array,
+    tokenizerConfig?: Uint8Array | null,
+    opts: HfTokenizerOptions = {},
+  ): HfTokenizer {
     const parse = (b: Uint8Array, name: string) => {
       try {
         return JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
@@ -88,7 +101,11 @@ export class HfTokenizer implements Tokenizer {
         throw new Error(`${name}: invalid JSON (${(e as Error).message})`, { cause: e });
       }
     };
-    return new HfTokenizer(parse(tokenizerJson, 'tokenizer.json'), tokenizerConfig ? parse(tokenizerConfig, 'tokenizer_config.json') : {}, opts);
+    return new HfTokenizer(
+      parse(tokenizerJson, 'tokenizer.json'),
+      tokenizerConfig ? parse(tokenizerConfig, 'tokenizer_config.json') : {},
+      opts,
+    );
   }
 
   encode(text: string, opts: { bos?: boolean } = {}): number[] {
@@ -104,7 +121,8 @@ export class HfTokenizer implements Tokenizer {
 
   decodeToken(id: number, prev: number | null): string {
     if (this.special.has(id) || id === this.bosId || id === this.eosId) return '';
-    if (prev === null || this.special.has(prev) || prev === this.bosId) return this.tok.decode([id], { skip_special_tokens: true });
+    if (prev === null || this.special.has(prev) || prev === this.bosId)
+      return this.tok.decode([id], { skip_special_tokens: true });
     // Decode the pair and drop the previous token's text, so leading-space rules (Metaspace,
     // Strip) apply as they would in the middle of a sequence.
     const both = this.tok.decode([prev, id], { skip_special_tokens: true, clean_up_tokenization_spaces: false });

@@ -34,18 +34,21 @@ export class Tok512Tokenizer implements Tokenizer {
 
   static fromBytes(bytes: Uint8Array, vocabSize: number, fileName = 'tokenizer.bin'): Tok512Tokenizer {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.byteLength < 4) throw new Error(`${fileName}: file too short for a llama2.c tokenizer (${bytes.byteLength} bytes)`);
+    if (bytes.byteLength < 4)
+      throw new Error(`${fileName}: file too short for a llama2.c tokenizer (${bytes.byteLength} bytes)`);
     const maxLen = dv.getInt32(0, true);
     const dec = new TextDecoder('utf-8');
     const pieces: string[] = [];
     const scores = new Float32Array(vocabSize);
     let off = 4;
     for (let i = 0; i < vocabSize; i++) {
-      if (off + 8 > bytes.byteLength) throw new Error(`${fileName}: truncated at token ${i} of ${vocabSize} (offset ${off})`);
+      if (off + 8 > bytes.byteLength)
+        throw new Error(`${fileName}: truncated at token ${i} of ${vocabSize} (offset ${off})`);
       scores[i] = dv.getFloat32(off, true);
       const len = dv.getInt32(off + 4, true);
       off += 8;
-      if (len < 0 || off + len > bytes.byteLength) throw new Error(`${fileName}: token ${i} has length ${len} past the end of the file`);
+      if (len < 0 || off + len > bytes.byteLength)
+        throw new Error(`${fileName}: token ${i} has length ${len} past the end of the file`);
       pieces.push(dec.decode(bytes.subarray(off, off + len)));
       off += len;
     }
@@ -130,7 +133,8 @@ export class Tok512Tokenizer implements Tokenizer {
     const b = this.pieceBytes[id];
     if (!b) return new Uint8Array(0);
     // llama2.c: strip the leading space of the first piece after BOS (and at the start of the text).
-    if ((prev === this.bosId || prev === null) && b.length > 0 && b[0] === 0x20 && !/^<0x/.test(this.pieces[id])) return b.subarray(1);
+    if ((prev === this.bosId || prev === null) && b.length > 0 && b[0] === 0x20 && !/^<0x/.test(this.pieces[id]))
+      return b.subarray(1);
     return b;
   }
 

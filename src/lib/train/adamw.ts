@@ -49,7 +49,9 @@ export class AdamW {
     });
   }
 
-  async exportState(keys: string[]): Promise<{ t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }> {
+  async exportState(
+    keys: string[],
+  ): Promise<{ t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }> {
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
     for (let i = 0; i < this.vars.length; i++) {
@@ -59,7 +61,10 @@ export class AdamW {
     return { t: this.t, m, v };
   }
 
-  importState(keys: string[], s: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }): void {
+  importState(
+    keys: string[],
+    s: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> },
+  ): void {
     this.t = s.t;
     keys.forEach((k, i) => {
       if (!s.m[k] || !s.v[k]) throw new Error(`checkpoint has no optimizer state for ${k}`);

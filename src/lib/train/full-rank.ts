@@ -35,7 +35,8 @@ export class FullRank implements TrainerExtras {
         lin.w = v as unknown as tf.Tensor2D;
       }
     });
-    if (this.slots.length === 0) throw new Error(`full-rank modules ${modules.join(', ')}: none of them exists in ${model.name}`);
+    if (this.slots.length === 0)
+      throw new Error(`full-rank modules ${modules.join(', ')}: none of them exists in ${model.name}`);
   }
 
   /** Runs fn on the original (frozen) weights: the reference model. */
@@ -59,7 +60,8 @@ export class FullRank implements TrainerExtras {
   load(snap: Record<string, Float32Array>): void {
     this.slots.forEach((s, i) => {
       const d = snap[this.keys[i]];
-      if (!d || d.length !== s.v.size) throw new Error(`full-rank checkpoint: missing or wrong-sized weight ${this.keys[i]}`);
+      if (!d || d.length !== s.v.size)
+        throw new Error(`full-rank checkpoint: missing or wrong-sized weight ${this.keys[i]}`);
       const t = tf.tensor(d, s.v.shape);
       s.v.assign(t);
       t.dispose();

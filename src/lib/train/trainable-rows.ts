@@ -39,10 +39,18 @@ export class TrainableRows {
   /** Rows [start, vocab) of the model (or of a snapshot, when resuming) become trainable. */
   static create(model: LoadedModel, start: number, from?: RowsSnapshot): TrainableRows {
     const { vocabSize: V, dim } = model.config;
-    if (!(start >= 1 && start < V)) throw new Error(`trainable rows: first row ${start} is outside the vocabulary (1..${V - 1})`);
+    if (!(start >= 1 && start < V))
+      throw new Error(`trainable rows: first row ${start} is outside the vocabulary (1..${V - 1})`);
     const n = V - start;
-    if (from && (from.start !== start || from.embed.length !== n * dim)) throw new Error(`checkpoint rows (from ${from.start}, ${from.embed.length / dim}) do not match the model (from ${start}, ${n})`);
-    const embed = tf.variable(from ? tf.tensor2d(from.embed, [n, dim]) : tf.slice(model.weights.embed, [start, 0], [n, dim]), true, `rows_embed_${start}_${Date.now()}_${Math.random()}`) as tf.Variable<tf.Rank.R2>;
+    if (from && (from.start !== start || from.embed.length !== n * dim))
+      throw new Error(
+        `checkpoint rows (from ${from.start}, ${from.embed.length / dim}) do not match the model (from ${start}, ${n})`,
+      );
+    const embed = tf.variable(
+      from ? tf.tensor2d(from.embed, [n, dim]) : tf.slice(model.weights.embed, [start, 0], [n, dim]),
+      true,
+      `rows_embed_${start}_${Date.now()}_${Math.random()}`,
+    ) as tf.Variable<tf.Rank.R2>;
     let head: tf.Variable<tf.Rank.R2> | null = null;
     if (model.weights.lmHead) {
       const init = from?.head ? tf.tensor2d(from.head, [n, dim]) : tf.slice(model.weights.lmHead, [start, 0], [n, dim]);

@@ -26,7 +26,13 @@ export class NonFiniteError extends Error {
 }
 
 /** The stop message for a non-finite loss or gradient norm at `step` (1-based), or null when both are finite. */
-export function nonFiniteMessage(step: number, loss: number, gradNorm: number, lr: number, cfg: Pick<TrainConfig, 'objective' | 'beta' | 'lr'>): string | null {
+export function nonFiniteMessage(
+  step: number,
+  loss: number,
+  gradNorm: number,
+  lr: number,
+  cfg: Pick<TrainConfig, 'objective' | 'beta' | 'lr'>,
+): string | null {
   if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return null;
   const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}`;
   const beta = cfg.objective === 'dpo' || cfg.objective === 'clo' ? `, or β (${cfg.beta}) too large` : '';
@@ -91,13 +97,19 @@ export class Trainer {
       }
       try {
         if (this.objective.tokenize) this.seqs.push(...this.objective.tokenize(model.tokenizer, row, maxLen));
-        else this.seqs.push(this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)));
+        else
+          this.seqs.push(
+            this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)),
+          );
       } catch (e) {
         this.skipped.push({ line: i + 1, message: (e as Error).message });
       }
     });
     if (this.seqs.length === 0)
-      throw new Error(`no usable rows for ${config.objective}: ${this.skipped.length} skipped` + (this.skipped[0] ? ` (row ${this.skipped[0].line}: ${this.skipped[0].message})` : ''));
+      throw new Error(
+        `no usable rows for ${config.objective}: ${this.skipped.length} skipped` +
+          (this.skipped[0] ? ` (row ${this.skipped[0].line}: ${this.skipped[0].message})` : ''),
+      );
     this.sampler = new EpochSampler(this.seqs.length, config.seed);
     this.keys = [];
     for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
@@ -106,7 +118,8 @@ export class Trainer {
       this.keys.push(...extras.keys);
       this.vars.push(...extras.vars);
     }
-    this.rows = config.trainRowsFrom !== undefined ? TrainableRows.create(model, config.trainRowsFrom, resumeRows) : null;
+    this.rows =
+      config.trainRowsFrom !== undefined ? TrainableRows.create(model, config.trainRowsFrom, resumeRows) : null;
     if (this.rows) {
       this.keys.push(...this.rows.keys);
       this.vars.push(...this.rows.vars);
@@ -117,7 +130,13 @@ export class Trainer {
     this.refOwned = frozen.owned;
   }
 
-  static create(model: LoadedModel, rows: TrainRow[], config: TrainConfig, resumeFrom?: TrainCheckpoint, extras?: TrainerExtras): Trainer {
+  static create(
+    model: LoadedModel,
+    rows: TrainRow[],
+    config: TrainConfig,
+    resumeFrom?: TrainCheckpoint,
+    extras?: TrainerExtras,
+  ): Trainer {
     const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
     const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras, resumeFrom?.rows);
     if (resumeFrom) {
@@ -154,7 +173,9 @@ export class Trainer {
     let tokens = 0;
     const micro = microBatches ? microBatches.length : Math.max(1, cfg.gradAccum);
     for (let m = 0; m < micro; m++) {
-      const seqs = microBatches ? microBatches[m] : this.sampler.batch(this.step_ * micro + m, cfg.batchSize).flatMap((r) => this.seqs[r]);
+      const seqs = microBatches
+        ? microBatches[m]
+        : this.sampler.batch(this.step_ * micro + m, cfg.batchSize).flatMap((r) => this.seqs[r]);
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
@@ -162,13 +183,19 @@ export class Trainer {
       const reference = this.objective.needsReference ? await this.reference(seqs, batch) : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
-      const { value, grads } = tf.variableGrads(() => this.withRows(() => {
-        const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed, { checkpointing: cfg.checkpointing });
-        const out = this.objective.loss({ policy, reference, counts }, params);
-        metricNames = Object.keys(out.metrics);
-        stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
-        return out.loss;
-      }), this.vars);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          this.withRows(() => {
+            const policy = sequenceLogprobs(this.model, batch, this.lora, true, dropoutSeed, {
+              checkpointing: cfg.checkpointing,
+            });
+            const out = this.objective.loss({ policy, reference, counts }, params);
+            metricNames = Object.keys(out.metrics);
+            stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
+            return out.loss;
+          }),
+        this.vars,
+      );
       value.dispose();
       reference?.dispose();
       counts.dispose();
@@ -199,7 +226,14 @@ export class Trainer {
     // read loss and gradient norm before the update, so a non-finite step never reaches the adapter
     // (the same read says whether the adapter weights, as the previous update left them, are all finite)
     const readout = tf.tidy(() =>
-      tf.concat([tf.div(metricSum!, micro), norm.reshape([1]), tf.all(tf.stack(this.vars.map((v) => tf.all(tf.isFinite(v))))).cast('float32').reshape([1])]),
+      tf.concat([
+        tf.div(metricSum!, micro),
+        norm.reshape([1]),
+        tf
+          .all(tf.stack(this.vars.map((v) => tf.all(tf.isFinite(v)))))
+          .cast('float32')
+          .reshape([1]),
+      ]),
     );
     const all = (await readout.data()) as Float32Array;
     readout.dispose();
@@ -242,7 +276,9 @@ export class Trainer {
     const score = (b: ReturnType<typeof packBatch>) =>
       tf.tidy(() =>
         withAdapterOff(this.lora, () =>
-          this.extras ? this.extras.reference(() => sequenceLogprobs(this.model, b, this.lora, false)) : sequenceLogprobs(this.refModel, b, this.lora, false),
+          this.extras
+            ? this.extras.reference(() => sequenceLogprobs(this.model, b, this.lora, false))
+            : sequenceLogprobs(this.refModel, b, this.lora, false),
         ),
       );
     if (!this.referenceCache) return score(batch);

@@ -80,7 +80,8 @@ export class BrowserTranslator implements Translator {
     const T = api();
     if (!T) throw this.error('unavailable', 'this browser has no built-in Translator API');
     const availability = await browserTranslatorAvailability(source, target);
-    if (availability === 'unavailable') throw this.error('unavailable', `the built-in translator cannot translate ${source}→${target} here`);
+    if (availability === 'unavailable')
+      throw this.error('unavailable', `the built-in translator cannot translate ${source}→${target} here`);
     const onProgress = this.opts.onDownloadProgress;
     try {
       return await T.create({
@@ -88,14 +89,19 @@ export class BrowserTranslator implements Translator {
         targetLanguage: target,
         signal,
         monitor(m) {
-          m.addEventListener('downloadprogress', (e) => onProgress?.(e.total && e.total !== 1 ? e.loaded / e.total : e.loaded));
+          m.addEventListener('downloadprogress', (e) =>
+            onProgress?.(e.total && e.total !== 1 ? e.loaded / e.total : e.loaded),
+          );
         },
       });
     } catch (err) {
       if (isAbortError(err)) throw this.error('aborted', 'cancelled');
       const name = (err as { name?: string }).name;
       const hint = name === 'NotAllowedError' ? ' (the model download must start from a click: press Run again)' : '';
-      throw this.error('unavailable', `could not start the built-in translator: ${err instanceof Error ? err.message : String(err)}${hint}`);
+      throw this.error(
+        'unavailable',
+        `could not start the built-in translator: ${err instanceof Error ? err.message : String(err)}${hint}`,
+      );
     }
   }
 
@@ -110,7 +116,13 @@ export class BrowserTranslator implements Translator {
         const e = asTranslateError(err, this.id, 'unavailable');
         throw new TranslateError({ translatorId: this.id, kind: e.kind, message: e.detail, textIndex: i });
       }
-      if (typeof result !== 'string') throw new TranslateError({ translatorId: this.id, kind: 'malformed', message: 'translate() returned no text', textIndex: i });
+      if (typeof result !== 'string')
+        throw new TranslateError({
+          translatorId: this.id,
+          kind: 'malformed',
+          message: 'translate() returned no text',
+          textIndex: i,
+        });
       out.push(result);
     }
     return out;

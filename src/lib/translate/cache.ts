@@ -60,7 +60,11 @@ export function cachedTranslator(inner: Translator, store: KeyValueStore): Cache
           todo.map(async ([text, positions]) => {
             const [translated] = await inner.translate([text], source, target, opts);
             if (typeof translated !== 'string') {
-              throw new TranslateError({ translatorId: inner.id, kind: 'malformed', message: 'translator returned no text' });
+              throw new TranslateError({
+                translatorId: inner.id,
+                kind: 'malformed',
+                message: 'translator returned no text',
+              });
             }
             for (const p of positions) out[p] = translated;
             await store.set(keys[positions[0]], translated);

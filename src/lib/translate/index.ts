@@ -3,10 +3,22 @@ export * from './types';
 export { LibreTranslateTranslator, LIBRETRANSLATE_DEFAULTS, type LibreTranslateOptions } from './libretranslate';
 export { parallelTranslatorFromText, pairsFromRecord, type ParallelLoad } from './parallel';
 export { manualExportItems, manualExportJsonl, manualImport, type ManualItem, type ManualImport } from './manual';
-export { BrowserTranslator, browserTranslatorSupported, browserTranslatorAvailability, type BrowserAvailability } from './browser-api';
+export {
+  BrowserTranslator,
+  browserTranslatorSupported,
+  browserTranslatorAvailability,
+  type BrowserAvailability,
+} from './browser-api';
 export { LookupTable, LookupTranslator } from './lookup';
 export { cachedTranslator, cacheKey, CACHE_PREFIX, type CachedTranslator } from './cache';
 export * from './multicomponent';
-export { PairJob, type JobRecord, type RecordResult, type JobCounts, type JobOutcome, type PairJobOptions } from './job';
+export {
+  PairJob,
+  type JobRecord,
+  type RecordResult,
+  type JobCounts,
+  type JobOutcome,
+  type PairJobOptions,
+} from './job';
 export { jobRecordOf, cloPairs, cloJson, pairsJsonl, type CloPair, type CloJson } from './pairs';
 export { textHash } from './hash';

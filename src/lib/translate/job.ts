@@ -11,7 +11,14 @@
  */
 import type { KeyValueStore } from '../store/types';
 import { cachedTranslator } from './cache';
-import { DEFAULT_MULTI, isRecordLevelError, translateRecord, validateMultiOptions, type MultiComponentOptions, type Provenance } from './multicomponent';
+import {
+  DEFAULT_MULTI,
+  isRecordLevelError,
+  translateRecord,
+  validateMultiOptions,
+  type MultiComponentOptions,
+  type Provenance,
+} from './multicomponent';
 import { TranslateError, type Translator } from './types';
 
 export interface JobRecord {
@@ -123,7 +130,14 @@ export class PairJob {
       while (next < queue.length && !halt.first && !controller.signal.aborted) {
         const index = queue[next++];
         const rec = this.records[index];
-        const t = await translateRecord(rec.parts, this.translator, this.opts.source, this.opts.target, this.multi, controller.signal);
+        const t = await translateRecord(
+          rec.parts,
+          this.translator,
+          this.opts.source,
+          this.opts.target,
+          this.multi,
+          controller.signal,
+        );
         if (t.provenance === 'failed' && t.error && !isRecordLevelError(t.error)) {
           const error = t.error.withRecord(index);
           const seen = halt.first as { index: number } | null; // another worker may have set it meanwhile
@@ -162,7 +176,11 @@ export class PairJob {
       };
     }
     if (counts.done < counts.total) {
-      return { ...counts, status: 'paused', message: `Paused by request: ${counts.done} of ${counts.total} records done; run again to continue.` };
+      return {
+        ...counts,
+        status: 'paused',
+        message: `Paused by request: ${counts.done} of ${counts.total} records done; run again to continue.`,
+      };
     }
     return { ...counts, status: 'done' };
   }

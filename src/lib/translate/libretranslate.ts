@@ -32,7 +32,8 @@ export const LIBRETRANSLATE_DEFAULTS = {
   maxBackoffMs: 30_000,
 } as const;
 
-type Attempt = { ok: true; text: string } | { ok: false; error: TranslateError; retryable: boolean; retryAfterMs?: number };
+type Attempt =
+  { ok: true; text: string } | { ok: false; error: TranslateError; retryable: boolean; retryAfterMs?: number };
 
 export class LibreTranslateTranslator implements Translator {
   readonly id: string;
@@ -47,7 +48,8 @@ export class LibreTranslateTranslator implements Translator {
 
   constructor(opts: LibreTranslateOptions) {
     const base = opts.url.trim().replace(/\/+$/, '');
-    if (!/^https?:\/\//i.test(base)) throw new Error(`LibreTranslate URL must start with http:// or https://, got "${opts.url}"`);
+    if (!/^https?:\/\//i.test(base))
+      throw new Error(`LibreTranslate URL must start with http:// or https://, got "${opts.url}"`);
     this.endpoint = `${base}/translate`;
     this.id = `libretranslate:${base}`;
     this.apiKey = opts.apiKey || undefined;
@@ -65,14 +67,25 @@ export class LibreTranslateTranslator implements Translator {
     return Promise.all(texts.map((text, i) => this.translateOne(text, i, source, target, opts?.signal)));
   }
 
-  private async translateOne(text: string, textIndex: number, source: string, target: string, signal?: AbortSignal): Promise<string> {
+  private async translateOne(
+    text: string,
+    textIndex: number,
+    source: string,
+    target: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw this.error('aborted', 'cancelled', textIndex);
       const result = await this.slots.run(() => this.attempt(text, textIndex, source, target, signal));
       if (result.ok) return result.text;
       if (!result.retryable || attempt >= this.retries) {
         if (!result.retryable) throw result.error;
-        throw this.error(result.error.kind, `${result.error.detail} (gave up after ${attempt + 1} attempts)`, textIndex, result.error.status);
+        throw this.error(
+          result.error.kind,
+          `${result.error.detail} (gave up after ${attempt + 1} attempts)`,
+          textIndex,
+          result.error.status,
+        );
       }
       const backoff = Math.min(this.maxBackoffMs, Math.max(this.backoffMs * 2 ** attempt, result.retryAfterMs ?? 0));
       try {
@@ -83,7 +96,13 @@ export class LibreTranslateTranslator implements Translator {
     }
   }
 
-  private async attempt(text: string, textIndex: number, source: string, target: string, signal?: AbortSignal): Promise<Attempt> {
+  private async attempt(
+    text: string,
+    textIndex: number,
+    source: string,
+    target: string,
+    signal?: AbortSignal,
+  ): Promise<Attempt> {
     const body: Record<string, string> = { q: text, source, target, format: 'text' };
     if (this.apiKey) body.api_key = this.apiKey;
     const controller = new AbortController();
@@ -106,10 +125,19 @@ export class LibreTranslateTranslator implements Translator {
         });
         raw = await res.text();
       } catch (err) {
-        if (timedOut) return { ok: false, retryable: true, error: this.error('timeout', `no answer within ${this.timeoutMs} ms from ${this.endpoint}`, textIndex) };
+        if (timedOut)
+          return {
+            ok: false,
+            retryable: true,
+            error: this.error('timeout', `no answer within ${this.timeoutMs} ms from ${this.endpoint}`, textIndex),
+          };
         if (signal?.aborted || isAbortError(err)) throw this.error('aborted', 'cancelled', textIndex);
         const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-        return { ok: false, retryable: true, error: this.error('unreachable', `cannot reach ${this.endpoint}: ${why}`, textIndex) };
+        return {
+          ok: false,
+          retryable: true,
+          error: this.error('unreachable', `cannot reach ${this.endpoint}: ${why}`, textIndex),
+        };
       }
       if (!res.ok) {
         const retryable = res.status === 429 || res.status >= 500;
@@ -125,11 +153,19 @@ export class LibreTranslateTranslator implements Translator {
       try {
         parsed = JSON.parse(raw);
       } catch {
-        return { ok: false, retryable: false, error: this.error('malformed', `answer is not JSON: ${clip(raw)}`, textIndex) };
+        return {
+          ok: false,
+          retryable: false,
+          error: this.error('malformed', `answer is not JSON: ${clip(raw)}`, textIndex),
+        };
       }
       const translated = (parsed as { translatedText?: unknown } | null)?.translatedText;
       if (typeof translated !== 'string') {
-        return { ok: false, retryable: false, error: this.error('malformed', `answer has no string "translatedText": ${clip(raw)}`, textIndex) };
+        return {
+          ok: false,
+          retryable: false,
+          error: this.error('malformed', `answer has no string "translatedText": ${clip(raw)}`, textIndex),
+        };
       }
       return { ok: true, text: translated };
     } finally {

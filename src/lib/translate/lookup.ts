@@ -36,7 +36,8 @@ export class LookupTranslator implements Translator {
   ) {}
 
   async translate(texts: string[], source: string, target: string, opts?: TranslateOptions): Promise<string[]> {
-    if (opts?.signal?.aborted) throw new TranslateError({ translatorId: this.id, kind: 'aborted', message: 'cancelled' });
+    if (opts?.signal?.aborted)
+      throw new TranslateError({ translatorId: this.id, kind: 'aborted', message: 'cancelled' });
     if (source !== this.source || target !== this.target) {
       throw new TranslateError({
         translatorId: this.id,

@@ -42,9 +42,11 @@ export function validateMultiOptions(opts: MultiComponentOptions, partCount: num
   const inds = opts.indicators;
   if (inds.length < partCount) throw new Error(`need ${partCount} indicator tokens, got ${inds.length}`);
   inds.forEach((a, i) => {
-    if (a.trim() === '' || a !== a.trim()) throw new Error(`indicator ${i + 1} must be non-empty text without surrounding spaces`);
+    if (a.trim() === '' || a !== a.trim())
+      throw new Error(`indicator ${i + 1} must be non-empty text without surrounding spaces`);
     inds.forEach((b, j) => {
-      if (i !== j && b.includes(a)) throw new Error(`indicator "${a}" occurs inside indicator "${b}"; pick tokens that do not contain each other`);
+      if (i !== j && b.includes(a))
+        throw new Error(`indicator "${a}" occurs inside indicator "${b}"; pick tokens that do not contain each other`);
     });
     if (opts.catalyst.includes(a)) throw new Error(`the catalyst statement contains the indicator "${a}"`);
   });
@@ -82,7 +84,8 @@ export function decompose(translated: string, indicators: readonly string[]): De
     positions.push(translated.indexOf(ind));
   }
   for (let k = 1; k < positions.length; k++) {
-    if (positions[k] <= positions[k - 1]) return { ok: false, reason: `indicator ${indicators[k]} comes before ${indicators[k - 1]}` };
+    if (positions[k] <= positions[k - 1])
+      return { ok: false, reason: `indicator ${indicators[k]} comes before ${indicators[k - 1]}` };
   }
   const parts = indicators.map((ind, k) => {
     const from = positions[k] + ind.length;
@@ -141,7 +144,12 @@ export async function translateRecord(
   }
 
   try {
-    const separate = await translator.translate(sentIdx.map((i) => parts[i]), source, target, { signal });
+    const separate = await translator.translate(
+      sentIdx.map((i) => parts[i]),
+      source,
+      target,
+      { signal },
+    );
     return { provenance: 'fallback', parts: assemble(separate), reason };
   } catch (err) {
     return { provenance: 'failed', parts: null, reason, error: asTranslateError(err, translator.id) };

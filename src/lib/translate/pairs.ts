@@ -19,7 +19,11 @@ export interface CloPair {
   provenance: 'joint' | 'fallback';
 }
 
-export function cloPairs(english: readonly InstructionParts[], results: readonly (RecordResult | undefined)[], lang: string): CloPair[] {
+export function cloPairs(
+  english: readonly InstructionParts[],
+  results: readonly (RecordResult | undefined)[],
+  lang: string,
+): CloPair[] {
   const out: CloPair[] = [];
   english.forEach((en, index) => {
     const r = results[index];

@@ -37,7 +37,12 @@ export function pairsFromRecord(value: unknown, source: string, target: string):
 }
 
 /** Builds a lookup table from the text of a paired file. Throws when the file yields no pair. */
-export function parallelTranslatorFromText(text: string, fileName: string, source: string, target: string): ParallelLoad {
+export function parallelTranslatorFromText(
+  text: string,
+  fileName: string,
+  source: string,
+  target: string,
+): ParallelLoad {
   const raw = parseRecords(text, fileName);
   if (raw.fileError) throw new Error(`${fileName}: ${raw.fileError}`);
   const table = new LookupTable();
@@ -51,7 +56,10 @@ export function parallelTranslatorFromText(text: string, fileName: string, sourc
       pairs++;
     }
   }
-  if (pairs === 0) throw new Error(`${fileName}: no ${source}→${target} pairs found (expected fields "${source}"/"${target}" or "${source}_*"/"${target}_*")`);
+  if (pairs === 0)
+    throw new Error(
+      `${fileName}: no ${source}→${target} pairs found (expected fields "${source}"/"${target}" or "${source}_*"/"${target}_*")`,
+    );
   const name = fileName.split(/[\\/]/).pop() ?? fileName;
   return { translator: new LookupTranslator(`parallel:${name}`, table, source, target), pairs, skipped };
 }

@@ -27,13 +27,7 @@ export interface Translator {
  * - aborted: the caller cancelled (pause)
  */
 export type TranslateErrorKind =
-  | 'unreachable'
-  | 'http'
-  | 'timeout'
-  | 'malformed'
-  | 'missing'
-  | 'unavailable'
-  | 'aborted';
+  'unreachable' | 'http' | 'timeout' | 'malformed' | 'missing' | 'unavailable' | 'aborted';
 
 export interface TranslateErrorInit {
   translatorId: string;
@@ -86,7 +80,11 @@ function formatMessage(init: TranslateErrorInit): string {
 }
 
 /** Wraps anything thrown inside a translator into a TranslateError. */
-export function asTranslateError(err: unknown, translatorId: string, fallbackKind: TranslateErrorKind = 'unreachable'): TranslateError {
+export function asTranslateError(
+  err: unknown,
+  translatorId: string,
+  fallbackKind: TranslateErrorKind = 'unreachable',
+): TranslateError {
   if (err instanceof TranslateError) return err;
   if (isAbortError(err)) return new TranslateError({ translatorId, kind: 'aborted', message: 'cancelled' });
   const message = err instanceof Error ? err.message : String(err);

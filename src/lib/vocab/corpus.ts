@@ -52,7 +52,10 @@ export function corpusTexts(content: string, fileName: string, opts: { column?: 
       }
       out.push(...pick(row, `line ${i + 1}`));
     });
-    if (out.length === 0) throw new Error(`${fileName}: no text found${opts.column ? ` in column "${opts.column}"` : ' (no "text" field and no string field with Hangul)'}`);
+    if (out.length === 0)
+      throw new Error(
+        `${fileName}: no text found${opts.column ? ` in column "${opts.column}"` : ' (no "text" field and no string field with Hangul)'}`,
+      );
     return out;
   }
   if (opts.column) throw new Error(`${fileName}: --column needs JSON/JSONL rows, this is plain text`);

@@ -58,17 +58,25 @@ export interface Donor {
 
 const NAME_HINTS = ['word_embeddings', 'embed_tokens', 'wte', 'embeddings', 'embedding', 'embed'];
 
-export async function loadDonor(matrixBytes: Uint8Array, matrixName: string, vocabBytes: Uint8Array, vocabName: string): Promise<Donor> {
+export async function loadDonor(
+  matrixBytes: Uint8Array,
+  matrixName: string,
+  vocabBytes: Uint8Array,
+  vocabName: string,
+): Promise<Donor> {
   const vocab = parseDonorVocab(vocabBytes, vocabName);
   const reader = await SafetensorsReader.open(matrixBytes, matrixName);
   const two = reader.names().filter((n) => reader.info(n).shape.length === 2);
   if (two.length === 0) throw new Error(`${matrixName}: no 2-D tensor (an embedding matrix [vocab, dim]) in this file`);
-  const pick = two.length === 1 ? two[0] : NAME_HINTS.map((h) => two.find((n) => n.includes(h))).find(Boolean) ?? two[0];
+  const pick =
+    two.length === 1 ? two[0] : (NAME_HINTS.map((h) => two.find((n) => n.includes(h))).find(Boolean) ?? two[0]);
   const { shape, data } = await reader.readFloat(pick);
   const [rows, dim] = shape;
   // Models often pad the matrix past the vocabulary (extra rows are never read); fewer rows is an error.
   if (rows < vocab.tokens.length)
-    throw new Error(`${matrixName}: tensor "${pick}" has ${rows} rows but ${vocabName} lists ${vocab.tokens.length} tokens (the matrix does not match the vocabulary)`);
+    throw new Error(
+      `${matrixName}: tensor "${pick}" has ${rows} rows but ${vocabName} lists ${vocab.tokens.length} tokens (the matrix does not match the vocabulary)`,
+    );
   const byKey = new Map<string, Float32Array>();
   const byText = new Map<string, Float32Array>();
   vocab.tokens.forEach((t, i) => {

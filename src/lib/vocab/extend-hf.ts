@@ -27,7 +27,12 @@ export interface HfExtension {
 }
 
 /** `firstId`: the first id to use (at least the model's vocab_size, so padded rows are skipped). */
-export function extendHfTokenizerJson(tokenizerJson: Json, learned: LearnedPiece[], firstId = 0, where = 'tokenizer.json'): HfExtension {
+export function extendHfTokenizerJson(
+  tokenizerJson: Json,
+  learned: LearnedPiece[],
+  firstId = 0,
+  where = 'tokenizer.json',
+): HfExtension {
   const tj = structuredClone(tokenizerJson) as Json;
   const model = tj.model as Json | undefined;
   if (!model || typeof model !== 'object') throw new Error(`${where}: no "model" field`);
@@ -64,7 +69,15 @@ export function extendHfTokenizerJson(tokenizerJson: Json, learned: LearnedPiece
   for (const p of learned) {
     if (taken.has(p.piece)) continue;
     taken.add(p.piece);
-    added.push({ id: next, content: p.piece, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false } as { id: number; content: string });
+    added.push({
+      id: next,
+      content: p.piece,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: false,
+    } as { id: number; content: string });
     newIds.push(next++);
   }
   tj.added_tokens = added;

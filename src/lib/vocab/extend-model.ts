@@ -67,7 +67,8 @@ function pieceChecker(tok: Tokenizer): (p: string) => boolean {
     const s = new Set(tok.pieces);
     return (p) => s.has(p);
   }
-  if (tok instanceof HfTokenizer) return (p) => tok.tokenToId(p.replaceAll(' ', '\u2581')) !== undefined || tok.tokenToId(p) !== undefined;
+  if (tok instanceof HfTokenizer)
+    return (p) => tok.tokenToId(p.replaceAll(' ', '\u2581')) !== undefined || tok.tokenToId(p) !== undefined;
   throw new Error('vocabulary extension supports llama2.c (tok512) and Hugging Face tokenizer.json tokenizers');
 }
 
@@ -76,7 +77,8 @@ export function oldSplit(tok: Tokenizer, piece: string): number[] {
   const wordStart = piece.startsWith(' ');
   const ids = tok.encode(wordStart ? piece.slice(1) : piece, { bos: false });
   if (!wordStart && ids.length > 1) {
-    const first = tok instanceof Tok512Tokenizer ? tok.pieces[ids[0]] : tok instanceof HfTokenizer ? idStrings(tok)[ids[0]] : '';
+    const first =
+      tok instanceof Tok512Tokenizer ? tok.pieces[ids[0]] : tok instanceof HfTokenizer ? idStrings(tok)[ids[0]] : '';
     if (first === ' ') return ids.slice(1);
   }
   return ids;
@@ -96,23 +98,34 @@ export async function extendModel(model: LoadedModel, texts: string[], opts: Ext
   if (nonEmpty.length === 0) throw new Error(`${src}: empty corpus (no text to learn tokens from)`);
 
   let t0 = now();
-  const learned = learnTokens(nonEmpty, { add: opts.add, has: pieceChecker(oldTok), source: src, onProgress: (d, n) => opts.onProgress?.('learn', d, n) }).pieces.slice(0, opts.add);
+  const learned = learnTokens(nonEmpty, {
+    add: opts.add,
+    has: pieceChecker(oldTok),
+    source: src,
+    onProgress: (d, n) => opts.onProgress?.('learn', d, n),
+  }).pieces.slice(0, opts.add);
   let tokenizer: Tokenizer;
   let newIds: number[];
   let tok512Bytes: Uint8Array | null = null;
   if (oldTok instanceof Tok512Tokenizer) {
-    if (oldTok.vocabSize !== oldVocab) throw new Error(`${model.name}: tokenizer has ${oldTok.vocabSize} tokens but the model ${oldVocab} rows`);
+    if (oldTok.vocabSize !== oldVocab)
+      throw new Error(`${model.name}: tokenizer has ${oldTok.vocabSize} tokens but the model ${oldVocab} rows`);
     const ext = extendTok512(oldTok, learned);
     tokenizer = ext.tokenizer;
     newIds = ext.newIds;
     tok512Bytes = ext.bytes;
   } else if (oldTok instanceof HfTokenizer) {
     const ext = extendHfTokenizerJson(oldTok.tokenizerJson, learned, oldVocab, `${model.name}/tokenizer.json`);
-    tokenizer = new HfTokenizer(ext.tokenizerJson, oldTok.tokenizerConfig, { bosTokenId: oldTok.bosTokenId, eosTokenId: oldTok.eosId, fileName: `${model.name}/tokenizer.json (extended)` });
+    tokenizer = new HfTokenizer(ext.tokenizerJson, oldTok.tokenizerConfig, {
+      bosTokenId: oldTok.bosTokenId,
+      eosTokenId: oldTok.eosId,
+      fileName: `${model.name}/tokenizer.json (extended)`,
+    });
     newIds = ext.newIds;
   } else throw new Error('vocabulary extension supports llama2.c (tok512) and Hugging Face tokenizer.json tokenizers');
   newIds.forEach((id, i) => {
-    if (id !== oldVocab + i) throw new Error(`internal: new ids are not contiguous from ${oldVocab} (got ${id} at ${i})`);
+    if (id !== oldVocab + i)
+      throw new Error(`internal: new ids are not contiguous from ${oldVocab} (got ${id} at ${i})`);
   });
   const learnMs = now() - t0;
 
@@ -123,16 +136,28 @@ export async function extendModel(model: LoadedModel, texts: string[], opts: Ext
     if (opts.donor) {
       const d = opts.donor;
       const names = idStrings(oldTok);
-      const old = names.map((s, id) => (s && id !== oldTok.bosId && id !== oldTok.eosId && !/^<0x[0-9A-Fa-f]{2}>$/.test(s) ? donorVector(d, s) : null));
+      const old = names.map((s, id) =>
+        s && id !== oldTok.bosId && id !== oldTok.eosId && !/^<0x[0-9A-Fa-f]{2}>$/.test(s) ? donorVector(d, s) : null,
+      );
       const added = learned.map((p) => donorVector(d, p.piece));
-      if (old.every((v) => !v)) throw new Error(`${d.source}: no donor token matches any token of ${model.name} (wrong vocabulary file?)`);
-      if (added.every((v) => !v)) throw new Error(`${d.source}: no donor token matches any of the ${learned.length} new tokens (wrong vocabulary file?)`);
+      if (old.every((v) => !v))
+        throw new Error(`${d.source}: no donor token matches any token of ${model.name} (wrong vocabulary file?)`);
+      if (added.every((v) => !v))
+        throw new Error(
+          `${d.source}: no donor token matches any of the ${learned.length} new tokens (wrong vocabulary file?)`,
+        );
       aux = { dim: d.dim, old, added, source: d.source };
     } else {
       const seqs = nonEmpty.map((t) => tokenizer.encode(t, { bos: false }));
-      const sg = trainSkipGram(seqs, oldVocab + newIds.length, { seed, ...opts.skipGram, onProgress: (d, n) => opts.onProgress?.('aux', d, n) });
+      const sg = trainSkipGram(seqs, oldVocab + newIds.length, {
+        seed,
+        ...opts.skipGram,
+        onProgress: (d, n) => opts.onProgress?.('aux', d, n),
+      });
       const vec = (id: number) => sg.vectors.subarray(id * sg.dim, (id + 1) * sg.dim);
-      const old = Array.from({ length: oldVocab }, (_, id) => (sg.counts[id] >= 3 && id !== oldTok.bosId && id !== oldTok.eosId ? vec(id) : null));
+      const old = Array.from({ length: oldVocab }, (_, id) =>
+        sg.counts[id] >= 3 && id !== oldTok.bosId && id !== oldTok.eosId ? vec(id) : null,
+      );
       const added = newIds.map((id) => (sg.counts[id] >= 1 ? vec(id) : null));
       aux = { dim: sg.dim, old, added, source: `skip-gram on ${src}` };
     }
@@ -146,10 +171,16 @@ export async function extendModel(model: LoadedModel, texts: string[], opts: Ext
   const base = { oldVocab, dim, oldPieces, seed, aux, rcond: opts.saltRcond };
   const emb = initRows(opts.init, { ...base, matrix: embedOld });
   let head: ReturnType<typeof initRows> | null = null;
-  if (model.weights.lmHead) head = initRows(opts.init, { ...base, matrix: await readMatrix(model.weights.lmHead), seed: seed + 1 });
+  if (model.weights.lmHead)
+    head = initRows(opts.init, { ...base, matrix: await readMatrix(model.weights.lmHead), seed: seed + 1 });
   const n = newIds.length;
-  const grow = (old: tf.Tensor2D, rows: Float32Array) => tf.tidy(() => tf.concat([old, tf.tensor2d(rows, [n, dim])], 0) as tf.Tensor2D);
-  const weights = { ...model.weights, embed: grow(model.weights.embed, emb.rows), lmHead: head ? grow(model.weights.lmHead!, head.rows) : undefined };
+  const grow = (old: tf.Tensor2D, rows: Float32Array) =>
+    tf.tidy(() => tf.concat([old, tf.tensor2d(rows, [n, dim])], 0) as tf.Tensor2D);
+  const weights = {
+    ...model.weights,
+    embed: grow(model.weights.embed, emb.rows),
+    lmHead: head ? grow(model.weights.lmHead!, head.rows) : undefined,
+  };
   opts.onProgress?.('init', 1, 1);
   const initMs = now() - t0;
   const extended: LoadedModel = {
@@ -159,7 +190,18 @@ export async function extendModel(model: LoadedModel, texts: string[], opts: Ext
     tokenizer,
     source: model.source,
   };
-  return { model: extended, learned, newIds, oldVocab, init: opts.init, embedStats: emb.stats, headStats: head?.stats ?? null, auxSource: aux?.source ?? null, tok512Bytes, timings: { learnMs, auxMs, initMs } };
+  return {
+    model: extended,
+    learned,
+    newIds,
+    oldVocab,
+    init: opts.init,
+    embedStats: emb.stats,
+    headStats: head?.stats ?? null,
+    auxSource: aux?.source ?? null,
+    tok512Bytes,
+    timings: { learnMs, auxMs, initMs },
+  };
 }
 
 /** Disposes only the tensors the extension created (the grown matrices); the rest belong to the base model. */

@@ -73,7 +73,14 @@ export function rowStats(m: Float32Array, rows: number, dim: number): { mean: Fl
   return { mean, std };
 }
 
-function normalRow(out: Float32Array, at: number, dim: number, mean: Float64Array, std: Float64Array, rng: () => number): void {
+function normalRow(
+  out: Float32Array,
+  at: number,
+  dim: number,
+  mean: Float64Array,
+  std: Float64Array,
+  rng: () => number,
+): void {
   for (let j = 0; j < dim; j++) out[at * dim + j] = mean[j] + std[j] * gaussian(rng);
 }
 

@@ -90,14 +90,17 @@ const SEP = '\u0000';
 export function learnTokens(texts: string[], opts: LearnOptions): LearnResult {
   const src = opts.source ?? 'corpus';
   const add = opts.add;
-  if (!Number.isInteger(add) || add < 1) throw new Error(`${src}: the number of tokens to add must be a positive integer (got ${add})`);
+  if (!Number.isInteger(add) || add < 1)
+    throw new Error(`${src}: the number of tokens to add must be a positive integer (got ${add})`);
   const minCount = opts.minCount ?? 2;
   const has = opts.has ?? (() => false);
   const counts = syllableCounts(texts);
   if (counts.size === 0) throw new Error(`${src}: no Hangul text to learn tokens from`);
 
   // 1. syllables, most frequent first (ties: code point order, so the result is deterministic)
-  const sorted = [...counts.entries()].filter(([, c]) => c >= minCount).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+  const sorted = [...counts.entries()]
+    .filter(([, c]) => c >= minCount)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
   const sylCap = Math.max(1, Math.floor(add * (opts.syllableShare ?? 0.6)));
   const pieces: LearnedPiece[] = [];
   const known = new Set<string>();
@@ -137,7 +140,8 @@ export function learnTokens(texts: string[], opts: LearnOptions): LearnResult {
   while (pieces.length < target) {
     let best = '';
     let bestC = minCount - 1;
-    for (const [k, c] of pairCount) if (c > bestC || (c === bestC && c >= minCount && k < best)) {
+    for (const [k, c] of pairCount)
+      if (c > bestC || (c === bestC && c >= minCount && k < best)) {
         best = k;
         bestC = c;
       }
@@ -170,7 +174,9 @@ export function learnTokens(texts: string[], opts: LearnOptions): LearnResult {
   }
   opts.onProgress?.(pieces.length, target);
   if (pieces.length < add) {
-    throw new Error(`${src}: the corpus gives only ${pieces.length} new tokens (${syllables} syllables, ${merges} merges seen at least ${minCount} times), fewer than the ${add} asked for`);
+    throw new Error(
+      `${src}: the corpus gives only ${pieces.length} new tokens (${syllables} syllables, ${merges} merges seen at least ${minCount} times), fewer than the ${add} asked for`,
+    );
   }
   return { pieces, syllables, merges, available: pieces.length };
 }

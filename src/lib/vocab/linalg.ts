@@ -48,7 +48,13 @@ export function symEig(G: Float64Array, n: number): { values: Float64Array; vect
  * coefficients c = pinv(A·Aᵀ)·A·aᵀ, so that a·pinv(A) = cᵀ (pinv(A) = Aᵀ·pinv(A·Aᵀ)) and
  * a·pinv(A)·E = Σ_i c_i E_i for any E (k×D): SALT's e_new = a_new·X with X = pinv(A)·E.
  */
-export function pinvCoefficients(A: Float64Array, k: number, d: number, a: ArrayLike<number>, eigCut = 1e-12): Float64Array {
+export function pinvCoefficients(
+  A: Float64Array,
+  k: number,
+  d: number,
+  a: ArrayLike<number>,
+  eigCut = 1e-12,
+): Float64Array {
   // More neighbours than dimensions: the dual form pinv(A) = pinv(AᵀA)·Aᵀ works on a d×d matrix,
   // so c = A·pinv(AᵀA)·aᵀ. Otherwise pinv(A) = Aᵀ·pinv(A·Aᵀ) on a k×k matrix, c = pinv(A·Aᵀ)·A·aᵀ.
   if (k > d) {

@@ -12,13 +12,22 @@ import { readSafetensors, writeSafetensors, type WriteTensor } from '../formats/
 import type { RowsSnapshot } from '../train/trainable-rows';
 
 export async function addTrainableTokens(files: PeftFiles, rows: RowsSnapshot, cfg: ModelConfig): Promise<PeftFiles> {
-  if (cfg.arch === 'gpt2') throw new Error('PEFT export of embedding rows: only Llama-family models (embed_tokens / lm_head) are supported');
+  if (cfg.arch === 'gpt2')
+    throw new Error('PEFT export of embedding rows: only Llama-family models (embed_tokens / lm_head) are supported');
   const n = rows.embed.length / rows.dim;
   const ids = Array.from({ length: n }, (_, i) => rows.start + i);
   const { tensors, metadata } = await readSafetensors(files.weights, 'adapter_model.safetensors');
   const out = new Map<string, WriteTensor>();
-  for (const [k, t] of tensors) out.set(k, { shape: t.shape, data: t.data, ...(t.dtype === 'F16' || t.dtype === 'BF16' ? { dtype: t.dtype } : {}) });
-  out.set('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta', { shape: [n, rows.dim], data: rows.embed });
+  for (const [k, t] of tensors)
+    out.set(k, {
+      shape: t.shape,
+      data: t.data,
+      ...(t.dtype === 'F16' || t.dtype === 'BF16' ? { dtype: t.dtype } : {}),
+    });
+  out.set('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta', {
+    shape: [n, rows.dim],
+    data: rows.embed,
+  });
   const indices: Record<string, number[]> = { embed_tokens: ids };
   if (rows.head) {
     out.set('base_model.model.lm_head.token_adapter.trainable_tokens_delta', { shape: [n, rows.dim], data: rows.head });

@@ -35,7 +35,9 @@ export function trainSkipGram(sequences: number[][], vocab: number, o: SkipGramO
   const rng = mulberry32(o.seed ?? 0);
   const counts = new Int32Array(vocab);
   let total = 0;
-  for (const s of sequences) for (const id of s) if (id >= 0 && id < vocab) {
+  for (const s of sequences)
+    for (const id of s)
+      if (id >= 0 && id < vocab) {
         counts[id]++;
         total++;
       }

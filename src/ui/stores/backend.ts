@@ -19,7 +19,14 @@ export interface BackendState {
   downloads: UrlProgress[];
 }
 
-export const backendState = writable<BackendState>({ status: 'starting', info: null, forced: null, error: null, model: null, downloads: [] });
+export const backendState = writable<BackendState>({
+  status: 'starting',
+  info: null,
+  forced: null,
+  error: null,
+  model: null,
+  downloads: [],
+});
 
 onWorkerEvent((e) => {
   if (e.type === 'ready') backendState.update((s) => ({ ...s, status: 'ready', info: e, error: null }));
@@ -43,7 +50,10 @@ export function rememberedBackend(): BackendName | null {
 }
 
 /** Starts the worker on the first backend that works, or on `forced` (remembered for the next visit). */
-export function bootBackend(forced: BackendName | null = rememberedBackend(), model: HfModelSpec | null = get(backendState).model): void {
+export function bootBackend(
+  forced: BackendName | null = rememberedBackend(),
+  model: HfModelSpec | null = get(backendState).model,
+): void {
   try {
     if (forced) localStorage.setItem(KEY, forced);
     else localStorage.removeItem(KEY);

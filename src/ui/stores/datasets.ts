@@ -11,7 +11,11 @@ import { goto } from './navigation';
 export const datasetStore = new DatasetStore();
 
 export const datasets = writable<DatasetMeta[]>([]);
-export const manifest = writable<{ status: 'loading' | 'ready' | 'missing'; data: DataManifest | null; error?: string }>({
+export const manifest = writable<{
+  status: 'loading' | 'ready' | 'missing';
+  data: DataManifest | null;
+  error?: string;
+}>({
   status: 'loading',
   data: null,
 });

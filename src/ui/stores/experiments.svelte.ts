@@ -58,7 +58,10 @@ function onEvent(e: ExperimentEvent): void {
 
 function ensureWorker(): Worker {
   if (worker) return worker;
-  const w = new Worker(new URL('../../../workers/experiment/experiment.worker.ts', import.meta.url), { type: 'module', name: 'experiment' });
+  const w = new Worker(new URL('../../../workers/experiment/experiment.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'experiment',
+  });
   w.onmessage = (ev: MessageEvent<ExperimentEvent>) => onEvent(ev.data);
   w.onerror = (ev) => {
     ev.preventDefault();
@@ -87,7 +90,12 @@ export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString
   ui.log = [];
   ui.running = id;
   // a recipe read back from the reactive list is a $state proxy, which postMessage cannot clone
-  ensureWorker().postMessage({ type: 'start', id, recipe: $state.snapshot(recipe) as Recipe, backend: rememberedBackend() } satisfies ExperimentCommand);
+  ensureWorker().postMessage({
+    type: 'start',
+    id,
+    recipe: $state.snapshot(recipe) as Recipe,
+    backend: rememberedBackend(),
+  } satisfies ExperimentCommand);
   void show(id);
   return id;
 }
@@ -109,7 +117,11 @@ export async function resumeInterrupted(): Promise<string | null> {
 }
 
 export async function remove(id: string): Promise<void> {
-  for (const k of ['state', ...((ui.list.find((s) => s.id === id)?.recipe.arms ?? []).flatMap((a) => [`ckpt/${a.id}`, `full/${a.id}`]))]) await experimentStore.del(id, k);
+  for (const k of [
+    'state',
+    ...(ui.list.find((s) => s.id === id)?.recipe.arms ?? []).flatMap((a) => [`ckpt/${a.id}`, `full/${a.id}`]),
+  ])
+    await experimentStore.del(id, k);
   if (ui.selected?.id === id) ui.selected = null;
   await refresh();
 }

@@ -4,7 +4,13 @@
  */
 import { get, writable } from 'svelte/store';
 import { idbStore } from '../../lib/store/idb';
-import { EvalResultStore, newEvalId, type EvalRecord, type EvalSubject, type RetentionRecord } from '../../lib/eval/results-store';
+import {
+  EvalResultStore,
+  newEvalId,
+  type EvalRecord,
+  type EvalSubject,
+  type RetentionRecord,
+} from '../../lib/eval/results-store';
 import type { SplitName } from '../../lib/eval/tasks';
 import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
 import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval/client';
@@ -27,7 +33,15 @@ export interface EvalJobState {
   lastId: string | null;
 }
 
-export const evalJob = writable<EvalJobState>({ running: false, label: '', progress: null, startedAt: 0, error: null, cancelled: false, lastId: null });
+export const evalJob = writable<EvalJobState>({
+  running: false,
+  label: '',
+  progress: null,
+  startedAt: 0,
+  error: null,
+  cancelled: false,
+  lastId: null,
+});
 
 export async function refreshEvalRecords(): Promise<EvalRecord[]> {
   const list = await evalStore.list();
@@ -70,7 +84,15 @@ async function inEvalSlot<T extends { id: string }>(
   work: (target: EvalTarget, onProgress: (p: EvalProgressEvent) => void) => Promise<T>,
 ): Promise<T | null> {
   if (get(evalJob).running) throw new Error('an evaluation is already running');
-  evalJob.set({ running: true, label, progress: null, startedAt: Date.now(), error: null, cancelled: false, lastId: null });
+  evalJob.set({
+    running: true,
+    label,
+    progress: null,
+    startedAt: Date.now(),
+    error: null,
+    cancelled: false,
+    lastId: null,
+  });
   const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
   try {
     const record = await work(target, (p) => evalJob.update((s) => ({ ...s, progress: p })));
@@ -78,13 +100,22 @@ async function inEvalSlot<T extends { id: string }>(
     return record;
   } catch (err) {
     const cancelled = err instanceof EvalJobError && err.cancelled;
-    evalJob.update((s) => ({ ...s, running: false, cancelled, error: cancelled ? null : err instanceof Error ? err.message : String(err) }));
+    evalJob.update((s) => ({
+      ...s,
+      running: false,
+      cancelled,
+      error: cancelled ? null : err instanceof Error ? err.message : String(err),
+    }));
     return null;
   }
 }
 
 /** The subject with the checkpoint step the worker evaluated, and its label. */
-function evaluatedAt(subject: EvalSubject, label: string, step: number | null): { subject: EvalSubject; label: string } {
+function evaluatedAt(
+  subject: EvalSubject,
+  label: string,
+  step: number | null,
+): { subject: EvalSubject; label: string } {
   const at: EvalSubject = subject.kind === 'run' ? { ...subject, step } : subject;
   return { subject: at, label: at.kind === 'run' && step !== null ? `${label} @ step ${step}` : label };
 }
@@ -92,7 +123,11 @@ function evaluatedAt(subject: EvalSubject, label: string, step: number | null): 
 /** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
 export function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
   return inEvalSlot(req.label, req.subject, true, async (target, onProgress) => {
-    const res = await evaluateInWorker({ target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split }, onProgress, sharedBackend());
+    const res = await evaluateInWorker(
+      { target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split },
+      onProgress,
+      sharedBackend(),
+    );
     const record: EvalRecord = {
       id: newEvalId(),
       createdAt: Date.now(),
@@ -131,7 +166,11 @@ export interface RetentionRequest {
  */
 export function runRetention(req: RetentionRequest): Promise<RetentionRecord | null> {
   return inEvalSlot(`${req.label} (retention & fidelity)`, req.subject, false, async (target, onProgress) => {
-    const res = await retentionInWorker({ target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens }, onProgress, sharedBackend());
+    const res = await retentionInWorker(
+      { target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens },
+      onProgress,
+      sharedBackend(),
+    );
     const record: RetentionRecord = {
       id: newEvalId(),
       createdAt: Date.now(),

@@ -3,7 +3,12 @@
  * fidelity measurement, with run − base deltas when the base model has both sides measured.
  */
 import type { RetentionRecord } from '../../lib/eval/results-store';
-import { retentionDelta, type FidelitySummary, type HeldOutPerplexity, type RetentionDelta } from '../../lib/eval/retention';
+import {
+  retentionDelta,
+  type FidelitySummary,
+  type HeldOutPerplexity,
+  type RetentionDelta,
+} from '../../lib/eval/retention';
 
 export interface RetentionRow {
   label: string;
@@ -28,7 +33,9 @@ export function retentionRows(records: RetentionRecord[]): RetentionRow[] {
     row.fidelity ??= r.fidelity;
   }
   const base = byLabel.get('\u0000base') ?? null;
-  const rows = [...byLabel.values()].sort((a, b) => Number(b.isBase) - Number(a.isBase) || a.label.localeCompare(b.label));
+  const rows = [...byLabel.values()].sort(
+    (a, b) => Number(b.isBase) - Number(a.isBase) || a.label.localeCompare(b.label),
+  );
   if (base) for (const row of rows) if (!row.isBase) row.delta = retentionDelta(base, row);
   return rows;
 }

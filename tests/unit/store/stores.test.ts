@@ -29,7 +29,18 @@ describe('RunStore', () => {
     expect((await runs.list()).map((r) => r.id)).toEqual(['b', 'a']);
 
     const m = { step: 1, loss: 2.5, lr: 1e-3, grad_norm: 1, tokens_per_s: 10, tokens: 64, ms: 100 };
-    const ckpt = { step: 3, config, lora: { config: {}, tensors: { '0.q_proj': { A: new Float32Array([1, 2]), B: new Float32Array([0]), aShape: [1, 2], bShape: [1, 1] } } }, optimizer: { t: 3, m: {}, v: {} }, metrics: [m, { ...m, step: 2 }, { ...m, step: 3 }] } as unknown as TrainCheckpoint;
+    const ckpt = {
+      step: 3,
+      config,
+      lora: {
+        config: {},
+        tensors: {
+          '0.q_proj': { A: new Float32Array([1, 2]), B: new Float32Array([0]), aShape: [1, 2], bShape: [1, 1] },
+        },
+      },
+      optimizer: { t: 3, m: {}, v: {} },
+      metrics: [m, { ...m, step: 2 }, { ...m, step: 3 }],
+    } as unknown as TrainCheckpoint;
     await runs.saveCheckpoint('a', ckpt);
     const a = await runs.get('a');
     expect(a?.lastCheckpointStep).toBe(3);
@@ -62,7 +73,10 @@ describe('DatasetStore', () => {
       { kind: 'sft' as const, prompt: 'p1', response: 'r1' },
       { kind: 'sft' as const, prompt: 'p2', response: 'r2' },
     ];
-    const meta = await ds.save({ name: 'x.jsonl', source: 'import' }, { rows, errors: [{ line: 3, message: 'bad' }], total: 3 });
+    const meta = await ds.save(
+      { name: 'x.jsonl', source: 'import' },
+      { rows, errors: [{ line: 3, message: 'bad' }], total: 3 },
+    );
     expect(meta.kind).toBe('sft');
     expect(meta.count).toBe(2);
     expect(meta.report).toEqual({ total: 3, accepted: 2, rejected: [{ line: 3, message: 'bad' }] });
@@ -77,7 +91,12 @@ describe('DatasetStore', () => {
 
   it('rowsKind says mixed and empty', () => {
     expect(rowsKind([])).toBe('empty');
-    expect(rowsKind([{ kind: 'sft', prompt: '', response: '' }, { kind: 'preference', prompt: '', chosen: '', rejected: '' }])).toBe('mixed');
+    expect(
+      rowsKind([
+        { kind: 'sft', prompt: '', response: '' },
+        { kind: 'preference', prompt: '', chosen: '', rejected: '' },
+      ]),
+    ).toBe('mixed');
   });
 });
 
@@ -108,7 +127,9 @@ describe('metricsToCsv', () => {
   it('writes one row per step with empty cells for metrics an objective does not log', () => {
     const csv = metricsToCsv([{ step: 1, loss: 0.5, lr: 0.001, grad_norm: 2, tokens_per_s: 100, tokens: 64, ms: 640 }]);
     const [head, row] = csv.trim().split('\n');
-    expect(head).toBe('step,loss,loss/nll,loss/pref,rewards/chosen,rewards/rejected,rewards/margins,rewards/accuracies,lr,grad_norm,tokens_per_s,tokens,ms');
+    expect(head).toBe(
+      'step,loss,loss/nll,loss/pref,rewards/chosen,rewards/rejected,rewards/margins,rewards/accuracies,lr,grad_norm,tokens_per_s,tokens,ms',
+    );
     expect(row).toBe('1,0.5,,,,,,,0.001,2,100,64,640');
   });
 });

@@ -6,7 +6,9 @@ import sftDpoOrpo from './sft-dpo-orpo.json';
 import saltInit from './salt-init.json';
 import firstExperiment from './first-experiment.json';
 
-export const BUNDLED_RECIPES: Recipe[] = [cloVsSft, dataEfficiency, sftDpoOrpo, saltInit, firstExperiment].map((r) => validateRecipe(r));
+export const BUNDLED_RECIPES: Recipe[] = [cloVsSft, dataEfficiency, sftDpoOrpo, saltInit, firstExperiment].map((r) =>
+  validateRecipe(r),
+);
 
 export function bundledRecipe(name: string): Recipe | undefined {
   return BUNDLED_RECIPES.find((r) => r.name === name);
