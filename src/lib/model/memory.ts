@@ -12,7 +12,7 @@
  *   adapter      4 · P · 4  (LoRA values, their gradients, AdamW m and v)
  *   activations  what the policy pass holds at the peak of its backward pass: tfjs keeps every tensor a
  *                gradient needs and every intermediate gradient until back-propagation ends, so
- *                  per block  4 · (80·N·d + 26·N·h + 7·B·H·T²)          (all L blocks)
+ *                  per block  4 · (48·N·d + 34·N·h + 1·B·H·T²)          (all L blocks)
  *                with checkpointing, each block's input and its gradient (2 · 4·N·d per block) plus
  *                one block's worth (the block being recomputed and back-propagated)
  *   working set  the output head, which works in blocks of ≤ 2^22 logits (src/lib/model/logprobs.ts):
@@ -120,12 +120,12 @@ export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[])
   return per * c.nLayers;
 }
 
-// Fitted coefficients (values kept per block, see the header).
-const A_D = 80;
-const A_H = 26;
-const A_S = 7;
-/** the output head's transient per logits value of a block (logits, exp, one-hot, their difference) */
-const A_HEAD = 5;
+/**
+ * Fitted coefficients (values kept per block, see the header): d per position and model dimension,
+ * h per position and MLP hidden unit, s per attention score; head per logit of an output-head block
+ * (logits, exp, one-hot, their difference). Refit with bench/fit-memory.ts after engine changes.
+ */
+export const MEMORY_COEFFS = { d: 48, h: 34, s: 1, head: 5 };
 
 export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
   const F = 4;
@@ -142,9 +142,10 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
-  const block = F * (A_D * N * c.dim + A_H * N * c.hiddenDim + A_S * B * c.nHeads * T * T);
+  const k = MEMORY_COEFFS;
+  const block = F * (k.d * N * c.dim + k.h * N * c.hiddenDim + k.s * B * c.nHeads * T * T);
   const plan = chunkPlan(N, c.vocabSize);
-  const head = F * A_HEAD * plan.rows * plan.vocab + F * 2 * N * c.dim;
+  const head = F * k.head * plan.rows * plan.vocab + F * 2 * N * c.dim;
   let activations: number;
   let working: number;
   if (!training) {

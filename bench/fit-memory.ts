@@ -1,0 +1,65 @@
+/**
+ * Refits the memory guard's activation coefficients (src/lib/model/memory.ts MEMORY_COEFFS) to peaks
+ * the bench measured: `npx tsx bench/fit-memory.ts bench/results/memory.json`. Searches a grid for the
+ * coefficients with the smallest worst-case relative error over every recorded step (wasm, SFT and
+ * CLO, checkpointing on and off) and prints them with each row's error; paste them into memory.ts.
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { estimatePeak, MEMORY_COEFFS } from '../src/lib/model/memory';
+import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
+import { loadModelArg } from '../cli/node-env';
+import type { ModelConfig } from '../src/lib/model/config';
+
+interface Row {
+  config: string;
+  objective: string;
+  batch: number;
+  seq: number;
+  checkpointing: boolean;
+  peak_bytes?: number;
+  micro_batches: number;
+}
+
+const file = process.argv[2] ?? 'bench/results/memory.json';
+const rows = (JSON.parse(readFileSync(file, 'utf8')).results as Row[]).filter((r) => r.peak_bytes !== undefined);
+await tf.setBackend('cpu');
+const stories = (await loadModelArg('stories260K')).config;
+const shapes: Record<string, ModelConfig> = { stories260K: stories, big: BIG_6L, smollm135m: SMOLLM2_135M };
+const seqPerRow = (o: string) => (o === 'clo' ? 4 : o === 'sft' ? 1 : 2);
+
+function worst(): { err: number; errs: number[] } {
+  const errs = rows.map((r) => {
+    const e = estimatePeak(shapes[r.config], {
+      batchSize: (r.batch * seqPerRow(r.objective)) / r.micro_batches,
+      seqLen: r.seq,
+      lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+      training: true,
+      checkpointing: r.checkpointing,
+      backend: 'wasm',
+    }).total;
+    return e / r.peak_bytes! - 1;
+  });
+  return { err: Math.max(...errs.map(Math.abs)), errs };
+}
+
+let best = { ...MEMORY_COEFFS };
+let bestErr = worst().err;
+for (let d = 20; d <= 100; d += 2)
+  for (let h = 0; h <= 40; h += 2)
+    for (let s = 1; s <= 10; s += 0.5)
+      // at least the attention probabilities each block keeps
+      for (const head of [3, 4, 5]) {
+        Object.assign(MEMORY_COEFFS, { d, h, s, head });
+        const { err } = worst();
+        if (err < bestErr) {
+          bestErr = err;
+          best = { d, h, s, head };
+        }
+      }
+Object.assign(MEMORY_COEFFS, best);
+const { errs } = worst();
+console.log(JSON.stringify(best), `worst relative error ${(bestErr * 100).toFixed(1)}%`);
+rows.forEach((r, i) =>
+  console.log(`${r.config} ${r.objective} ${r.batch}×${r.seq} ckpt ${r.checkpointing}: ${(errs[i] * 100).toFixed(1)}%`),
+);
