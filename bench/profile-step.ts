@@ -10,21 +10,10 @@ const [backend = 'wasm', objective = 'sft', Bs = '8', Ts = '128'] = process.argv
 const B = Number(Bs);
 const T = Number(Ts);
 await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
-import { defaultConfig } from '../src/lib/model/config';
+import { BIG_6L } from '../src/lib/model/reference-shapes';
 import { randomWeights } from '../src/lib/model/random';
 const stories = await loadModelArg('stories260K');
-const bigCfg = defaultConfig({
-  arch: 'llama',
-  dim: 256,
-  hiddenDim: 688,
-  nLayers: 6,
-  nHeads: 8,
-  nKvHeads: 8,
-  vocabSize: 512,
-  maxSeqLen: 512,
-  ropeStyle: 'interleaved',
-});
-const model = process.env.BIG ? { ...stories, config: bigCfg, weights: randomWeights(bigCfg, 1) } : stories;
+const model = process.env.BIG ? { ...stories, config: BIG_6L, weights: randomWeights(BIG_6L, 1) } : stories;
 const row: TrainRow =
   objective === 'sft'
     ? { kind: 'sft', prompt: 'a', response: 'b' }

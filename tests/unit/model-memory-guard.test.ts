@@ -17,7 +17,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { loadStories } from './helpers';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
-import { budgetFor, checkBudget, estimatePeak, sequencesPerRow, WASM_HEAP_BYTES } from '../../src/lib/model/memory';
+import { budgetFor, checkBudget, estimatePeak, WASM_HEAP_BYTES } from '../../src/lib/model/memory';
+import { getObjective } from '../../src/lib/objectives/index';
+
+const sequencesPerRow = (objective: string) => getObjective(objective).layout.length;
 import { countParams, type ModelConfig } from '../../src/lib/model/config';
 import { BIG_6L, QWEN25_05B, SMOLLM2_135M } from '../../src/lib/model/reference-shapes';
 import { mulberry32 } from '../../src/lib/model/sample';

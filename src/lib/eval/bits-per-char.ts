@@ -6,10 +6,7 @@
  * Characters are Unicode code points of the text as given.
  */
 import type { LoadedModel } from '../model/model';
-import type { LoraState } from '../lora/types';
-import { scoreSequences } from '../model/score';
-import { perplexityWindows } from './perplexity';
-import { throwIfAborted } from './abort';
+import { scoreTexts, type ScoreTextsOptions } from './perplexity';
 
 export interface BitsPerCharResult {
   texts: number;
@@ -40,31 +37,10 @@ export function tokensPerChar(encode: (t: string) => number[], texts: string[]):
 export async function bitsPerChar(
   model: LoadedModel,
   texts: string[],
-  opts: {
-    lora?: LoraState | null;
-    batchSize?: number;
-    signal?: AbortSignal;
-    onProgress?: (done: number, total: number) => void;
-  } = {},
+  opts: ScoreTextsOptions = {},
 ): Promise<BitsPerCharResult> {
-  let nats = 0;
-  let tokens = 0;
-  let chars = 0;
-  const chunk = 16;
-  for (let p = 0; p < texts.length; p += chunk) {
-    throwIfAborted(opts.signal);
-    const part = texts.slice(p, p + chunk);
-    const items = part.flatMap((t) =>
-      perplexityWindows(model.tokenizer.encode(t, { bos: true }), model.config.maxSeqLen),
-    );
-    const scores = await scoreSequences(model, items, { lora: opts.lora ?? null, batchSize: opts.batchSize });
-    for (const s of scores) {
-      nats -= s.sum;
-      tokens += s.count;
-    }
-    for (const t of part) chars += countChars(t);
-    opts.onProgress?.(Math.min(p + chunk, texts.length), texts.length);
-  }
+  const { nats, tokens } = await scoreTexts(model, texts, opts);
+  const chars = texts.reduce((n, t) => n + countChars(t), 0);
   return {
     texts: texts.length,
     chars,

@@ -45,31 +45,46 @@ export function paragraphsFromJsonl(text: string, fileName: string): string[] {
   return out;
 }
 
-export async function perplexity(
+export interface ScoreTextsOptions {
+  lora?: LoraState | null;
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Total negative log-likelihood (nats) and scored-token count of texts, each its own sequence with
+ * BOS, every token after BOS scored once (perplexityWindows). Shared by perplexity and bits/char.
+ */
+export async function scoreTexts(
   model: LoadedModel,
-  paragraphs: string[],
-  opts: {
-    lora?: LoraState | null;
-    batchSize?: number;
-    signal?: AbortSignal;
-    onProgress?: (done: number, total: number) => void;
-  } = {},
-): Promise<PerplexityResult> {
-  let nllSum = 0;
+  texts: string[],
+  opts: ScoreTextsOptions = {},
+): Promise<{ nats: number; tokens: number }> {
+  let nats = 0;
   let tokens = 0;
   const chunk = 16;
-  for (let p = 0; p < paragraphs.length; p += chunk) {
+  for (let p = 0; p < texts.length; p += chunk) {
     throwIfAborted(opts.signal);
-    const items = paragraphs
+    const items = texts
       .slice(p, p + chunk)
       .flatMap((t) => perplexityWindows(model.tokenizer.encode(t, { bos: true }), model.config.maxSeqLen));
     const scores = await scoreSequences(model, items, { lora: opts.lora ?? null, batchSize: opts.batchSize });
     for (const s of scores) {
-      nllSum -= s.sum;
+      nats -= s.sum;
       tokens += s.count;
     }
-    opts.onProgress?.(Math.min(p + chunk, paragraphs.length), paragraphs.length);
+    opts.onProgress?.(Math.min(p + chunk, texts.length), texts.length);
   }
+  return { nats, tokens };
+}
+
+export async function perplexity(
+  model: LoadedModel,
+  paragraphs: string[],
+  opts: ScoreTextsOptions = {},
+): Promise<PerplexityResult> {
+  const { nats: nllSum, tokens } = await scoreTexts(model, paragraphs, opts);
   const nll = tokens === 0 ? NaN : nllSum / tokens;
   return { paragraphs: paragraphs.length, tokens, nll, perplexity: Math.exp(nll) };
 }

@@ -3,7 +3,7 @@
  * model's shape and the run's options, compare it with what the backend can hold, and say which knob
  * to turn when it would not fit. Used by the CLI `train` and the workers before any step.
  *
- *   const e = estimatePeak(model.config, { batchSize: rows * sequencesPerRow('clo'), seqLen, lora, checkpointing });
+ *   const e = estimatePeak(model.config, { batchSize: rows * getObjective('clo').layout.length, seqLen, lora, checkpointing });
  *   const c = checkBudget(e, budgetFor('wasm'));   // { ok, estimateBytes, budgetBytes, advice }
  *
  * The estimate (float32, 4 bytes a value; N = B·T positions of B sequences, d = dim, h = MLP hidden,
@@ -27,7 +27,7 @@ import { linearShape } from './adapter';
 import { chunkPlan } from './logprobs';
 
 export interface MemoryRunShape {
-  /** sequences per forward pass (rows × sequencesPerRow(objective)) */
+  /** sequences per forward pass (rows × the objective's layout.length) */
   batchSize: number;
   seqLen: number;
   /** LoRA rank and targets; null = inference only (no adapter) */
@@ -83,9 +83,6 @@ export interface MemoryCheck {
 }
 
 /** Sequences one training row contributes (docs/methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
-export function sequencesPerRow(objective: string): number {
-  return objective === 'clo' ? 4 : objective === 'sft' ? 1 : 2;
-}
 
 /** The wasm heap tops out at 4 GiB (32-bit addresses). */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
