@@ -7,7 +7,8 @@ Object.assign(process.env, vulkanEnv());
 
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts'],
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/e2e/**', '**/node_modules/**'],
     environment: 'node',
     testTimeout: 180_000,
     hookTimeout: 180_000,

@@ -5,7 +5,7 @@
  * dim-256 model; SFT counts B·T tokens per step, CLO 4·B·T (both directions, chosen + rejected).
  * `--configs smollm135m`: a random-weight model of SmolLM2-135M's shape (batch 1 × 256 by default),
  * measured with and without gradient checkpointing; peak tensor bytes and the process's peak RSS
- * feed the memory guard's test (`--out bench/results/memory.json`, tests/unit/model-memory-guard.test.ts).
+ * feed the memory guard's test (`--out bench/results/memory.json`, tests/model/memory-guard.test.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

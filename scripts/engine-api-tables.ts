@@ -1,7 +1,7 @@
 /**
  * Rewrites the `file | exports` tables of docs/engine-api.md from src/lib itself: one section per
  * module folder (the prose under each `## module` heading is kept; a new module gets a stub heading),
- * one row per file, its exported names read with the TypeScript parser. tests/unit/engine-api-doc
+ * one row per file, its exported names read with the TypeScript parser. tests/docs/engine-api-doc
  * checks the result, so run `npm run docs:api` after adding or renaming engine files or exports.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-# Reference values for tests/unit/train-optim.test.ts (python3 scripts/reference-optim.py; torch CPU).
+# Reference values for tests/train/optim.test.ts (python3 scripts/reference-optim.py; torch CPU).
 import torch, math
 torch.set_default_dtype(torch.float64)
 # AdamW: 2 params, 3 steps, fixed grads, lr 0.1, wd 0.01, clip scale 1

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultConfig } from '../../src/lib/model/config';
 import { randomWeights } from '../../src/lib/model/random';
 import { writeSafetensors } from '../../src/lib/formats/safetensors';
-import { hfConfigJson, llamaTensors, quantizeWeights } from '../unit/hf-fixtures';
+import { hfConfigJson, llamaTensors, quantizeWeights } from '../helpers/hf-fixtures';
 
 export const TINY = { dim: 48, nLayers: 3, nHeads: 4, nKvHeads: 2, hiddenDim: 96, vocabSize: 300, maxSeqLen: 256 };
 

@@ -11,7 +11,7 @@
  *   corrupt-write  an output with NaN/Inf, unparsable JSON(L), a 0-byte file, a leftover temp file,
  *                  or partial output left by a failed run
  *   data-loss      an input or a pre-existing file changed or lost
- * Used by tests/fuzz/cli-sweep.ts (all cases) and tests/unit/cli-sweep-subset.test.ts (a fast subset).
+ * Used by tests/fuzz/cli-sweep.ts (all cases) and tests/cli/sweep-subset.test.ts (a fast subset).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createLora, snapshotLora, disposeLora } from '../../src/lib/lora/lora';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { loadLlama2c } from '../../src/lib/formats/llama2c';
-import { hfFixture } from '../unit/hf-fixtures';
+import { hfFixture } from '../helpers/hf-fixtures';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const STORIES = resolve(ROOT, '../shared/models/stories260K');

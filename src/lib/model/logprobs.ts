@@ -23,7 +23,7 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
  * Vocabularies above this are cut into blocks of VOCAB_CHUNK columns. Besides bounding memory, short
  * blocks keep the float32 sums of exponentials accurate: on wasm one reduction over 70,000 values is
  * ~1e-4 off a float64 reference, blocks of 4,096 combined as below stay within 1e-5
- * (tests/unit/model-logprobs-chunked.test.ts).
+ * (tests/model/logprobs-chunked.test.ts).
  */
 export const VOCAB_SPLIT_ABOVE = 16384;
 export const VOCAB_CHUNK = 4096;

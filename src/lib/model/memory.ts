@@ -19,7 +19,7 @@
  *                5 values per logit of a block, plus the hidden states and their gradient
  * The coefficients are fitted to tf.profile peaks measured by `npm run bench` (wasm) on stories260K,
  * the 6-layer dim-256 model and the SmolLM2-135M shape, SFT and CLO (bench/results/memory.json);
- * tests/unit/model-memory-guard.test.ts checks the estimate against measured peaks, not this formula.
+ * tests/model/memory-guard.test.ts checks the estimate against measured peaks, not this formula.
  */
 import { countParams, type ModelConfig } from './config';
 import type { LinearName } from './weights';

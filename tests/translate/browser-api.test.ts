@@ -1,0 +1,58 @@
+/** The built-in Translator API wrapper against a stand-in global `Translator` (Node has none). */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BrowserTranslator,
+  browserTranslatorAvailability,
+  browserTranslatorSupported,
+} from '../../src/lib/translate/browser-api';
+import { fakeTranslateText } from '../helpers/fake-translator';
+
+const g = globalThis as { Translator?: unknown };
+afterEach(() => {
+  delete g.Translator;
+});
+
+function install(availability: string, created: { opts?: Record<string, unknown> }) {
+  g.Translator = {
+    availability: async () => availability,
+    create: async (opts: {
+      monitor?: (m: { addEventListener: (t: string, f: (e: { loaded: number }) => void) => void }) => void;
+    }) => {
+      created.opts = opts as Record<string, unknown>;
+      const listeners: ((e: { loaded: number }) => void)[] = [];
+      opts.monitor?.({ addEventListener: (_t, f) => listeners.push(f) });
+      for (const loaded of [0, 0.5, 1]) listeners.forEach((f) => f({ loaded }));
+      return { translate: async (text: string) => fakeTranslateText(text), destroy: () => undefined };
+    },
+  };
+}
+
+describe('BrowserTranslator', () => {
+  it('is not supported without a global Translator', async () => {
+    expect(browserTranslatorSupported()).toBe(false);
+    expect(await browserTranslatorAvailability('en', 'ko')).toBe('unavailable');
+    await expect(new BrowserTranslator().translate(['x'], 'en', 'ko')).rejects.toMatchObject({
+      kind: 'unavailable',
+      translatorId: 'browser',
+    });
+  });
+
+  it('creates a session with the language pair, reports download progress and translates', async () => {
+    const created: { opts?: Record<string, unknown> } = {};
+    install('downloadable', created);
+    expect(browserTranslatorSupported()).toBe(true);
+    const progress: number[] = [];
+    const t = new BrowserTranslator({ onDownloadProgress: (f) => progress.push(f) });
+    expect(await t.translate(['The cat sleeps.', 'The dog runs.'], 'en', 'ko')).toEqual([
+      '그 고양이 잔다.',
+      '그 개 달린다.',
+    ]);
+    expect(created.opts).toMatchObject({ sourceLanguage: 'en', targetLanguage: 'ko' });
+    expect(progress).toEqual([0, 0.5, 1]);
+  });
+
+  it('an unavailable pair is an `unavailable` error', async () => {
+    install('unavailable', {});
+    await expect(new BrowserTranslator().translate(['x'], 'en', 'tlh')).rejects.toThrow('cannot translate en→tlh');
+  });
+});
