@@ -76,21 +76,18 @@ describe('public/data manifest', () => {
   });
 });
 
-describe('speed', () => {
-  it('parses 5,000-row files well under a second', () => {
+describe('large files', () => {
+  // Parse speed is measured by `npm run bench`, not here; this checks 5,000-row files parse row for row.
+  it('parses 5,000-row jsonl, csv and chat-template files row for row', () => {
     const dolly = readFileSync(shared('instructions', 'en_dolly15k_subset.jsonl'), 'utf8');
-    let t0 = performance.now();
     const r = parseDataFile(dolly, 'dolly.jsonl');
-    const jsonlMs = performance.now() - t0;
     expect(r.rows.length).toBe(5000);
 
     const csv = [
       'instruction,input,output',
       ...Array.from({ length: 5000 }, (_, i) => `"Add, then stop ${i}",,"line\n${i}"`),
     ].join('\n');
-    t0 = performance.now();
     const c = parseDataFile(csv, 'big.csv');
-    const csvMs = performance.now() - t0;
     expect(c.rows.length).toBe(5000);
 
     const chat = Array.from({ length: 5000 }, (_, i) =>
@@ -101,19 +98,11 @@ describe('speed', () => {
         ],
       }),
     ).join('\n');
-    t0 = performance.now();
     const j = parseDataFile(chat, 'chat.jsonl', {
       chatTemplate:
         "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}",
     });
-    const jinjaMs = performance.now() - t0;
     expect(j.rows[4999]).toEqual({ kind: 'sft', prompt: '<|user|>q4999\n<|assistant|>', response: 'a4999' });
-    console.log(
-      `parse 5000 rows: jsonl ${jsonlMs.toFixed(1)} ms, csv ${csvMs.toFixed(1)} ms, chat+jinja ${jinjaMs.toFixed(1)} ms`,
-    );
-    expect(jsonlMs).toBeLessThan(500);
-    expect(csvMs).toBeLessThan(500);
-    expect(jinjaMs).toBeLessThan(1000);
   });
 });
 
