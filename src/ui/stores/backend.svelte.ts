@@ -66,7 +66,12 @@ export function bootBackend(
   } catch {
     /* storage unavailable: the choice lasts for this page only */
   }
-  Object.assign(backendState, { status: 'starting', info: null, forced, error: null, model, downloads: [] });
+  backendState.status = 'starting';
+  backendState.info = null;
+  backendState.forced = forced;
+  backendState.error = null;
+  backendState.model = model;
+  backendState.downloads = [];
   const spec = modelSpecOf(model);
   startWorker(forced ?? undefined, spec ?? undefined);
   // the evaluation worker follows the same backend choice and model (restarted on a change)
