@@ -3,7 +3,7 @@ import { strToU8, zipSync } from 'fflate';
 import { toPeft } from '../lib/formats/peft';
 import type { ModelConfig } from '../lib/model/config';
 import type { RunRecord } from '../lib/store/runs';
-import { runStore } from './stores/runs';
+import { runStore } from './stores/runs.svelte';
 import { metricsToCsv } from './metrics-csv';
 
 export function downloadBlob(fileName: string, blob: Blob): void {

@@ -162,6 +162,50 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
   await shot(page, 'playground');
 });
 
+test('a new run is listed (and shown in the header) as soon as it starts; Stop on a slow step says it waits for the step, then "stopped"', async ({
+  page,
+}) => {
+  // wasm with large batches (8 × 256 tokens: seconds per step here) and no periodic checkpoint: the
+  // run must be listed long before its first checkpoint (written only when it stops), and Stop lands
+  // in the middle of a step
+  test.setTimeout(420_000);
+  const steps = 40;
+  await page.goto('/');
+  await waitForEngine(page);
+  await forceBackend(page, 'wasm');
+  await prepareCloRun(page, { steps, batchSize: 8, maxSeqLen: 256, checkpointEvery: 0 });
+  await expect(page.getByTestId('running-job')).toHaveText(/No job running/);
+  await page.getByLabel('Run name').fill('slow-steps');
+  await page.getByTestId('start').click();
+
+  // listed while it trains: no checkpoint yet, neither in the table nor in storage
+  const row = page.getByTestId('run-row');
+  await expect(row).toHaveCount(1, { timeout: 60_000 });
+  await expect(row).toHaveAttribute('data-status', 'running');
+  await expect(row.getByTestId('run-checkpoint')).toHaveText(`– / ${steps}`);
+  const runId = (await row.getAttribute('data-run-id')) ?? '';
+  expect((await storedRun(page, runId)).lastCheckpointStep).toBeNull();
+  // the header shows the job that holds the page's job slot
+  await expect(page.getByTestId('running-job')).toHaveAttribute('data-kind', 'training');
+  await expect(page.getByTestId('running-job')).toContainText('Training: slow-steps');
+
+  // Stop just after a step ends, i.e. early in the next one: the view says it waits for that step,
+  // then "stopped"
+  await waitStep(page, 1);
+  await page.getByTestId('stop').click();
+  await expect(phase(page)).toHaveText(/waiting for the current step \(step \d+\) to finish/);
+  await expect(phase(page)).toHaveAttribute('data-stopping', 'true');
+  await expect(phase(page)).toHaveAttribute('data-phase', 'stopped', { timeout: 180_000 });
+  await expect(phase(page)).toHaveText(/Run stopped/);
+  await expect(phase(page)).toHaveAttribute('data-stopping', 'false');
+  await expect(row).toHaveAttribute('data-status', 'stopped');
+  await expect(page.getByTestId('running-job')).toHaveText(/No job running/);
+  const stopped = await storedRun(page, runId);
+  expect(stopped.status).toBe('stopped');
+  expect(stopped.metrics.length).toBeLessThan(steps);
+  await shot(page, 'train-stopped');
+});
+
 test('reload mid-run: the run is listed and resumes from its checkpoint on the same trajectory, not from step 0', async ({
   page,
 }) => {
@@ -252,6 +296,26 @@ test('importing JSONL with 2 broken rows reports exactly those rows; the dataset
   const stored = page.locator('[data-testid="stored-dataset"][data-name="two-broken.jsonl"]');
   await expect(stored).toBeVisible();
   await expect(stored).toContainText('3');
+});
+
+test('the validation report goes away when its dataset is deleted', async ({ page }) => {
+  await page.goto('/');
+  await openView(page, 'Data');
+  await page.getByLabel('Choose a data file').setInputFiles({
+    name: 'to-delete.jsonl',
+    mimeType: 'application/jsonl',
+    buffer: Buffer.from([JSON.stringify({ prompt: 'Say hi.', response: 'Hi!' }), '{"broken": '].join('\n') + '\n'),
+  });
+  const report = page.getByTestId('import-report');
+  await expect(report.getByTestId('accepted-count')).toHaveText('1');
+  page.once('dialog', (d) => void d.accept());
+  await page
+    .locator('[data-testid="stored-dataset"][data-name="to-delete.jsonl"]')
+    .getByRole('button', { name: 'Delete to-delete.jsonl' })
+    .click();
+  await expect(page.locator('[data-testid="stored-dataset"][data-name="to-delete.jsonl"]')).toHaveCount(0);
+  await expect(report).toHaveCount(0);
+  await expect(page.getByTestId('dataset-preview')).toHaveCount(0);
 });
 
 test('works offline after the first load (service worker precache)', async ({ page, context }) => {

@@ -9,7 +9,9 @@ import { kvExperimentStore } from '../../lib/store/experiments';
 import type { ExperimentProgress, ExperimentState } from '../../lib/experiment/runner';
 import type { Recipe } from '../../lib/experiment/recipe';
 import type { ExperimentCommand, ExperimentEvent } from '../../../workers/experiment/protocol';
-import { rememberedBackend } from './backend';
+import { rememberedBackend } from './backend.svelte';
+import { JobBusyError, finishJob, startJob, updateJob } from './jobs.svelte';
+import { reportError } from './errors.svelte';
 
 export const experimentStore = kvExperimentStore(idbStore());
 
@@ -27,6 +29,14 @@ class ExperimentsUi {
 export const ui = new ExperimentsUi();
 
 let worker: Worker | null = null;
+/** the job-slot ticket of the running experiment */
+let ticket: number | null = null;
+let armShown: string | null = null;
+
+function releaseSlot(): void {
+  if (ticket !== null) finishJob(ticket);
+  ticket = null;
+}
 
 function onEvent(e: ExperimentEvent): void {
   switch (e.type) {
@@ -35,6 +45,10 @@ function onEvent(e: ExperimentEvent): void {
       return;
     case 'progress':
       ui.progress = e.progress;
+      if (ticket !== null && ui.running && e.progress.arm !== armShown) {
+        armShown = e.progress.arm;
+        updateJob(ticket, `${ui.running}${armShown ? ` · arm ${armShown}` : ''}`);
+      }
       return;
     case 'log':
       ui.log = [...ui.log.slice(-20), e.message];
@@ -45,11 +59,13 @@ function onEvent(e: ExperimentEvent): void {
     case 'done':
     case 'cancelled':
       ui.running = null;
+      releaseSlot();
       if (e.type === 'cancelled') ui.log = [...ui.log, 'cancelled'];
       void refresh().then(() => show(e.id));
       return;
     case 'error':
       ui.running = null;
+      releaseSlot();
       ui.error = e.message;
       void refresh();
       return;
@@ -82,9 +98,20 @@ export async function show(id: string): Promise<void> {
   ui.selected = (await experimentStore.get<ExperimentState>(id, 'state')) ?? null;
 }
 
-/** Starts a new experiment (or resumes `id`). */
-export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString(36)}`): string {
+/**
+ * Starts a new experiment (or resumes `id`); returns its id, or null when another long job holds the
+ * job slot (said in the error banner).
+ */
+export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString(36)}`): string | null {
   if (ui.running) throw new Error('an experiment is already running');
+  try {
+    ticket = startJob('experiment', id);
+  } catch (err) {
+    if (!(err instanceof JobBusyError)) throw err;
+    reportError(err);
+    return null;
+  }
+  armShown = null;
   ui.error = null;
   ui.progress = null;
   ui.log = [];
@@ -111,7 +138,7 @@ export async function resumeInterrupted(): Promise<string | null> {
   const s = ui.list.find((x) => x.status === 'running');
   if (!s) return null;
   ui.log = [`resuming ${s.recipe.name}${s.current ? ` in arm ${s.current}` : ''}`];
-  start(s.recipe, s.id);
+  if (start(s.recipe, s.id) === null) return null;
   ui.log = [`resuming ${s.recipe.name}${s.current ? ` in arm ${s.current}` : ''}`];
   return s.id;
 }

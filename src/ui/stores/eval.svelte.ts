@@ -1,8 +1,8 @@
 /**
  * Evaluation state shared by the Evaluate, Compare and Win-rate views, kept outside the components so
- * a job keeps running (and its result is saved) when the user switches tabs.
+ * a job keeps running (and its result is saved) when the user switches tabs. Evaluations and
+ * retention measurements run in the page's job slot (jobs.svelte.ts), one job at a time.
  */
-import { get, writable } from 'svelte/store';
 import { idbStore } from '../../lib/store/idb';
 import {
   EvalResultStore,
@@ -14,14 +14,10 @@ import {
 import type { SplitName } from '../../lib/eval/tasks';
 import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
 import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval/client';
-import { backendState } from '../stores/backend';
+import { backendState } from './backend.svelte';
+import { finishJob, startJob } from './jobs.svelte';
 
 export const evalStore = new EvalResultStore(idbStore());
-
-export const evalRecords = writable<EvalRecord[]>([]);
-
-/** Held-out perplexity / language-fidelity measurements, newest first. */
-export const retentionRecords = writable<RetentionRecord[]>([]);
 
 export interface EvalJobState {
   running: boolean;
@@ -33,34 +29,43 @@ export interface EvalJobState {
   lastId: string | null;
 }
 
-export const evalJob = writable<EvalJobState>({
-  running: false,
-  label: '',
-  progress: null,
-  startedAt: 0,
-  error: null,
-  cancelled: false,
-  lastId: null,
-});
+class EvalState {
+  /** stored evaluation results, newest first */
+  records = $state.raw<EvalRecord[]>([]);
+  /** held-out perplexity / language-fidelity measurements, newest first */
+  retention = $state.raw<RetentionRecord[]>([]);
+  /** the evaluation or retention job: running, progress, outcome */
+  job = $state.raw<EvalJobState>({
+    running: false,
+    label: '',
+    progress: null,
+    startedAt: 0,
+    error: null,
+    cancelled: false,
+    lastId: null,
+  });
+}
+
+export const evals = new EvalState();
 
 export async function refreshEvalRecords(): Promise<EvalRecord[]> {
   const list = await evalStore.list();
-  evalRecords.set(list);
+  evals.records = list;
   return list;
 }
 
 export async function refreshRetentionRecords(): Promise<RetentionRecord[]> {
   const list = await evalStore.listRetention();
-  retentionRecords.set(list);
+  evals.retention = list;
   return list;
 }
 
 /**
  * The backend forced in the header, or undefined for auto. The evaluation worker already follows the
- * header (stores/backend.ts configures it); passing this along keeps older callers consistent.
+ * header (stores/backend.svelte.ts configures it); passing this along keeps older callers consistent.
  */
 export function sharedBackend(): EvalBackendName | undefined {
-  return get(backendState).forced ?? undefined;
+  return backendState.forced ?? undefined;
 }
 
 export interface EvalRequest {
@@ -78,13 +83,15 @@ export interface EvalRequest {
  * state); `work` gets the worker target and a progress callback and returns the saved record.
  */
 async function inEvalSlot<T extends { id: string }>(
+  kind: 'evaluation' | 'retention',
   label: string,
   subject: EvalSubject,
   markLast: boolean,
   work: (target: EvalTarget, onProgress: (p: EvalProgressEvent) => void) => Promise<T>,
 ): Promise<T | null> {
-  if (get(evalJob).running) throw new Error('an evaluation is already running');
-  evalJob.set({
+  if (evals.job.running) throw new Error('an evaluation is already running');
+  const ticket = startJob(kind, label);
+  evals.job = {
     running: true,
     label,
     progress: null,
@@ -92,21 +99,23 @@ async function inEvalSlot<T extends { id: string }>(
     error: null,
     cancelled: false,
     lastId: null,
-  });
+  };
   const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
   try {
-    const record = await work(target, (p) => evalJob.update((s) => ({ ...s, progress: p })));
-    evalJob.update((s) => ({ ...s, running: false, ...(markLast ? { lastId: record.id } : {}) }));
+    const record = await work(target, (p) => (evals.job = { ...evals.job, progress: p }));
+    evals.job = { ...evals.job, running: false, ...(markLast ? { lastId: record.id } : {}) };
     return record;
   } catch (err) {
     const cancelled = err instanceof EvalJobError && err.cancelled;
-    evalJob.update((s) => ({
-      ...s,
+    evals.job = {
+      ...evals.job,
       running: false,
       cancelled,
       error: cancelled ? null : err instanceof Error ? err.message : String(err),
-    }));
+    };
     return null;
+  } finally {
+    finishJob(ticket);
   }
 }
 
@@ -122,7 +131,7 @@ function evaluatedAt(
 
 /** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
 export function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
-  return inEvalSlot(req.label, req.subject, true, async (target, onProgress) => {
+  return inEvalSlot('evaluation', req.label, req.subject, true, async (target, onProgress) => {
     const res = await evaluateInWorker(
       { target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split },
       onProgress,
@@ -165,26 +174,38 @@ export interface RetentionRequest {
  * progress and cancel) and saves the result; resolves to the saved record (null when cancelled or failed).
  */
 export function runRetention(req: RetentionRequest): Promise<RetentionRecord | null> {
-  return inEvalSlot(`${req.label} (retention & fidelity)`, req.subject, false, async (target, onProgress) => {
-    const res = await retentionInWorker(
-      { target, perplexity: req.perplexity, fidelity: req.fidelity, limit: req.limit, maxNewTokens: req.maxNewTokens },
-      onProgress,
-      sharedBackend(),
-    );
-    const record: RetentionRecord = {
-      id: newEvalId(),
-      createdAt: Date.now(),
-      ...evaluatedAt(req.subject, req.label, res.step),
-      model: res.model,
-      backend: res.backend,
-      limit: req.limit,
-      maxNewTokens: req.maxNewTokens,
-      ms: res.ms,
-      perplexity: res.perplexity,
-      fidelity: res.fidelity,
-    };
-    await evalStore.saveRetention(record);
-    await refreshRetentionRecords();
-    return record;
-  });
+  return inEvalSlot(
+    'retention',
+    `${req.label} (retention & fidelity)`,
+    req.subject,
+    false,
+    async (target, onProgress) => {
+      const res = await retentionInWorker(
+        {
+          target,
+          perplexity: req.perplexity,
+          fidelity: req.fidelity,
+          limit: req.limit,
+          maxNewTokens: req.maxNewTokens,
+        },
+        onProgress,
+        sharedBackend(),
+      );
+      const record: RetentionRecord = {
+        id: newEvalId(),
+        createdAt: Date.now(),
+        ...evaluatedAt(req.subject, req.label, res.step),
+        model: res.model,
+        backend: res.backend,
+        limit: req.limit,
+        maxNewTokens: req.maxNewTokens,
+        ms: res.ms,
+        perplexity: res.perplexity,
+        fidelity: res.fidelity,
+      };
+      await evalStore.saveRetention(record);
+      await refreshRetentionRecords();
+      return record;
+    },
+  );
 }

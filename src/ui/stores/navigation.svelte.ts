@@ -1,5 +1,4 @@
-/** Which view is shown. `goto(viewId)` switches views from anywhere (e.g. Pairs → Train). */
-import { writable } from 'svelte/store';
+/** Which view is shown (`nav.view`). `goto(viewId)` switches views from anywhere (e.g. Pairs → Train). */
 
 export const VIEWS = [
   { id: 'start', label: 'Start here' },
@@ -22,9 +21,13 @@ function initial(): ViewId {
   return (VIEWS.find((v) => v.id === h)?.id ?? 'model') as ViewId;
 }
 
-export const currentView = writable<ViewId>(initial());
+class NavigationState {
+  view = $state<ViewId>(initial());
+}
+
+export const nav = new NavigationState();
 
 export function goto(view: ViewId): void {
-  currentView.set(view);
+  nav.view = view;
   if (typeof history !== 'undefined') history.replaceState(null, '', `#${view}`);
 }

@@ -1,19 +1,23 @@
 /** App-wide error messages shown in the ErrorBanner (dismissable). */
-import { writable } from 'svelte/store';
 
 export interface AppError {
   id: number;
   message: string;
 }
 
+class ErrorsState {
+  list = $state.raw<AppError[]>([]);
+}
+
+export const appErrors = new ErrorsState();
+
 let next = 1;
-export const appErrors = writable<AppError[]>([]);
 
 export function reportError(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
-  appErrors.update((list) => [...list, { id: next++, message }]);
+  appErrors.list = [...appErrors.list, { id: next++, message }];
 }
 
 export function dismissError(id: number): void {
-  appErrors.update((list) => list.filter((e) => e.id !== id));
+  appErrors.list = appErrors.list.filter((e) => e.id !== id);
 }

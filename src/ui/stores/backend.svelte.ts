@@ -1,5 +1,4 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
-import { get, writable } from 'svelte/store';
 import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, startWorker } from './worker';
 import { configureEvalWorker } from '../../../workers/eval/client';
@@ -19,21 +18,28 @@ export interface BackendState {
   downloads: UrlProgress[];
 }
 
-export const backendState = writable<BackendState>({
-  status: 'starting',
-  info: null,
-  forced: null,
-  error: null,
-  model: null,
-  downloads: [],
-});
+class BackendUi implements BackendState {
+  status = $state<BackendState['status']>('starting');
+  // raw: these objects are replaced whole, and the model goes to the workers by postMessage (no proxies)
+  info = $state.raw<ReadyEvent | null>(null);
+  forced = $state<BackendName | null>(null);
+  error = $state<string | null>(null);
+  model = $state.raw<HfModelSpec | null>(null);
+  downloads = $state.raw<UrlProgress[]>([]);
+}
+
+export const backendState = new BackendUi();
 
 onWorkerEvent((e) => {
-  if (e.type === 'ready') backendState.update((s) => ({ ...s, status: 'ready', info: e, error: null }));
-  else if (e.type === 'error' && e.fatal) backendState.update((s) => ({ ...s, status: 'error', error: e.message }));
-  else if (e.type === 'log' && e.download) {
-    const d = e.download;
-    backendState.update((s) => ({ ...s, downloads: [...s.downloads, d] }));
+  if (e.type === 'ready') {
+    backendState.status = 'ready';
+    backendState.info = e;
+    backendState.error = null;
+  } else if (e.type === 'error' && e.fatal) {
+    backendState.status = 'error';
+    backendState.error = e.message;
+  } else if (e.type === 'log' && e.download) {
+    backendState.downloads = [...backendState.downloads, e.download];
   }
 });
 
@@ -52,7 +58,7 @@ export function rememberedBackend(): BackendName | null {
 /** Starts the worker on the first backend that works, or on `forced` (remembered for the next visit). */
 export function bootBackend(
   forced: BackendName | null = rememberedBackend(),
-  model: HfModelSpec | null = get(backendState).model,
+  model: HfModelSpec | null = backendState.model,
 ): void {
   try {
     if (forced) localStorage.setItem(KEY, forced);
@@ -60,7 +66,12 @@ export function bootBackend(
   } catch {
     /* storage unavailable: the choice lasts for this page only */
   }
-  backendState.set({ status: 'starting', info: null, forced, error: null, model, downloads: [] });
+  backendState.status = 'starting';
+  backendState.info = null;
+  backendState.forced = forced;
+  backendState.error = null;
+  backendState.model = model;
+  backendState.downloads = [];
   const spec = modelSpecOf(model);
   startWorker(forced ?? undefined, spec ?? undefined);
   // the evaluation worker follows the same backend choice and model (restarted on a change)
@@ -74,5 +85,5 @@ export function modelSpecOf(model: HfModelSpec | null): ModelSpec | null {
 
 /** Loads a Hugging Face model (or, with null, the embedded stories260K) in a fresh worker, same backend choice. */
 export function bootModel(model: HfModelSpec | null): void {
-  bootBackend(get(backendState).forced, model);
+  bootBackend(backendState.forced, model);
 }

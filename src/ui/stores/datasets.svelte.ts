@@ -2,29 +2,33 @@
  * Dataset state for the views: stored datasets (IndexedDB), the bundled manifest, and which
  * dataset the Train view uses. Other views hand a dataset to training with `useForTraining(id)`.
  */
-import { get, writable } from 'svelte/store';
 import { DatasetStore, type DatasetMeta } from '../../lib/store/datasets';
 import { parseDataFile, type ParseDataOptions } from '../../lib/data/index';
 import { checkManifest, type DataManifest, type DatasetEntry } from '../../lib/data/manifest';
-import { goto } from './navigation';
+import { goto } from './navigation.svelte';
 
 export const datasetStore = new DatasetStore();
 
-export const datasets = writable<DatasetMeta[]>([]);
-export const manifest = writable<{
+export interface ManifestState {
   status: 'loading' | 'ready' | 'missing';
   data: DataManifest | null;
   error?: string;
-}>({
-  status: 'loading',
-  data: null,
-});
-/** DatasetStore id the Train view trains on */
-export const trainingDatasetId = writable<string | null>(null);
+}
+
+class DatasetsState {
+  /** stored datasets (IndexedDB), as last listed */
+  list = $state.raw<DatasetMeta[]>([]);
+  /** the bundled data manifest */
+  manifest = $state.raw<ManifestState>({ status: 'loading', data: null });
+  /** DatasetStore id the Train view trains on */
+  trainingId = $state<string | null>(null);
+}
+
+export const datasets = new DatasetsState();
 
 export async function refreshDatasets(): Promise<DatasetMeta[]> {
   const list = await datasetStore.list();
-  datasets.set(list);
+  datasets.list = list;
   return list;
 }
 
@@ -32,9 +36,9 @@ export async function loadManifest(): Promise<void> {
   try {
     const res = await fetch(`${import.meta.env.BASE_URL}data/manifest.json`);
     if (!res.ok) throw new Error(`data/manifest.json: HTTP ${res.status}`);
-    manifest.set({ status: 'ready', data: checkManifest(await res.json()) });
+    datasets.manifest = { status: 'ready', data: checkManifest(await res.json()) };
   } catch (err) {
-    manifest.set({ status: 'missing', data: null, error: err instanceof Error ? err.message : String(err) });
+    datasets.manifest = { status: 'missing', data: null, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -78,13 +82,13 @@ export async function importText(text: string, fileName: string, opts: ParseData
 
 export async function deleteDataset(id: string): Promise<void> {
   await datasetStore.delete(id);
-  if (get(trainingDatasetId) === id) trainingDatasetId.set(null);
+  if (datasets.trainingId === id) datasets.trainingId = null;
   await refreshDatasets();
 }
 
 /** Selects a stored dataset for training and opens the Train view (used by Data and Pairs). */
 export async function useForTraining(id: string): Promise<void> {
   await refreshDatasets();
-  trainingDatasetId.set(id);
+  datasets.trainingId = id;
   goto('train');
 }

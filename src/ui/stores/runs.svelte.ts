@@ -1,0 +1,146 @@
+/**
+ * Training runs for the views: stored records (RunStore), the live run's progress and per-step
+ * metrics as the worker streams them, and commands (start, pause, resume, stop). A run that trains
+ * holds the page's job slot (jobs.svelte.ts) from start or resume until it pauses, stops, ends or fails.
+ */
+import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
+import type { StepMetrics, TrainConfig } from '../../lib/train/types';
+import type { ProgressEvent } from '../../../workers/train/protocol';
+import { onWorkerEvent, send } from './worker';
+import { reportError } from './errors.svelte';
+import { finishJob, startJob } from './jobs.svelte';
+
+export const runStore = new RunStore();
+
+class RunsState {
+  /** stored runs, as last listed */
+  list = $state.raw<RunRecord[]>([]);
+  /** progress of the run the worker holds (null before any run in this page) */
+  live = $state.raw<ProgressEvent | null>(null);
+  /** metrics of the run shown in the charts (the live run) */
+  liveMetrics = $state.raw<StepMetrics[]>([]);
+  lastCheckpoint = $state.raw<{ runId: string; step: number } | null>(null);
+  /** Stop was asked while a step runs: the worker stops once that step is done */
+  stopping = $state(false);
+}
+
+export const runs = new RunsState();
+
+/** the job-slot ticket of the training run (null when no run trains) */
+let ticket: number | null = null;
+/** the last progress the worker itself sent (the page's own placeholder at start is not one) */
+let lastReported: ProgressEvent | null = null;
+/** the run a start or resume was sent for, until the worker reports a phase for it */
+let awaiting: string | null = null;
+
+function releaseSlot(): void {
+  if (ticket !== null) finishJob(ticket);
+  ticket = null;
+}
+
+export async function refreshRuns(): Promise<RunRecord[]> {
+  const list = await runStore.list();
+  runs.list = list;
+  return list;
+}
+
+onWorkerEvent((e) => {
+  switch (e.type) {
+    case 'log':
+      if (e.history && e.runId) {
+        runs.liveMetrics = [...e.history];
+        // sent once the worker has stored the run (new or resumed): list it now, not at its first checkpoint
+        void refreshRuns();
+      }
+      if (e.level === 'warn') console.warn(e.message);
+      break;
+    case 'metrics':
+      if (runs.live?.runId === e.runId || runs.live === null) runs.liveMetrics = [...runs.liveMetrics, e.metrics];
+      break;
+    case 'progress': {
+      const prev = lastReported;
+      lastReported = e;
+      runs.live = e;
+      if (awaiting === e.runId) awaiting = null;
+      if (e.phase !== 'running') {
+        runs.stopping = false;
+        releaseSlot();
+      }
+      if (!prev || prev.phase !== e.phase || prev.runId !== e.runId) void refreshRuns();
+      break;
+    }
+    case 'checkpoint':
+      runs.lastCheckpoint = { runId: e.runId, step: e.step };
+      void refreshRuns();
+      break;
+    case 'done':
+      if (e.what === 'train') void refreshRuns();
+      break;
+    case 'error':
+      if (e.runId !== undefined || (!e.requestId && !e.fatal)) reportError(e.message);
+      if (e.fatal || (e.runId !== undefined && e.runId === awaiting)) {
+        // the worker crashed, or refused a start/resume before reporting any phase: nothing trains
+        if (!e.fatal && runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
+        awaiting = null;
+        runs.stopping = false;
+        releaseSlot();
+      }
+      break;
+  }
+});
+
+/** Takes the job slot for training (throws, naming the running job, when it is taken). */
+function takeSlot(label: string): void {
+  if (ticket !== null) return; // the live run already holds it
+  ticket = startJob('training', label);
+}
+
+export function startRun(name: string, datasetId: string, config: TrainConfig): string {
+  takeSlot(name);
+  const runId = newRunId();
+  awaiting = runId;
+  runs.liveMetrics = [];
+  runs.stopping = false;
+  runs.live = { type: 'progress', runId, phase: 'running', step: 0, total: config.steps, tokensPerS: 0, etaS: null };
+  try {
+    send({ type: 'start', runId, name, datasetId, config });
+  } catch (err) {
+    awaiting = null;
+    runs.live = null;
+    releaseSlot();
+    throw err;
+  }
+  return runId;
+}
+
+export const pauseRun = () => send({ type: 'pause' });
+
+export function stopRun(): void {
+  // a paused run stops at once; a running one finishes the step it is in first
+  if (runs.live?.phase === 'running') runs.stopping = true;
+  send({ type: 'stop' });
+}
+
+/** Continues the paused live run, or resumes a stored run from its last checkpoint. */
+export function resumeRun(runId?: string): void {
+  const cur = runs.live;
+  const name = runs.list.find((r) => r.id === (runId ?? cur?.runId))?.name ?? runId ?? cur?.runId ?? '';
+  takeSlot(name);
+  if (runId && cur?.runId !== runId) {
+    runs.liveMetrics = [];
+    runs.live = null;
+  }
+  awaiting = runId ?? cur?.runId ?? null;
+  try {
+    send({ type: 'resume', runId });
+  } catch (err) {
+    awaiting = null;
+    releaseSlot();
+    throw err;
+  }
+}
+
+export async function deleteRun(id: string): Promise<void> {
+  await runStore.delete(id);
+  await refreshRuns();
+}
