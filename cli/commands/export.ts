@@ -18,7 +18,8 @@ import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
-import type { ObjectiveName, TrainConfig, TrainObjectiveName } from '../../src/lib/train/types';
+import { getObjective } from '../../src/lib/objectives/index';
+import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
@@ -60,14 +61,6 @@ const EXPORT_FILES = [
   'clo_target_sft.jsonl',
   'run.json',
 ];
-
-const KIND: Record<TrainObjectiveName, 'sft' | 'preference' | 'clo'> = {
-  sft: 'sft',
-  dpo: 'preference',
-  orpo: 'preference',
-  clo: 'clo',
-  pt: 'sft',
-};
 
 function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
   const p = resolve(adapterDir, 'run.json');
@@ -137,7 +130,8 @@ export async function run(argv: string[]): Promise<number> {
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
       if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
       const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, {
-        expect: KIND[config.objective],
+        // the row kind is the objective's own fact (objectives/*.ts `accepts`)
+        expect: getObjective(config.objective).accepts[0],
         chatTemplate: model.tokenizer.chatTemplate ?? null,
       });
       if (parsed.errors.length) {

@@ -5,8 +5,11 @@ import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '
 import { atomicWriteFile, checkOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
-import { parseDataFile, formatErrors } from '../../src/lib/data';
+import { formatErrors } from '../../src/lib/data';
+import { rowSource } from '../../src/lib/data/rows';
 import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
+import { EAGER_MAX_CHARS } from '../../src/lib/train/train-items';
+import { openDataFile, type OpenedData } from '../data-source';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { TrainObjectiveName } from '../../src/lib/train/types';
@@ -110,6 +113,12 @@ const SPEC: Spec = {
   help: HELP_FLAG,
 };
 
+/** `pt` rows (a {"text"} file or plain text lines), parsed whole. */
+function ptRows(dataPath: string): OpenedData {
+  const p = parseTextRows(readFileSync(dataPath, 'utf8'), dataPath);
+  return { ...p, shape: 'sft', format: 'jsonl', position: 'line', rows: rowSource(p.rows), close: () => {} };
+}
+
 export async function run(argvGiven: string[]): Promise<number> {
   if (argvGiven.includes('--help'))
     return (
@@ -201,31 +210,55 @@ export async function run(argvGiven: string[]): Promise<number> {
   const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
   if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
 
-  const text = readFileSync(dataPath, 'utf8');
+  // JSONL is indexed in one streamed pass and its rows read back as batches need them (cli/data-source.ts)
   const parsed =
     objective === 'pt'
-      ? parseTextRows(text, dataPath)
-      : parseDataFile(text, dataPath, {
-          expect: getObjective(objective).accepts[0],
-          chatTemplate: model.tokenizer.chatTemplate ?? null,
-        });
+      ? ptRows(dataPath)
+      : openDataFile(
+          dataPath,
+          { expect: getObjective(objective).accepts[0], chatTemplate: model.tokenizer.chatTemplate ?? null },
+          log,
+        );
   if (parsed.errors.length > 0) {
     const lines = formatErrors(parsed, 20);
-    if (!a['skip-bad-rows'] || parsed.rows.length === 0)
+    if (!a['skip-bad-rows'] || parsed.rows.length === 0) {
+      parsed.close();
       throw new Error(
         `${lines[0]}${parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more bad rows; --skip-bad-rows trains on the rest)` : ''}`,
       );
+    }
     lines.forEach(log);
     log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
   }
-  const trainer = Trainer.create(model, parsed.rows, cfg, resume ? checkResume(resume, cfg, model, log) : undefined);
+  let trainer: Trainer;
+  try {
+    trainer = Trainer.create(model, parsed.rows, cfg, resume ? checkResume(resume, cfg, model, log) : undefined);
+  } catch (e) {
+    parsed.close();
+    throw e;
+  }
   mkdirSync(outDir, { recursive: true });
   const ckpt = new CliCheckpointer(outDir, cfg.checkpointEvery, runInfo(argv, dataPath, model), model);
-  for (const s of trainer.skipped.slice(0, 5)) log(`${dataPath}: row ${s.line} skipped: ${s.message}`);
-  if (trainer.skipped.length > 0)
+  let skipsSaid = 0;
+  /** rows skipped by the trainer (too long, ...): up front, or as batches meet them with lazy tokenization */
+  const saySkips = () => {
+    for (const s of trainer.skipped.slice(skipsSaid, 5)) log(`${dataPath}: row ${s.line} skipped: ${s.message}`);
+    skipsSaid = Math.max(skipsSaid, Math.min(trainer.skipped.length, 5));
+  };
+  saySkips();
+  if (trainer.lazyTokenization)
+    log(
+      `${dataPath}: ${parsed.rows.length} rows, tokenized as batches need them (more than ${EAGER_MAX_CHARS} characters); rows too long for --max-seq-len are skipped when met and listed in run.json`,
+    );
+  else if (trainer.skipped.length > 0)
     log(
       `${dataPath}: ${trainer.skipped.length} rows skipped, training on ${trainer.usableRows} (raise --max-seq-len to keep long rows)`,
     );
+  const finish = () => {
+    ckpt.dispose();
+    trainer.dispose();
+    parsed.close();
+  };
   const t0 = performance.now();
   const memAfter: number[] = [];
   while (!trainer.done) {
@@ -238,10 +271,10 @@ export async function run(argvGiven: string[]): Promise<number> {
         await ckpt.save(trainer);
         log(`the last finite state (step ${trainer.stepIndex}) is saved in ${outDir}`);
       }
-      ckpt.dispose();
-      trainer.dispose();
+      finish();
       throw e;
     }
+    saySkips();
     memAfter.push(tf.memory().numTensors);
     if (a.json) log(JSON.stringify(m));
     else
@@ -250,14 +283,14 @@ export async function run(argvGiven: string[]): Promise<number> {
       );
     const stop = await ckpt.afterStep(trainer, log);
     if (stop !== null) {
-      ckpt.dispose();
-      trainer.dispose();
+      finish();
       return stop;
     }
   }
   const seconds = (performance.now() - t0) / 1000;
   await ckpt.save(trainer);
   ckpt.dispose();
+  parsed.close();
   const rowFiles = trainer.rows ? await writeTrainedRows(outDir, trainer.rows, model, a.model as string) : [];
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {

@@ -40,7 +40,7 @@ export function objectiveParams(objective: TrainObjectiveName) {
   return OBJECTIVES[objective].params;
 }
 
-/** Browser defaults: the engine's per-objective defaults, with shorter sequences suited to the embedded model. */
+/** Browser defaults: the engine's (train/defaults.ts), with a smaller batch and a longer run suited to the embedded model. */
 export function objectiveDefaults(objective: TrainObjectiveName, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return defaultTrainConfig(objective, { batchSize: 4, maxSeqLen: 128, steps: 100, checkpointEvery: 10, ...overrides });
+  return defaultTrainConfig(objective, { batchSize: 4, steps: 100, ...overrides });
 }

@@ -3,7 +3,8 @@
  * prototype names, duplicates, clamps said and returned), safe writes (checked before work, never over
  * an input, temp + rename, no empty replacement, --overwrite), the translation cache's folder and
  * flush errors, the non-finite stop in training, NaN/Inf/F16-range refusal when writing safetensors,
- * adapter validation and Hugging Face config/layer checks. Each case was seen failing before its fix.
+ * adapter validation and Hugging Face config/layer checks; the CLI's non-finite stop keeps the last finite
+ * checkpoint; a large data file reaches step 1 under a small heap. Each case was seen failing before its fix.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,10 @@ import { STORIES_DIR } from '../helpers/helpers';
 import { Trainer, nonFiniteMessage } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { loadStories } from '../helpers/helpers';
+import { createWriteStream } from 'node:fs';
+import { decodeCheckpoint } from '../../src/lib/formats/checkpoint';
+import { fromPeft } from '../../src/lib/formats/peft';
+import { runLab } from '../fuzz/sweep-lib';
 
 const dir = mkdtempSync(join(tmpdir(), 'clo-robust-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -382,4 +387,112 @@ describe('model weights are checked for NaN / Inf on load', () => {
       'm: tensor "model.norm.weight" has Infinity at index 1',
     );
   });
+});
+
+describe('train (CLI): the non-finite stop keeps the last finite checkpoint', () => {
+  it('saves step 1 when step 2 goes non-finite, says where, and everything written is finite', async () => {
+    const data = join(dir, 'nf.jsonl');
+    writeFileSync(
+      data,
+      ['Once upon a time', 'The dog', 'Lily saw', 'Tom said']
+        .map((p) => JSON.stringify({ prompt: p, response: ' there was a cat.' }))
+        .join('\n') + '\n',
+    );
+    const out = join(dir, 'nf-run');
+    // lr 1 and alpha 1e6 (scale 125000): step 1 is finite (B starts at zero), its update blows step 2 up
+    const res = await runLab(
+      [
+        'train',
+        '--objective',
+        'sft',
+        '--data',
+        data,
+        '--steps',
+        '6',
+        '--batch-size',
+        '2',
+        '--max-seq-len',
+        '32',
+        '--lr',
+        '1',
+        '--lora-alpha',
+        '1000000',
+        '--checkpoint-every',
+        '4',
+        '--backend',
+        'cpu',
+        '--out',
+        out,
+      ],
+      120_000,
+    );
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/^error: training stopped at step 2: .*likely cause: learning rate too high/m);
+    expect(res.stderr).toContain(`the last finite state (step 1) is saved in ${out}`);
+    expect(readdirSync(out).sort()).toEqual([
+      'adapter_config.json',
+      'adapter_model.safetensors',
+      'checkpoint.safetensors',
+    ]);
+    const ck = await decodeCheckpoint(new Uint8Array(readFileSync(join(out, 'checkpoint.safetensors'))));
+    expect(ck.checkpoint.step).toBe(1);
+    expect(ck.checkpoint.metrics.map((m) => m.step)).toEqual([1]);
+    for (const t of Object.values(ck.checkpoint.lora.tensors)) {
+      expect(t.A.every(Number.isFinite)).toBe(true);
+      expect(t.B.every(Number.isFinite)).toBe(true);
+    }
+    const peft = await fromPeft(
+      JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')),
+      new Uint8Array(readFileSync(join(out, 'adapter_model.safetensors'))),
+      loadStories().config,
+    );
+    for (const t of Object.values(peft.tensors)) expect([...t.A, ...t.B].every(Number.isFinite)).toBe(true);
+  }, 180_000);
+});
+
+describe('train (CLI): a large data file starts promptly with bounded memory', () => {
+  it('a 64 MB JSONL reaches step 1 and exits 0 with --steps 1 under a 384 MB heap', async () => {
+    const data = join(dir, 'big.jsonl');
+    const w = createWriteStream(data);
+    const words = 'once upon a time there was a little dog who ran to the park and saw a big red ball'.split(' ');
+    let bytes = 0;
+    for (let i = 0; bytes < 64 << 20; i++) {
+      const pick = (n: number) => Array.from({ length: n }, (_, k) => words[(i * 7 + k * 13) % words.length]).join(' ');
+      const line = JSON.stringify({ prompt: pick(6 + (i % 5)), response: ` ${pick(10 + (i % 9))}.` }) + '\n';
+      bytes += line.length;
+      if (!w.write(line)) await new Promise<void>((ok) => w.once('drain', () => ok()));
+    }
+    await new Promise<void>((ok) => w.end(() => ok()));
+    const out = join(dir, 'big-run');
+    // before lazy tokenization and the streamed index, the whole file, its rows and their tokens were held:
+    // this heap ran out before step 1
+    const res = await runLab(
+      [
+        'train',
+        '--objective',
+        'sft',
+        '--data',
+        data,
+        '--steps',
+        '1',
+        '--batch-size',
+        '4',
+        '--max-seq-len',
+        '64',
+        '--backend',
+        'cpu',
+        '--out',
+        out,
+      ],
+      240_000,
+      384,
+    );
+    expect(res.code, res.stderr.slice(-1000)).toBe(0);
+    expect(res.stderr).toMatch(/^step 1\/1 loss \d/m);
+    expect(res.stderr).toMatch(/big\.jsonl: reading rows, 32 of 64 MB/);
+    expect(res.stderr).toMatch(/rows, tokenized as batches need them/);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { data: { rows: number } };
+    expect(run.data.rows).toBeGreaterThan(300_000);
+    rmSync(data);
+  }, 300_000);
 });

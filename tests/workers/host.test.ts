@@ -1,6 +1,7 @@
 /**
  * The worker host's pure parts: the one backend order and the software-adapter rule, the adapter /
- * model fit check (against LoRA states built for hand-picked shapes), model-spec identity, and the
+ * model fit check (against LoRA states built for hand-picked shapes) with the engine's adapter
+ * validation the workers run before loading an adapter, model-spec identity, and the
  * readable worker-crash line.
  */
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import type { LoadedModel } from '../../src/lib/model/model';
 import { disposeWeights } from '../../src/lib/model/weights';
 import { modelRef, specKey, specName, type ModelSpec } from '../../src/lib/formats/model-spec';
 import { AdapterMismatch, checkAdapterFits } from '../../workers/host/adapter-fit';
+import { AdapterError } from '../../src/lib/lora/validate-adapter';
+import type { LoraSnapshot } from '../../src/lib/lora/types';
 import { describeWorkerError } from '../../workers/host/crash';
 
 describe('backend order', () => {
@@ -71,6 +74,51 @@ describe('checkAdapterFits', () => {
       /0\.q_proj is 16×16, this model's is 32×32/,
     );
     for (const m of [a, b, c, d]) disposeWeights(m.weights);
+  });
+
+  it("runs the engine's adapter validation: alpha and rank positive, shapes, finite values; one line naming the run", async () => {
+    const a = tinyModel('model-a', 16, 2);
+    const lora = createLora(a.config, { ...DEFAULT_LORA, r: 4, alpha: 8 }, 0);
+    const good = await snapshotLora(lora);
+    disposeLora(lora);
+    const on = { modelName: 'model-a' };
+    const fails = (snap: LoraSnapshot): string => {
+      try {
+        checkAdapterFits(a, snap, 'run 7', on);
+      } catch (e) {
+        expect(e).toBeInstanceOf(AdapterError);
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(fails(good)).toBe('accepted');
+    expect(fails({ ...good, config: { ...good.config, alpha: 0 } })).toBe(
+      'the adapter of "run 7": alpha must be a positive finite number, got 0',
+    );
+    expect(fails({ ...good, config: { ...good.config, alpha: NaN } })).toMatch(/alpha must be a positive finite/);
+    expect(fails({ ...good, config: { ...good.config, r: 0 } })).toBe(
+      'the adapter of "run 7": rank must be a positive integer, got 0',
+    );
+    // a rank that disagrees with the tensors (A is [4, 16])
+    expect(fails({ ...good, config: { ...good.config, r: 3 } })).toMatch(
+      /^the adapter of "run 7": tensor "0\.\w+\.lora_A" is \[4,16\], the model needs \[3,16\]/,
+    );
+    const key = Object.keys(good.tensors)[0];
+    const nan = { ...good.tensors[key], B: good.tensors[key].B.slice() };
+    nan.B[5] = NaN;
+    expect(fails({ ...good, tensors: { ...good.tensors, [key]: nan } })).toBe(
+      `the adapter of "run 7": tensor "${key}.lora_B" has NaN at index 5 (a diverged training run?)`,
+    );
+    const short = { ...good.tensors[key], A: good.tensors[key].A.subarray(1) };
+    expect(fails({ ...good, tensors: { ...good.tensors, [key]: short } })).toMatch(
+      /holds 63 values for shape \[4,16\]/,
+    );
+    for (const m of [
+      fails({ ...good, config: { ...good.config, alpha: -1 } }),
+      fails({ ...good, tensors: { ...good.tensors, [key]: nan } }),
+    ])
+      expect(m).not.toContain('\n');
+    disposeWeights(a.weights);
   });
 });
 

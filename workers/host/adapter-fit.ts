@@ -1,12 +1,16 @@
 /**
  * Refuses an adapter that does not belong to the loaded model: other base model, other dimensions,
  * or target modules the model lacks. The message names both models so the person knows which one
- * to load (Model view). Framework-free; used by every worker before it builds a LoRA state.
+ * to load (Model view). Then the engine's adapter validation (src/lib/lora/validate-adapter.ts, as the
+ * CLI runs it): rank and alpha positive and finite, A/B shapes equal to the model's, targets that are
+ * linear layers, every value finite; its one-line message names the run and the tensor.
+ * Framework-free; used by every worker (train: resume and generate; eval) before it builds a LoRA state.
  */
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { LoraSnapshot } from '../../src/lib/lora/types';
 import { linearShape } from '../../src/lib/lora/lora';
 import { describeRef, type ModelRef } from '../../src/lib/formats/model-spec';
+import { validateAdapter } from '../../src/lib/lora/validate-adapter';
 
 export class AdapterMismatch extends Error {
   override name = 'AdapterMismatch';
@@ -50,4 +54,5 @@ export function checkAdapterFits(
     if (t.aShape[1] !== inp || t.bShape[0] !== out)
       refuse(`${key} is ${t.bShape[0]}×${t.aShape[1]}, this model's is ${out}×${inp}`);
   }
+  validateAdapter(snap, model, `the adapter of "${runName}"`);
 }

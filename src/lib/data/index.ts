@@ -9,8 +9,8 @@ import { parseRecords, type FileFormat, type RawParse } from './parse';
 import {
   detectShape,
   englishPartsOf,
-  SHAPE_FIELDS,
-  SHAPE_KIND,
+  fileKindProblem,
+  shapeMismatchReason,
   toTrainRow,
   unknownShapeReason,
   type RowShape,
@@ -52,10 +52,6 @@ function byLine(a: RowError, b: RowError): number {
   return a.line - b.line;
 }
 
-function shapeLabel(shape: RowShape): string {
-  return `${shape} ${SHAPE_FIELDS[shape]}`;
-}
-
 /**
  * Shared walk over the records: picks the file's shape (majority, ties to the first seen),
  * reports records of other shapes, and normalises the rest with `normalise`.
@@ -89,10 +85,7 @@ function walk<R>(
     if (shape === null) {
       errors.push({ line: r.line, message: unknownShapeReason(r.value) });
     } else if (shape !== fileShape) {
-      errors.push({
-        line: r.line,
-        message: `row has shape ${shapeLabel(shape)} but this file's rows are ${shapeLabel(fileShape)}`,
-      });
+      errors.push({ line: r.line, message: shapeMismatchReason(shape, fileShape) });
     } else {
       try {
         rows.push(normalise(r.value as JsonObject, shape));
@@ -130,11 +123,12 @@ export function parseDataFile(text: string, fileName: string, opts: ParseDataOpt
     };
   }
   const expect = opts.expect ?? 'any';
-  const fileCheck = (shape: RowShape): string | null =>
-    expect === 'any' || SHAPE_KIND[shape] === expect
-      ? null
-      : `rows are ${SHAPE_KIND[shape]} rows (${shapeLabel(shape)}) but ${expect} rows are needed`;
-  return walk(raw, fileName, (rec, shape) => toTrainRow(rec, shape, template), fileCheck);
+  return walk(
+    raw,
+    fileName,
+    (rec, shape) => toTrainRow(rec, shape, template),
+    (shape) => fileKindProblem(shape, expect),
+  );
 }
 
 /**

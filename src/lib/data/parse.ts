@@ -46,12 +46,12 @@ export function detectFormat(text: string, fileName: string): FileFormat {
   return 'jsonl';
 }
 
-function stripBom(text: string): string {
+export function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Shortens an engine error message to one line without the input echoed back at length. */
-function jsonReason(err: unknown): string {
+export function jsonReason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const oneLine = msg.replace(/\s+/g, ' ').trim();
   return oneLine.length > 160 ? `${oneLine.slice(0, 157)}...` : oneLine;

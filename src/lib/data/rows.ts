@@ -34,3 +34,34 @@ export interface ParseResult<R> {
   /** total rows seen (accepted + rejected) */
   total: number;
 }
+
+/**
+ * Training rows read on demand: a large file indexed but not held in memory (cli/data-source.ts), or
+ * an array (rowSource). The trainer tokenizes lazily above a size (train/train-items.ts).
+ */
+export interface RowSource {
+  readonly length: number;
+  /** characters (or bytes) of row text over all rows, about: decides eager or lazy tokenization */
+  readonly chars: number;
+  get(i: number): TrainRow;
+}
+
+/** Characters of text in one row. */
+export function rowChars(row: TrainRow): number {
+  switch (row.kind) {
+    case 'sft':
+      return row.prompt.length + row.response.length;
+    case 'preference':
+      return row.prompt.length + row.chosen.length + row.rejected.length;
+    case 'clo':
+      return row.xEn.length + row.yEn.length + row.xTgt.length + row.yTgt.length;
+  }
+}
+
+/** An array of rows as a RowSource (a RowSource is returned as it is). */
+export function rowSource(rows: TrainRow[] | RowSource): RowSource {
+  if (!Array.isArray(rows)) return rows;
+  let chars = 0;
+  for (const r of rows) chars += rowChars(r) || 0; // a row of another shape counts 0; the trainer reports it
+  return { length: rows.length, chars, get: (i) => rows[i] };
+}

@@ -43,6 +43,23 @@ export const SHAPE_FIELDS: Record<RowShape, string> = {
   clo: '{x_en, y_en, x_tgt, y_tgt, lang}',
 };
 
+/** A shape with its fields, for messages: `sft {prompt, response}`. */
+export function shapeLabel(shape: RowShape): string {
+  return `${shape} ${SHAPE_FIELDS[shape]}`;
+}
+
+/** Why a record of `shape` is rejected in a file whose rows are `fileShape`. */
+export function shapeMismatchReason(shape: RowShape, fileShape: RowShape): string {
+  return `row has shape ${shapeLabel(shape)} but this file's rows are ${shapeLabel(fileShape)}`;
+}
+
+/** Why a whole file of `shape` rows is refused when `expect` rows are needed, or null when it fits. */
+export function fileKindProblem(shape: RowShape, expect: RowKind | 'any'): string | null {
+  return expect === 'any' || SHAPE_KIND[shape] === expect
+    ? null
+    : `rows are ${SHAPE_KIND[shape]} rows (${shapeLabel(shape)}) but ${expect} rows are needed`;
+}
+
 /** `<lang>_instruction|input|output` where <lang> looks like a language code: ko, en, yue, zh_Hans, pt-BR. */
 const PAIRED_KEY = /^([a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)_(instruction|input|output)$/;
 const CLO_KEYS = ['x_en', 'y_en', 'x_tgt', 'y_tgt'];

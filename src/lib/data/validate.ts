@@ -52,6 +52,11 @@ export function firstPresent(rec: JsonObject, keys: string[]): string {
 export function majorityShape<S extends string>(shapes: (S | null)[]): S | null {
   const counts = new Map<S, number>();
   for (const s of shapes) if (s !== null) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return majorityOfCounts(counts);
+}
+
+/** The same rule over counts already made (a Map filled in the order the shapes were first seen). */
+export function majorityOfCounts<S>(counts: Map<S, number>): S | null {
   let best: S | null = null;
   let bestCount = 0;
   for (const [s, n] of counts) {

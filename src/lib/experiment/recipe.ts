@@ -4,6 +4,7 @@
  * validateRecipe() turns untrusted JSON into a Recipe or throws a RecipeError naming the field.
  */
 import type { ObjectiveName } from '../train/types';
+import { TRAIN_DEFAULTS } from '../train/defaults';
 import { LINEAR_NAMES, type LinearName } from '../model/weights';
 import { taskByName } from '../eval/tasks';
 
@@ -337,10 +338,11 @@ export function validateRecipe(v: unknown): Recipe {
   const budget: Budget = {
     steps: num(b, 'steps', 'budget.', { int: true, min: 1 }),
     batchSize: num(b, 'batchSize', 'budget.', { int: true, min: 1 }),
-    gradAccum: num(b, 'gradAccum', 'budget.', { int: true, min: 1, def: 1 }),
-    maxSeqLen: num(b, 'maxSeqLen', 'budget.', { int: true, min: 2, def: 128 }),
-    lr: num(b, 'lr', 'budget.', { min: 0, def: 2e-4 }),
-    seed: num(b, 'seed', 'budget.', { int: true, min: 0, def: 0 }),
+    // defaults: the engine's (train/defaults.ts), written once there
+    gradAccum: num(b, 'gradAccum', 'budget.', { int: true, min: 1, def: TRAIN_DEFAULTS.gradAccum }),
+    maxSeqLen: num(b, 'maxSeqLen', 'budget.', { int: true, min: 2, def: TRAIN_DEFAULTS.maxSeqLen }),
+    lr: num(b, 'lr', 'budget.', { min: 0, def: TRAIN_DEFAULTS.lr }),
+    seed: num(b, 'seed', 'budget.', { int: true, min: 0, def: TRAIN_DEFAULTS.seed }),
     matched: b.matched === undefined ? true : (b.matched as boolean),
   };
   if (!Array.isArray(o.arms) || o.arms.length === 0) throw new RecipeError('arms', 'must be a non-empty list of arms');

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
-import type { TrainRow, RowError } from '../data/rows';
+import type { TrainRow, RowError, RowSource } from '../data/rows';
 import type { LoraState } from '../lora/types';
 import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora, withAdapterOff } from '../lora/lora';
 import { getObjective, type Objective } from '../objectives';
-import { disposeBatch, packBatch, tokenizePair, type TokenizedSeq } from '../model/batch';
+import { disposeBatch, packBatch, type TokenizedSeq } from '../model/batch';
 import { sequenceLogprobs } from '../model/logprobs';
 import { ReferenceCache, frozenReferenceModel } from '../objectives/reference-cache';
 import type { ModelLike } from '../model/forward';
@@ -13,6 +13,14 @@ import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
 import { TrainableRows, type RowsSnapshot } from './trainable-rows';
+import { trainItems, type TokenizeMode, type TrainItems } from './train-items';
+
+export interface TrainerOptions {
+  /** 'auto' (default): rows are tokenized up front up to EAGER_MAX_CHARS of text, as batches need them above */
+  tokenize?: TokenizeMode;
+  /** lazy path: token ids kept in the cache of tokenized rows (default LAZY_CACHE_IDS) */
+  cacheIds?: number;
+}
 
 /** Training stopped at a step whose loss or gradient norm is NaN or ±Inf; the adapter keeps the last finite weights. */
 export class NonFiniteError extends Error {
@@ -60,10 +68,9 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
  */
 export class Trainer {
   readonly metrics: StepMetrics[] = [];
-  /** rows left out (wrong shape for the objective, or too long), with 1-based row numbers */
-  readonly skipped: RowError[] = [];
   private readonly objective: Objective;
-  private readonly seqs: TokenizedSeq[][];
+  /** the rows as token sequences: tokenized up front, or as batches need them (train-items.ts) */
+  private readonly items: TrainItems;
   private readonly sampler: EpochSampler;
   private readonly vars: tf.Variable[];
   private readonly keys: string[];
@@ -81,36 +88,17 @@ export class Trainer {
 
   private constructor(
     readonly model: LoadedModel,
-    rows: TrainRow[],
+    rows: TrainRow[] | RowSource,
     readonly config: TrainConfig,
     readonly lora: LoraState,
-    private readonly extras?: TrainerExtras,
-    resumeRows?: RowsSnapshot,
+    private readonly extras: TrainerExtras | undefined,
+    resumeRows: RowsSnapshot | undefined,
+    opts: TrainerOptions,
   ) {
     this.objective = getObjective(config.objective);
     const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
-    this.seqs = [];
-    rows.forEach((row, i) => {
-      if (!this.objective.accepts.includes(row.kind)) {
-        this.skipped.push({ line: i + 1, message: `a ${row.kind} row cannot train ${config.objective.toUpperCase()}` });
-        return;
-      }
-      try {
-        if (this.objective.tokenize) this.seqs.push(...this.objective.tokenize(model.tokenizer, row, maxLen));
-        else
-          this.seqs.push(
-            this.objective.sequences(row).map((p) => tokenizePair(model.tokenizer, p.prompt, p.response, maxLen, true)),
-          );
-      } catch (e) {
-        this.skipped.push({ line: i + 1, message: (e as Error).message });
-      }
-    });
-    if (this.seqs.length === 0)
-      throw new Error(
-        `no usable rows for ${config.objective}: ${this.skipped.length} skipped` +
-          (this.skipped[0] ? ` (row ${this.skipped[0].line}: ${this.skipped[0].message})` : ''),
-      );
-    this.sampler = new EpochSampler(this.seqs.length, config.seed);
+    this.items = trainItems(this.objective, model.tokenizer, rows, maxLen, opts.tokenize ?? 'auto', opts.cacheIds);
+    this.sampler = new EpochSampler(this.items.count, config.seed);
     this.keys = [];
     for (const k of lora.adapters.keys()) this.keys.push(`${k}.A`, `${k}.B`);
     this.vars = loraVariables(lora);
@@ -132,13 +120,14 @@ export class Trainer {
 
   static create(
     model: LoadedModel,
-    rows: TrainRow[],
+    rows: TrainRow[] | RowSource,
     config: TrainConfig,
     resumeFrom?: TrainCheckpoint,
     extras?: TrainerExtras,
+    opts: TrainerOptions = {},
   ): Trainer {
     const lora = resumeFrom ? loraFromSnapshot(resumeFrom.lora) : createLora(model.config, config.lora, config.seed);
-    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras, resumeFrom?.rows);
+    const t = new Trainer(model, rows, resumeFrom ? resumeFrom.config : config, lora, extras, resumeFrom?.rows, opts);
     if (resumeFrom) {
       t.opt.importState(t.keys, resumeFrom.optimizer);
       t.step_ = resumeFrom.step;
@@ -154,8 +143,17 @@ export class Trainer {
   get done(): boolean {
     return this.step_ >= this.config.steps;
   }
+  /** usable items (up front); with lazy tokenization, rows not found unusable so far */
   get usableRows(): number {
-    return this.seqs.length;
+    return this.items.usable;
+  }
+  /** rows left out (wrong kind for the objective, or too long), with 1-based row numbers; lazily: those met so far */
+  get skipped(): RowError[] {
+    return this.items.skipped;
+  }
+  /** true when rows are tokenized as batches need them (large data), false when all were tokenized up front */
+  get lazyTokenization(): boolean {
+    return this.items.lazy;
   }
 
   /**
@@ -175,7 +173,9 @@ export class Trainer {
     for (let m = 0; m < micro; m++) {
       const seqs = microBatches
         ? microBatches[m]
-        : this.sampler.batch(this.step_ * micro + m, cfg.batchSize).flatMap((r) => this.seqs[r]);
+        : this.sampler
+            .batch(this.step_ * micro + m, cfg.batchSize)
+            .flatMap((r, k) => this.items.seqs(r, (this.step_ * micro + m) * cfg.batchSize + k));
       const batch = packBatch(seqs, Math.min(cfg.maxSeqLen, this.model.config.maxSeqLen));
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
