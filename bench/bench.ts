@@ -6,9 +6,13 @@
  * `--configs smollm135m`: a random-weight model of SmolLM2-135M's shape (batch 1 × 256 by default),
  * measured with and without gradient checkpointing; peak tensor bytes and the process's peak RSS
  * feed the memory guard's test (`--out bench/results/memory.json`, tests/model/memory-guard.test.ts).
+ * `--configs vocab` (in the default list): vocabulary learning on the bundled Korean corpus and SALT
+ * initialisation (skip-gram auxiliary space + per-token least squares) of `--vocab-add` tokens on
+ * stories260K, each run `--vocab-repeats` times, the lowest time kept (the machine may be shared);
+ * written to bench/results/vocab-speed.json and under `vocab` in the main output.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg, enableNodeWebgpu, PROJECT_ROOT } from '../cli/node-env';
@@ -25,12 +29,16 @@ import { WASM_HEAP_BYTES, checkBudget, estimatePeak } from '../src/lib/model/mem
 import { releaseTransposes } from '../src/lib/model/matmul';
 import { releaseHeadBlocks } from '../src/lib/model/logprobs';
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
+import { corpusTexts, DEFAULT_CORPUS_FILES } from '../src/lib/vocab/corpus';
+import { extendModel } from '../src/lib/vocab/extend-model';
 
 const args = parseArgs(
   process.argv.slice(2),
   {
     backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
-    configs: { type: 'string', help: 'stories260K,big,smollm135m', default: 'stories260K,big' },
+    configs: { type: 'string', help: 'stories260K,big,smollm135m,vocab', default: 'stories260K,big,vocab' },
+    'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
+    'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
     objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
     batch: { type: 'number', help: 'batch size', default: 8 },
     seq: { type: 'number', help: 'sequence length', default: 128 },
@@ -236,7 +244,90 @@ function runAnchor(
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-async function writeDoc(results: Record<string, unknown>[], anchors: Record<string, unknown>[]): Promise<string> {
+/**
+ * Vocabulary step speed: learning `add` tokens from the bundled Korean corpus, then SALT's two parts
+ * (the skip-gram auxiliary space, then per-token sparsemax + least squares), via extendModel's own
+ * timings. The growth of the model (one tensor concat) is not included.
+ */
+async function vocabSpeed(): Promise<Record<string, unknown>> {
+  const add = args['vocab-add'] as number;
+  const repeats = Math.max(1, args['vocab-repeats'] as number);
+  const base = await loadModelArg('stories260K');
+  let bytes = 0;
+  const corpus = DEFAULT_CORPUS_FILES.flatMap((f) => {
+    const text = readFileSync(resolve(PROJECT_ROOT, 'public', f), 'utf8');
+    bytes += Buffer.byteLength(text);
+    return corpusTexts(text, f);
+  });
+  type Run = {
+    learn_ms: number;
+    aux_ms: number;
+    init_ms: number;
+    learn_cpu_ms: number;
+    salt_cpu_ms: number;
+    salt_aux_cpu_ms: number;
+  };
+  const runs: Run[] = [];
+  // process CPU time (user + system) at the stage boundaries extendModel reports: on a shared machine
+  // wall time counts the other jobs too, CPU time counts this work alone
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  for (let r = 0; r < repeats; r++) {
+    const c0 = cpuMs();
+    let cLearn = NaN;
+    let cAux = NaN;
+    const ext = await extendModel(base, corpus, {
+      add,
+      init: 'salt',
+      seed: 0,
+      onProgress: (stage, done, total) => {
+        if (stage === 'learn' && done === total) cLearn = cpuMs();
+        if (stage === 'init' && done === 0) cAux = cpuMs();
+      },
+    });
+    const cEnd = cpuMs();
+    const t = ext.timings;
+    runs.push({
+      learn_ms: Math.round(t.learnMs),
+      aux_ms: Math.round(t.auxMs),
+      init_ms: Math.round(t.initMs),
+      learn_cpu_ms: Math.round(cLearn - c0),
+      salt_cpu_ms: Math.round(cEnd - cLearn),
+      salt_aux_cpu_ms: Math.round(cAux - cLearn),
+    });
+    tf.dispose([ext.model.weights.embed, ...(ext.model.weights.lmHead ? [ext.model.weights.lmHead] : [])]);
+    const x = runs[r];
+    log(
+      `vocab run ${r + 1}/${repeats}: learn ${add} tokens ${x.learn_ms} ms wall (${x.learn_cpu_ms} ms CPU), SALT init ${x.aux_ms + x.init_ms} ms wall (skip-gram ${x.aux_ms} + least squares ${x.init_ms}; ${x.salt_cpu_ms} ms CPU)`,
+    );
+  }
+  const min = (f: (x: Run) => number) => Math.min(...runs.map(f));
+  return {
+    model: base.name,
+    add,
+    corpus_files: DEFAULT_CORPUS_FILES,
+    corpus_bytes: bytes,
+    corpus_texts: corpus.length,
+    repeats,
+    cpus: (await import('node:os')).cpus().length,
+    load_average: (await import('node:os')).loadavg()[0],
+    learn_ms: min((x) => x.learn_ms),
+    salt_init_ms: min((x) => x.aux_ms + x.init_ms),
+    salt_aux_ms: min((x) => x.aux_ms),
+    salt_lstsq_ms: min((x) => x.init_ms),
+    learn_cpu_ms: min((x) => x.learn_cpu_ms),
+    salt_init_cpu_ms: min((x) => x.salt_cpu_ms),
+    runs,
+  };
+}
+
+async function writeDoc(
+  results: Record<string, unknown>[],
+  anchors: Record<string, unknown>[],
+  vocab: Record<string, unknown> | null = null,
+): Promise<string> {
   const doc = {
     date: new Date().toISOString(),
     node: process.version,
@@ -245,6 +336,7 @@ async function writeDoc(results: Record<string, unknown>[], anchors: Record<stri
     wasm_threads: WASM_THREADS,
     results,
     anchors,
+    ...(vocab ? { vocab } : {}),
   };
   const out = resolve(PROJECT_ROOT, args.out as string);
   mkdirSync(resolve(out, '..'), { recursive: true });
@@ -257,6 +349,23 @@ async function main() {
   const T = args.seq as number;
   explicitShape = process.argv.some((a) => a.startsWith('--batch') || a.startsWith('--seq'));
   const results: Record<string, unknown>[] = [];
+  const configs = String(args.configs).split(',');
+  let vocab: Record<string, unknown> | null = null;
+  if (configs.includes('vocab')) {
+    await initNodeBackend('cpu', log);
+    vocab = await vocabSpeed();
+    const vOut = resolve(PROJECT_ROOT, 'bench/results/vocab-speed.json');
+    mkdirSync(resolve(vOut, '..'), { recursive: true });
+    writeFileSync(vOut, JSON.stringify({ date: new Date().toISOString(), node: process.version, ...vocab }, null, 1));
+    log(
+      `vocab: learning ${vocab.add} tokens ${vocab.learn_ms} ms wall / ${vocab.learn_cpu_ms} ms CPU, SALT init ${vocab.salt_init_ms} ms wall / ${vocab.salt_init_cpu_ms} ms CPU (lowest of ${vocab.repeats}; load average ${Number(vocab.load_average).toFixed(1)}) → ${vOut}`,
+    );
+    if (configs.every((c) => c === 'vocab')) {
+      console.log(JSON.stringify({ out: vOut, vocab }));
+      return;
+    }
+  }
+  const trainConfigs = configs.filter((c) => c !== 'vocab');
   const backends = String(args.backends).split(',');
   if (backends.includes('webgpu')) await enableNodeWebgpu();
   for (const backend of backends) {
@@ -269,7 +378,7 @@ async function main() {
       results.push({ backend, skipped: (e as Error).message });
       continue;
     }
-    for (const config of String(args.configs).split(',')) {
+    for (const config of trainConfigs) {
       const model = await makeModel(config);
       // peaks count every live tensor: free each config's model before the next (its weights, kept transposes and head blocks)
       disposeLastModel?.();
@@ -360,7 +469,7 @@ async function main() {
             `  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`,
           );
           results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: b, seq: t, ...r });
-          await writeDoc(results, []); // after every measurement: a later one that aborts the process loses nothing
+          await writeDoc(results, [], vocab); // after every measurement: a later one that aborts the process loses nothing
         }
       }
     }
@@ -372,9 +481,7 @@ async function main() {
       '  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)',
     );
   for (const { python, torch } of interpreters)
-    for (const config of String(args.configs)
-      .split(',')
-      .filter((c) => c !== 'smollm135m'))
+    for (const config of trainConfigs.filter((c) => c !== 'smollm135m'))
       for (const objective of String(args.objectives).split(',')) {
         log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
         const a = runAnchor(config, objective, B, T, python);
@@ -400,8 +507,8 @@ async function main() {
     .forEach((a) =>
       log(`ratio ${a.config} ${a.objective} vs torch ${a.torch}: ${(a.engine_best as { ratio: number }).ratio}`),
     );
-  const out = await writeDoc(results, anchors);
-  console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length }));
+  const out = await writeDoc(results, anchors, vocab);
+  console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length, vocab: vocab !== null }));
 }
 
 main().catch((e) => {

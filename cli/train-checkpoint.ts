@@ -2,7 +2,9 @@
  * CLI checkpoints and resume for `train` (docs/cli.md: `train … [--checkpoint-every N]`, `train --resume DIR [--steps N]`).
  *
  * `--out DIR` receives, every N steps and at the end, `checkpoint.safetensors` (src/lib/formats/checkpoint.ts:
- * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256)
+ * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256;
+ * a run with `--train-embeddings new` adds its trained rows as `trainable/rows.embed` (and `rows.head`),
+ * whose AdamW moments sit under `adam/m|v/rows.*`)
  * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM let the current
  * step finish, save a checkpoint and exit 130.
  *
@@ -21,6 +23,7 @@ import {
   type CheckpointFile,
 } from '../src/lib/formats/checkpoint';
 import type { Trainer } from '../src/lib/train/trainer';
+import { rowsFromTensors, rowsToTensors } from '../src/lib/train/trainable-rows';
 import type { TrainConfig } from '../src/lib/train/types';
 import type { LoadedModel } from '../src/lib/model/model';
 import { writeAdapterDir } from './adapter-io';
@@ -95,6 +98,9 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   const path = resolve(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} in ${dir}`);
   const file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+  // trained embedding rows travel as trainable/rows.* tensors; the Trainer resumes from them
+  const rowsFrom = file.checkpoint.config.trainRowsFrom;
+  if (rowsFrom !== undefined) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
   const info = file.run as unknown as RunInfo;
   if (!Array.isArray(info.argv))
     throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);
@@ -193,7 +199,11 @@ export class CliCheckpointer {
     const checkpoint = await trainer.checkpoint();
     atomicWriteFile(
       resolve(this.dir, CHECKPOINT_FILE),
-      encodeCheckpoint({ checkpoint, run: this.info as unknown as Record<string, unknown>, trainable: {} }),
+      encodeCheckpoint({
+        checkpoint,
+        run: this.info as unknown as Record<string, unknown>,
+        trainable: checkpoint.rows ? rowsToTensors(checkpoint.rows) : {},
+      }),
     );
     await writeAdapterDir(this.dir, checkpoint.lora, this.model);
   }

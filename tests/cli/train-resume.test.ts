@@ -136,3 +136,98 @@ describe('train checkpoints and --resume', () => {
     expect(d.stderr).toContain(`the data file ${data} changed since the checkpoint`);
   }, 200_000);
 });
+
+describe('train --resume with trainable embedding rows (pt on a model extended by `vocab`)', () => {
+  let ext: string;
+  let text: string;
+  const ptFlags = (out: string) => [
+    '--model',
+    ext,
+    '--objective',
+    'pt',
+    '--train-embeddings',
+    'new',
+    '--lora-targets',
+    'q_proj,v_proj',
+    '--lora-rank',
+    '2',
+    '--data',
+    text,
+    '--steps',
+    String(STEPS),
+    '--batch-size',
+    '2',
+    '--max-seq-len',
+    '32',
+    '--lr',
+    '1e-2',
+    '--backend',
+    'cpu',
+    '--checkpoint-every',
+    '1',
+    '--json',
+    '--out',
+    out,
+  ];
+  let straightPt: { step: number; loss: number }[];
+
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'clo-resume-pt-'));
+    const ko = readFileSync(join(ROOT, 'public/data/instructions/ko_chatbot_300.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .slice(0, 60)
+      .map((l) => JSON.parse(l) as { instruction: string; output: string });
+    const corpus = join(dir, 'corpus.txt');
+    writeFileSync(corpus, ko.map((r) => `${r.instruction} ${r.output}`).join('\n') + '\n');
+    text = corpus;
+    ext = join(dir, 'ext');
+    const v = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'cli/lab.ts',
+        'vocab',
+        '--corpus',
+        corpus,
+        '--add',
+        '32',
+        '--init',
+        'mean',
+        '--backend',
+        'cpu',
+        '--out',
+        ext,
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    if (v.status !== 0) throw new Error(v.stderr);
+    const p = runSync(ptFlags(join(dir, 'straight')));
+    if (p.status !== 0) throw new Error(p.stderr);
+    straightPt = losses(p.stderr);
+  }, 200_000);
+
+  it('the checkpoint carries the rows and their AdamW moments; --resume gives the uninterrupted losses', async () => {
+    expect(straightPt.map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    const dir = join(mkdtempSync(join(tmpdir(), 'clo-resume-pt-')), 'killed');
+    const k = await runAndSignal(ptFlags(dir), 2, 'SIGKILL');
+    expect(k.signal).toBe('SIGKILL');
+    const ck = await decodeCheckpoint(new Uint8Array(readFileSync(join(dir, 'checkpoint.safetensors'))));
+    expect(ck.checkpoint.step).toBeGreaterThanOrEqual(1);
+    expect(ck.checkpoint.step).toBeLessThan(STEPS);
+    expect(ck.checkpoint.config.trainRowsFrom).toBe(512);
+    expect(ck.trainable['rows.embed'].shape).toEqual([32, 64]);
+    expect(ck.checkpoint.optimizer.m['rows.embed']).toHaveLength(32 * 64);
+    expect(ck.checkpoint.optimizer.v['rows.embed']).toHaveLength(32 * 64);
+
+    const r = runSync(['--resume', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const resumed = losses(r.stderr);
+    expect(resumed.map((x) => x.step)).toEqual(
+      straightPt.filter((x) => x.step > ck.checkpoint.step).map((x) => x.step),
+    );
+    for (const x of resumed) expect(Math.abs(x.loss - straightPt[x.step - 1].loss)).toBeLessThan(1e-4);
+    expect(new Set(straightPt.map((x) => x.loss.toFixed(4))).size).toBe(STEPS);
+  }, 200_000);
+});

@@ -56,6 +56,15 @@ describe('vocab command', () => {
     donorMatrix(join(tmp, 'small.safetensors'), 100, 16);
     writeFileSync(join(tmp, 'corrupt.safetensors'), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
     writeFileSync(join(tmp, 'nomatch.txt'), Array.from({ length: nVocab }, (_, i) => `zz${i}`).join('\n') + '\n');
+    // a donor whose tensor is not a [vocab, dim] matrix (1-D)
+    writeFileSync(
+      join(tmp, 'oned.safetensors'),
+      writeSafetensors({
+        'embeddings.word_embeddings.weight': { shape: [nVocab * 16], data: new Float32Array(nVocab * 16) },
+      }),
+    );
+    writeFileSync(join(tmp, 'broken-tokenizer.json'), '{"model": {"vocab": {"a": 0,');
+    writeFileSync(join(tmp, 'empty-vocab.txt'), '');
   });
   afterEach(() => vi.restoreAllMocks());
 
@@ -85,6 +94,28 @@ describe('vocab command', () => {
         join(tmp, 'nomatch.txt'),
       ],
       /nomatch\.txt: no donor token matches/,
+    ],
+    [
+      'donor without a 2-D embedding matrix',
+      ['--corpus', corpus, '--donor', join(tmp, 'oned.safetensors'), '--donor-vocab', KOELECTRA],
+      /oned\.safetensors: no 2-D tensor/,
+    ],
+    [
+      'corrupt donor vocabulary (tokenizer.json)',
+      [
+        '--corpus',
+        corpus,
+        '--donor',
+        join(tmp, 'donor.safetensors'),
+        '--donor-vocab',
+        join(tmp, 'broken-tokenizer.json'),
+      ],
+      /broken-tokenizer\.json: invalid JSON/,
+    ],
+    [
+      'empty donor vocabulary',
+      ['--corpus', corpus, '--donor', join(tmp, 'donor.safetensors'), '--donor-vocab', join(tmp, 'empty-vocab.txt')],
+      /empty-vocab\.txt: empty vocabulary/,
     ],
     [
       'corrupt donor',

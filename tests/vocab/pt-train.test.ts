@@ -7,6 +7,8 @@ import { corpusTexts, DEFAULT_CORPUS_FILES } from '../../src/lib/vocab/corpus';
 import { extendModel } from '../../src/lib/vocab/extend-model';
 import { chunkText } from '../../src/lib/objectives/pt';
 import { Trainer } from '../../src/lib/train/trainer';
+import { rowsFromTensors, rowsToTensors } from '../../src/lib/train/trainable-rows';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/lib/formats/checkpoint';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { TrainRow } from '../../src/lib/data/rows';
@@ -61,26 +63,39 @@ describe('continued pretraining (pt) with trainable embedding rows', () => {
     t.dispose();
   });
 
-  it('checkpoint/resume with trainable rows and LoRA continues on the same trajectory (within 1e-4)', async () => {
+  it('checkpoint/resume with trainable rows and LoRA continues on the same trajectory (within 1e-4), through IndexedDB (structured clone) and the checkpoint file', async () => {
     const full = Trainer.create(model, rows, cfg(6));
     for (let i = 0; i < 6; i++) await full.step();
     const fullRows = await full.rows!.snapshot();
     const half = Trainer.create(model, rows, cfg(6));
     for (let i = 0; i < 3; i++) await half.step();
-    const ck = JSON.parse(
-      JSON.stringify(await half.checkpoint(), (_k, v) => (v instanceof Float32Array ? { f32: Array.from(v) } : v)),
-      (_k, v) => (v && v.f32 ? new Float32Array(v.f32) : v),
-    );
+    const ck = await half.checkpoint();
     half.dispose();
-    const resumed = Trainer.create(model, rows, cfg(6), ck);
-    while (!resumed.done) await resumed.step();
-    for (let i = 0; i < 6; i++) expect(Math.abs(resumed.metrics[i].loss - full.metrics[i].loss)).toBeLessThan(1e-4);
-    const r = await resumed.rows!.snapshot();
-    let maxDiff = 0;
-    for (let i = 0; i < r.embed.length; i++) maxDiff = Math.max(maxDiff, Math.abs(r.embed[i] - fullRows.embed[i]));
-    expect(maxDiff).toBeLessThan(1e-4);
-    expect(ck.rows.embed.length).toBe(96 * 64);
+    expect(ck.rows!.embed.length).toBe(96 * 64);
+    // the browser worker stores the TrainCheckpoint object in IndexedDB (structured clone)
+    const cloned = structuredClone(ck);
+    // the CLI writes checkpoint.safetensors: rows as trainable/rows.embed, read back with rowsFromTensors
+    const file = await decodeCheckpoint(
+      encodeCheckpoint({ checkpoint: { ...ck, rows: undefined }, run: {}, trainable: rowsToTensors(ck.rows!) }),
+    );
+    expect(file.checkpoint.rows).toBeUndefined();
+    const fromFile = { ...file.checkpoint, rows: rowsFromTensors(file.trainable, 512, 'ck') };
+    for (const resumeFrom of [cloned, fromFile]) {
+      const resumed = Trainer.create(model, rows, cfg(6), resumeFrom);
+      while (!resumed.done) await resumed.step();
+      for (let i = 0; i < 6; i++) expect(Math.abs(resumed.metrics[i].loss - full.metrics[i].loss)).toBeLessThan(1e-4);
+      const r = await resumed.rows!.snapshot();
+      let maxDiff = 0;
+      for (let i = 0; i < r.embed.length; i++) maxDiff = Math.max(maxDiff, Math.abs(r.embed[i] - fullRows.embed[i]));
+      expect(maxDiff).toBeLessThan(1e-4);
+      resumed.dispose();
+    }
     full.dispose();
-    resumed.dispose();
+  });
+
+  it('a checkpoint file of a rows run without the rows is refused, naming the file', () => {
+    expect(() => rowsFromTensors({}, 512, 'run/checkpoint.safetensors')).toThrow(
+      /run\/checkpoint\.safetensors: the run trains embedding rows \(from id 512\) but the checkpoint holds no trainable\/rows\.embed/,
+    );
   });
 });

@@ -16,6 +16,46 @@ export interface RowsSnapshot {
   head?: Float32Array;
 }
 
+/** The optimizer keys of the rows (their AdamW moments are stored under the same names). */
+export const ROW_KEYS = { embed: 'rows.embed', head: 'rows.head' } as const;
+
+/** A named tensor as a checkpoint file stores it (formats/checkpoint.ts `trainable/<name>`). */
+export interface NamedRows {
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * A rows snapshot as named tensors for a checkpoint file: `rows.embed` (and `rows.head` when untied),
+ * each [rows, dim], under the optimizer's keys so the AdamW moments get the same shapes.
+ */
+export function rowsToTensors(s: RowsSnapshot): Record<string, NamedRows> {
+  const n = s.embed.length / s.dim;
+  const out: Record<string, NamedRows> = { [ROW_KEYS.embed]: { shape: [n, s.dim], data: s.embed } };
+  if (s.head) out[ROW_KEYS.head] = { shape: [n, s.dim], data: s.head };
+  return out;
+}
+
+/**
+ * The inverse of rowsToTensors: the snapshot a resumed Trainer starts its rows from. `start` is the
+ * run's config.trainRowsFrom; a file that lacks the rows (or has them in another shape) is refused,
+ * since resuming from the model's initial rows would silently leave the trajectory.
+ */
+export function rowsFromTensors(t: Record<string, NamedRows>, start: number, fileName: string): RowsSnapshot {
+  const e = t[ROW_KEYS.embed];
+  if (!e || e.shape.length !== 2)
+    throw new Error(
+      `${fileName}: the run trains embedding rows (from id ${start}) but the checkpoint holds no trainable/${ROW_KEYS.embed} [rows, dim] tensor`,
+    );
+  const [n, dim] = e.shape;
+  const h = t[ROW_KEYS.head];
+  if (h && (h.shape[0] !== n || h.shape[1] !== dim))
+    throw new Error(
+      `${fileName}: trainable/${ROW_KEYS.head} is [${h.shape}] but trainable/${ROW_KEYS.embed} is [${e.shape}]`,
+    );
+  return { start, dim, embed: e.data, ...(h ? { head: h.data } : {}) };
+}
+
 export class TrainableRows {
   readonly vars: tf.Variable[];
   readonly keys: string[];
@@ -33,7 +73,7 @@ export class TrainableRows {
     this.embedPrefix = tf.slice(w.embed, [0, 0], [start, model.config.dim]);
     this.headPrefix = w.lmHead && head ? tf.slice(w.lmHead, [0, 0], [start, model.config.dim]) : null;
     this.vars = head ? [embed, head] : [embed];
-    this.keys = head ? ['rows.embed', 'rows.head'] : ['rows.embed'];
+    this.keys = head ? [ROW_KEYS.embed, ROW_KEYS.head] : [ROW_KEYS.embed];
   }
 
   /** Rows [start, vocab) of the model (or of a snapshot, when resuming) become trainable. */
