@@ -9,6 +9,7 @@ import {
   chanceMacroF1,
   formatIntervalPct,
   macroF1Interval,
+  metricUncertainty,
   quantileSorted,
   taskUncertainty,
   wilsonInterval,
@@ -142,5 +143,14 @@ describe('taskUncertainty', () => {
     expect(u.chanceAcc).toBe(0.25);
     expect(u.chanceMacroF1).toBe(0.25);
     expect(taskUncertainty('unknown', { n: 20, acc: 0.3, macro_f1: 0.2 }).chanceAcc).toBeNull();
+  });
+
+  it('metricUncertainty picks the interval and chance of the shown metric', () => {
+    const r = { n: 10, acc: 0.7, macro_f1: 0.6, acc_norm: 0.5 };
+    expect(formatIntervalPct(metricUncertainty('kobest_hellaswag', r, 'acc').interval)).toBe('[39.7, 89.2]');
+    expect(metricUncertainty('kobest_hellaswag', r, 'macro_f1')).toEqual({ interval: null, chance: 0.25 });
+    const norm = metricUncertainty('kobest_hellaswag', r, 'acc_norm');
+    expect(norm.interval).toEqual(wilsonInterval(5, 10));
+    expect(norm.chance).toBe(0.25);
   });
 });

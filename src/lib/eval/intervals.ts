@@ -214,6 +214,24 @@ export function taskUncertainty(task: string, r: ScoredTask, opts: BootstrapOpti
   return out;
 }
 
+export type IntervalMetric = 'acc' | 'macro_f1' | 'acc_norm';
+
+/**
+ * The interval and chance level of one metric of a task result: accuracy and acc_norm by Wilson,
+ * macro-F1 by the bootstrap (null without per-item results); chance of acc_norm is that of accuracy.
+ */
+export function metricUncertainty(
+  task: string,
+  r: ScoredTask & { acc_norm?: number },
+  metric: IntervalMetric,
+): { interval: Interval | null; chance: number | null } {
+  const u = taskUncertainty(task, r);
+  if (metric === 'macro_f1') return { interval: u.macroF1, chance: u.chanceMacroF1 };
+  if (metric === 'acc') return { interval: u.acc, chance: u.chanceAcc };
+  if (r.acc_norm === undefined || !Number.isFinite(r.acc_norm)) return { interval: null, chance: u.chanceAcc };
+  return { interval: wilsonInterval(Math.round(r.acc_norm * r.n), r.n), chance: u.chanceAcc };
+}
+
 /** "[39.7, 89.2]": an interval in percent with one decimal ('' when undefined). */
 export function formatIntervalPct(iv: Interval | null | undefined): string {
   if (!iv || !Number.isFinite(iv.low) || !Number.isFinite(iv.high)) return '';
