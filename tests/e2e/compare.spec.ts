@@ -69,6 +69,25 @@ test('wasm: accuracy with Wilson interval and chance; lr axis and legends readab
   expect(acc).toBeLessThanOrEqual(hi);
   await shot(page, 'eval-intervals');
 
+  // ── retention & fidelity: each answer beside its prompt; shares with their interval
+  const panel = page.getByTestId('retention');
+  await panel.getByTestId('retention-fidelity').check();
+  await panel.getByTestId('retention-limit').fill('1');
+  await panel.getByTestId('retention-tokens').fill('4');
+  await panel.getByTestId('retention-start').click();
+  await expect(panel.getByTestId('retention-table')).toBeVisible({ timeout: 180_000 });
+  // the base model answers its one English prompt in English: 1 of 1, Wilson low = 1 − z²/(1 + z²) = 0.207
+  await expect(panel.getByTestId('retention-table')).toContainText(/100\.0%\s\[20\.7, 100\.0\] of 1/);
+  await panel.getByText('Answers of the latest fidelity measurement').click();
+  const prompts = panel.getByTestId('fidelity-prompt');
+  await expect(prompts).toHaveCount(2);
+  for (const p of await prompts.allTextContents()) {
+    expect(p).toMatch(/^Prompt\S/);
+    expect(p).not.toContain('not in the bundled file');
+    expect(p).not.toContain('### Instruction');
+  }
+  await expect(prompts.first()).toContainText(/[\uac00-\ud7a3]/);
+
   // ── two short runs; the lr chart's tick labels differ from each other and from "0"
   await train(page, 'curve-a', true);
   const lrChart = page.locator('[data-testid="chart"][data-title="lr"]');
@@ -93,6 +112,9 @@ test('wasm: accuracy with Wilson interval and chance; lr axis and legends readab
   await page.getByTestId('drill-record').selectOption({ index: 1 });
   await expect(page.getByTestId('drill-summary')).toContainText(/acc \d+\.\d \[\d+\.\d, \d+\.\d\]/);
   await expect(page.getByTestId('drill-summary')).toContainText('chance: acc 50.0');
+
+  const retention = page.getByTestId('compare-retention');
+  await expect(retention.getByRole('row', { name: /stories260K \(base\)/ })).toContainText(/\d+\.\d{3}/);
 
   const curves = page.getByTestId('compare-curves');
   const boxes = curves.getByTestId('curve-run');
