@@ -10,7 +10,14 @@ import { test, expect, shot, openView, waitForEngine, forceBackend } from './fix
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 const INTERVAL = /^\[\d{1,3}\.\d, \d{1,3}\.\d\]$/;
 
-async function train(page: Page, name: string, first: boolean): Promise<void> {
+/** Starts a short run; `whileRunning` runs between the start and the run's completion. */
+async function train(
+  page: Page,
+  name: string,
+  first: boolean,
+  steps = 4,
+  whileRunning?: () => Promise<void>,
+): Promise<void> {
   if (first) {
     await openView(page, 'Data');
     const set = page.locator(`[data-testid="bundled-dataset"][data-id="${CLO_SET}"]`);
@@ -20,11 +27,12 @@ async function train(page: Page, name: string, first: boolean): Promise<void> {
     await openView(page, 'Train');
   }
   // warmup over the first steps makes the learning rate change: the lr chart gets a range of ticks
-  for (const [k, v] of Object.entries({ steps: 4, batchSize: 1, maxSeqLen: 32, warmupSteps: 2, checkpointEvery: 1 })) {
+  for (const [k, v] of Object.entries({ steps, batchSize: 1, maxSeqLen: 32, warmupSteps: 2, checkpointEvery: 1 })) {
     await page.getByTestId(`field-${k}`).fill(String(v));
   }
   await page.getByLabel('Run name').fill(name);
   await page.getByTestId('start').click();
+  await whileRunning?.();
   await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'completed', { timeout: 180_000 });
 }
 
@@ -101,7 +109,20 @@ test('wasm: accuracy with Wilson interval and chance; lr axis and legends readab
   for (const s of lossLegend) expect(s.value, `legend ${s.label}`).not.toBe('--');
   expect(Number(lossLegend[1].value)).toBeGreaterThan(0);
   await shot(page, 'train-lr-axis');
-  await train(page, 'curve-b', false);
+  // the second run is longer: its loss chart is built once and then only gets new data (a mark on
+  // uPlot's root element survives the later steps; a rebuilt chart would be a new element)
+  const B_STEPS = 20;
+  let markedAt = 0;
+  await train(page, 'curve-b', false, B_STEPS, async () => {
+    const loss = page.locator('[data-testid="chart"][data-title="loss"]');
+    await expect(loss.locator('.uplot')).toHaveCount(1, { timeout: 60_000 });
+    markedAt = Number(await loss.getAttribute('data-points'));
+    await loss.locator('.uplot').evaluate((el) => el.setAttribute('data-mark', 'kept'));
+  });
+  expect(markedAt, 'marked before the last step').toBeLessThan(B_STEPS);
+  const lossB = page.locator('[data-testid="chart"][data-title="loss"]');
+  await expect(lossB).toHaveAttribute('data-points', String(B_STEPS));
+  await expect(lossB.locator('.uplot[data-mark="kept"]')).toHaveCount(1);
 
   // ── Compare: intervals and chance row in the table, the drill-down summary, overlaid curves
   await openView(page, 'Compare');
@@ -122,7 +143,7 @@ test('wasm: accuracy with Wilson interval and chance; lr axis and legends readab
   await boxes.nth(0).check();
   await boxes.nth(1).check();
   const chart = curves.getByTestId('chart');
-  await expect(chart).toHaveAttribute('data-points', '4');
+  await expect(chart).toHaveAttribute('data-points', String(B_STEPS));
   const series = await legend(chart);
   expect(series.map((s) => s.label).sort()).toEqual(['curve-a', 'curve-b', 'step']);
   for (const s of series) expect(s.value, `legend ${s.label}`).not.toBe('--');
