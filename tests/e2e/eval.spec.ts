@@ -55,7 +55,11 @@ test('evaluate the base model on two KoBEST tasks and see the comparison table',
   await expect(row.getByTestId('best-cell')).toHaveCount(2);
   const cells = await row.getByRole('cell').allTextContents();
   expect(cells[0]).toBe('0');
-  for (const i of [2, 4]) expect(Number(cells[i].replace('★', '').trim())).toBeGreaterThanOrEqual(0);
+  // each score is followed by its 95% interval in brackets
+  for (const i of [2, 4]) {
+    expect(parseFloat(cells[i])).toBeGreaterThanOrEqual(0);
+    expect(cells[i]).toMatch(/\[\d+\.\d, \d+\.\d\]$/);
+  }
   expect(cells[1]).toBe('–');
 
   await page.getByTestId('drill-record').selectOption({ index: 1 });

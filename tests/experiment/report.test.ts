@@ -104,3 +104,22 @@ describe('experiment report', () => {
     expect(files.get('tradeoff.svg')!).toContain('<rect x=');
   });
 });
+
+describe('experiment report: intervals and chance', () => {
+  it('tasks.csv carries the Wilson 95% interval of accuracy and the chance level', () => {
+    const lines = buildReport(state).get('tasks.csv')!.trim().split('\n');
+    expect(lines[0]).toBe('model,task,shots,n,acc,macro_f1,acc_wilson95_low,acc_wilson95_high,chance_acc');
+    // base, kobest_copa@5: 3 of 4 correct → Wilson [0.3006, 0.9544] (by hand: centre 1.2302/1.9604 = 0.6275, half-width 0.3269)
+    const row = lines.find((l) => l.startsWith('base,kobest_copa,5,'))!.split(',');
+    expect(Number(row[6])).toBeCloseTo(0.3006, 3);
+    expect(Number(row[7])).toBeCloseTo(0.9544, 3);
+    expect(Number(row[8])).toBe(0.5);
+  });
+
+  it('report.md has an accuracy table with intervals and a chance row', () => {
+    const md = buildReport(state).get('report.md')!;
+    expect(md).toContain('### Accuracy × 100 with its Wilson 95% interval');
+    expect(md).toContain('75.0 [30.1, 95.4]');
+    expect(md).toMatch(/\| chance \| \| 50\.0 \| 50\.0 \|/);
+  });
+});

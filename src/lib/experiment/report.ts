@@ -5,6 +5,7 @@
  * change from the base.
  */
 import { createSession } from '../eval/winrate';
+import { TASK_CHOICES, taskUncertainty } from '../eval/intervals';
 import type { ArmResult, ExperimentState } from './runner';
 import type { SuiteResult } from './suite';
 import { budgetStatement } from './recipe';
@@ -165,6 +166,32 @@ export function buildReport(s: ExperimentState): Map<string, string> {
         `First ${r.suite.tasks.limit} items of each task's test split; chance macro-F1 is about 50 for the two-way tasks and 25 for HellaSwag's four choices.`,
         '',
       );
+      md.push(
+        '### Accuracy × 100 with its Wilson 95% interval',
+        '',
+        `| model | k | ${cols.map((c) => c.replace('kobest_', '')).join(' | ')} |`,
+        `| --- | ---: |${cols.map(() => ' ---: |').join('')}`,
+      );
+      for (const m of models(s)) {
+        for (const k of r.suite.tasks.shots) {
+          md.push(
+            `| ${m.label} | ${k} | ${cols
+              .map((c) => {
+                const t = m.ev?.tasks?.[`${c}@${k}`];
+                if (!t) return '–';
+                const iv = taskUncertainty(c, t).acc;
+                return `${f(100 * t.acc, 1)} [${f(100 * iv.low, 1)}, ${f(100 * iv.high, 1)}]`;
+              })
+              .join(' | ')} |`,
+          );
+        }
+      }
+      md.push(
+        `| chance | | ${cols.map((c) => (TASK_CHOICES[c] ? f(100 / TASK_CHOICES[c], 1) : '–')).join(' | ')} |`,
+        '',
+        'Chance: a uniform random guesser (1 / number of choices). The suite keeps no per-item results, so macro-F1 has no interval here (the Evaluate view bootstraps it from the items).',
+        '',
+      );
     }
     if (sec === 'winrate-table1' && r.suite.winRate) {
       md.push(
@@ -266,10 +293,15 @@ export function buildReport(s: ExperimentState): Map<string, string> {
     ]),
   );
   if (r.suite.tasks) {
-    const out: unknown[][] = [['model', 'task', 'shots', 'n', 'acc', 'macro_f1']];
+    const out: unknown[][] = [
+      ['model', 'task', 'shots', 'n', 'acc', 'macro_f1', 'acc_wilson95_low', 'acc_wilson95_high', 'chance_acc'],
+    ];
     for (const m of models(s))
-      for (const [key, t] of Object.entries(m.ev?.tasks ?? {}))
-        out.push([m.id, key.split('@')[0], key.split('@')[1], t.n, t.acc, t.macro_f1]);
+      for (const [key, t] of Object.entries(m.ev?.tasks ?? {})) {
+        const task = key.split('@')[0];
+        const u = taskUncertainty(task, t);
+        out.push([m.id, task, key.split('@')[1], t.n, t.acc, t.macro_f1, u.acc.low, u.acc.high, u.chanceAcc]);
+      }
     files.set('tasks.csv', csv(out));
   }
   const curveRows: unknown[][] = [['arm', 'step', 'loss', 'loss_nll', 'loss_pref', 'rewards_margins', 'lr']];

@@ -39,3 +39,36 @@ export function retentionRows(records: RetentionRecord[]): RetentionRow[] {
   if (base) for (const row of rows) if (!row.isBase) row.delta = retentionDelta(base, row);
   return rows;
 }
+
+/** The instruction of an Alpaca-template prompt ("### Instruction:\n…\n\n### Response:"), else the prompt trimmed. */
+export function promptInstruction(prompt: string): string {
+  const m = /### Instruction:\s*\n([\s\S]*?)\n\s*\n?### (?:Input|Response):/.exec(prompt);
+  return (m ? m[1] : prompt).trim();
+}
+
+export interface FidelityAnswer {
+  id: string;
+  lang: string;
+  inLanguage: boolean;
+  /** the prompt's instruction; null when the prompt is not found (prompts file changed or not loaded) */
+  prompt: string | null;
+  text: string;
+}
+
+/** Each fidelity answer beside the prompt it answered, matched by prompt id. */
+export function fidelityAnswers(
+  items: { id: string; lang: string; text: string; inLanguage: boolean }[],
+  prompts: { id: string; prompt: string }[],
+): FidelityAnswer[] {
+  const byId = new Map(prompts.map((p) => [p.id, p.prompt]));
+  return items.map((it) => {
+    const p = byId.get(it.id);
+    return {
+      id: it.id,
+      lang: it.lang,
+      inLanguage: it.inLanguage,
+      text: it.text,
+      prompt: p === undefined ? null : promptInstruction(p),
+    };
+  });
+}
