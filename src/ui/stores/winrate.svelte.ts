@@ -134,7 +134,13 @@ async function save(): Promise<void> {
   try {
     await evalStore.saveWinRate({
       session: $state.snapshot(winrate.session) as WinRateSession,
-      generation: winrate.generation ?? { maxNewTokens: 0, temperature: 0, topP: 1, seed: winrate.session.seed },
+      // snapshots: IndexedDB cannot clone the $state proxies
+      generation: $state.snapshot(winrate.generation) ?? {
+        maxNewTokens: 0,
+        temperature: 0,
+        topP: 1,
+        seed: winrate.session.seed,
+      },
       updatedAt: Date.now(),
     });
     winrate.saved = await evalStore.listWinRates();
