@@ -82,6 +82,18 @@ describe('BrowserTranslator', () => {
     expect(creates).toBe(2);
   });
 
+  it('a pause while it waits rejects at once even when create() ignores its signal', async () => {
+    g.Translator = {
+      availability: async () => 'downloadable',
+      create: () => new Promise(() => undefined),
+    };
+    const t = new BrowserTranslator({ timeoutMs: 60_000 });
+    const pause = new AbortController();
+    const waiting = t.prepare('en', 'ko', pause.signal).catch((e: unknown) => e);
+    setTimeout(() => pause.abort(), 20);
+    expect(await waiting).toMatchObject({ kind: 'aborted' });
+  });
+
   it('a text that gets no translation in time is a timeout at its batch position', async () => {
     g.Translator = {
       availability: async () => 'available',

@@ -92,16 +92,21 @@ export class BrowserTranslator implements Translator {
       if (signal?.aborted) inner.abort();
       signal?.addEventListener('abort', onOuter, { once: true });
       const limit = this.timeoutMs;
-      session = deadline(this.createSession(source, target, inner.signal), limit, () => {
-        inner.abort();
-        const why =
-          this.lastAvailability === 'downloadable' || this.lastAvailability === 'downloading'
-            ? `the ${source}→${target} language pack is not on this device (availability: ${this.lastAvailability}) and did not download`
-            : this.lastAvailability === ''
-              ? 'the browser did not say whether it can translate this pair'
-              : `availability: ${this.lastAvailability}`;
-        return this.error('timeout', `not ready after ${formatMs(limit)}: ${why}`);
-      });
+      session = deadline(
+        this.createSession(source, target, inner.signal),
+        limit,
+        () => {
+          inner.abort();
+          const why =
+            this.lastAvailability === 'downloadable' || this.lastAvailability === 'downloading'
+              ? `the ${source}→${target} language pack is not on this device (availability: ${this.lastAvailability}) and did not download`
+              : this.lastAvailability === ''
+                ? 'the browser did not say whether it can translate this pair'
+                : `availability: ${this.lastAvailability}`;
+          return this.error('timeout', `not ready after ${formatMs(limit)}: ${why}`);
+        },
+        { signal, onCancel: () => this.error('aborted', 'cancelled') },
+      );
       session.catch(() => this.sessions.delete(key)).finally(() => signal?.removeEventListener('abort', onOuter));
       this.sessions.set(key, session);
     }

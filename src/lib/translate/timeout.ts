@@ -5,29 +5,43 @@
 
 /**
  * Resolves or rejects with `work`, unless `ms` passes first: then `onTimeout()` runs (abort the
- * work there) and its error is thrown. `ms` undefined, non-finite or <= 0 means no limit.
+ * work there) and its error is thrown. `ms` undefined, non-finite or <= 0 means no limit. When
+ * `cancel` is given, its abort rejects at once with `onCancel()` (work that ignores its own
+ * signal cannot hold up a pause).
  */
-export function deadline<T>(work: Promise<T>, ms: number | undefined, onTimeout: () => Error): Promise<T> {
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return work;
+export function deadline<T>(
+  work: Promise<T>,
+  ms: number | undefined,
+  onTimeout: () => Error,
+  cancel?: { signal?: AbortSignal; onCancel: () => Error },
+): Promise<T> {
+  const limited = ms !== undefined && Number.isFinite(ms) && ms > 0;
+  if (!limited && !cancel?.signal) return work;
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
+    const finish = (): boolean => {
+      if (settled) return false;
       settled = true;
-      reject(onTimeout());
-    }, ms);
+      if (timer !== undefined) clearTimeout(timer);
+      cancel?.signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const onAbort = (): void => {
+      if (finish()) reject(cancel?.onCancel());
+    };
+    const timer = limited
+      ? setTimeout(() => {
+          if (finish()) reject(onTimeout());
+        }, ms)
+      : undefined;
+    if (cancel?.signal?.aborted) onAbort();
+    else cancel?.signal?.addEventListener('abort', onAbort, { once: true });
     work.then(
       (v) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(v);
+        if (finish()) resolve(v);
       },
       (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(e);
+        if (finish()) reject(e);
       },
     );
   });
