@@ -38,7 +38,7 @@ describe('wilsonInterval', () => {
     const a = wilsonInterval(7, 10);
     const b = wilsonInterval(70, 100);
     expect(b.high - b.low).toBeLessThan(a.high - a.low);
-    expect(Number.isNaN(wilsonInterval(0, 0).low)).toBe(true);
+    expect(wilsonInterval(0, 0)).toEqual({ low: 0, high: 1 }); // no items: no information
     expect(() => wilsonInterval(11, 10)).toThrow();
   });
 });

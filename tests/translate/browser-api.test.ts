@@ -6,6 +6,7 @@ import {
   browserTranslatorSupported,
 } from '../../src/lib/translate/browser-api';
 import { fakeTranslateText } from '../helpers/fake-translator';
+import { TranslateError } from '../../src/lib/translate/types';
 
 const g = globalThis as { Translator?: unknown };
 afterEach(() => {
@@ -54,5 +55,56 @@ describe('BrowserTranslator', () => {
   it('an unavailable pair is an `unavailable` error', async () => {
     install('unavailable', {});
     await expect(new BrowserTranslator().translate(['x'], 'en', 'tlh')).rejects.toThrow('cannot translate en→tlh');
+  });
+
+  it('gives up with a timeout naming the missing language pack when create() never settles (offline)', async () => {
+    let creates = 0;
+    let aborted = false;
+    g.Translator = {
+      availability: async () => 'downloadable',
+      create: (opts: { signal?: AbortSignal }) => {
+        creates++;
+        opts.signal?.addEventListener('abort', () => (aborted = true));
+        return new Promise(() => undefined); // Chromium without network: never ready
+      },
+    };
+    const t = new BrowserTranslator({ timeoutMs: 40 });
+    const started = Date.now();
+    const err = await t.prepare('en', 'ko').catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(err).toBeInstanceOf(TranslateError);
+    expect(err).toMatchObject({ kind: 'timeout', translatorId: 'browser' });
+    expect((err as Error).message).toContain('not ready after 40 ms');
+    expect((err as Error).message).toContain('en→ko language pack is not on this device (availability: downloadable)');
+    expect(aborted).toBe(true);
+    // the stalled session is not kept: the next try asks the browser again
+    await t.prepare('en', 'ko').catch(() => undefined);
+    expect(creates).toBe(2);
+  });
+
+  it('a pause while it waits rejects at once even when create() ignores its signal', async () => {
+    g.Translator = {
+      availability: async () => 'downloadable',
+      create: () => new Promise(() => undefined),
+    };
+    const t = new BrowserTranslator({ timeoutMs: 60_000 });
+    const pause = new AbortController();
+    const waiting = t.prepare('en', 'ko', pause.signal).catch((e: unknown) => e);
+    setTimeout(() => pause.abort(), 20);
+    expect(await waiting).toMatchObject({ kind: 'aborted' });
+  });
+
+  it('a text that gets no translation in time is a timeout at its batch position', async () => {
+    g.Translator = {
+      availability: async () => 'available',
+      create: async () => ({
+        translate: (text: string) => (text === 'stall' ? new Promise(() => undefined) : Promise.resolve(`ko:${text}`)),
+        destroy: () => undefined,
+      }),
+    };
+    const t = new BrowserTranslator({ timeoutMs: 40 });
+    const err = await t.translate(['ok', 'stall'], 'en', 'ko').catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'timeout', textIndex: 1 });
+    expect((err as Error).message).toContain('no translation within 40 ms');
   });
 });

@@ -3,6 +3,7 @@ import { PairJob, type JobCounts } from '../../src/lib/translate/job';
 import { cachedTranslator, CACHE_PREFIX } from '../../src/lib/translate/cache';
 import { TranslateError, type Translator } from '../../src/lib/translate/types';
 import { memoryStore } from '../../src/lib/store/memory';
+import { LookupTable, LookupTranslator } from '../../src/lib/translate/lookup';
 import { FakeTranslator } from '../helpers/fake-translator';
 
 const RECORDS = [
@@ -124,6 +125,32 @@ describe('PairJob', () => {
     expect(job.results[1]?.provenance).toBe('failed');
     expect(job.results[1]?.error).toContain('record 1');
     expect(job.pendingIndices()).toEqual([1]);
+    // the per-record report: record 1, its instruction (part 0) is the first text that failed
+    expect(job.failures()).toEqual([
+      {
+        index: 1,
+        line: undefined,
+        part: 0,
+        kind: 'missing',
+        why: 'no entry',
+        jointReason: 'joint call: missing: no entry',
+      },
+    ]);
+  });
+
+  it('names the part that failed: a lookup table without the answer fails part 2', async () => {
+    const table = new LookupTable();
+    table.add('Name a cat.', '고양이 이름.');
+    const job = new PairJob([{ parts: ['Name a cat.', '', 'The cat sleeps.'], line: 7 }], {
+      translator: new LookupTranslator('parallel:t', table, 'en', 'ko'),
+      source: 'en',
+      target: 'ko',
+    });
+    const out = await job.run();
+    expect(out).toMatchObject({ status: 'done', failed: 1 });
+    const [f] = job.failures();
+    expect(f).toMatchObject({ index: 0, line: 7, part: 2, kind: 'missing' });
+    expect(f.why).toContain('no entry for "The cat sleeps."');
   });
 
   it('pause() stops the job and keeps finished records; run() continues', async () => {

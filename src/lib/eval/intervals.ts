@@ -14,28 +14,9 @@
  */
 import { mulberry32 } from '../model/sample';
 
-/** z for a two-sided 95% interval (the 0.975 normal quantile). */
-export const Z95 = 1.959963984540054;
-
-export interface Interval {
-  low: number;
-  high: number;
-}
-
-/**
- * Wilson score interval for a binomial proportion `successes / n` (two-sided, `z` = 1.96 for 95%).
- * n = 0 carries no information: [NaN, NaN].
- */
-export function wilsonInterval(successes: number, n: number, z = Z95): Interval {
-  if (!(n > 0)) return { low: NaN, high: NaN };
-  if (successes < 0 || successes > n) throw new Error(`wilsonInterval: ${successes} successes out of ${n}`);
-  const p = successes / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const center = (p + z2 / (2 * n)) / denom;
-  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { low: Math.max(0, center - half), high: Math.min(1, center + half) };
-}
+// One Wilson interval in the lab: wilson.ts (also used for win rates). n = 0 gives [0, 1] there.
+export { Z95, wilsonInterval, type Interval } from './wilson';
+import { wilsonInterval, type Interval } from './wilson';
 
 export interface BootstrapOptions {
   /** resamples (default 1000) */

@@ -8,7 +8,12 @@
  *
  * Creating a session that must download a model needs a user gesture: call `prepare()` from a
  * click handler before the job runs. One session per language pair is kept until `destroy()`.
+ *
+ * Time limit (`timeoutMs`): getting a session ready and each translate() call give up after it with
+ * a `timeout` error. Without network a pair that needs a download never gets ready (Chromium keeps
+ * the create() promise pending), so without a limit the job would wait forever.
  */
+import { deadline, formatMs } from './timeout';
 import { TranslateError, asTranslateError, isAbortError, type TranslateOptions, type Translator } from './types';
 
 export type BrowserAvailability = 'available' | 'downloadable' | 'downloading' | 'unavailable';
@@ -56,21 +61,53 @@ export async function browserTranslatorAvailability(source: string, target: stri
 export interface BrowserTranslatorOptions {
   /** model download progress, 0..1 */
   onDownloadProgress?: (fraction: number) => void;
+  /** time limit for getting ready and for each text, in ms (default 30 s; 0 = none) */
+  timeoutMs?: number;
 }
+
+export const BROWSER_TIMEOUT_MS = 30_000;
 
 export class BrowserTranslator implements Translator {
   readonly id = 'browser';
+  /** time limit for getting ready and for each text, in ms; 0 = none. May be changed between runs. */
+  timeoutMs: number;
+  /** what availability() said for the last pair prepared ('' before the first) */
+  lastAvailability: BrowserAvailability | '' = '';
   private readonly sessions = new Map<string, Promise<TranslatorSession>>();
 
-  constructor(private readonly opts: BrowserTranslatorOptions = {}) {}
+  constructor(private readonly opts: BrowserTranslatorOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? BROWSER_TIMEOUT_MS;
+  }
 
-  /** Creates (and, where needed, downloads) the session for a pair. Call from a user gesture. */
+  /**
+   * Creates (and, where needed, downloads) the session for a pair. Call from a user gesture.
+   * Rejects with a `timeout` TranslateError when it is not ready within `timeoutMs`.
+   */
   prepare(source: string, target: string, signal?: AbortSignal): Promise<TranslatorSession> {
     const key = `${source}>${target}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = this.createSession(source, target, signal);
-      session.catch(() => this.sessions.delete(key));
+      const inner = new AbortController();
+      const onOuter = (): void => inner.abort();
+      if (signal?.aborted) inner.abort();
+      signal?.addEventListener('abort', onOuter, { once: true });
+      const limit = this.timeoutMs;
+      session = deadline(
+        this.createSession(source, target, inner.signal),
+        limit,
+        () => {
+          inner.abort();
+          const why =
+            this.lastAvailability === 'downloadable' || this.lastAvailability === 'downloading'
+              ? `the ${source}→${target} language pack is not on this device (availability: ${this.lastAvailability}) and did not download`
+              : this.lastAvailability === ''
+                ? 'the browser did not say whether it can translate this pair'
+                : `availability: ${this.lastAvailability}`;
+          return this.error('timeout', `not ready after ${formatMs(limit)}: ${why}`);
+        },
+        { signal, onCancel: () => this.error('aborted', 'cancelled') },
+      );
+      session.catch(() => this.sessions.delete(key)).finally(() => signal?.removeEventListener('abort', onOuter));
       this.sessions.set(key, session);
     }
     return session;
@@ -79,7 +116,9 @@ export class BrowserTranslator implements Translator {
   private async createSession(source: string, target: string, signal?: AbortSignal): Promise<TranslatorSession> {
     const T = api();
     if (!T) throw this.error('unavailable', 'this browser has no built-in Translator API');
+    this.lastAvailability = '';
     const availability = await browserTranslatorAvailability(source, target);
+    this.lastAvailability = availability;
     if (availability === 'unavailable')
       throw this.error('unavailable', `the built-in translator cannot translate ${source}→${target} here`);
     const onProgress = this.opts.onDownloadProgress;
@@ -110,11 +149,26 @@ export class BrowserTranslator implements Translator {
     const out: string[] = [];
     for (let i = 0; i < texts.length; i++) {
       let result: unknown;
+      const inner = new AbortController();
+      const onOuter = (): void => inner.abort();
+      opts?.signal?.addEventListener('abort', onOuter, { once: true });
+      const limit = this.timeoutMs;
       try {
-        result = await session.translate(texts[i], { signal: opts?.signal });
+        result = await deadline(session.translate(texts[i], { signal: inner.signal }), limit, () => {
+          inner.abort();
+          return new TranslateError({
+            translatorId: this.id,
+            kind: 'timeout',
+            message: `no translation within ${formatMs(limit)}`,
+            textIndex: i,
+          });
+        });
       } catch (err) {
+        if (err instanceof TranslateError && err.kind === 'timeout') throw err;
         const e = asTranslateError(err, this.id, 'unavailable');
         throw new TranslateError({ translatorId: this.id, kind: e.kind, message: e.detail, textIndex: i });
+      } finally {
+        opts?.signal?.removeEventListener('abort', onOuter);
       }
       if (typeof result !== 'string')
         throw new TranslateError({

@@ -5,15 +5,20 @@ export { parallelTranslatorFromText, pairsFromRecord, type ParallelLoad } from '
 export { manualExportItems, manualExportJsonl, manualImport, type ManualItem, type ManualImport } from './manual';
 export {
   BrowserTranslator,
+  BROWSER_TIMEOUT_MS,
   browserTranslatorSupported,
   browserTranslatorAvailability,
   type BrowserAvailability,
 } from './browser-api';
-export { LookupTable, LookupTranslator } from './lookup';
+export { LookupTable, LookupTranslator, lookupCoverage, type LookupCoverage } from './lookup';
+export { deadline, formatMs } from './timeout';
+export { whatNext, type TranslatorKind } from './hints';
 export { cachedTranslator, cacheKey, CACHE_PREFIX, type CachedTranslator } from './cache';
 export * from './multicomponent';
 export {
   PairJob,
+  recordFailures,
+  type RecordFailure,
   type JobRecord,
   type RecordResult,
   type JobCounts,

@@ -19,7 +19,7 @@ import {
   type MultiComponentOptions,
   type Provenance,
 } from './multicomponent';
-import { TranslateError, type Translator } from './types';
+import { TranslateError, type TranslateErrorKind, type Translator } from './types';
 
 export interface JobRecord {
   /** the texts to translate together, e.g. [instruction, input, output] */
@@ -33,6 +33,25 @@ export interface RecordResult {
   parts: string[] | null;
   reason?: string;
   error?: string;
+  /** failed records: the error kind, its message without prefixes, and the part that failed */
+  errorKind?: TranslateErrorKind;
+  errorDetail?: string;
+  failedPart?: number;
+}
+
+/** A record that could not be translated, for the per-record report. */
+export interface RecordFailure {
+  /** 0-based index of the record in the job */
+  index: number;
+  /** 1-based line in its file, when known */
+  line?: number;
+  /** index of the part that failed; undefined: the record as a whole (joint text) */
+  part?: number;
+  kind: TranslateErrorKind | 'unknown';
+  /** why, in words */
+  why: string;
+  /** why the joint (one-call) path was not used, when it was tried */
+  jointReason?: string;
 }
 
 export interface JobCounts {
@@ -107,6 +126,11 @@ export class PairJob {
     this.controller?.abort();
   }
 
+  /** Records that failed, in record order, with the part and the reason. */
+  failures(): RecordFailure[] {
+    return recordFailures(this.results, this.records);
+  }
+
   describe(index: number): string {
     const line = this.records[index]?.line;
     return line === undefined ? `record ${index}` : `record ${index} (line ${line})`;
@@ -149,6 +173,9 @@ export class PairJob {
           parts: t.parts,
           reason: t.reason,
           error: t.error ? t.error.withRecord(index).message : undefined,
+          errorKind: t.error?.kind,
+          errorDetail: t.error?.detail,
+          failedPart: t.failedPart,
         };
         report();
       }
@@ -184,4 +211,23 @@ export class PairJob {
     }
     return { ...counts, status: 'done' };
   }
+}
+
+export function recordFailures(
+  results: readonly (RecordResult | undefined)[],
+  records?: readonly JobRecord[],
+): RecordFailure[] {
+  const out: RecordFailure[] = [];
+  results.forEach((r, index) => {
+    if (!r || r.provenance !== 'failed') return;
+    out.push({
+      index,
+      line: records?.[index]?.line,
+      part: r.failedPart,
+      kind: r.errorKind ?? 'unknown',
+      why: r.errorDetail ?? r.error ?? r.reason ?? 'no reason given',
+      jointReason: r.reason,
+    });
+  });
+  return out;
 }

@@ -29,7 +29,7 @@ export class LookupTable {
 export class LookupTranslator implements Translator {
   constructor(
     readonly id: string,
-    private readonly table: LookupTable,
+    readonly table: LookupTable,
     /** languages the table translates from and to; other pairs are `unavailable` */
     private readonly source: string,
     private readonly target: string,
@@ -63,4 +63,38 @@ export class LookupTranslator implements Translator {
 function preview(text: string): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > 60 ? `${one.slice(0, 57)}...` : one;
+}
+
+/** How much of a job a lookup table can translate (checked before running it). */
+export interface LookupCoverage {
+  records: number;
+  /** records whose every non-empty part (or whose joint text) is in the table */
+  covered: number;
+  /** records with some but not all parts in the table */
+  partial: number;
+  /** non-empty parts in the table / non-empty parts in all */
+  partsFound: number;
+  partsTotal: number;
+}
+
+/**
+ * Coverage of `records` (each a list of parts) by `table`: a record is covered when all its
+ * non-empty parts are in it (the fallback path) or when `jointText(parts)` is.
+ */
+export function lookupCoverage(
+  records: readonly (readonly string[])[],
+  table: LookupTable,
+  jointText?: (parts: readonly string[]) => string | null,
+): LookupCoverage {
+  const c: LookupCoverage = { records: records.length, covered: 0, partial: 0, partsFound: 0, partsTotal: 0 };
+  for (const parts of records) {
+    const sent = parts.filter((p) => p.trim() !== '');
+    const found = sent.filter((p) => table.find(p) !== undefined).length;
+    c.partsTotal += sent.length;
+    c.partsFound += found;
+    const joint = jointText?.(parts);
+    if (found === sent.length || (joint != null && table.find(joint) !== undefined)) c.covered++;
+    else if (found > 0) c.partial++;
+  }
+  return c;
 }

@@ -35,6 +35,8 @@ export interface RecordTranslation {
   reason?: string;
   /** the translator error behind a `failed` record */
   error?: TranslateError;
+  /** index of the part whose translation failed (fallback path); absent when the joint call failed */
+  failedPart?: number;
 }
 
 /** Throws a one-line error when the settings cannot work. */
@@ -152,7 +154,9 @@ export async function translateRecord(
     );
     return { provenance: 'fallback', parts: assemble(separate), reason };
   } catch (err) {
-    return { provenance: 'failed', parts: null, reason, error: asTranslateError(err, translator.id) };
+    const error = asTranslateError(err, translator.id);
+    const failedPart = error.textIndex === undefined ? undefined : sentIdx[error.textIndex];
+    return { provenance: 'failed', parts: null, reason, error, failedPart };
   }
 }
 
