@@ -13,7 +13,7 @@ const BASE_VOCAB = 512;
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 
 test('extend stories260K, reload, train and generate on the stored extended model', async ({ page }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
