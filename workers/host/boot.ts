@@ -152,7 +152,8 @@ export class ModelHost {
     const old = this.current;
     const model = loadModelSpec(spec, {
       baseUrl: self.location.origin,
-      store: spec.kind === 'hf' && spec.hf.kind === 'url' ? idbStore() : null,
+      // URL downloads are cached in IndexedDB; stored (lab-made) models live there
+      store: (spec.kind === 'hf' && spec.hf.kind === 'url') || spec.kind === 'stored' ? idbStore() : null,
       onDownload: (p) => this.onDownload?.(p),
     });
     this.current = { key, spec, model };

@@ -5,6 +5,8 @@
  *   { kind: 'embedded' }                               the bundled stories260K
  *   { kind: 'llama2c', name, modelUrl, tokenizerUrl }  llama2.c .bin + tokenizer .bin at URLs
  *   { kind: 'hf', hf: HfModelSpec }                    Hugging Face folder (picked files) or URL
+ *   { kind: 'stored', id, name }                       a model the lab made (Vocabulary step), kept as
+ *                                                      HF-layout files in the KeyValueStore (store/models.ts)
  *
  * A new kind (e.g. an extended-vocabulary model stored in IndexedDB) is one more union member and
  * one more entry in MODEL_LOADERS; TypeScript then points at every switch that must learn it.
@@ -17,6 +19,9 @@ import type { ModelRef } from '../model/model-ref';
 export type { ModelRef } from '../model/model-ref';
 import { loadLlama2c } from './llama2c';
 import { loadHfSpec, type HfModelSpec } from './hf-spec';
+import { loadHfModel } from './hf-load';
+import { memorySource } from './file-source';
+import { ModelStore } from '../store/models';
 import type { UrlProgress } from './url-source';
 
 export const EMBEDDED_NAME = 'stories260K';
@@ -24,7 +29,8 @@ export const EMBEDDED_NAME = 'stories260K';
 export type ModelSpec =
   | { kind: 'embedded' }
   | { kind: 'llama2c'; name: string; modelUrl: string; tokenizerUrl: string }
-  | { kind: 'hf'; hf: HfModelSpec };
+  | { kind: 'hf'; hf: HfModelSpec }
+  | { kind: 'stored'; id: string; name: string };
 
 export const EMBEDDED_MODEL: ModelSpec = { kind: 'embedded' };
 
@@ -37,6 +43,8 @@ export function specName(spec: ModelSpec): string {
       return spec.name;
     case 'hf':
       return spec.hf.name;
+    case 'stored':
+      return spec.name;
   }
 }
 
@@ -54,6 +62,8 @@ export function specKey(spec: ModelSpec): string {
             .map((f) => `${f.name}=${f.blob.size}`)
             .sort()
             .join(',')}`;
+    case 'stored':
+      return `stored:${spec.id}`;
   }
 }
 
@@ -79,6 +89,7 @@ export function describeRef(ref: ModelRef): string {
     hf: 'Hugging Face',
     'hf-files': 'Hugging Face folder',
     'hf-url': 'Hugging Face URL',
+    stored: 'stored in this browser',
   }[ref.kind];
   return `${ref.name} (${how}; dim ${ref.dims.dim}, ${ref.dims.nLayers} layers, vocab ${ref.dims.vocabSize})`;
 }
@@ -87,7 +98,7 @@ export interface LoadSpecOptions {
   /** resolves relative URLs (the embedded model's files) */
   baseUrl?: string;
   fetch?: typeof fetch;
-  /** caches Hugging Face URL downloads */
+  /** caches Hugging Face URL downloads; holds the files of 'stored' models */
   store?: KeyValueStore | null;
   onDownload?: (p: UrlProgress) => void;
 }
@@ -126,7 +137,18 @@ export const MODEL_LOADERS: Loaders = {
     loadLlama2cUrls(EMBEDDED_NAME, '/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin', opts),
   llama2c: (spec, opts) => loadLlama2cUrls(spec.name, spec.modelUrl, spec.tokenizerUrl, opts),
   hf: (spec, opts) => loadHfSpec(spec.hf, { store: opts.store, fetch: opts.fetch, onProgress: opts.onDownload }),
+  stored: (spec, opts) => loadStoredModel(spec, opts.store),
 };
+
+/** A 'stored' model: its HF-layout files read back from the injected store, loaded like a picked folder. */
+export async function loadStoredModel(
+  spec: Extract<ModelSpec, { kind: 'stored' }>,
+  store: KeyValueStore | null | undefined,
+): Promise<LoadedModel> {
+  if (!store) throw new Error(`${spec.name}: a stored model needs the store that holds it`);
+  const files = await new ModelStore(store).files(spec.id);
+  return loadHfModel(memorySource(files, spec.name), spec.name);
+}
 
 /** spec → LoadedModel (weights on the current tfjs backend). */
 export function loadModelSpec(spec: ModelSpec, opts: LoadSpecOptions = {}): Promise<LoadedModel> {

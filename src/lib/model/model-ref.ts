@@ -6,7 +6,7 @@ import type { ModelConfig } from './config';
  */
 export interface ModelRef {
   name: string;
-  kind: 'embedded' | 'llama2c' | 'hf-files' | 'hf-url';
+  kind: 'embedded' | 'llama2c' | 'hf-files' | 'hf-url' | 'stored';
   /** the URL for URL-loaded models */
   url?: string;
   /** the shape an adapter must fit */

@@ -6,14 +6,17 @@ import type { ModelSpec } from '../../lib/formats/model-spec';
 import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
 
+/** A model the page can pick besides the embedded one: a Hugging Face folder/URL or a stored extended model. */
+export type PageModel = HfModelSpec | Extract<ModelSpec, { kind: 'stored' }>;
+
 export interface BackendState {
   status: 'starting' | 'ready' | 'error';
   info: ReadyEvent | null;
   /** backend the user forced, if any */
   forced: BackendName | null;
   error: string | null;
-  /** the Hugging Face model in use (null = embedded stories260K) */
-  model: HfModelSpec | null;
+  /** the Hugging Face or stored (lab-made) model in use (null = embedded stories260K) */
+  model: PageModel | null;
   /** download progress events while a Hugging Face model loads */
   downloads: UrlProgress[];
 }
@@ -24,7 +27,7 @@ class BackendUi implements BackendState {
   info = $state.raw<ReadyEvent | null>(null);
   forced = $state<BackendName | null>(null);
   error = $state<string | null>(null);
-  model = $state.raw<HfModelSpec | null>(null);
+  model = $state.raw<PageModel | null>(null);
   downloads = $state.raw<UrlProgress[]>([]);
 }
 
@@ -58,7 +61,7 @@ export function rememberedBackend(): BackendName | null {
 /** Starts the worker on the first backend that works, or on `forced` (remembered for the next visit). */
 export function bootBackend(
   forced: BackendName | null = rememberedBackend(),
-  model: HfModelSpec | null = backendState.model,
+  model: PageModel | null = backendState.model,
 ): void {
   try {
     if (forced) localStorage.setItem(KEY, forced);
@@ -79,11 +82,12 @@ export function bootBackend(
 }
 
 /** The page's model as the workers' ModelSpec (null = the embedded stories260K). */
-export function modelSpecOf(model: HfModelSpec | null): ModelSpec | null {
-  return model ? { kind: 'hf', hf: model } : null;
+export function modelSpecOf(model: PageModel | null): ModelSpec | null {
+  if (!model) return null;
+  return model.kind === 'stored' ? model : { kind: 'hf', hf: model };
 }
 
 /** Loads a Hugging Face model (or, with null, the embedded stories260K) in a fresh worker, same backend choice. */
-export function bootModel(model: HfModelSpec | null): void {
+export function bootModel(model: PageModel | null): void {
   bootBackend(backendState.forced, model);
 }

@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: 'model', label: 'Model' },
   { id: 'data', label: 'Data' },
   { id: 'pairs', label: 'Pairs' },
+  { id: 'vocabulary', label: 'Vocabulary' },
   { id: 'train', label: 'Train' },
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'compare', label: 'Compare' },

@@ -1,0 +1,146 @@
+/**
+ * Messages between the page and workers/vocab/vocab.worker.ts (client: ./client.ts). Plain data only:
+ * tensors never cross; picked files travel as Blobs (structured clone, no copy).
+ *
+ * Commands in: extend (learn N tokens, grow and initialise the model, measure, store it in
+ * IndexedDB), compare (short continued pretraining of the salt, mean and random inits from one
+ * seed), cancel. Events out: ready, progress, extended, curve, compared, error.
+ * One job at a time; `cancel` ends the current job with an error event {cancelled: true}.
+ */
+import type { BackendName } from '../../src/lib/backend/order';
+import type { ModelSpec } from '../../src/lib/formats/model-spec';
+import type { InitMethod } from '../../src/lib/vocab/init';
+import type { HostReady } from '../host/boot';
+
+/** Where the text to learn tokens from comes from. */
+export type VocabCorpus =
+  /** the bundled Korean instruction and parallel data (src/lib/vocab/corpus.ts DEFAULT_CORPUS_FILES) */
+  | { kind: 'bundled' }
+  /** texts the page already has (a stored dataset's column) */
+  | { kind: 'texts'; name: string; texts: string[] }
+  /** an uploaded file: plain text (one text per line) or JSONL/JSON rows */
+  | { kind: 'file'; name: string; file: Blob; column?: string };
+
+export interface DonorFiles {
+  matrix: Blob;
+  matrixName: string;
+  vocab: Blob;
+  vocabName: string;
+}
+
+export interface ExtendSettings {
+  corpus: VocabCorpus;
+  add: number;
+  init: InitMethod;
+  seed: number;
+  donor?: DonorFiles | null;
+}
+
+// ---- commands (page → worker) ----
+export interface VocabExtendCommand {
+  type: 'extend';
+  jobId: string;
+  /** the base model to extend (the page's model); absent = the embedded stories260K */
+  model?: ModelSpec;
+  settings: ExtendSettings;
+  /** a sentence shown tokenized before and after */
+  sample: string;
+  /** held-out texts for bits/char (first n of the bundled KULLM prompts) */
+  heldout: number;
+}
+export interface VocabCompareCommand {
+  type: 'compare';
+  jobId: string;
+  model?: ModelSpec;
+  /** init is ignored: every method runs, in INIT_METHODS order */
+  settings: ExtendSettings;
+  steps: number;
+  heldout: number;
+}
+export interface VocabCancelCommand {
+  type: 'cancel';
+  jobId: string;
+}
+export interface VocabInitCommand {
+  type: 'init';
+  backend?: BackendName;
+}
+export type VocabCommand = VocabInitCommand | VocabExtendCommand | VocabCompareCommand | VocabCancelCommand;
+
+// ---- events (worker → page) ----
+export interface VocabReadyEvent extends HostReady {
+  type: 'ready';
+}
+export interface VocabProgressEvent {
+  type: 'progress';
+  jobId: string;
+  /** e.g. 'corpus', 'learn', 'aux', 'init', 'measure', 'store', 'train salt' */
+  stage: string;
+  done: number;
+  total: number;
+}
+/** One token of a tokenized sample: its text and whether it is one of the added tokens. */
+export interface SampleToken {
+  text: string;
+  added: boolean;
+}
+export interface ExtendSummary {
+  /** the stored model (ModelStore id) and its name */
+  modelId: string;
+  name: string;
+  base: string;
+  added: number;
+  syllables: number;
+  merges: number;
+  oldVocab: number;
+  vocabSize: number;
+  init: InitMethod;
+  auxSource: string | null;
+  corpus: string;
+  corpusTexts: number;
+  heldoutTexts: number;
+  tokensPerCharBefore: number;
+  tokensPerCharAfter: number;
+  bitsPerCharBefore: number;
+  bitsPerCharAfter: number;
+  sample: { text: string; before: SampleToken[]; after: SampleToken[] };
+  timings: { learnMs: number; auxMs: number; initMs: number };
+  backend: string;
+  seconds: number;
+}
+export interface VocabExtendedEvent {
+  type: 'extended';
+  jobId: string;
+  summary: ExtendSummary;
+}
+export interface VocabCurveEvent {
+  type: 'curve';
+  jobId: string;
+  init: InitMethod;
+  step: number;
+  loss: number;
+}
+export interface CompareRow {
+  init: InitMethod;
+  losses: number[];
+  /** held-out bits/char before and after the steps */
+  bitsPerCharStart: number;
+  bitsPerCharEnd: number;
+}
+export interface VocabComparedEvent {
+  type: 'compared';
+  jobId: string;
+  rows: CompareRow[];
+  steps: number;
+  backend: string;
+  seconds: number;
+}
+export interface VocabErrorEvent {
+  type: 'error';
+  jobId?: string;
+  message: string;
+  cancelled?: boolean;
+  fatal?: boolean;
+}
+export type VocabEvent =
+  VocabReadyEvent | VocabProgressEvent | VocabExtendedEvent | VocabCurveEvent | VocabComparedEvent | VocabErrorEvent;
