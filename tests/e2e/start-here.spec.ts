@@ -89,6 +89,14 @@ test('the first experiment runs to its before/after results with wasm forced, th
   await runFirstExperiment(page, auto, /^Run the first experiment again$/);
   await shot(page, 'start-here-results-auto');
 
+  // the results fit a phone screen (their table scrolls inside itself)
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect
+    .poll(() => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth))
+    .toBeLessThanOrEqual(0);
+  await shot(page, 'start-here-results-390');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
   await page.getByTestId('open-full-report').click();
   await expect(page.getByRole('tab', { name: 'Experiments' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('experiment-report')).toContainText('first-experiment');
