@@ -74,6 +74,8 @@ test('auto passes over the SwiftShader WebGPU adapter for wasm and says why; Web
   await expect(page.getByTestId('adapter-name')).toContainText(/swiftshader/i);
   await expect(page.getByTestId('fallback')).toHaveText(/no fallback/);
   await expect(page.getByTestId('software-adapter')).toBeVisible();
+  // a first visit opens on Start here (tests/e2e/start-here.spec.ts); the model facts are one tab on
+  await openView(page, 'Model');
   await expect(page.getByTestId('model-info')).toContainText('stories260K');
 
   // roving tabindex + arrow keys
@@ -341,6 +343,7 @@ test('works offline after the first load (service worker precache)', async ({ pa
   await context.setOffline(true);
   await page.reload();
   await waitForEngine(page);
+  await openView(page, 'Model');
   await expect(page.getByTestId('model-info')).toContainText('stories260K');
   await openView(page, 'Data');
   await expect(page.getByTestId('bundled-dataset').first()).toBeVisible();

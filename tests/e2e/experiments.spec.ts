@@ -48,24 +48,3 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await expect(page.getByTestId('experiment-tradeoff').locator('img')).toHaveAttribute('src', /%3Crect/);
   await shot(page, 'experiments-report');
 });
-
-test('Start here explains the lab and its button starts the first experiment, which can be cancelled', async ({
-  page,
-}) => {
-  await page.goto('/');
-  await waitForEngine(page);
-  await forceBackend(page, 'wasm');
-  await openView(page, 'Start here');
-  const start = page.getByTestId('start-here');
-  await expect(start).toContainText('Cross-Lingual Optimization');
-  await expect(start).toContainText('What you should see');
-  await page.getByTestId('start-first-experiment').click();
-  await expect(page.getByRole('tab', { name: 'Experiments' })).toHaveAttribute('aria-selected', 'true');
-  const progress = page.getByTestId('experiment-progress');
-  await expect(progress.getByRole('progressbar', { name: 'Experiment progress' })).toBeVisible();
-  await expect(progress).toContainText('base', { timeout: 120_000 });
-  await shot(page, 'start-here-running');
-  await page.getByTestId('experiment-cancel').click();
-  await expect(page.getByTestId('experiment-start')).toBeVisible({ timeout: 120_000 });
-  await expect(page.getByTestId('experiment-log')).toContainText('cancelled');
-});

@@ -17,17 +17,24 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const post = (e: ExperimentEvent) => self.postMessage(e);
 const host = new ModelHost();
-let booted: Promise<{ model: LoadedModel; backend: string }> | null = null;
+/** the boot for the backend the page asked for; a different choice in the header boots again */
+let booted: { forced: string | null; ready: Promise<{ model: LoadedModel; backend: string }> } | null = null;
 let controller: AbortController | null = null;
 forwardUnhandled((message) => post({ type: 'error', id: '', message }));
 
 function boot(forced: string | null | undefined): Promise<{ model: LoadedModel; backend: string }> {
-  booted ??= (async () => {
-    const ready = await bootHost({ backend: (forced ?? null) as BackendName | null }, host);
-    post({ type: 'ready', backend: ready.backend });
-    return { model: await host.ensure(), backend: ready.backend };
+  const key = forced ?? null;
+  if (booted?.forced === key) return booted.ready;
+  const ready = (async () => {
+    const info = await bootHost({ backend: key as BackendName | null }, host);
+    post({ type: 'ready', backend: info.backend });
+    return { model: await host.ensure(), backend: info.backend };
   })();
-  return booted;
+  booted = { forced: key, ready };
+  ready.catch(() => {
+    if (booted?.ready === ready) booted = null;
+  });
+  return ready;
 }
 
 const nextTask = () => new Promise<void>((r) => setTimeout(r, 0));
