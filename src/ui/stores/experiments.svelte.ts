@@ -4,6 +4,7 @@
  * "running" by a reload is resumed by resumeInterrupted() (the worker continues the arm it was in
  * from its last checkpoint).
  */
+import { describeWorkerError } from '../../../workers/host/crash';
 import { idbStore } from '../../lib/store/idb';
 import { kvExperimentStore } from '../../lib/store/experiments';
 import type { ExperimentProgress, ExperimentState } from '../../lib/experiment/runner';
@@ -81,7 +82,7 @@ function ensureWorker(): Worker {
   w.onmessage = (ev: MessageEvent<ExperimentEvent>) => onEvent(ev.data);
   w.onerror = (ev) => {
     ev.preventDefault();
-    onEvent({ type: 'error', message: `experiment worker crashed: ${ev.message || 'unknown error'}` });
+    onEvent({ type: 'error', message: describeWorkerError(ev, 'experiment worker') });
     worker = null;
   };
   worker = w;
