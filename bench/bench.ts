@@ -10,6 +10,8 @@
  * initialisation (skip-gram auxiliary space + per-token least squares) of `--vocab-add` tokens on
  * stories260K, each run `--vocab-repeats` times, the lowest time kept (the machine may be shared);
  * written to bench/results/vocab-speed.json and under `vocab` in the main output.
+ * `--configs tokenizer` (in the default list): llama2.c tokenizer encode time on 1k..100k-character
+ * prompts, the priority-queue encoder beside the old rescan (bench/tokenizer-bench.ts), under `tokenizer`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,12 +33,17 @@ import { releaseHeadBlocks } from '../src/lib/model/logprobs';
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import { corpusTexts, DEFAULT_CORPUS_FILES } from '../src/lib/vocab/corpus';
 import { extendModel } from '../src/lib/vocab/extend-model';
+import { tokenizerSpeed, type TokenizerSpeedRow } from './tokenizer-bench';
 
 const args = parseArgs(
   process.argv.slice(2),
   {
     backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
-    configs: { type: 'string', help: 'stories260K,big,smollm135m,vocab', default: 'stories260K,big,vocab' },
+    configs: {
+      type: 'string',
+      help: 'stories260K,big,smollm135m,vocab,tokenizer',
+      default: 'stories260K,big,vocab,tokenizer',
+    },
     'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
     'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
     objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
@@ -327,6 +334,7 @@ async function writeDoc(
   results: Record<string, unknown>[],
   anchors: Record<string, unknown>[],
   vocab: Record<string, unknown> | null = null,
+  tokenizer: TokenizerSpeedRow[] | null = null,
 ): Promise<string> {
   const doc = {
     date: new Date().toISOString(),
@@ -337,6 +345,7 @@ async function writeDoc(
     results,
     anchors,
     ...(vocab ? { vocab } : {}),
+    ...(tokenizer ? { tokenizer } : {}),
   };
   const out = resolve(PROJECT_ROOT, args.out as string);
   mkdirSync(resolve(out, '..'), { recursive: true });
@@ -365,7 +374,19 @@ async function main() {
       return;
     }
   }
-  const trainConfigs = configs.filter((c) => c !== 'vocab');
+  let tokenizer: TokenizerSpeedRow[] | null = null;
+  if (configs.includes('tokenizer')) {
+    tokenizer = tokenizerSpeed();
+    for (const r of tokenizer)
+      log(
+        `tokenizer: ${r.chars} chars → ${r.tokens} tokens in ${r.heap_ms} ms (old rescan: ${r.scan_ms === null ? 'skipped, minutes' : `${r.scan_ms} ms`})`,
+      );
+    if (configs.every((c) => c === 'vocab' || c === 'tokenizer')) {
+      console.log(JSON.stringify({ vocab, tokenizer }));
+      return;
+    }
+  }
+  const trainConfigs = configs.filter((c) => c !== 'vocab' && c !== 'tokenizer');
   const backends = String(args.backends).split(',');
   if (backends.includes('webgpu')) await enableNodeWebgpu();
   for (const backend of backends) {
@@ -469,7 +490,7 @@ async function main() {
             `  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`,
           );
           results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: b, seq: t, ...r });
-          await writeDoc(results, [], vocab); // after every measurement: a later one that aborts the process loses nothing
+          await writeDoc(results, [], vocab, tokenizer); // after every measurement: a later one that aborts the process loses nothing
         }
       }
     }
@@ -507,7 +528,7 @@ async function main() {
     .forEach((a) =>
       log(`ratio ${a.config} ${a.objective} vs torch ${a.torch}: ${(a.engine_best as { ratio: number }).ratio}`),
     );
-  const out = await writeDoc(results, anchors, vocab);
+  const out = await writeDoc(results, anchors, vocab, tokenizer);
   console.log(JSON.stringify({ out, results: results.length, anchors: anchors.length, vocab: vocab !== null }));
 }
 

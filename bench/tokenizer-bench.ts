@@ -32,26 +32,50 @@ function scanEncode(tk: Tok512Tokenizer, text: string): number[] {
   }
 }
 
-const argi = process.argv.indexOf('--scan-max');
-const scanMax = argi > 0 ? Number(process.argv[argi + 1]) : 20_000;
-const tk = Tok512Tokenizer.fromBytes(new Uint8Array(readFileSync(resolve(STORIES_DIR, 'tok512.bin'))), 512);
-const story =
-  'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big red ball in the park. ';
-const rows: string[] = ['chars      tokens   heap ms    scan ms'];
-for (const n of [1_000, 10_000, 20_000, 100_000]) {
-  const text = story.repeat(Math.ceil(n / story.length)).slice(0, n);
-  const t0 = performance.now();
-  const ids = tk.encode(text);
-  const heapMs = performance.now() - t0;
-  let scanMs = '(skipped)';
-  if (n <= scanMax) {
-    const t1 = performance.now();
-    const ref = scanEncode(tk, text);
-    scanMs = (performance.now() - t1).toFixed(1);
-    if (ref.join() !== ids.join()) throw new Error(`ids differ at ${n} characters`);
-  }
-  rows.push(
-    `${String(n).padEnd(10)} ${String(ids.length).padEnd(8)} ${heapMs.toFixed(1).padStart(8)} ${scanMs.padStart(10)}`,
-  );
+export interface TokenizerSpeedRow {
+  chars: number;
+  tokens: number;
+  /** Tok512Tokenizer.encode (priority queue), ms */
+  heap_ms: number;
+  /** the plain rescan (the encoder before issue 16), ms; null where skipped (> scanMax characters) */
+  scan_ms: number | null;
 }
-console.log(rows.join('\n'));
+
+/** Encodes 1k..100k-character prompts with both encoders (ids must agree); used by `npm run bench`. */
+export function tokenizerSpeed(scanMax = 20_000): TokenizerSpeedRow[] {
+  const tk = Tok512Tokenizer.fromBytes(new Uint8Array(readFileSync(resolve(STORIES_DIR, 'tok512.bin'))), 512);
+  const story =
+    'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big red ball in the park. ';
+  const out: TokenizerSpeedRow[] = [];
+  for (const n of [1_000, 10_000, 20_000, 100_000]) {
+    const text = story.repeat(Math.ceil(n / story.length)).slice(0, n);
+    const t0 = performance.now();
+    const ids = tk.encode(text);
+    const heapMs = performance.now() - t0;
+    let scanMs: number | null = null;
+    if (n <= scanMax) {
+      const t1 = performance.now();
+      const ref = scanEncode(tk, text);
+      scanMs = performance.now() - t1;
+      if (ref.join() !== ids.join()) throw new Error(`ids differ at ${n} characters`);
+    }
+    out.push({
+      chars: n,
+      tokens: ids.length,
+      heap_ms: +heapMs.toFixed(1),
+      scan_ms: scanMs === null ? null : +scanMs.toFixed(1),
+    });
+  }
+  return out;
+}
+
+if (process.argv[1]?.endsWith('tokenizer-bench.ts')) {
+  const argi = process.argv.indexOf('--scan-max');
+  const scanMax = argi > 0 ? Number(process.argv[argi + 1]) : 20_000;
+  const rows = ['chars      tokens   heap ms    scan ms'];
+  for (const r of tokenizerSpeed(scanMax))
+    rows.push(
+      `${String(r.chars).padEnd(10)} ${String(r.tokens).padEnd(8)} ${r.heap_ms.toFixed(1).padStart(8)} ${(r.scan_ms === null ? '(skipped)' : r.scan_ms.toFixed(1)).padStart(10)}`,
+    );
+  console.log(rows.join('\n'));
+}
