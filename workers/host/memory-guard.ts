@@ -1,10 +1,13 @@
 /**
  * The workers' one call site of the memory guard (src/lib/model/memory.ts), run before any training
- * step and before any evaluation job. When the guard moves into the library with a `checkBudget(...)`
- * style API, only this function changes. Throws MemoryRefusal (the UI shows its message as is).
+ * step and before any evaluation job, with the same calls as the CLI: `estimatePeak` for the run's
+ * shape (sequences per row from the objective's own layout, checkpointing, backend), `budgetFor` the
+ * backend (wasm heap, WebGPU buffer limits) and `checkBudget`, whose advice names the knob to turn.
+ * Throws MemoryRefusal (the UI shows its message as is).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkMemory } from '../../src/lib/model/memory';
+import { budgetFor, checkBudget, estimatePeak, type MemoryRunShape } from '../../src/lib/model/memory';
+import { getObjective } from '../../src/lib/objectives/index';
 import type { ModelConfig } from '../../src/lib/model/config';
 import type { TrainConfig } from '../../src/lib/train/types';
 
@@ -12,18 +15,35 @@ export class MemoryRefusal extends Error {
   override name = 'MemoryRefusal';
 }
 
-/** Sequences scored per row by each objective (CLO: 4, preference pairs: 2, SFT: 1). */
-const SEQ_PER_ROW: Record<string, number> = { clo: 4, dpo: 2, orpo: 2, sft: 1 };
+/** WebGPU limits of the device tfjs opened (other backends need none). */
+function deviceLimits(): { maxBufferSize?: number; maxStorageBufferBindingSize?: number } | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const l = (tf.backend() as unknown as { device?: { limits?: Record<string, number> } }).device?.limits ?? {};
+  return { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize };
+}
 
-/** wasm's heap is 4 GiB; WebGPU limits come from the device tfjs opened. */
-function limits(): { maxBufferSize?: number; maxStorageBufferBindingSize?: number; totalBytes?: number } {
-  const name = tf.getBackend();
-  if (name === 'wasm') return { totalBytes: 4 * 2 ** 30 };
-  if (name === 'webgpu') {
-    const l = (tf.backend() as unknown as { device?: { limits?: Record<string, number> } }).device?.limits ?? {};
-    return { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize };
-  }
-  return {};
+/** The guard's shape for a training run or an inference job on this model and backend. */
+export function runShape(
+  model: ModelConfig,
+  job: { train: TrainConfig } | { batchSize: number; seqLen: number },
+  backend: string,
+): MemoryRunShape {
+  if ('train' in job)
+    return {
+      batchSize: job.train.batchSize * getObjective(job.train.objective).layout.length,
+      seqLen: Math.min(job.train.maxSeqLen, model.maxSeqLen),
+      lora: { r: job.train.lora.r, targets: job.train.lora.targets },
+      training: true,
+      checkpointing: !!job.train.checkpointing,
+      backend,
+    };
+  return {
+    batchSize: job.batchSize,
+    seqLen: Math.min(job.seqLen, model.maxSeqLen),
+    lora: null,
+    training: false,
+    backend,
+  };
 }
 
 /** Training (config given) or inference (batch × sequence) on this model and backend: ok, or throws. */
@@ -31,15 +51,10 @@ export function guardMemory(
   model: ModelConfig,
   job: { train: TrainConfig } | { batchSize: number; seqLen: number },
 ): void {
-  const shape =
-    'train' in job
-      ? {
-          batchSize: job.train.batchSize * (SEQ_PER_ROW[job.train.objective] ?? 4),
-          seqLen: Math.min(job.train.maxSeqLen, model.maxSeqLen),
-          lora: { r: job.train.lora.r, targets: job.train.lora.targets },
-          training: true,
-        }
-      : { batchSize: job.batchSize, seqLen: Math.min(job.seqLen, model.maxSeqLen), lora: null, training: false };
-  const check = checkMemory(model, shape, limits());
-  if (!check.ok) throw new MemoryRefusal(`Refused before allocating (${tf.getBackend()}): ${check.message}`);
+  const backend = tf.getBackend();
+  const check = checkBudget(
+    estimatePeak(model, runShape(model, job, backend)),
+    budgetFor(backend, { limits: deviceLimits() }),
+  );
+  if (!check.ok) throw new MemoryRefusal(`Refused before allocating (${backend}): ${check.advice}`);
 }
