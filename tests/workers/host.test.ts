@@ -18,6 +18,10 @@ import { AdapterMismatch, checkAdapterFits } from '../../workers/host/adapter-fi
 import { AdapterError } from '../../src/lib/lora/validate-adapter';
 import type { LoraSnapshot } from '../../src/lib/lora/types';
 import { describeWorkerError } from '../../workers/host/crash';
+import { MemoryRefusal, guardMemory, runShape } from '../../workers/host/memory-guard';
+import { defaultTrainConfig } from '../../src/lib/train/defaults';
+import { getObjective } from '../../src/lib/objectives/index';
+import { SMOLLM2_135M } from '../../src/lib/model/reference-shapes';
 
 describe('backend order', () => {
   it('is one list, fastest first; Node has no WebGL', () => {
@@ -176,5 +180,38 @@ describe('describeWorkerError', () => {
     const s = describeWorkerError({ type: 'error' }, 'training worker');
     expect(s).toContain('training worker crashed: training worker script failed to load');
     expect(s).not.toContain('[object');
+  });
+});
+
+describe('memory guard in the workers', () => {
+  const stories = defaultConfig({
+    dim: 64,
+    nLayers: 5,
+    nHeads: 8,
+    nKvHeads: 4,
+    vocabSize: 512,
+    hiddenDim: 172,
+    maxSeqLen: 512,
+  }); // stories260K's shape
+
+  it('sizes a run from the objective its own layout (CLO 4 sequences per row, SFT 1), with checkpointing and backend', () => {
+    const clo = runShape(stories, { train: defaultTrainConfig('clo', { batchSize: 3, checkpointing: true }) }, 'wasm');
+    expect(clo.batchSize).toBe(3 * getObjective('clo').layout.length);
+    expect(clo.batchSize).toBe(12);
+    expect(clo).toMatchObject({ training: true, checkpointing: true, backend: 'wasm' });
+    expect(runShape(stories, { train: defaultTrainConfig('sft', { batchSize: 3 }) }, 'cpu').batchSize).toBe(3);
+    expect(runShape(stories, { batchSize: 2, seqLen: 10_000 }, 'cpu')).toMatchObject({
+      batchSize: 2,
+      seqLen: stories.maxSeqLen,
+      training: false,
+    });
+  });
+
+  it('refuses before allocating a run the library guard rejects, and lets a small one through', () => {
+    const big = SMOLLM2_135M; // 30 layers, dim 576, vocab 49,152
+    const huge = defaultTrainConfig('clo', { batchSize: 16, maxSeqLen: 1024 });
+    expect(() => guardMemory(big, { train: huge })).toThrow(MemoryRefusal);
+    expect(() => guardMemory(big, { train: huge })).toThrow(/batch|sequence|checkpoint/i);
+    expect(() => guardMemory(stories, { train: defaultTrainConfig('clo', { batchSize: 2 }) })).not.toThrow();
   });
 });
