@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg, enableNodeWebgpu, PROJECT_ROOT } from '../cli/node-env';
+import { nodeWasmThreadsWanted, wasmThreadsInUse } from '../cli/wasm-threads-node';
 import { isSoftwareAdapter } from '../src/lib/backend/select';
 import { randomWeights } from '../src/lib/model/random';
 import type { LoadedModel } from '../src/lib/model/model';
@@ -69,6 +70,10 @@ const args = parseArgs(
       help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)',
       default: '/usr/bin/python3,python3',
     },
+    threads: {
+      type: 'number',
+      help: 'wasm threads (default: CLO_LAB_WASM_THREADS or every core; 1 = single-threaded)',
+    },
     'ref-cache': {
       type: 'boolean',
       help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step',
@@ -84,14 +89,11 @@ let explicitShape = false;
 let disposeLastModel: (() => void) | null = null;
 
 /**
- * tfjs-backend-wasm runs single-threaded in Node: its WASM_HAS_MULTITHREAD_SUPPORT flag answers false
- * under Node (tfjs issue 3830), and forcing it fails at start-up because the backend hands Emscripten
- * its pthread worker as a blob: URL, which Node's worker_threads rejects (ERR_WORKER_PATH).
+ * wasm threads: tfjs-backend-wasm's threaded SIMD build, started under Node by cli/wasm-threads-node.ts
+ * (tfjs itself disables it there). `--threads` (default: every core) is what is asked for; each result
+ * row records `threads`, what XNNPACK actually ran with.
  */
-const WASM_THREADS = {
-  threads: 1,
-  why: 'tfjs-backend-wasm disables threads under Node (flag WASM_HAS_MULTITHREAD_SUPPORT=false; forcing it: worker blob: URL rejected by worker_threads, ERR_WORKER_PATH)',
-};
+let wasmThreads = 1;
 
 async function makeModel(name: string): Promise<LoadedModel> {
   const stories = await loadModelArg('stories260K');
@@ -341,7 +343,7 @@ async function writeDoc(
     node: process.version,
     tfjs: tf.version.tfjs,
     cpus: (await import('node:os')).cpus().length,
-    wasm_threads: WASM_THREADS,
+    wasm_threads: { threads: wasmThreads, asked: (args.threads as number | undefined) ?? nodeWasmThreadsWanted() },
     results,
     anchors,
     ...(vocab ? { vocab } : {}),
@@ -392,8 +394,11 @@ async function main() {
   for (const backend of backends) {
     let choice;
     try {
-      choice = await initNodeBackend(backend, log);
-      if (choice.name === 'wasm') log(`wasm threads: ${WASM_THREADS.threads} (${WASM_THREADS.why})`);
+      choice = await initNodeBackend(backend, log, { threads: args.threads as number | undefined });
+      if (choice.name === 'wasm') {
+        wasmThreads = wasmThreadsInUse();
+        log(`wasm threads: ${wasmThreads}`);
+      }
     } catch (e) {
       log(`skip ${backend}: ${(e as Error).message}`);
       results.push({ backend, skipped: (e as Error).message });
@@ -489,7 +494,16 @@ async function main() {
           log(
             `  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`,
           );
-          results.push({ backend, adapter: choice.adapterInfo ?? null, config, objective, batch: b, seq: t, ...r });
+          results.push({
+            backend,
+            adapter: choice.adapterInfo ?? null,
+            ...(choice.name === 'wasm' ? { threads: wasmThreads } : {}),
+            config,
+            objective,
+            batch: b,
+            seq: t,
+            ...r,
+          });
           await writeDoc(results, [], vocab, tokenizer); // after every measurement: a later one that aborts the process loses nothing
         }
       }

@@ -10,10 +10,11 @@ const [backend = 'wasm', objective = 'sft', Bs = '8', Ts = '128'] = process.argv
 const B = Number(Bs);
 const T = Number(Ts);
 await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
-import { BIG_6L } from '../src/lib/model/reference-shapes';
+import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import { randomWeights } from '../src/lib/model/random';
 const stories = await loadModelArg('stories260K');
-const model = process.env.BIG ? { ...stories, config: BIG_6L, weights: randomWeights(BIG_6L, 1) } : stories;
+const shape = process.env.SMOL ? SMOLLM2_135M : process.env.BIG ? BIG_6L : null;
+const model = shape ? { ...stories, config: shape, weights: randomWeights(shape, 1) } : stories;
 const row: TrainRow =
   objective === 'sft'
     ? { kind: 'sft', prompt: 'a', response: 'b' }
@@ -27,7 +28,7 @@ const rng = mulberry32(1);
 const n = objective === 'sft' ? B : 4 * B;
 const batch = () => [
   Array.from({ length: n }, () => ({
-    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * 509)),
+    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (model.config.vocabSize - 3))),
     start: T / 2,
   })),
 ];

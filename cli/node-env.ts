@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend, type BackendChoice } from '../src/lib/backend/select';
 import { NODE_BACKENDS } from '../src/lib/backend/order';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
+import { enableNodeWasmThreads, nodeWasmThreadsWanted } from './wasm-threads-node';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { LoraState } from '../src/lib/lora/types';
 
@@ -47,17 +48,26 @@ export async function enableNodeWebgpu(): Promise<boolean> {
 export async function initNodeBackend(
   preferred?: string | null,
   log: (s: string) => void = () => {},
+  opts: { threads?: number } = {},
 ): Promise<BackendChoice> {
   const haveGpu = preferred === 'webgpu' || !preferred ? await enableNodeWebgpu() : false;
   if (preferred === 'webgpu' && !haveGpu)
     throw new Error(
       '--backend webgpu: no WebGPU adapter here (Dawn found no Vulkan driver; install Debian chromium or mesa-vulkan-drivers)',
     );
+  // wasm threads (cli/wasm-threads-node.ts): set up before the backend starts, whichever is chosen
+  const threadsStarted =
+    !preferred || preferred === 'wasm' ? enableNodeWasmThreads(opts.threads ?? nodeWasmThreadsWanted()) : () => {};
   // the one backend list and auto rule (src/lib/backend/order.ts): a software adapter goes behind wasm
-  const choice = await selectAutoBackend(
-    preferred ?? null,
-    haveGpu ? NODE_BACKENDS : NODE_BACKENDS.filter((b) => b !== 'webgpu'),
-  );
+  let choice: BackendChoice;
+  try {
+    choice = await selectAutoBackend(
+      preferred ?? null,
+      haveGpu ? NODE_BACKENDS : NODE_BACKENDS.filter((b) => b !== 'webgpu'),
+    );
+  } finally {
+    threadsStarted();
+  }
   log(
     `backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`,
   );
