@@ -3,6 +3,7 @@ import type { ModelConfig } from './config';
 import type { Linear, Norm } from './weights';
 import type { LoraPair } from './adapter';
 import { matMulFrozenT, matMulT } from './matmul';
+import { loraDelta } from './lora-delta';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -30,9 +31,10 @@ export function linear(x: tf.Tensor2D, lin: Linear, lora?: LoraApply | null): tf
   if (lora) {
     let xin = x;
     if (lora.dropout > 0) xin = tf.dropout(x, lora.dropout, undefined, lora.seed) as tf.Tensor2D;
-    const down = matMulT(xin, lora.pair.A as unknown as tf.Tensor2D);
-    const up = matMulT(down, lora.pair.B as unknown as tf.Tensor2D);
-    y = tf.add(y, tf.mul(up, lora.scale));
+    y = tf.add(
+      y,
+      loraDelta(xin, lora.pair.A as unknown as tf.Tensor2D, lora.pair.B as unknown as tf.Tensor2D, lora.scale),
+    );
   }
   return y;
 }
