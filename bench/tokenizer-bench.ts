@@ -8,29 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Tok512Tokenizer } from '../src/lib/tokenizer/tok512';
 import { STORIES_DIR } from '../cli/node-env';
-
-function scanEncode(tk: Tok512Tokenizer, text: string): number[] {
-  const pieceToId = new Map<string, number>();
-  tk.pieces.forEach((p, i) => void (pieceToId.has(p) || pieceToId.set(p, i)));
-  const tokens = [tk.bosId, pieceToId.get(' ')!];
-  const enc = new TextEncoder();
-  for (const ch of text) {
-    const id = pieceToId.get(ch);
-    if (id !== undefined) tokens.push(id);
-    else for (const b of enc.encode(ch)) tokens.push(b + 3);
-  }
-  for (;;) {
-    let best = -Infinity;
-    let bestId = -1;
-    let bestIdx = -1;
-    for (let i = 1; i < tokens.length - 1; i++) {
-      const id = pieceToId.get(tk.pieces[tokens[i]] + tk.pieces[tokens[i + 1]]);
-      if (id !== undefined && tk.scores[id] > best) [best, bestId, bestIdx] = [tk.scores[id], id, i];
-    }
-    if (bestIdx < 0) return tokens;
-    tokens.splice(bestIdx, 2, bestId);
-  }
-}
+import { rescanEncode } from '../tests/helpers/tok512-rescan';
 
 export interface TokenizerSpeedRow {
   chars: number;
@@ -55,7 +33,7 @@ export function tokenizerSpeed(scanMax = 20_000): TokenizerSpeedRow[] {
     let scanMs: number | null = null;
     if (n <= scanMax) {
       const t1 = performance.now();
-      const ref = scanEncode(tk, text);
+      const ref = rescanEncode(tk, text);
       scanMs = performance.now() - t1;
       if (ref.join() !== ids.join()) throw new Error(`ids differ at ${n} characters`);
     }

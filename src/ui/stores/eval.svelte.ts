@@ -15,7 +15,7 @@ import type { SplitName } from '../../lib/eval/tasks';
 import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
 import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval/client';
 import { backendState } from './backend.svelte';
-import { finishJob, startJob } from './jobs.svelte';
+import { inJobSlot } from './jobs.svelte';
 
 export const evalStore = new EvalResultStore(idbStore());
 
@@ -90,33 +90,32 @@ async function inEvalSlot<T extends { id: string }>(
   work: (target: EvalTarget, onProgress: (p: EvalProgressEvent) => void) => Promise<T>,
 ): Promise<T | null> {
   if (evals.job.running) throw new Error('an evaluation is already running');
-  const ticket = startJob(kind, label);
-  evals.job = {
-    running: true,
-    label,
-    progress: null,
-    startedAt: Date.now(),
-    error: null,
-    cancelled: false,
-    lastId: null,
-  };
-  const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
-  try {
-    const record = await work(target, (p) => (evals.job = { ...evals.job, progress: p }));
-    evals.job = { ...evals.job, running: false, ...(markLast ? { lastId: record.id } : {}) };
-    return record;
-  } catch (err) {
-    const cancelled = err instanceof EvalJobError && err.cancelled;
+  return inJobSlot(kind, label, async () => {
     evals.job = {
-      ...evals.job,
-      running: false,
-      cancelled,
-      error: cancelled ? null : err instanceof Error ? err.message : String(err),
+      running: true,
+      label,
+      progress: null,
+      startedAt: Date.now(),
+      error: null,
+      cancelled: false,
+      lastId: null,
     };
-    return null;
-  } finally {
-    finishJob(ticket);
-  }
+    const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
+    try {
+      const record = await work(target, (p) => (evals.job = { ...evals.job, progress: p }));
+      evals.job = { ...evals.job, running: false, ...(markLast ? { lastId: record.id } : {}) };
+      return record;
+    } catch (err) {
+      const cancelled = err instanceof EvalJobError && err.cancelled;
+      evals.job = {
+        ...evals.job,
+        running: false,
+        cancelled,
+        error: cancelled ? null : err instanceof Error ? err.message : String(err),
+      };
+      return null;
+    }
+  });
 }
 
 /** The subject with the checkpoint step the worker evaluated, and its label. */

@@ -3,7 +3,7 @@
  * (workers/vocab/client.ts), its progress and results, the compare-inits curves, and the extended
  * models stored in IndexedDB (ModelStore). Module state, so a job survives a view switch.
  */
-import { finishJob, startJob } from './jobs.svelte';
+import { inJobSlot } from './jobs.svelte';
 import { strToU8, zipSync } from 'fflate';
 import { idbStore } from '../../lib/store/idb';
 import { ModelStore, type StoredModelMeta } from '../../lib/store/models';
@@ -126,91 +126,75 @@ function baseModel(): ModelSpec | undefined {
   return modelSpecOf(backendState.model) ?? undefined;
 }
 
-/** the job-slot ticket of the running vocabulary job */
-let ticket: number | null = null;
-
-/** Takes the page's job slot (throws, naming the running job, when it is taken). */
-function begin(kind: 'extend' | 'compare'): void {
-  ticket = startJob('vocabulary', kind === 'extend' ? 'extending the vocabulary' : 'comparing inits');
-  configureVocabWorker(backendState.forced);
-  vocab.running = kind;
-  vocab.error = null;
-  vocab.progress = null;
-}
-
-function end(): void {
-  vocab.running = null;
-  if (ticket !== null) finishJob(ticket);
-  ticket = null;
-}
-
 function fail(e: unknown): void {
   vocab.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/**
+ * Runs one vocabulary job in the page's job slot: sets the view's running state, reports a failure
+ * (also a taken slot, which names the running job) in `vocab.error`, and frees both at the end.
+ */
+async function inVocabSlot(kind: 'extend' | 'compare', work: () => Promise<void>): Promise<void> {
+  try {
+    await inJobSlot('vocabulary', kind === 'extend' ? 'extending the vocabulary' : 'comparing inits', async () => {
+      configureVocabWorker(backendState.forced);
+      vocab.running = kind;
+      vocab.error = null;
+      vocab.progress = null;
+      try {
+        await work();
+      } finally {
+        vocab.running = null;
+      }
+    });
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** The settings, or null after reporting why they are not valid. */
+async function validSettings(): Promise<ExtendSettings | null> {
+  try {
+    return await settings();
+  } catch (e) {
+    fail(e);
+    return null;
+  }
 }
 
 /** Learns N tokens, extends and initialises the model, measures it and stores it. */
 export async function startExtend(): Promise<void> {
   if (vocab.running) return;
-  let s: ExtendSettings;
-  try {
-    s = await settings();
-  } catch (e) {
-    fail(e);
-    return;
-  }
-  try {
-    begin('extend');
-  } catch (e) {
-    fail(e);
-    return;
-  }
-  try {
+  const s = await validSettings();
+  if (!s) return;
+  await inVocabSlot('extend', async () => {
     vocab.summary = await extendInWorker(
       { model: baseModel(), settings: s, sample: vocab.sample, heldout: Number(vocab.heldout) || 20 },
       (p) => (vocab.progress = p),
     );
     await refreshStoredModels();
-  } catch (e) {
-    fail(e);
-  } finally {
-    end();
-  }
+  });
 }
 
 /** Short continued pretraining of the salt, mean and random inits, same seed and data. */
 export async function startCompare(): Promise<void> {
   if (vocab.running) return;
-  let s: ExtendSettings;
-  try {
-    s = await settings();
-  } catch (e) {
-    fail(e);
-    return;
-  }
+  const s = await validSettings();
+  if (!s) return;
   const steps = Number(vocab.steps);
   if (!Number.isInteger(steps) || steps < 1) {
     fail(new Error(`Steps must be a whole number of at least 1 (got ${String(vocab.steps)})`));
     return;
   }
-  try {
-    begin('compare');
-  } catch (e) {
-    fail(e);
-    return;
-  }
-  vocab.curves = { salt: [], mean: [], random: [] };
-  vocab.compared = null;
-  try {
+  await inVocabSlot('compare', async () => {
+    vocab.curves = { salt: [], mean: [], random: [] };
+    vocab.compared = null;
     vocab.compared = await compareInWorker(
       { model: baseModel(), settings: s, steps, heldout: Number(vocab.heldout) || 20 },
       (p) => (vocab.progress = p),
       (c) => (vocab.curves = { ...vocab.curves, [c.init]: [...vocab.curves[c.init], c.loss] }),
     );
-  } catch (e) {
-    fail(e);
-  } finally {
-    end();
-  }
+  });
 }
 
 export function cancelVocab(): void {
