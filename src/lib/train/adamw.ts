@@ -7,8 +7,10 @@ import * as tf from '@tensorflow/tfjs';
  */
 export class AdamW {
   t = 0;
-  readonly m: tf.Variable[];
-  readonly v: tf.Variable[];
+  /** First and second moments of all variables, flattened and concatenated in `vars` order. */
+  readonly mFlat: tf.Variable;
+  readonly vFlat: tf.Variable;
+  private readonly sizes: number[];
 
   constructor(
     readonly vars: tf.Variable[],
@@ -16,8 +18,10 @@ export class AdamW {
     readonly beta2 = 0.999,
     readonly eps = 1e-8,
   ) {
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.sizes = vars.map((x) => x.size);
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    this.mFlat = tf.variable(tf.zeros([total]), false);
+    this.vFlat = tf.variable(tf.zeros([total]), false);
   }
 
   /**
@@ -29,35 +33,47 @@ export class AdamW {
     return tf.tidy(() => tf.sqrt(tf.sum(tf.stack(grads.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
   }
 
-  /** Apply one update; grads aligned with vars. clipScale multiplies the gradients (global-norm clipping). */
+  /**
+   * Apply one update; grads aligned with vars. clipScale multiplies the gradients (global-norm clipping).
+   * All variables are updated as one flat vector: the same float32 operations per element as updating
+   * each variable on its own, in ~15 kernels instead of ~15 per variable (96 variables for LoRA on
+   * q,k,v,o of a 12-layer model), which is what a WebGPU step pays in dispatches.
+   */
   apply(grads: tf.Tensor[], lr: number, weightDecay: number, clipScale: tf.Scalar | number): void {
     this.t += 1;
+    if (this.vars.length === 0) return;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
+    const flat = (ts: tf.Tensor[]) =>
+      ts.length === 1 ? ts[0].reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1])));
     tf.tidy(() => {
-      this.vars.forEach((p, i) => {
-        const g = tf.mul(grads[i], clipScale);
-        const m = tf.add(tf.mul(this.m[i], this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(this.v[i], this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
-        let next = tf.sub(p, tf.mul(update, lr));
-        if (weightDecay > 0) next = tf.sub(next, tf.mul(p, lr * weightDecay));
-        p.assign(next);
-      });
+      const g = tf.mul(flat(grads), clipScale);
+      const p = flat(this.vars);
+      const m = tf.add(tf.mul(this.mFlat, this.beta1), tf.mul(g, 1 - this.beta1));
+      const v = tf.add(tf.mul(this.vFlat, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+      this.mFlat.assign(m);
+      this.vFlat.assign(v);
+      const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
+      let next = tf.sub(p, tf.mul(update, lr));
+      if (weightDecay > 0) next = tf.sub(next, tf.mul(p, lr * weightDecay));
+      const parts = this.vars.length === 1 ? [next] : tf.split(next, this.sizes);
+      this.vars.forEach((x, i) => x.assign(parts[i].reshape(x.shape)));
     });
   }
 
   async exportState(
     keys: string[],
   ): Promise<{ t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> }> {
+    const mAll = (await this.mFlat.data()) as Float32Array;
+    const vAll = (await this.vFlat.data()) as Float32Array;
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
-    for (let i = 0; i < this.vars.length; i++) {
-      m[keys[i]] = (await this.m[i].data()) as Float32Array;
-      v[keys[i]] = (await this.v[i].data()) as Float32Array;
-    }
+    let o = 0;
+    this.sizes.forEach((n, i) => {
+      m[keys[i]] = mAll.slice(o, o + n);
+      v[keys[i]] = vAll.slice(o, o + n);
+      o += n;
+    });
     return { t: this.t, m, v };
   }
 
@@ -65,16 +81,26 @@ export class AdamW {
     keys: string[],
     s: { t: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> },
   ): void {
-    this.t = s.t;
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    const mAll = new Float32Array(total);
+    const vAll = new Float32Array(total);
+    let o = 0;
     keys.forEach((k, i) => {
       if (!s.m[k] || !s.v[k]) throw new Error(`checkpoint has no optimizer state for ${k}`);
-      tf.tidy(() => this.m[i].assign(tf.tensor(s.m[k], this.vars[i].shape)));
-      tf.tidy(() => this.v[i].assign(tf.tensor(s.v[k], this.vars[i].shape)));
+      const n = this.sizes[i];
+      if (s.m[k].length !== n || s.v[k].length !== n)
+        throw new Error(`checkpoint optimizer state for ${k} has ${s.m[k].length} values, the variable ${n}`);
+      mAll.set(s.m[k], o);
+      vAll.set(s.v[k], o);
+      o += n;
     });
+    this.t = s.t;
+    tf.tidy(() => this.mFlat.assign(tf.tensor1d(mAll)));
+    tf.tidy(() => this.vFlat.assign(tf.tensor1d(vAll)));
   }
 
   dispose(): void {
-    this.m.forEach((x) => x.dispose());
-    this.v.forEach((x) => x.dispose());
+    this.mFlat.dispose();
+    this.vFlat.dispose();
   }
 }
