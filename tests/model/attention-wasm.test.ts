@@ -11,7 +11,13 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { attention, autodiffAttention, kernelAttention, setAttentionMode } from '../../src/lib/model/attention';
+import {
+  attention,
+  attentionHeads,
+  autodiffAttention,
+  kernelAttention,
+  setAttentionMode,
+} from '../../src/lib/model/attention';
 import { attentionKernelAvailable, kernelExp, prepareBias } from '../../src/lib/model/attention-kernel';
 import { wasmBytes } from '../../src/lib/model/kernels/attention-wasm';
 import { compileWat, generatedModule, KERNEL_DIR } from '../../scripts/build-kernels';
@@ -120,6 +126,54 @@ describe.each(['wasm', 'cpu'])('kernel attention on %s', (backend) => {
       expect(relDiff(got[i], g)).toBeLessThan(1e-5);
     });
     tf.dispose([q, k, v, w, bias, outK, outA, ...want, ...got]);
+  });
+});
+
+describe('attention in the projections layouts (no transposes)', () => {
+  it.each([
+    ['G 2, hd 8, shared causal', 2, 8, 4, 11, 8, null],
+    ['G 1, hd 32, per-pair padding', 2, 2, 2, 9, 32, [0, 4, 2, 9]],
+    ['G 4, hd 4, per-pair padding', 3, 4, 1, 6, 4, [1, 0, 5]],
+  ] as const)('= autodiff over the transposed tensors, values and grads (%s)', async (_, B, H, Hkv, T, hd, pad) => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const G = H / Hkv;
+    const scale = 1 / Math.sqrt(hd);
+    const q = tf.randomNormal([B, T, H, hd], 0, 1.5, 'float32', 31) as tf.Tensor4D;
+    const k = tf.randomNormal([B, T, Hkv, hd], 0, 1.5, 'float32', 32) as tf.Tensor4D;
+    const v = tf.randomNormal([B, T, Hkv, hd], 0, 1, 'float32', 33) as tf.Tensor4D;
+    const w = tf.randomNormal([B * T, H * hd], 0, 1, 'float32', 34);
+    const bias = makeBias(B * Hkv, G, T, 0, pad ? [...pad] : null);
+    // the reference: forward.ts's transposing path around autodiff attention
+    const viaTransposes = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      autodiffAttention(
+        tf.transpose(a, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]),
+        tf.transpose(b, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]),
+        tf.transpose(c, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]),
+        bias,
+        scale,
+      )
+        .reshape([B, H, T, hd])
+        .transpose([0, 2, 1, 3])
+        .reshape([B * T, H * hd]);
+    const direct = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      const o = attentionHeads(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, bias, scale);
+      if (!o) throw new Error('kernel not used');
+      return o;
+    };
+    const loss =
+      (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(f(a, b, c), w));
+    expect(relDiff(direct(q, k, v), viaTransposes(q, k, v))).toBeLessThan(1e-5);
+    const want = tf.grads(loss(viaTransposes))([q, k, v]);
+    const got = tf.grads(loss(direct))([q, k, v]);
+    want.forEach((g, i) => {
+      expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(1e-2);
+      expect(relDiff(got[i], g)).toBeLessThan(1e-5);
+    });
+    setAttentionMode('fused');
+    expect(attentionHeads(q, k, v, bias, scale)).toBeNull(); // the caller then takes the transposing path
+    setAttentionMode('auto');
+    tf.dispose([q, k, v, w, bias, ...want, ...got]);
   });
 });
 

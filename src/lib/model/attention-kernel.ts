@@ -90,39 +90,90 @@ export function prepareBias(bias: Float32Array, pairs: number, R: number, S: num
   return { pairs, R, S, Sp, padded, kEnd };
 }
 
-/** x [n, S, hd] → [n, hd, Sp] (zero padding) written into mem at offset `at` (floats). */
-function transposeIn(mem: Float32Array, at: number, x: Float32Array, n: number, S: number, hd: number, Sp: number) {
+export interface AttentionShape {
+  /** pairs (batch row × KV head) */
+  n: number;
+  /** query rows per pair (G·T: the G query heads of a KV head stacked) */
+  R: number;
+  /** keys */
+  S: number;
+  hd: number;
+  scale: number;
+  /**
+   * Absent: q-like arrays (q, out, dO, dq) are [n, R, hd] and k-like ones (k, v, dk, dv) [n, S, hd].
+   * Present: the projections' own layouts, q-like [B, T, H, hd] and k-like [B, S, Hkv, hd], with
+   * n = B·Hkv, R = G·T, query head h = kvHead·G + g at row g·T + t (so no transposes are needed).
+   */
+  heads?: { B: number; T: number; H: number; Hkv: number };
+}
+
+/** Source offsets of each (pair, row) of the q-like arrays and of each (pair, key) of the k-like ones. */
+function offsets(sh: AttentionShape): { qo: Int32Array; ko: Int32Array } {
+  const { n, R, S, hd } = sh;
+  const qo = new Int32Array(n * R);
+  const ko = new Int32Array(n * S);
+  if (!sh.heads) {
+    for (let i = 0; i < n * R; i++) qo[i] = i * hd;
+    for (let i = 0; i < n * S; i++) ko[i] = i * hd;
+    return { qo, ko };
+  }
+  const { T, H, Hkv } = sh.heads;
+  const G = H / Hkv;
+  for (let p = 0; p < n; p++) {
+    const b = Math.floor(p / Hkv);
+    const kvh = p % Hkv;
+    for (let g = 0; g < G; g++)
+      for (let t = 0; t < T; t++) qo[p * R + g * T + t] = ((b * T + t) * H + kvh * G + g) * hd;
+    for (let j = 0; j < S; j++) ko[p * S + j] = ((b * S + j) * Hkv + kvh) * hd;
+  }
+  return { qo, ko };
+}
+
+/** Rows of hd floats from x (at the offsets) into mem at `at`, one after another. */
+function rowsIn(mem: Float32Array, at: number, x: Float32Array, offs: Int32Array, hd: number): void {
+  for (let i = 0; i < offs.length; i++) {
+    const s = offs[i];
+    const d0 = at + i * hd;
+    for (let d = 0; d < hd; d++) mem[d0 + d] = x[s + d];
+  }
+}
+
+/** The inverse of rowsIn into a new array. */
+function rowsOut(mem: Float32Array, at: number, offs: Int32Array, hd: number): Float32Array {
+  const out = new Float32Array(offs.length * hd);
+  for (let i = 0; i < offs.length; i++) {
+    const o = offs[i];
+    const s0 = at + i * hd;
+    for (let d = 0; d < hd; d++) out[o + d] = mem[s0 + d];
+  }
+  return out;
+}
+
+/** k-like x → [n, hd, Sp] (zero padding) in mem at `at`. */
+function transposeIn(mem: Float32Array, at: number, x: Float32Array, ko: Int32Array, sh: AttentionShape, Sp: number) {
+  const { n, S, hd } = sh;
   mem.fill(0, at, at + n * hd * Sp);
   for (let p = 0; p < n; p++) {
-    const src = p * S * hd;
     const dst = at + p * hd * Sp;
     for (let j = 0; j < S; j++) {
-      const s = src + j * hd;
+      const s = ko[p * S + j];
       for (let d = 0; d < hd; d++) mem[dst + d * Sp + j] = x[s + d];
     }
   }
 }
 
-/** mem [n, hd, Sp] at `at` → a new [n, S, hd]. */
-function transposeOut(mem: Float32Array, at: number, n: number, S: number, hd: number, Sp: number): Float32Array {
+/** mem [n, hd, Sp] at `at` → a new k-like array. */
+function transposeOut(mem: Float32Array, at: number, ko: Int32Array, sh: AttentionShape, Sp: number): Float32Array {
+  const { n, S, hd } = sh;
   const out = new Float32Array(n * S * hd);
   for (let p = 0; p < n; p++) {
     const src = at + p * hd * Sp;
-    const dst = p * S * hd;
     for (let j = 0; j < S; j++) {
-      const o = dst + j * hd;
+      const o = ko[p * S + j];
       for (let d = 0; d < hd; d++) out[o + d] = mem[src + d * Sp + j];
     }
   }
   return out;
-}
-
-export interface AttentionShape {
-  n: number;
-  R: number;
-  S: number;
-  hd: number;
-  scale: number;
 }
 
 function need(): Exports {
@@ -137,9 +188,15 @@ function checkShape(sh: AttentionShape, bias: PreparedBias): void {
     throw new Error(
       `attention kernel: bias [${bias.pairs}, ${bias.R}, ${bias.S}] does not fit n ${sh.n}, R ${sh.R}, S ${sh.S}`,
     );
+  const h = sh.heads;
+  if (h && (h.B * h.Hkv !== sh.n || (h.H / h.Hkv) * h.T !== sh.R || h.H % h.Hkv !== 0))
+    throw new Error(`attention kernel: heads ${JSON.stringify(h)} do not fit n ${sh.n}, R ${sh.R}`);
 }
 
-/** Forward: q [n, R, hd], k, v [n, S, hd] → out [n, R, hd] and the row statistics stats [2, n, R] (m, then 1/l). */
+/**
+ * Forward: q, k, v (layouts in AttentionShape) → out (q-like) and the row statistics stats [2, n, R]
+ * (m, then 1/l).
+ */
 export function attentionForward(
   sh: AttentionShape,
   q: Float32Array,
@@ -151,6 +208,7 @@ export function attentionForward(
   const K = need();
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const { qo, ko } = offsets(sh);
   const a = new Arena(K);
   const qA = a.alloc(n * R * hd);
   const kTA = a.alloc(n * hd * Sp);
@@ -162,19 +220,19 @@ export function attentionForward(
   const lA = mA + 4 * n * R;
   const scrA = a.alloc(Sp);
   const mem = a.commit();
-  mem.set(q, qA / 4);
-  transposeIn(mem, kTA / 4, k, n, S, hd, Sp);
-  mem.set(v, vA / 4);
+  rowsIn(mem, qA / 4, q, qo, hd);
+  transposeIn(mem, kTA / 4, k, ko, sh, Sp);
+  rowsIn(mem, vA / 4, v, ko, hd);
   mem.set(bias.padded, bA / 4);
   new Int32Array(mem.buffer).set(bias.kEnd, keA / 4);
   K.forward(n, R, S, Sp, hd, qA, kTA, vA, bA, bias.pairs === 1 ? 0 : 1, keA, oA, mA, lA, scale, scrA);
-  const out = mem.slice(oA / 4, oA / 4 + n * R * hd);
+  const out = rowsOut(mem, oA / 4, qo, hd);
   const stats = mem.slice(mA / 4, mA / 4 + 2 * n * R);
   for (let i = n * R; i < 2 * n * R; i++) stats[i] = 1 / stats[i];
   return { out, stats };
 }
 
-/** Backward: the forward's inputs, its out and stats, and dO [n, R, hd] → dq, dk, dv. */
+/** Backward: the forward's inputs, its out and stats, and dO (q-like) → dq (q-like), dk, dv (k-like). */
 export function attentionBackward(
   sh: AttentionShape,
   q: Float32Array,
@@ -189,6 +247,7 @@ export function attentionBackward(
   const K = need();
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const { qo, ko } = offsets(sh);
   const a = new Arena(K);
   const qA = a.alloc(n * R * hd);
   const kA = a.alloc(n * S * hd);
@@ -204,14 +263,14 @@ export function attentionBackward(
   const dvTA = a.alloc(n * hd * Sp);
   const scrA = a.alloc(Sp);
   const mem = a.commit();
-  mem.set(q, qA / 4);
-  mem.set(k, kA / 4);
-  transposeIn(mem, kTA / 4, k, n, S, hd, Sp);
-  transposeIn(mem, vTA / 4, v, n, S, hd, Sp);
+  rowsIn(mem, qA / 4, q, qo, hd);
+  rowsIn(mem, kA / 4, k, ko, hd);
+  transposeIn(mem, kTA / 4, k, ko, sh, Sp);
+  transposeIn(mem, vTA / 4, v, ko, sh, Sp);
   mem.set(bias.padded, bA / 4);
   new Int32Array(mem.buffer).set(bias.kEnd, keA / 4);
-  mem.set(dO, gA / 4);
-  mem.set(out, oA / 4);
+  rowsIn(mem, gA / 4, dO, qo, hd);
+  rowsIn(mem, oA / 4, out, qo, hd);
   mem.set(stats, stA / 4);
   mem.fill(0, dkTA / 4, dkTA / 4 + 2 * n * hd * Sp); // dkT and dvT are adjacent
   K.backward(
@@ -238,9 +297,9 @@ export function attentionBackward(
     scrA,
   );
   return {
-    dq: mem.slice(dqA / 4, dqA / 4 + n * R * hd),
-    dk: transposeOut(mem, dkTA / 4, n, S, hd, Sp),
-    dv: transposeOut(mem, dvTA / 4, n, S, hd, Sp),
+    dq: rowsOut(mem, dqA / 4, qo, hd),
+    dk: transposeOut(mem, dkTA / 4, ko, sh, Sp),
+    dv: transposeOut(mem, dvTA / 4, ko, sh, Sp),
   };
 }
 

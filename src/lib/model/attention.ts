@@ -41,7 +41,7 @@ export function attention(
   scale: number,
 ): tf.Tensor3D {
   if (mode === 'autodiff') return autodiffAttention(q, k, v, bias, scale);
-  if (mode === 'kernel' || (mode === 'auto' && useKernel(q))) return kernelAttention(q, k, v, bias, scale);
+  if (mode === 'kernel' || (mode === 'auto' && useKernel(q.shape[2]))) return kernelAttention(q, k, v, bias, scale);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const qs = tf.mul(qi, scale) as tf.Tensor3D;
     const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(qs, ki as tf.Tensor3D, false, true), bias)));
@@ -85,8 +85,8 @@ export function setAttentionMode(m: AttentionMode): void {
   mode = m;
 }
 
-function useKernel(q: tf.Tensor3D): boolean {
-  return tf.getBackend() === 'wasm' && q.shape[2] % 4 === 0 && attentionKernelAvailable();
+function useKernel(hd: number): boolean {
+  return tf.getBackend() === 'wasm' && hd % 4 === 0 && attentionKernelAvailable();
 }
 
 /** The kernel's view of each bias tensor (padded copy and per-row kEnd), computed once per tensor. */
@@ -117,24 +117,49 @@ export function kernelAttention(
   scale: number,
 ): tf.Tensor3D {
   const [n, R, hd] = q.shape;
-  const sh: AttentionShape = { n, R, S: k.shape[1], hd, scale };
+  return kernelOp({ n, R, S: k.shape[1], hd, scale }, q, k, v, bias, q.shape) as tf.Tensor3D;
+}
+
+/**
+ * Attention in the projections' layouts, without transposes: q [B, T, H, hd], k, v [B, S, Hkv, hd]
+ * (S = T, no cache) → [B·T, H·hd], by the kernel; null where the kernel does not apply (backend, mode,
+ * hd % 4), and the caller takes the transposing path to attention().
+ */
+export function attentionHeads(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor2D | null {
+  const [B, T, H, hd] = q.shape;
+  const [, S, Hkv] = k.shape;
+  if (!(mode === 'kernel' ? hd % 4 === 0 && attentionKernelAvailable() : mode === 'auto' && useKernel(hd))) return null;
+  const sh: AttentionShape = { n: B * Hkv, R: (H / Hkv) * T, S, hd, scale, heads: { B, T, H, Hkv } };
+  return kernelOp(sh, q, k, v, bias, [B * T, H * hd]) as tf.Tensor2D;
+}
+
+function kernelOp(
+  sh: AttentionShape,
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor3D,
+  outShape: number[],
+): tf.Tensor {
   const pb = prepared3(bias);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const { out, stats } = attentionForward(sh, f32(qi), f32(ki), f32(vi), pb);
-    const outT = tf.tensor3d(out, [n, R, hd]);
-    save([qi, ki, vi, outT, tf.tensor3d(stats, [2, n, R])]);
+    const outT = tf.tensor(out, outShape);
+    save([qi, ki, vi, outT, tf.tensor3d(stats, [2, sh.n, sh.R])]);
     return {
       value: outT,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [qS, kS, vS, oS, lS] = saved;
         const g = attentionBackward(sh, f32(qS), f32(kS), f32(vS), pb, f32(oS), f32(lS), f32(dy));
-        return [
-          tf.tensor3d(g.dq, [n, R, hd]),
-          tf.tensor3d(g.dk, kS.shape as [number, number, number]),
-          tf.tensor3d(g.dv, vS.shape as [number, number, number]),
-        ];
+        return [tf.tensor(g.dq, qS.shape), tf.tensor(g.dk, kS.shape), tf.tensor(g.dv, vS.shape)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(q, k, v) as tf.Tensor3D;
+  return f(q, k, v);
 }
