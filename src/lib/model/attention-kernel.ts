@@ -20,6 +20,10 @@ interface Exports {
   expArray(ptr: number, len: number): void;
   forward(...args: number[]): void;
   backward(...args: number[]): void;
+  gatherRows(dst: number, src: number, offs: number, count: number, hdB: number): void;
+  scatterRows(dst: number, src: number, offs: number, count: number, hdB: number): void;
+  transposeIn(dst: number, src: number, offs: number, n: number, S: number, hd: number, Sp: number): void;
+  transposeOut(dst: number, src: number, offs: number, n: number, S: number, hd: number, Sp: number): void;
 }
 
 let kernel: Exports | null | undefined;
@@ -107,74 +111,37 @@ export interface AttentionShape {
   heads?: { B: number; T: number; H: number; Hkv: number };
 }
 
-/** Source offsets of each (pair, row) of the q-like arrays and of each (pair, key) of the k-like ones. */
+/**
+ * Byte offsets, in the caller's arrays, of each (pair, row) of the q-like arrays and of each (pair, key)
+ * of the k-like ones; the same for every call of one shape, so kept (a few shapes per model).
+ */
 function offsets(sh: AttentionShape): { qo: Int32Array; ko: Int32Array } {
+  const key = `${sh.n},${sh.R},${sh.S},${sh.hd},${sh.heads ? `${sh.heads.T},${sh.heads.H},${sh.heads.Hkv}` : ''}`;
+  let o = offsetCache.get(key);
+  if (o) return o;
   const { n, R, S, hd } = sh;
   const qo = new Int32Array(n * R);
   const ko = new Int32Array(n * S);
   if (!sh.heads) {
-    for (let i = 0; i < n * R; i++) qo[i] = i * hd;
-    for (let i = 0; i < n * S; i++) ko[i] = i * hd;
-    return { qo, ko };
-  }
-  const { T, H, Hkv } = sh.heads;
-  const G = H / Hkv;
-  for (let p = 0; p < n; p++) {
-    const b = Math.floor(p / Hkv);
-    const kvh = p % Hkv;
-    for (let g = 0; g < G; g++)
-      for (let t = 0; t < T; t++) qo[p * R + g * T + t] = ((b * T + t) * H + kvh * G + g) * hd;
-    for (let j = 0; j < S; j++) ko[p * S + j] = ((b * S + j) * Hkv + kvh) * hd;
-  }
-  return { qo, ko };
-}
-
-/** Rows of hd floats from x (at the offsets) into mem at `at`, one after another. */
-function rowsIn(mem: Float32Array, at: number, x: Float32Array, offs: Int32Array, hd: number): void {
-  for (let i = 0; i < offs.length; i++) {
-    const s = offs[i];
-    const d0 = at + i * hd;
-    for (let d = 0; d < hd; d++) mem[d0 + d] = x[s + d];
-  }
-}
-
-/** The inverse of rowsIn into a new array. */
-function rowsOut(mem: Float32Array, at: number, offs: Int32Array, hd: number): Float32Array {
-  const out = new Float32Array(offs.length * hd);
-  for (let i = 0; i < offs.length; i++) {
-    const o = offs[i];
-    const s0 = at + i * hd;
-    for (let d = 0; d < hd; d++) out[o + d] = mem[s0 + d];
-  }
-  return out;
-}
-
-/** k-like x → [n, hd, Sp] (zero padding) in mem at `at`. */
-function transposeIn(mem: Float32Array, at: number, x: Float32Array, ko: Int32Array, sh: AttentionShape, Sp: number) {
-  const { n, S, hd } = sh;
-  mem.fill(0, at, at + n * hd * Sp);
-  for (let p = 0; p < n; p++) {
-    const dst = at + p * hd * Sp;
-    for (let j = 0; j < S; j++) {
-      const s = ko[p * S + j];
-      for (let d = 0; d < hd; d++) mem[dst + d * Sp + j] = x[s + d];
+    for (let i = 0; i < n * R; i++) qo[i] = i * hd * 4;
+    for (let i = 0; i < n * S; i++) ko[i] = i * hd * 4;
+  } else {
+    const { T, H, Hkv } = sh.heads;
+    const G = H / Hkv;
+    for (let p = 0; p < n; p++) {
+      const b = Math.floor(p / Hkv);
+      const kvh = p % Hkv;
+      for (let g = 0; g < G; g++)
+        for (let t = 0; t < T; t++) qo[p * R + g * T + t] = ((b * T + t) * H + kvh * G + g) * hd * 4;
+      for (let j = 0; j < S; j++) ko[p * S + j] = ((b * S + j) * Hkv + kvh) * hd * 4;
     }
   }
+  o = { qo, ko };
+  if (offsetCache.size > 64) offsetCache.clear();
+  offsetCache.set(key, o);
+  return o;
 }
-
-/** mem [n, hd, Sp] at `at` → a new k-like array. */
-function transposeOut(mem: Float32Array, at: number, ko: Int32Array, sh: AttentionShape, Sp: number): Float32Array {
-  const { n, S, hd } = sh;
-  const out = new Float32Array(n * S * hd);
-  for (let p = 0; p < n; p++) {
-    const src = at + p * hd * Sp;
-    for (let j = 0; j < S; j++) {
-      const o = ko[p * S + j];
-      for (let d = 0; d < hd; d++) out[o + d] = mem[src + d * Sp + j];
-    }
-  }
-  return out;
-}
+const offsetCache = new Map<string, { qo: Int32Array; ko: Int32Array }>();
 
 function need(): Exports {
   const k = getKernel();
@@ -195,7 +162,8 @@ function checkShape(sh: AttentionShape, bias: PreparedBias): void {
 
 /**
  * Forward: q, k, v (layouts in AttentionShape) → out (q-like) and the row statistics stats [2, n, R]
- * (m, then 1/l).
+ * (m, then 1/l). The caller's arrays are copied in as they are; the kernel's own layout moves
+ * (gatherRows, transposeIn) put them in order.
  */
 export function attentionForward(
   sh: AttentionShape,
@@ -208,8 +176,14 @@ export function attentionForward(
   const K = need();
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const hdB = hd * 4;
   const { qo, ko } = offsets(sh);
   const a = new Arena(K);
+  const rawQ = a.alloc(n * R * hd); // the caller's q, later its out
+  const rawK = a.alloc(n * S * hd);
+  const rawV = a.alloc(n * S * hd);
+  const qoA = a.alloc(n * R);
+  const koA = a.alloc(n * S);
   const qA = a.alloc(n * R * hd);
   const kTA = a.alloc(n * hd * Sp);
   const vA = a.alloc(n * S * hd);
@@ -220,13 +194,21 @@ export function attentionForward(
   const lA = mA + 4 * n * R;
   const scrA = a.alloc(Sp);
   const mem = a.commit();
-  rowsIn(mem, qA / 4, q, qo, hd);
-  transposeIn(mem, kTA / 4, k, ko, sh, Sp);
-  rowsIn(mem, vA / 4, v, ko, hd);
+  const i32 = new Int32Array(mem.buffer);
+  mem.set(q, rawQ / 4);
+  mem.set(k, rawK / 4);
+  mem.set(v, rawV / 4);
+  i32.set(qo, qoA / 4);
+  i32.set(ko, koA / 4);
   mem.set(bias.padded, bA / 4);
-  new Int32Array(mem.buffer).set(bias.kEnd, keA / 4);
+  i32.set(bias.kEnd, keA / 4);
+  mem.fill(0, kTA / 4, kTA / 4 + n * hd * Sp);
+  K.gatherRows(qA, rawQ, qoA, n * R, hdB);
+  K.transposeIn(kTA, rawK, koA, n, S, hd, Sp);
+  K.gatherRows(vA, rawV, koA, n * S, hdB);
   K.forward(n, R, S, Sp, hd, qA, kTA, vA, bA, bias.pairs === 1 ? 0 : 1, keA, oA, mA, lA, scale, scrA);
-  const out = rowsOut(mem, oA / 4, qo, hd);
+  K.scatterRows(rawQ, oA, qoA, n * R, hdB);
+  const out = mem.slice(rawQ / 4, rawQ / 4 + n * R * hd);
   const stats = mem.slice(mA / 4, mA / 4 + 2 * n * R);
   for (let i = n * R; i < 2 * n * R; i++) stats[i] = 1 / stats[i];
   return { out, stats };
@@ -247,8 +229,16 @@ export function attentionBackward(
   const K = need();
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const hdB = hd * 4;
   const { qo, ko } = offsets(sh);
   const a = new Arena(K);
+  const rawQ = a.alloc(n * R * hd); // later dq
+  const rawK = a.alloc(n * S * hd); // later dk
+  const rawV = a.alloc(n * S * hd); // later dv
+  const rawG = a.alloc(n * R * hd);
+  const rawO = a.alloc(n * R * hd);
+  const qoA = a.alloc(n * R);
+  const koA = a.alloc(n * S);
   const qA = a.alloc(n * R * hd);
   const kA = a.alloc(n * S * hd);
   const kTA = a.alloc(n * hd * Sp);
@@ -263,16 +253,25 @@ export function attentionBackward(
   const dvTA = a.alloc(n * hd * Sp);
   const scrA = a.alloc(Sp);
   const mem = a.commit();
-  rowsIn(mem, qA / 4, q, qo, hd);
-  rowsIn(mem, kA / 4, k, ko, hd);
-  transposeIn(mem, kTA / 4, k, ko, sh, Sp);
-  transposeIn(mem, vTA / 4, v, ko, sh, Sp);
+  const i32 = new Int32Array(mem.buffer);
+  mem.set(q, rawQ / 4);
+  mem.set(k, rawK / 4);
+  mem.set(v, rawV / 4);
+  mem.set(dO, rawG / 4);
+  mem.set(out, rawO / 4);
+  i32.set(qo, qoA / 4);
+  i32.set(ko, koA / 4);
   mem.set(bias.padded, bA / 4);
-  new Int32Array(mem.buffer).set(bias.kEnd, keA / 4);
-  rowsIn(mem, gA / 4, dO, qo, hd);
-  rowsIn(mem, oA / 4, out, qo, hd);
+  i32.set(bias.kEnd, keA / 4);
   mem.set(stats, stA / 4);
-  mem.fill(0, dkTA / 4, dkTA / 4 + 2 * n * hd * Sp); // dkT and dvT are adjacent
+  mem.fill(0, kTA / 4, kTA / 4 + 2 * n * hd * Sp); // kT and vT padding (adjacent)
+  mem.fill(0, dkTA / 4, dkTA / 4 + 2 * n * hd * Sp); // dkT and dvT accumulate (adjacent)
+  K.gatherRows(qA, rawQ, qoA, n * R, hdB);
+  K.gatherRows(kA, rawK, koA, n * S, hdB);
+  K.transposeIn(kTA, rawK, koA, n, S, hd, Sp);
+  K.transposeIn(vTA, rawV, koA, n, S, hd, Sp);
+  K.gatherRows(gA, rawG, qoA, n * R, hdB);
+  K.gatherRows(oA, rawO, qoA, n * R, hdB);
   K.backward(
     n,
     R,
@@ -296,10 +295,13 @@ export function attentionBackward(
     scale,
     scrA,
   );
+  K.scatterRows(rawQ, dqA, qoA, n * R, hdB);
+  K.transposeOut(rawK, dkTA, koA, n, S, hd, Sp);
+  K.transposeOut(rawV, dvTA, koA, n, S, hd, Sp);
   return {
-    dq: rowsOut(mem, dqA / 4, qo, hd),
-    dk: transposeOut(mem, dkTA / 4, ko, sh, Sp),
-    dv: transposeOut(mem, dvTA / 4, ko, sh, Sp),
+    dq: mem.slice(rawQ / 4, rawQ / 4 + n * R * hd),
+    dk: mem.slice(rawK / 4, rawK / 4 + n * S * hd),
+    dv: mem.slice(rawV / 4, rawV / 4 + n * S * hd),
   };
 }
 

@@ -75,6 +75,89 @@
     (drop (call $expRange (local.get $ptr) (i32.add (local.get $ptr) (i32.shl (local.get $len) (i32.const 2)))
       (v128.const i32x4 0 0 0 0))))
 
+;; Layout moves (the caller's tensors ↔ the kernel's arrays). Offsets are byte offsets into src (or
+  ;; dst) of each row, one i32 per row; rows are hd floats, hdB = 4·hd bytes (a multiple of 16).
+  ;; gatherRows: dst[i] = src[offs[i]], rows packed one after another.
+  (func (export "gatherRows") (param $dst i32) (param $src i32) (param $offs i32) (param $count i32) (param $hdB i32)
+    (local $end i32) (local $s i32) (local $k i32)
+    (local.set $end (i32.add (local.get $offs) (i32.shl (local.get $count) (i32.const 2))))
+    (loop $rows
+      (local.set $s (i32.add (local.get $src) (i32.load (local.get $offs))))
+      (local.set $k (i32.const 0))
+      (loop $cols
+        (v128.store (i32.add (local.get $dst) (local.get $k)) (v128.load (i32.add (local.get $s) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $cols (i32.lt_u (local.get $k) (local.get $hdB))))
+      (local.set $dst (i32.add (local.get $dst) (local.get $hdB)))
+      (local.set $offs (i32.add (local.get $offs) (i32.const 4)))
+      (br_if $rows (i32.lt_u (local.get $offs) (local.get $end)))))
+
+  ;; scatterRows: dst[offs[i]] = src[i] (the inverse of gatherRows).
+  (func (export "scatterRows") (param $dst i32) (param $src i32) (param $offs i32) (param $count i32) (param $hdB i32)
+    (local $end i32) (local $t i32) (local $k i32)
+    (local.set $end (i32.add (local.get $offs) (i32.shl (local.get $count) (i32.const 2))))
+    (loop $rows
+      (local.set $t (i32.add (local.get $dst) (i32.load (local.get $offs))))
+      (local.set $k (i32.const 0))
+      (loop $cols
+        (v128.store (i32.add (local.get $t) (local.get $k)) (v128.load (i32.add (local.get $src) (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $cols (i32.lt_u (local.get $k) (local.get $hdB))))
+      (local.set $src (i32.add (local.get $src) (local.get $hdB)))
+      (local.set $offs (i32.add (local.get $offs) (i32.const 4)))
+      (br_if $rows (i32.lt_u (local.get $offs) (local.get $end)))))
+
+  ;; transposeIn: key rows src[offs[p·S + j]] → dst [n, hd, Sp] (dst[p, d, j]); padding left as it is
+  ;; (the caller zeroes it).
+  (func (export "transposeIn")
+    (param $dst i32) (param $src i32) (param $offs i32) (param $n i32) (param $S i32) (param $hd i32) (param $Sp i32)
+    (local $p i32) (local $j i32) (local $d i32) (local $s i32) (local $t i32) (local $SpB i32)
+    (local.set $SpB (i32.shl (local.get $Sp) (i32.const 2)))
+    (local.set $p (i32.const 0))
+    (loop $pairs
+      (local.set $j (i32.const 0))
+      (loop $keys
+        (local.set $s (i32.add (local.get $src) (i32.load (local.get $offs))))
+        (local.set $t (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $d (i32.const 0))
+        (loop $dims
+          (f32.store (local.get $t) (f32.load (local.get $s)))
+          (local.set $t (i32.add (local.get $t) (local.get $SpB)))
+          (local.set $s (i32.add (local.get $s) (i32.const 4)))
+          (local.set $d (i32.add (local.get $d) (i32.const 1)))
+          (br_if $dims (i32.lt_u (local.get $d) (local.get $hd))))
+        (local.set $offs (i32.add (local.get $offs) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $keys (i32.lt_u (local.get $j) (local.get $S))))
+      (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $hd) (local.get $SpB))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $pairs (i32.lt_u (local.get $p) (local.get $n)))))
+
+  ;; transposeOut: src [n, hd, Sp] → key rows dst[offs[p·S + j]] (the inverse of transposeIn).
+  (func (export "transposeOut")
+    (param $dst i32) (param $src i32) (param $offs i32) (param $n i32) (param $S i32) (param $hd i32) (param $Sp i32)
+    (local $p i32) (local $j i32) (local $d i32) (local $s i32) (local $t i32) (local $SpB i32)
+    (local.set $SpB (i32.shl (local.get $Sp) (i32.const 2)))
+    (local.set $p (i32.const 0))
+    (loop $pairs
+      (local.set $j (i32.const 0))
+      (loop $keys
+        (local.set $t (i32.add (local.get $dst) (i32.load (local.get $offs))))
+        (local.set $s (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
+        (local.set $d (i32.const 0))
+        (loop $dims
+          (f32.store (local.get $t) (f32.load (local.get $s)))
+          (local.set $s (i32.add (local.get $s) (local.get $SpB)))
+          (local.set $t (i32.add (local.get $t) (i32.const 4)))
+          (local.set $d (i32.add (local.get $d) (i32.const 1)))
+          (br_if $dims (i32.lt_u (local.get $d) (local.get $hd))))
+        (local.set $offs (i32.add (local.get $offs) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $keys (i32.lt_u (local.get $j) (local.get $S))))
+      (local.set $src (i32.add (local.get $src) (i32.mul (local.get $hd) (local.get $SpB))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $pairs (i32.lt_u (local.get $p) (local.get $n)))))
+
   (func $hsum (param $x v128) (result f32)
     (f32.add
       (f32.add (f32x4.extract_lane 0 (local.get $x)) (f32x4.extract_lane 1 (local.get $x)))
@@ -162,9 +245,33 @@
         (local.set $ls (call $expRange (local.get $scr)
           (i32.add (local.get $scr) (i32.shl (local.get $ke16) (i32.const 2))) (f32x4.splat (local.get $m))))
         (local.set $l (call $hsum (local.get $ls)))
-        ;; out_r = Σ_j p_j v_j / l, four dims at a time, keys j < kEnd
+        ;; out_r = Σ_j p_j v_j / l over keys j < kEnd
         (local.set $ms (f32x4.splat (f32.div (f32.const 1) (local.get $l))))
         (local.set $d (i32.const 0))
+        ;; eight dims per pass over the keys while they last (one splat of p_j feeds two vectors of v)
+        (block $$o8done
+          (br_if $$o8done (i32.gt_u (i32.const 8) (local.get $hd)))
+          (loop $$o8dims
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $addr (i32.add (local.get $vp) (i32.shl (local.get $d) (i32.const 2))))
+            (local.set $sp (local.get $scr))
+            (local.set $addr2 (i32.add (local.get $scr) (i32.shl (local.get $ke) (i32.const 2))))
+            (loop $$o8keys
+              (local.set $qs (v128.load32_splat (local.get $sp)))
+              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $qs) (v128.load (local.get $addr)))))
+              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $qs) (v128.load offset=16 (local.get $addr)))))
+              (local.set $addr (i32.add (local.get $addr) (local.get $hdB)))
+              (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
+              (br_if $$o8keys (i32.lt_u (local.get $sp) (local.get $addr2))))
+            (local.set $addr (i32.add (local.get $oRow) (i32.shl (local.get $d) (i32.const 2))))
+            (v128.store (local.get $addr) (f32x4.mul (local.get $a0) (local.get $ms)))
+            (v128.store offset=16 (local.get $addr) (f32x4.mul (local.get $a1) (local.get $ms)))
+            (local.set $d (i32.add (local.get $d) (i32.const 8)))
+            (br_if $$o8dims (i32.le_u (i32.add (local.get $d) (i32.const 8)) (local.get $hd)))))
+        ;; the last four dims when hd % 8 == 4
+        (block $$o4done
+          (br_if $$o4done (i32.ge_u (local.get $d) (local.get $hd)))
         (loop $odims
           (local.set $a0 (v128.const i32x4 0 0 0 0))
           (local.set $a1 (v128.const i32x4 0 0 0 0))
@@ -190,7 +297,7 @@
           (v128.store (i32.add (local.get $oRow) (i32.shl (local.get $d) (i32.const 2)))
             (f32x4.mul (f32x4.add (local.get $a0) (local.get $a1)) (local.get $ms)))
           (local.set $d (i32.add (local.get $d) (i32.const 4)))
-          (br_if $odims (i32.lt_u (local.get $d) (local.get $hd))))
+          (br_if $odims (i32.lt_u (local.get $d) (local.get $hd)))))
         (f32.store (i32.add (local.get $mOut) (i32.shl (local.get $row) (i32.const 2))) (local.get $m))
         (f32.store (i32.add (local.get $lOut) (i32.shl (local.get $row) (i32.const 2))) (local.get $l))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -336,8 +443,32 @@
             (br_if $udims (i32.lt_u (local.get $addr2) (local.get $hdB))))
           (local.set $j (i32.add (local.get $j) (i32.const 16)))
           (br_if $keys (i32.lt_u (local.get $j) (local.get $ke16))))
-        ;; dq_r = scale·Σ_{j<kEnd} dS_j k_j, four dims at a time
+        ;; dq_r = scale·Σ_{j<kEnd} dS_j k_j
         (local.set $d (i32.const 0))
+        ;; eight dims per pass over the keys while they last (one splat of p_j feeds two vectors of v)
+        (block $$q8done
+          (br_if $$q8done (i32.gt_u (i32.const 8) (local.get $hd)))
+          (loop $$q8dims
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $addr (i32.add (local.get $kp) (i32.shl (local.get $d) (i32.const 2))))
+            (local.set $sp (local.get $scr))
+            (local.set $addr2 (i32.add (local.get $scr) (i32.shl (local.get $ke) (i32.const 2))))
+            (loop $$q8keys
+              (local.set $qs (v128.load32_splat (local.get $sp)))
+              (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $qs) (v128.load (local.get $addr)))))
+              (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $qs) (v128.load offset=16 (local.get $addr)))))
+              (local.set $addr (i32.add (local.get $addr) (local.get $hdB)))
+              (local.set $sp (i32.add (local.get $sp) (i32.const 4)))
+              (br_if $$q8keys (i32.lt_u (local.get $sp) (local.get $addr2))))
+            (local.set $addr (i32.add (i32.add (local.get $dq) (i32.mul (local.get $row) (local.get $hdB))) (i32.shl (local.get $d) (i32.const 2))))
+            (v128.store (local.get $addr) (f32x4.mul (local.get $a0) (local.get $sc)))
+            (v128.store offset=16 (local.get $addr) (f32x4.mul (local.get $a1) (local.get $sc)))
+            (local.set $d (i32.add (local.get $d) (i32.const 8)))
+            (br_if $$q8dims (i32.le_u (i32.add (local.get $d) (i32.const 8)) (local.get $hd)))))
+        ;; the last four dims when hd % 8 == 4
+        (block $$q4done
+          (br_if $$q4done (i32.ge_u (local.get $d) (local.get $hd)))
         (loop $qdims
           (local.set $a0 (v128.const i32x4 0 0 0 0))
           (local.set $a1 (v128.const i32x4 0 0 0 0))
@@ -363,7 +494,7 @@
                                (i32.shl (local.get $d) (i32.const 2)))
             (f32x4.mul (f32x4.add (local.get $a0) (local.get $a1)) (local.get $sc)))
           (local.set $d (i32.add (local.get $d) (i32.const 4)))
-          (br_if $qdims (i32.lt_u (local.get $d) (local.get $hd))))
+          (br_if $qdims (i32.lt_u (local.get $d) (local.get $hd)))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br_if $rows (i32.lt_u (local.get $r) (local.get $R))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
