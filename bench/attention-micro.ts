@@ -1,5 +1,5 @@
 /**
- * Attention alone, forward + backward, autodiff vs custom-gradient form:
+ * Attention alone, forward + backward: autodiff, the tf custom-gradient form and the WebAssembly kernel (modes of setAttentionMode).
  * `node cli/launch.mjs bench/attention-micro.ts [backend] [n] [R] [S] [hd] [reps]` (defaults: stories260K CLO shapes).
  */
 import * as tf from '@tensorflow/tfjs';
