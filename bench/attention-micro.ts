@@ -1,5 +1,5 @@
 /**
- * Attention alone, forward + backward, autodiff vs custom-gradient form:
+ * Attention alone, forward + backward: autodiff, the tf custom-gradient form and the WebAssembly kernel (modes of setAttentionMode).
  * `node cli/launch.mjs bench/attention-micro.ts [backend] [n] [R] [S] [hd] [reps]` (defaults: stories260K CLO shapes).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +16,7 @@ const G = R / S;
 const m = new Float32Array(R * S);
 for (let r = 0; r < R; r++) for (let s = (r % S) + 1; s < S; s++) m[r * S + s] = -1e9;
 const bias = tf.tensor3d(m, [1, R, S]);
-for (const form of ['autodiff', 'fused', 'autodiff', 'fused'] as const) {
+for (const form of ['autodiff', 'fused', 'kernel', 'autodiff', 'fused', 'kernel'] as const) {
   setAttentionMode(form);
   const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
     tf.sum(attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, 1 / Math.sqrt(hd))),

@@ -1,12 +1,12 @@
 /**
- * The custom-gradient attention (src/lib/model/attention.ts) against autodiff of the plain formula
+ * The custom-gradient attention (src/lib/model/attention.ts, mode 'fused') against autodiff of the plain formula
  * softmax(scale·q·kᵀ + bias)·v: values and the gradients of q, k, v, on cpu and wasm, with grouped
  * heads (R = 2·S rows), a causal bias shared by all pairs and a per-pair padding bias.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { attention, autodiffAttention } from '../../src/lib/model/attention';
+import { attention, autodiffAttention, setAttentionMode } from '../../src/lib/model/attention';
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -23,7 +23,13 @@ function causal(n: number, G: number, T: number, padFrom: number[] | null): tf.T
   return tf.tensor3d(m, [padFrom ? n : 1, G * T, S]);
 }
 
-afterAll(() => tf.setBackend('cpu'));
+// the tf custom-gradient form on every backend (on wasm the default would be the WebAssembly kernel,
+// tested in attention-wasm.test.ts)
+setAttentionMode('fused');
+afterAll(() => {
+  setAttentionMode('auto');
+  return tf.setBackend('cpu');
+});
 
 describe.each(['cpu', 'wasm'])('attention on %s', (backend) => {
   it.each([

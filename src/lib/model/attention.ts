@@ -1,4 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  attentionBackward,
+  attentionForward,
+  attentionKernelAvailable,
+  prepareBias,
+  type AttentionShape,
+  type PreparedBias,
+} from './attention-kernel';
 
 /**
  * Scaled dot-product attention over "pairs" (one pair = one batch row × one KV head, with the G query
@@ -19,6 +27,11 @@ import * as tf from '@tensorflow/tfjs';
  * XNNPACK runs them. The products are too small ([G·T, hd]·[hd, S]) for XNNPACK to beat the batched
  * loop by much, and the ~20 extra ops per pair (gathers, since wasm's slice copies its whole input per
  * piece) cost more than they saved.
+ *
+ * On the wasm backend (hd % 4 == 0, WebAssembly SIMD present) the whole op runs in the fused kernel of
+ * attention-kernel.ts instead (`kernelAttention`): tfjs-wasm's batched products are a scalar loop on one
+ * thread; the kernel never materialises the [n, R, S] scores, skips the masked tail of causal rows and
+ * keeps only the row statistics (lse as max and 1/sum, [2, n, R]) for the backward pass.
  */
 export function attention(
   q: tf.Tensor3D,
@@ -28,6 +41,7 @@ export function attention(
   scale: number,
 ): tf.Tensor3D {
   if (mode === 'autodiff') return autodiffAttention(q, k, v, bias, scale);
+  if (mode === 'kernel' || (mode === 'auto' && useKernel(q.shape[2]))) return kernelAttention(q, k, v, bias, scale);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const qs = tf.mul(qi, scale) as tf.Tensor3D;
     const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(qs, ki as tf.Tensor3D, false, true), bias)));
@@ -61,8 +75,91 @@ export function autodiffAttention(
   return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor3D;
 }
 
-let mode: 'fused' | 'autodiff' = 'fused';
-/** Force a form (tests, A/B benchmarks). */
-export function setAttentionMode(m: 'fused' | 'autodiff'): void {
+export type AttentionMode = 'auto' | 'fused' | 'autodiff' | 'kernel';
+let mode: AttentionMode = 'auto';
+/**
+ * Force a form (tests, A/B benchmarks): 'auto' (the default) is the kernel on wasm where it applies and
+ * 'fused' elsewhere; 'kernel' uses the WebAssembly kernel on any backend (it reads the tensors' data).
+ */
+export function setAttentionMode(m: AttentionMode): void {
   mode = m;
+}
+
+function useKernel(hd: number): boolean {
+  return tf.getBackend() === 'wasm' && hd % 4 === 0 && attentionKernelAvailable();
+}
+
+/** The kernel's view of each bias tensor (padded copy and per-row kEnd), computed once per tensor. */
+const prepared = new WeakMap<tf.Tensor, PreparedBias>();
+
+function prepared3(bias: tf.Tensor3D): PreparedBias {
+  let p = prepared.get(bias);
+  if (!p) {
+    const [pairs, R, S] = bias.shape;
+    p = prepareBias(bias.dataSync() as Float32Array, pairs, R, S);
+    prepared.set(bias, p);
+  }
+  return p;
+}
+
+const f32 = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
+
+/**
+ * The fused WebAssembly kernel as a tf op with its own gradient: the forward saves q, k, v, out and
+ * the row statistics (max and 1/sum: lse in two parts, [2, n, R]), not P; the backward recomputes P
+ * row by row.
+ */
+export function kernelAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor3D {
+  const [n, R, hd] = q.shape;
+  return kernelOp({ n, R, S: k.shape[1], hd, scale }, q, k, v, bias, q.shape) as tf.Tensor3D;
+}
+
+/**
+ * Attention in the projections' layouts, without transposes: q [B, T, H, hd], k, v [B, S, Hkv, hd]
+ * (S = T, no cache) → [B·T, H·hd], by the kernel; null where the kernel does not apply (backend, mode,
+ * hd % 4), and the caller takes the transposing path to attention().
+ */
+export function attentionHeads(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor2D | null {
+  const [B, T, H, hd] = q.shape;
+  const [, S, Hkv] = k.shape;
+  if (!(mode === 'kernel' ? hd % 4 === 0 && attentionKernelAvailable() : mode === 'auto' && useKernel(hd))) return null;
+  const sh: AttentionShape = { n: B * Hkv, R: (H / Hkv) * T, S, hd, scale, heads: { B, T, H, Hkv } };
+  return kernelOp(sh, q, k, v, bias, [B * T, H * hd]) as tf.Tensor2D;
+}
+
+function kernelOp(
+  sh: AttentionShape,
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor3D,
+  outShape: number[],
+): tf.Tensor {
+  const pb = prepared3(bias);
+  const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { out, stats } = attentionForward(sh, f32(qi), f32(ki), f32(vi), pb);
+    const outT = tf.tensor(out, outShape);
+    save([qi, ki, vi, outT, tf.tensor3d(stats, [2, sh.n, sh.R])]);
+    return {
+      value: outT,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [qS, kS, vS, oS, lS] = saved;
+        const g = attentionBackward(sh, f32(qS), f32(kS), f32(vS), pb, f32(oS), f32(lS), f32(dy));
+        return [tf.tensor(g.dq, qS.shape), tf.tensor(g.dk, kS.shape), tf.tensor(g.dv, vS.shape)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(q, k, v);
 }

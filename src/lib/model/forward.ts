@@ -5,7 +5,7 @@ import type { LoraState } from './adapter';
 import { applyRope, ropeTables, type RopeTables } from './rope';
 import { geluTanh, linear, norm, type LoraApply } from './layers';
 import { matMulFrozenT, matMulT } from './matmul';
-import { attention } from './attention';
+import { attention, attentionHeads } from './attention';
 
 export interface ForwardOptions {
   lora?: LoraState | null;
@@ -125,28 +125,33 @@ function block(
     q = applyRope(q, k.rope);
     kk = applyRope(kk, k.rope);
   }
-  let kT = tf.transpose(kk, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
-  let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
-  if (cache) {
-    const past = cache.layers[l];
-    if (past) {
-      kT = tf.concat([past.k, kT], 2);
-      vT = tf.concat([past.v, vT], 2);
+  // Without a cache, on wasm: the fused kernel reads the projections' layouts and writes [B·T, H·hd]
+  // itself (no transposes); otherwise transpose to [B, H, T, hd] for the cache and for attention().
+  let att = cache ? null : attentionHeads(q, kk, v, k.bias as tf.Tensor3D, scale);
+  if (!att) {
+    let kT = tf.transpose(kk, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
+    let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
+    if (cache) {
+      const past = cache.layers[l];
+      if (past) {
+        kT = tf.concat([past.k, kT], 2);
+        vT = tf.concat([past.v, vT], 2);
+      }
+      cache.layers[l] = { k: tf.keep(kT), v: tf.keep(vT) };
+      if (past) {
+        past.k.dispose();
+        past.v.dispose();
+      }
     }
-    cache.layers[l] = { k: tf.keep(kT), v: tf.keep(vT) };
-    if (past) {
-      past.k.dispose();
-      past.v.dispose();
-    }
+    // Grouped-query attention without repeating K/V: fold the G query heads of each KV head into the time axis.
+    const qg = tf.transpose(q, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]);
+    const kg = kT.reshape([B * Hkv, S, hd]);
+    const vg = vT.reshape([B * Hkv, S, hd]);
+    att = attention(qg as tf.Tensor3D, kg as tf.Tensor3D, vg as tf.Tensor3D, k.bias as tf.Tensor3D, scale) // [B*Hkv, G*T, hd]
+      .reshape([B, H, T, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * T, H * hd]) as tf.Tensor2D;
   }
-  // Grouped-query attention without repeating K/V: fold the G query heads of each KV head into the time axis.
-  const qg = tf.transpose(q, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]);
-  const kg = kT.reshape([B * Hkv, S, hd]);
-  const vg = vT.reshape([B * Hkv, S, hd]);
-  const att = attention(qg as tf.Tensor3D, kg as tf.Tensor3D, vg as tf.Tensor3D, k.bias as tf.Tensor3D, scale) // [B*Hkv, G*T, hd]
-    .reshape([B, H, T, hd])
-    .transpose([0, 2, 1, 3])
-    .reshape([B * T, H * hd]) as tf.Tensor2D;
   x = tf.add(x, lin('o_proj', att));
 
   const h2 = norm(x, lw.mlpNorm, cfg);
