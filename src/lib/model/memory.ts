@@ -24,7 +24,8 @@
 import { countParams, type ModelConfig } from './config';
 import type { LinearName } from './weights';
 import { linearShape } from './adapter';
-import { chunkPlan } from './logprobs';
+import { chunkPlan, VOCAB_SPLIT_ABOVE } from './logprobs';
+import { DEFAULT_TRANSPOSE_CACHE_BYTES } from './matmul';
 
 export interface MemoryRunShape {
   /** sequences per forward pass (rows × the objective's layout.length) */
@@ -122,7 +123,22 @@ export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[])
  * h per position and MLP hidden unit, s per attention score; head per logit of an output-head block
  * (logits, exp, one-hot, their difference). Refit with bench/fit-memory.ts after engine changes.
  */
-export const MEMORY_COEFFS = { d: 48, h: 34, s: 1, head: 5 };
+export const MEMORY_COEFFS = { d: 10, h: 8, s: 1.5, head: 5 };
+
+/**
+ * Bytes the wasm backend keeps besides the weights: Wᵀ copies of frozen matrices up to the cache's
+ * budget (src/lib/model/matmul.ts; the head counts among them when its vocabulary is one block), and
+ * the head's transposed vocabulary blocks when the vocabulary is split (src/lib/model/logprobs.ts).
+ */
+export function keptCopies(c: ModelConfig): number {
+  const F = 4;
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const linears = c.nLayers * (c.dim * (2 * q + 2 * kv) + (c.mlp === 'swiglu' ? 3 : 2) * c.dim * c.hiddenDim);
+  const split = c.vocabSize > VOCAB_SPLIT_ABOVE;
+  const cached = Math.min(DEFAULT_TRANSPOSE_CACHE_BYTES, F * (linears + (split ? 0 : c.vocabSize * c.dim)));
+  return cached + (split ? F * c.vocabSize * c.dim : 0);
+}
 
 export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
   const F = 4;
@@ -134,8 +150,7 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const wasm = (run.backend ?? 'wasm') === 'wasm';
   const params = countParams(c);
   const emb = c.vocabSize * c.dim;
-  // On wasm every frozen matrix (all but norms and biases, and the embedding used as the head) is also kept transposed.
-  const weights = F * params * (wasm ? 2 : 1);
+  const weights = F * params + (wasm ? keptCopies(c) : 0);
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
