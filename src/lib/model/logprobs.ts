@@ -42,7 +42,11 @@ export function chunkPlan(N: number, V: number, o: ChunkOptions = {}): { rows: n
   return { rows, vocab };
 }
 
-/** Column blocks of the head: W_j [vc, D] (slices, made when needed) and W_jᵀ [D, vc] (kept while W lives). */
+/**
+ * Vocabulary blocks of the head on wasm: W_jᵀ [D, vc], kept while W lives (4·V·D bytes, the guard's
+ * keptCopies). Both products use them untransposed: logits h·W_jᵀ, and the backward's d hᵀ += W_jᵀ·dl_jᵀ.
+ * Other backends slice W_j [vc, D] when needed (on wasm a slice copies the whole head per piece).
+ */
 const headBlocks = new WeakMap<tf.Tensor, { vocab: number; wt: tf.Tensor2D[] }>();
 
 function transposedBlocks(w: tf.Tensor2D, vocab: number): tf.Tensor2D[] {
