@@ -22,7 +22,9 @@ interface Row {
 }
 
 const file = process.argv[2] ?? 'bench/results/memory.json';
-const rows = (JSON.parse(readFileSync(file, 'utf8')).results as Row[]).filter((r) => r.peak_bytes !== undefined);
+const rows = (JSON.parse(readFileSync(file, 'utf8')).results as Row[])
+  .filter((r) => r.peak_bytes !== undefined)
+  .map((r) => ({ ...r, micro_batches: r.micro_batches ?? 1 }));
 await tf.setBackend('cpu');
 const stories = (await loadModelArg('stories260K')).config;
 const shapes: Record<string, ModelConfig> = { stories260K: stories, big: BIG_6L, smollm135m: SMOLLM2_135M };
@@ -45,16 +47,21 @@ function worst(): { err: number; errs: number[] } {
 
 let best = { ...MEMORY_COEFFS };
 let bestErr = worst().err;
-for (let d = 20; d <= 100; d += 2)
-  for (let h = 0; h <= 40; h += 2)
-    for (let s = 1; s <= 10; s += 0.5)
-      // at least the attention probabilities each block keeps
-      for (const head of [3, 4, 5]) {
-        Object.assign(MEMORY_COEFFS, { d, h, s, head });
+// h is not fitted: SwiGLU keeps its two inputs (layers.ts swiglu), 2 values per hidden unit; every
+// measured shape has h ≈ 2.7·d, so d and h could trade against each other in a fit
+const h = 2;
+for (let d = 10; d <= 50; d += 0.5)
+  // s (the attention probabilities the tf form keeps) cannot be fitted on wasm, where every measured
+  // shape runs the attention kernel (head dim divisible by 4) and keeps none: it stays as fitted before
+  // the kernel (1.25, bench/results/memory.json at commit 86b0e99) for the backends that keep them
+  for (const s of [MEMORY_COEFFS.s])
+    for (let back = 0; back <= 2; back += 0.125)
+      for (const head of [3, 4, 5, 6]) {
+        Object.assign(MEMORY_COEFFS, { d, h, s, back, head });
         const { err } = worst();
         if (err < bestErr) {
           bestErr = err;
-          best = { d, h, s, head };
+          best = { d, h, s, back, head };
         }
       }
 Object.assign(MEMORY_COEFFS, best);

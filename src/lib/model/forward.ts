@@ -3,7 +3,7 @@ import type { ModelConfig } from './config';
 import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
 import type { LoraState } from './adapter';
 import { applyRope, ropeTables, type RopeTables } from './rope';
-import { geluTanh, linear, norm, type LoraApply } from './layers';
+import { addSame, geluTanh, linear, norm, swiglu, type LoraApply } from './layers';
 import { matMulFrozenT, matMulT } from './matmul';
 import { attention, attentionHeads } from './attention';
 
@@ -152,17 +152,16 @@ function block(
       .transpose([0, 2, 1, 3])
       .reshape([B * T, H * hd]) as tf.Tensor2D;
   }
-  x = tf.add(x, lin('o_proj', att));
+  x = addSame(x, lin('o_proj', att));
 
   const h2 = norm(x, lw.mlpNorm, cfg);
   let m: tf.Tensor2D;
   if (cfg.mlp === 'swiglu') {
-    const g = lin('gate_proj', h2);
-    m = tf.mul(tf.mul(g, tf.sigmoid(g)), lin('up_proj', h2));
+    m = swiglu(lin('gate_proj', h2), lin('up_proj', h2));
   } else {
     m = geluTanh(lin('up_proj', h2));
   }
-  return tf.add(x, lin('down_proj', m));
+  return addSame(x, lin('down_proj', m));
 }
 
 /**

@@ -42,7 +42,11 @@ export function chunkPlan(N: number, V: number, o: ChunkOptions = {}): { rows: n
   return { rows, vocab };
 }
 
-/** Column blocks of the head: W_j [vc, D] (slices, made when needed) and W_jᵀ [D, vc] (kept while W lives). */
+/**
+ * Vocabulary blocks of the head on wasm: W_jᵀ [D, vc], kept while W lives (4·V·D bytes, the guard's
+ * keptCopies). Both products use them untransposed: logits h·W_jᵀ, and the backward's d hᵀ += W_jᵀ·dl_jᵀ.
+ * Other backends slice W_j [vc, D] when needed (on wasm a slice copies the whole head per piece).
+ */
 const headBlocks = new WeakMap<tf.Tensor, { vocab: number; wt: tf.Tensor2D[] }>();
 
 function transposedBlocks(w: tf.Tensor2D, vocab: number): tf.Tensor2D[] {
@@ -116,23 +120,28 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
           return [lp, tf.add(m, ls).reshape([n])];
         }
         // Online log-sum-exp over vocabulary blocks; the target logit comes from the block that holds it.
+        // Each block runs in its own tidy: only the running max, sum and target logit outlive it.
         let mAll: tf.Tensor | null = null;
         let sAll: tf.Tensor | null = null;
         let tl: tf.Tensor | null = null;
         for (let j = 0; j < nv; j++) {
-          const l = blockLogits(hc, w, vocab, j);
-          const m = tf.max(l, -1);
-          const s = tf.sum(tf.exp(tf.sub(l, m.reshape([n, 1]))), -1);
-          const t = tf.sum(tf.mul(l, oneHot(tc, j)), -1);
-          tl = tl ? tf.add(tl, t) : t;
-          if (!mAll || !sAll) {
-            mAll = m;
-            sAll = s;
-          } else {
+          const [m2, s2, t2] = tf.tidy(() => {
+            const l = blockLogits(hc, w, vocab, j);
+            const m = tf.max(l, -1);
+            const s = tf.sum(tf.exp(tf.sub(l, m.reshape([n, 1]))), -1);
+            const t = tf.sum(tf.mul(l, oneHot(tc, j)), -1);
+            if (!mAll || !sAll || !tl) return [m, s, t];
             const mNew: tf.Tensor = tf.maximum(mAll, m);
-            sAll = tf.add(tf.mul(sAll, tf.exp(tf.sub(mAll, mNew))), tf.mul(s, tf.exp(tf.sub(m, mNew))));
-            mAll = mNew;
-          }
+            return [
+              mNew,
+              tf.add(tf.mul(sAll, tf.exp(tf.sub(mAll, mNew))), tf.mul(s, tf.exp(tf.sub(m, mNew)))),
+              tf.add(tl, t),
+            ];
+          });
+          mAll?.dispose();
+          sAll?.dispose();
+          tl?.dispose();
+          [mAll, sAll, tl] = [m2, s2, t2];
         }
         const lse = tf.add(mAll!, tf.log(sAll!));
         return [tf.sub(tl!, lse), lse];
@@ -156,14 +165,32 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
               const tc = n === N ? tS : tf.slice(tS, [r0], [n]);
               const dyc = (n === N ? dy : tf.slice(dy, [r0], [n])).reshape([n, 1]);
               const lsec = (n === N ? lseS : tf.slice(lseS, [r0], [n])).reshape([n, 1]);
+              // One vocabulary block at a time (its own tidy), only the running sum outlives a block.
+              // With several blocks, d hᵀ = Σ_j W_jᵀ · (dl_j)ᵀ from the cached transposed blocks: a plain
+              // product (no slice of W, which on wasm copies the whole head per piece).
+              const split = nv > 1 && tf.getBackend() === 'wasm';
               let acc: tf.Tensor | null = null;
               for (let j = 0; j < nv; j++) {
-                const l = blockLogits(hc, w, vocab, j);
-                const p = tf.exp(tf.sub(l, lsec));
-                const dl = tf.mul(tf.sub(oneHot(tc, j), p), dyc);
-                const wj = nv === 1 ? w : tf.slice(w, [j * vocab, 0], [Math.min(vocab, V - j * vocab), w.shape[1]]);
-                const g = tf.matMul(dl as tf.Tensor2D, wj);
-                acc = acc ? tf.add(acc, g) : g;
+                const g = tf.tidy(() => {
+                  const l = blockLogits(hc, w, vocab, j);
+                  const p = tf.exp(tf.sub(l, lsec));
+                  const dl = tf.mul(tf.sub(oneHot(tc, j), p), dyc) as tf.Tensor2D;
+                  if (split) return tf.matMul(transposedBlocks(w, vocab)[j], tf.transpose(dl));
+                  const wj = nv === 1 ? w : tf.slice(w, [j * vocab, 0], [Math.min(vocab, V - j * vocab), w.shape[1]]);
+                  return tf.matMul(dl, wj);
+                });
+                if (!acc) acc = g;
+                else {
+                  const next: tf.Tensor = tf.add(acc, g);
+                  acc.dispose();
+                  g.dispose();
+                  acc = next;
+                }
+              }
+              if (split) {
+                const t = tf.transpose(acc!);
+                acc!.dispose();
+                acc = t;
               }
               return acc!;
             }),

@@ -8,23 +8,31 @@
  *
  * The estimate (float32, 4 bytes a value; N = B·T positions of B sequences, d = dim, h = MLP hidden,
  * H = heads, L = layers, V = vocab) is the sum of
- *   weights      4 · params, twice on wasm (each frozen matrix also kept transposed, src/lib/model/matmul.ts)
+ *   weights      4 · params, plus on wasm the copies kept beside them (keptCopies): Wᵀ of frozen
+ *                matrices up to 64 MiB (src/lib/model/matmul.ts) and, for a vocabulary cut into blocks,
+ *                the head's transposed blocks (4 · V · d, src/lib/model/logprobs.ts)
  *   adapter      4 · P · 4  (LoRA values, their gradients, AdamW m and v)
- *   activations  what the policy pass holds at the peak of its backward pass: tfjs keeps every tensor a
- *                gradient needs and every intermediate gradient until back-propagation ends, so
- *                  per block  4 · (48·N·d + 34·N·h + 1·B·H·T²)          (all L blocks)
- *                with checkpointing, each block's input and its gradient (2 · 4·N·d per block) plus
- *                one block's worth (the block being recomputed and back-propagated)
- *   working set  the output head, which works in blocks of ≤ 2^22 logits (src/lib/model/logprobs.ts):
- *                5 values per logit of a block, plus the hidden states and their gradient
- * The coefficients are fitted to tf.profile peaks measured by `npm run bench` (wasm) on stories260K,
- * the 6-layer dim-256 model and the SmolLM2-135M shape, SFT and CLO (bench/results/memory.json);
+ *   activations  what the policy pass holds when its backward pass starts: the tensors each block keeps
+ *                for its gradient (the fused LoRA linears, norms and SwiGLU of layers.ts keep their
+ *                inputs only; attention keeps its probabilities, except the wasm kernel of
+ *                attention-kernel.ts, which keeps two floats per row and recomputes them), so
+ *                  per block  4 · (d·N·d + h·N·h + s·B·H·T²)          (all L blocks; s = 0 with the kernel)
+ *                with checkpointing, each block's input (4·N·d per block) plus one block's worth (the
+ *                block being recomputed and back-propagated). Back-propagation frees each gradient
+ *                and kept tensor once used (src/lib/model/backprop.ts): no gradients pile up
+ *   working set  the larger of the output head's backward, which works in blocks of ≤ 2^22 logits
+ *                (src/lib/model/logprobs.ts: `head` values per logit of a block, plus the hidden
+ *                states and their gradient), and one block's backward (`back` × what the block keeps)
+ * The coefficients (MEMORY_COEFFS) are fitted to tf.profile peaks (which count a tensor sharing another's
+ * buffer once more) measured on wasm on stories260K, the 6-layer dim-256 model and the SmolLM2-135M
+ * shape, SFT and CLO (bench/results/memory.json, bench/fit-memory.ts);
  * tests/model/memory-guard.test.ts checks the estimate against measured peaks, not this formula.
  */
 import { countParams, type ModelConfig } from './config';
 import type { LinearName } from './weights';
 import { linearShape } from './adapter';
-import { chunkPlan } from './logprobs';
+import { chunkPlan, VOCAB_SPLIT_ABOVE } from './logprobs';
+import { DEFAULT_TRANSPOSE_CACHE_BYTES } from './matmul';
 
 export interface MemoryRunShape {
   /** sequences per forward pass (rows × the objective's layout.length) */
@@ -36,7 +44,7 @@ export interface MemoryRunShape {
   training?: boolean;
   /** gradient checkpointing (recompute each block in the backward pass) */
   checkpointing?: boolean;
-  /** the backend the run uses; wasm keeps a transposed copy of every frozen matrix */
+  /** the backend the run uses; wasm keeps transposed copies of some frozen matrices (keptCopies) */
   backend?: string;
 }
 
@@ -119,10 +127,26 @@ export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[])
 
 /**
  * Fitted coefficients (values kept per block, see the header): d per position and model dimension,
- * h per position and MLP hidden unit, s per attention score; head per logit of an output-head block
+ * h per position and MLP hidden unit, s per attention score; back: one block's backward pass (the
+ * gradients it makes on top of what it keeps) as a fraction of what the block keeps; head per logit of an output-head block
  * (logits, exp, one-hot, their difference). Refit with bench/fit-memory.ts after engine changes.
  */
-export const MEMORY_COEFFS = { d: 48, h: 34, s: 1, head: 5 };
+export const MEMORY_COEFFS = { d: 32, h: 2, s: 1.25, back: 0.75, head: 6 };
+
+/**
+ * Bytes the wasm backend keeps besides the weights: Wᵀ copies of frozen matrices up to the cache's
+ * budget (src/lib/model/matmul.ts; the head counts among them when its vocabulary is one block), and
+ * the head's transposed vocabulary blocks when the vocabulary is split (src/lib/model/logprobs.ts).
+ */
+export function keptCopies(c: ModelConfig): number {
+  const F = 4;
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const linears = c.nLayers * (c.dim * (2 * q + 2 * kv) + (c.mlp === 'swiglu' ? 3 : 2) * c.dim * c.hiddenDim);
+  const split = c.vocabSize > VOCAB_SPLIT_ABOVE;
+  const cached = Math.min(DEFAULT_TRANSPOSE_CACHE_BYTES, F * (linears + (split ? 0 : c.vocabSize * c.dim)));
+  return cached + (split ? F * c.vocabSize * c.dim : 0);
+}
 
 export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
   const F = 4;
@@ -134,13 +158,17 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const wasm = (run.backend ?? 'wasm') === 'wasm';
   const params = countParams(c);
   const emb = c.vocabSize * c.dim;
-  // On wasm every frozen matrix (all but norms and biases, and the embedding used as the head) is also kept transposed.
-  const weights = F * params * (wasm ? 2 : 1);
+  const weights = F * params + (wasm ? keptCopies(c) : 0);
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
   const k = MEMORY_COEFFS;
-  const block = F * (k.d * N * c.dim + k.h * N * c.hiddenDim + k.s * B * c.nHeads * T * T);
+  // the wasm attention kernel (attention-kernel.ts, head dims divisible by 4) keeps q, k, v and its output
+  // (in the d term) and two floats per row, not the [B·H, T, T] probabilities the tf form keeps
+  const keptScores = wasm && c.headDim % 4 === 0 ? 0 : k.s * B * c.nHeads * T * T;
+  const block = F * (k.d * N * c.dim + k.h * N * c.hiddenDim + keptScores);
+  // one block's backward pass on top of what it keeps; the head's backward runs before any block's
+  const blockBackward = k.back * block;
   const plan = chunkPlan(N, c.vocabSize);
   const head = F * k.head * plan.rows * plan.vocab + F * 2 * N * c.dim;
   let activations: number;
@@ -149,17 +177,17 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
     activations = 0;
     working = block + head;
   } else if (run.checkpointing) {
-    // each block's input, and later its gradient; one block recomputed and back-propagated at a time
-    activations = 2 * F * c.nLayers * N * c.dim;
-    working = block + head;
+    // each block's input; one block recomputed and back-propagated at a time
+    activations = F * c.nLayers * N * c.dim;
+    working = block + Math.max(head, blockBackward);
   } else {
     activations = c.nLayers * block;
-    working = head;
+    working = Math.max(head, blockBackward);
   }
   const candidates: [number, string][] = [
     [emb, 'embedding table'],
     [plan.rows * plan.vocab, 'logits block (positions × vocabulary)'],
-    [B * c.nHeads * T * T, 'attention scores (batch × heads × sequence²)'],
+    [wasm && c.headDim % 4 === 0 ? 0 : B * c.nHeads * T * T, 'attention scores (batch × heads × sequence²)'],
     [N * c.hiddenDim, 'MLP activations (batch × sequence × hidden)'],
   ];
   candidates.sort((a, b) => b[0] - a[0]);
@@ -216,7 +244,7 @@ export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetChec
     let fix: string;
     if (adapter > e.activations + e.working) fix = 'use a lower LoRA rank or fewer target modules';
     else if (e.weights > 0.75 * budgetBytes)
-      fix = `the model weights alone take ${formatBytes(e.weights)}${(run.backend ?? 'wasm') === 'wasm' ? ' (wasm keeps every frozen matrix twice, as stored and transposed)' : ''}: pick a smaller model`;
+      fix = `the model weights alone take ${formatBytes(e.weights)}${(run.backend ?? 'wasm') === 'wasm' ? ' (on wasm including the transposed copies kept of the head and of frozen matrices)' : ''}: pick a smaller model`;
     else if (!run.checkpointing && (run.training ?? true) && e.activations > e.working)
       fix =
         'turn on gradient checkpointing (--grad-checkpointing), or use a smaller batch with gradient accumulation, or a shorter sequence';
