@@ -89,11 +89,12 @@ const logicalCores = (): number =>
 /**
  * Default wasm threads: tfjs's own choice, half the logical cores (at least 1, at most 8), i.e. one per
  * physical core on a hyper-threaded CPU. Every core did not win when measured (bench/browser-bench.ts
- * --variants wasm:1,wasm:2, CLO batch 2 × 64, 2 vCPUs, 2026-12-02, 10 alternating rounds, 21 page loads
- * each; bench/results/browser.json): 2 threads were slower in every round, 0.45–0.77× the tokens/s of
- * 1 (medians 796 vs 1,150 tokens/s; page load → first step 5.8 s vs 5.2 s). Other jobs kept 0.2–1.5 of
+ * --variants wasm:1,wasm:2, CLO batch 2 × 64, 2 vCPUs, 2026-12-02, 12 alternating rounds, 23 page loads
+ * each; bench/results/browser.json): 2 threads were slower in every round, 0.35–0.84× the tokens/s of
+ * 1 (medians 861 vs 1,365 tokens/s; page load → first step 5.2 s either way). Other jobs kept 0.1–1.5 of
  * the 2 cores busy meanwhile (a pool thread waiting for a busy core holds up each parallel op: the
- * likely cause); no quiet window came to measure 2 threads alone. So more than tfjs's default stays opt-in (`threads`, bench `--variants wasm:N`).
+ * likely cause); no quiet window came to measure 2 threads alone. So more than tfjs's default stays
+ * opt-in (`threads`, bench `--variants wasm:N`).
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, Math.floor(logicalCores() / 2)));
