@@ -1,7 +1,9 @@
 /**
  * Browser bench page (bench.html): for each backend, a fresh training worker runs a few CLO steps of
- * stories260K on the bundled en–ko pairs. Reports tokens/s per backend and, for the first backend,
- * the time from page load (navigation start) to the first finished training step.
+ * stories260K on the bundled en–ko pairs. Reports tokens/s per backend, the wasm threads used and,
+ * per backend, the time from page load (navigation start) to its first finished training step (for the
+ * first backend on the page that is the first-step latency after page load: bench/browser-bench.ts
+ * loads the page once per backend). ?threads=N asks the worker for N wasm threads.
  * Results: window.__bench = {done, results: [...]} (read by bench/browser-bench.ts).
  */
 import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/train/protocol';
@@ -25,6 +27,8 @@ interface BackendResult {
   error?: string;
   /** wasm threads the worker ran with */
   threads?: number;
+  /** wasm: whether the threaded SIMD build was loaded */
+  threadedBuild?: boolean;
 }
 
 const params = new URLSearchParams(location.search);
@@ -89,6 +93,7 @@ function runOne(requested: BackendName): Promise<BackendResult> {
         r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
         r.initMs = e.initMs;
         r.threads = e.threads;
+        r.threadedBuild = e.threadedBuild;
         const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
         send({
           type: 'start',

@@ -88,9 +88,13 @@ const logicalCores = (): number =>
 
 /**
  * Default wasm threads: tfjs's own choice, half the logical cores (at least 1, at most 8), i.e. one per
- * physical core on a hyper-threaded CPU. Measured here (bench/browser-bench.ts, wasm, CLO batch 2 × 64,
- * a 2-vCPU machine shared with other jobs): 1 thread 281–284 tokens/s, 2 threads 147–150: extra
- * threads that must share busy cores spin and lose, so more than tfjs's default is opt-in (`threads`).
+ * physical core on a hyper-threaded CPU. Every core did not win when measured (bench/browser-bench.ts
+ * --variants wasm:1,wasm:2, CLO batch 2 × 64, 2 vCPUs, 2026-12-02, 12 alternating rounds, 23 page loads
+ * each; bench/results/browser.json): 2 threads were slower in every round, 0.35–0.84× the tokens/s of
+ * 1 (medians 861 vs 1,365 tokens/s; page load → first step 5.2 s either way). Other jobs kept 0.1–1.5 of
+ * the 2 cores busy meanwhile (a pool thread waiting for a busy core holds up each parallel op: the
+ * likely cause); no quiet window came to measure 2 threads alone. So more than tfjs's default stays
+ * opt-in (`threads`, bench `--variants wasm:N`).
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, Math.floor(logicalCores() / 2)));
