@@ -34,6 +34,12 @@ const LORA = { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as Linear
 const stories = await loadModelArg('stories260K');
 const MiB = 2 ** 20;
 
+/** Size of the wasm backend's heap (bytes), or null on another backend. */
+function wasmHeapBytes(): number | null {
+  const be = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return be.wasm?.HEAPU8?.buffer.byteLength ?? null;
+}
+
 for (const config of args.configs!.split(',')) {
   const shape = config === 'smollm135m' ? SMOLLM2_135M : config === 'big' ? BIG_6L : null;
   const model = shape ? { ...stories, config: shape, weights: randomWeights(shape, 1) } : stories;
@@ -94,6 +100,9 @@ for (const config of args.configs!.split(',')) {
           loss,
           peak_bytes: prof.peakBytes,
           rss_peak_bytes: rssPeak,
+          // the wasm heap only grows: its size after the step is the high-water mark of every tensor's
+          // bytes (shared buffers once), so measure one shape per process for a per-shape figure
+          wasm_heap_bytes: wasmHeapBytes(),
           micro_batches: 1,
           estimate_bytes: est.total,
         };

@@ -131,7 +131,7 @@ export function loraParamCount(c: ModelConfig, r: number, targets: LinearName[])
  * gradients it makes on top of what it keeps) as a fraction of what the block keeps; head per logit of an output-head block
  * (logits, exp, one-hot, their difference). Refit with bench/fit-memory.ts after engine changes.
  */
-export const MEMORY_COEFFS = { d: 32, h: 2, s: 1.25, back: 0.75, head: 6 };
+export const MEMORY_COEFFS = { d: 22, h: 2, s: 1.25, back: 1.875, head: 3 };
 
 /**
  * Bytes the wasm backend keeps besides the weights: Wᵀ copies of frozen matrices up to the cache's
