@@ -145,7 +145,7 @@ describe('memory guard', () => {
     const c = { ...tinyConfig('llama'), vocabSize: 32000 };
     const buf = checkMemory(
       c,
-      { batchSize: 40, seqLen: 512, lora: { r: 8, targets: ['q_proj'] } },
+      { batchSize: 40, seqLen: 512, lora: { r: 8, targets: ['q_proj'] }, backend: 'webgpu' },
       { maxStorageBufferBindingSize: 128 * 2 ** 20 },
     );
     expect(buf.ok).toBe(false);
@@ -156,7 +156,7 @@ describe('memory guard', () => {
     expect(
       checkMemory(
         c,
-        { batchSize: 1, seqLen: 64, lora: { r: 8, targets: ['q_proj'] } },
+        { batchSize: 1, seqLen: 64, lora: { r: 8, targets: ['q_proj'] }, backend: 'webgpu' },
         { maxStorageBufferBindingSize: 128 * 2 ** 20 },
       ).ok,
     ).toBe(true);
