@@ -14,7 +14,7 @@ import type { ModelLike } from '../../src/lib/model/forward';
 import { createLora, disposeLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lora';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { getObjective } from '../../src/lib/objectives';
-import { disposeBatch, packBatch, type TokenizedSeq } from '../../src/lib/model/batch';
+import { disposeBatch, packBatch } from '../../src/lib/model/batch';
 import { sequenceLogprobs } from '../../src/lib/model/logprobs';
 import { mulberry32 } from '../../src/lib/model/sample';
 import { Trainer } from '../../src/lib/train/trainer';
@@ -22,28 +22,15 @@ import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { Tokenizer } from '../../src/lib/tokenizer/types';
 
+import { gpt2Variant, randomSeqs } from '../helpers/tiny-models';
+
 const tiny = { dim: 16, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {
   'llama, rope half, GQA': defaultConfig({ ...tiny, ropeStyle: 'half' }),
-  'gpt2 (learned positions, LayerNorm, GELU, biases)': defaultConfig({
-    ...tiny,
-    arch: 'gpt2',
-    nKvHeads: 4,
-    position: 'learned',
-    norm: 'layer',
-    mlp: 'gelu',
-    bias: { qkv: true, o: true, mlp: true },
-  }),
+  'gpt2 (learned positions, LayerNorm, GELU, biases)': gpt2Variant(tiny),
 };
 
-function makeSeqs(n: number, V: number, seed: number): TokenizedSeq[] {
-  const rng = mulberry32(seed);
-  return Array.from({ length: n }, () => {
-    const len = 6 + Math.floor(rng() * 10);
-    const ids = [1, ...Array.from({ length: len - 1 }, () => 3 + Math.floor(rng() * (V - 3)))];
-    return { ids, start: 1 + Math.floor(rng() * (len - 2)) };
-  });
-}
+const makeSeqs = (n: number, V: number, seed: number) => randomSeqs(n, V, seed, 6, 10);
 
 describe.each(['cpu', 'wasm'])('gradient checkpointing (%s)', (backend) => {
   it.each(Object.keys(CONFIGS))('%s: CLO loss and LoRA gradients equal with and without it (1e-5)', async (label) => {
