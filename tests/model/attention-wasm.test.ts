@@ -16,6 +16,7 @@ import {
   attentionHeads,
   autodiffAttention,
   kernelAttention,
+  setAttentionInPlace,
   setAttentionMode,
 } from '../../src/lib/model/attention';
 import { attentionKernelAvailable, kernelExp, prepareBias } from '../../src/lib/model/attention-kernel';
@@ -76,9 +77,11 @@ describe('generated kernel bytes', () => {
   it('match a fresh compile of attention.wat', async () => {
     const src = readFileSync(resolve(KERNEL_DIR, 'attention.wat'), 'utf8');
     const bytes = await compileWat('attention.wat', src);
+    const shared = await compileWat('attention.wat', src, true);
     expect(Buffer.from(wasmBytes()).equals(Buffer.from(bytes))).toBe(true);
+    expect(Buffer.from(wasmBytes(true)).equals(Buffer.from(shared))).toBe(true);
     expect(readFileSync(resolve(KERNEL_DIR, 'attention-wasm.ts'), 'utf8')).toBe(
-      generatedModule('attention.wat', bytes),
+      generatedModule('attention.wat', bytes, shared),
     );
   });
 });
@@ -177,6 +180,49 @@ describe('attention in the projections layouts (no transposes)', () => {
     setAttentionMode('auto');
     tf.dispose([q, k, v, w, bias, ...want, ...got]);
   });
+});
+
+describe('the kernel in place on the wasm heap', () => {
+  it.each([
+    ['heads layout, G 2, hd 8, shared causal', 2, 4, 2, 11, 8, null],
+    ['heads layout, G 1, hd 32, per-pair padding', 2, 2, 2, 9, 32, [0, 4, 2, 9]],
+  ] as const)(
+    "runs as the CloLabAttention kernels and gives the copying path's values and grads bit for bit (%s)",
+    async (_, B, H, Hkv, T, hd, pad) => {
+      expect(await tf.setBackend('wasm')).toBe(true);
+      const scale = 1 / Math.sqrt(hd);
+      const q = tf.randomNormal([B, T, H, hd], 0, 1.5, 'float32', 41) as tf.Tensor4D;
+      const k = tf.randomNormal([B, T, Hkv, hd], 0, 1.5, 'float32', 42) as tf.Tensor4D;
+      const v = tf.randomNormal([B, T, Hkv, hd], 0, 1, 'float32', 43) as tf.Tensor4D;
+      const w = tf.randomNormal([B * T, H * hd], 0, 1, 'float32', 44);
+      const bias = makeBias(B * Hkv, H / Hkv, T, 0, pad ? [...pad] : null);
+      const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(attentionHeads(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, bias, scale)!, w));
+      const run = async (inPlace: boolean) => {
+        setAttentionInPlace(inPlace);
+        let grads: tf.Tensor[] = [];
+        const prof = await tf.profile(() => {
+          grads = tf.grads(loss)([q, k, v]);
+        });
+        const out = attentionHeads(q, k, v, bias, scale)!;
+        const values = [out, ...grads].map((t) => Array.from(t.dataSync()));
+        tf.dispose([out, ...grads]);
+        return { values, kernels: prof.kernels.map((x) => x.name) };
+      };
+      const inPlace = await run(true);
+      const copied = await run(false);
+      setAttentionInPlace(true);
+      expect(inPlace.kernels).toContain('CloLabAttention');
+      expect(inPlace.kernels).toContain('CloLabAttentionGrad');
+      expect(copied.kernels).not.toContain('CloLabAttention');
+      expect(inPlace.values.length).toBe(4);
+      inPlace.values.forEach((vals, i) => {
+        expect(vals.some((x) => Math.abs(x) > 1e-3)).toBe(true);
+        expect(vals).toEqual(copied.values[i]);
+      });
+      tf.dispose([q, k, v, w, bias]);
+    },
+  );
 });
 
 describe('attention modes', () => {

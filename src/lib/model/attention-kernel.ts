@@ -1,8 +1,10 @@
 /**
- * The fused attention kernel (kernels/attention.wat, WebAssembly SIMD128) over plain Float32Arrays:
- * inputs are copied into the kernel's own memory, outputs copied out. The copies and the transposes
- * of k and v ([S, hd] → [hd, S], so that scores run 16 keys per SIMD step) cost O(n·S·hd), small
- * beside the O(n·R·S·hd) products.
+ * The fused attention kernel (kernels/attention.wat, WebAssembly SIMD128). It runs either in place on
+ * tfjs-backend-wasm's heap (forwardInMemory / backwardInMemory on byte offsets, through
+ * attention-wasm-op.ts: no copies of the tensors) or, on other backends, over plain Float32Arrays copied
+ * into a memory of its own (attentionForward / attentionBackward). The kernel's own layout moves (row
+ * gathers, the transposes of k and v to [hd, S] so that scores run 16 keys per SIMD step) cost
+ * O(n·S·hd), small beside the O(n·R·S·hd) products.
  *
  * Forward, per pair and query row r: s_j = scale·q_r·k_j + bias[r, j] for keys j < kEnd[r],
  * m = max s, l = Σ exp(s_j − m), out_r = Σ exp(s_j − m)·v_j / l; the row statistics m and 1/l are
@@ -15,9 +17,11 @@
  */
 import { wasmBytes } from './kernels/attention-wasm';
 
-interface Exports {
+export interface Exports {
   mem: WebAssembly.Memory;
   expArray(ptr: number, len: number): void;
+  zero(ptr: number, bytes: number): void;
+  reciprocal(ptr: number, count: number): void;
   forward(...args: number[]): void;
   backward(...args: number[]): void;
   gatherRows(dst: number, src: number, offs: number, count: number, hdB: number): void;
@@ -26,44 +30,47 @@ interface Exports {
   transposeOut(dst: number, src: number, offs: number, n: number, S: number, hd: number, Sp: number): void;
 }
 
+function instantiate(memory: WebAssembly.Memory, shared: boolean): Exports {
+  const bytes = wasmBytes(shared);
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } })
+    .exports as unknown as Exports;
+}
+
 let kernel: Exports | null | undefined;
 
-/** The instantiated kernel, or null where WebAssembly SIMD is missing. */
+/** The kernel in a memory of its own, or null where WebAssembly SIMD is missing. */
 function getKernel(): Exports | null {
   if (kernel !== undefined) return kernel;
   kernel = null;
   try {
-    if (typeof WebAssembly === 'undefined') return null;
-    const bytes = wasmBytes();
-    if (!WebAssembly.validate(bytes)) return null;
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    kernel = inst.exports as unknown as Exports;
+    if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(wasmBytes())) return null;
+    kernel = instantiate(new WebAssembly.Memory({ initial: 1 }), false);
   } catch {
     kernel = null;
   }
   return kernel;
 }
 
+const inMemory = new WeakMap<WebAssembly.Memory, Exports>();
+
+/**
+ * The kernel instantiated on a given memory (tfjs-backend-wasm's heap), so that it reads and writes
+ * tensors where they lie; `shared`: the memory is a shared one (tfjs's threaded build). Null where the
+ * kernel is unavailable.
+ */
+export function kernelOnMemory(memory: WebAssembly.Memory, shared: boolean): Exports | null {
+  if (!getKernel()) return null;
+  let k = inMemory.get(memory);
+  if (!k) {
+    k = instantiate(memory, shared);
+    inMemory.set(memory, k);
+  }
+  return k;
+}
+
 /** True where the kernel compiles (WebAssembly with SIMD128). */
 export function attentionKernelAvailable(): boolean {
   return getKernel() !== null;
-}
-
-/** Byte-offset allocator over the kernel's memory for one call (16-byte aligned, grows the memory). */
-class Arena {
-  private top = 0;
-  constructor(private k: Exports) {}
-  alloc(floats: number): number {
-    const at = this.top;
-    this.top += Math.ceil((floats * 4) / 16) * 16;
-    return at;
-  }
-  /** Grows the memory to hold everything allocated; returns a fresh f32 view. */
-  commit(): Float32Array {
-    const have = this.k.mem.buffer.byteLength;
-    if (this.top > have) this.k.mem.grow(Math.ceil((this.top - have) / 65536));
-    return new Float32Array(this.k.mem.buffer);
-  }
 }
 
 /** A bias prepared for the kernel: padded to Sp columns with −1e30, and each row's kEnd. */
@@ -149,7 +156,7 @@ function need(): Exports {
   return k;
 }
 
-function checkShape(sh: AttentionShape, bias: PreparedBias): void {
+export function checkShape(sh: AttentionShape, bias: PreparedBias): void {
   if (sh.hd % 4 !== 0) throw new Error(`attention kernel needs hd % 4 == 0 (hd ${sh.hd})`);
   if (bias.R !== sh.R || bias.S !== sh.S || (bias.pairs !== 1 && bias.pairs !== sh.n))
     throw new Error(
@@ -160,10 +167,179 @@ function checkShape(sh: AttentionShape, bias: PreparedBias): void {
     throw new Error(`attention kernel: heads ${JSON.stringify(h)} do not fit n ${sh.n}, R ${sh.R}`);
 }
 
+/** Byte offsets, in the kernel's memory, of the caller's arrays for one forward call. */
+export interface ForwardIO {
+  q: number;
+  k: number;
+  v: number;
+  /** q-like output */
+  out: number;
+  /** [2, n, R]: row max m, then 1/l */
+  stats: number;
+}
+
+/** Byte offsets of the caller's arrays for one backward call (dq, dk, dv are written whole). */
+export interface BackwardIO extends ForwardIO {
+  dO: number;
+  dq: number;
+  dk: number;
+  dv: number;
+}
+
 /**
- * Forward: q, k, v (layouts in AttentionShape) → out (q-like) and the row statistics stats [2, n, R]
- * (m, then 1/l). The caller's arrays are copied in as they are; the kernel's own layout moves
- * (gatherRows, transposeIn) put them in order.
+ * Scratch for one call: `bytes` → the byte offset of a block that many bytes long in the kernel's
+ * memory (which may grow meanwhile), and a function that gives it back.
+ */
+export type Scratch = (bytes: number) => { at: number; release(): void };
+
+/** Lays out 16-byte-aligned blocks of the given float counts from one base offset. */
+function layout(floats: number[]): { offsets: number[]; bytes: number } {
+  let top = 0;
+  const offsets = floats.map((f) => {
+    const at = top;
+    top += Math.ceil((f * 4) / 16) * 16;
+    return at;
+  });
+  return { offsets, bytes: top };
+}
+
+/**
+ * Copies the index tables and the bias into scratch (views taken after the scratch is allocated, since
+ * the memory may have grown). Returns the absolute offsets of qo, ko, bias, kEnd.
+ */
+function stageTables(K: Exports, sh: AttentionShape, bias: PreparedBias, at: number[]): void {
+  const { qo, ko } = offsets(sh);
+  const mem = new Float32Array(K.mem.buffer);
+  const i32 = new Int32Array(K.mem.buffer);
+  i32.set(qo, at[0] / 4);
+  i32.set(ko, at[1] / 4);
+  mem.set(bias.padded, at[2] / 4);
+  i32.set(bias.kEnd, at[3] / 4);
+}
+
+/** The forward over arrays already in the kernel's memory (in place: no copies of q, k, v or out). */
+export function forwardInMemory(
+  K: Exports,
+  sh: AttentionShape,
+  bias: PreparedBias,
+  io: ForwardIO,
+  scratch: Scratch,
+): void {
+  checkShape(sh, bias);
+  const { n, R, S, hd, scale } = sh;
+  const Sp = bias.Sp;
+  const L = layout([
+    n * R,
+    n * S,
+    bias.padded.length,
+    bias.kEnd.length,
+    n * R * hd,
+    n * hd * Sp,
+    n * S * hd,
+    n * R * hd,
+    Sp,
+  ]);
+  const block = scratch(L.bytes);
+  try {
+    const at = L.offsets.map((o) => o + block.at);
+    const [qoA, koA, bA, keA, qA, kTA, vA, oA, scrA] = at;
+    stageTables(K, sh, bias, at);
+    if (Sp > S) K.zero(kTA, 4 * n * hd * Sp); // the padding keys (transposeIn writes the first S)
+    const hdB = hd * 4;
+    K.gatherRows(qA, io.q, qoA, n * R, hdB);
+    K.transposeIn(kTA, io.k, koA, n, S, hd, Sp);
+    K.gatherRows(vA, io.v, koA, n * S, hdB);
+    const lA = io.stats + 4 * n * R;
+    K.forward(n, R, S, Sp, hd, qA, kTA, vA, bA, bias.pairs === 1 ? 0 : 1, keA, oA, io.stats, lA, scale, scrA);
+    K.scatterRows(io.out, oA, qoA, n * R, hdB);
+    K.reciprocal(lA, n * R);
+  } finally {
+    block.release();
+  }
+}
+
+/** The backward over arrays already in the kernel's memory (dq, dk, dv written in the callers' layouts). */
+export function backwardInMemory(
+  K: Exports,
+  sh: AttentionShape,
+  bias: PreparedBias,
+  io: BackwardIO,
+  scratch: Scratch,
+): void {
+  checkShape(sh, bias);
+  const { n, R, S, hd, scale } = sh;
+  const Sp = bias.Sp;
+  const qLike = n * R * hd;
+  const L = layout([
+    n * R,
+    n * S,
+    bias.padded.length,
+    bias.kEnd.length,
+    qLike, // q
+    n * S * hd, // k
+    2 * n * hd * Sp, // kT, vT (adjacent)
+    qLike, // dO
+    qLike, // out
+    qLike, // dq
+    2 * n * hd * Sp, // dkT, dvT (adjacent)
+    Sp,
+  ]);
+  const block = scratch(L.bytes);
+  try {
+    const at = L.offsets.map((o) => o + block.at);
+    const [qoA, koA, bA, keA, qA, kA, kTA, gA, oA, dqA, dkTA, scrA] = at;
+    const vTA = kTA + 4 * n * hd * Sp;
+    const dvTA = dkTA + 4 * n * hd * Sp;
+    stageTables(K, sh, bias, at);
+    if (Sp > S) K.zero(kTA, 8 * n * hd * Sp); // kT and vT padding
+    K.zero(dkTA, 8 * n * hd * Sp); // dkT and dvT accumulate
+    const hdB = hd * 4;
+    K.gatherRows(qA, io.q, qoA, n * R, hdB);
+    K.gatherRows(kA, io.k, koA, n * S, hdB);
+    K.transposeIn(kTA, io.k, koA, n, S, hd, Sp);
+    K.transposeIn(vTA, io.v, koA, n, S, hd, Sp);
+    K.gatherRows(gA, io.dO, qoA, n * R, hdB);
+    K.gatherRows(oA, io.out, qoA, n * R, hdB);
+    const pair = bias.pairs === 1 ? 0 : 1;
+    const lInv = io.stats + 4 * n * R;
+    K.backward(n, R, S, Sp, hd, qA, kA, kTA, vTA, bA, pair, keA, gA, oA, io.stats, lInv, dqA, dkTA, dvTA, scale, scrA);
+    K.scatterRows(io.dq, dqA, qoA, n * R, hdB);
+    K.transposeOut(io.dk, dkTA, koA, n, S, hd, Sp);
+    K.transposeOut(io.dv, dvTA, koA, n, S, hd, Sp);
+  } finally {
+    block.release();
+  }
+}
+
+/** Scratch at the top of the standalone kernel's own memory, after `base` bytes the caller uses. */
+function ownScratch(K: Exports, base: number): Scratch {
+  return (bytes) => {
+    const need = base + bytes;
+    const have = K.mem.buffer.byteLength;
+    if (need > have) K.mem.grow(Math.ceil((need - have) / 65536));
+    return { at: base, release: () => undefined };
+  };
+}
+
+/** Copies arrays into the standalone kernel's memory at 16-byte-aligned offsets; returns them and the end. */
+function copyIn(K: Exports, arrays: (Float32Array | number)[]): { at: number[]; end: number } {
+  const L = layout(arrays.map((a) => (typeof a === 'number' ? a : a.length)));
+  const have = K.mem.buffer.byteLength;
+  if (L.bytes > have) K.mem.grow(Math.ceil((L.bytes - have) / 65536));
+  const mem = new Float32Array(K.mem.buffer);
+  arrays.forEach((a, i) => {
+    if (typeof a !== 'number') mem.set(a, L.offsets[i] / 4);
+  });
+  return { at: L.offsets, end: L.bytes };
+}
+
+function copyOut(K: Exports, at: number, floats: number): Float32Array {
+  return new Float32Array(K.mem.buffer).slice(at / 4, at / 4 + floats);
+}
+
+/**
+ * Forward over plain arrays (any backend): q, k, v (layouts in AttentionShape) → out (q-like) and the
+ * row statistics stats [2, n, R] (m, then 1/l), through the kernel's own memory.
  */
 export function attentionForward(
   sh: AttentionShape,
@@ -172,49 +348,15 @@ export function attentionForward(
   v: Float32Array,
   bias: PreparedBias,
 ): { out: Float32Array; stats: Float32Array } {
-  checkShape(sh, bias);
   const K = need();
-  const { n, R, S, hd, scale } = sh;
-  const Sp = bias.Sp;
-  const hdB = hd * 4;
-  const { qo, ko } = offsets(sh);
-  const a = new Arena(K);
-  const rawQ = a.alloc(n * R * hd); // the caller's q, later its out
-  const rawK = a.alloc(n * S * hd);
-  const rawV = a.alloc(n * S * hd);
-  const qoA = a.alloc(n * R);
-  const koA = a.alloc(n * S);
-  const qA = a.alloc(n * R * hd);
-  const kTA = a.alloc(n * hd * Sp);
-  const vA = a.alloc(n * S * hd);
-  const bA = a.alloc(bias.padded.length);
-  const keA = a.alloc(bias.kEnd.length);
-  const oA = a.alloc(n * R * hd);
-  const mA = a.alloc(2 * n * R); // m, then l
-  const lA = mA + 4 * n * R;
-  const scrA = a.alloc(Sp);
-  const mem = a.commit();
-  const i32 = new Int32Array(mem.buffer);
-  mem.set(q, rawQ / 4);
-  mem.set(k, rawK / 4);
-  mem.set(v, rawV / 4);
-  i32.set(qo, qoA / 4);
-  i32.set(ko, koA / 4);
-  mem.set(bias.padded, bA / 4);
-  i32.set(bias.kEnd, keA / 4);
-  mem.fill(0, kTA / 4, kTA / 4 + n * hd * Sp);
-  K.gatherRows(qA, rawQ, qoA, n * R, hdB);
-  K.transposeIn(kTA, rawK, koA, n, S, hd, Sp);
-  K.gatherRows(vA, rawV, koA, n * S, hdB);
-  K.forward(n, R, S, Sp, hd, qA, kTA, vA, bA, bias.pairs === 1 ? 0 : 1, keA, oA, mA, lA, scale, scrA);
-  K.scatterRows(rawQ, oA, qoA, n * R, hdB);
-  const out = mem.slice(rawQ / 4, rawQ / 4 + n * R * hd);
-  const stats = mem.slice(mA / 4, mA / 4 + 2 * n * R);
-  for (let i = n * R; i < 2 * n * R; i++) stats[i] = 1 / stats[i];
-  return { out, stats };
+  const { n, R } = sh;
+  const c = copyIn(K, [q, k, v, 2 * n * R]);
+  const [qA, kA, vA, stA] = c.at;
+  forwardInMemory(K, sh, bias, { q: qA, k: kA, v: vA, out: qA, stats: stA }, ownScratch(K, c.end));
+  return { out: copyOut(K, qA, q.length), stats: copyOut(K, stA, 2 * n * R) };
 }
 
-/** Backward: the forward's inputs, its out and stats, and dO (q-like) → dq (q-like), dk, dv (k-like). */
+/** Backward over plain arrays: the forward's inputs, its out and stats, and dO (q-like) → dq, dk, dv. */
 export function attentionBackward(
   sh: AttentionShape,
   q: Float32Array,
@@ -225,95 +367,21 @@ export function attentionBackward(
   stats: Float32Array,
   dO: Float32Array,
 ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-  checkShape(sh, bias);
   const K = need();
-  const { n, R, S, hd, scale } = sh;
-  const Sp = bias.Sp;
-  const hdB = hd * 4;
-  const { qo, ko } = offsets(sh);
-  const a = new Arena(K);
-  const rawQ = a.alloc(n * R * hd); // later dq
-  const rawK = a.alloc(n * S * hd); // later dk
-  const rawV = a.alloc(n * S * hd); // later dv
-  const rawG = a.alloc(n * R * hd);
-  const rawO = a.alloc(n * R * hd);
-  const qoA = a.alloc(n * R);
-  const koA = a.alloc(n * S);
-  const qA = a.alloc(n * R * hd);
-  const kA = a.alloc(n * S * hd);
-  const kTA = a.alloc(n * hd * Sp);
-  const vTA = a.alloc(n * hd * Sp);
-  const bA = a.alloc(bias.padded.length);
-  const keA = a.alloc(bias.kEnd.length);
-  const gA = a.alloc(n * R * hd);
-  const oA = a.alloc(n * R * hd);
-  const stA = a.alloc(2 * n * R);
-  const dqA = a.alloc(n * R * hd);
-  const dkTA = a.alloc(n * hd * Sp);
-  const dvTA = a.alloc(n * hd * Sp);
-  const scrA = a.alloc(Sp);
-  const mem = a.commit();
-  const i32 = new Int32Array(mem.buffer);
-  mem.set(q, rawQ / 4);
-  mem.set(k, rawK / 4);
-  mem.set(v, rawV / 4);
-  mem.set(dO, rawG / 4);
-  mem.set(out, rawO / 4);
-  i32.set(qo, qoA / 4);
-  i32.set(ko, koA / 4);
-  mem.set(bias.padded, bA / 4);
-  i32.set(bias.kEnd, keA / 4);
-  mem.set(stats, stA / 4);
-  mem.fill(0, kTA / 4, kTA / 4 + 2 * n * hd * Sp); // kT and vT padding (adjacent)
-  mem.fill(0, dkTA / 4, dkTA / 4 + 2 * n * hd * Sp); // dkT and dvT accumulate (adjacent)
-  K.gatherRows(qA, rawQ, qoA, n * R, hdB);
-  K.gatherRows(kA, rawK, koA, n * S, hdB);
-  K.transposeIn(kTA, rawK, koA, n, S, hd, Sp);
-  K.transposeIn(vTA, rawV, koA, n, S, hd, Sp);
-  K.gatherRows(gA, rawG, qoA, n * R, hdB);
-  K.gatherRows(oA, rawO, qoA, n * R, hdB);
-  K.backward(
-    n,
-    R,
-    S,
-    Sp,
-    hd,
-    qA,
-    kA,
-    kTA,
-    vTA,
-    bA,
-    bias.pairs === 1 ? 0 : 1,
-    keA,
-    gA,
-    oA,
-    stA,
-    stA + 4 * n * R,
-    dqA,
-    dkTA,
-    dvTA,
-    scale,
-    scrA,
-  );
-  K.scatterRows(rawQ, dqA, qoA, n * R, hdB);
-  K.transposeOut(rawK, dkTA, koA, n, S, hd, Sp);
-  K.transposeOut(rawV, dvTA, koA, n, S, hd, Sp);
-  return {
-    dq: mem.slice(rawQ / 4, rawQ / 4 + n * R * hd),
-    dk: mem.slice(rawK / 4, rawK / 4 + n * S * hd),
-    dv: mem.slice(rawV / 4, rawV / 4 + n * S * hd),
-  };
+  const c = copyIn(K, [q, k, v, out, stats, dO]);
+  const [qA, kA, vA, oA, stA, gA] = c.at;
+  const io = { q: qA, k: kA, v: vA, out: oA, stats: stA, dO: gA, dq: qA, dk: kA, dv: vA };
+  backwardInMemory(K, sh, bias, io, ownScratch(K, c.end));
+  return { dq: copyOut(K, qA, q.length), dk: copyOut(K, kA, k.length), dv: copyOut(K, vA, v.length) };
 }
 
 /** e^x by the kernel's SIMD exp (tests): a copy of x with each value replaced. */
 export function kernelExp(x: Float32Array): Float32Array {
   const K = need();
   const len = Math.ceil(x.length / 4) * 4;
-  const a = new Arena(K);
-  const at = a.alloc(len);
-  const mem = a.commit();
-  mem.fill(0, at / 4, at / 4 + len);
-  mem.set(x, at / 4);
+  const padded = new Float32Array(len);
+  padded.set(x);
+  const at = copyIn(K, [padded]).at[0];
   K.expArray(at, len);
-  return mem.slice(at / 4, at / 4 + x.length);
+  return copyOut(K, at, x.length);
 }

@@ -7,6 +7,7 @@ import {
   type AttentionShape,
   type PreparedBias,
 } from './attention-kernel';
+import { wasmAttentionOp, wasmAttentionOpAvailable } from './attention-wasm-op';
 
 /**
  * Scaled dot-product attention over "pairs" (one pair = one batch row × one KV head, with the G query
@@ -73,6 +74,12 @@ export function autodiffAttention(
 ): tf.Tensor3D {
   const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias);
   return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor3D;
+}
+
+let heapOp = true;
+/** Tests: false makes the wasm backend take the copying path too (to compare the two). */
+export function setAttentionInPlace(on: boolean): void {
+  heapOp = on;
 }
 
 export type AttentionMode = 'auto' | 'fused' | 'autodiff' | 'kernel';
@@ -147,6 +154,8 @@ function kernelOp(
   bias: tf.Tensor3D,
   outShape: number[],
 ): tf.Tensor {
+  // on wasm: in place on the backend's heap; elsewhere (mode 'kernel' on cpu, tests) over copies
+  if (heapOp && wasmAttentionOpAvailable()) return wasmAttentionOp(sh, q, k, v, bias, outShape);
   const pb = prepared3(bias);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const { out, stats } = attentionForward(sh, f32(qi), f32(ki), f32(vi), pb);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { shareWasmIdentity } from './wasm-identity';
+import { fastWasmSlice } from './wasm-slice';
 
 /**
  * Matrix products with layouts chosen per backend. tfjs-wasm runs only the plain A·B (no transposes,
@@ -10,6 +11,7 @@ import { shareWasmIdentity } from './wasm-identity';
 function plainOnly(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
   shareWasmIdentity();
+  fastWasmSlice();
   return true;
 }
 

@@ -1,7 +1,11 @@
 ;; Fused causal-aware attention, forward and backward (FlashAttention's, recomputing P), in WebAssembly
 ;; SIMD128. Compiled by scripts/build-kernels.ts into attention-wasm.ts (npm run build:kernels).
 ;;
-;; Layouts (f32, byte offsets into this module's memory; every array is laid out by the caller):
+;; The memory is imported (env.mem) and exported again as "mem": the kernel runs either in a memory of its
+;; own or in place on tfjs-backend-wasm's heap (scripts/build-kernels.ts also builds a variant whose import
+;; is shared, for tfjs's threaded build).
+;;
+;; Layouts (f32, byte offsets into the memory; every array is laid out by the caller):
 ;;   q, out, dO, dq  [n, R, hd]        k (backward only)  [n, S, hd]      v (forward only)  [n, S, hd]
 ;;   kT, vT, dkT, dvT  [n, hd, Sp]     keys along the last axis, Sp = S rounded up to 16, zero padding
 ;;   bias  [1 | n, R, Sp]  additive mask, padding columns hold -1e30
@@ -12,7 +16,8 @@
 ;; Scores are computed 16 keys at a time (four f32x4 accumulators, one splat of q[d] per step over
 ;; hd) up to kEnd rounded up to 16: the keys past kEnd are masked, so their exp is exactly 0.
 (module
-  (memory (export "mem") 1)
+  (import "env" "mem" (memory $mem 1))
+  (export "mem" (memory $mem))
 
 ;; e^x in place over [ptr, end) (16-byte steps), after subtracting `shift` from every value; returns
   ;; the lane-wise sum of the results. Per four lanes: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two
@@ -75,7 +80,22 @@
     (drop (call $expRange (local.get $ptr) (i32.add (local.get $ptr) (i32.shl (local.get $len) (i32.const 2)))
       (v128.const i32x4 0 0 0 0))))
 
-;; Layout moves (the caller's tensors ↔ the kernel's arrays). Offsets are byte offsets into src (or
+;; Zeroes [ptr, ptr + bytes) (bulk memory: a JS fill over tfjs's shared heap runs element by element).
+  (func (export "zero") (param $ptr i32) (param $bytes i32)
+    (memory.fill (local.get $ptr) (i32.const 0) (local.get $bytes)))
+
+  ;; x := 1 / x over count floats at ptr.
+  (func (export "reciprocal") (param $ptr i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $ptr) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+        (f32.store (local.get $ptr) (f32.div (f32.const 1) (f32.load (local.get $ptr))))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 4)))
+        (br $next))))
+
+  ;; Layout moves (the caller's tensors ↔ the kernel's arrays). Offsets are byte offsets into src (or
   ;; dst) of each row, one i32 per row; rows are hd floats, hdB = 4·hd bytes (a multiple of 16).
   ;; gatherRows: dst[i] = src[offs[i]], rows packed one after another.
   (func (export "gatherRows") (param $dst i32) (param $src i32) (param $offs i32) (param $count i32) (param $hdB i32)

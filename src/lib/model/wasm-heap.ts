@@ -1,0 +1,55 @@
+/**
+ * tfjs-backend-wasm's heap, for code that works on tensors where they lie (the attention kernel, the
+ * contiguous Slice): the backend's WebAssembly.Memory (a shared one in tfjs's threaded build), each
+ * tensor's byte offset, and scratch from the backend's own malloc. These are internals of tfjs-backend-wasm
+ * 4.22 (not in its typings); where they are missing, heapOf answers null and callers take their copying
+ * paths.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** What this needs of tfjs-backend-wasm's BackendWasm. */
+export interface WasmBackendLike {
+  wasm: {
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+    /** the single-threaded build's exports, with its memory */
+    asm?: { memory?: unknown };
+    /** the threaded build's (shared) memory */
+    wasmMemory?: unknown;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+export interface WasmHeap {
+  be: WasmBackendLike;
+  memory: WebAssembly.Memory;
+  /** the memory is a SharedArrayBuffer (threaded build) */
+  shared: boolean;
+}
+
+/** The heap of a wasm backend instance, or null (another backend, or a build this does not know). */
+export function heapOf(backend: unknown): WasmHeap | null {
+  const be = backend as Partial<WasmBackendLike> | null;
+  const mod = be?.wasm;
+  if (!be || !mod || typeof mod._malloc !== 'function' || !be.dataIdMap || typeof be.makeOutput !== 'function')
+    return null;
+  const memory = mod.asm?.memory ?? mod.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return { be: be as WasmBackendLike, memory, shared };
+}
+
+/** Byte offset of a tensor's data on the heap. */
+export function offsetOf(be: WasmBackendLike, t: tf.TensorInfo): number {
+  const at = be.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (at == null) throw new Error('a tensor has no data on the wasm heap');
+  return at;
+}
+
+/** `bytes` of scratch from the backend's malloc, and how to give it back. */
+export function heapAlloc(be: WasmBackendLike, bytes: number): { at: number; release(): void } {
+  const at = be.wasm._malloc(bytes) >>> 0;
+  if (!at) throw new Error(`the wasm heap could not give ${bytes} bytes`);
+  return { at, release: () => be.wasm._free(at) };
+}
