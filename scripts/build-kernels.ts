@@ -69,7 +69,10 @@ export function wasmBytes(shared = false): Uint8Array<ArrayBuffer> {
 `;
 }
 
-export const KERNELS = [{ wat: 'attention.wat', ts: 'attention-wasm.ts' }];
+export const KERNELS = [
+  { wat: 'attention.wat', ts: 'attention-wasm.ts' },
+  { wat: 'swiglu.wat', ts: 'swiglu-wasm.ts' },
+];
 
 async function main(): Promise<void> {
   for (const k of KERNELS) {

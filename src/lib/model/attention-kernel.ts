@@ -51,23 +51,6 @@ function getKernel(): Exports | null {
   return kernel;
 }
 
-const inMemory = new WeakMap<WebAssembly.Memory, Exports>();
-
-/**
- * The kernel instantiated on a given memory (tfjs-backend-wasm's heap), so that it reads and writes
- * tensors where they lie; `shared`: the memory is a shared one (tfjs's threaded build). Null where the
- * kernel is unavailable.
- */
-export function kernelOnMemory(memory: WebAssembly.Memory, shared: boolean): Exports | null {
-  if (!getKernel()) return null;
-  let k = inMemory.get(memory);
-  if (!k) {
-    k = instantiate(memory, shared);
-    inMemory.set(memory, k);
-  }
-  return k;
-}
-
 /** True where the kernel compiles (WebAssembly with SIMD128). */
 export function attentionKernelAvailable(): boolean {
   return getKernel() !== null;

@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import {
   backwardInMemory,
   forwardInMemory,
-  kernelOnMemory,
   prepareBias,
   type AttentionShape,
   type Exports,
   type PreparedBias,
   type Scratch,
 } from './attention-kernel';
-import { heapAlloc, heapOf, offsetOf, type WasmBackendLike } from './wasm-heap';
+import { wasmBytes } from './kernels/attention-wasm';
+import { heapAlloc, heapOf, moduleOnHeap, offsetOf, type WasmBackendLike } from './wasm-heap';
 
 /**
  * The attention kernel as two tfjs kernels of the wasm backend ('CloLabAttention' and its gradient),
@@ -27,7 +27,7 @@ const BACKWARD = 'CloLabAttentionGrad';
 /** The backend's heap and the kernel on it, or null (not wasm, no SIMD, or a build heapOf does not know). */
 function heapKernel(backend: unknown): { be: WasmBackendLike; K: Exports } | null {
   const heap = heapOf(backend);
-  const K = heap && kernelOnMemory(heap.memory, heap.shared);
+  const K = heap && moduleOnHeap<Exports>(heap, 'attention', wasmBytes);
   return heap && K ? { be: heap.be, K } : null;
 }
 

@@ -4,6 +4,7 @@ import type { Linear, Norm } from './weights';
 import type { LoraPair } from './adapter';
 import { frozenProductT, matMulFrozenT, matMulT, productT } from './matmul';
 import { loraDelta } from './lora-delta';
+import { wasmSwiglu, wasmSwigluAvailable } from './swiglu-wasm-op';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -56,6 +57,7 @@ export function addSame(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  *   du = dy·g·σ    dg = dy·u·σ·(1 + g·(1 − σ))
  */
 export function swiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
+  if (swigluKernel && wasmSwigluAvailable()) return wasmSwiglu(g, u); // one SIMD pass each way, in place
   const f = tf.customGrad(((gi: tf.Tensor, ui: tf.Tensor, save: tf.GradSaveFunc) => {
     save([gi, ui]);
     return {
@@ -69,6 +71,12 @@ export function swiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(g, u) as tf.Tensor2D;
+}
+
+let swigluKernel = true;
+/** Tests: false makes the wasm backend use the tf ops for SwiGLU too (to compare the two). */
+export function setSwigluKernel(on: boolean): void {
+  swigluKernel = on;
 }
 
 export interface LoraApply {

@@ -53,3 +53,31 @@ export function heapAlloc(be: WasmBackendLike, bytes: number): { at: number; rel
   if (!at) throw new Error(`the wasm heap could not give ${bytes} bytes`);
   return { at, release: () => be.wasm._free(at) };
 }
+
+const instances = new WeakMap<WebAssembly.Memory, Map<string, unknown>>();
+
+/**
+ * A hand-written kernel module (kernels/*.wat, whose memory is imported) instantiated on the heap's
+ * memory, once per memory; `bytes(shared)` gives the module built for a plain or a shared memory.
+ * Null where WebAssembly SIMD is missing (the module does not validate).
+ */
+export function moduleOnHeap<T>(
+  heap: WasmHeap,
+  name: string,
+  bytes: (shared: boolean) => Uint8Array<ArrayBuffer>,
+): T | null {
+  let byName = instances.get(heap.memory);
+  if (!byName) instances.set(heap.memory, (byName = new Map()));
+  if (!byName.has(name)) {
+    const b = bytes(heap.shared);
+    let inst: unknown = null;
+    try {
+      if (WebAssembly.validate(b))
+        inst = new WebAssembly.Instance(new WebAssembly.Module(b), { env: { mem: heap.memory } }).exports;
+    } catch {
+      inst = null;
+    }
+    byName.set(name, inst);
+  }
+  return byName.get(name) as T | null;
+}

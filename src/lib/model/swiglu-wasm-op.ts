@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { wasmBytes } from './kernels/swiglu-wasm';
+import { heapOf, moduleOnHeap, offsetOf, type WasmBackendLike } from './wasm-heap';
+
+/**
+ * SwiGLU's elementwise part (silu(g)·u) and its gradient as two tfjs kernels of the wasm backend
+ * ('CloLabSwiGLU', 'CloLabSwiGLUGrad'), running kernels/swiglu.wat in place on the backend's heap: one
+ * SIMD pass each, where tfjs-wasm runs 3 (forward) and 9 (backward) scalar elementwise ops over the
+ * [N, hidden] activations (~9% of a 6-layer training step went to those multiplies).
+ */
+interface SwigluExports {
+  forward(g: number, u: number, out: number, n: number): void;
+  backward(g: number, u: number, dy: number, dg: number, du: number, n: number): void;
+}
+
+const FORWARD = 'CloLabSwiGLU';
+const BACKWARD = 'CloLabSwiGLUGrad';
+
+function heapKernel(backend: unknown): { be: WasmBackendLike; K: SwigluExports } | null {
+  const heap = heapOf(backend);
+  const K = heap && moduleOnHeap<SwigluExports>(heap, 'swiglu', wasmBytes);
+  return heap && K ? { be: heap.be, K } : null;
+}
+
+let registered = false;
+function register(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: FORWARD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { be, K } = heapKernel(backend)!;
+      const { g, u } = inputs as Record<string, tf.TensorInfo>;
+      const out = be.makeOutput(g.shape, 'float32');
+      K.forward(offsetOf(be, g), offsetOf(be, u), offsetOf(be, out), tf.util.sizeFromShape(g.shape));
+      return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: BACKWARD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { be, K } = heapKernel(backend)!;
+      const { g, u, dy } = inputs as Record<string, tf.TensorInfo>;
+      const dg = be.makeOutput(g.shape, 'float32');
+      const du = be.makeOutput(g.shape, 'float32');
+      const off = (t: tf.TensorInfo) => offsetOf(be, t);
+      K.backward(off(g), off(u), off(dy), off(dg), off(du), tf.util.sizeFromShape(g.shape));
+      return [dg, du];
+    },
+  });
+}
+
+/** True when the current backend is wasm and the kernel can run on its heap. */
+export function wasmSwigluAvailable(): boolean {
+  return tf.getBackend() === 'wasm' && heapKernel(tf.backend()) !== null;
+}
+
+/** silu(g)·u through the in-place kernels, with their gradient (g, u kept for the backward). */
+export function wasmSwiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
+  register();
+  const f = tf.customGrad(((gi: tf.Tensor, ui: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([gi, ui]);
+    return {
+      value: tf.engine().runKernel(FORWARD, { g: gi, u: ui }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(BACKWARD, { g: saved[0], u: saved[1], dy }) as tf.Tensor[],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(g, u) as tf.Tensor2D;
+}
