@@ -109,7 +109,10 @@ test('CLO run on stories260K trains in the worker: charts grow, loss falls, paus
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
-  await prepareCloRun(page, { steps: 22, batchSize: 2, maxSeqLen: 64, lr: 0.01, warmupSteps: 0, checkpointEvery: 10 });
+  // lr 3e-3: at 1e-2 this run's loss wanders (the NLL climbs from 12 to 22 by step 12) and whether the last
+  // three steps come out below the first three turned on rounding (an exp within 2 ulp flipped it); at 3e-3
+  // the same rows give 9.76 → 8.73, the same to 3 decimals whichever kernels run (npm run lab -- train, same flags)
+  await prepareCloRun(page, { steps: 22, batchSize: 2, maxSeqLen: 64, lr: 0.003, warmupSteps: 0, checkpointEvery: 10 });
   await page.getByTestId('start').click();
   await waitStep(page, 3);
 

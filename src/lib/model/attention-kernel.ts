@@ -16,6 +16,7 @@
  * skipping the tail of causal rows is exact. Rows with no visible key use all S keys.
  */
 import { wasmBytes } from './kernels/attention-wasm';
+import { join, post, readyHelpers } from './attention-threads';
 
 export interface Exports {
   mem: WebAssembly.Memory;
@@ -200,6 +201,52 @@ function stageTables(K: Exports, sh: AttentionShape, bias: PreparedBias, at: num
   i32.set(bias.kEnd, at[3] / 4);
 }
 
+/** Contiguous ranges [p0, p1) of n pairs, one per thread. */
+function ranges(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < parts; i++) out.push([Math.floor((i * n) / parts), Math.floor(((i + 1) * n) / parts)]);
+  return out;
+}
+
+/**
+ * Runs `args(p0, p1, scratch)` for each range of pairs: the first on this thread, the others on the
+ * memory's helper threads (attention-threads.ts) when they are ready; waits for all of them.
+ */
+function inParts(
+  K: Exports,
+  n: number,
+  helpers: ReturnType<typeof readyHelpers>,
+  op: 0 | 1,
+  scr: number,
+  scrBytes: number,
+  args: (p0: number, p1: number, scr: number) => number[],
+): void {
+  const parts = ranges(n, Math.min(n, helpers.length + 1));
+  const posted: typeof helpers = [];
+  try {
+    for (let i = 1; i < parts.length; i++) {
+      post(K.mem, helpers[i - 1], op, args(parts[i][0], parts[i][1], scr + i * scrBytes));
+      posted.push(helpers[i - 1]);
+    }
+    const own = args(parts[0][0], parts[0][1], scr);
+    if (op === 0) K.forward(...own);
+    else K.backward(...own);
+  } finally {
+    for (const h of posted) join(h);
+  }
+}
+
+/** Helper threads for a call on K's memory (none unless it is shared and they have started). */
+function helpersFor(K: Exports): ReturnType<typeof readyHelpers> {
+  return threadsOn && K.mem.buffer instanceof SharedArrayBuffer ? readyHelpers(K.mem, () => wasmBytes(true)) : [];
+}
+
+let threadsOn = true;
+/** Tests: false runs every call on the calling thread (to compare with the threaded runs). */
+export function setAttentionThreads(on: boolean): void {
+  threadsOn = on;
+}
+
 /** The forward over arrays already in the kernel's memory (in place: no copies of q, k, v or out). */
 export function forwardInMemory(
   K: Exports,
@@ -211,6 +258,8 @@ export function forwardInMemory(
   checkShape(sh, bias);
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const helpers = helpersFor(K);
+  const threads = Math.min(n, helpers.length + 1);
   const L = layout([
     n * R,
     n * S,
@@ -220,7 +269,7 @@ export function forwardInMemory(
     n * hd * Sp,
     n * S * hd,
     n * R * hd,
-    Sp,
+    threads * Sp,
   ]);
   const block = scratch(L.bytes);
   try {
@@ -233,7 +282,25 @@ export function forwardInMemory(
     K.transposeIn(kTA, io.k, koA, n, S, hd, Sp);
     K.gatherRows(vA, io.v, koA, n * S, hdB);
     const lA = io.stats + 4 * n * R;
-    K.forward(n, R, S, Sp, hd, qA, kTA, vA, bA, bias.pairs === 1 ? 0 : 1, keA, oA, io.stats, lA, scale, scrA);
+    const pair = bias.pairs === 1 ? 0 : 1;
+    inParts(K, n, helpers, 0, scrA, 4 * Sp, (p0, p1, scr) => [
+      p1 - p0,
+      R,
+      S,
+      Sp,
+      hd,
+      qA + 4 * p0 * R * hd,
+      kTA + 4 * p0 * hd * Sp,
+      vA + 4 * p0 * S * hd,
+      pair ? bA + 4 * p0 * R * Sp : bA,
+      pair,
+      pair ? keA + 4 * p0 * R : keA,
+      oA + 4 * p0 * R * hd,
+      io.stats + 4 * p0 * R,
+      lA + 4 * p0 * R,
+      scale,
+      scr,
+    ]);
     K.scatterRows(io.out, oA, qoA, n * R, hdB);
     K.reciprocal(lA, n * R);
   } finally {
@@ -252,6 +319,8 @@ export function backwardInMemory(
   checkShape(sh, bias);
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
+  const helpers = helpersFor(K);
+  const threads = Math.min(n, helpers.length + 1);
   const qLike = n * R * hd;
   const L = layout([
     n * R,
@@ -265,7 +334,7 @@ export function backwardInMemory(
     qLike, // out
     qLike, // dq
     2 * n * hd * Sp, // dkT, dvT (adjacent)
-    Sp,
+    threads * Sp, // one scratch row per thread
   ]);
   const block = scratch(L.bytes);
   try {
@@ -285,7 +354,31 @@ export function backwardInMemory(
     K.gatherRows(oA, io.out, qoA, n * R, hdB);
     const pair = bias.pairs === 1 ? 0 : 1;
     const lInv = io.stats + 4 * n * R;
-    K.backward(n, R, S, Sp, hd, qA, kA, kTA, vTA, bA, pair, keA, gA, oA, io.stats, lInv, dqA, dkTA, dvTA, scale, scrA);
+    const qRow = (p0: number) => 4 * p0 * R * hd;
+    const tRow = (p0: number) => 4 * p0 * hd * Sp;
+    inParts(K, n, helpers, 1, scrA, 4 * Sp, (p0, p1, scr) => [
+      p1 - p0,
+      R,
+      S,
+      Sp,
+      hd,
+      qA + qRow(p0),
+      kA + 4 * p0 * S * hd,
+      kTA + tRow(p0),
+      vTA + tRow(p0),
+      pair ? bA + 4 * p0 * R * Sp : bA,
+      pair,
+      pair ? keA + 4 * p0 * R : keA,
+      gA + qRow(p0),
+      oA + qRow(p0),
+      io.stats + 4 * p0 * R,
+      lInv + 4 * p0 * R,
+      dqA + qRow(p0),
+      dkTA + tRow(p0),
+      dvTA + tRow(p0),
+      scale,
+      scr,
+    ]);
     K.scatterRows(io.dq, dqA, qoA, n * R, hdB);
     K.transposeOut(io.dk, dkTA, koA, n, S, hd, Sp);
     K.transposeOut(io.dv, dvTA, koA, n, S, hd, Sp);
