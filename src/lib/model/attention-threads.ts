@@ -179,6 +179,8 @@ export function post(memory: WebAssembly.Memory, h: Helper, op: 0 | 1, args: num
 
 /** Waits for a helper's job; throws if it failed. */
 export function join(h: Helper): void {
-  while (Atomics.load(h.ctrl, DONE) !== h.seq) Atomics.wait(h.ctrl, DONE, Atomics.load(h.ctrl, DONE));
+  // wait on the very value just read: reading DONE again for the wait could see the finished job's
+  // number and then sleep on it for good (the hang this once had)
+  for (let d = Atomics.load(h.ctrl, DONE); d !== h.seq; d = Atomics.load(h.ctrl, DONE)) Atomics.wait(h.ctrl, DONE, d);
   if (h.ctrl[FAILED]) throw new Error('attention kernel: a helper thread failed');
 }
