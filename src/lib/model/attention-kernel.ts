@@ -17,6 +17,7 @@
  */
 import { wasmBytes } from './kernels/attention-wasm';
 import { join, post, readyHelpers } from './attention-threads';
+import { instantiateKernel } from './wasm-heap';
 
 export interface Exports {
   mem: WebAssembly.Memory;
@@ -31,12 +32,6 @@ export interface Exports {
   transposeOut(dst: number, src: number, offs: number, n: number, S: number, hd: number, Sp: number): void;
 }
 
-function instantiate(memory: WebAssembly.Memory, shared: boolean): Exports {
-  const bytes = wasmBytes(shared);
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } })
-    .exports as unknown as Exports;
-}
-
 let kernel: Exports | null | undefined;
 
 /** The kernel in a memory of its own, or null where WebAssembly SIMD is missing. */
@@ -45,7 +40,7 @@ function getKernel(): Exports | null {
   kernel = null;
   try {
     if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(wasmBytes())) return null;
-    kernel = instantiate(new WebAssembly.Memory({ initial: 1 }), false);
+    kernel = instantiateKernel<Exports>(wasmBytes(), new WebAssembly.Memory({ initial: 1 }));
   } catch {
     kernel = null;
   }
@@ -221,7 +216,7 @@ function inParts(
   scrBytes: number,
   args: (p0: number, p1: number, scr: number) => number[],
 ): void {
-  const parts = ranges(n, Math.min(n, helpers.length + 1));
+  const parts = ranges(n, helpers.length + 1);
   const posted: typeof helpers = [];
   try {
     for (let i = 1; i < parts.length; i++) {
@@ -236,9 +231,13 @@ function inParts(
   }
 }
 
-/** Helper threads for a call on K's memory (none unless it is shared and they have started). */
-function helpersFor(K: Exports): ReturnType<typeof readyHelpers> {
-  return threadsOn && K.mem.buffer instanceof SharedArrayBuffer ? readyHelpers(K.mem, () => wasmBytes(true)) : [];
+/**
+ * Helper threads for a call of n pairs on K's memory: none unless the memory is shared and they have
+ * started, and at most n − 1 (every thread gets a pair). The call runs on helpers.length + 1 threads.
+ */
+function helpersFor(K: Exports, n: number): ReturnType<typeof readyHelpers> {
+  if (!threadsOn || !(K.mem.buffer instanceof SharedArrayBuffer)) return [];
+  return readyHelpers(K.mem, () => wasmBytes(true)).slice(0, n - 1);
 }
 
 let threadsOn = true;
@@ -258,8 +257,8 @@ export function forwardInMemory(
   checkShape(sh, bias);
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
-  const helpers = helpersFor(K);
-  const threads = Math.min(n, helpers.length + 1);
+  const helpers = helpersFor(K, n);
+  const threads = helpers.length + 1;
   const L = layout([
     n * R,
     n * S,
@@ -319,8 +318,8 @@ export function backwardInMemory(
   checkShape(sh, bias);
   const { n, R, S, hd, scale } = sh;
   const Sp = bias.Sp;
-  const helpers = helpersFor(K);
-  const threads = Math.min(n, helpers.length + 1);
+  const helpers = helpersFor(K, n);
+  const threads = helpers.length + 1;
   const qLike = n * R * hd;
   const L = layout([
     n * R,

@@ -9,7 +9,7 @@ import {
   type Scratch,
 } from './attention-kernel';
 import { wasmBytes } from './kernels/attention-wasm';
-import { heapAlloc, heapOf, moduleOnHeap, offsetOf, type WasmBackendLike } from './wasm-heap';
+import { heapAlloc, kernelOnBackend, offsetOf, type WasmBackendLike } from './wasm-heap';
 
 /**
  * The attention kernel as two tfjs kernels of the wasm backend ('CloLabAttention' and its gradient),
@@ -24,12 +24,7 @@ import { heapAlloc, heapOf, moduleOnHeap, offsetOf, type WasmBackendLike } from 
 const FORWARD = 'CloLabAttention';
 const BACKWARD = 'CloLabAttentionGrad';
 
-/** The backend's heap and the kernel on it, or null (not wasm, no SIMD, or a build heapOf does not know). */
-function heapKernel(backend: unknown): { be: WasmBackendLike; K: Exports } | null {
-  const heap = heapOf(backend);
-  const K = heap && moduleOnHeap<Exports>(heap, 'attention', wasmBytes);
-  return heap && K ? { be: heap.be, K } : null;
-}
+const heapKernel = (backend: unknown) => kernelOnBackend<Exports>(backend, 'attention', wasmBytes);
 
 const heapScratch =
   (be: WasmBackendLike): Scratch =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { wasmBytes } from './kernels/swiglu-wasm';
-import { heapOf, moduleOnHeap, offsetOf, type WasmBackendLike } from './wasm-heap';
+import { kernelOnBackend, offsetOf } from './wasm-heap';
 
 /**
  * SwiGLU's elementwise part (silu(g)·u) and its gradient as two tfjs kernels of the wasm backend
@@ -16,11 +16,7 @@ interface SwigluExports {
 const FORWARD = 'CloLabSwiGLU';
 const BACKWARD = 'CloLabSwiGLUGrad';
 
-function heapKernel(backend: unknown): { be: WasmBackendLike; K: SwigluExports } | null {
-  const heap = heapOf(backend);
-  const K = heap && moduleOnHeap<SwigluExports>(heap, 'swiglu', wasmBytes);
-  return heap && K ? { be: heap.be, K } : null;
-}
+const heapKernel = (backend: unknown) => kernelOnBackend<SwigluExports>(backend, 'swiglu', wasmBytes);
 
 let registered = false;
 function register(): void {

@@ -54,12 +54,17 @@ export function heapAlloc(be: WasmBackendLike, bytes: number): { at: number; rel
   return { at, release: () => be.wasm._free(at) };
 }
 
+/** A kernel module (kernels/*.wat, whose memory is imported as env.mem) instantiated on a memory. */
+export function instantiateKernel<T>(bytes: Uint8Array<ArrayBuffer>, memory: WebAssembly.Memory): T {
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports as T;
+}
+
 const instances = new WeakMap<WebAssembly.Memory, Map<string, unknown>>();
 
 /**
- * A hand-written kernel module (kernels/*.wat, whose memory is imported) instantiated on the heap's
- * memory, once per memory; `bytes(shared)` gives the module built for a plain or a shared memory.
- * Null where WebAssembly SIMD is missing (the module does not validate).
+ * A hand-written kernel module instantiated on the heap's memory, once per memory; `bytes(shared)`
+ * gives the module built for a plain or a shared memory. Null where WebAssembly SIMD is missing (the
+ * module does not validate).
  */
 export function moduleOnHeap<T>(
   heap: WasmHeap,
@@ -72,12 +77,25 @@ export function moduleOnHeap<T>(
     const b = bytes(heap.shared);
     let inst: unknown = null;
     try {
-      if (WebAssembly.validate(b))
-        inst = new WebAssembly.Instance(new WebAssembly.Module(b), { env: { mem: heap.memory } }).exports;
+      if (WebAssembly.validate(b)) inst = instantiateKernel(b, heap.memory);
     } catch {
       inst = null;
     }
     byName.set(name, inst);
   }
   return byName.get(name) as T | null;
+}
+
+/**
+ * A backend's heap and a kernel module on it (moduleOnHeap), or null: not the wasm backend, no SIMD,
+ * or a tfjs-backend-wasm build heapOf does not know.
+ */
+export function kernelOnBackend<T>(
+  backend: unknown,
+  name: string,
+  bytes: (shared: boolean) => Uint8Array<ArrayBuffer>,
+): { be: WasmBackendLike; K: T } | null {
+  const heap = heapOf(backend);
+  const K = heap && moduleOnHeap<T>(heap, name, bytes);
+  return heap && K ? { be: heap.be, K } : null;
 }
