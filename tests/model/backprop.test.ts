@@ -8,17 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { defaultConfig, type ModelConfig } from '../../src/lib/model/config';
-import { randomWeights } from '../../src/lib/model/random';
-import type { ModelLike } from '../../src/lib/model/forward';
-import { createLora, disposeLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lora';
-import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { getObjective } from '../../src/lib/objectives';
-import { disposeBatch, packBatch } from '../../src/lib/model/batch';
-import { sequenceLogprobs } from '../../src/lib/model/logprobs';
-import { mulberry32 } from '../../src/lib/model/sample';
 import { installEagerBackprop, uninstallEagerBackprop } from '../../src/lib/model/backprop';
 
-import { gpt2Variant, randomSeqs } from '../helpers/tiny-models';
+import { cloCase, gpt2Variant, randomSeqs } from '../helpers/tiny-models';
 
 const tiny = { dim: 32, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 50, hiddenDim: 48, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {
@@ -37,29 +29,12 @@ describe.each(['cpu', 'wasm'])('eager back-propagation (%s)', (backend) => {
       await tf.setBackend(backend);
       await tf.ready();
       const cfg = CONFIGS[label];
-      const model: ModelLike = { config: cfg, weights: randomWeights(cfg, 5, 0.1) };
-      const targets = LINEAR_NAMES.filter((n) => cfg.mlp === 'swiglu' || n !== 'gate_proj') as LinearName[];
-      const lora = createLora(cfg, { r: 4, alpha: 8, dropout: 0.2, targets, init: 'gaussian' }, 3);
-      const rng = mulberry32(9);
-      for (const p of lora.adapters.values())
-        p.B.assign(
-          tf.tensor(
-            Float32Array.from({ length: p.B.size }, () => (rng() * 2 - 1) * 0.1),
-            p.B.shape,
-          ),
-        );
-      const batch = packBatch(makeSeqs(8, cfg.vocabSize, 4), cfg.maxSeqLen, 4);
-      const counts = tf.tensor1d(batch.counts);
-      const reference = tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false)));
-      const vars = loraVariables(lora);
+      const { vars, loss: cloLoss, dispose } = cloCase(cfg, makeSeqs(8, cfg.vocabSize, 4));
       const run = async () => {
         const before = tf.memory().numTensors;
         let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
         const prof = await tf.profile(() => {
-          out = tf.variableGrads(() => {
-            const policy = sequenceLogprobs(model, batch, lora, true, 1234, { checkpointing });
-            return getObjective('clo').loss({ policy, reference, counts }, { beta: 0.5, lambda: 0.3 }).loss;
-          }, vars);
+          out = tf.variableGrads(() => cloLoss(1234, checkpointing), vars);
         });
         const { value, grads } = out!;
         const loss = value.dataSync()[0];
@@ -85,10 +60,7 @@ describe.each(['cpu', 'wasm'])('eager back-propagation (%s)', (backend) => {
       expect(tfjs.left).toBe(0);
       expect(eager.left).toBe(0);
       expect(eager.peak).toBeLessThan(tfjs.peak);
-      counts.dispose();
-      reference.dispose();
-      disposeBatch(batch);
-      disposeLora(lora);
+      dispose();
     },
   );
 });

@@ -11,18 +11,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import { defaultConfig, type ModelConfig } from '../../src/lib/model/config';
 import { randomWeights } from '../../src/lib/model/random';
 import type { ModelLike } from '../../src/lib/model/forward';
-import { createLora, disposeLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lora';
-import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { getObjective } from '../../src/lib/objectives';
+import { createLora, disposeLora, withAdapterOff } from '../../src/lib/lora/lora';
 import { disposeBatch, packBatch } from '../../src/lib/model/batch';
 import { sequenceLogprobs } from '../../src/lib/model/logprobs';
-import { mulberry32 } from '../../src/lib/model/sample';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { Tokenizer } from '../../src/lib/tokenizer/types';
 
-import { gpt2Variant, randomSeqs } from '../helpers/tiny-models';
+import { cloCase, gpt2Variant, randomSeqs } from '../helpers/tiny-models';
 
 const tiny = { dim: 16, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {
@@ -37,26 +34,8 @@ describe.each(['cpu', 'wasm'])('gradient checkpointing (%s)', (backend) => {
     await tf.setBackend(backend);
     await tf.ready();
     const cfg = CONFIGS[label];
-    const model: ModelLike = { config: cfg, weights: randomWeights(cfg, 5, 0.1) };
-    const targets = LINEAR_NAMES.filter((n) => cfg.mlp === 'swiglu' || n !== 'gate_proj') as LinearName[];
-    const lora = createLora(cfg, { r: 4, alpha: 8, dropout: 0.2, targets, init: 'gaussian' }, 3);
-    const rng = mulberry32(9);
-    for (const p of lora.adapters.values())
-      p.B.assign(
-        tf.tensor(
-          Float32Array.from({ length: p.B.size }, () => (rng() * 2 - 1) * 0.1),
-          p.B.shape,
-        ),
-      );
-    const batch = packBatch(makeSeqs(8, cfg.vocabSize, 4), cfg.maxSeqLen, 4);
-    const counts = tf.tensor1d(batch.counts);
-    const reference = tf.tidy(() => withAdapterOff(lora, () => sequenceLogprobs(model, batch, lora, false)));
-    const vars = loraVariables(lora);
-    const run = (checkpointing: boolean) =>
-      tf.variableGrads(() => {
-        const policy = sequenceLogprobs(model, batch, lora, true, 1234, { checkpointing });
-        return getObjective('clo').loss({ policy, reference, counts }, { beta: 0.5, lambda: 0.3 }).loss;
-      }, vars);
+    const { vars, loss: cloLoss, dispose } = cloCase(cfg, makeSeqs(8, cfg.vocabSize, 4));
+    const run = (checkpointing: boolean) => tf.variableGrads(() => cloLoss(1234, checkpointing), vars);
     const plain = run(false);
     const ckpt = run(true);
     const l0 = plain.value.dataSync()[0];
@@ -76,26 +55,10 @@ describe.each(['cpu', 'wasm'])('gradient checkpointing (%s)', (backend) => {
     expect(maxAbs).toBeGreaterThan(1e-3); // real gradients, not zeros on both sides
     expect(maxDiff).toBeLessThan(1e-5);
     // dropout is on: a different seed gives a different loss, so equal losses above mean equal masks
-    const other = tf.tidy(
-      () =>
-        getObjective('clo')
-          .loss(
-            { policy: sequenceLogprobs(model, batch, lora, true, 99), reference, counts },
-            { beta: 0.5, lambda: 0.3 },
-          )
-          .loss.dataSync()[0],
-    );
+    const other = tf.tidy(() => cloLoss(99).dataSync()[0]);
     expect(Math.abs(other - l0)).toBeGreaterThan(1e-4);
-    tf.dispose([
-      plain.value,
-      ckpt.value,
-      ...Object.values(plain.grads),
-      ...Object.values(ckpt.grads),
-      counts,
-      reference,
-    ]);
-    disposeBatch(batch);
-    disposeLora(lora);
+    tf.dispose([plain.value, ckpt.value, ...Object.values(plain.grads), ...Object.values(ckpt.grads)]);
+    dispose();
   });
 });
 
