@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fewshotContext, planFewshot, sampleShotIndices, seededRandom } from '../../src/lib/eval/fewshot';
+import { drawShots, fewshotContext, planFewshot, seededRandom } from '../../src/lib/eval/fewshot';
+import { PyRandom } from '../../src/lib/eval/py-random';
 import type { McDoc } from '../../src/lib/eval/tasks';
 
 const doc = (i: number, gold = i % 2): McDoc => ({ context: `ctx${i} 답변: `, choices: ['아니오', '예'], gold });
@@ -13,6 +14,41 @@ describe('seeded PRNG', () => {
     expect(Array.from({ length: 100 }, () => b())).toEqual(xs);
     expect(Array.from({ length: 100 }, () => c())).not.toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+  });
+});
+
+// Reference values printed by CPython 3.11's random module, e.g.
+//   r = random.Random(1234); [r.sample(range(3665), 5) for _ in range(3)]
+describe("Python's random.Random", () => {
+  it('gives the same 32-bit outputs as CPython for an integer seed', () => {
+    const r = new PyRandom(1234);
+    expect([r.getrandbits(32), r.getrandbits(32), r.getrandbits(32)]).toEqual([4150886329, 3342196574, 1892932127]);
+  });
+
+  it('samples as CPython does: the set strategy on large populations', () => {
+    const r = new PyRandom(1234);
+    expect([r.sampleIndices(3665, 5), r.sampleIndices(3665, 5), r.sampleIndices(3665, 5)]).toEqual([
+      [3187, 1805, 478, 30, 371],
+      [3305, 2384, 143, 2750, 2838],
+      [343, 403, 3139, 1452, 969],
+    ]);
+    // a seed wider than 32 bits (seeded from two words)
+    expect(new PyRandom(2 ** 40 + 5).sampleIndices(100000, 6)).toEqual([66110, 67753, 35206, 87005, 3595, 69593]);
+  });
+
+  it('samples as CPython does: the pool strategy on small populations', () => {
+    const r = new PyRandom(7);
+    expect([r.sampleIndices(10, 3), r.sampleIndices(10, 3)]).toEqual([
+      [5, 2, 6],
+      [0, 1, 8],
+    ]);
+    expect(new PyRandom(0).sampleIndices(30, 8)).toEqual([27, 12, 24, 13, 1, 8, 16, 15]);
+    const s = new PyRandom(42);
+    expect([s.sampleIndices(5, 3), s.sampleIndices(5, 3), s.sampleIndices(5, 3)]).toEqual([
+      [0, 4, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ]);
   });
 });
 
@@ -44,8 +80,14 @@ describe('k-shot construction', () => {
         expect(part).toBe(`${shot.context} ${shot.choices[shot.gold]}`);
       });
     }
-    // an item's shots do not depend on which other items are scored
-    expect(planFewshot(tests.slice(0, 1), pool, 5, 42).shotIndices[0]).toEqual(p1.shotIndices[0]);
+    // lm-evaluation-harness: Random(42).sample(pool, 5) once per item, in order
+    expect(p1.shotIndices).toEqual([
+      [7, 1, 17, 15, 14],
+      [8, 6, 34, 5, 37],
+      [27, 2, 1, 5, 13],
+    ]);
+    // scoring the first items only gives them the shots of the full run
+    expect(planFewshot(tests.slice(0, 2), pool, 5, 42).shotIndices).toEqual(p1.shotIndices.slice(0, 2));
   });
 
   it('never uses the test item as its own shot when the pool is the scored split', () => {
@@ -61,9 +103,18 @@ describe('k-shot construction', () => {
       big.map((_, i) => i),
     );
     plan2.shotIndices.forEach((idx, i) => expect(idx).not.toContain(i));
+    // the harness's rule: k + 1 drawn, the item itself dropped, the first k kept
+    // (r = Random(9); for i in range(4): [x for x in r.sample(range(30), 6) if x != i][:5])
+    expect(plan2.shotIndices.slice(0, 4)).toEqual([
+      [14, 19, 11, 8, 4],
+      [27, 21, 0, 10, 16],
+      [28, 19, 10, 17, 29],
+      [22, 1, 23, 12, 5],
+    ]);
   });
 
   it('throws when the pool is too small', () => {
-    expect(() => sampleShotIndices(3, 3, seededRandom(1), 0)).toThrow(/only 2/);
+    expect(() => drawShots(new PyRandom(1), 3, 3, 0)).toThrow(/only 2/);
+    expect(() => drawShots(new PyRandom(1), 3, 4, null)).toThrow(/only 3/);
   });
 });

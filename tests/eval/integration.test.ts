@@ -107,7 +107,7 @@ describe('evaluate on stories260K (cpu)', () => {
     expect(r.seed).toBe(3);
     expect(r.fewshot_split).toBe('train');
     expect(r.items[0].shots).toHaveLength(1);
-    const train = rawRows('kobest/sentineg.train.jsonl', 300);
+    const train = rawRows('kobest/sentineg.train.jsonl', Infinity);
     const shot = train[r.items[0].shots![0]];
     const test = rawRows('kobest/sentineg.test.jsonl', 1)[0];
     const ctx = `문장: ${shot.Text} 긍부정: ${['부정', '긍정'][Number(shot.Label)]}\n\n문장: ${test.Text} 긍부정:`;

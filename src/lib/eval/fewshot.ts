@@ -3,47 +3,39 @@
  * split itself where no train split exists), each rendered as context + " " + gold choice,
  * joined by "\n\n", then "\n\n" + the test context.
  *
- * Shots are drawn per test item with a PRNG seeded from (seed, item index), so an item's shots do
- * not depend on which other items are scored (--limit) or in what order.
+ * Shots are drawn as lm-evaluation-harness draws them (Python's `random.Random(seed).sample`, one
+ * draw per scored item in file order, py-random.ts), so the lab and the harness score the same
+ * contexts for the same seed; scoring the first n items (--limit) gives them the shots a full run
+ * gives them.
  */
 import type { McDoc } from './tasks';
 import { TARGET_DELIMITER } from './requests';
 import { mulberry32 } from '../model/sample';
+import { PyRandom } from './py-random';
 
 export const FEWSHOT_DELIMITER = '\n\n';
 
 /** The engine's seeded PRNG (mulberry32): uniform floats in [0, 1). */
 export const seededRandom: (seed: number) => () => number = mulberry32;
 
-/** Mixes a run seed and an item index into one 32-bit seed. */
-export function itemSeed(seed: number, index: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ (index + 0x85ebca6b), 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /**
- * k distinct indices into a pool of `poolSize`, never `exclude` (the test item's own index when
- * the pool is the scored split). Throws when the pool is too small.
+ * The shots of each scored item, as lm-evaluation-harness's ContextSampler draws them: one
+ * `Random(seed)` for the task, one `sample` per item in order. From a separate pool (the train
+ * split), k indices. From the scored split itself, k + 1 indices, the item's own index dropped, the
+ * first k kept; where that leaves fewer than k (the item was not among them only if the pool repeats
+ * it), k more from the pool without the item.
  */
-export function sampleShotIndices(
-  poolSize: number,
-  k: number,
-  rng: () => number,
-  exclude: number | null = null,
-): number[] {
-  const candidates: number[] = [];
-  for (let i = 0; i < poolSize; i++) if (i !== exclude) candidates.push(i);
-  if (k > candidates.length) throw new Error(`--shots ${k}: the shot pool has only ${candidates.length} examples`);
-  // partial Fisher–Yates
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rng() * (candidates.length - i));
-    const t = candidates[i];
-    candidates[i] = candidates[j];
-    candidates[j] = t;
-  }
-  return candidates.slice(0, k);
+export function drawShots(rng: PyRandom, poolSize: number, k: number, exclude: number | null): number[] {
+  const available = exclude === null ? poolSize : poolSize - 1;
+  if (k > available) throw new Error(`--shots ${k}: the shot pool has only ${available} examples`);
+  if (exclude === null) return rng.sampleIndices(poolSize, k);
+  const drawn = rng
+    .sampleIndices(poolSize, Math.min(k + 1, poolSize))
+    .filter((j) => j !== exclude)
+    .slice(0, k);
+  if (drawn.length === k) return drawn;
+  const rest = Array.from({ length: poolSize }, (_, j) => j).filter((j) => j !== exclude);
+  return rng.sampleIndices(rest.length, k).map((j) => rest[j]);
 }
 
 /** One rendered example: its context, the delimiter and its gold choice. */
@@ -79,6 +71,7 @@ export function planFewshot(
 ): FewshotPlan {
   const contexts: string[] = [];
   const shotIndices: number[][] = [];
+  const rng = new PyRandom(seed);
   tests.forEach((doc, i) => {
     if (k === 0) {
       contexts.push(doc.context);
@@ -86,7 +79,7 @@ export function planFewshot(
       return;
     }
     const exclude = testPoolIndex ? testPoolIndex[i] : null;
-    const idx = sampleShotIndices(pool.length, k, seededRandom(itemSeed(seed, i)), exclude);
+    const idx = drawShots(rng, pool.length, k, exclude);
     shotIndices.push(idx);
     contexts.push(
       fewshotContext(
