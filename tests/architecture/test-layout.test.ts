@@ -1,6 +1,6 @@
 /**
  * tests/ mirrors src/lib/: each folder of tests/ is either a folder of src/lib (its tests test that
- * folder) or one of the few named folders for what is not the engine (the CLI, the workers, the docs,
+ * folder) or one of the few named folders for what is not the engine (the CLI, the bench, the workers, the docs,
  * framework-free helpers of src/ui, shared helpers, Python interop, browser e2e and the fuzz sweep).
  * No test file sits loose in tests/.
  */
@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/helpers';
 
-const NOT_ENGINE = ['architecture', 'cli', 'docs', 'e2e', 'fuzz', 'helpers', 'python', 'ui', 'workers'];
+const NOT_ENGINE = ['architecture', 'bench', 'cli', 'docs', 'e2e', 'fuzz', 'helpers', 'python', 'ui', 'workers'];
 
 const dirs = (p: string) => readdirSync(p).filter((e) => statSync(join(p, e)).isDirectory());
 
