@@ -3,6 +3,7 @@ import type { LoadedModel } from './model';
 import type { LoraState } from './adapter';
 import { forward, type KvCache } from './forward';
 import { mulberry32, sampleToken } from './sample';
+import { visibleText } from './visible-text';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -10,12 +11,16 @@ export interface GenerateOptions {
   topP?: number;
   seed?: number;
   lora?: LoraState | null;
-  /** called per token with the id and the newly decoded text */
+  /** called per token with the id and the newly shown text (visible-text.ts: characters still
+   *  arriving as byte tokens are held back, bytes that cannot form one and control characters dropped) */
   onToken?: (id: number, text: string) => void;
   signal?: AbortSignal;
 }
 
-/** Incremental decoding with a KV cache; stops at EOS, at BOS-as-end (llama2.c), or at the context limit. */
+/**
+ * Incremental decoding with a KV cache; stops at EOS, at BOS-as-end (llama2.c), or at the context limit.
+ * The returned text is what visibleText shows: no U+FFFD from byte tokens, no control characters.
+ */
 export async function generate(
   model: LoadedModel,
   promptIds: number[],
@@ -46,8 +51,9 @@ export async function generate(
       generated.push(next);
       const text = tok.decode([...promptIds, ...generated]).slice(prefixText.length);
       if (opts.onToken && !text.endsWith('\uFFFD')) {
-        opts.onToken(next, text.slice(shown.length));
-        shown = text;
+        const visible = visibleText(text, false);
+        opts.onToken(next, visible.startsWith(shown) ? visible.slice(shown.length) : '');
+        shown = visible;
       }
       input = [next];
     }
@@ -57,6 +63,6 @@ export async function generate(
       l.v.dispose();
     }
   }
-  const text = tok.decode([...promptIds, ...generated]).slice(prefixText.length);
+  const text = visibleText(tok.decode([...promptIds, ...generated]).slice(prefixText.length), true);
   return { ids: generated, text };
 }
