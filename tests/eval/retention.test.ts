@@ -28,13 +28,28 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
       { id: 'e1', lang: 'en', text: 'Lily went to the park.' },
       { id: 'e2', lang: 'en', text: '...' }, // no letters → not
     ]);
-    expect(s.ko).toEqual({ n: 3, share: 2 / 3 });
-    expect(s.en).toEqual({ n: 2, share: 0.5 });
+    expect(s.ko).toEqual({ n: 3, share: 2 / 3, degenerate: 0 });
+    expect(s.en).toEqual({ n: 2, share: 0.5, degenerate: 0 });
     expect(s.items.map((i) => i.inLanguage)).toEqual([true, false, true, true, false]);
   });
 
+  it('reports the degenerate share beside the in-language share', () => {
+    const s = summarizeFidelity([
+      { id: 'e1', lang: 'en', text: '"BTTTTTTTTTTTTTTTTTTTTTTT' }, // Latin letters, and a loop
+      { id: 'e2', lang: 'en', text: 'Lily went to the park with her mom.' },
+      { id: 'k1', lang: 'ko', text: '옛날 옛날 옛날 옛날 옛날 옛날 옛날' },
+    ]);
+    expect(s.en).toEqual({ n: 2, share: 1, degenerate: 0.5 });
+    expect(s.ko).toEqual({ n: 1, share: 1, degenerate: 1 });
+    expect(s.items.map((i) => i.degenerate)).toEqual([true, false, true]);
+  });
+
   it('no prompts of a language: share is null', () => {
-    expect(summarizeFidelity([{ id: 'e', lang: 'en', text: 'hi' }]).ko).toEqual({ n: 0, share: null });
+    expect(summarizeFidelity([{ id: 'e', lang: 'en', text: 'hi' }]).ko).toEqual({
+      n: 0,
+      share: null,
+      degenerate: null,
+    });
   });
 
   it('before/after deltas are run − base, null where a side is missing', () => {
@@ -117,7 +132,7 @@ describe('fidelity aggregation (docs/methods.md §5)', () => {
       ['en', 'en'],
     ]);
     expect(r.ko.n).toBe(1);
-    expect(r.en).toEqual({ n: 1, share: 1 });
+    expect(r.en).toEqual({ n: 1, share: 1, degenerate: 0 });
     expect(r.items[1].text).toMatch(/[A-Za-z]/);
     const ac = new AbortController();
     ac.abort();

@@ -11,6 +11,7 @@ import { decodeDataBytes, type DataSource } from './data';
 import { isFaithful, type ScriptLang } from './fidelity';
 import { paragraphsFromJsonl, perplexity } from './perplexity';
 import { throwIfAborted } from './abort';
+import { repetition } from './repetition';
 
 /** Data files, relative to a DataSource root (public/data). */
 export const HELD_OUT_PARAGRAPHS_FILE = 'english/tinystories.dev_paragraphs.jsonl';
@@ -29,12 +30,20 @@ export interface FidelityItem {
   lang: ScriptLang;
   text: string;
   inLanguage: boolean;
+  /** the answer loops (repetition.ts); absent in results stored before it was measured */
+  degenerate?: boolean;
 }
 
+/**
+ * The one fidelity measure: the share of answers mostly in the prompt's script and, beside it, the
+ * share that loop (repetition.ts), so that `"BTTTTTT…` is not read as fluent English.
+ */
 export interface LangShare {
   n: number;
   /** in-language generations / n; null when n = 0 */
   share: number | null;
+  /** degenerate generations / n; null when n = 0; absent in results stored before it was measured */
+  degenerate?: number | null;
 }
 
 export interface FidelitySummary {
@@ -80,12 +89,21 @@ export function limitPerLanguage(prompts: FidelityPrompt[], limit: number | null
   return prompts.filter((p) => ++seen[p.lang] <= limit);
 }
 
-/** Per-language shares of in-language generations. */
+/** Per-language shares of in-language and of degenerate generations. */
 export function summarizeFidelity(generations: { id: string; lang: ScriptLang; text: string }[]): FidelitySummary {
-  const items = generations.map((g) => ({ ...g, inLanguage: isFaithful(g.text, g.lang) }));
+  const items = generations.map((g) => ({
+    ...g,
+    inLanguage: isFaithful(g.text, g.lang),
+    degenerate: repetition(g.text).degenerate,
+  }));
   const share = (lang: ScriptLang): LangShare => {
     const mine = items.filter((i) => i.lang === lang);
-    return { n: mine.length, share: mine.length === 0 ? null : mine.filter((i) => i.inLanguage).length / mine.length };
+    const of = (count: number) => (mine.length === 0 ? null : count / mine.length);
+    return {
+      n: mine.length,
+      share: of(mine.filter((i) => i.inLanguage).length),
+      degenerate: of(mine.filter((i) => i.degenerate).length),
+    };
   };
   return { ko: share('ko'), en: share('en'), items };
 }

@@ -72,3 +72,8 @@ export function fidelityAnswers(
     };
   });
 }
+
+/** The degenerate share shown beside a fidelity share ('' when it was not measured). */
+export function degenerateText(s: { degenerate?: number | null } | null | undefined): string {
+  return s?.degenerate == null ? '' : `degenerate ${Math.round(100 * s.degenerate)}%`;
+}
