@@ -6,6 +6,7 @@
  */
 import type { Locator, Page } from '@playwright/test';
 import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
+import { expectReadable } from './readable';
 
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 const INTERVAL = /^\[\d{1,3}\.\d, \d{1,3}\.\d\]$/;
@@ -48,7 +49,7 @@ async function legend(chart: Locator): Promise<{ label: string; value: string }[
 
 test('wasm: accuracy with Wilson interval and chance; lr axis and legends readable; Compare overlays two runs', async ({
   page,
-}) => {
+}, testInfo) => {
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
@@ -148,4 +149,11 @@ test('wasm: accuracy with Wilson interval and chance; lr axis and legends readab
   expect(series.map((s) => s.label).sort()).toEqual(['curve-a', 'curve-b', 'step']);
   for (const s of series) expect(s.value, `legend ${s.label}`).not.toBe('--');
   await shot(page, 'compare-overlay');
+
+  // the filled tables read at a phone's and a laptop's width: no word or number broken across lines
+  await expectReadable(page, testInfo, 'Compare');
+  for (const view of ['Evaluate', 'Train', 'Data']) {
+    await openView(page, view);
+    await expectReadable(page, testInfo, view);
+  }
 });

@@ -5,8 +5,9 @@
  * overlaid training curves of both arms.
  */
 import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
+import { expectReadable } from './readable';
 
-test('a two-arm experiment survives a reload mid-arm and ends on the report', async ({ page }) => {
+test('a two-arm experiment survives a reload mid-arm and ends on the report', async ({ page }, testInfo) => {
   test.setTimeout(1_200_000);
   await page.goto('/');
   await waitForEngine(page);
@@ -47,4 +48,5 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await expect(curves.locator('.u-legend')).toContainText('CLO (LoRA)');
   await expect(page.getByTestId('experiment-tradeoff').locator('img')).toHaveAttribute('src', /%3Crect/);
   await shot(page, 'experiments-report');
+  await expectReadable(page, testInfo, 'Experiments report');
 });

@@ -9,11 +9,12 @@
  */
 import { resolve } from 'node:path';
 import { test, expect, shot, openView, waitForEngine } from './fixtures';
+import { expectReadable } from './readable';
 
 const PAIRED = 'paired-alpaca-koalpaca-en-ko';
 const DOLLY = 'dolly-en';
 
-test('build pairs with the parallel translator, reload, then start a CLO run on them', async ({ page }) => {
+test('build pairs with the parallel translator, reload, then start a CLO run on them', async ({ page }, testInfo) => {
   await page.goto('/');
   await waitForEngine(page);
   await openView(page, 'Pairs');
@@ -48,6 +49,7 @@ test('build pairs with the parallel translator, reload, then start a CLO run on 
   await expect(page.getByTestId('pairs-preview')).not.toContainText(/xEn|yTgt/);
   // first row of the file: the Korean instruction comes from ko_instruction
   await expect(rows.first()).toContainText('Give three tips for staying healthy.');
+  await expectReadable(page, testInfo, 'Pairs preview');
   await expect(rows.first()).toContainText('건강을 유지하기 위한 세 가지 팁을 알려주세요.');
   await shot(page, 'pairs-built');
 

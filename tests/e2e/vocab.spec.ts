@@ -7,12 +7,13 @@
  * record's dimensions and the Playground.
  */
 import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
+import { expectReadable } from './readable';
 
 const ADD = 96;
 const BASE_VOCAB = 512;
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 
-test('extend stories260K, reload, train and generate on the stored extended model', async ({ page }) => {
+test('extend stories260K, reload, train and generate on the stored extended model', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   await page.goto('/');
   await waitForEngine(page);
@@ -77,6 +78,7 @@ test('extend stories260K, reload, train and generate on the stored extended mode
   const name = (await page.getByTestId('vocab-model-name').textContent())!;
   expect(name).toContain(`vocab${ADD}`);
   await shot(page, 'vocab-extended');
+  await expectReadable(page, testInfo, 'Vocabulary result');
 
   // reload: the extended model is still there (IndexedDB); pick it in the Model view
   await page.reload();
