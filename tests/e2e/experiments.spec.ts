@@ -47,6 +47,9 @@ test('a two-arm experiment survives a reload mid-arm and ends on the report', as
   await expect(curves.locator('.u-legend')).toContainText('SFT (Korean side)');
   await expect(curves.locator('.u-legend')).toContainText('CLO (LoRA)');
   await expect(page.getByTestId('experiment-tradeoff').locator('img')).toHaveAttribute('src', /%3Crect/);
+  // the report states each part of the claim with its verdict at this budget
+  await expect(report.getByTestId('claim-check')).toHaveCount(4);
+  await expect(report.getByTestId('claim-checks')).toContainText('checks supported at this budget');
   await shot(page, 'experiments-report');
   await expectReadable(page, testInfo, 'Experiments report');
 });

@@ -40,6 +40,14 @@ async function runFirstExperiment(page: Page, backend: string, runLabel: RegExp)
     await expect(page.getByTestId(`after-ppl-${arm}`)).toContainText('×');
   }
   await expect(page.getByTestId('first-results-reading')).toContainText('English perplexity');
+  // each part of the claim is stated with the verdict its numbers give, and the verdict agrees with them
+  const checks = results.getByTestId('claim-check');
+  await expect(checks).toHaveCount(4);
+  const cloRatio = (await numberIn(page, 'after-ppl-clo')) / before.ppl;
+  await expect(checks.nth(1)).toContainText('CLO keeps English near the base model');
+  await expect(checks.nth(1)).toHaveAttribute('data-verdict', cloRatio <= 3 ? 'supported' : 'not supported');
+  for (const v of await checks.evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict'))))
+    expect(v).not.toBe('not measured');
   const curves = page.getByTestId('first-results-curves');
   await expect(curves.locator('canvas')).toBeVisible();
   await expect(curves.locator('.u-legend')).toContainText('SFT (Korean side)');

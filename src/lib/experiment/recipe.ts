@@ -7,6 +7,7 @@ import type { ObjectiveName } from '../train/types';
 import { TRAIN_DEFAULTS } from '../train/defaults';
 import { LINEAR_NAMES, type LinearName } from '../model/weights';
 import { taskByName } from '../eval/tasks';
+import { CHECK_METRICS, CHECK_OPS, type Check, type CheckMetric, type CheckOp } from './claims';
 
 /** How an arm reads its data file (paired en/target rows, or plain SFT rows). */
 export type DataUse =
@@ -91,6 +92,8 @@ export interface Recipe {
   budget: Budget;
   arms: Arm[];
   suite: EvalSuite;
+  /** the claim broken into comparisons the report decides from its numbers */
+  checks: Check[];
   /** report sections to draw, in order */
   report: ReportSection[];
 }
@@ -326,10 +329,44 @@ function validateEval(v: unknown, armIds: string[]): EvalSuite {
   return e;
 }
 
+function validateChecks(v: unknown, ids: string[]): Check[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new RecipeError('checks', 'must be a list of checks');
+  return v.map((c, i) => {
+    const at = `checks[${i}].`;
+    const o = obj(c, `checks[${i}]`);
+    noExtra(o, ['claim', 'arm', 'metric', 'op', 'than', 'factor'], at);
+    for (const k of ['arm', 'than'] as const)
+      if (!ids.includes(o[k] as string))
+        throw new RecipeError(`${at}${k}`, `unknown arm ${JSON.stringify(o[k])} (arms: ${ids.join(', ')})`);
+    const metric = o.metric;
+    if (
+      typeof metric !== 'string' ||
+      !(metric in CHECK_METRICS ? metric !== 'tasks' : /^tasks@([0-9]|[12][0-9]|3[0-2])$/.test(metric))
+    )
+      throw new RecipeError(
+        `${at}metric`,
+        `must be one of ${Object.keys(CHECK_METRICS)
+          .filter((m) => m !== 'tasks')
+          .join(', ')} or tasks@k (got ${JSON.stringify(metric)})`,
+      );
+    if (!CHECK_OPS.includes(o.op as CheckOp))
+      throw new RecipeError(`${at}op`, `must be one of ${CHECK_OPS.join(' ')} (got ${JSON.stringify(o.op)})`);
+    return {
+      claim: str(o, 'claim', at),
+      arm: o.arm as string,
+      metric: metric as CheckMetric,
+      op: o.op as CheckOp,
+      than: o.than as string,
+      factor: num(o, 'factor', at, { min: 1e-6, max: 1e6, def: 1 }),
+    };
+  });
+}
+
 /** Validates untrusted JSON (a parsed recipe file); throws RecipeError naming the first bad field. */
 export function validateRecipe(v: unknown): Recipe {
   const o = obj(v, '(root)');
-  noExtra(o, ['name', 'title', 'claim', 'source', 'needs', 'model', 'budget', 'arms', 'suite', 'report'], '');
+  noExtra(o, ['name', 'title', 'claim', 'source', 'needs', 'model', 'budget', 'arms', 'suite', 'checks', 'report'], '');
   const name = str(o, 'name', '');
   const b = obj(o.budget, 'budget');
   noExtra(b, ['steps', 'batchSize', 'gradAccum', 'maxSeqLen', 'lr', 'seed', 'matched'], 'budget.');
@@ -385,6 +422,7 @@ export function validateRecipe(v: unknown): Recipe {
       o.suite ?? {},
       arms.map((a) => a.id),
     ),
+    checks: validateChecks(o.checks, ['base', ...arms.map((a) => a.id)]),
     report,
   };
 }

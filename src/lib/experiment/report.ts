@@ -10,6 +10,7 @@ import type { ArmResult, ExperimentState } from './runner';
 import type { SuiteResult } from './suite';
 import { budgetStatement } from './recipe';
 import { barChartSvg, lineChartSvg } from './svg';
+import { judgeChecks, verdictSummary } from './claims';
 
 export interface ReportRow {
   id: string;
@@ -127,6 +128,17 @@ export function buildReport(s: ExperimentState): Map<string, string> {
     `Model ${r.model}, backend ${s.backend}, status ${s.status}${s.error ? ` (${s.error})` : ''}. ${budgetStatement(r)}`,
     '',
   ];
+  const checks = judgeChecks(s, rows);
+  if (checks.length) {
+    md.push(`## Does the claim hold at this budget? ${verdictSummary(checks)}`, '');
+    md.push('| check | verdict | numbers |', '| --- | --- | --- |');
+    for (const c of checks) md.push(`| ${c.check.claim} | **${c.verdict}** | ${c.evidence} |`);
+    md.push(
+      '',
+      'A check that does not hold says only that these numbers, at this budget, do not support that part of the claim; the source papers trained far larger models for far longer.',
+      '',
+    );
+  }
   for (const sec of r.report) {
     if (sec === 'summary') {
       md.push('## Summary (base model first; change from the base in brackets)', '');
