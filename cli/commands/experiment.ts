@@ -156,8 +156,13 @@ export async function run(argv: string[]): Promise<number> {
     async onArmTrained(arm, out) {
       const dir = join(outDir, 'arms', arm.id);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'train.jsonl'), rowsToJsonl(out.rows));
-      if (out.fullRank) {
+      writeFileSync(join(dir, 'train.jsonl'), rowsToJsonl(out.rows, arm.objective));
+      if (out.model) {
+        // an extended vocabulary: the extended model with its trained rows in model/, its LoRA adapter (if any) beside
+        mkdirSync(join(dir, 'model'), { recursive: true });
+        for (const [n, b] of await exportMerged(out.model, null)) writeFileSync(join(dir, 'model', n), b);
+        if (out.config.lora.targets.length) await writeAdapterDir(dir, out.lora, out.model);
+      } else if (out.fullRank) {
         const files = await exportMerged(model, null);
         for (const [n, b] of files) writeFileSync(join(dir, n), b);
       } else {

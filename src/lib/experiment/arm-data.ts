@@ -52,13 +52,17 @@ export function armRows(
   return { rows: fromClo(first, use, file), parsed: parsed.rows.length, rejected: parsed.errors };
 }
 
-/** JSONL of derived rows in the CLI's accepted shapes, so `lab train --data` trains on exactly them. */
-export function rowsToJsonl(rows: TrainRow[]): string {
+/**
+ * JSONL of derived rows in the CLI's accepted shapes, so `lab train --data` trains on exactly them;
+ * for continued pretraining (`pt`, which reads prompt + response as one text) a {"text"} row.
+ */
+export function rowsToJsonl(rows: TrainRow[], objective?: string): string {
   return (
     rows
       .map((r) => {
         switch (r.kind) {
           case 'sft':
+            if (objective === 'pt') return JSON.stringify({ text: r.prompt + r.response });
             return JSON.stringify({ prompt: r.prompt, response: r.response });
           case 'preference':
             return JSON.stringify({ prompt: r.prompt, chosen: r.chosen, rejected: r.rejected });

@@ -3,7 +3,8 @@
  * shared training budget, and the evaluation suite run on the base model and on every arm.
  * validateRecipe() turns untrusted JSON into a Recipe or throws a RecipeError naming the field.
  */
-import type { ObjectiveName } from '../train/types';
+import type { TrainObjectiveName } from '../train/types';
+import { INIT_METHODS, type InitMethod } from '../vocab/init';
 import { TRAIN_DEFAULTS } from '../train/defaults';
 import { LINEAR_NAMES, type LinearName } from '../model/weights';
 import { taskByName } from '../eval/tasks';
@@ -44,12 +45,24 @@ export interface ArmTrain {
   fullRank?: LinearName[];
 }
 
+/**
+ * An arm that first extends the vocabulary (docs/methods.md §8): `add` tokens learned from the
+ * bundled Korean corpus, their rows initialised with `init`, then trained with the arm's objective
+ * (the new rows always; LoRA too unless `rowsOnly`).
+ */
+export interface ArmVocab {
+  add: number;
+  init: InitMethod;
+  rowsOnly: boolean;
+}
+
 export interface Arm {
   id: string;
   label: string;
-  objective: ObjectiveName;
+  objective: TrainObjectiveName;
   data: ArmData;
   train?: ArmTrain;
+  vocab?: ArmVocab;
   /** only when the recipe's budget is not matched */
   steps?: number;
   batchSize?: number;
@@ -110,10 +123,12 @@ export const REPORT_SECTIONS: ReportSection[] = [
   'settings',
 ];
 
-const OBJECTIVES: ObjectiveName[] = ['sft', 'dpo', 'orpo', 'clo'];
+const OBJECTIVES: TrainObjectiveName[] = ['sft', 'dpo', 'orpo', 'clo', 'pt'];
 /** which row kind each objective trains on, and which data uses yield it */
-const USES_FOR: Record<ObjectiveName, DataUse[]> = {
+const USES_FOR: Record<TrainObjectiveName, DataUse[]> = {
   sft: ['as-is', 'target', 'english', 'both'],
+  // continued pretraining reads a row's prompt + response as one text
+  pt: ['as-is', 'target', 'english', 'both'],
   dpo: ['as-is', 'preference-target'],
   orpo: ['as-is', 'preference-target'],
   clo: ['as-is'],
@@ -221,11 +236,11 @@ function validateTrain(v: unknown, f: string): ArmTrain {
 function validateArm(v: unknown, i: number, matched: boolean): Arm {
   const f = `arms[${i}].`;
   const o = obj(v, `arms[${i}]`);
-  noExtra(o, ['id', 'label', 'objective', 'data', 'train', 'steps', 'batchSize'], f);
+  noExtra(o, ['id', 'label', 'objective', 'data', 'train', 'vocab', 'steps', 'batchSize'], f);
   const id = str(o, 'id', f);
   if (!/^[a-z0-9][a-z0-9_-]*$/i.test(id))
     throw new RecipeError(`${f}id`, `must be letters, digits, - or _ (got ${JSON.stringify(id)})`);
-  const objective = str(o, 'objective', f) as ObjectiveName;
+  const objective = str(o, 'objective', f) as TrainObjectiveName;
   if (!OBJECTIVES.includes(objective))
     throw new RecipeError(
       `${f}objective`,
@@ -247,6 +262,18 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
   if (rows !== undefined) data.rows = rows;
   const arm: Arm = { id, label: str(o, 'label', f, id), objective, data };
   if (o.train !== undefined) arm.train = validateTrain(o.train, `${f}train.`);
+  if (o.vocab !== undefined) {
+    const vf = `${f}vocab.`;
+    const v = obj(o.vocab, `${f}vocab`);
+    noExtra(v, ['add', 'init', 'rowsOnly'], vf);
+    const init = str(v, 'init', vf, 'salt') as InitMethod;
+    if (!INIT_METHODS.includes(init))
+      throw new RecipeError(`${vf}init`, `must be one of ${INIT_METHODS.join(', ')} (got ${JSON.stringify(init)})`);
+    if (v.rowsOnly !== undefined && typeof v.rowsOnly !== 'boolean')
+      throw new RecipeError(`${vf}rowsOnly`, 'must be true or false');
+    if (arm.train?.fullRank) throw new RecipeError(`${f}vocab`, 'cannot be combined with train.fullRank');
+    arm.vocab = { add: num(v, 'add', vf, { int: true, min: 1, max: 65536 }), init, rowsOnly: v.rowsOnly === true };
+  }
   for (const k of ['steps', 'batchSize'] as const) {
     if (o[k] === undefined) continue;
     if (matched)

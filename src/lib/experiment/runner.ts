@@ -5,6 +5,7 @@
  * every phase and the current arm's checkpoint every `checkpointEvery` steps, so a run that is
  * interrupted (reload, crash, cancel) resumes in the arm it was in, on the same trajectory.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
 import type { DataSource } from '../eval/data';
 import { decodeDataBytes } from '../eval/data';
@@ -18,6 +19,7 @@ import { snapshotLora } from '../lora/lora';
 import type { ExperimentStore } from '../store/experiments';
 import { armBudget, type Arm, type Recipe } from './recipe';
 import { armRows } from './arm-data';
+import { armModel, bundledCorpus, withRows } from './arm-model';
 import { loadSuiteData, runSuite, type SuiteResult } from './suite';
 
 export interface ArmResult {
@@ -33,6 +35,8 @@ export interface ArmResult {
   eval: SuiteResult;
   /** trained parameters */
   params: number;
+  /** the arm's vocabulary extension: tokens added, their init, the first new id */
+  vocab?: { add: number; init: string; oldVocab: number; vocabSize: number };
 }
 
 export interface ExperimentState {
@@ -75,7 +79,14 @@ export interface ExperimentEnv {
   /** called after an arm is trained, before its evaluation (Node: write the adapter / merged model and rows) */
   onArmTrained?(
     arm: Arm,
-    out: { rows: TrainRow[]; lora: LoraSnapshot; fullRank: FullRank | null; config: TrainConfig },
+    out: {
+      rows: TrainRow[];
+      lora: LoraSnapshot;
+      fullRank: FullRank | null;
+      config: TrainConfig;
+      /** for an arm with vocab: the extended model with its trained rows (export it merged) */
+      model: LoadedModel | null;
+    },
   ): Promise<void>;
 }
 
@@ -102,6 +113,7 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
   over.lora = { ...base.lora, init: 'gaussian', ...(t.lora ?? {}) };
   // full rank: no adapters (the LoRA list is empty); r stays valid for the config record
   if (t.fullRank) over.lora = { ...over.lora, targets: [] };
+  if (arm.vocab?.rowsOnly) over.lora = { ...over.lora, targets: [] };
   return defaultTrainConfig(arm.objective, over);
 }
 
@@ -127,6 +139,8 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
   const save = () => env.store.set(id, 'state', state);
   await save();
 
+  let corpusTexts: Promise<string[]> | null = null;
+  const corpus = () => (corpusTexts ??= bundledCorpus(env.source));
   const sourceTexts = new Map<string, string>();
   const readText = async (file: string) => {
     if (!sourceTexts.has(file)) sourceTexts.set(file, decodeDataBytes(await env.source.read(file)));
@@ -170,23 +184,28 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
       const arm = recipe.arms[i];
       if (state.arms.some((a) => a.id === arm.id)) continue;
       check();
-      const cfg = configs[i];
-      const { rows } = armRows(
-        await readText(arm.data.file),
-        arm.data.file,
-        arm.data.use,
-        arm.data.rows,
-        env.model.tokenizer.chatTemplate ?? null,
-      );
-      const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
-      const fullRank = arm.train?.fullRank ? new FullRank(env.model, arm.train.fullRank) : null;
+      if (arm.vocab) report({ phase: `${arm.label}: extending the vocabulary`, arm: arm.id }, doneUntilArm(i));
+      const am = await armModel(env.model, arm, recipe.budget.seed, corpus);
+      const model = am.model;
+      const cfg = am.trainRowsFrom === null ? configs[i] : { ...configs[i], trainRowsFrom: am.trainRowsFrom };
+      let fullRank: FullRank | null = null;
       let trainer: Trainer | null = null;
+      let trained: { embed: tf.Tensor2D; lmHead?: tf.Tensor2D } | null = null;
       try {
+        const { rows } = armRows(
+          await readText(arm.data.file),
+          arm.data.file,
+          arm.data.use,
+          arm.data.rows,
+          model.tokenizer.chatTemplate ?? null,
+        );
+        const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
+        fullRank = arm.train?.fullRank ? new FullRank(model, arm.train.fullRank) : null;
         if (fullRank && ckpt) {
           const w = await env.store.get<Record<string, Float32Array>>(id, fullKey(arm.id));
           if (w) fullRank.load(w);
         }
-        trainer = Trainer.create(env.model, rows, cfg, ckpt, fullRank ?? undefined);
+        trainer = Trainer.create(model, rows, cfg, ckpt, fullRank ?? undefined);
         state.current = arm.id;
         await save();
         log(
@@ -215,9 +234,11 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
         }
         const trainSeconds = priorSeconds + trainer.metrics.slice(ckpt?.step ?? 0).reduce((s, m) => s + m.ms / 1000, 0);
         const lora = await snapshotLora(trainer.lora);
-        await env.onArmTrained?.(arm, { rows, lora, fullRank, config: cfg });
+        trained = trainer.rows ? trainer.rows.merged() : null;
+        const evalModel = trained ? withRows(model, trained) : model;
+        await env.onArmTrained?.(arm, { rows, lora, fullRank, config: cfg, model: trained ? evalModel : null });
         report({ phase: `${arm.label}: evaluating`, arm: arm.id }, doneUntilArm(i) + cfg.steps * stepWeight());
-        const ev = await runSuite(env.model, trainer.lora, recipe.suite, data, env.source, {
+        const ev = await runSuite(evalModel, trainer.lora, recipe.suite, data, env.source, {
           signal: env.signal,
           onProgress: (p) =>
             report(
@@ -226,21 +247,37 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
             ),
         });
         suiteSeconds = suiteSeconds === null ? ev.seconds : (suiteSeconds + ev.seconds) / 2;
+        const newRows = trainer.rows ? model.config.vocabSize - trainer.rows.start : 0;
         const params =
-          (fullRank?.size ?? 0) + Object.values(lora.tensors).reduce((s, t) => s + t.A.length + t.B.length, 0);
+          (fullRank?.size ?? 0) +
+          Object.values(lora.tensors).reduce((s, t) => s + t.A.length + t.B.length, 0) +
+          newRows * model.config.dim * (trainer.rows?.head ? 2 : 1);
+        const loraMethod = cfg.lora.targets.length ? `LoRA r=${cfg.lora.r} (${cfg.lora.targets.join(', ')})` : '';
         state.arms.push({
           id: arm.id,
           label: arm.label,
           objective: arm.objective,
           method: fullRank
             ? `full rank (${arm.train!.fullRank!.join(', ')})`
-            : `LoRA r=${cfg.lora.r} (${cfg.lora.targets.join(', ')})`,
+            : arm.vocab
+              ? `${arm.vocab.init} init, ${newRows} new rows${loraMethod ? ` + ${loraMethod}` : ''}`
+              : loraMethod,
           config: cfg,
           rows: { requested: arm.data.rows ?? null, used: trainer.usableRows, skipped: trainer.skipped.length },
           metrics: trainer.metrics.slice(),
           trainSeconds,
           eval: ev,
           params,
+          ...(arm.vocab && am.trainRowsFrom !== null
+            ? {
+                vocab: {
+                  add: arm.vocab.add,
+                  init: arm.vocab.init,
+                  oldVocab: am.trainRowsFrom,
+                  vocabSize: model.config.vocabSize,
+                },
+              }
+            : {}),
         });
         state.current = undefined;
         await save();
@@ -250,6 +287,9 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
       } finally {
         trainer?.dispose();
         fullRank?.detach();
+        trained?.embed.dispose();
+        trained?.lmHead?.dispose();
+        am.dispose();
       }
     }
     state.status = 'done';
