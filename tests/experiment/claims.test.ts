@@ -1,6 +1,7 @@
 /** A recipe's checks decided from a hand-built experiment record: supported, not supported, not measured; validation; every bundled recipe states its checks. */
 import { describe, expect, it } from 'vitest';
 import { judgeChecks, verdictSummary } from '../../src/lib/experiment/claims';
+import { armChain } from '../../src/lib/experiment/arm-model';
 import { buildReport, reportRows } from '../../src/lib/experiment/report';
 import { RecipeError, validateRecipe } from '../../src/lib/experiment/recipe';
 import { BUNDLED_RECIPES } from '../../src/lib/experiment/recipes';
@@ -121,5 +122,20 @@ describe('claim checks', () => {
         expect(measured, `${r.name}: ${c.claim}`).toBeTruthy();
       }
     }
+  });
+});
+
+describe('chained arms (from) and vocabulary arms', () => {
+  const chained = (arms: object[]) => () => validateRecipe({ ...raw, checks: undefined, arms });
+  it('an arm may start from an earlier arm; forward references, cycles and vocab on a chained arm are refused', () => {
+    const pt = { ...arm('pt'), objective: 'pt', vocab: { add: 8, init: 'salt' } };
+    const r = chained([pt, { ...arm('clo'), from: 'pt' }])();
+    expect(r.arms[1].from).toBe('pt');
+    expect(r.arms[0].vocab).toEqual({ add: 8, init: 'salt', rowsOnly: false });
+    expect(armChain(r.arms, r.arms[1]).map((a) => a.id)).toEqual(['pt', 'clo']);
+    expect(chained([{ ...arm('clo'), from: 'pt' }, pt])).toThrow('arms[0].from');
+    expect(chained([pt, { ...arm('clo'), from: 'clo' }])).toThrow('arms[1].from');
+    expect(chained([pt, { ...arm('clo'), from: 'pt', vocab: { add: 8 } }])).toThrow('arms[1].vocab');
+    expect(chained([{ ...pt, vocab: { add: 8, init: 'zero' } }])).toThrow('arms[0].vocab.init');
   });
 });

@@ -35,6 +35,7 @@ describe('recipes', () => {
       'sft-dpo-orpo',
       'salt-init',
       'first-experiment',
+      'korean-journey',
     ]);
     expect(recipeAvailability(bundledRecipe('salt-init')!)).toBe('ready');
     expect(recipeAvailability(bundledRecipe('clo-vs-sft')!)).toBe('ready');

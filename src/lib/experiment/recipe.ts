@@ -63,6 +63,8 @@ export interface Arm {
   data: ArmData;
   train?: ArmTrain;
   vocab?: ArmVocab;
+  /** an earlier arm whose end (its model, trained rows and merged LoRA) this arm starts from */
+  from?: string;
   /** only when the recipe's budget is not matched */
   steps?: number;
   batchSize?: number;
@@ -236,7 +238,7 @@ function validateTrain(v: unknown, f: string): ArmTrain {
 function validateArm(v: unknown, i: number, matched: boolean): Arm {
   const f = `arms[${i}].`;
   const o = obj(v, `arms[${i}]`);
-  noExtra(o, ['id', 'label', 'objective', 'data', 'train', 'vocab', 'steps', 'batchSize'], f);
+  noExtra(o, ['id', 'label', 'objective', 'data', 'train', 'vocab', 'from', 'steps', 'batchSize'], f);
   const id = str(o, 'id', f);
   if (!/^[a-z0-9][a-z0-9_-]*$/i.test(id))
     throw new RecipeError(`${f}id`, `must be letters, digits, - or _ (got ${JSON.stringify(id)})`);
@@ -262,6 +264,7 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
   if (rows !== undefined) data.rows = rows;
   const arm: Arm = { id, label: str(o, 'label', f, id), objective, data };
   if (o.train !== undefined) arm.train = validateTrain(o.train, `${f}train.`);
+  if (o.from !== undefined) arm.from = str(o, 'from', f);
   if (o.vocab !== undefined) {
     const vf = `${f}vocab.`;
     const v = obj(o.vocab, `${f}vocab`);
@@ -411,6 +414,21 @@ export function validateRecipe(v: unknown): Recipe {
   };
   if (!Array.isArray(o.arms) || o.arms.length === 0) throw new RecipeError('arms', 'must be a non-empty list of arms');
   const arms = o.arms.map((a, i) => validateArm(a, i, budget.matched));
+  arms.forEach((a, i) => {
+    if (a.from === undefined) return;
+    const src = arms.slice(0, i).find((b) => b.id === a.from);
+    if (!src)
+      throw new RecipeError(
+        `arms[${i}].from`,
+        `must name an earlier arm (${arms
+          .slice(0, i)
+          .map((b) => b.id)
+          .join(', ')}) (got ${JSON.stringify(a.from)})`,
+      );
+    if (a.vocab) throw new RecipeError(`arms[${i}].vocab`, 'an arm with "from" keeps the vocabulary it starts from');
+    if (src.train?.fullRank || a.train?.fullRank)
+      throw new RecipeError(`arms[${i}].from`, 'full-rank arms cannot be chained (only LoRA and new rows carry over)');
+  });
   const seen = new Set<string>(['base']);
   arms.forEach((a, i) => {
     if (seen.has(a.id))

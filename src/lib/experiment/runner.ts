@@ -19,7 +19,7 @@ import { snapshotLora } from '../lora/lora';
 import type { ExperimentStore } from '../store/experiments';
 import { armBudget, type Arm, type Recipe } from './recipe';
 import { armRows } from './arm-data';
-import { armModel, bundledCorpus, withRows } from './arm-model';
+import { armModel, bundledCorpus, withRows, type ArmCarry } from './arm-model';
 import { loadSuiteData, runSuite, type SuiteResult } from './suite';
 
 export interface ArmResult {
@@ -119,6 +119,7 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
 
 const ckptKey = (armId: string) => `ckpt/${armId}`;
 const fullKey = (armId: string) => `full/${armId}`;
+const carryKey = (armId: string) => `carry/${armId}`;
 
 /** Starts (or resumes, when the store holds a running record under `id`) an experiment. */
 export async function runExperiment(recipe: Recipe, id: string, env: ExperimentEnv): Promise<ExperimentState> {
@@ -184,8 +185,17 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
       const arm = recipe.arms[i];
       if (state.arms.some((a) => a.id === arm.id)) continue;
       check();
-      if (arm.vocab) report({ phase: `${arm.label}: extending the vocabulary`, arm: arm.id }, doneUntilArm(i));
-      const am = await armModel(env.model, arm, recipe.budget.seed, corpus);
+      if (arm.vocab || arm.from)
+        report(
+          {
+            phase: `${arm.label}: ${arm.vocab ? 'extending the vocabulary' : `starting from ${arm.from}`}`,
+            arm: arm.id,
+          },
+          doneUntilArm(i),
+        );
+      const am = await armModel(env.model, recipe.arms, arm, recipe.budget.seed, corpus, (armId) =>
+        env.store.get<ArmCarry>(id, carryKey(armId)),
+      );
       const model = am.model;
       const cfg = am.trainRowsFrom === null ? configs[i] : { ...configs[i], trainRowsFrom: am.trainRowsFrom };
       let fullRank: FullRank | null = null;
@@ -234,6 +244,11 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
         }
         const trainSeconds = priorSeconds + trainer.metrics.slice(ckpt?.step ?? 0).reduce((s, m) => s + m.ms / 1000, 0);
         const lora = await snapshotLora(trainer.lora);
+        if (recipe.arms.some((a) => a.from === arm.id))
+          await env.store.set(id, carryKey(arm.id), {
+            lora,
+            rows: trainer.rows ? await trainer.rows.snapshot() : null,
+          } satisfies ArmCarry);
         trained = trainer.rows ? trainer.rows.merged() : null;
         const evalModel = trained ? withRows(model, trained) : model;
         await env.onArmTrained?.(arm, { rows, lora, fullRank, config: cfg, model: trained ? evalModel : null });

@@ -24,6 +24,8 @@ class ExperimentsUi {
   backend = $state<string | null>(null);
   /** the experiment shown on the report page */
   selected = $state<ExperimentState | null>(null);
+  /** the recipe picked in the Experiments view (other views may pick one and open it) */
+  recipeName = $state('first-experiment');
   list = $state<ExperimentState[]>([]);
 }
 

@@ -5,10 +5,16 @@ import dataEfficiency from './data-efficiency.json';
 import sftDpoOrpo from './sft-dpo-orpo.json';
 import saltInit from './salt-init.json';
 import firstExperiment from './first-experiment.json';
+import koreanJourney from './korean-journey.json';
 
-export const BUNDLED_RECIPES: Recipe[] = [cloVsSft, dataEfficiency, sftDpoOrpo, saltInit, firstExperiment].map((r) =>
-  validateRecipe(r),
-);
+export const BUNDLED_RECIPES: Recipe[] = [
+  cloVsSft,
+  dataEfficiency,
+  sftDpoOrpo,
+  saltInit,
+  firstExperiment,
+  koreanJourney,
+].map((r) => validateRecipe(r));
 
 export function bundledRecipe(name: string): Recipe | undefined {
   return BUNDLED_RECIPES.find((r) => r.name === name);
