@@ -4,6 +4,7 @@
  * "running" by a reload is resumed by resumeInterrupted() (the worker continues the arm it was in
  * from its last checkpoint).
  */
+import { applyOverrides } from '../../lib/experiment/overrides';
 import { describeWorkerError } from '../../../workers/host/crash';
 import { idbStore } from '../../lib/store/idb';
 import { kvExperimentStore } from '../../lib/store/experiments';
@@ -26,6 +27,9 @@ class ExperimentsUi {
   selected = $state<ExperimentState | null>(null);
   /** the recipe picked in the Experiments view (other views may pick one and open it) */
   recipeName = $state('first-experiment');
+  /** the view's run-time overrides (empty: the recipe's own budget and limits) */
+  steps = $state<number | null>(null);
+  evalLimit = $state<number | null>(null);
   list = $state<ExperimentState[]>([]);
 }
 
@@ -105,6 +109,11 @@ export async function show(id: string): Promise<void> {
  * Starts a new experiment (or resumes `id`); returns its id, or null when another long job holds the
  * job slot (said in the error banner).
  */
+/** Starts the recipe with the view's overrides (steps per arm, evaluation cap) applied. */
+export function startWithOverrides(recipe: Recipe): string | null {
+  return start(applyOverrides(recipe, { steps: ui.steps ?? undefined, evalLimit: ui.evalLimit ?? undefined }));
+}
+
 export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString(36)}`): string | null {
   if (ui.running) throw new Error('an experiment is already running');
   try {
