@@ -11,8 +11,12 @@ import type { Page } from '@playwright/test';
 import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
 
 /** What a person sets in the Train form at each stage (everything else stays at the page's defaults). */
-const PT = { steps: 100, batchSize: 4, maxSeqLen: 128, warmupSteps: 5 };
-const CLO = { steps: 60, batchSize: 2, maxSeqLen: 128, lambda: 0.9, lr: 0.01, rowsLr: 0.01 };
+const PT: Record<string, number> = { steps: 100, batchSize: 4, maxSeqLen: 128, warmupSteps: 5 };
+const CLO: Record<string, number> = { steps: 60, batchSize: 2, maxSeqLen: 128, lambda: 0.9, lr: 0.01, rowsLr: 0.01 };
+// KOREAN_JOURNEY='{"PT": {...}, "CLO": {...}}' overrides fields (to try other budgets)
+const over = JSON.parse(process.env.KOREAN_JOURNEY ?? '{}') as { PT?: typeof PT; CLO?: typeof CLO };
+Object.assign(PT, over.PT);
+Object.assign(CLO, over.CLO);
 const MAX_NEW_TOKENS = 24;
 const KO_PROMPTS = readFileSync('public/data/fidelity/prompts.jsonl', 'utf8')
   .split('\n')
@@ -81,10 +85,10 @@ test('the Korean journey in the page: extend, pt on new rows + LoRA, CLO, Korean
   await train(page, 'clo', 'ko-clo', CLO);
   lap('clo');
   await shot(page, 'korean-journey-train');
+  const cloId = await page.locator('[data-testid="run-row"]', { hasText: 'ko-clo' }).getAttribute('data-run-id');
 
   await openView(page, 'Playground');
   await expect(page.getByTestId('play-model')).toHaveText(ptModel);
-  const cloId = await page.locator('[data-testid="run-row"]', { hasText: 'ko-clo' }).getAttribute('data-run-id');
   await page.locator('#play-run').selectOption(cloId!);
   await page.getByTestId('field-maxNewTokens').fill(String(MAX_NEW_TOKENS));
   const answers: { id: string; prompt: string; answer: string; hangul: number }[] = [];
