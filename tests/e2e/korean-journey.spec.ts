@@ -4,7 +4,9 @@
  * token rows + LoRA) → Use as model (the pt run merged) → Train CLO on the en–ko pairs (rows + LoRA) →
  * Playground: greedy answers to the 8 bundled Korean fidelity prompts with the CLO run, and Evaluate's
  * fidelity beside it. The answers, the share in Hangul, the settings and the wall time of each stage
- * are written to test-results/korean-journey.json.
+ * are written to test-results/korean-journey.json. At this model size the Hangul answers are repetitions
+ * of one syllable (docs/choices.md, "The Korean journey in the page"): the test asserts the share in
+ * Hangul and that the degenerate share is shown beside it, not the quality of the answers.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
@@ -111,6 +113,8 @@ test('the Korean journey in the page: extend, pt on new rows + LoRA, CLO, Korean
   await panel.getByTestId('retention-tokens').fill(String(MAX_NEW_TOKENS));
   await panel.getByTestId('retention-start').click();
   await expect(panel.getByTestId('retention-latest')).toContainText('ko-clo', { timeout: 300_000 });
+  const cloRow = panel.getByTestId('retention-table').locator('tbody tr', { hasText: 'ko-clo' });
+  await expect(cloRow.getByTestId('degenerate-ko')).toContainText('degenerate');
   const fidelityRow = (
     await panel.getByTestId('retention-table').locator('tbody tr', { hasText: 'ko-clo' }).innerText()
   )
