@@ -62,6 +62,12 @@ const SPEC: Spec = {
     max: 100_000,
   },
   lr: { type: 'number', help: 'peak learning rate', default: D.lr, gt: 0, max: 1 },
+  'rows-lr': {
+    type: 'number',
+    help: 'peak learning rate of the new embedding rows (--train-embeddings new; same schedule); default --lr',
+    gt: 0,
+    max: 1,
+  },
   'warmup-steps': {
     type: 'number',
     help: 'linear warmup steps, then cosine decay (at most --steps)',
@@ -195,6 +201,10 @@ export async function run(argvGiven: string[]): Promise<number> {
   );
   const trainRowsFrom = a['train-embeddings'] === 'new' ? addedRowsStart(model, a.model as string) : undefined;
   if (trainRowsFrom !== undefined) cfg.trainRowsFrom = trainRowsFrom;
+  if (a['rows-lr'] !== undefined) {
+    if (trainRowsFrom === undefined) throw new UsageError('train: --rows-lr needs --train-embeddings new');
+    cfg.rowsLr = a['rows-lr'] as number;
+  }
   if (targets.length === 0 && trainRowsFrom === undefined)
     throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 

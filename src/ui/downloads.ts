@@ -1,6 +1,7 @@
-/** Browser downloads of a run's metrics (JSON, CSV) and adapter (PEFT layout, zipped). */
+/** Browser downloads of a run's metrics (JSON, CSV) and adapter (PEFT layout, zipped; trained rows included). */
 import { strToU8, zipSync } from 'fflate';
 import { toPeft } from '../lib/formats/peft';
+import { addTrainableTokens } from '../lib/vocab/peft-rows';
 import type { ModelConfig } from '../lib/model/config';
 import type { RunRecord } from '../lib/store/runs';
 import { runStore } from './stores/runs.svelte';
@@ -39,6 +40,8 @@ export function downloadMetrics(run: RunRecord, format: 'json' | 'csv'): void {
 /**
  * The run's last checkpointed adapter in Hugging Face PEFT layout (adapter_config.json +
  * adapter_model.safetensors), zipped. Needs the run's base model config (the loaded model's).
+ * A run that trained the added tokens' rows carries them PEFT's way (trainable_token_indices), as
+ * the CLI's `train` writes them.
  */
 export async function downloadAdapter(
   run: RunRecord,
@@ -48,7 +51,8 @@ export async function downloadAdapter(
   if (!ckpt) throw new Error(`run "${run.name}" has no saved checkpoint yet`);
   if (!model || model.name !== run.modelName)
     throw new Error(`run "${run.name}" trained ${run.modelName}: load that model to export its adapter`);
-  const files = toPeft(ckpt.lora, model.config, model.source);
+  const lora = toPeft(ckpt.lora, model.config, model.source);
+  const files = ckpt.rows ? await addTrainableTokens(lora, ckpt.rows, model.config) : lora;
   const zip = zipSync({
     'adapter_config.json': strToU8(JSON.stringify(files.adapterConfig, null, 2)),
     'adapter_model.safetensors': [files.weights, { level: 0 }],

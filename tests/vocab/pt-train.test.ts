@@ -93,6 +93,31 @@ describe('continued pretraining (pt) with trainable embedding rows', () => {
     full.dispose();
   });
 
+  it('rowsLr trains the rows at their own rate: rowsLr = lr is the single-rate run, lr = 0 freezes the adapter only', async () => {
+    const run = async (over: Partial<ReturnType<typeof cfg>>) => {
+      const t = Trainer.create(model, rows, { ...cfg(3), ...over });
+      for (let i = 0; i < 3; i++) await t.step();
+      const snap = await t.rows!.snapshot();
+      const b = (await t.lora.adapters.values().next().value!.B.data()) as Float32Array;
+      const out = { losses: t.metrics.map((m) => m.loss), embed: snap.embed, bMax: Math.max(...b.map(Math.abs)) };
+      t.dispose();
+      return out;
+    };
+    const single = await run({});
+    const same = await run({ rowsLr: 1e-2 });
+    expect(same.losses).toEqual(single.losses);
+    expect(Array.from(same.embed)).toEqual(Array.from(single.embed));
+    const rowsOnly = await run({ lr: 0, rowsLr: 1e-2 });
+    expect(rowsOnly.bMax).toBe(0);
+    const init = model.weights.embed.slice([512, 0], [96, 64]);
+    const start = (await init.data()) as Float32Array;
+    init.dispose();
+    expect(rowsOnly.embed.some((x, i) => x !== start[i])).toBe(true);
+    const slow = await run({ rowsLr: 1e-4 });
+    const moved = (e: Float32Array) => e.reduce((a, x, i) => a + Math.abs(x - start[i]), 0);
+    expect(moved(slow.embed)).toBeLessThan(moved(single.embed) / 10);
+  });
+
   it('a checkpoint file of a rows run without the rows is refused, naming the file', () => {
     expect(() => rowsFromTensors({}, 512, 'run/checkpoint.safetensors')).toThrow(
       /run\/checkpoint\.safetensors: the run trains embedding rows \(from id 512\) but the checkpoint holds no trainable\/rows\.embed/,

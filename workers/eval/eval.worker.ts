@@ -14,6 +14,8 @@ import { guardMemory } from '../host/memory-guard';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { generate } from '../../src/lib/model/generate';
 import { disposeLora, loraFromSnapshot } from '../../src/lib/lora/lora';
+import type { RowsSnapshot } from '../../src/lib/train/trainable-rows';
+import { withTrainedRows, type ModelWithRows } from '../host/run-rows';
 import type { LoraState } from '../../src/lib/lora/types';
 import { RunStore } from '../../src/lib/store/runs';
 import { fetchDataSource } from '../../src/lib/eval/data';
@@ -71,16 +73,20 @@ async function needModel(): Promise<LoadedModel> {
   return model;
 }
 
-/** The adapter of a target (null for the base model) and the checkpoint step it came from. */
+/**
+ * The adapter of a target (null for the base model), the checkpoint step it came from, and its trained
+ * embedding rows (a run that trained the added tokens' rows).
+ */
 async function adapterFor(
   m: LoadedModel,
   target: EvalTarget,
-): Promise<{ lora: LoraState | null; step: number | null }> {
-  if (target.kind === 'base') return { lora: null, step: null };
+): Promise<{ lora: LoraState | null; step: number | null; rows?: RowsSnapshot; name: string }> {
+  if (target.kind === 'base') return { lora: null, step: null, name: m.name };
   const [ckpt, record] = await Promise.all([runs.loadCheckpoint(target.runId), runs.get(target.runId)]);
   if (!ckpt) throw new Error(`run ${target.runId} has no saved checkpoint yet: save one (or let the run finish) first`);
-  checkAdapterFits(m, ckpt.lora, record?.name ?? target.runId, record ?? { modelName: m.name });
-  return { lora: loraFromSnapshot(ckpt.lora), step: ckpt.step };
+  const name = record?.name ?? target.runId;
+  checkAdapterFits(m, ckpt.lora, name, record ?? { modelName: m.name });
+  return { lora: loraFromSnapshot(ckpt.lora), step: ckpt.step, rows: ckpt.rows, name };
 }
 
 function beginJob(jobId: string): AbortController {
@@ -102,14 +108,17 @@ async function withTarget(
 ): Promise<void> {
   const controller = beginJob(jobId);
   let lora: LoraState | null = null;
+  let withRows: ModelWithRows | null = null;
   let finish: () => void;
   try {
     const m = await needModel();
     guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen });
     const adapter = await adapterFor(m, target);
     lora = adapter.lora;
-    finish = await fn(m, adapter, controller.signal);
+    withRows = withTrainedRows(m, adapter.rows, adapter.name);
+    finish = await fn(withRows.model, adapter, controller.signal);
   } finally {
+    withRows?.dispose();
     if (lora) disposeLora(lora);
     current = null;
   }

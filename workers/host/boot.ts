@@ -36,6 +36,7 @@ import {
 } from '../../src/lib/formats/model-spec';
 import type { UrlProgress } from '../../src/lib/formats/url-source';
 import { idbStore } from '../../src/lib/store/idb';
+import { ModelStore } from '../../src/lib/store/models';
 import { countParams, type ModelConfig } from '../../src/lib/model/config';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { disposeWeights } from '../../src/lib/model/weights';
@@ -51,6 +52,11 @@ export interface ModelDescription {
   nParams: number;
   /** what a run record keeps (name, kind, dims) */
   ref: ModelRef;
+  /**
+   * tokens the Vocabulary step added (ids vocabSize − added … vocabSize − 1), the rows a run can train;
+   * known for the extended models the lab stores, absent for others
+   */
+  added?: number;
 }
 
 /** What every worker reports once booted (its `ready` event carries these fields). */
@@ -135,14 +141,21 @@ export function wasmThreads(): number | undefined {
   }
 }
 
-export function describeModel(m: LoadedModel, spec: ModelSpec): ModelDescription {
+export function describeModel(m: LoadedModel, spec: ModelSpec, added?: number): ModelDescription {
   return {
     name: m.name,
     source: m.source,
     config: m.config,
     nParams: countParams(m.config),
     ref: modelRef(spec, m.config),
+    ...(added && added > 0 && added < m.config.vocabSize ? { added } : {}),
   };
+}
+
+/** Added tokens of a stored (lab-made) model, from its record in the model store. */
+async function addedTokens(spec: ModelSpec): Promise<number | undefined> {
+  if (spec.kind !== 'stored') return undefined;
+  return (await new ModelStore(idbStore()).get(spec.id))?.added;
 }
 
 /** One loaded model per worker; `ensure(spec)` reloads (and frees the old weights) only when the spec changes. */
@@ -195,7 +208,7 @@ export async function bootHost(opts: BootOptions, host: ModelHost): Promise<Host
         ? !!(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) &&
           !!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
         : undefined,
-    model: describeModel(model, spec),
+    model: describeModel(model, spec, await addedTokens(spec)),
     initMs: performance.now() - t0,
   };
 }

@@ -3,7 +3,8 @@
  * Commands go in (page → worker), events come out (worker → page); both are discriminated on `type`.
  *
  * Lifecycle: init → ready; start|resume → progress/metrics per step, checkpoint every N steps and at
- * pause/stop, done at the end; generate → token per token, then done {what: 'generate'}.
+ * pause/stop, done at the end; generate → token per token, then done {what: 'generate'};
+ * merge → merged (the run's merged model files).
  * Runs and checkpoints are persisted by the worker (src/lib/store/runs.ts); the page only reads them.
  */
 import type { StepMetrics, TrainConfig } from '../../src/lib/train/types';
@@ -60,8 +61,21 @@ export interface GenerateCommand {
   topP: number;
   seed: number;
 }
+/** The run's merged model: base + its adapter + its trained embedding rows, as Hugging Face files (answered by `merged`). */
+export interface MergeCommand {
+  type: 'merge';
+  requestId: string;
+  runId: string;
+}
 export type WorkerCommand =
-  InitCommand | StartCommand | PauseCommand | ResumeCommand | StopCommand | CheckpointCommand | GenerateCommand;
+  | InitCommand
+  | StartCommand
+  | PauseCommand
+  | ResumeCommand
+  | StopCommand
+  | CheckpointCommand
+  | GenerateCommand
+  | MergeCommand;
 
 // ---- events (worker → page) ----
 /** Booted: backend (and why), wasm threads, the model (workers/host/boot.ts HostReady). */
@@ -131,5 +145,20 @@ export interface TokenEvent {
   id: number;
   text: string;
 }
+export interface MergedEvent {
+  type: 'merged';
+  requestId: string;
+  runId: string;
+  /** file name → bytes (config.json, model.safetensors, tokenizer files, generation_config.json) */
+  files: Record<string, Uint8Array>;
+}
 export type WorkerEvent =
-  ReadyEvent | ProgressEvent | MetricsEvent | LogEvent | CheckpointEvent | DoneEvent | ErrorEvent | TokenEvent;
+  | ReadyEvent
+  | ProgressEvent
+  | MetricsEvent
+  | LogEvent
+  | CheckpointEvent
+  | DoneEvent
+  | ErrorEvent
+  | TokenEvent
+  | MergedEvent;

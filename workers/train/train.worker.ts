@@ -15,9 +15,12 @@ import { loraFromSnapshot, disposeLora } from '../../src/lib/lora/lora';
 import type { LoraState } from '../../src/lib/lora/types';
 import { RunStore, type RunRecord } from '../../src/lib/store/runs';
 import { DatasetStore } from '../../src/lib/store/datasets';
-import type { GenerateCommand, InitCommand, WorkerCommand, WorkerEvent } from './protocol';
+import type { GenerateCommand, InitCommand, MergeCommand, WorkerCommand, WorkerEvent } from './protocol';
 import { createLock } from '../host/lock';
 import { TrainSession } from './session';
+import { withTrainedRows } from '../host/run-rows';
+import type { RowsSnapshot } from '../../src/lib/train/trainable-rows';
+import { exportMerged } from '../../src/lib/formats/merged';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -106,21 +109,33 @@ async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   void session.run();
 }
 
-async function generateText(cmd: GenerateCommand): Promise<void> {
-  const m = await needModel();
-  let lora: LoraState | null = null;
-  let owned = false;
-  if (cmd.runId) {
-    if (session?.runId === cmd.runId) lora = session.trainer.lora;
-    else {
-      const [ckpt, record] = await Promise.all([runs.loadCheckpoint(cmd.runId), runs.get(cmd.runId)]);
-      if (!ckpt) throw new Error(`run ${cmd.runId} has no saved adapter yet`);
-      checkAdapterFits(m, ckpt.lora, record?.name ?? cmd.runId, record ?? { modelName: m.name });
-      lora = loraFromSnapshot(ckpt.lora);
-      owned = true;
-    }
+/**
+ * A run's adapter and trained embedding rows: the live trainer's, or its last checkpoint's (checked
+ * against the loaded model). `owned`: the LoRA state was built here and must be freed by the caller.
+ */
+async function runWeights(
+  m: LoadedModel,
+  runId: string,
+): Promise<{ lora: LoraState; rows: RowsSnapshot | undefined; name: string; owned: boolean }> {
+  if (session?.runId === runId) {
+    const rows = session.trainer.rows ? await exclusive(() => session!.trainer.rows!.snapshot()) : undefined;
+    return { lora: session.trainer.lora, rows, name: runId, owned: false };
   }
+  const [ckpt, record] = await Promise.all([runs.loadCheckpoint(runId), runs.get(runId)]);
+  if (!ckpt) throw new Error(`run ${runId} has no saved adapter yet`);
+  const name = record?.name ?? runId;
+  checkAdapterFits(m, ckpt.lora, name, record ?? { modelName: m.name });
+  return { lora: loraFromSnapshot(ckpt.lora), rows: ckpt.rows, name, owned: true };
+}
+
+async function generateText(cmd: GenerateCommand): Promise<void> {
+  const base = await needModel();
+  const run = cmd.runId ? await runWeights(base, cmd.runId) : null;
+  let withRows: ReturnType<typeof withTrainedRows> | null = null;
   try {
+    withRows = withTrainedRows(base, run?.rows, run?.name ?? '');
+    const m = withRows.model;
+    const lora = run?.lora ?? null;
     await exclusive(async () => {
       const start = performance.now();
       const ids = m.tokenizer.encode(cmd.prompt, { bos: true });
@@ -142,7 +157,28 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
       });
     });
   } finally {
-    if (owned && lora) disposeLora(lora);
+    withRows?.dispose();
+    if (run?.owned) disposeLora(run.lora);
+  }
+}
+
+/** The merged model of a run (base + its adapter + its trained rows) as Hugging Face files. */
+async function mergeRun(cmd: MergeCommand): Promise<void> {
+  const base = await needModel();
+  const run = await runWeights(base, cmd.runId);
+  try {
+    const files = await exclusive(async () => {
+      const withRows = withTrainedRows(base, run.rows, run.name);
+      try {
+        return await exportMerged(withRows.model, run.lora);
+      } finally {
+        withRows.dispose();
+      }
+    });
+    const out = Object.fromEntries(files);
+    post({ type: 'merged', requestId: cmd.requestId, runId: cmd.runId, files: out });
+  } finally {
+    if (run.owned) disposeLora(run.lora);
   }
 }
 
@@ -204,6 +240,9 @@ async function handle(cmd: WorkerCommand): Promise<void> {
     case 'generate':
       await generateText(cmd);
       return;
+    case 'merge':
+      await mergeRun(cmd);
+      return;
   }
 }
 
@@ -211,7 +250,7 @@ self.onmessage = (e: MessageEvent<WorkerCommand>) => {
   const cmd = e.data;
   handle(cmd).catch((err) => {
     const base = { type: 'error' as const, message: errText(err) };
-    if (cmd.type === 'generate') post({ ...base, requestId: cmd.requestId });
+    if (cmd.type === 'generate' || cmd.type === 'merge') post({ ...base, requestId: cmd.requestId });
     else if (cmd.type === 'init') post({ ...base, message: `Could not start the lab: ${errText(err)}`, fatal: true });
     else post({ ...base, runId: 'runId' in cmd ? cmd.runId : session?.runId });
   });

@@ -38,8 +38,10 @@ export class AdamW {
    * All variables are updated as one flat vector: the same float32 operations per element as updating
    * each variable on its own, in ~15 kernels instead of ~15 per variable (96 variables for LoRA on
    * q,k,v,o of a 12-layer model), which is what a WebGPU step pays in dispatches.
+   * `lr` is one rate for every variable, or one per variable (e.g. trainable embedding rows at their
+   * own rate): neighbouring variables with the same rate share one filled block of the rate vector.
    */
-  apply(grads: tf.Tensor[], lr: number, weightDecay: number, clipScale: tf.Scalar | number): void {
+  apply(grads: tf.Tensor[], lr: number | number[], weightDecay: number, clipScale: tf.Scalar | number): void {
     this.t += 1;
     if (this.vars.length === 0) return;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
@@ -54,11 +56,34 @@ export class AdamW {
       this.mFlat.assign(m);
       this.vFlat.assign(v);
       const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
-      let next = tf.sub(p, tf.mul(update, lr));
-      if (weightDecay > 0) next = tf.sub(next, tf.mul(p, lr * weightDecay));
+      const rate = this.rateOf(lr);
+      let next = tf.sub(p, tf.mul(update, rate));
+      if (weightDecay > 0)
+        next = tf.sub(
+          next,
+          typeof rate === 'number' ? tf.mul(p, rate * weightDecay) : tf.mul(tf.mul(p, rate), weightDecay),
+        );
       const parts = this.vars.length === 1 ? [next] : tf.split(next, this.sizes);
       this.vars.forEach((x, i) => x.assign(parts[i].reshape(x.shape)));
     });
+  }
+
+  /** A scalar rate, or the per-element rate vector of per-variable rates (call inside a tidy). */
+  private rateOf(lr: number | number[]): number | tf.Tensor {
+    if (typeof lr === 'number') return lr;
+    if (lr.length !== this.vars.length)
+      throw new Error(`AdamW: ${lr.length} learning rates for ${this.vars.length} variables`);
+    if (lr.every((x) => x === lr[0])) return lr[0];
+    const blocks: tf.Tensor[] = [];
+    let i = 0;
+    while (i < lr.length) {
+      let n = 0;
+      let j = i;
+      for (; j < lr.length && lr[j] === lr[i]; j++) n += this.sizes[j];
+      blocks.push(tf.fill([n], lr[i]));
+      i = j;
+    }
+    return tf.concat(blocks);
   }
 
   async exportState(

@@ -252,7 +252,7 @@ export class Trainer {
       throw new NonFiniteError(bad, this.step_ + 1);
     }
     const clip = tf.tidy(() => tf.minimum(1, tf.div(cfg.clipNorm, tf.add(norm, 1e-6))) as tf.Scalar);
-    this.opt.apply(grads, lr, cfg.weightDecay, clip);
+    this.opt.apply(grads, this.rates(lr), cfg.weightDecay, clip);
     grads.forEach((g) => g.dispose());
     clip.dispose();
     norm.dispose();
@@ -296,6 +296,18 @@ export class Trainer {
         disposeBatch(sub);
       }
     });
+  }
+
+  /**
+   * The step's learning rate per variable: `lr` (the schedule at config.lr) for the adapter, the same
+   * schedule at config.rowsLr for the trainable embedding rows when the run sets its own rate for them.
+   */
+  private rates(lr: number): number | number[] {
+    const cfg = this.config;
+    if (!this.rows || cfg.rowsLr === undefined || cfg.rowsLr === cfg.lr) return lr;
+    const rowsLr = cosineWithWarmup(this.step_, cfg.steps, cfg.rowsLr, cfg.warmupSteps, cfg.minLrRatio);
+    const nRows = this.rows.vars.length;
+    return this.vars.map((_, i) => (i >= this.vars.length - nRows ? rowsLr : lr));
   }
 
   /** Runs fn with the trainable embedding rows swapped into the model (call inside a tape or tidy). */

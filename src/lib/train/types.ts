@@ -29,6 +29,8 @@ export interface TrainConfig {
   checkpointing?: boolean;
   /** first embedding row to train (the added tokens, docs/methods.md §8); absent = embeddings frozen */
   trainRowsFrom?: number;
+  /** peak learning rate of the trainable embedding rows (same schedule as lr); absent = lr */
+  rowsLr?: number;
 }
 
 /** Metrics logged every step (docs/methods.md §2). Absent keys do not apply to the objective. */

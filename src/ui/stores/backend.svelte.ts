@@ -5,6 +5,8 @@ import { configureEvalWorker } from '../../../workers/eval/client';
 import type { ModelSpec } from '../../lib/formats/model-spec';
 import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
+import { ModelStore } from '../../lib/store/models';
+import { idbStore } from '../../lib/store/idb';
 
 /** A model the page can pick besides the embedded one: a Hugging Face folder/URL or a stored extended model. */
 export type PageModel = HfModelSpec | Extract<ModelSpec, { kind: 'stored' }>;
@@ -47,6 +49,47 @@ onWorkerEvent((e) => {
 });
 
 const KEY = 'clo-lab:backend';
+/** the model in use, when it can be loaded again after a reload (a stored model, a Hugging Face URL) */
+const MODEL_KEY = 'clo-lab:model';
+
+/** Remembers the page's model for the next visit (picked files cannot be reopened: forgotten). */
+function rememberModel(model: PageModel | null): void {
+  try {
+    if (model && (model.kind === 'stored' || model.kind === 'url'))
+      localStorage.setItem(MODEL_KEY, JSON.stringify(model));
+    else localStorage.removeItem(MODEL_KEY);
+  } catch {
+    /* storage unavailable: the choice lasts for this page only */
+  }
+}
+
+/**
+ * The model in use at the last visit, or null (the embedded one). A stored model that is no longer in
+ * this browser's storage is forgotten rather than failing the workers' start.
+ */
+export async function rememberedModel(): Promise<PageModel | null> {
+  let m: PageModel | null;
+  try {
+    const v = JSON.parse(localStorage.getItem(MODEL_KEY) ?? 'null') as PageModel | null;
+    const ok = (x: PageModel | null) =>
+      !!x &&
+      typeof x.name === 'string' &&
+      ((x.kind === 'stored' && typeof x.id === 'string') || (x.kind === 'url' && typeof x.url === 'string'));
+    m = ok(v) ? v : null;
+  } catch {
+    return null;
+  }
+  if (m?.kind === 'stored' && !(await new ModelStore(idbStore()).get(m.id).catch(() => undefined))) {
+    rememberModel(null);
+    return null;
+  }
+  return m;
+}
+
+/** Starts the workers on the backend and model of the last visit. */
+export async function bootRemembered(): Promise<void> {
+  bootBackend(rememberedBackend(), await rememberedModel());
+}
 
 /** The backend the user forced last time (kept across reloads), or null for automatic. */
 export function rememberedBackend(): BackendName | null {
@@ -74,6 +117,7 @@ export function bootBackend(
   backendState.forced = forced;
   backendState.error = null;
   backendState.model = model;
+  rememberModel(model);
   backendState.downloads = [];
   const spec = modelSpecOf(model);
   startWorker(forced ?? undefined, spec ?? undefined);

@@ -7,10 +7,13 @@ import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
 import type { StepMetrics, TrainConfig } from '../../lib/train/types';
 import type { ProgressEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, send } from './worker';
-import { reportError } from './errors.svelte';
+import { clearErrors, reportError } from './errors.svelte';
 import { finishJob, startJob } from './jobs.svelte';
 
 export const runStore = new RunStore();
+
+/** the error banner's key for errors about a run */
+export const runKey = (runId: string) => `run:${runId}`;
 
 class RunsState {
   /** stored runs, as last listed */
@@ -62,6 +65,8 @@ onWorkerEvent((e) => {
       lastReported = e;
       runs.live = e;
       if (awaiting === e.runId) awaiting = null;
+      // the run trains (started, resumed after a refusal): what was reported about it is fixed
+      if (e.phase === 'running') clearErrors(runKey(e.runId));
       if (e.phase !== 'running') {
         runs.stopping = false;
         releaseSlot();
@@ -77,7 +82,8 @@ onWorkerEvent((e) => {
       if (e.what === 'train') void refreshRuns();
       break;
     case 'error':
-      if (e.runId !== undefined || (!e.requestId && !e.fatal)) reportError(e.message);
+      if (e.runId !== undefined || (!e.requestId && !e.fatal))
+        reportError(e.message, e.runId ? runKey(e.runId) : undefined);
       if (e.fatal || (e.runId !== undefined && e.runId === awaiting)) {
         // the worker crashed, or refused a start/resume before reporting any phase: nothing trains
         if (!e.fatal && runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
@@ -142,5 +148,6 @@ export function resumeRun(runId?: string): void {
 
 export async function deleteRun(id: string): Promise<void> {
   await runStore.delete(id);
+  clearErrors(runKey(id));
   await refreshRuns();
 }
