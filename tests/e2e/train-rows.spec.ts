@@ -188,6 +188,8 @@ test('a reload keeps the extended model and the Train form; a refused resume lea
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'paused', { timeout: 60_000 });
   const row = page.getByTestId('run-row').first();
+  // the run list shows the pause checkpoint once it is stored
+  await expect(row.getByTestId('run-checkpoint')).toHaveText(new RegExp(`^\\d+ / ${STEPS}$`));
   const paused = Number((await row.getByTestId('run-checkpoint').textContent())!.split('/')[0]);
   expect(paused).toBeLessThan(STEPS);
 

@@ -56,6 +56,8 @@ export interface VocabCompareCommand {
   settings: ExtendSettings;
   steps: number;
   heldout: number;
+  /** store each init's trained model (new rows trained) in the browser, like an extended model */
+  keep?: boolean;
 }
 export interface VocabCancelCommand {
   type: 'cancel';
@@ -126,6 +128,8 @@ export interface CompareRow {
   /** held-out bits/char before and after the steps */
   bitsPerCharStart: number;
   bitsPerCharEnd: number;
+  /** the stored trained model, when the command asked to keep them */
+  kept?: { modelId: string; name: string };
 }
 export interface VocabComparedEvent {
   type: 'compared';

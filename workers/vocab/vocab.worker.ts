@@ -134,9 +134,7 @@ async function extendJob(cmd: VocabExtendCommand): Promise<void> {
     report('store', 0, 1);
     const files = await exportMerged(ext.model, null);
     const store = new ModelStore(idbStore());
-    const taken = new Set((await store.list()).map((m) => m.name));
-    let modelName = ext.model.name;
-    for (let k = 2; taken.has(modelName); k++) modelName = `${ext.model.name} (${k})`;
+    const modelName = await freeName(store, ext.model.name);
     const tpcBefore = tokensPerChar((t) => base.tokenizer.encode(t, { bos: false }), heldout);
     const tpcAfter = tokensPerChar((t) => ext.model.tokenizer.encode(t, { bos: false }), heldout);
     const meta = await store.save(
@@ -192,6 +190,50 @@ async function extendJob(cmd: VocabExtendCommand): Promise<void> {
     });
   } finally {
     disposeExtension(ext, base);
+  }
+}
+
+/** `name`, or `name (2)`, `name (3)`… when a stored model already has it. */
+async function freeName(store: ModelStore, name: string): Promise<string> {
+  const taken = new Set((await store.list()).map((m) => m.name));
+  let out = name;
+  for (let k = 2; taken.has(out); k++) out = `${name} (${k})`;
+  return out;
+}
+
+/** Stores the extended model with the trainer's rows (Compare inits' "keep"); returns its id and name. */
+async function keepTrained(
+  ext: ExtendResult,
+  base: LoadedModel,
+  trainer: Trainer,
+  steps: number,
+  corpus: string,
+  bpc: { start: number; end: number },
+): Promise<{ modelId: string; name: string }> {
+  const m = trainer.rows!.merged();
+  try {
+    const model: LoadedModel = {
+      ...ext.model,
+      name: `${ext.model.name}+pt${steps}`,
+      weights: { ...ext.model.weights, embed: m.embed, lmHead: m.lmHead ?? ext.model.weights.lmHead },
+    };
+    const files = await exportMerged(model, null);
+    const store = new ModelStore(idbStore());
+    const meta = await store.save(
+      {
+        name: await freeName(store, model.name),
+        base: base.name,
+        vocabSize: model.config.vocabSize,
+        added: ext.newIds.length,
+        init: ext.init,
+        notes: { corpus, pt_steps: steps, bits_per_char_before: bpc.start, bits_per_char_after: bpc.end },
+      },
+      Object.fromEntries(files),
+    );
+    return { modelId: meta.id, name: meta.name };
+  } finally {
+    m.embed.dispose();
+    m.lmHead?.dispose();
   }
 }
 
@@ -258,7 +300,10 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
         await nextTask();
       }
       const end = await bpcWithRows(ext, trainer, heldout);
-      out.push({ init, losses, bitsPerCharStart: start, bitsPerCharEnd: end });
+      const kept = cmd.keep
+        ? await keepTrained(ext, base, trainer, cmd.steps, name, { start, end })
+        : undefined;
+      out.push({ init, losses, bitsPerCharStart: start, bitsPerCharEnd: end, ...(kept ? { kept } : {}) });
     } finally {
       trainer?.dispose();
       disposeExtension(ext, base);

@@ -50,6 +50,10 @@ class VocabUi {
   sample = $state(DEFAULT_SAMPLE);
   heldout = $state(20);
   steps = $state(DEFAULT_COMPARE_STEPS);
+  /** Compare inits stores each init's trained model (they can be used or deleted after) */
+  keep = $state(true);
+  /** the model the last extension started from: Compare inits starts from it too, so both agree */
+  extendedFrom = $state<{ spec: ModelSpec | undefined; name: string } | null>(null);
 
   running = $state<'extend' | 'compare' | null>(null);
   progress = $state<VocabProgressEvent | null>(null);
@@ -126,6 +130,17 @@ function baseModel(): ModelSpec | undefined {
   return modelSpecOf(backendState.model) ?? undefined;
 }
 
+/**
+ * The model Compare inits extends: the one the shown extension started from (after "Use this
+ * model" the model in use is the extended one, which would be extended a second time), else the
+ * model in use.
+ */
+export function compareBase(): { spec: ModelSpec | undefined; name: string } {
+  return vocab.summary && vocab.extendedFrom
+    ? vocab.extendedFrom
+    : { spec: baseModel(), name: backendState.model?.name ?? 'the model in use' };
+}
+
 function fail(e: unknown): void {
   vocab.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
@@ -168,10 +183,12 @@ export async function startExtend(): Promise<void> {
   const s = await validSettings();
   if (!s) return;
   await inVocabSlot('extend', async () => {
+    const from = { spec: baseModel(), name: backendState.model?.name ?? 'the model in use' };
     vocab.summary = await extendInWorker(
-      { model: baseModel(), settings: s, sample: vocab.sample, heldout: Number(vocab.heldout) || 20 },
+      { model: from.spec, settings: s, sample: vocab.sample, heldout: Number(vocab.heldout) || 20 },
       (p) => (vocab.progress = p),
     );
+    vocab.extendedFrom = from;
     await refreshStoredModels();
   });
 }
@@ -190,10 +207,11 @@ export async function startCompare(): Promise<void> {
     vocab.curves = { salt: [], mean: [], random: [] };
     vocab.compared = null;
     vocab.compared = await compareInWorker(
-      { model: baseModel(), settings: s, steps, heldout: Number(vocab.heldout) || 20 },
+      { model: compareBase().spec, settings: s, steps, heldout: Number(vocab.heldout) || 20, keep: vocab.keep },
       (p) => (vocab.progress = p),
       (c) => (vocab.curves = { ...vocab.curves, [c.init]: [...vocab.curves[c.init], c.loss] }),
     );
+    if (vocab.keep) await refreshStoredModels();
   });
 }
 
