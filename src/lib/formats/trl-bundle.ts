@@ -128,6 +128,27 @@ export interface OrderedRow {
  * skipping of rows the objective cannot use or that do not fit (trainer.ts) and the same sampler.
  */
 export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer, modelMaxSeqLen: number): OrderedRow[] {
+  const usable = usableRows(rows, cfg, tok, modelMaxSeqLen);
+  const sampler = new EpochSampler(usable.length, cfg.seed);
+  const micro = Math.max(1, cfg.gradAccum);
+  const out: OrderedRow[] = [];
+  for (let s = 0; s < cfg.steps; s++)
+    for (let m = 0; m < micro; m++)
+      for (const k of sampler.batch(s * micro + m, cfg.batchSize))
+        out.push({ row: usable[k].row, step: s + 1, text: usable[k].text, seqs: usable[k].seqs });
+  return out;
+}
+
+/**
+ * The rows the trainer can use, once each in file order (the sampler's indices refer to this list), with the
+ * same skipping of rows the objective cannot use or that do not fit as the trainer's (trainer.ts).
+ */
+export function usableRows(
+  rows: TrainRow[],
+  cfg: TrainConfig,
+  tok: Tokenizer,
+  modelMaxSeqLen: number,
+): Omit<OrderedRow, 'step'>[] {
   const objective = getObjective(cfg.objective);
   const maxLen = Math.min(cfg.maxSeqLen, modelMaxSeqLen);
   const usable: { row: number; seqs: TokenizedSeq[]; text: Record<string, string> }[] = [];
@@ -144,14 +165,7 @@ export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer,
     }
   });
   if (usable.length === 0) throw new Error(`no usable rows for ${cfg.objective}`);
-  const sampler = new EpochSampler(usable.length, cfg.seed);
-  const micro = Math.max(1, cfg.gradAccum);
-  const out: OrderedRow[] = [];
-  for (let s = 0; s < cfg.steps; s++)
-    for (let m = 0; m < micro; m++)
-      for (const k of sampler.batch(s * micro + m, cfg.batchSize))
-        out.push({ row: usable[k].row, step: s + 1, text: usable[k].text, seqs: usable[k].seqs });
-  return out;
+  return usable;
 }
 
 function readme(input: TrlBundleInput, files: string[]): string {
@@ -224,6 +238,7 @@ export function buildTrlBundle(input: TrlBundleInput): Map<string, string> {
   files.set('train.py', TRAIN_PY);
   files.set('requirements.txt', REQUIREMENTS.join('\n') + '\n');
   files.set('data/train.jsonl', jsonl(labStepOrder(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
+  files.set('data/rows.jsonl', jsonl(usableRows(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
   if (sft.length) files.set('data/sft.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, completion: r.response }))));
   if (pref.length)
     files.set(
