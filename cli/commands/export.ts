@@ -65,6 +65,8 @@ const EXPORT_FILES = [
   'clo_target_sft.jsonl',
   'run.json',
   'state',
+  'accelerate_config.yaml',
+  'accelerate_config_cpu.yaml',
 ];
 
 function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
@@ -171,6 +173,7 @@ export async function run(argv: string[]): Promise<number> {
         adapterDir: 'adapter',
         tokenizer: model.tokenizer,
         modelMaxSeqLen: model.config.maxSeqLen,
+        startStep: ckFile?.checkpoint.step ?? 0,
       });
       for (const [n, text] of bundle) write(n, text);
     }
