@@ -128,7 +128,7 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   } else throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} (nor a TRL ${TRL_STATE_FILE}) in ${dir}`);
   // trained embedding rows travel as trainable/rows.* tensors; the Trainer resumes from them
   const rowsFrom = file.checkpoint.config.trainRowsFrom;
-  if (rowsFrom !== undefined) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
+  if (rowsFrom !== undefined && !trl) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
   const info = file.run as unknown as RunInfo;
   if (!Array.isArray(info.argv))
     throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);

@@ -19,6 +19,9 @@ import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
 import { trlStateFiles } from '../../src/lib/formats/trl-state';
+import { addTrainableTokens } from '../../src/lib/vocab/peft-rows';
+import { rowsFromTensors } from '../../src/lib/train/trainable-rows';
+import { parseTextRows } from '../vocab-io';
 import { CHECKPOINT_FILE, decodeCheckpoint, type CheckpointFile } from '../../src/lib/formats/checkpoint';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
@@ -131,8 +134,10 @@ export async function run(argv: string[]): Promise<number> {
       const ckPath = adapterDir ? resolve(adapterDir, CHECKPOINT_FILE) : null;
       let ckFile: CheckpointFile | null = null;
       if (ckPath && existsSync(ckPath)) ckFile = await decodeCheckpoint(new Uint8Array(readFileSync(ckPath)), ckPath);
-      if (ckFile?.checkpoint.config.trainRowsFrom !== undefined)
-        throw new UsageError(`export: ${ckPath}: runs that train embedding rows are not exported as a TRL bundle yet`);
+      const rowsFrom = ckFile?.checkpoint.config.trainRowsFrom;
+      // trained embedding rows (`train --train-embeddings new`) travel as PEFT trainable tokens
+      if (ckFile && rowsFrom !== undefined)
+        ckFile.checkpoint.rows = rowsFromTensors(ckFile.trainable, rowsFrom, ckPath!);
       let config = ckFile?.checkpoint.config ?? runJson?.config;
       if (!config) {
         if (!a.objective)
@@ -143,11 +148,15 @@ export async function run(argv: string[]): Promise<number> {
       const dataPath = (a.data as string | undefined) ?? ckData ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
       if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
-      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, {
-        // the row kind is the objective's own fact (objectives/*.ts `accepts`)
-        expect: getObjective(config.objective).accepts[0],
-        chatTemplate: model.tokenizer.chatTemplate ?? null,
-      });
+      const text = readFileSync(dataPath, 'utf8');
+      const parsed =
+        config.objective === 'pt'
+          ? parseTextRows(text, dataPath)
+          : parseDataFile(text, dataPath, {
+              // the row kind is the objective's own fact (objectives/*.ts `accepts`)
+              expect: getObjective(config.objective).accepts[0],
+              chatTemplate: model.tokenizer.chatTemplate ?? null,
+            });
       if (parsed.errors.length) {
         for (const l of formatErrors(parsed, 5)) log(l);
         log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
@@ -162,7 +171,9 @@ export async function run(argv: string[]): Promise<number> {
         snap = await snapshotLora(init);
         disposeLora(init);
       }
-      for (const [n, b] of peftFileMap(toPeft(snap, model.config, 'base'))) write('adapter/' + n, b);
+      let peft = toPeft(snap, model.config, 'base');
+      if (ckFile?.checkpoint.rows) peft = await addTrainableTokens(peft, ckFile.checkpoint.rows, model.config);
+      for (const [n, b] of peftFileMap(peft)) write('adapter/' + n, b);
       for (const [n, b] of await exportMerged(model, null)) write('base/' + n, b);
       if (ckFile && ckFile.checkpoint.step > 0)
         for (const [n, b] of await trlStateFiles(ckFile.checkpoint, ckFile.run, model.config)) write('state/' + n, b);

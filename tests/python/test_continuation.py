@@ -4,7 +4,8 @@ Lab side: tests/python/lab_values.ts (`continuation`: a 6-step lab run of each o
 step 3 as `train --out` holds it, the CLI's `train --resume` of it to step 6, and the CLI's
 `export --format trl --adapter <checkpoint folder>`; `dp`: SFT and CLO bundles of batch 4).
 Checks, on the CPU in float32 with stories260K:
-- the bundle's train.py continues at step 4 and its steps 4-6 equal the lab's resumed steps (1e-3);
+- the bundle's train.py continues at step 4 and its steps 4-6 equal the lab's resumed steps (1e-3), for
+  SFT, DPO, ORPO, CLO and pt with trained rows of added tokens (PEFT trainable_token_indices);
 - torchrun with 2 processes and accelerate with the bundle's CPU config give one process's losses (1e-4);
 - the folder train.py writes resumes in the lab (`train --resume DIR --steps 8`) as train.py resumes it.
 """
@@ -24,7 +25,8 @@ from test_interop import ROOT, node  # noqa: E402
 
 TOL = 1e-3
 DP_TOL = 1e-4
-OBJECTIVES = ["sft", "dpo", "orpo", "clo"]
+# pt: stories260K with 8 tokens added by the lab's `vocab`, their embedding rows trained (PEFT trainable tokens)
+OBJECTIVES = ["sft", "dpo", "orpo", "clo", "pt"]
 KEYS = ("loss", "loss/nll", "loss/pref", "rewards/chosen", "rewards/rejected", "rewards/margins")
 ENV = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
@@ -74,8 +76,8 @@ def test_bundle_from_a_checkpoint_continues_the_lab_run(cont, py_cont, objective
     assert abs(got[0]["loss"] - lab[0]["loss"]) > 10 * TOL
 
 
-def test_train_py_output_resumes_in_the_lab(cont, py_cont):
-    o = "clo"
+@pytest.mark.parametrize("o", ["clo", "pt"])
+def test_train_py_output_resumes_in_the_lab(cont, py_cont, o):
     py_dir = cont / o / "py"
     for f in ("adapter_model.safetensors", "optimizer.safetensors", "lab_state.json", "trainer_state.json"):
         assert (py_dir / f).exists(), f

@@ -190,11 +190,11 @@ export function usableRows(
   rows.forEach((row, i) => {
     if (!objective.accepts.includes(row.kind)) return;
     try {
-      usable.push({
-        row: i + 1,
-        seqs: objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true)),
-        text: rowText(row),
-      });
+      // an item per window for continued pretraining (objectives/pt.ts), else one per row (train-items.ts)
+      const items = objective.tokenize
+        ? objective.tokenize(tok, row, maxLen)
+        : [objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true))];
+      for (const seqs of items) usable.push({ row: i + 1, seqs, text: rowText(row) });
     } catch {
       /* skipped by the trainer too */
     }

@@ -3,7 +3,8 @@
  *
  *   optimizer.safetensors   `exp_avg/<name>` and `exp_avg_sq/<name>`: the AdamW first and second moments of
  *                           every adapter tensor, <name> being the tensor's key in adapter_model.safetensors
- *                           (PEFT layout: q/k rows of llama2.c models reordered as the merged export's)
+ *                           (PEFT layout: q/k rows of llama2.c models reordered as the merged export's;
+ *                           trained embedding rows under PEFT's trainable_tokens_delta names)
  *   lab_state.json          step, Adam t, the TrainConfig, the CLI's run record, the metrics so far
  *
  * The bundle carries them in state/ (the run's checkpoint at step k: train.py continues at k+1), and
@@ -14,6 +15,8 @@ import type { LoraSnapshot } from '../lora/types';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import { fromPeft, toPeft } from './peft';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
+import { PEFT_ROW_TENSORS } from '../vocab/peft-rows';
+import { ROW_KEYS, type RowsSnapshot } from '../train/trainable-rows';
 
 export const TRL_STATE_FORMAT = 'clo-lab-trl-state/1';
 export const TRL_OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -59,6 +62,12 @@ export async function trlStateFiles(
       const t = await r.readFloat(name);
       out.set(`${prefix}/${name}`, { shape: t.shape, data: t.data });
     }
+    if (ck.rows)
+      for (const part of ['embed', 'head'] as const) {
+        const data = ck.optimizer[which][ROW_KEYS[part]];
+        if (!ck.rows[part] || !data) continue;
+        out.set(`${prefix}/${PEFT_ROW_TENSORS[part]}`, { shape: [data.length / ck.rows.dim, ck.rows.dim], data });
+      }
   }
   const state: TrlState = {
     format: TRL_STATE_FORMAT,
@@ -93,7 +102,7 @@ export async function checkpointFromTrlState(
   for (const [which, prefix] of MOMENTS) {
     const part = new Map<string, WriteTensor>();
     for (const name of r.names())
-      if (name.startsWith(prefix + '/')) {
+      if (name.startsWith(prefix + '/') && !name.endsWith('.trainable_tokens_delta')) {
         const t = await r.readFloat(name);
         part.set(name.slice(prefix.length + 1), { shape: t.shape, data: t.data });
       }
@@ -106,6 +115,24 @@ export async function checkpointFromTrlState(
       opt[which][`${k}.B`] = t.B;
     }
   }
+  // trained embedding rows: PEFT's trainable tokens (values and moments) → the lab's rows.embed / rows.head
+  let rows: RowsSnapshot | undefined;
+  const start = state.config.trainRowsFrom;
+  if (start !== undefined) {
+    const w = await SafetensorsReader.open(adapterWeights, 'adapter_model.safetensors');
+    const embed = await w.readFloat(PEFT_ROW_TENSORS.embed).catch(() => null);
+    if (!embed)
+      throw new Error(`adapter_model.safetensors: the run trains embedding rows but has no ${PEFT_ROW_TENSORS.embed}`);
+    const head = w.names().includes(PEFT_ROW_TENSORS.head) ? await w.readFloat(PEFT_ROW_TENSORS.head) : null;
+    rows = { start, dim: embed.shape[1], embed: embed.data, ...(head ? { head: head.data } : {}) };
+    for (const [which, prefix] of MOMENTS)
+      for (const part of ['embed', 'head'] as const) {
+        if (part === 'head' && !head) continue;
+        const name = `${prefix}/${PEFT_ROW_TENSORS[part]}`;
+        if (!r.names().includes(name)) throw new Error(`${TRL_OPTIMIZER_FILE}: no ${name}`);
+        opt[which][ROW_KEYS[part]] = (await r.readFloat(name)).data;
+      }
+  }
   const metrics = state.metrics.map((m) => ({ tokens_per_s: 0, tokens: 0, ms: 0, ...m })) as StepMetrics[];
-  return { step: state.step, config: state.config, lora, optimizer: opt, metrics };
+  return { step: state.step, config: state.config, lora, optimizer: opt, metrics, ...(rows ? { rows } : {}) };
 }

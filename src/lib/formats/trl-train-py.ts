@@ -25,7 +25,7 @@ import argparse
 import json
 import math
 import os
-import shutil
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -98,7 +98,7 @@ def lab_lr_factor(step, total, warmup, min_ratio):
 
 def peft_key(name):
     # a parameter name of the PEFT model -> its key in adapter_model.safetensors
-    return name.replace(".default.", ".")
+    return re.sub(r"\.default(?=\.|$)", "", name)
 
 
 def labels_for(ids, start):
@@ -134,7 +134,8 @@ def main():
     lora_kwargs = dict(cfg["peft_lora_config"])
     if adapter_dir is not None:
         ac = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
-        for k in ("r", "lora_alpha", "lora_dropout", "target_modules", "rank_pattern", "alpha_pattern", "fan_in_fan_out"):
+        # trainable_token_indices: embedding rows trained beside the LoRA pairs (an extended vocabulary)
+        for k in ("r", "lora_alpha", "lora_dropout", "target_modules", "rank_pattern", "alpha_pattern", "fan_in_fan_out", "trainable_token_indices"):
             if ac.get(k) is not None:
                 lora_kwargs[k] = ac[k]
     peft_config = LoraConfig(**lora_kwargs)
@@ -305,7 +306,7 @@ def main():
                     rec[k] = v
             rec.setdefault("loss", logs["loss"])
             # the lab's names for the loss terms
-            if objective == "sft":
+            if objective in ("sft", "pt"):
                 rec["loss/nll"] = rec["loss"]
             elif objective == "dpo":
                 rec["loss/pref"] = rec["loss"]
@@ -317,14 +318,17 @@ def main():
 
     cb = JsonLines()
 
-    if objective == "sft":
+    if objective in ("sft", "pt"):
+        # pt (continued pretraining): each text window is a sequence whose tokens after BOS are all targets
         from trl import SFTConfig, SFTTrainer
 
         class LabSFTTrainer(LabMixin, SFTTrainer):
             pass
 
         data = [{"input_ids": s["ids"], "labels": labels_for(s["ids"], s["start"])} for r in rows for s in r["seqs"]]
-        targs = SFTConfig(**common, max_length=None, packing=False, dataset_kwargs={"skip_prepare_dataset": True})
+        # trained token rows: the plain loss runs lm_head itself (PEFT's wrapper, which swaps the trained rows in)
+        loss_type = {"loss_type": "nll"} if getattr(peft_config, "trainable_token_indices", None) else {}
+        targs = SFTConfig(**common, max_length=None, packing=False, dataset_kwargs={"skip_prepare_dataset": True}, **loss_type)
         trainer = LabSFTTrainer(model=model, args=targs, train_dataset=Dataset.from_list(data), processing_class=tokenizer, peft_config=peft_config, callbacks=[cb])
 
     elif objective == "dpo":
@@ -457,7 +461,7 @@ def main():
     if trainer.is_world_process_zero():
         trainer.model.save_pretrained(args.output_dir)
         save_run_state(trainer)
-        print(json.dumps({"saved": args.output_dir, "step": trainer.state.global_step}), flush=True)
+        print(json.dumps({"saved": args.output_dir, "global_step": trainer.state.global_step}), flush=True)
 
 
 if __name__ == "__main__":
