@@ -8,6 +8,10 @@
  * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM let the current
  * step finish, save a checkpoint and exit 130.
  *
+ * `--resume DIR` also takes the folder the TRL bundle's train.py writes (PEFT adapter, optimizer.safetensors,
+ * lab_state.json: src/lib/formats/trl-state.ts) when the bundle came from a lab checkpoint: its run record
+ * names the flags and data, and the step and AdamW moments continue from where train.py stopped.
+ *
  * Resume replays the checkpointed command line: the flags come from the checkpoint; only --steps
  * (the new total), --backend, --json and --checkpoint-every may change. Any other flag given with a
  * different value, a changed data file or a config that differs is refused, naming what changed.
@@ -26,6 +30,12 @@ import type { Trainer } from '../src/lib/train/trainer';
 import { rowsFromTensors, rowsToTensors } from '../src/lib/train/trainable-rows';
 import type { TrainConfig } from '../src/lib/train/types';
 import type { LoadedModel } from '../src/lib/model/model';
+import {
+  TRL_OPTIMIZER_FILE,
+  TRL_STATE_FILE,
+  checkpointFromTrlState,
+  type TrlState,
+} from '../src/lib/formats/trl-state';
 import { writeAdapterDir } from './adapter-io';
 import { atomicWriteFile, removeStalePartials } from './safe-write';
 
@@ -57,6 +67,8 @@ export interface ResumeState {
   info: RunInfo;
   /** the command line to run: the checkpointed flags with the allowed overrides */
   argv: string[];
+  /** DIR is a TRL train.py output folder: `file.checkpoint` is filled in by loadTrlResume once the model is loaded */
+  trl?: TrlState;
 }
 
 /** argv → [flag name, raw tokens] in order, using the spec to know which flags take a value. */
@@ -96,11 +108,27 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   if (!r) return null;
   const dir = resolve(r[1][0].includes('=') ? r[1][0].slice('--resume='.length) : (r[1][1] ?? ''));
   const path = resolve(dir, CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} in ${dir}`);
-  const file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+  const trlPath = resolve(dir, TRL_STATE_FILE);
+  let file: CheckpointFile;
+  let trl: TrlState | undefined;
+  if (existsSync(path)) file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+  else if (existsSync(trlPath)) {
+    trl = JSON.parse(readFileSync(trlPath, 'utf8')) as TrlState;
+    if (!trl.run)
+      throw new UsageError(
+        `train: flag --resume: ${trlPath} has no run record (its TRL bundle was not exported from a lab run's checkpoint); start a run with --adapter ${dir} instead`,
+      );
+    const empty = { t: trl.adam_t, m: {}, v: {} };
+    const lora = { config: { ...trl.config.lora }, tensors: {} };
+    file = {
+      checkpoint: { step: trl.step, config: trl.config, lora, optimizer: empty, metrics: [] },
+      run: trl.run,
+      trainable: {},
+    };
+  } else throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} (nor a TRL ${TRL_STATE_FILE}) in ${dir}`);
   // trained embedding rows travel as trainable/rows.* tensors; the Trainer resumes from them
   const rowsFrom = file.checkpoint.config.trainRowsFrom;
-  if (rowsFrom !== undefined) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
+  if (rowsFrom !== undefined && !trl) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
   const info = file.run as unknown as RunInfo;
   if (!Array.isArray(info.argv))
     throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);
@@ -134,7 +162,25 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     '--out',
     dir,
   ];
-  return { dir, file, info, argv: merged };
+  return { dir, file, info, argv: merged, ...(trl ? { trl } : {}) };
+}
+
+/** A TRL train.py output folder: its adapter and optimizer state, converted to the lab's layout for `model`. */
+export async function loadTrlResume(state: ResumeState, model: LoadedModel): Promise<void> {
+  if (!state.trl) return;
+  const read = (f: string) => {
+    const p = resolve(state.dir, f);
+    if (!existsSync(p)) throw new UsageError(`train: flag --resume: no ${f} in ${state.dir}`);
+    return new Uint8Array(readFileSync(p));
+  };
+  const adapterConfig = JSON.parse(new TextDecoder().decode(read('adapter_config.json')));
+  state.file.checkpoint = await checkpointFromTrlState(
+    state.trl,
+    read(TRL_OPTIMIZER_FILE),
+    adapterConfig,
+    read('adapter_model.safetensors'),
+    model.config,
+  );
 }
 
 /** Refuses a changed data file or config; returns the checkpoint with the (possibly new) total steps. */

@@ -4,7 +4,9 @@
  * merged: W + (alpha/r)·B·A as a Hugging Face model folder (Llama layout for llama2.c models)
  * trl:    a runnable TRL bundle (trl-bundle.ts): train.py, trl_config.json, data (the lab's step order and
  *         token ids), requirements.txt, README, base/ (merged HF export of the base) and adapter/ (the
- *         adapter to start from: --adapter, else the lab's own step-0 initialisation for the run's seed)
+ *         adapter to start from: --adapter, else the lab's own step-0 initialisation for the run's seed);
+ *         when --adapter is a `train --out` folder with a checkpoint.safetensors, the bundle continues that
+ *         run: its settings and data come from the checkpoint, and state/ holds its AdamW moments and step
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { atomicWriteFiles, checkOutDir } from '../safe-write';
@@ -16,6 +18,11 @@ import { snapshotLora, disposeLora, createLora } from '../../src/lib/lora/lora';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
+import { trlStateFiles } from '../../src/lib/formats/trl-state';
+import { addTrainableTokens } from '../../src/lib/vocab/peft-rows';
+import { rowsFromTensors } from '../../src/lib/train/trainable-rows';
+import { parseTextRows } from '../vocab-io';
+import { CHECKPOINT_FILE, decodeCheckpoint, type CheckpointFile } from '../../src/lib/formats/checkpoint';
 import { parseDataFile, formatErrors } from '../../src/lib/data';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { getObjective } from '../../src/lib/objectives/index';
@@ -60,6 +67,9 @@ const EXPORT_FILES = [
   'clo_preference.jsonl',
   'clo_target_sft.jsonl',
   'run.json',
+  'state',
+  'accelerate_config.yaml',
+  'accelerate_config_cpu.yaml',
 ];
 
 function readRunJson(adapterDir: string): { config?: TrainConfig; data?: { file?: string } } | null {
@@ -120,20 +130,33 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (format === 'trl') {
       const runJson = adapterDir ? readRunJson(adapterDir) : null;
-      let config = runJson?.config;
+      // a CLI run folder's checkpoint: the bundle continues that run from its step
+      const ckPath = adapterDir ? resolve(adapterDir, CHECKPOINT_FILE) : null;
+      let ckFile: CheckpointFile | null = null;
+      if (ckPath && existsSync(ckPath)) ckFile = await decodeCheckpoint(new Uint8Array(readFileSync(ckPath)), ckPath);
+      const rowsFrom = ckFile?.checkpoint.config.trainRowsFrom;
+      // trained embedding rows (`train --train-embeddings new`) travel as PEFT trainable tokens
+      if (ckFile && rowsFrom !== undefined)
+        ckFile.checkpoint.rows = rowsFromTensors(ckFile.trainable, rowsFrom, ckPath!);
+      let config = ckFile?.checkpoint.config ?? runJson?.config;
       if (!config) {
         if (!a.objective)
           throw new UsageError(`export: ${adapterDir} has no run.json; pass --objective sft|dpo|orpo|clo`);
         config = defaultTrainConfig(a.objective as ObjectiveName, lora ? { lora: { ...lora.config } } : {});
       }
-      const dataPath = (a.data as string | undefined) ?? runJson?.data?.file;
+      const ckData = ckFile?.run.data_file as string | undefined;
+      const dataPath = (a.data as string | undefined) ?? ckData ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
       if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
-      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, {
-        // the row kind is the objective's own fact (objectives/*.ts `accepts`)
-        expect: getObjective(config.objective).accepts[0],
-        chatTemplate: model.tokenizer.chatTemplate ?? null,
-      });
+      const text = readFileSync(dataPath, 'utf8');
+      const parsed =
+        config.objective === 'pt'
+          ? parseTextRows(text, dataPath)
+          : parseDataFile(text, dataPath, {
+              // the row kind is the objective's own fact (objectives/*.ts `accepts`)
+              expect: getObjective(config.objective).accepts[0],
+              chatTemplate: model.tokenizer.chatTemplate ?? null,
+            });
       if (parsed.errors.length) {
         for (const l of formatErrors(parsed, 5)) log(l);
         log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
@@ -141,14 +164,19 @@ export async function run(argv: string[]): Promise<number> {
       if (parsed.rows.length === 0) throw new Error(`${dataPath}: no usable rows for ${config.objective}`);
       // the adapter to start from, in the layout of the merged base written next to it
       let snap;
-      if (lora) snap = await snapshotLora(lora);
+      if (ckFile) snap = ckFile.checkpoint.lora;
+      else if (lora) snap = await snapshotLora(lora);
       else {
         const init = createLora(model.config, config.lora, config.seed);
         snap = await snapshotLora(init);
         disposeLora(init);
       }
-      for (const [n, b] of peftFileMap(toPeft(snap, model.config, 'base'))) write('adapter/' + n, b);
+      let peft = toPeft(snap, model.config, 'base');
+      if (ckFile?.checkpoint.rows) peft = await addTrainableTokens(peft, ckFile.checkpoint.rows, model.config);
+      for (const [n, b] of peftFileMap(peft)) write('adapter/' + n, b);
       for (const [n, b] of await exportMerged(model, null)) write('base/' + n, b);
+      if (ckFile && ckFile.checkpoint.step > 0)
+        for (const [n, b] of await trlStateFiles(ckFile.checkpoint, ckFile.run, model.config)) write('state/' + n, b);
       const bundle = buildTrlBundle({
         rows: parsed.rows,
         config,
@@ -156,6 +184,7 @@ export async function run(argv: string[]): Promise<number> {
         adapterDir: 'adapter',
         tokenizer: model.tokenizer,
         modelMaxSeqLen: model.config.maxSeqLen,
+        startStep: ckFile?.checkpoint.step ?? 0,
       });
       for (const [n, text] of bundle) write(n, text);
     }

@@ -16,7 +16,14 @@ import type { TrainObjectiveName } from '../../src/lib/train/types';
 import { addedRowsStart, parseTextRows, writeTrainedRows } from '../vocab-io';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
-import { CHECKPOINT_FLAGS, CliCheckpointer, checkResume, prepareResume, runInfo } from '../train-checkpoint';
+import {
+  CHECKPOINT_FLAGS,
+  CliCheckpointer,
+  checkResume,
+  loadTrlResume,
+  prepareResume,
+  runInfo,
+} from '../train-checkpoint';
 
 /** what `train --out DIR` writes (the adapter and checkpoint atomically at every save, run.json at the end) */
 const RUN_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'checkpoint.safetensors', 'run.json'] as const;
@@ -242,6 +249,7 @@ export async function run(argvGiven: string[]): Promise<number> {
   }
   let trainer: Trainer;
   try {
+    if (resume) await loadTrlResume(resume, model);
     trainer = Trainer.create(model, parsed.rows, cfg, resume ? checkResume(resume, cfg, model, log) : undefined);
   } catch (e) {
     parsed.close();

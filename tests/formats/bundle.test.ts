@@ -44,8 +44,11 @@ describe('TRL bundle', () => {
     });
     expect([...files.keys()].sort()).toEqual([
       'README.md',
+      'accelerate_config.yaml',
+      'accelerate_config_cpu.yaml',
       'data/clo_preference.jsonl',
       'data/clo_target_sft.jsonl',
+      'data/rows.jsonl',
       'data/train.jsonl',
       'requirements.txt',
       'train.py',
@@ -75,6 +78,17 @@ describe('TRL bundle', () => {
           .map((o) => o.row)
           .sort(),
       ).toEqual([1, 2]);
+    // data/rows.jsonl: each usable row once, in file order (the sampler's indices)
+    const usable = files
+      .get('data/rows.jsonl')!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(usable.map((u) => u.row)).toEqual([1, 2]);
+    expect(usable[order[0].row - 1].seqs).toEqual(order[0].seqs);
+    // accelerate: the most GPUs that split the batch of 3 evenly is 1; the CPU variant runs 2 processes
+    expect(files.get('accelerate_config.yaml')).toContain('num_processes: 1');
+    expect(files.get('accelerate_config_cpu.yaml')).toContain('num_processes: 2');
     // sequence 2 of a quadruple is (x_tgt, y_tgt): BOS + the text's tokens + EOS, response after the prompt's tokens
     const q = order[0];
     const r = CLO[q.row - 1] as Extract<TrainRow, { kind: 'clo' }>;
@@ -101,7 +115,7 @@ describe('TRL bundle', () => {
     expect(files.get('train.py')).toContain('class CLOTrainer(LabMixin, _BaseTrainer)');
     expect(files.get('requirements.txt')).toContain('trl==1.13.0');
     const readme = files.get('README.md')!;
-    expect(readme).toContain('accelerate launch train.py');
+    expect(readme).toContain('accelerate launch --config_file accelerate_config.yaml train.py');
     expect(readme).toContain('python train.py --max-steps 2 --cpu');
     expect(readme).toContain('given x_tgt only');
   });

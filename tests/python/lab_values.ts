@@ -15,7 +15,7 @@
  *     [{adapter, items: [{ids, start}]}] → response log-prob sums on stories260K with each PEFT adapter
  *     folder (as `lab score` computes them).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelArg, loadAdapterArg } from '../../cli/node-env';
@@ -224,6 +224,120 @@ async function step1(bundle: string, data: string) {
   return metrics;
 }
 
+/**
+ * Continuation fixtures: for each objective a lab run of 6 steps (batch 2, lr 3e-3) checkpointed at
+ * step 3 as the CLI's `train --out` folder would hold it (OUT/cont/<o>/ck3: checkpoint.safetensors with
+ * the run's flags, adapter); the CLI's `train --resume` of a copy continues it to step 6 (ck3_resumed,
+ * run.json metrics); the CLI's `export --format trl --adapter ck3` writes the bundle. `pt` runs on
+ * stories260K extended by `vocab` (8 added tokens) with their embedding rows trained. With `dp`, an SFT
+ * and a CLO bundle of batch 4 exported from step 0 (no state) for the data-parallel checks.
+ */
+async function continuation(out: string, objectives: string[]) {
+  const { run: exportRun } = await import('../../cli/commands/export');
+  const { run: trainRun } = await import('../../cli/commands/train');
+  const { CliCheckpointer, runInfo } = await import('../../cli/train-checkpoint');
+  const { run: vocabRun } = await import('../../cli/commands/vocab');
+  const { addedRowsStart, parseTextRows } = await import('../../cli/vocab-io');
+  const stories = await loadModelArg('stories260K');
+  for (const o of objectives) {
+    const dir = join(out, 'cont', o);
+    mkdirSync(dir, { recursive: true });
+    const data = join(dir, 'data.jsonl');
+    writeFileSync(
+      data,
+      (o === 'pt' ? PT_TEXTS.map((text) => ({ text })) : DATA[o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'pref'])
+        .map((r) => JSON.stringify(r))
+        .join('\n') + '\n',
+    );
+    // pt: stories260K with 8 Korean tokens added by `vocab` (mean init), their rows trained
+    let modelArg = 'stories260K';
+    if (o === 'pt') {
+      modelArg = join(dir, 'model');
+      const code = await vocabRun(['--model', 'stories260K', '--add', '8', '--init', 'mean', '--out', modelArg]);
+      if (code !== 0) throw new Error(`vocab exited ${code}`);
+    }
+    const m = o === 'pt' ? await loadModelArg(modelArg) : stories;
+    const ck = join(dir, 'ck3');
+    const argv = [
+      ...['--model', modelArg, '--objective', o, '--data', data, '--steps', '6', '--batch-size', '2'],
+      ...['--lr', '3e-3', '--max-seq-len', '64', '--seed', '3', '--lora-rank', '4', '--lora-alpha', '8'],
+      ...['--lora-targets', ALL.join(','), '--checkpoint-every', '3', '--backend', 'wasm', '--out', ck],
+      ...(o === 'pt' ? ['--train-embeddings', 'new'] : []),
+    ];
+    const cfg = defaultTrainConfig(o as ObjectiveName, {
+      steps: 6,
+      batchSize: 2,
+      lr: 3e-3,
+      maxSeqLen: 64,
+      seed: 3,
+      checkpointEvery: 3,
+      lora: { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' },
+      ...(o === 'pt' ? { trainRowsFrom: addedRowsStart(m, modelArg) } : {}),
+    });
+    const rows =
+      o === 'pt'
+        ? parseTextRows(readFileSync(data, 'utf8'), data).rows
+        : parseDataFile(readFileSync(data, 'utf8'), data, {
+            expect: o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'preference',
+            chatTemplate: m.tokenizer.chatTemplate ?? null,
+          }).rows;
+    const trainer = Trainer.create(m, rows, cfg);
+    for (let i = 0; i < 3; i++) await trainer.step();
+    mkdirSync(ck, { recursive: true });
+    const saver = new CliCheckpointer(ck, 3, runInfo(argv, data, m), m);
+    await saver.save(trainer);
+    saver.dispose();
+    trainer.dispose();
+    const resumed = join(dir, 'ck3_resumed');
+    cpSync(ck, resumed, { recursive: true });
+    if ((await trainRun(['--resume', resumed, '--backend', 'wasm', '--json'])) !== 0) throw new Error('resume failed');
+    const code = await exportRun([
+      ...['--model', modelArg, '--adapter', ck, '--backend', 'wasm', '--format', 'trl'],
+      ...['--out', join(dir, 'bundle'), '--json'],
+    ]);
+    if (code !== 0) throw new Error(`export for ${o} exited ${code}`);
+  }
+}
+
+const PT_TEXTS = [
+  '옛날에 작은 고양이가 살았어요. 고양이는 공을 좋아했어요.',
+  '릴리는 공원에 갔어요. 큰 개를 보고 인사했어요.',
+  '톰은 장난감 자동차가 있었어요. 하루 종일 놀았어요.',
+  'Once upon a time, there was a little cat. 고양이는 행복했어요.',
+];
+
+/** Bundles of batch 4 from step 0 for the data-parallel checks (OUT/dp/<o>/bundle). */
+async function dpBundles(out: string, objectives: string[]) {
+  const { run: exportRun } = await import('../../cli/commands/export');
+  const m = await loadModelArg('stories260K');
+  const start = await randomAdapter(m, 4, 0.04);
+  for (const o of objectives) {
+    const dir = join(out, 'dp', o);
+    const adapter = join(dir, 'adapter');
+    mkdirSync(adapter, { recursive: true });
+    const data = join(dir, 'data.jsonl');
+    writeFileSync(
+      data,
+      DATA[o === 'sft' ? 'sft' : o === 'clo' ? 'clo' : 'pref'].map((r) => JSON.stringify(r)).join('\n') + '\n',
+    );
+    writeDir(adapter, peftFileMap(toPeft(start, m.config, 'base')));
+    const cfg = defaultTrainConfig(o as ObjectiveName, {
+      steps: 3,
+      batchSize: 4,
+      lr: 3e-3,
+      maxSeqLen: 64,
+      seed: 3,
+      lora: { r: 4, alpha: 8, dropout: 0, targets: [...ALL], init: 'gaussian' },
+    });
+    writeFileSync(join(adapter, 'run.json'), JSON.stringify({ config: cfg, data: { file: data } }));
+    const code = await exportRun([
+      ...['--model', 'stories260K', '--adapter', adapter, '--backend', 'wasm', '--data', data, '--format', 'trl'],
+      ...['--out', join(dir, 'bundle'), '--json'],
+    ]);
+    if (code !== 0) throw new Error(`export for ${o} exited ${code}`);
+  }
+}
+
 async function score(file: string) {
   const m = await loadModelArg('stories260K');
   const out: number[][] = [];
@@ -244,7 +358,9 @@ async function main() {
   if (cmd === 'fixtures') {
     await fixtures(rest[0]);
     await bundles(rest[0]);
-  } else if (cmd === 'score') await score(rest[0]);
+  } else if (cmd === 'continuation') await continuation(rest[0], rest.slice(1));
+  else if (cmd === 'dp') await dpBundles(rest[0], rest.slice(1));
+  else if (cmd === 'score') await score(rest[0]);
   else throw new Error(`unknown command ${cmd}`);
 }
 

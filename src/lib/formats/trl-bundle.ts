@@ -8,8 +8,12 @@
  *                      (EpochSampler with the run's seed), with the lab's own token ids and response
  *                      start for every sequence (docs/methods.md §1: prompt+response tokenized together,
  *                      EOS appended, prompt left-truncated), so step 1 is the lab's step-1 batch
+ *   data/rows.jsonl    the usable rows once each, in file order: with the lab's sampler (ported in train.py)
+ *                      they give the order for any number of steps (a run continued past its planned end)
  *   data/*.jsonl       the rows as text in TRL's dataset formats (for other uses; train.py does not read them)
- *   requirements.txt, README.md; base/ (merged HF export of the base) and adapter/ (PEFT) are added by the caller.
+ *   accelerate_config.yaml, accelerate_config_cpu.yaml   data parallel on one machine's GPUs / CPU processes
+ *   requirements.txt, README.md; base/ (merged HF export of the base), adapter/ (PEFT) and, for a bundle
+ *   exported from a run's checkpoint, state/ (trl-state.ts) are added by the caller.
  */
 import type { TrainRow } from '../data/rows';
 import type { TrainConfig } from '../train/types';
@@ -29,6 +33,37 @@ export interface TrlBundleInput {
   /** the lab tokenizer and the model's context length: data/train.jsonl holds the lab's token ids */
   tokenizer: Tokenizer;
   modelMaxSeqLen: number;
+  /** the step of the checkpoint the bundle continues (its state/ folder); 0 or absent = from the start */
+  startStep?: number;
+}
+
+/** Processes per machine in accelerate_config.yaml: the most GPUs (up to 8) that split the lab's batch evenly. */
+export function dataParallelProcesses(batchSize: number): number {
+  for (const n of [8, 4, 2]) if (batchSize % n === 0) return n;
+  return 1;
+}
+
+/** accelerate's config for data parallel on one machine: `gpu` (N GPUs) or CPU processes (gloo, for checks). */
+export function accelerateConfig(processes: number, cpu: boolean): string {
+  return [
+    cpu
+      ? '# Data parallel across CPU processes (gloo), to check on a laptop that the process count leaves the\n# losses unchanged: accelerate launch --config_file accelerate_config_cpu.yaml train.py --cpu'
+      : '# Data parallel on one machine: accelerate launch --config_file accelerate_config.yaml train.py\n# num_processes = GPUs to use; it must divide the lab batch (trl_config.json lab_config.batchSize).\n# Several machines: num_machines, machine_rank, main_process_ip and main_process_port on each.',
+    'compute_environment: LOCAL_MACHINE',
+    // MULTI_GPU makes accelerate start one process per slot through torch.distributed.run; with train.py
+    // --cpu the processes stay on the CPU and talk over gloo
+    'distributed_type: MULTI_GPU',
+    'num_machines: 1',
+    'machine_rank: 0',
+    `num_processes: ${processes}`,
+    'gpu_ids: all',
+    "mixed_precision: 'no'",
+    'use_cpu: false',
+    'rdzv_backend: static',
+    'same_network: true',
+    'main_training_function: main',
+    '',
+  ].join('\n');
 }
 
 /** Versions the interop tests ran with (tests/python). */
@@ -128,22 +163,7 @@ export interface OrderedRow {
  * skipping of rows the objective cannot use or that do not fit (trainer.ts) and the same sampler.
  */
 export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer, modelMaxSeqLen: number): OrderedRow[] {
-  const objective = getObjective(cfg.objective);
-  const maxLen = Math.min(cfg.maxSeqLen, modelMaxSeqLen);
-  const usable: { row: number; seqs: TokenizedSeq[]; text: Record<string, string> }[] = [];
-  rows.forEach((row, i) => {
-    if (!objective.accepts.includes(row.kind)) return;
-    try {
-      usable.push({
-        row: i + 1,
-        seqs: objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true)),
-        text: rowText(row),
-      });
-    } catch {
-      /* skipped by the trainer too */
-    }
-  });
-  if (usable.length === 0) throw new Error(`no usable rows for ${cfg.objective}`);
+  const usable = usableRows(rows, cfg, tok, modelMaxSeqLen);
   const sampler = new EpochSampler(usable.length, cfg.seed);
   const micro = Math.max(1, cfg.gradAccum);
   const out: OrderedRow[] = [];
@@ -154,6 +174,35 @@ export function labStepOrder(rows: TrainRow[], cfg: TrainConfig, tok: Tokenizer,
   return out;
 }
 
+/**
+ * The rows the trainer can use, once each in file order (the sampler's indices refer to this list), with the
+ * same skipping of rows the objective cannot use or that do not fit as the trainer's (trainer.ts).
+ */
+export function usableRows(
+  rows: TrainRow[],
+  cfg: TrainConfig,
+  tok: Tokenizer,
+  modelMaxSeqLen: number,
+): Omit<OrderedRow, 'step'>[] {
+  const objective = getObjective(cfg.objective);
+  const maxLen = Math.min(cfg.maxSeqLen, modelMaxSeqLen);
+  const usable: { row: number; seqs: TokenizedSeq[]; text: Record<string, string> }[] = [];
+  rows.forEach((row, i) => {
+    if (!objective.accepts.includes(row.kind)) return;
+    try {
+      // an item per window for continued pretraining (objectives/pt.ts), else one per row (train-items.ts)
+      const items = objective.tokenize
+        ? objective.tokenize(tok, row, maxLen)
+        : [objective.sequences(row).map((p) => tokenizePair(tok, p.prompt, p.response, maxLen, true))];
+      for (const seqs of items) usable.push({ row: i + 1, seqs, text: rowText(row) });
+    } catch {
+      /* skipped by the trainer too */
+    }
+  });
+  if (usable.length === 0) throw new Error(`no usable rows for ${cfg.objective}`);
+  return usable;
+}
+
 function readme(input: TrlBundleInput, files: string[]): string {
   const c = input.config;
   const t = trlTrainerKwargs(c);
@@ -162,6 +211,14 @@ function readme(input: TrlBundleInput, files: string[]): string {
     '',
     'Written by CLO Lab (`npm run lab -- export --format trl`). It continues the lab run with Hugging Face',
     `TRL + PEFT (${t.trainer}), starting from the adapter in \`${input.adapterDir ?? 'adapter'}/\`.`,
+    ...(input.startStep
+      ? [
+          '',
+          `The run was exported from its checkpoint at step ${input.startStep} of ${c.steps}: \`state/\` holds its AdamW`,
+          'moments and step, so `python train.py` continues at step ' +
+            `${input.startStep + 1} exactly as the lab's \`train --resume\` would (same batches, learning rates and updates).`,
+        ]
+      : []),
     '',
     '## Run',
     '',
@@ -169,13 +226,34 @@ function readme(input: TrlBundleInput, files: string[]): string {
     'pip install -r requirements.txt',
     'python train.py                      # CPU, or one GPU when present',
     'python train.py --max-steps 2 --cpu  # a quick check on the CPU',
-    'accelerate launch train.py           # many GPUs: data parallel (run `accelerate config` once)',
+    '# data parallel on one machine (N GPUs; N must divide the lab batch)',
+    'torchrun --nproc_per_node N train.py',
+    'accelerate launch --config_file accelerate_config.yaml train.py',
+    '# the same check on a laptop: 2 CPU processes give the losses of one',
+    'accelerate launch --config_file accelerate_config_cpu.yaml train.py --cpu',
     '```',
     '',
-    `Flags: \`--max-steps N\` (default ${c.steps}, the lab run's), \`--cpu\`, \`--output-dir DIR\` (default \`out\`).`,
+    `Flags: \`--max-steps N\` (total steps, default ${c.steps}, the lab run's planned last step; a larger N stretches the`,
+    "cosine as the lab's `--steps` on resume does), `--cpu`, `--output-dir DIR` (default `out`), `--resume DIR`",
+    '(continue from a folder train.py wrote).',
     "Each logged step prints one JSON line with the lab's metric names (`step`, `loss`, `loss/nll`, `loss/pref`,",
-    '`rewards/*`, `lr`, `grad_norm`). The trained adapter is saved in PEFT layout in the output folder; the lab',
-    'loads it back with `--adapter DIR` (for llama2.c models it reorders the q/k rows back to its RoPE layout).',
+    '`rewards/*`, `lr`, `grad_norm`). The output folder holds the adapter (PEFT layout; the lab loads it with',
+    '`--adapter DIR`, reordering the q/k rows of llama2.c models back to its RoPE layout), `optimizer.safetensors`',
+    "(the AdamW moments, in the adapter's tensor names), `lab_state.json` (step, settings, metrics) and",
+    "Hugging Face's `trainer_state.json`. For a bundle exported from a lab checkpoint,",
+    '`npm run lab -- train --resume DIR [--steps N]` continues that folder on the laptop.',
+    '',
+    '## Data parallel',
+    '',
+    "The lab's batch is the global batch: with N processes each takes an equal part of every batch (in the",
+    'same order), the SFT and CLO token means divide by the token count of the whole batch, and the logged',
+    'values are those of the whole batch, so the losses and updates do not depend on N (the lab checks 2 CPU',
+    'processes against one to 1e-4). Several machines: `torchrun --nnodes M --node_rank i --master_addr HOST',
+    '--nproc_per_node N train.py`, or the accelerate config with `num_machines`, `machine_rank`,',
+    '`main_process_ip` on each machine. DeepSpeed ZeRO (stages 1-2 shard the optimizer state and gradients) and',
+    'FSDP go in the accelerate config (`distributed_type: DEEPSPEED` / `FSDP`, see `accelerate config`); they',
+    'change memory, not the loss. The LoRA adapter is small: plain data parallel is usually enough, and',
+    '`optimizer.safetensors` (read back by the lab) is written from the full optimizer state of DDP runs.',
     '',
     '## Files',
     '',
@@ -186,13 +264,12 @@ function readme(input: TrlBundleInput, files: string[]): string {
     "- Data: `data/train.jsonl` holds the lab's token ids for every sequence (prompt and response tokenized",
     "  together, EOS appended, prompts left-truncated to max_seq_len) in the order the lab's sampler visits",
     "  the rows; train.py reads it in order on one device, so step 1 sees the lab's step-1 batch and its",
-    "  logged loss equals the lab's (checked by the lab's interop tests to 1e-3). With several GPUs each",
-    '  process takes its share of that order.',
+    "  logged loss equals the lab's (checked by the lab's interop tests to 1e-3). With several processes each",
+    '  takes its part of every batch.',
     `- Batch: ${c.batchSize} rows per device and micro-batch, ${c.gradAccum} micro-batch(es) per step; float32.`,
     `- LoRA r=${c.lora.r}, alpha=${c.lora.alpha}, dropout=${c.lora.dropout} on ${c.lora.targets.join(', ')}.`,
-    "- AdamW (β1 0.9, β2 0.999, ε 1e-8), global-norm clipping, linear warmup then cosine decay. The lab's",
-    "  cosine reaches its minimum at the last step, transformers' one step later: learning rates differ",
-    '  slightly after step 1.',
+    "- AdamW (β1 0.9, β2 0.999, ε 1e-8), global-norm clipping, and the lab's schedule (linear warmup, then",
+    "  cosine decay reaching lr × minLrRatio at the last step) as a LambdaLR, so every step has the lab's lr.",
   ];
   if (c.objective === 'sft')
     lines.push('- SFT: token-mean cross-entropy over the response tokens of the batch (labels −100 elsewhere).');
@@ -223,7 +300,10 @@ export function buildTrlBundle(input: TrlBundleInput): Map<string, string> {
   const clo = input.rows.filter((r) => r.kind === 'clo');
   files.set('train.py', TRAIN_PY);
   files.set('requirements.txt', REQUIREMENTS.join('\n') + '\n');
+  files.set('accelerate_config.yaml', accelerateConfig(dataParallelProcesses(input.config.batchSize), false));
+  files.set('accelerate_config_cpu.yaml', accelerateConfig(2, true));
   files.set('data/train.jsonl', jsonl(labStepOrder(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
+  files.set('data/rows.jsonl', jsonl(usableRows(input.rows, input.config, input.tokenizer, input.modelMaxSeqLen)));
   if (sft.length) files.set('data/sft.jsonl', jsonl(sft.map((r) => ({ prompt: r.prompt, completion: r.response }))));
   if (pref.length)
     files.set(
@@ -259,6 +339,7 @@ export function buildTrlBundle(input: TrlBundleInput): Map<string, string> {
     'README.md',
     `${input.baseModel}/`,
     ...(input.adapterDir ? [`${input.adapterDir}/`] : []),
+    ...(input.startStep ? ['state/'] : []),
   ];
   files.set('README.md', readme(input, names));
   return files;

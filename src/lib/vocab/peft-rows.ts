@@ -11,6 +11,12 @@ import type { PeftFiles } from '../formats/peft';
 import { readSafetensors, writeSafetensors, type WriteTensor } from '../formats/safetensors';
 import type { RowsSnapshot } from '../train/trainable-rows';
 
+/** Where PEFT keeps the trained rows of the input embedding and of an untied head. */
+export const PEFT_ROW_TENSORS = {
+  embed: 'base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta',
+  head: 'base_model.model.lm_head.token_adapter.trainable_tokens_delta',
+} as const;
+
 export async function addTrainableTokens(files: PeftFiles, rows: RowsSnapshot, cfg: ModelConfig): Promise<PeftFiles> {
   if (cfg.arch === 'gpt2')
     throw new Error('PEFT export of embedding rows: only Llama-family models (embed_tokens / lm_head) are supported');
@@ -24,13 +30,13 @@ export async function addTrainableTokens(files: PeftFiles, rows: RowsSnapshot, c
       data: t.data,
       ...(t.dtype === 'F16' || t.dtype === 'BF16' ? { dtype: t.dtype } : {}),
     });
-  out.set('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta', {
+  out.set(PEFT_ROW_TENSORS.embed, {
     shape: [n, rows.dim],
     data: rows.embed,
   });
   const indices: Record<string, number[]> = { embed_tokens: ids };
   if (rows.head) {
-    out.set('base_model.model.lm_head.token_adapter.trainable_tokens_delta', { shape: [n, rows.dim], data: rows.head });
+    out.set(PEFT_ROW_TENSORS.head, { shape: [n, rows.dim], data: rows.head });
     indices.lm_head = ids;
   }
   return {
