@@ -300,9 +300,7 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
         await nextTask();
       }
       const end = await bpcWithRows(ext, trainer, heldout);
-      const kept = cmd.keep
-        ? await keepTrained(ext, base, trainer, cmd.steps, name, { start, end })
-        : undefined;
+      const kept = cmd.keep ? await keepTrained(ext, base, trainer, cmd.steps, name, { start, end }) : undefined;
       out.push({ init, losses, bitsPerCharStart: start, bitsPerCharEnd: end, ...(kept ? { kept } : {}) });
     } finally {
       trainer?.dispose();
