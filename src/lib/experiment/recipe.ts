@@ -35,6 +35,8 @@ export interface ArmData {
 
 export interface ArmTrain {
   lr?: number;
+  /** peak learning rate of the new token rows (arms that extend or start from an extended arm); default lr */
+  rowsLr?: number;
   warmupSteps?: number;
   weightDecay?: number;
   clipNorm?: number;
@@ -210,9 +212,9 @@ function noExtra(o: Obj, allowed: string[], field: string): void {
 
 function validateTrain(v: unknown, f: string): ArmTrain {
   const o = obj(v, f.slice(0, -1));
-  noExtra(o, ['lr', 'warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda', 'lora', 'fullRank'], f);
+  noExtra(o, ['lr', 'rowsLr', 'warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda', 'lora', 'fullRank'], f);
   const t: ArmTrain = {};
-  for (const k of ['lr', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const) {
+  for (const k of ['lr', 'rowsLr', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const) {
     const n = optNum(o, k, f, { min: 0 });
     if (n !== undefined) t[k] = n;
   }

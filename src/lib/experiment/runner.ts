@@ -107,7 +107,7 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
     lr: t.lr ?? b.lr,
     seed: b.seed,
   };
-  for (const k of ['warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const)
+  for (const k of ['warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda', 'rowsLr'] as const)
     if (t[k] !== undefined) over[k] = t[k];
   const base = defaultTrainConfig(arm.objective);
   over.lora = { ...base.lora, init: 'gaussian', ...(t.lora ?? {}) };
