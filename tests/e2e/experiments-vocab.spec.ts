@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { test, expect, openView, waitForEngine, forceBackend } from './fixtures';
 
-const STEPS = 3;
-const LIMIT = 3;
+const STEPS = 2;
+const LIMIT = 2;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- report.json is untyped JSON */
 function cliReport(recipe: string): any {

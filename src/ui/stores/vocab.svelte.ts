@@ -1,5 +1,5 @@
 /**
- * Vocabulary view state (issue 10 item 7): the settings, the running job of the vocabulary worker
+ * Vocabulary view state: the settings, the running job of the vocabulary worker
  * (workers/vocab/client.ts), its progress and results, the compare-inits curves, and the extended
  * models stored in IndexedDB (ModelStore). Module state, so a job survives a view switch.
  */
@@ -31,7 +31,7 @@ export const modelStore = new ModelStore(idbStore());
 
 export type CorpusChoice = 'bundled' | 'dataset' | 'file';
 
-/** Default N for stories260K (issue 10: about 1,024 new tokens). */
+/** Default N for stories260K (about 1,024 new tokens). */
 export const DEFAULT_ADD = 1024;
 export const DEFAULT_COMPARE_STEPS = 40;
 export const DEFAULT_SAMPLE = '오늘은 날씨가 좋아서 친구와 함께 공원에 산책을 갔어요.';
