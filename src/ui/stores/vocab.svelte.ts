@@ -138,7 +138,7 @@ function baseModel(): ModelSpec | undefined {
 export function compareBase(): { spec: ModelSpec | undefined; name: string } {
   return vocab.summary && vocab.extendedFrom
     ? vocab.extendedFrom
-    : { spec: baseModel(), name: backendState.model?.name ?? 'the model in use' };
+    : { spec: baseModel(), name: backendState.info?.model.name ?? backendState.model?.name ?? 'stories260K' };
 }
 
 function fail(e: unknown): void {
@@ -183,7 +183,10 @@ export async function startExtend(): Promise<void> {
   const s = await validSettings();
   if (!s) return;
   await inVocabSlot('extend', async () => {
-    const from = { spec: baseModel(), name: backendState.model?.name ?? 'the model in use' };
+    const from = {
+      spec: baseModel(),
+      name: backendState.info?.model.name ?? backendState.model?.name ?? 'stories260K',
+    };
     vocab.summary = await extendInWorker(
       { model: from.spec, settings: s, sample: vocab.sample, heldout: Number(vocab.heldout) || 20 },
       (p) => (vocab.progress = p),
