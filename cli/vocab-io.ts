@@ -6,7 +6,7 @@ import type { LoadedModel } from '../src/lib/model/model';
 import type { ParseResult, TrainRow } from '../src/lib/data/rows';
 import { corpusTexts } from '../src/lib/vocab/corpus';
 import type { TrainableRows } from '../src/lib/train/trainable-rows';
-import { addTrainableTokens } from '../src/lib/vocab/peft-rows';
+import { addTrainableTokens } from '../src/lib/formats/peft-rows';
 import { exportMerged } from '../src/lib/formats/merged';
 
 /** `pt` data: {"text": …} rows (JSONL/JSON) or plain text, one text per non-empty line. */

@@ -18,8 +18,8 @@ import { BUNDLED_RECIPES, bundledRecipe, recipeAvailability } from '../../src/li
 import { rowsToJsonl } from '../../src/lib/experiment/arm-data';
 import { applyOverrides } from '../../src/lib/experiment/overrides';
 import { runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
-import { buildReport, reportRows } from '../../src/lib/experiment/report';
-import { judgeChecks, verdictSummary } from '../../src/lib/experiment/claims';
+import { buildReport, judgeExperiment, reportRows } from '../../src/lib/experiment/report';
+import { verdictSummary } from '../../src/lib/experiment/claims';
 import { exportMerged } from '../../src/lib/formats/merged';
 
 const COMMAND = 'experiment';
@@ -68,7 +68,7 @@ export function summaryText(s: ExperimentState): string {
       `${r.label.padEnd(28)} ${p(r.ppl, 2).padStart(11)} ${p(r.bpc, 3).padStart(12)} ${p(r.koFidelity, 2).padStart(8)} ${p(r.enFidelity, 2).padStart(8)} ${p(r.enDegenerate, 2).padStart(15)}`,
     );
   }
-  const checks = judgeChecks(s, rows);
+  const checks = judgeExperiment(s);
   if (checks.length) lines.push('', `${verdictSummary(checks)}:`);
   for (const c of checks) lines.push(`  ${c.verdict.padEnd(13)} ${c.check.claim} (${c.evidence})`);
   return lines.join('\n');
@@ -177,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
   log(`experiment ${recipe.name}: ${state.arms.length} arms in ${seconds.toFixed(0)} s; report in ${outDir}`);
   if (a.json)
     process.stdout.write(
-      `${JSON.stringify({ recipe: recipe.name, out: outDir, seconds, files: [...files.keys()], rows: reportRows(state), checks: judgeChecks(state, reportRows(state)).map((c) => ({ claim: c.check.claim, verdict: c.verdict, evidence: c.evidence })) })}\n`,
+      `${JSON.stringify({ recipe: recipe.name, out: outDir, seconds, files: [...files.keys()], rows: reportRows(state), checks: judgeExperiment(state).map((c) => ({ claim: c.check.claim, verdict: c.verdict, evidence: c.evidence })) })}\n`,
     );
   else process.stdout.write(`${summaryText(state)}\n${join(outDir, 'report.md')}\n`);
   return 0;

@@ -19,7 +19,7 @@ import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
 import { trlStateFiles } from '../../src/lib/formats/trl-state';
-import { addTrainableTokens } from '../../src/lib/vocab/peft-rows';
+import { addTrainableTokens } from '../../src/lib/formats/peft-rows';
 import { rowsFromTensors } from '../../src/lib/train/trainable-rows';
 import { parseTextRows } from '../vocab-io';
 import { CHECKPOINT_FILE, decodeCheckpoint, type CheckpointFile } from '../../src/lib/formats/checkpoint';

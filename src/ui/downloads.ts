@@ -1,7 +1,7 @@
 /** Browser downloads of a run's metrics (JSON, CSV) and adapter (PEFT layout, zipped; trained rows included). */
 import { strToU8, zipSync } from 'fflate';
 import { toPeft } from '../lib/formats/peft';
-import { addTrainableTokens } from '../lib/vocab/peft-rows';
+import { addTrainableTokens } from '../lib/formats/peft-rows';
 import type { ModelConfig } from '../lib/model/config';
 import type { RunRecord } from '../lib/store/runs';
 import { runStore } from './stores/runs.svelte';

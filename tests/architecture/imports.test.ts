@@ -31,7 +31,7 @@ const LAYERS: Record<string, number> = {
   eval: 6,
   formats: 6,
   translate: 6,
-  experiment: 7, // recipes and the runner over train + eval
+  experiment: 8, // recipes and the runner over train + eval + vocab
   vocab: 7, // vocabulary extension: token learning, tokenizer and model growth, SALT/mean/random init
 };
 

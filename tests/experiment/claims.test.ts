@@ -1,8 +1,8 @@
 /** A recipe's checks decided from a hand-built experiment record: supported, not supported, not measured; validation; every bundled recipe states its checks. */
 import { describe, expect, it } from 'vitest';
-import { judgeChecks, verdictSummary } from '../../src/lib/experiment/claims';
+import { verdictSummary } from '../../src/lib/experiment/claims';
 import { armChain } from '../../src/lib/experiment/arm-model';
-import { buildReport, reportRows } from '../../src/lib/experiment/report';
+import { buildReport, judgeExperiment } from '../../src/lib/experiment/report';
 import { RecipeError, validateRecipe } from '../../src/lib/experiment/recipe';
 import { BUNDLED_RECIPES } from '../../src/lib/experiment/recipes';
 import type { ArmResult, ExperimentState } from '../../src/lib/experiment/runner';
@@ -64,11 +64,11 @@ const state = (cloPpl: number): ExperimentState => ({
 
 describe('claim checks', () => {
   it('decides each check from the numbers: ×2.2 is near the base, ×17 is not; a metric the suite lacks is not measured', () => {
-    const near = judgeChecks(state(8.8), reportRows(state(8.8)));
+    const near = judgeExperiment(state(8.8));
     expect(near.map((c) => c.verdict)).toEqual(['supported', 'supported', 'supported', 'not measured']);
     expect(near[0].evidence).toBe('English perplexity: CLO 8.80 ≤ 3 × base model 4.00 = 12.00');
     expect(near[2].evidence).toBe('mean macro-F1 of the tasks (0-shot): CLO 55.00 > SFT 45.00');
-    const far = judgeChecks(state(68), reportRows(state(68)));
+    const far = judgeExperiment(state(68));
     expect(far.map((c) => c.verdict)).toEqual(['not supported', 'supported', 'supported', 'not measured']);
     expect(far[0].evidence).toContain('does not hold');
     expect(verdictSummary(far)).toBe('2 of 4 checks supported at this budget (1 not measured yet)');
@@ -76,7 +76,7 @@ describe('claim checks', () => {
 
   it('an arm not run yet is "not measured", never supported', () => {
     const s = { ...state(8.8), arms: state(8.8).arms.slice(0, 1), status: 'running' as const };
-    expect(judgeChecks(s, reportRows(s)).map((c) => c.verdict)).toEqual([
+    expect(judgeExperiment(s).map((c) => c.verdict)).toEqual([
       'not measured',
       'not measured',
       'not measured',

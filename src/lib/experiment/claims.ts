@@ -4,9 +4,6 @@
  * report states every check and whether the numbers at that budget support it; a missing number
  * (an arm not run yet, a metric the suite does not measure) reads "not measured", never "supported".
  */
-import type { ExperimentState } from './runner';
-import type { ReportRow } from './report';
-
 /** Metrics a check can compare; `tasks@k` is the mean macro-F1 over the recipe's tasks at k shots. */
 export type CheckMetric =
   'ppl' | 'bpc' | 'finalLoss' | 'koFidelity' | 'enFidelity' | 'koDegenerate' | 'enDegenerate' | `tasks@${number}`;
@@ -49,17 +46,15 @@ export interface CheckResult {
 
 const OP_TEXT: Record<CheckOp, string> = { '<': '<', '<=': '≤', '>': '>', '>=': '≥' };
 
-function metricValue(row: ReportRow | undefined, metric: CheckMetric, s: ExperimentState, id: string): number | null {
-  if (!row) return null;
-  const m = /^tasks@(\d+)$/.exec(metric);
-  if (m) {
-    const names = s.recipe.suite.tasks?.names ?? [];
-    const ev = id === 'base' ? s.base : s.arms.find((a) => a.id === id)?.eval;
-    const f1 = names.map((n) => ev?.tasks?.[`${n}@${m[1]}`]?.macro_f1);
-    if (names.length === 0 || f1.some((v) => v == null || !Number.isFinite(v))) return null;
-    return (100 * (f1 as number[]).reduce((a, b) => a + b, 0)) / f1.length;
-  }
-  const v = row[metric as keyof ReportRow];
+/** One model's numbers as the checks read them: `values[metric]` (tasks@k included), null when not measured. */
+export interface CheckRow {
+  id: string;
+  label: string;
+  values: Partial<Record<string, number | null>>;
+}
+
+function metricValue(row: CheckRow | undefined, metric: CheckMetric): number | null {
+  const v = row?.values[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -69,14 +64,14 @@ export function metricLabel(metric: CheckMetric): string {
   return CHECK_METRICS[metric.startsWith('tasks@') ? 'tasks' : metric]?.label ?? metric;
 }
 
-/** Decides every check of the state's recipe from the state's own numbers (`reportRows(s)`). */
-export function judgeChecks(s: ExperimentState, reportRows: ReportRow[]): CheckResult[] {
-  const rows = new Map(reportRows.map((r) => [r.id, r]));
-  return s.recipe.checks.map((check) => {
+/** Decides every check from the models' numbers (report.ts `judgeExperiment` builds the rows of a run). */
+export function judgeChecks(checks: Check[], checkRows: CheckRow[]): CheckResult[] {
+  const rows = new Map(checkRows.map((r) => [r.id, r]));
+  return checks.map((check) => {
     const a = rows.get(check.arm);
     const b = rows.get(check.than);
-    const x = metricValue(a, check.metric, s, check.arm);
-    const y = metricValue(b, check.metric, s, check.than);
+    const x = metricValue(a, check.metric);
+    const y = metricValue(b, check.metric);
     const what = `${metricLabel(check.metric)}${check.metric.startsWith('tasks@') ? ` (${check.metric.slice(6)}-shot)` : ''}`;
     if (x === null || y === null)
       return {

@@ -10,7 +10,7 @@ import type { ArmResult, ExperimentState } from './runner';
 import type { SuiteResult } from './suite';
 import { budgetStatement } from './recipe';
 import { barChartSvg, lineChartSvg } from './svg';
-import { judgeChecks, verdictSummary } from './claims';
+import { judgeChecks, verdictSummary, type CheckResult, type CheckRow } from './claims';
 
 export interface ReportRow {
   id: string;
@@ -49,6 +49,31 @@ function rowOf(id: string, label: string, method: string, ev: SuiteResult | unde
 
 export function reportRows(s: ExperimentState): ReportRow[] {
   return [rowOf('base', 'base model', '—', s.base), ...s.arms.map((a) => rowOf(a.id, a.label, a.method, a.eval, a))];
+}
+
+/** Each model's numbers for the recipe's checks: the report row's metrics and, per k, the tasks' mean macro-F1 × 100. */
+export function checkRows(s: ExperimentState): CheckRow[] {
+  const names = s.recipe.suite.tasks?.names ?? [];
+  const evs = new Map<string, SuiteResult | undefined>([
+    ['base', s.base],
+    ...s.arms.map((a) => [a.id, a.eval] as [string, SuiteResult]),
+  ]);
+  return reportRows(s).map((r) => {
+    const values: Record<string, number | null> = { ...r } as unknown as Record<string, number | null>;
+    for (const k of s.recipe.suite.tasks?.shots ?? []) {
+      const f1 = names.map((n) => evs.get(r.id)?.tasks?.[`${n}@${k}`]?.macro_f1);
+      values[`tasks@${k}`] =
+        names.length && f1.every((v) => v != null && Number.isFinite(v))
+          ? (100 * (f1 as number[]).reduce((x, y) => x + y, 0)) / f1.length
+          : null;
+    }
+    return { id: r.id, label: r.label, values };
+  });
+}
+
+/** The recipe's checks decided from the run's own numbers. */
+export function judgeExperiment(s: ExperimentState): CheckResult[] {
+  return judgeChecks(s.recipe.checks, checkRows(s));
 }
 
 const f = (v: number | null | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(d));
@@ -128,7 +153,7 @@ export function buildReport(s: ExperimentState): Map<string, string> {
     `Model ${r.model}, backend ${s.backend}, status ${s.status}${s.error ? ` (${s.error})` : ''}. ${budgetStatement(r)}`,
     '',
   ];
-  const checks = judgeChecks(s, rows);
+  const checks = judgeExperiment(s);
   if (checks.length) {
     md.push(`## Does the claim hold at this budget? ${verdictSummary(checks)}`, '');
     md.push('| check | verdict | numbers |', '| --- | --- | --- |');

@@ -15,7 +15,7 @@ import type { LoraSnapshot } from '../lora/types';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import { fromPeft, toPeft } from './peft';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
-import { PEFT_ROW_TENSORS } from '../vocab/peft-rows';
+import { PEFT_ROW_TENSORS } from './peft-rows';
 import { ROW_KEYS, type RowsSnapshot } from '../train/trainable-rows';
 
 export const TRL_STATE_FORMAT = 'clo-lab-trl-state/1';

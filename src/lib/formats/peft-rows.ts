@@ -7,8 +7,8 @@
  * The base model is the extended model folder written by `vocab`.
  */
 import type { ModelConfig } from '../model/config';
-import type { PeftFiles } from '../formats/peft';
-import { readSafetensors, writeSafetensors, type WriteTensor } from '../formats/safetensors';
+import type { PeftFiles } from './peft';
+import { readSafetensors, writeSafetensors, type WriteTensor } from './safetensors';
 import type { RowsSnapshot } from '../train/trainable-rows';
 
 /** Where PEFT keeps the trained rows of the input embedding and of an untied head. */

@@ -15,7 +15,7 @@ import { extendModel } from '../../src/lib/vocab/extend-model';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { snapshotLora } from '../../src/lib/lora/lora';
-import { addTrainableTokens } from '../../src/lib/vocab/peft-rows';
+import { addTrainableTokens } from '../../src/lib/formats/peft-rows';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { scoreSequences } from '../../src/lib/model/score';
