@@ -5,8 +5,8 @@
  * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256;
  * a run with `--train-embeddings new` adds its trained rows as `trainable/rows.embed` (and `rows.head`),
  * whose AdamW moments sit under `adam/m|v/rows.*`)
- * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM let the current
- * step finish, save a checkpoint and exit 130.
+ * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM/SIGHUP let the current
+ * step finish, save a checkpoint and exit 130/143/129.
  *
  * Resume replays the checkpointed command line: the flags come from the checkpoint; only --steps
  * (the new total), --backend, --json and --checkpoint-every may change. Any other flag given with a
@@ -175,12 +175,23 @@ export function checkResume(
   return { ...ck, config: { ...ck.config, steps: cfg.steps, checkpointEvery: cfg.checkpointEvery } };
 }
 
-/** Periodic and signal-triggered checkpoints during the CLI step loop. */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Periodic and signal-triggered checkpoints during the CLI step loop. SIGINT, SIGTERM and SIGHUP let the
+ * current step finish, save, and exit 130, 143 or 129; a second signal exits at once (the files on disk are
+ * whole either way: every write is atomic). When the run was started by cli/launch.mjs and that launcher is
+ * gone (killed outright), the run saves and stops as on SIGHUP rather than training on unseen.
+ */
 export class CliCheckpointer {
   /** the signal that asked the run to stop, once one arrived */
   interrupted: NodeJS.Signals | null = null;
+  private readonly launcher = Number(process.env.CLO_LAUNCHER_PID ?? 0);
   private readonly onSignal = (s: NodeJS.Signals) => {
-    if (this.interrupted) process.exit(130); // second signal: stop now
+    if (this.interrupted) {
+      process.stderr.write(`${s} again: stopping now, the last saved checkpoint is kept\n`);
+      process.exit(SIGNAL_EXIT[s] ?? 130);
+    }
     this.interrupted = s;
   };
 
@@ -191,8 +202,7 @@ export class CliCheckpointer {
     readonly model: LoadedModel,
   ) {
     removeStalePartials(dir);
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    for (const s of Object.keys(SIGNAL_EXIT)) process.on(s, this.onSignal);
   }
 
   async save(trainer: Trainer): Promise<void> {
@@ -208,23 +218,23 @@ export class CliCheckpointer {
     await writeAdapterDir(this.dir, checkpoint.lora, this.model);
   }
 
-  /** After each step: periodic checkpoint; on a signal, saves and returns the exit code 130. */
+  /** After each step: periodic checkpoint; on a signal, saves and returns the exit code (130, 143 or 129). */
   async afterStep(trainer: Trainer, log: (s: string) => void): Promise<number | null> {
     // let pending signal events run: a cpu-backend step only awaits microtasks
     await new Promise((r) => setImmediate(r));
+    if (!this.interrupted && this.launcher > 0 && process.ppid !== this.launcher) this.interrupted = 'SIGHUP';
     if (this.interrupted) {
       await this.save(trainer);
       log(
         `interrupted (${this.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${this.dir}; continue with: npm run lab -- train --resume ${this.dir}`,
       );
-      return 130;
+      return SIGNAL_EXIT[this.interrupted] ?? 130;
     }
     if (this.every > 0 && trainer.stepIndex % this.every === 0 && !trainer.done) await this.save(trainer);
     return null;
   }
 
   dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    for (const s of Object.keys(SIGNAL_EXIT)) process.off(s, this.onSignal);
   }
 }
