@@ -13,8 +13,8 @@
  * different value, a changed data file or a config that differs is refused, naming what changed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, UsageError, type Spec } from './args';
 import {
   CHECKPOINT_FILE,
@@ -42,6 +42,7 @@ export const CHECKPOINT_FLAGS: Spec = {
 };
 
 const MAY_CHANGE = new Set(['steps', 'backend', 'json', 'checkpoint-every', 'resume', 'help']);
+const PATH_FLAGS = new Set(['model', 'tokenizer', 'data']);
 
 export interface RunInfo {
   argv: string[];
@@ -49,6 +50,61 @@ export interface RunInfo {
   data_file: string;
   data_sha256: string;
   model_source: string;
+  /** --model resolved against `cwd` and through symlinks ('stories260K' as is) */
+  model_path?: string;
+  /** modelFingerprint of that model when the run started */
+  model_fingerprint?: string;
+}
+
+/** --model as a path resolved against `cwd` and through symlinks; the bundled 'stories260K' stays a name. */
+export function resolveModelPath(spec: string, cwd: string): string {
+  if (spec === 'stories260K') return spec;
+  const abs = resolve(cwd, spec);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/** Bytes hashed whole per file; larger files are hashed by their size and three 4 MiB windows. */
+const WHOLE_HASH_BYTES = 64 << 20;
+
+function hashFile(h: ReturnType<typeof createHash>, path: string): void {
+  const size = statSync(path).size;
+  h.update(`${basename(path)}:${size}:`);
+  const fd = openSync(path, 'r');
+  try {
+    const window = size <= WHOLE_HASH_BYTES ? size : 4 << 20;
+    const starts = size <= WHOLE_HASH_BYTES ? [0] : [0, Math.floor(size / 2), size - window];
+    const buf = Buffer.alloc(Math.min(window, 4 << 20));
+    for (const start of starts)
+      for (let off = 0; off < window;) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, window - off), start + off);
+        if (n <= 0) break;
+        h.update(buf.subarray(0, n));
+        off += n;
+      }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A content fingerprint of a model: its weights, config and tokenizer files (a folder), or the
+ * checkpoint and tokenizer .bin (llama2.c). The bundled stories260K is its name.
+ */
+export function modelFingerprint(path: string, tokenizer?: string): string {
+  if (path === 'stories260K') return path;
+  const h = createHash('sha256');
+  if (statSync(path).isDirectory()) {
+    const names = readdirSync(path)
+      .filter((f) => /\.(safetensors|json|bin|model)$/.test(f) && statSync(join(path, f)).isFile())
+      .sort();
+    for (const f of names) hashFile(h, join(path, f));
+  } else hashFile(h, path);
+  if (tokenizer) hashFile(h, tokenizer);
+  return h.digest('hex');
 }
 
 export interface ResumeState {
@@ -79,13 +135,22 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function runInfo(argv: string[], dataFile: string, model: LoadedModel): RunInfo {
+export function runInfo(
+  argv: string[],
+  dataFile: string,
+  model: LoadedModel,
+  modelArg: string,
+  tokenizer?: string,
+): RunInfo {
+  const modelPath = resolveModelPath(modelArg, process.cwd());
   return {
     argv,
     cwd: process.cwd(),
     data_file: resolve(dataFile),
     data_sha256: sha256(readFileSync(dataFile)),
     model_source: model.source,
+    model_path: modelPath,
+    model_fingerprint: modelFingerprint(modelPath, tokenizer),
   };
 }
 
@@ -95,6 +160,12 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   const r = given.find(([n]) => n === 'resume');
   if (!r) return null;
   const dir = resolve(r[1][0].includes('=') ? r[1][0].slice('--resume='.length) : (r[1][1] ?? ''));
+  const out = given.find(([n]) => n === 'out');
+  const outPath = out && (out[1][0].includes('=') ? out[1][0].slice('--out='.length) : out[1][1]);
+  if (outPath !== undefined && resolve(outPath) !== dir)
+    throw new UsageError(
+      `train --resume: a resumed run continues in its own folder ${dir}; --out ${outPath} differs (copy the folder there and resume the copy to continue elsewhere)`,
+    );
   const path = resolve(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} in ${dir}`);
   const file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
@@ -111,9 +182,14 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     optional,
     'train',
   );
+  /** path flags are the same when they resolve to the same file (the run may have started elsewhere) */
+  const same = (name: string): boolean =>
+    PATH_FLAGS.has(name) && typeof now[name] === 'string' && typeof before[name] === 'string'
+      ? resolveModelPath(String(now[name]), process.cwd()) === resolveModelPath(String(before[name]), info.cwd)
+      : String(now[name]) === String(before[name]);
   for (const [name] of given) {
     if (MAY_CHANGE.has(name) || name === 'out') continue;
-    if (String(now[name]) !== String(before[name]))
+    if (!same(name))
       throw new UsageError(
         `train --resume: --${name} was ${JSON.stringify(before[name] ?? null)} in the checkpointed run, now ${JSON.stringify(now[name])}; a resumed run keeps its settings (only --steps, --backend, --json, --checkpoint-every may change)`,
       );
@@ -123,7 +199,7 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     ([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model',
   );
   const model = String(before.model);
-  const modelArg = existsSync(resolve(info.cwd, model)) ? resolve(info.cwd, model) : model;
+  const modelArg = model === 'stories260K' ? model : resolve(info.cwd, model);
   const merged = [
     ...kept.flatMap(([, t]) => t),
     ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t),
@@ -135,6 +211,14 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     dir,
   ];
   return { dir, file, info, argv: merged };
+}
+
+/** The --tokenizer of the checkpointed run, resolved against where it started. */
+function tokenizerOf(state: ResumeState): string | undefined {
+  const i = state.info.argv.indexOf('--tokenizer');
+  const eq = state.info.argv.find((t) => t.startsWith('--tokenizer='));
+  const t = eq ? eq.slice('--tokenizer='.length) : i >= 0 ? state.info.argv[i + 1] : undefined;
+  return t === undefined ? undefined : resolve(state.info.cwd, t);
 }
 
 /** Refuses a changed data file or config; returns the checkpoint with the (possibly new) total steps. */
@@ -152,7 +236,19 @@ export function checkResume(
     throw new Error(
       `train --resume: the data file ${state.info.data_file} changed since the checkpoint (sha256 ${state.info.data_sha256.slice(0, 12)}… → ${sha.slice(0, 12)}…); resume needs the same data`,
     );
-  if (model.source !== state.info.model_source)
+  if (state.info.model_fingerprint !== undefined) {
+    // the model is the one the run started with when its content is: the path may be spelled differently
+    const path = String(state.info.model_path);
+    const now = existsSync(path) || path === 'stories260K' ? modelFingerprint(path, tokenizerOf(state)) : null;
+    if (now !== state.info.model_fingerprint)
+      throw new Error(
+        now === null
+          ? `train --resume: the model ${path} is gone`
+          : `train --resume: the model ${path} changed since the checkpoint (its files differ); resume needs the same model`,
+      );
+  } else if (
+    resolveModelPath(model.source, state.info.cwd) !== resolveModelPath(state.info.model_source, state.info.cwd)
+  )
     throw new Error(`train --resume: the model changed: ${state.info.model_source} → ${model.source}`);
   const changed: string[] = [];
   const flat = (o: unknown, p = ''): Record<string, string> =>

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '../args';
-import { atomicWriteFile, checkOutDir } from '../safe-write';
+import { atomicWriteFile, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { formatErrors } from '../../src/lib/data';
@@ -155,6 +155,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     ],
     { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] },
   );
+  const unlock = lockOutDir(outDir, 'train');
   if ((a['warmup-steps'] as number) > (a.steps as number))
     throw new UsageError(
       `train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`,
@@ -238,7 +239,12 @@ export async function run(argvGiven: string[]): Promise<number> {
     throw e;
   }
   mkdirSync(outDir, { recursive: true });
-  const ckpt = new CliCheckpointer(outDir, cfg.checkpointEvery, runInfo(argv, dataPath, model), model);
+  const ckpt = new CliCheckpointer(
+    outDir,
+    cfg.checkpointEvery,
+    runInfo(argv, dataPath, model, a.model as string, a.tokenizer as string | undefined),
+    model,
+  );
   let skipsSaid = 0;
   /** rows skipped by the trainer (too long, ...): up front, or as batches meet them with lazy tokenization */
   const saySkips = () => {
@@ -312,6 +318,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     files,
   };
   trainer.dispose();
+  unlock();
   console.log(JSON.stringify(summary));
   return 0;
 }
