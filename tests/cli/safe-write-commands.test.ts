@@ -271,3 +271,43 @@ describe('one writer per output folder', () => {
     expect(own.stderr).toMatch(/holds the input given as --(data|model)/);
   }, 180_000);
 });
+
+describe('train --resume by the model itself', () => {
+  it('a run started elsewhere with a relative --model resumes, --model may be given again, a changed model is refused', () => {
+    const work = join(tmp, 'elsewhere-start');
+    mkdirSync(work);
+    mkdirSync(join(work, 'm'));
+    for (const f of readdirSync(model)) copyFileSync(join(model, f), join(work, 'm', f));
+    writeFileSync(join(work, 'd.jsonl'), JSON.stringify({ prompt: 'Once upon a time ', response: 'a cat.' }) + '\n');
+    const launcher = [resolve(ROOT, 'cli/launch.mjs'), resolve(ROOT, 'cli/lab.ts'), 'train'];
+    const started = spawnSync(
+      process.execPath,
+      [
+        ...launcher,
+        '--model',
+        'm',
+        '--objective',
+        'sft',
+        '--data',
+        'd.jsonl',
+        '--steps',
+        '2',
+        '--backend',
+        'cpu',
+      ].concat(['--out', 'run']),
+      { cwd: work, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(started.status, started.stderr).toBe(0);
+    const run = join(work, 'run');
+    const again = lab(['train', '--resume', run, '--steps', '3', '--model', join(work, 'm')]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain('resume: from step 2 of 3');
+    const w = join(work, 'm', 'model.safetensors');
+    const bytes = readFileSync(w);
+    bytes[bytes.length - 4] ^= 1; // the lowest mantissa bit of the last weight: a different model, still finite
+    writeFileSync(w, bytes);
+    const changed = lab(['train', '--resume', run, '--steps', '4']);
+    expect(changed.status, changed.stderr).toBe(1);
+    expect(changed.stderr, changed.stderr).toMatch(/the model .*m changed since the checkpoint/);
+  }, 180_000);
+});
