@@ -5,10 +5,11 @@
  * report.json) and each arm's adapter (arms/ID/, PEFT layout; full-rank arms: a merged model) and
  * training rows (arms/ID/train.jsonl) to DIR. Run again with the same --out to resume.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
 import { atomicWriteFiles, checkOutDir, lockOutDir } from '../safe-write';
+import { readInputText } from '../input-files';
 import { BACKEND_FLAG, HELP_FLAG } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { fsDataSource } from './eval';
@@ -18,7 +19,10 @@ import { parseRecipe, RecipeError, type Recipe } from '../../src/lib/experiment/
 import { BUNDLED_RECIPES, bundledRecipe, recipeAvailability } from '../../src/lib/experiment/recipes';
 import { rowsToJsonl } from '../../src/lib/experiment/arm-data';
 import { applyOverrides } from '../../src/lib/experiment/overrides';
-import { runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
+import { armConfig, runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
+import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
+import { getObjective } from '../../src/lib/objectives/index';
+import { rankTooHigh } from '../args';
 import { buildReport, reportRows } from '../../src/lib/experiment/report';
 import { exportMerged } from '../../src/lib/formats/merged';
 
@@ -56,7 +60,7 @@ function loadRecipe(spec: string): Recipe {
       `${COMMAND}: flag --recipe: "${spec}" is neither a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) nor a file`,
     );
   try {
-    return parseRecipe(readFileSync(spec, 'utf8'), spec);
+    return parseRecipe(readInputText(COMMAND, 'recipe', spec), spec);
   } catch (e) {
     if (e instanceof RecipeError) throw new UsageError(`${COMMAND}: ${spec}: ${e.message}`);
     throw e;
@@ -139,6 +143,22 @@ export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const backend = await initNodeBackend((a.backend as string | undefined) ?? null, log);
   const model = await loadModelArg(recipe.model);
+  // every arm passes the checks a `train` run with the same settings passes: rank and memory guard
+  for (const arm of recipe.arms) {
+    const cfg = armConfig(recipe, arm);
+    const rankMsg = rankTooHigh(cfg.lora.r, model.config.dim, model.name);
+    if (rankMsg) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${rankMsg}`);
+    const est = estimatePeak(model.config, {
+      batchSize: cfg.batchSize * getObjective(cfg.objective).layout.length,
+      seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen),
+      lora: { r: cfg.lora.r, targets: cfg.lora.targets },
+      training: true,
+      checkpointing: !!cfg.checkpointing,
+      backend: backend.name,
+    });
+    const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
+    if (!mem.ok) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${mem.advice}`);
+  }
   const t0 = performance.now();
   let lastLine = 0;
   const state = await runExperiment(recipe, id, {

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { atomicWriteFiles, checkOutDir } from '../safe-write';
+import { readInputText } from '../input-files';
 import { resolve } from 'node:path';
 import { helpText, parseArgs, UsageError, type Spec } from '../args';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
@@ -128,8 +129,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       const dataPath = (a.data as string | undefined) ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
-      if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
-      const parsed = parseDataFile(readFileSync(dataPath, 'utf8'), dataPath, {
+      const parsed = parseDataFile(readInputText('export', 'data', dataPath), dataPath, {
         // the row kind is the objective's own fact (objectives/*.ts `accepts`)
         expect: getObjective(config.objective).accepts[0],
         chatTemplate: model.tokenizer.chatTemplate ?? null,

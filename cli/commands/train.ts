@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '../args';
+import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Spec } from '../args';
 import { atomicWriteFile, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
@@ -10,6 +10,7 @@ import { rowSource } from '../../src/lib/data/rows';
 import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
 import { EAGER_MAX_CHARS } from '../../src/lib/train/train-items';
 import { openDataFile, type OpenedData } from '../data-source';
+import { checkInputFile, readInputText, STREAMED_FILE_MAX_BYTES, WHOLE_FILE_MAX_BYTES } from '../input-files';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { TrainObjectiveName } from '../../src/lib/train/types';
@@ -115,7 +116,7 @@ const SPEC: Spec = {
 
 /** `pt` rows (a {"text"} file or plain text lines), parsed whole. */
 function ptRows(dataPath: string): OpenedData {
-  const p = parseTextRows(readFileSync(dataPath, 'utf8'), dataPath);
+  const p = parseTextRows(readInputText('train', 'data', dataPath), dataPath);
   return { ...p, shape: 'sft', format: 'jsonl', position: 'line', rows: rowSource(p.rows), close: () => {} };
 }
 
@@ -142,7 +143,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     if (!LINEAR_NAMES.includes(t as LinearName))
       throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
-  if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
+  checkInputFile('train', 'data', dataPath, objective === 'pt' ? WHOLE_FILE_MAX_BYTES : STREAMED_FILE_MAX_BYTES);
   // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
   const outDir = checkOutDir(
     'train',
@@ -199,6 +200,8 @@ export async function run(argvGiven: string[]): Promise<number> {
   if (targets.length === 0 && trainRowsFrom === undefined)
     throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 
+  const rankMsg = targets.length > 0 ? rankTooHigh(cfg.lora.r, model.config.dim, model.name) : null;
+  if (rankMsg) throw new UsageError(`train: flag --lora-rank: ${rankMsg}`);
   // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
   const est = estimatePeak(model.config, {
     batchSize: cfg.batchSize * getObjective(objective).layout.length,

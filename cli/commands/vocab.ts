@@ -5,7 +5,7 @@
  * (config.json, model.safetensors, tokenizer.json) that every other command takes as --model DIR.
  * Every input is checked before anything is written.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readInputBytes, readInputText } from '../input-files';
 import { resolve } from 'node:path';
 import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
 import { atomicWriteFiles, checkOutDir, lockOutDir } from '../safe-write';
@@ -59,15 +59,8 @@ const SPEC: Spec = {
   help: HELP_FLAG,
 };
 
-function readText(path: string, flag: string): string {
-  if (!existsSync(path)) throw new UsageError(`${COMMAND}: flag --${flag}: file not found: ${path}`);
-  return readFileSync(path, 'utf8');
-}
-
-function readBytes(path: string, flag: string): Uint8Array {
-  if (!existsSync(path)) throw new UsageError(`${COMMAND}: flag --${flag}: file not found: ${path}`);
-  return new Uint8Array(readFileSync(path));
-}
+const readText = (path: string, flag: string): string => readInputText(COMMAND, flag, path);
+const readBytes = (path: string, flag: string): Uint8Array => readInputBytes(COMMAND, flag, path);
 
 export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);

@@ -6,6 +6,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Case, Fixtures, RunResult } from './sweep-lib';
+import { buildWriterCases } from './sweep-cases-writers';
 
 export const FAST = [
   'build-pairs/out-equals-data',
@@ -806,5 +807,6 @@ export function buildCases(fx: Fixtures): Case[] {
     args: ['eval', ...M, '--tasks', 'kobest_copa', '--limit', '2', '--adapter', p['a/nan']],
     expect: 'error',
   });
+  cases.push(...buildWriterCases(fx));
   return cases;
 }
