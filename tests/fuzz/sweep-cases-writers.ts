@@ -28,8 +28,14 @@ export function buildWriterCases(fx: Fixtures): Case[] {
   };
 
   // ---- vocab --out
-  const corpus = join(out, 'corpus.txt');
-  writeFileSync(corpus, '안녕하세요 반갑습니다\n오늘 날씨가 좋네요\n'.repeat(50));
+  const corpus = join(out, 'corpus.jsonl');
+  writeFileSync(
+    corpus,
+    readFileSync(join(ROOT, 'public/data/instructions/ko_chatbot_300.jsonl'), 'utf8')
+      .split('\n')
+      .slice(0, 80)
+      .join('\n') + '\n',
+  );
   const vocab = (outPath: string, extra: string[] = []) => [
     'vocab',
     '--backend',
@@ -242,7 +248,14 @@ export function buildWriterCases(fx: Fixtures): Case[] {
   add({ name: 'train/out-holds-data', args: trainArgs(p['d/sft.jsonl'], fx.inputs, ['--overwrite']), expect: 'error' });
   add({
     name: 'train/out-inside-model-dir',
-    args: trainArgs(p['d/sft.jsonl'], join(p['hf/good'], 'run')),
+    args: ['train', '--model', p['hf/good'], '--backend', 'cpu', '--objective', 'sft'].concat([
+      '--data',
+      p['d/sft.jsonl'],
+      '--steps',
+      '1',
+      '--out',
+      join(p['hf/good'], 'run'),
+    ]),
     expect: 'error',
   });
   add({
@@ -269,11 +282,12 @@ export function buildWriterCases(fx: Fixtures): Case[] {
     timeoutMs: 120_000,
   });
   const runDir = o('resumable');
-  const makeRun = () => {
-    if (existsSync(join(runDir, 'checkpoint.safetensors'))) return;
+  /** a finished 2-step run in dir (each case its own: cases run side by side) */
+  const makeRun = (dir = runDir) => {
+    if (existsSync(join(dir, 'checkpoint.safetensors'))) return;
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'cli/lab.ts', ...trainArgs(p['d/sft.jsonl'], runDir).map((a) => (a === '1' ? '2' : a))],
+      ['--import', 'tsx', 'cli/lab.ts', ...trainArgs(p['d/sft.jsonl'], dir).map((a) => (a === '1' ? '2' : a))],
       { cwd: ROOT, encoding: 'utf8' },
     );
     if (r.status !== 0) throw new Error(r.stderr);
@@ -286,11 +300,11 @@ export function buildWriterCases(fx: Fixtures): Case[] {
   });
   add({
     name: 'train/resume-out-same',
-    args: ['train', '--resume', runDir, '--steps', '3', '--out', runDir],
+    args: ['train', '--resume', o('resumable-same'), '--steps', '3', '--out', o('resumable-same')],
     expect: 'ok',
     setup: () => {
-      rmSync(runDir, { recursive: true, force: true });
-      makeRun();
+      rmSync(o('resumable-same'), { recursive: true, force: true });
+      makeRun(o('resumable-same'));
     },
     timeoutMs: 120_000,
   });
@@ -300,10 +314,8 @@ export function buildWriterCases(fx: Fixtures): Case[] {
       args: ['train', '--resume', o(`ck-${label}`), '--steps', '4'],
       expect: 'error',
       setup: () => {
-        rmSync(runDir, { recursive: true, force: true });
-        makeRun();
         rmSync(o(`ck-${label}`), { recursive: true, force: true });
-        cpSync(runDir, o(`ck-${label}`), { recursive: true });
+        makeRun(o(`ck-${label}`));
         const f = join(o(`ck-${label}`), 'checkpoint.safetensors');
         const b = readFileSync(f);
         edit(b);
