@@ -196,7 +196,8 @@ export function buildCases(fx: Fixtures): Case[] {
   });
 
   // ---- adapters
-  const adapterOk = new Set(['good', 'other-base', 'huge']);
+  // 'huge' (one weight 1e30) is finite but its update leaves any sane range: refused on load
+  const adapterOk = new Set(['good', 'other-base']);
   for (const k of Object.keys(p).filter((k) => k.startsWith('a/'))) {
     const label = k.slice(2);
     add({
