@@ -27,7 +27,7 @@ import { defaultTrainConfig } from '../src/lib/train/defaults';
 import type { TrainRow } from '../src/lib/data/rows';
 import type { TokenizedSeq } from '../src/lib/model/batch';
 import { mulberry32 } from '../src/lib/model/sample';
-import { parseArgs } from '../cli/args';
+import { helpText, parseArgs, type Spec } from '../cli/args';
 import { WASM_HEAP_BYTES, checkBudget, estimatePeak } from '../src/lib/model/memory';
 import { releaseTransposes } from '../src/lib/model/matmul';
 import { releaseHeadBlocks } from '../src/lib/model/logprobs';
@@ -36,52 +36,56 @@ import { corpusTexts, DEFAULT_CORPUS_FILES } from '../src/lib/vocab/corpus';
 import { extendModel } from '../src/lib/vocab/extend-model';
 import { tokenizerSpeed, type TokenizerSpeedRow } from './tokenizer-bench';
 
-const args = parseArgs(
-  process.argv.slice(2),
-  {
-    backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
-    configs: {
-      type: 'string',
-      help: 'stories260K,big,smollm135m,vocab,tokenizer',
-      default: 'stories260K,big,vocab,tokenizer',
-    },
-    'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
-    'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
-    objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
-    batch: { type: 'number', help: 'batch size', default: 8 },
-    seq: { type: 'number', help: 'sequence length', default: 128 },
-    seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
-    'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
-    'min-steps': {
-      type: 'number',
-      help: 'timed steps per measurement at least (after the profiled first step)',
-      default: 2,
-    },
-    checkpointing: {
-      type: 'string',
-      help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)',
-      choices: ['off', 'on', 'both'],
-    },
-    anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
-    out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
-    'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
-    anchors: {
-      type: 'string',
-      help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)',
-      default: '/usr/bin/python3,python3',
-    },
-    threads: {
-      type: 'number',
-      help: 'wasm threads (default: CLO_LAB_WASM_THREADS or every core; 1 = single-threaded)',
-    },
-    'ref-cache': {
-      type: 'boolean',
-      help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step',
-      default: true,
-    },
+const SPEC: Spec = {
+  backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
+  configs: {
+    type: 'string',
+    help: 'stories260K,big,smollm135m,vocab,tokenizer',
+    default: 'stories260K,big,vocab,tokenizer',
   },
-  'bench',
-);
+  'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
+  'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
+  objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
+  batch: { type: 'number', help: 'batch size', default: 8 },
+  seq: { type: 'number', help: 'sequence length', default: 128 },
+  seconds: { type: 'number', help: 'time budget per measurement', default: 20 },
+  'max-steps': { type: 'number', help: 'steps per measurement at most', default: 10 },
+  'min-steps': {
+    type: 'number',
+    help: 'timed steps per measurement at least (after the profiled first step)',
+    default: 2,
+  },
+  checkpointing: {
+    type: 'string',
+    help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)',
+    choices: ['off', 'on', 'both'],
+  },
+  anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
+  out: { type: 'string', help: 'output JSON', default: 'bench/results/bench.json' },
+  'all-software': { type: 'boolean', help: 'also measure the big config on a software WebGPU adapter (slow)' },
+  anchors: {
+    type: 'string',
+    help: 'comma list of Python interpreters to run the PyTorch anchor under (one row per distinct torch)',
+    default: '/usr/bin/python3,python3',
+  },
+  threads: {
+    type: 'number',
+    help: 'wasm threads (default: CLO_LAB_WASM_THREADS or every core; 1 = single-threaded)',
+  },
+  'ref-cache': {
+    type: 'boolean',
+    help: 'CLO: steady state of the reference cache (rows seen before); off = reference forward every step',
+    default: true,
+  },
+  help: { type: 'boolean', help: 'print this help' },
+};
+if (process.argv.includes('--help')) {
+  process.stdout.write(
+    `${helpText('bench', 'Measures training and inference speed per backend and model (npm run bench).', SPEC)}\n`,
+  );
+  process.exit(0);
+}
+const args = parseArgs(process.argv.slice(2), SPEC, 'bench');
 
 const log = (s: string) => process.stderr.write(s + '\n');
 /** --batch/--seq given: used for every config (else smollm135m runs at 1 × 256). */

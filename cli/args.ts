@@ -149,3 +149,13 @@ export function clampFlag(
     );
   return used;
 }
+
+/**
+ * A LoRA rank above the model's hidden size adds parameters and memory but no capacity (the update
+ * of a d-wide layer has rank at most d): the message refusing it, or null.
+ */
+export function rankTooHigh(r: number, dim: number, modelName: string): string | null {
+  return r > dim
+    ? `LoRA rank ${r} is above ${modelName}'s hidden size ${dim}; a rank above it adds memory, not capacity (use at most ${dim})`
+    : null;
+}

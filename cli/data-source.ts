@@ -9,6 +9,8 @@ import { detectFormat, parseDataFile, type ParseDataOptions } from '../src/lib/d
 import { rowSource } from '../src/lib/data/rows';
 import { stripBom } from '../src/lib/data/parse';
 import { JsonlIndexer, type IndexedDataFile } from '../src/lib/data/stream';
+import { checkText, invalidUtf8At, loneSurrogateEscapeAt } from './input-files';
+import { UsageError } from './args';
 
 const CHUNK = 4 << 20;
 /** files above this size say how far the indexing pass is */
@@ -17,6 +19,12 @@ const PROGRESS_BYTES = 32 << 20;
 export interface OpenedData extends IndexedDataFile {
   /** closes the file the rows are read from */
   close(): void;
+}
+
+function countLines(b: Uint8Array, end: number): number {
+  let k = 0;
+  for (let i = 0; i < end; i++) if (b[i] === 10) k++;
+  return k;
 }
 
 const mb = (n: number) => (n / 1048576).toFixed(0);
@@ -34,16 +42,38 @@ export function openDataFile(path: string, opts: ParseDataOptions, log: (s: stri
     const head = readSync(fd, buf, 0, Math.min(buf.length, 65536), 0);
     if (detectFormat(stripBom(buf.toString('utf8', 0, head)), path) !== 'jsonl' || size === 0) {
       close();
-      const whole = parseDataFile(readFileSync(path, 'utf8'), path, opts);
+      const bytes = new Uint8Array(readFileSync(path));
+      const text = Buffer.from(bytes).toString('utf8');
+      checkText(path, bytes, text);
+      const whole = parseDataFile(text, path, opts);
       return { ...whole, rows: rowSource(whole.rows), close };
     }
     const ix = new JsonlIndexer(path, opts);
     const t0 = performance.now();
     let nextReport = PROGRESS_BYTES;
+    // each chunk is checked as it passes: valid UTF-8 (across chunk ends) and no lone surrogate escapes
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    let lines = 1;
     for (let pos = 0; pos < size;) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) break;
-      ix.push(buf.subarray(0, n));
+      const chunk = buf.subarray(0, n);
+      let text: string;
+      try {
+        text = utf8.decode(chunk, { stream: true });
+      } catch {
+        const at = Math.max(0, invalidUtf8At(chunk));
+        throw new UsageError(
+          `${path}: line ${lines + countLines(chunk, at)}: invalid UTF-8 (at offset ${pos + at}); save the file as UTF-8`,
+        );
+      }
+      const lone = loneSurrogateEscapeAt(text);
+      if (lone >= 0)
+        throw new UsageError(
+          `${path}: line ${lines + text.slice(0, lone).split('\n').length - 1}: ${text.slice(lone, lone + 6)} is half of a UTF-16 surrogate pair (not a character)`,
+        );
+      lines += countLines(chunk, n);
+      ix.push(chunk);
       pos += n;
       if (pos >= nextReport && pos < size) {
         log(`${path}: reading rows, ${mb(pos)} of ${mb(size)} MB (${ix.records} rows so far)`);

@@ -4,8 +4,9 @@
  * so `experiment --out DIR` leaves report.md, *.csv, *.svg and report.json at the top of DIR and an
  * interrupted run resumes from DIR/.state/.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { atomicWriteFile } from './safe-write';
+import { join } from 'node:path';
 import type { ExperimentStore } from '../src/lib/store/experiments';
 
 const TAG = '$f32';
@@ -29,12 +30,7 @@ const safe = (key: string) => key.replace(/[^a-zA-Z0-9_.-]/g, '_');
 export function folderExperimentStore(dir: string): ExperimentStore {
   const stateDir = join(dir, '.state');
   const rec = (key: string) => join(stateDir, `${safe(key)}.json`);
-  const atomic = (p: string, data: string | Uint8Array) => {
-    mkdirSync(dirname(p), { recursive: true });
-    const tmp = `${p}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, p);
-  };
+  const atomic = atomicWriteFile;
   return {
     async get<T>(_id: string, key: string) {
       const p = rec(key);

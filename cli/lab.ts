@@ -36,6 +36,14 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
+// Started by cli/launch.mjs (in a process group of its own): when the launcher is gone (killed outright, so
+// it could not pass a signal on), act as on SIGHUP rather than run on unseen (`train` saves first).
+const launcher = Number(process.env.CLO_LAUNCHER_PID ?? 0);
+if (launcher > 0)
+  setInterval(() => {
+    if (process.ppid !== launcher) process.kill(process.pid, 'SIGHUP');
+  }, 500).unref();
+
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((e: unknown) => {

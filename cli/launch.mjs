@@ -1,21 +1,37 @@
 #!/usr/bin/env node
-// Starts a TypeScript entry point (cli/lab.ts, bench/bench.ts) under tsx with the Vulkan environment set.
+// Starts a TypeScript entry point (cli/lab.ts, bench/bench.ts) with tsx's loader and the Vulkan environment set.
+//
+// Signals: the entry runs as `node --import tsx` in a process group of its own, and this launcher is the one
+// path signals take to it. SIGINT, SIGTERM and SIGHUP, whether sent to the launcher, to `npm run`, or to the
+// whole process group (Ctrl-C), reach the entry exactly once: copies of one signal that arrive together (the
+// group's and npm's relay) count once. The entry decides what a signal means (`train` finishes the step and
+// saves; a second signal stops it at once). tsx's own command-line runner is not used: it answers a signal
+// the busy child has not acknowledged within 30 ms with SIGKILL, which loses the checkpoint.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { vulkanEnv } from './vulkan-env.mjs';
 
 const [entry, ...args] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve('tsx/cli');
-const child = spawn(process.execPath, [tsxCli, entry, ...args], {
+const tsxLoader = import.meta.resolve('tsx');
+const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
   stdio: 'inherit',
-  env: { ...process.env, ...vulkanEnv() },
+  env: { ...process.env, ...vulkanEnv(), CLO_LAUNCHER_PID: String(process.pid) },
+  detached: true,
 });
-child.on('exit', (code, signal) =>
-  process.exit(code ?? (signal === 'SIGINT' || signal === 'SIGTERM' ? 130 : signal ? 1 : 0)),
-);
-// Pass termination signals on, so `kill -TERM` on `npm run lab -- train …` lets the run save a checkpoint
-// (Ctrl-C already reaches the whole process group).
-for (const sig of ['SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-// Ctrl-C reaches the child itself; the launcher waits for it to finish saving instead of exiting first.
-process.on('SIGINT', () => {});
+const SIGNUM = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (SIGNUM[signal] ?? 9) : 0)));
+child.on('error', (err) => {
+  process.stderr.write(`error: cannot start ${fileURLToPath(new URL(import.meta.url))}: ${err.message}\n`);
+  process.exit(1);
+});
+/** Copies of one signal within this many ms are one signal (a group signal also relayed by npm). */
+const SAME_SIGNAL_MS = 400;
+let last = { sig: '', at: 0 };
+for (const sig of Object.keys(SIGNUM)) {
+  process.on(sig, () => {
+    const now = Date.now();
+    if (last.sig === sig && now - last.at < SAME_SIGNAL_MS) return;
+    last = { sig, at: now };
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  });
+}

@@ -1,8 +1,10 @@
 /**
- * Output-path safety for every command that writes (issue 16): outputs are checked before any work,
- * never land on an input, never replace a non-empty file with an empty result, are written under a
- * temporary name and renamed into place, and an existing run or model folder is only replaced with
- * --overwrite.
+ * Output-path safety for every command that writes (train, export, vocab, build-pairs, experiment,
+ * checkpoints): outputs are checked before any work (writable, and neither an input, nor inside one, nor
+ * holding one, resolved through symlinks), never replace a non-empty file with an empty result, are
+ * written under a temporary name inside their own folder (same file system, so the rename is atomic)
+ * and renamed into place, an existing run or model folder is only replaced with --overwrite, and one
+ * output folder has one writer at a time (lockOutDir).
  */
 import {
   closeSync,
@@ -10,6 +12,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readdirSync,
   realpathSync,
   renameSync,
@@ -20,6 +23,8 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, parse, relative, resolve, isAbsolute } from 'node:path';
 import { UsageError } from './args';
+
+const PARTIAL = /^\..*\.(\d+)-[a-z0-9]+\.partial$/;
 
 /** An input the output must not touch: the flag that named it and its path. */
 export interface InputPath {
@@ -103,11 +108,17 @@ function checkInputs(
   for (const inp of inputs) {
     if (!inp.path || inp.path === 'stories260K') continue;
     const ir = realish(inp.path);
-    const rel = relative(outReal, ir).split('\\').join('/');
-    const clash = outReal === ir || (ownFiles !== null && ownFiles.includes(rel));
-    if (clash)
+    const what =
+      outReal === ir
+        ? 'would write over'
+        : within(outReal, ir)
+          ? 'lies inside'
+          : ownFiles !== null && within(ir, outReal)
+            ? 'holds'
+            : null;
+    if (what)
       throw new UsageError(
-        `${label}: ${out} would write over the input given as --${inp.flag} (${inp.path}); choose another output`,
+        `${label}: ${out} ${what} the input given as --${inp.flag} (${inp.path}); choose an output apart from every input`,
       );
   }
 }
@@ -152,26 +163,36 @@ export function checkOutDir(
 }
 
 /**
- * Temporary files live beside the target's folder, not inside it, so a folder never holds a partial
- * file even after SIGKILL; `removeStalePartials` clears what a killed writer left there.
+ * Temporary files live in the target's own folder (so the rename never crosses a file system) under a
+ * hidden name carrying the writer's pid; `removeStalePartials` clears what a killed writer left.
  */
 function tmpName(path: string): string {
-  const dir = dirname(resolve(path));
-  return join(
-    dirname(dir),
-    `.${basename(dir)}.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`,
-  );
+  const abs = resolve(path);
+  return join(dirname(abs), `.${basename(abs)}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`);
 }
 
-/** Removes temporary files a killed writer left beside `dir`. */
-export function removeStalePartials(dir: string): void {
-  const parent = dirname(resolve(dir));
-  const prefix = `.${basename(resolve(dir))}.`;
+function alive(pid: number): boolean {
   try {
-    for (const f of readdirSync(parent))
-      if (f.startsWith(prefix) && f.endsWith('.partial')) rmSync(join(parent, f), { force: true });
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes, in dir and the folders below it, the temporary files of writers that are no longer running. */
+export function removeStalePartials(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
-    /* parent unreadable: nothing to clean */
+    return; /* no folder yet, or unreadable: nothing to clean */
+  }
+  for (const e of entries) {
+    const m = PARTIAL.exec(e.name);
+    if (e.isFile() && m && (Number(m[1]) === process.pid || !alive(Number(m[1]))))
+      rmSync(join(dir, e.name), { force: true });
+    else if (e.isDirectory() && !e.isSymbolicLink()) removeStalePartials(join(dir, e.name));
   }
 }
 
@@ -220,10 +241,16 @@ export function atomicWriteFile(path: string, data: Uint8Array | string): void {
 
 /**
  * Writes a set of files into a folder: every file goes to a temporary name first, and only when all
- * of them are complete are they renamed into place, so a failure midway leaves the folder's earlier
- * files untouched. Returns the names written.
+ * of them are complete are they renamed into place, so a failure midway (full disk, kill) leaves the
+ * folder's earlier files untouched. `marker` (the file that makes the folder what it is: config.json of
+ * a model, adapter_config.json of an adapter) is removed before the others are renamed and renamed
+ * last, so the folder is never a mix of old and new files that looks complete. Returns the names written.
  */
-export function atomicWriteFiles(dir: string, files: Iterable<[string, Uint8Array | string]>): string[] {
+export function atomicWriteFiles(
+  dir: string,
+  files: Iterable<[string, Uint8Array | string]>,
+  opts: { marker?: string } = {},
+): string[] {
   const list = [...files];
   const temps: [string, string][] = [];
   try {
@@ -242,8 +269,67 @@ export function atomicWriteFiles(dir: string, files: Iterable<[string, Uint8Arra
       { cause: err },
     );
   }
-  for (const [tmp, final] of temps) renameSync(tmp, final);
+  const marker = opts.marker === undefined ? null : resolve(dir, opts.marker);
+  const last = temps.filter(([, f]) => f === marker);
+  if (last.length > 0) tryUnlink(marker!);
+  for (const [tmp, final] of [...temps.filter(([, f]) => f !== marker), ...last]) renameSync(tmp, final);
   return list.map(([n]) => n);
+}
+
+/** The lock file a writer holds in its output folder. */
+export const LOCK_FILE = '.clo-lock';
+
+/**
+ * Takes the output folder for this process: creates it when missing and writes LOCK_FILE (pid and
+ * command line) exclusively. A folder locked by a running process is refused, naming it; a lock whose
+ * process is gone is taken over. The lock goes when the process exits (also on a signal's exit), with
+ * the folder when this call created it and nothing was written; a killed process's lock is taken over
+ * by the next writer. Returns the release function.
+ */
+export function lockOutDir(dir: string, command: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  const created = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  const me = JSON.stringify({ pid: process.pid, command: `${command} ${process.argv.slice(2).join(' ')}`.trim() });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFully(path, me);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        throw new UsageError(`${command}: cannot lock ${dir} (${code})`);
+      }
+      let holder: { pid?: unknown; command?: unknown } = {};
+      try {
+        holder = JSON.parse(readFileSync(path, 'utf8')) as typeof holder;
+      } catch {
+        /* unreadable or half-written lock: its writer was killed while writing it */
+      }
+      const pid = typeof holder.pid === 'number' ? holder.pid : 0;
+      if (pid > 0 && pid !== process.pid && alive(pid))
+        throw new UsageError(
+          `${command}: ${dir} is being written by another run (pid ${pid}: ${String(holder.command ?? '?').slice(0, 200)}); wait for it to finish or choose another --out`,
+        );
+      tryUnlink(path);
+    }
+  }
+  const release = () => {
+    try {
+      if ((JSON.parse(readFileSync(path, 'utf8')) as { pid?: number }).pid === process.pid) unlinkSync(path);
+    } catch {
+      /* already gone */
+    }
+    // a run that failed before writing anything leaves no empty folder behind
+    try {
+      if (created && readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* gone or unreadable: leave it */
+    }
+    process.off('exit', release);
+  };
+  process.on('exit', release);
+  return release;
 }
 
 /** true when the folder has entries (used to word messages). */

@@ -5,8 +5,8 @@
  * LoRA weights, AdamW state, step, config, metrics, and here the run's flags and the data file's sha256;
  * a run with `--train-embeddings new` adds its trained rows as `trainable/rows.embed` (and `rows.head`),
  * whose AdamW moments sit under `adam/m|v/rows.*`)
- * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM let the current
- * step finish, save a checkpoint and exit 130.
+ * plus the PEFT adapter, each written atomically (cli/safe-write.ts). SIGINT/SIGTERM/SIGHUP let the current
+ * step finish, save a checkpoint and exit 130/143/129.
  *
  * `--resume DIR` also takes the folder the TRL bundle's train.py writes (PEFT adapter, optimizer.safetensors,
  * lab_state.json: src/lib/formats/trl-state.ts) when the bundle came from a lab checkpoint: its run record
@@ -17,8 +17,8 @@
  * different value, a changed data file or a config that differs is refused, naming what changed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, UsageError, type Spec } from './args';
 import {
   CHECKPOINT_FILE,
@@ -52,6 +52,7 @@ export const CHECKPOINT_FLAGS: Spec = {
 };
 
 const MAY_CHANGE = new Set(['steps', 'backend', 'json', 'checkpoint-every', 'resume', 'help']);
+const PATH_FLAGS = new Set(['model', 'tokenizer', 'data']);
 
 export interface RunInfo {
   argv: string[];
@@ -59,6 +60,61 @@ export interface RunInfo {
   data_file: string;
   data_sha256: string;
   model_source: string;
+  /** --model resolved against `cwd` and through symlinks ('stories260K' as is) */
+  model_path?: string;
+  /** modelFingerprint of that model when the run started */
+  model_fingerprint?: string;
+}
+
+/** --model as a path resolved against `cwd` and through symlinks; the bundled 'stories260K' stays a name. */
+export function resolveModelPath(spec: string, cwd: string): string {
+  if (spec === 'stories260K') return spec;
+  const abs = resolve(cwd, spec);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/** Bytes hashed whole per file; larger files are hashed by their size and three 4 MiB windows. */
+const WHOLE_HASH_BYTES = 64 << 20;
+
+function hashFile(h: ReturnType<typeof createHash>, path: string): void {
+  const size = statSync(path).size;
+  h.update(`${basename(path)}:${size}:`);
+  const fd = openSync(path, 'r');
+  try {
+    const window = size <= WHOLE_HASH_BYTES ? size : 4 << 20;
+    const starts = size <= WHOLE_HASH_BYTES ? [0] : [0, Math.floor(size / 2), size - window];
+    const buf = Buffer.alloc(Math.min(window, 4 << 20));
+    for (const start of starts)
+      for (let off = 0; off < window;) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, window - off), start + off);
+        if (n <= 0) break;
+        h.update(buf.subarray(0, n));
+        off += n;
+      }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A content fingerprint of a model: its weights, config and tokenizer files (a folder), or the
+ * checkpoint and tokenizer .bin (llama2.c). The bundled stories260K is its name.
+ */
+export function modelFingerprint(path: string, tokenizer?: string): string {
+  if (path === 'stories260K') return path;
+  const h = createHash('sha256');
+  if (statSync(path).isDirectory()) {
+    const names = readdirSync(path)
+      .filter((f) => /\.(safetensors|json|bin|model)$/.test(f) && statSync(join(path, f)).isFile())
+      .sort();
+    for (const f of names) hashFile(h, join(path, f));
+  } else hashFile(h, path);
+  if (tokenizer) hashFile(h, tokenizer);
+  return h.digest('hex');
 }
 
 export interface ResumeState {
@@ -91,13 +147,22 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function runInfo(argv: string[], dataFile: string, model: LoadedModel): RunInfo {
+export function runInfo(
+  argv: string[],
+  dataFile: string,
+  model: LoadedModel,
+  modelArg: string,
+  tokenizer?: string,
+): RunInfo {
+  const modelPath = resolveModelPath(modelArg, process.cwd());
   return {
     argv,
     cwd: process.cwd(),
     data_file: resolve(dataFile),
     data_sha256: sha256(readFileSync(dataFile)),
     model_source: model.source,
+    model_path: modelPath,
+    model_fingerprint: modelFingerprint(modelPath, tokenizer),
   };
 }
 
@@ -107,6 +172,12 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
   const r = given.find(([n]) => n === 'resume');
   if (!r) return null;
   const dir = resolve(r[1][0].includes('=') ? r[1][0].slice('--resume='.length) : (r[1][1] ?? ''));
+  const out = given.find(([n]) => n === 'out');
+  const outPath = out && (out[1][0].includes('=') ? out[1][0].slice('--out='.length) : out[1][1]);
+  if (outPath !== undefined && resolve(outPath) !== dir)
+    throw new UsageError(
+      `train --resume: a resumed run continues in its own folder ${dir}; --out ${outPath} differs (copy the folder there and resume the copy to continue elsewhere)`,
+    );
   const path = resolve(dir, CHECKPOINT_FILE);
   const trlPath = resolve(dir, TRL_STATE_FILE);
   let file: CheckpointFile;
@@ -139,9 +210,14 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     optional,
     'train',
   );
+  /** path flags are the same when they resolve to the same file (the run may have started elsewhere) */
+  const same = (name: string): boolean =>
+    PATH_FLAGS.has(name) && typeof now[name] === 'string' && typeof before[name] === 'string'
+      ? resolveModelPath(String(now[name]), process.cwd()) === resolveModelPath(String(before[name]), info.cwd)
+      : String(now[name]) === String(before[name]);
   for (const [name] of given) {
     if (MAY_CHANGE.has(name) || name === 'out') continue;
-    if (String(now[name]) !== String(before[name]))
+    if (!same(name))
       throw new UsageError(
         `train --resume: --${name} was ${JSON.stringify(before[name] ?? null)} in the checkpointed run, now ${JSON.stringify(now[name])}; a resumed run keeps its settings (only --steps, --backend, --json, --checkpoint-every may change)`,
       );
@@ -151,7 +227,7 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     ([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model',
   );
   const model = String(before.model);
-  const modelArg = existsSync(resolve(info.cwd, model)) ? resolve(info.cwd, model) : model;
+  const modelArg = model === 'stories260K' ? model : resolve(info.cwd, model);
   const merged = [
     ...kept.flatMap(([, t]) => t),
     ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t),
@@ -183,6 +259,14 @@ export async function loadTrlResume(state: ResumeState, model: LoadedModel): Pro
   );
 }
 
+/** The --tokenizer of the checkpointed run, resolved against where it started. */
+function tokenizerOf(state: ResumeState): string | undefined {
+  const i = state.info.argv.indexOf('--tokenizer');
+  const eq = state.info.argv.find((t) => t.startsWith('--tokenizer='));
+  const t = eq ? eq.slice('--tokenizer='.length) : i >= 0 ? state.info.argv[i + 1] : undefined;
+  return t === undefined ? undefined : resolve(state.info.cwd, t);
+}
+
 /** Refuses a changed data file or config; returns the checkpoint with the (possibly new) total steps. */
 export function checkResume(
   state: ResumeState,
@@ -198,7 +282,19 @@ export function checkResume(
     throw new Error(
       `train --resume: the data file ${state.info.data_file} changed since the checkpoint (sha256 ${state.info.data_sha256.slice(0, 12)}… → ${sha.slice(0, 12)}…); resume needs the same data`,
     );
-  if (model.source !== state.info.model_source)
+  if (state.info.model_fingerprint !== undefined) {
+    // the model is the one the run started with when its content is: the path may be spelled differently
+    const path = String(state.info.model_path);
+    const now = existsSync(path) || path === 'stories260K' ? modelFingerprint(path, tokenizerOf(state)) : null;
+    if (now !== state.info.model_fingerprint)
+      throw new Error(
+        now === null
+          ? `train --resume: the model ${path} is gone`
+          : `train --resume: the model ${path} changed since the checkpoint (its files differ); resume needs the same model`,
+      );
+  } else if (
+    resolveModelPath(model.source, state.info.cwd) !== resolveModelPath(state.info.model_source, state.info.cwd)
+  )
     throw new Error(`train --resume: the model changed: ${state.info.model_source} → ${model.source}`);
   const changed: string[] = [];
   const flat = (o: unknown, p = ''): Record<string, string> =>
@@ -221,12 +317,23 @@ export function checkResume(
   return { ...ck, config: { ...ck.config, steps: cfg.steps, checkpointEvery: cfg.checkpointEvery } };
 }
 
-/** Periodic and signal-triggered checkpoints during the CLI step loop. */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Periodic and signal-triggered checkpoints during the CLI step loop. SIGINT, SIGTERM and SIGHUP let the
+ * current step finish, save, and exit 130, 143 or 129; a second signal exits at once (the files on disk are
+ * whole either way: every write is atomic). When the run was started by cli/launch.mjs and that launcher is
+ * gone (killed outright), the run saves and stops as on SIGHUP rather than training on unseen.
+ */
 export class CliCheckpointer {
   /** the signal that asked the run to stop, once one arrived */
   interrupted: NodeJS.Signals | null = null;
+  private readonly launcher = Number(process.env.CLO_LAUNCHER_PID ?? 0);
   private readonly onSignal = (s: NodeJS.Signals) => {
-    if (this.interrupted) process.exit(130); // second signal: stop now
+    if (this.interrupted) {
+      process.stderr.write(`${s} again: stopping now, the last saved checkpoint is kept\n`);
+      process.exit(SIGNAL_EXIT[s] ?? 130);
+    }
     this.interrupted = s;
   };
 
@@ -237,8 +344,7 @@ export class CliCheckpointer {
     readonly model: LoadedModel,
   ) {
     removeStalePartials(dir);
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    for (const s of Object.keys(SIGNAL_EXIT)) process.on(s, this.onSignal);
   }
 
   async save(trainer: Trainer): Promise<void> {
@@ -254,23 +360,23 @@ export class CliCheckpointer {
     await writeAdapterDir(this.dir, checkpoint.lora, this.model);
   }
 
-  /** After each step: periodic checkpoint; on a signal, saves and returns the exit code 130. */
+  /** After each step: periodic checkpoint; on a signal, saves and returns the exit code (130, 143 or 129). */
   async afterStep(trainer: Trainer, log: (s: string) => void): Promise<number | null> {
     // let pending signal events run: a cpu-backend step only awaits microtasks
     await new Promise((r) => setImmediate(r));
+    if (!this.interrupted && this.launcher > 0 && process.ppid !== this.launcher) this.interrupted = 'SIGHUP';
     if (this.interrupted) {
       await this.save(trainer);
       log(
         `interrupted (${this.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${this.dir}; continue with: npm run lab -- train --resume ${this.dir}`,
       );
-      return 130;
+      return SIGNAL_EXIT[this.interrupted] ?? 130;
     }
     if (this.every > 0 && trainer.stepIndex % this.every === 0 && !trainer.done) await this.save(trainer);
     return null;
   }
 
   dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    for (const s of Object.keys(SIGNAL_EXIT)) process.off(s, this.onSignal);
   }
 }

@@ -4,8 +4,8 @@
  * Translations are cached in a JSON file, so a run that stops (translator down, Ctrl-C) resumes
  * where it stopped when run again with the same --cache.
  */
-import { readFileSync } from 'node:fs';
 import { atomicWriteFile, checkOutFile } from '../safe-write';
+import { readInputText } from '../input-files';
 import { UsageError, helpText, intFlag, parseArgs, type Spec } from '../args';
 import { JsonFileStore } from '../json-file-store';
 import { englishSftRecords, formatErrors, importSummary } from '../../src/lib/data';
@@ -82,8 +82,9 @@ const SUMMARY =
 
 function readText(file: string, flag: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readInputText('build-pairs', flag, file);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(
       `build-pairs: --${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(err)}`,
     );

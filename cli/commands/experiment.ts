@@ -5,19 +5,24 @@
  * report.json) and each arm's adapter (arms/ID/, PEFT layout; full-rank arms: a merged model) and
  * training rows (arms/ID/train.jsonl) to DIR. Run again with the same --out to resume.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
+import { atomicWriteFiles, checkOutDir, lockOutDir } from '../safe-write';
+import { readInputText } from '../input-files';
 import { BACKEND_FLAG, HELP_FLAG } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { fsDataSource } from './eval';
-import { writeAdapterDir } from '../adapter-io';
+import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
 import { folderExperimentStore } from '../experiment-folder-store';
 import { parseRecipe, RecipeError, type Recipe } from '../../src/lib/experiment/recipe';
 import { BUNDLED_RECIPES, bundledRecipe, recipeAvailability } from '../../src/lib/experiment/recipes';
 import { rowsToJsonl } from '../../src/lib/experiment/arm-data';
 import { applyOverrides } from '../../src/lib/experiment/overrides';
-import { runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
+import { armConfig, runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
+import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
+import { getObjective } from '../../src/lib/objectives/index';
+import { rankTooHigh } from '../args';
 import { buildReport, judgeExperiment, reportRows } from '../../src/lib/experiment/report';
 import { verdictSummary } from '../../src/lib/experiment/claims';
 import { exportMerged } from '../../src/lib/formats/merged';
@@ -39,6 +44,10 @@ const SPEC: Spec = {
     help: 'cap every evaluation limit (paragraphs, texts, prompts per language, task items) at n',
   },
   out: { type: 'string', help: 'output folder (default experiments/RECIPE); an unfinished run there resumes' },
+  overwrite: {
+    type: 'boolean',
+    help: 'start afresh in an --out that holds other files or a run of different settings',
+  },
   backend: BACKEND_FLAG,
   json: { type: 'boolean', help: 'progress JSON lines on stderr, the summary JSON on stdout' },
   help: HELP_FLAG,
@@ -52,7 +61,7 @@ function loadRecipe(spec: string): Recipe {
       `${COMMAND}: flag --recipe: "${spec}" is neither a bundled recipe (${BUNDLED_RECIPES.map((r) => r.name).join(', ')}) nor a file`,
     );
   try {
-    return parseRecipe(readFileSync(spec, 'utf8'), spec);
+    return parseRecipe(readInputText(COMMAND, 'recipe', spec), spec);
   } catch (e) {
     if (e instanceof RecipeError) throw new UsageError(`${COMMAND}: ${spec}: ${e.message}`);
     throw e;
@@ -112,18 +121,48 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(
       `${COMMAND}: recipe ${recipe.name} ${recipeAvailability(recipe)}, which has not landed in this lab yet`,
     );
-  const outDir = resolve((a.out as string | undefined) ?? join('experiments', recipe.name));
-  mkdirSync(outDir, { recursive: true });
-  const log = (s: string) => process.stderr.write(`${s}\n`);
-  const backend = await initNodeBackend((a.backend as string | undefined) ?? null, log);
-  const model = await loadModelArg(recipe.model);
+  // the output folder is checked before any work: writable, apart from the recipe file, and ours to write
+  const outDir = checkOutDir(
+    COMMAND,
+    'out',
+    (a.out as string | undefined) ?? join('experiments', recipe.name),
+    [{ flag: 'recipe', path: bundledRecipe(String(a.recipe)) ? null : String(a.recipe) }],
+    { overwrite: true, ownFiles: [] },
+  );
+  const stateFile = join(outDir, '.state', 'state.json');
+  if (!a.overwrite && !existsSync(stateFile) && existsSync(outDir) && readdirSync(outDir).length > 0)
+    throw new UsageError(
+      `${COMMAND}: ${outDir} holds files that are not an experiment run; pass --overwrite to write there anyway, or choose another --out`,
+    );
+  const unlock = lockOutDir(outDir, COMMAND);
   const store = folderExperimentStore(outDir);
   const id = recipe.name;
   const prev = await store.get<ExperimentState>(id, 'state');
-  if (prev && prev.status !== 'done' && JSON.stringify(prev.recipe) !== JSON.stringify(recipe)) {
-    throw new UsageError(
-      `${COMMAND}: ${outDir} holds an unfinished run of different settings; use another --out or delete the folder`,
-    );
+  if (prev && JSON.stringify(prev.recipe) !== JSON.stringify(recipe)) {
+    if (!a.overwrite)
+      throw new UsageError(
+        `${COMMAND}: ${outDir} holds ${prev.status === 'done' ? 'a finished' : 'an unfinished'} run of different settings; pass --overwrite to start afresh there, or choose another --out`,
+      );
+    await store.del(id, 'state');
+  }
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const backend = await initNodeBackend((a.backend as string | undefined) ?? null, log);
+  const model = await loadModelArg(recipe.model);
+  // every arm passes the checks a `train` run with the same settings passes: rank and memory guard
+  for (const arm of recipe.arms) {
+    const cfg = armConfig(recipe, arm);
+    const rankMsg = rankTooHigh(cfg.lora.r, model.config.dim, model.name);
+    if (rankMsg) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${rankMsg}`);
+    const est = estimatePeak(model.config, {
+      batchSize: cfg.batchSize * getObjective(cfg.objective).layout.length,
+      seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen),
+      lora: { r: cfg.lora.r, targets: cfg.lora.targets },
+      training: true,
+      checkpointing: !!cfg.checkpointing,
+      backend: backend.name,
+    });
+    const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
+    if (!mem.ok) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${mem.advice}`);
   }
   const t0 = performance.now();
   let lastLine = 0;
@@ -154,25 +193,22 @@ export async function run(argv: string[]): Promise<number> {
       }
     },
     async onArmTrained(arm, out) {
-      const dir = join(outDir, 'arms', arm.id);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'train.jsonl'), rowsToJsonl(out.rows, arm.objective));
+      // one arm folder, all files complete before any is renamed in; config.json last
+      const files = new Map<string, Uint8Array | string>([['train.jsonl', rowsToJsonl(out.rows, arm.objective)]]);
       if (out.model) {
         // an extended vocabulary: the extended model with its trained rows in model/, its LoRA adapter (if any) beside
-        mkdirSync(join(dir, 'model'), { recursive: true });
-        for (const [n, b] of await exportMerged(out.model, null)) writeFileSync(join(dir, 'model', n), b);
-        if (out.config.lora.targets.length) await writeAdapterDir(dir, out.lora, out.model);
-      } else if (out.fullRank) {
-        const files = await exportMerged(model, null);
-        for (const [n, b] of files) writeFileSync(join(dir, n), b);
-      } else {
-        await writeAdapterDir(dir, out.lora, model);
-      }
-      writeFileSync(join(dir, 'config.json'), JSON.stringify(out.config, null, 1));
+        for (const [n, b] of await exportMerged(out.model, null)) files.set(`model/${n}`, b);
+        if (out.config.lora.targets.length)
+          for (const [n, b] of peftFileMap(toPeft(out.lora, out.model.config, out.model.source))) files.set(n, b);
+      } else if (out.fullRank) for (const [n, b] of await exportMerged(model, null)) files.set(n, b);
+      else for (const [n, b] of peftFileMap(toPeft(out.lora, model.config, model.source))) files.set(n, b);
+      files.set('config.json', JSON.stringify(out.config, null, 1));
+      atomicWriteFiles(join(outDir, 'arms', arm.id), files, { marker: 'config.json' });
     },
   });
   const files = buildReport(state);
   for (const [name, text] of files) await store.writeFile(id, name, text);
+  unlock();
   const seconds = (performance.now() - t0) / 1000;
   log(`experiment ${recipe.name}: ${state.arms.length} arms in ${seconds.toFixed(0)} s; report in ${outDir}`);
   if (a.json)

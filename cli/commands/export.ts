@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { atomicWriteFiles, checkOutDir } from '../safe-write';
+import { readInputText } from '../input-files';
 import { resolve } from 'node:path';
 import { helpText, parseArgs, UsageError, type Spec } from '../args';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
@@ -147,8 +148,7 @@ export async function run(argv: string[]): Promise<number> {
       const ckData = ckFile?.run.data_file as string | undefined;
       const dataPath = (a.data as string | undefined) ?? ckData ?? runJson?.data?.file;
       if (!dataPath) throw new UsageError('export: --format trl needs --data FILE (no data file named in run.json)');
-      if (!existsSync(dataPath)) throw new UsageError(`export: flag --data: file not found: ${dataPath}`);
-      const text = readFileSync(dataPath, 'utf8');
+      const text = readInputText('export', 'data', dataPath);
       const parsed =
         config.objective === 'pt'
           ? parseTextRows(text, dataPath)

@@ -1,4 +1,4 @@
-import { helpText, intFlag, parseArgs, type Spec } from '../args';
+import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
 import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { generate } from '../../src/lib/model/generate';
@@ -25,6 +25,15 @@ export async function run(argv: string[]): Promise<number> {
   const m = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
   const lora = a.adapter ? await loadAdapterArg(a.adapter as string, m) : null;
   const ids = m.tokenizer.encode(a.prompt as string);
+  if (ids.length === 0)
+    throw new UsageError(
+      `generate: flag --prompt: the prompt gives no tokens (it is empty and ${m.name}'s tokenizer adds no BOS); give some text`,
+    );
+  const room = m.config.maxSeqLen - Math.min(ids.length, m.config.maxSeqLen) + 1;
+  if (room < maxNew)
+    process.stderr.write(
+      `generate: the prompt takes ${ids.length} of ${m.name}'s ${m.config.maxSeqLen} context tokens, leaving room for ${room} of the ${maxNew} new tokens asked\n`,
+    );
   const out = await generate(m, ids, {
     maxNewTokens: maxNew,
     temperature: a.temperature as number,

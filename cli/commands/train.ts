@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError, clampFlag, helpText, intFlag, parseArgs, type Spec } from '../args';
-import { atomicWriteFile, checkOutDir } from '../safe-write';
+import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Spec } from '../args';
+import { atomicWriteFile, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { formatErrors } from '../../src/lib/data';
@@ -10,6 +10,7 @@ import { rowSource } from '../../src/lib/data/rows';
 import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
 import { EAGER_MAX_CHARS } from '../../src/lib/train/train-items';
 import { openDataFile, type OpenedData } from '../data-source';
+import { checkInputFile, readInputText, STREAMED_FILE_MAX_BYTES, WHOLE_FILE_MAX_BYTES } from '../input-files';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { TrainObjectiveName } from '../../src/lib/train/types';
@@ -128,7 +129,7 @@ const SPEC: Spec = {
 
 /** `pt` rows (a {"text"} file or plain text lines), parsed whole. */
 function ptRows(dataPath: string): OpenedData {
-  const p = parseTextRows(readFileSync(dataPath, 'utf8'), dataPath);
+  const p = parseTextRows(readInputText('train', 'data', dataPath), dataPath);
   return { ...p, shape: 'sft', format: 'jsonl', position: 'line', rows: rowSource(p.rows), close: () => {} };
 }
 
@@ -155,7 +156,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     if (!LINEAR_NAMES.includes(t as LinearName))
       throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
   const dataPath = a.data as string;
-  if (!existsSync(dataPath)) throw new UsageError(`train: flag --data: file not found: ${dataPath}`);
+  checkInputFile('train', 'data', dataPath, objective === 'pt' ? WHOLE_FILE_MAX_BYTES : STREAMED_FILE_MAX_BYTES);
   // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
   const outDir = checkOutDir(
     'train',
@@ -168,6 +169,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     ],
     { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] },
   );
+  const unlock = lockOutDir(outDir, 'train');
   if ((a['warmup-steps'] as number) > (a.steps as number))
     throw new UsageError(
       `train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`,
@@ -215,6 +217,8 @@ export async function run(argvGiven: string[]): Promise<number> {
   if (targets.length === 0 && trainRowsFrom === undefined)
     throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
 
+  const rankMsg = targets.length > 0 ? rankTooHigh(cfg.lora.r, model.config.dim, model.name) : null;
+  if (rankMsg) throw new UsageError(`train: flag --lora-rank: ${rankMsg}`);
   // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
   const est = estimatePeak(model.config, {
     batchSize: cfg.batchSize * getObjective(objective).layout.length,
@@ -256,7 +260,12 @@ export async function run(argvGiven: string[]): Promise<number> {
     throw e;
   }
   mkdirSync(outDir, { recursive: true });
-  const ckpt = new CliCheckpointer(outDir, cfg.checkpointEvery, runInfo(argv, dataPath, model), model);
+  const ckpt = new CliCheckpointer(
+    outDir,
+    cfg.checkpointEvery,
+    runInfo(argv, dataPath, model, a.model as string, a.tokenizer as string | undefined),
+    model,
+  );
   let skipsSaid = 0;
   /** rows skipped by the trainer (too long, ...): up front, or as batches meet them with lazy tokenization */
   const saySkips = () => {
@@ -330,6 +339,7 @@ export async function run(argvGiven: string[]): Promise<number> {
     files,
   };
   trainer.dispose();
+  unlock();
   console.log(JSON.stringify(summary));
   return 0;
 }

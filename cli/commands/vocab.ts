@@ -5,9 +5,10 @@
  * (config.json, model.safetensors, tokenizer.json) that every other command takes as --model DIR.
  * Every input is checked before anything is written.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readInputBytes, readInputText } from '../input-files';
 import { resolve } from 'node:path';
 import { helpText, intFlag, parseArgs, UsageError, type Spec } from '../args';
+import { atomicWriteFiles, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg, PROJECT_ROOT } from '../node-env';
 import { corpusTexts, DEFAULT_CORPUS_FILES, HELDOUT_FILES } from '../../src/lib/vocab/corpus';
@@ -18,6 +19,16 @@ import { tokensPerChar } from '../../src/lib/eval/bits-per-char';
 import { exportMerged } from '../../src/lib/formats/merged';
 
 const COMMAND = 'vocab';
+/** what `vocab --out DIR` writes (config.json last: a folder without it is not a model) */
+const MODEL_FILES = [
+  'config.json',
+  'generation_config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+];
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,
@@ -40,6 +51,7 @@ const SPEC: Spec = {
   seed: { type: 'number', help: 'seed of the skip-gram and of random rows', default: 0 },
   backend: BACKEND_FLAG,
   out: { type: 'string', help: 'output folder (Hugging Face layout)', required: true },
+  overwrite: { type: 'boolean', help: 'replace a model folder already in --out' },
   json: {
     type: 'boolean',
     help: 'print {added, vocab_size, tokens_per_char_before, tokens_per_char_after, init} on stdout',
@@ -47,18 +59,12 @@ const SPEC: Spec = {
   help: HELP_FLAG,
 };
 
-function readText(path: string, flag: string): string {
-  if (!existsSync(path)) throw new UsageError(`${COMMAND}: flag --${flag}: file not found: ${path}`);
-  return readFileSync(path, 'utf8');
-}
-
-function readBytes(path: string, flag: string): Uint8Array {
-  if (!existsSync(path)) throw new UsageError(`${COMMAND}: flag --${flag}: file not found: ${path}`);
-  return new Uint8Array(readFileSync(path));
-}
+const readText = (path: string, flag: string): string => readInputText(COMMAND, flag, path);
+const readBytes = (path: string, flag: string): Uint8Array => readInputBytes(COMMAND, flag, path);
 
 export async function run(argv: string[]): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  let unlock = () => {};
   try {
     if (argv.includes('--help')) {
       process.stdout.write(
@@ -74,6 +80,18 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`${COMMAND}: --donor and --donor-vocab go together`);
     if (a.donor !== undefined && init !== 'salt')
       throw new UsageError(`${COMMAND}: --donor is only used by --init salt`);
+    // the output folder is checked before any work: writable, apart from every input, no model there unless --overwrite
+    const outDir = checkOutDir(
+      COMMAND,
+      'out',
+      a.out as string | undefined,
+      (['model', 'tokenizer', 'corpus', 'heldout', 'donor', 'donor-vocab'] as const).map((flag) => ({
+        flag,
+        path: a[flag] as string | undefined,
+      })),
+      { overwrite: !!a.overwrite, ownFiles: MODEL_FILES },
+    );
+    unlock = lockOutDir(outDir, COMMAND);
     const column = a.column as string | undefined;
     const corpusFiles =
       a.corpus !== undefined ? [String(a.corpus)] : DEFAULT_CORPUS_FILES.map((f) => resolve(PROJECT_ROOT, 'public', f));
@@ -129,9 +147,7 @@ export async function run(argv: string[]): Promise<number> {
       'vocab.json',
       new TextEncoder().encode(JSON.stringify({ ...report, pieces: ext.learned.map((p) => p.piece) }, null, 1) + '\n'),
     );
-    const outDir = resolve(String(a.out));
-    mkdirSync(outDir, { recursive: true });
-    for (const [name, bytes] of files) writeFileSync(resolve(outDir, name), bytes);
+    atomicWriteFiles(outDir, files, { marker: 'config.json' });
     log(
       `${ext.newIds.length} tokens added (${report.syllables} syllables, ${report.merges} merges), init ${init}${ext.auxSource ? ` (${ext.auxSource})` : ''}; held-out tokens/char ${before.toFixed(3)} → ${after.toFixed(3)}; ${seconds.toFixed(1)} s → ${outDir}`,
     );
@@ -144,5 +160,7 @@ export async function run(argv: string[]): Promise<number> {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`${err instanceof UsageError ? '' : `${COMMAND}: `}${msg.split('\n')[0]}\n`);
     return err instanceof UsageError ? 2 : 1;
+  } finally {
+    unlock();
   }
 }

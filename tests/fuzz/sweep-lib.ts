@@ -64,6 +64,8 @@ export interface Case {
   /** extra check after the case; returns a verdict that overrides, or null */
   check?: (r: RunResult) => Verdict | null;
   timeoutMs?: number;
+  /** extra environment for the run */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -82,13 +84,18 @@ export interface CaseResult extends RunResult {
 }
 
 /** One lab run as a child process group: heap cap, time limit, killed as a group on timeout. */
-export function runLab(args: string[], timeoutMs: number, heapMb = 1536): Promise<RunResult> {
+export function runLab(
+  args: string[],
+  timeoutMs: number,
+  heapMb = 1536,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   return new Promise((done) => {
     const t0 = Date.now();
     const p = spawn(process.execPath, [TSX, 'cli/lab.ts', ...args], {
       cwd: ROOT,
       detached: true,
-      env: { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapMb}`, CLO_DEBUG: '' },
+      env: { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapMb}`, CLO_DEBUG: '', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -129,7 +136,8 @@ function inspectOutputs(paths: string[]): string | null {
   for (const p of paths) files.push(...listTree(p));
   for (const f of files) {
     const base = f.split('/').pop()!;
-    if (/\.tmp-\d+/.test(base)) return `leftover temp file ${f}`;
+    if (/\.tmp-\d+|\.partial$/.test(base)) return `leftover temp file ${f}`;
+    if (base === '.clo-lock') return `leftover lock ${f} (the writer exited without releasing it)`;
     const buf = readFileSync(f);
     if (buf.length === 0) return `0-byte file ${f}`;
     if (base.endsWith('.json')) {
@@ -238,7 +246,7 @@ export async function runCases(
       hashTree(protectedDir, before);
       const outsBefore = new Map((c.outs ?? []).map((o) => [o, listTree(o)]));
       const timeoutMs = c.timeoutMs ?? opts.timeoutMs ?? 90_000;
-      const r = await runLab(c.args, timeoutMs);
+      const r = await runLab(c.args, timeoutMs, undefined, c.env);
       const after = new Map<string, string>();
       hashTree(protectedDir, after);
       let lost: string | null = null;

@@ -169,7 +169,7 @@ function num(
   o: Obj,
   key: string,
   field: string,
-  opts: { def?: number; int?: boolean; min?: number; max?: number } = {},
+  opts: { def?: number; int?: boolean; min?: number; max?: number; gt?: number } = {},
 ): number {
   const v = o[key];
   if (v === undefined && opts.def !== undefined) return opts.def;
@@ -181,14 +181,45 @@ function num(
     );
   if (opts.int && !Number.isInteger(v)) throw new RecipeError(f, `must be a whole number (got ${v})`);
   if (opts.min !== undefined && v < opts.min) throw new RecipeError(f, `must be at least ${opts.min} (got ${v})`);
+  if (opts.gt !== undefined && !(v > opts.gt)) throw new RecipeError(f, `must be more than ${opts.gt} (got ${v})`);
   if (opts.max !== undefined && v > opts.max) throw new RecipeError(f, `must be at most ${opts.max} (got ${v})`);
   return v;
 }
+/** The ranges of the `train` flags (cli/commands/train.ts), so a recipe accepts what the flags accept. */
+export const RANGES = {
+  steps: { int: true, min: 1, max: 10_000_000 },
+  batchSize: { int: true, min: 1, max: 100_000 },
+  gradAccum: { int: true, min: 1, max: 100_000 },
+  maxSeqLen: { int: true, min: 2, max: 1_048_576 },
+  seed: { int: true, min: 0, max: 4294967295 },
+  lr: { gt: 0, max: 1 },
+  weightDecay: { min: 0, max: 1 },
+  clipNorm: { gt: 0, max: 1e6 },
+  beta: { gt: 0, max: 1000 },
+  lambda: { gt: 0, max: 1000 },
+  r: { int: true, min: 1, max: 4096 },
+  alpha: { gt: 0, max: 1e6 },
+} as const;
+
+/**
+ * A data file named by a recipe: a path inside the bundled data (public/data), relative, without `..`,
+ * so a recipe file from elsewhere cannot read files outside it.
+ */
+function dataFile(o: Obj, key: string, field: string): string {
+  const v = str(o, key, field);
+  if (v.startsWith('/') || v.includes('\\') || /^[a-z]:/i.test(v) || v.split('/').some((s) => s === '..' || s === ''))
+    throw new RecipeError(
+      `${field}${key}`,
+      `must be a path inside the bundled data (public/data), without .. (got ${JSON.stringify(v)})`,
+    );
+  return v;
+}
+
 function optNum(
   o: Obj,
   key: string,
   field: string,
-  opts: { int?: boolean; min?: number; max?: number } = {},
+  opts: { int?: boolean; min?: number; max?: number; gt?: number } = {},
 ): number | undefined {
   return o[key] === undefined ? undefined : num(o, key, field, opts);
 }
@@ -215,19 +246,19 @@ function validateTrain(v: unknown, f: string): ArmTrain {
   noExtra(o, ['lr', 'rowsLr', 'warmupSteps', 'weightDecay', 'clipNorm', 'beta', 'lambda', 'lora', 'fullRank'], f);
   const t: ArmTrain = {};
   for (const k of ['lr', 'rowsLr', 'weightDecay', 'clipNorm', 'beta', 'lambda'] as const) {
-    const n = optNum(o, k, f, { min: 0 });
+    const n = optNum(o, k, f, RANGES[k === 'rowsLr' ? 'lr' : k]);
     if (n !== undefined) t[k] = n;
   }
-  const w = optNum(o, 'warmupSteps', f, { int: true, min: 0 });
+  const w = optNum(o, 'warmupSteps', f, { int: true, min: 0, max: RANGES.steps.max });
   if (w !== undefined) t.warmupSteps = w;
   if (o.lora !== undefined) {
     const lf = `${f}lora.`;
     const l = obj(o.lora, `${f}lora`);
     noExtra(l, ['r', 'alpha', 'dropout', 'targets'], lf);
     t.lora = {};
-    const r = optNum(l, 'r', lf, { int: true, min: 1 });
+    const r = optNum(l, 'r', lf, RANGES.r);
     if (r !== undefined) t.lora.r = r;
-    const a = optNum(l, 'alpha', lf, { min: 0 });
+    const a = optNum(l, 'alpha', lf, RANGES.alpha);
     if (a !== undefined) t.lora.alpha = a;
     const d = optNum(l, 'dropout', lf, { min: 0, max: 0.99 });
     if (d !== undefined) t.lora.dropout = d;
@@ -261,7 +292,7 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
       `${df}use`,
       `"${use}" gives no rows ${objective.toUpperCase()} can train on (use one of ${USES_FOR[objective].join(', ')})`,
     );
-  const data: ArmData = { file: str(d, 'file', df), use };
+  const data: ArmData = { file: dataFile(d, 'file', df), use };
   const rows = optNum(d, 'rows', df, { int: true, min: 1 });
   if (rows !== undefined) data.rows = rows;
   const arm: Arm = { id, label: str(o, 'label', f, id), objective, data };
@@ -286,7 +317,7 @@ function validateArm(v: unknown, i: number, matched: boolean): Arm {
         `${f}${k}`,
         "cannot differ per arm while budget.matched is true (every arm gets the budget's steps and batch size)",
       );
-    arm[k] = num(o, k, f, { int: true, min: 1 });
+    arm[k] = num(o, k, f, RANGES[k]);
   }
   return arm;
 }
@@ -304,7 +335,7 @@ function validateEval(v: unknown, armIds: string[]): EvalSuite {
     const p = obj(o.bitsPerChar, 'suite.bitsPerChar');
     noExtra(p, ['file', 'field', 'limit'], 'suite.bitsPerChar.');
     e.bitsPerChar = {
-      file: str(p, 'file', 'suite.bitsPerChar.'),
+      file: dataFile(p, 'file', 'suite.bitsPerChar.'),
       field: str(p, 'field', 'suite.bitsPerChar.'),
       limit: num(p, 'limit', 'suite.bitsPerChar.', { int: true, min: 1, def: 100 }),
     };
@@ -400,18 +431,21 @@ export function validateRecipe(v: unknown): Recipe {
   const o = obj(v, '(root)');
   noExtra(o, ['name', 'title', 'claim', 'source', 'needs', 'model', 'budget', 'arms', 'suite', 'checks', 'report'], '');
   const name = str(o, 'name', '');
+  // the name is the default output folder experiments/NAME: one plain folder name
+  if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(name) || name.includes('..'))
+    throw new RecipeError('name', `must be letters, digits, ., - or _ (got ${JSON.stringify(name)})`);
   const b = obj(o.budget, 'budget');
   noExtra(b, ['steps', 'batchSize', 'gradAccum', 'maxSeqLen', 'lr', 'seed', 'matched'], 'budget.');
   if (b.matched !== undefined && typeof b.matched !== 'boolean')
     throw new RecipeError('budget.matched', 'must be true or false');
   const budget: Budget = {
-    steps: num(b, 'steps', 'budget.', { int: true, min: 1 }),
-    batchSize: num(b, 'batchSize', 'budget.', { int: true, min: 1 }),
+    steps: num(b, 'steps', 'budget.', RANGES.steps),
+    batchSize: num(b, 'batchSize', 'budget.', RANGES.batchSize),
     // defaults: the engine's (train/defaults.ts), written once there
-    gradAccum: num(b, 'gradAccum', 'budget.', { int: true, min: 1, def: TRAIN_DEFAULTS.gradAccum }),
-    maxSeqLen: num(b, 'maxSeqLen', 'budget.', { int: true, min: 2, def: TRAIN_DEFAULTS.maxSeqLen }),
-    lr: num(b, 'lr', 'budget.', { min: 0, def: TRAIN_DEFAULTS.lr }),
-    seed: num(b, 'seed', 'budget.', { int: true, min: 0, def: TRAIN_DEFAULTS.seed }),
+    gradAccum: num(b, 'gradAccum', 'budget.', { ...RANGES.gradAccum, def: TRAIN_DEFAULTS.gradAccum }),
+    maxSeqLen: num(b, 'maxSeqLen', 'budget.', { ...RANGES.maxSeqLen, def: TRAIN_DEFAULTS.maxSeqLen }),
+    lr: num(b, 'lr', 'budget.', { ...RANGES.lr, def: TRAIN_DEFAULTS.lr }),
+    seed: num(b, 'seed', 'budget.', { ...RANGES.seed, def: TRAIN_DEFAULTS.seed }),
     matched: b.matched === undefined ? true : (b.matched as boolean),
   };
   if (!Array.isArray(o.arms) || o.arms.length === 0) throw new RecipeError('arms', 'must be a non-empty list of arms');

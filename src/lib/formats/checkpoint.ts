@@ -7,7 +7,9 @@
  * trainer's variable keys, e.g. `0.q_proj.A`), and `trainable/<name>` for any other trainable tensor
  * (e.g. new embedding rows): their Adam moments live under the same `adam/m|v/<name>` keys.
  * `__metadata__.clo_lab.checkpoint` holds the JSON rest: step, TrainConfig, LoRA config, Adam t,
- * metrics, and a free-form `run` object (the CLI stores its flags and the data fingerprint there).
+ * metrics, a free-form `run` object (the CLI stores its flags and the data fingerprint there), and a
+ * CRC-32 of every tensor's bytes: decoding type-checks the JSON fields and refuses a tensor whose bytes
+ * changed (a flipped bit in the optimizer state would otherwise resume silently).
  */
 import type { TrainCheckpoint } from '../train/types';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
@@ -27,6 +29,45 @@ export interface CheckpointFile {
   run: Record<string, unknown>;
   /** trainable tensors besides the LoRA pairs, by name */
   trainable: Record<string, ExtraTensor>;
+}
+
+let CRC_TABLE: Uint32Array | null = null;
+/** CRC-32 (IEEE) of a tensor's bytes, as 8 hex digits. */
+function crc32(data: Float32Array): string {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  const b = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Type-checks the JSON fields a resume relies on; throws naming the first bad one. */
+function checkMeta(meta: Record<string, unknown>, fileName: string): void {
+  const bad = (field: string, want: string) => {
+    throw new Error(`${fileName}: field ${field} is ${JSON.stringify(meta[field] ?? null)}; expected ${want}`);
+  };
+  if (!isCount(meta.step)) bad('step', 'a whole number ≥ 0');
+  if (!isCount(meta.adam_t)) bad('adam_t', 'a whole number ≥ 0');
+  if (!isObj(meta.config) || !isCount(meta.config.steps) || (meta.config.steps as number) < 1)
+    bad('config', 'the run settings with a whole number of steps');
+  if ((meta.step as number) > ((meta.config as Record<string, unknown>).steps as number))
+    bad('step', `at most config.steps (${(meta.config as Record<string, unknown>).steps})`);
+  const lc = meta.lora_config;
+  if (!isObj(lc) || !Number.isFinite(lc.r) || !Number.isFinite(lc.alpha)) bad('lora_config', 'the LoRA settings');
+  if (!Array.isArray(meta.metrics) || meta.metrics.some((m) => !isObj(m) || !isCount(m.step)))
+    bad('metrics', 'a list of per-step metrics');
+  if (meta.run !== undefined && !isObj(meta.run)) bad('run', 'an object');
+  if (meta.crc32 !== undefined && !isObj(meta.crc32)) bad('crc32', 'an object of tensor checksums');
 }
 
 export function encodeCheckpoint(f: CheckpointFile): Uint8Array {
@@ -57,6 +98,7 @@ export function encodeCheckpoint(f: CheckpointFile): Uint8Array {
     adam_t: c.optimizer.t,
     metrics: c.metrics,
     run: f.run,
+    crc32: Object.fromEntries([...tensors].map(([k, t]) => [k, crc32(t.data as Float32Array)])),
   };
   return writeSafetensors(tensors, { format: 'pt', [META_KEY]: JSON.stringify(meta) });
 }
@@ -65,14 +107,26 @@ export async function decodeCheckpoint(bytes: Uint8Array, fileName = CHECKPOINT_
   const r = await SafetensorsReader.open(bytes, fileName);
   const raw = r.metadata?.[META_KEY];
   if (!raw) throw new Error(`${fileName}: not a CLO Lab checkpoint (no ${META_KEY} metadata)`);
-  const meta = JSON.parse(raw);
+  let meta: Record<string, unknown>;
+  try {
+    meta = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${fileName}: the checkpoint metadata is not valid JSON (the file is damaged)`);
+  }
+  if (!isObj(meta)) throw new Error(`${fileName}: the checkpoint metadata is not an object (the file is damaged)`);
   if (meta.format !== FORMAT)
     throw new Error(`${fileName}: checkpoint format ${JSON.stringify(meta.format)}, expected ${FORMAT}`);
-  const lora: TrainCheckpoint['lora'] = { config: meta.lora_config, tensors: {} };
-  const optimizer: TrainCheckpoint['optimizer'] = { t: meta.adam_t, m: {}, v: {} };
+  checkMeta(meta, fileName);
+  const sums = meta.crc32 as Record<string, string> | undefined;
+  const lora: TrainCheckpoint['lora'] = { config: meta.lora_config as TrainCheckpoint['lora']['config'], tensors: {} };
+  const optimizer: TrainCheckpoint['optimizer'] = { t: meta.adam_t as number, m: {}, v: {} };
   const trainable: Record<string, ExtraTensor> = {};
   for (const name of r.names()) {
     const t = await r.readFloat(name);
+    if (sums && sums[name] !== crc32(t.data))
+      throw new Error(
+        `${fileName}: tensor "${name}" ${sums[name] === undefined ? 'has no checksum' : 'fails its checksum'} (the file was altered or damaged; resume from another copy or start again)`,
+      );
     let m: RegExpExecArray | null;
     if ((m = /^lora\/(.+)\/([AB])$/.exec(name))) {
       const e = (lora.tensors[m[1]] ??= {
@@ -87,8 +141,14 @@ export async function decodeCheckpoint(bytes: Uint8Array, fileName = CHECKPOINT_
     else if ((m = /^trainable\/(.+)$/.exec(name))) trainable[m[1]] = { shape: t.shape, data: t.data };
   }
   return {
-    checkpoint: { step: meta.step, config: meta.config, lora, optimizer, metrics: meta.metrics },
-    run: meta.run ?? {},
+    checkpoint: {
+      step: meta.step as number,
+      config: meta.config as TrainCheckpoint['config'],
+      lora,
+      optimizer,
+      metrics: meta.metrics as TrainCheckpoint['metrics'],
+    },
+    run: (meta.run as Record<string, unknown>) ?? {},
     trainable,
   };
 }

@@ -164,6 +164,21 @@ function patternValue(pattern: unknown, module: string): number | undefined {
   return undefined;
 }
 
+/** |alpha / r| above this is refused: the most `train --lora-alpha` (at most 1e6, r at least 1) can write. */
+const MAX_LORA_SCALE = 1e6;
+/** An adapter whose update can exceed this per weight is refused (model weights are of order 1). */
+const MAX_LORA_DELTA = 1e7;
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+/** An upper bound of |scale · (B A)[i][j]| over the whole update. */
+function deltaBound(A: Float32Array, B: Float32Array, rank: number, scale: number): number {
+  return Math.abs(scale) * rank * maxAbs(A) * maxAbs(B);
+}
+
 /**
  * PEFT files → LoraSnapshot for `model`. Adapters of different rank or alpha (rank_pattern,
  * alpha_pattern, GPT-2's fused c_attn) are brought to one rank R (the largest) by zero-padding,
@@ -228,6 +243,15 @@ export async function fromPeft(
     if (r !== rank)
       throw new PeftError(`${fileName}: module "${module}" has rank ${rank}, adapter_config.json says ${r}`);
     const scale = rslora ? alpha / Math.sqrt(r) : alpha / r;
+    if (!Number.isFinite(scale) || Math.abs(scale) > MAX_LORA_SCALE)
+      throw new PeftError(
+        `adapter_config.json: module "${module}": lora_alpha ${alpha} with r ${r} gives the scale ${scale}; at most ${MAX_LORA_SCALE} is a sane adapter`,
+      );
+    const bound = deltaBound(p.A.data, p.B.data, rank, scale);
+    if (bound > MAX_LORA_DELTA)
+      throw new PeftError(
+        `${fileName}: module "${module}": its update can reach ${bound.toExponential(2)} per weight (scale × rank × max|A| × max|B|); at most ${MAX_LORA_DELTA} is a sane adapter`,
+      );
     const outF = outAll / where.targets.length;
     for (const t of where.targets) {
       // before any row reordering: an adapter made for another model is named as such, not as a layout error

@@ -27,6 +27,8 @@ export async function generate(
   opts: GenerateOptions,
 ): Promise<{ ids: number[]; text: string }> {
   const cfg = model.config;
+  if (promptIds.length === 0)
+    throw new Error('generate: the prompt has no tokens (empty, and the tokenizer adds no BOS): nothing to continue');
   const rng = mulberry32(opts.seed ?? 0);
   const temperature = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
