@@ -4,7 +4,7 @@
  * over an existing output, a cache folder that does not exist, a merged export over the model, train
  * into /proc or over an earlier run, --lr 1e30), strict flags, a 100k-character prompt, broken adapters
  * and a config whose layer count disagrees with its tensors. Each must end as `ok` or `clean-error`
- * exactly as expected; before issue 16 each of them was data loss, a stack trace, a hang or accepted.
+ * exactly as expected; before the robustness work each of them was data loss, a stack trace, a hang or accepted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';

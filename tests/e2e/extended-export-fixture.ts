@@ -1,5 +1,5 @@
 /**
- * Builds a merged export of an extended model with the headless runner, for the browser tests (issue 10):
+ * Builds a merged export of an extended model with the headless runner, for the browser tests:
  * `vocab` grows stories260K by `add` Korean tokens (mean init, bundled corpus), `train --objective pt`
  * trains the new embedding rows together with a LoRA adapter for a few steps on Korean text rows,
  * `export --format merged` folds both into one Hugging Face folder. Then the same CLI scores that folder

@@ -1,5 +1,5 @@
 /**
- * A Hugging Face model end to end in the browser (issue 9 item 6): the test writes a random-weight
+ * A Hugging Face model end to end in the browser: the test writes a random-weight
  * Llama in HF layout to disk, loads it through the Model view's folder picker, trains a few CLO
  * steps in the worker, evaluates it on KoBEST COPA, measures fidelity, plays with it, opens a
  * win-rate session on it and exports the adapter. Every step must use that model, not stories260K:

@@ -1,5 +1,5 @@
 /**
- * The Vocabulary step end to end (issue 10 item 7), on wasm: extend stories260K with a small N from
+ * The Vocabulary step end to end, on wasm: extend stories260K with a small N from
  * the bundled Korean corpus in the vocabulary worker, check that held-out tokens/char drops and the
  * coloured before/after sample shows new tokens; reload the page (the extended model is in
  * IndexedDB), pick it in the Model view, train a few steps on it and generate once. The workers

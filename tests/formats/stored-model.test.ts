@@ -1,5 +1,5 @@
 /**
- * The 'stored' ModelSpec kind (issue 10 item 7): an extended model written as HF-layout files into a
+ * The 'stored' ModelSpec kind: an extended model written as HF-layout files into a
  * KeyValueStore (ModelStore, what the vocabulary worker does in IndexedDB) loads back through
  * loadModelSpec with the store injected, with the same vocabulary, tokenizer and logits as the
  * model that was stored.

@@ -1,7 +1,7 @@
 /**
  * The sweep's cases (about 300): bad flags for every command, broken model files, safetensors header
  * attacks, broken Hugging Face configs, broken adapters, bad data files, hostile output paths, and the
- * data-loss scenarios of issue 16. `FAST` names the subset the unit test runs.
+ * data-loss scenarios. `FAST` names the subset the unit test runs.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

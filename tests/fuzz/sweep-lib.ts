@@ -1,5 +1,5 @@
 /**
- * The CLI failure-mode sweep of issue 16: fixtures (broken models, adapters, data files, output paths),
+ * The CLI failure-mode sweep: fixtures (broken models, adapters, data files, output paths),
  * one child process per case with a time limit and a V8 heap cap, and a verdict per case:
  *   ok             exit 0 where success was expected (or allowed)
  *   clean-error    non-zero exit with one `error:` line (or the command's one-line message), no stack trace

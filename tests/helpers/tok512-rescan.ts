@@ -1,5 +1,5 @@
 /**
- * llama2.c's encode() merge loop, the lab's tok512 encoder before issue 16: rescan for the best pair
+ * llama2.c's encode() merge loop, the lab's tok512 encoder before the fast merge: rescan for the best pair
  * after every merge (quadratic). The reference the priority-queue encoder is tested against
  * (tests/tokenizer/tok512-fast-merge.test.ts) and timed against (bench/tokenizer-bench.ts).
  */

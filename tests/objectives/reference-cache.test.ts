@@ -1,5 +1,5 @@
 /**
- * Reference log-probs computed once (issue 12, TRL's precompute_ref_log_probs): over 5 CLO steps and
+ * Reference log-probs computed once (TRL's precompute_ref_log_probs): over 5 CLO steps and
  * 5 DPO steps on stories260K, the losses and metrics with the cache equal those with the reference
  * recomputed every step (1e-6); each sequence's reference is computed exactly once; the cache rides in
  * the checkpoint (a resumed run computes no reference for rows it has seen and continues identically);

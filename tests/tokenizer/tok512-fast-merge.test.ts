@@ -1,6 +1,6 @@
 /**
  * The priority-queue merge of Tok512Tokenizer (O(n log n)) gives exactly the ids of llama2.c's plain
- * merge loop, kept here as the reference (the lab's encode() before issue 16): on the golden prompt,
+ * merge loop, kept here as the reference (the lab's encode() before the fast merge): on the golden prompt,
  * texts decoded from the golden ids, every bundled instruction corpus, random strings mixing ASCII,
  * Hangul, emoji and control characters, and a hand-made vocabulary full of tied scores.
  * A 100,000-character prompt encodes in well under a second.

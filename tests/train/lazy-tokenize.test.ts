@@ -1,5 +1,5 @@
 /**
- * Lazy tokenization (issue 16, train/train-items.ts): rows tokenized as batches need them give the
+ * Lazy tokenization (train/train-items.ts): rows tokenized as batches need them give the
  * same items in the same order as tokenizing every row up front, so the same batches and losses for
  * the same seed; unusable rows are listed once and their draw goes to the next usable row; the cache
  * of tokenized rows stays within its bound; `auto` picks lazy above EAGER_MAX_CHARS.

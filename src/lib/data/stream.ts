@@ -1,6 +1,6 @@
 /**
- * A JSONL data file read in one pass without keeping its rows, for files too large to hold
- * (issue 16): each line is parsed, its shape detected and its row normalised (to validate it), then
+ * A JSONL data file read in one pass without keeping its rows, for files too large to hold:
+ * each line is parsed, its shape detected and its row normalised (to validate it), then
  * dropped. Kept per record: where it is (byte offset and length), its line and shape, whether it
  * normalised (18 bytes a record). A row is parsed again from its bytes when the trainer asks for it.
  *

@@ -1,5 +1,5 @@
 /**
- * Checks on a LoRA adapter before it is applied to a model (issue 16): rank and alpha positive and
+ * Checks on a LoRA adapter before it is applied to a model: rank and alpha positive and
  * finite, target modules that exist, every A/B shape equal to the model's linear layer, no NaN/Inf,
  * and the base model recorded in the adapter compared with the one loaded. Errors name the file
  * and the tensor; a different base model is a warning (paths differ between machines), returned to
