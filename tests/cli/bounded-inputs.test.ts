@@ -126,6 +126,7 @@ describe('recipes get the flags’ ranges and stay in their folders', () => {
   it('the memory guard and the rank bound apply to recipes and flags alike', () => {
     const r = base();
     r.arms = [{ ...r.arms[0], train: { lora: { r: 4000 } } }];
+    r.checks = []; // its checks name the arms left out
     const f = join(tmp, 'wide.json');
     writeFileSync(f, JSON.stringify(r));
     const e = lab(['experiment', '--recipe', f, '--out', join(tmp, 'wide'), '--backend', 'cpu']);
