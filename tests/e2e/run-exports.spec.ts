@@ -1,7 +1,7 @@
 /**
- * The run list's TRL bundle and merged model downloads hold what the CLI writes for the same run. A CLO
- * run trains on stories260K (wasm) to the end; the page's "TRL bundle" and "Merged" zips are unpacked
- * and set against `export --format trl` and `export --format merged` run on that run's own state: its
+ * The run list's TRL bundle and merged model downloads hold what the CLI writes for the same run. CLO
+ * runs train on stories260K (wasm), one paused mid-run, one to the end; the page's "TRL bundle" and
+ * "Merged" zips are unpacked and set against `export --format trl` and `export --format merged` run on that run's own state: its
  * stored checkpoint (IndexedDB) written as a `train --out` folder (checkpoint.safetensors next to the
  * page's PEFT adapter zip) and its stored training rows written as the --data file. Same file names,
  * the same tensors (within 1e-6), the same data, settings, train.py and README; state/lab_state.json
@@ -107,23 +107,10 @@ async function compareFiles(
   return worst;
 }
 
-test("the run list's TRL bundle and merged model zips hold the CLI's export of the same run", async ({ page }) => {
-  test.setTimeout(300_000);
-  await page.goto('/');
-  await waitForEngine(page);
-  await forceBackend(page, 'wasm');
-  await openView(page, 'Data');
-  const set = page.locator(`[data-testid="bundled-dataset"][data-id="${CLO_SET}"]`);
-  await set.getByRole('button', { name: /^Load/ }).click();
-  await set.getByRole('button', { name: 'Use for training' }).click();
-  await expect(page.getByTestId('field-objective')).toHaveValue('clo');
-  const settings = { steps: 4, batchSize: 2, maxSeqLen: 64, lr: 0.003, warmupSteps: 0, checkpointEvery: 2 };
-  for (const [k, v] of Object.entries(settings)) await page.getByTestId(`field-${k}`).fill(String(v));
-  await page.getByTestId('start').click();
-  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'completed', { timeout: 120_000 });
+/** Downloads the row's TRL bundle and merged model and sets them against the CLI's exports of the same run. */
+async function checkAgainstCli(page: Page, runStep: number): Promise<string> {
   const row = page.getByTestId('run-row').first();
   const runId = (await row.getAttribute('data-run-id'))!;
-
   const trl = await download(page, () => row.getByTestId('run-trl').click());
   const merged = await download(page, () => row.getByTestId('run-merged').click());
   const adapter = await download(page, () => row.getByRole('button', { name: /^Download the adapter/ }).click());
@@ -131,7 +118,7 @@ test("the run list's TRL bundle and merged model zips hold the CLI's export of t
   // the run's own state, as a CLI run folder: its checkpoint and the rows it trained on
   const record = await idbGet<{ datasetId: string }>(page, `run:${runId}`);
   const ckpt = typed(await idbGet(page, `ckpt:${runId}`)) as TrainCheckpoint;
-  expect(ckpt.step).toBe(settings.steps);
+  expect(ckpt.step).toBe(runStep);
   const rows = await idbGet<TrainRow[]>(page, `dsrows:${record.datasetId}`);
   const dir = mkdtempSync(join(tmpdir(), 'clo-run-exports-'));
   try {
@@ -156,7 +143,7 @@ test("the run list's TRL bundle and merged model zips hold the CLI's export of t
     lab(['export', '--format', 'merged', '--adapter', runDir, '--out', join(dir, 'merged')]);
     const cliTrl = readTree(join(dir, 'trl'));
 
-    // the bundle continues the run: state/ at its last step, the same AdamW moments as the CLI's
+    // the bundle continues the run: state/ at its checkpoint's step, the same AdamW moments as the CLI's
     expect(Object.keys(trl)).toEqual(expect.arrayContaining(['state/optimizer.safetensors', 'state/lab_state.json']));
     const trlWorst = await compareFiles('TRL bundle', trl, cliTrl, ['state/lab_state.json']);
     const state = (f: Record<string, Uint8Array>) => {
@@ -165,16 +152,56 @@ test("the run list's TRL bundle and merged model zips hold the CLI's export of t
       return s;
     };
     expect(state(trl)).toEqual(state(cliTrl));
-    expect((state(trl) as { step: number }).step).toBe(settings.steps);
+    expect((state(trl) as { step: number }).step).toBe(runStep);
+    expect(strFromU8(trl['README.md'])).toContain(`checkpoint at step ${runStep} of`);
     const pageRun = (JSON.parse(strFromU8(trl['state/lab_state.json'])) as { run: Record<string, unknown> }).run;
     expect(pageRun).toMatchObject({ source: 'page', rows: rows.length });
 
     const mergedWorst = await compareFiles('merged model', merged, readTree(join(dir, 'merged')));
-    test.info().annotations.push({
-      type: 'max |page − CLI| tensor value',
-      description: `TRL bundle ${trlWorst}, merged ${mergedWorst}`,
-    });
+    return `TRL bundle ${trlWorst}, merged ${mergedWorst}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test("the run list's TRL bundle and merged model zips of a paused and a finished run hold the CLI's exports", async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await page.goto('/');
+  await waitForEngine(page);
+  await forceBackend(page, 'wasm');
+  await openView(page, 'Data');
+  const set = page.locator(`[data-testid="bundled-dataset"][data-id="${CLO_SET}"]`);
+  await set.getByRole('button', { name: /^Load/ }).click();
+  await set.getByRole('button', { name: 'Use for training' }).click();
+  await expect(page.getByTestId('field-objective')).toHaveValue('clo');
+  const fill = async (f: Record<string, number>) => {
+    for (const [k, v] of Object.entries(f)) await page.getByTestId(`field-${k}`).fill(String(v));
+  };
+  const row = page.getByTestId('run-row').first();
+
+  // finished
+  await fill({ steps: 4, batchSize: 2, maxSeqLen: 64, lr: 0.003, warmupSteps: 0, checkpointEvery: 2 });
+  await page.getByTestId('start').click();
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'completed', { timeout: 120_000 });
+  const finishedDiff = await checkAgainstCli(page, 4);
+
+  // paused mid-run: the bundle continues from the pause checkpoint
+  const PAUSED_STEPS = 40;
+  await fill({ steps: PAUSED_STEPS, checkpointEvery: 0 });
+  await page.getByTestId('start').click();
+  await expect
+    .poll(async () => Number(await page.getByTestId('run-phase').getAttribute('data-step')))
+    .toBeGreaterThan(1);
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('run-phase')).toHaveAttribute('data-phase', 'paused', { timeout: 60_000 });
+  await expect(row.getByTestId('run-checkpoint')).toHaveText(new RegExp(`^\\d+ / ${PAUSED_STEPS}$`));
+  const paused = Number((await row.getByTestId('run-checkpoint').textContent())!.split('/')[0]);
+  expect(paused).toBeLessThan(PAUSED_STEPS);
+  const pausedDiff = await checkAgainstCli(page, paused);
+  test.info().annotations.push({
+    type: 'max |page − CLI| tensor value',
+    description: `paused at step ${paused}: ${pausedDiff}; finished: ${finishedDiff}`,
+  });
 });
