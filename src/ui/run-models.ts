@@ -37,6 +37,7 @@ function mergeRun(runId: string): Promise<Record<string, Uint8Array>> {
   return request('merge', runId) as Promise<Record<string, Uint8Array>>;
 }
 
+/** Asks the training worker for a run's files: its merged model ('merge') or its TRL bundle ('trl'). */
 function request(type: 'merge' | 'trl', runId: string): Promise<Files> {
   const requestId = `${type}-${++mergeSeq}`;
   return new Promise((resolve, reject) => {
