@@ -18,9 +18,7 @@ import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { snapshotLora, disposeLora, createLora } from '../../src/lib/lora/lora';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { peftFileMap, toPeft } from '../../src/lib/formats/peft';
-import { buildTrlBundle } from '../../src/lib/formats/trl-bundle';
-import { trlStateFiles } from '../../src/lib/formats/trl-state';
-import { addTrainableTokens } from '../../src/lib/formats/peft-rows';
+import { trlExportFiles } from '../../src/lib/formats/trl-export';
 import { rowsFromTensors } from '../../src/lib/train/trainable-rows';
 import { parseTextRows } from '../vocab-io';
 import { CHECKPOINT_FILE, decodeCheckpoint, type CheckpointFile } from '../../src/lib/formats/checkpoint';
@@ -162,31 +160,24 @@ export async function run(argv: string[]): Promise<number> {
         log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
       }
       if (parsed.rows.length === 0) throw new Error(`${dataPath}: no usable rows for ${config.objective}`);
-      // the adapter to start from, in the layout of the merged base written next to it
-      let snap;
-      if (ckFile) snap = ckFile.checkpoint.lora;
-      else if (lora) snap = await snapshotLora(lora);
-      else {
+      // the adapter to start from, in the layout of the merged base written next to it: the checkpoint's,
+      // --adapter, else the lab's own step-0 initialisation for the run's seed
+      let snap = null;
+      if (!ckFile && lora) snap = await snapshotLora(lora);
+      else if (!ckFile) {
         const init = createLora(model.config, config.lora, config.seed);
         snap = await snapshotLora(init);
         disposeLora(init);
       }
-      let peft = toPeft(snap, model.config, 'base');
-      if (ckFile?.checkpoint.rows) peft = await addTrainableTokens(peft, ckFile.checkpoint.rows, model.config);
-      for (const [n, b] of peftFileMap(peft)) write('adapter/' + n, b);
-      for (const [n, b] of await exportMerged(model, null)) write('base/' + n, b);
-      if (ckFile && ckFile.checkpoint.step > 0)
-        for (const [n, b] of await trlStateFiles(ckFile.checkpoint, ckFile.run, model.config)) write('state/' + n, b);
-      const bundle = buildTrlBundle({
-        rows: parsed.rows,
+      const files = await trlExportFiles({
+        model,
         config,
-        baseModel: 'base',
-        adapterDir: 'adapter',
-        tokenizer: model.tokenizer,
-        modelMaxSeqLen: model.config.maxSeqLen,
-        startStep: ckFile?.checkpoint.step ?? 0,
+        rows: parsed.rows,
+        checkpoint: ckFile?.checkpoint ?? null,
+        lora: snap,
+        run: ckFile?.run ?? null,
       });
-      for (const [n, text] of bundle) write(n, text);
+      for (const [n, b] of files) write(n, b);
     }
   } finally {
     if (lora) disposeLora(lora);

@@ -2,7 +2,9 @@
  * A run's merged model (base + adapter + trained embedding rows, made by the training worker): as a
  * zipped Hugging Face folder, or kept in this browser as a model choice, so a later stage (e.g. CLO
  * after continued pretraining) trains on what the run learned. A model with added tokens keeps the
- * count (vocab.json in the zip, `added` in the store), so its new rows can train again.
+ * count (vocab.json in the zip, `added` in the store), so its new rows can train again. Also the run's
+ * TRL bundle as a zip: the CLI's `export --format trl` files (src/lib/formats/trl-export.ts), continuing
+ * the run from its last checkpoint's step.
  */
 import { strToU8, zipSync } from 'fflate';
 import type { RunRecord } from '../lib/store/runs';
@@ -12,12 +14,13 @@ import { onWorkerEvent, send } from './stores/worker';
 import { modelStore, refreshStoredModels } from './stores/vocab.svelte';
 import { downloadBlob } from './downloads';
 
-/** Pending merge requests by request id. */
-const merges = new Map<string, { resolve: (f: Record<string, Uint8Array>) => void; reject: (e: Error) => void }>();
+type Files = Record<string, Uint8Array | string>;
+/** Pending merge and bundle requests by request id. */
+const merges = new Map<string, { resolve: (f: Files) => void; reject: (e: Error) => void }>();
 let mergeSeq = 0;
 
 onWorkerEvent((e) => {
-  if (e.type === 'merged') {
+  if (e.type === 'merged' || e.type === 'trl-bundle') {
     merges.get(e.requestId)?.resolve(e.files);
     merges.delete(e.requestId);
   } else if (e.type === 'error' && e.requestId && merges.has(e.requestId)) {
@@ -31,11 +34,16 @@ onWorkerEvent((e) => {
 
 /** The run's merged model (base + adapter + trained embedding rows) as Hugging Face files, made by the training worker. */
 function mergeRun(runId: string): Promise<Record<string, Uint8Array>> {
-  const requestId = `merge-${++mergeSeq}`;
+  return request('merge', runId) as Promise<Record<string, Uint8Array>>;
+}
+
+/** Asks the training worker for a run's files: its merged model ('merge') or its TRL bundle ('trl'). */
+function request(type: 'merge' | 'trl', runId: string): Promise<Files> {
+  const requestId = `${type}-${++mergeSeq}`;
   return new Promise((resolve, reject) => {
     merges.set(requestId, { resolve, reject });
     try {
-      send({ type: 'merge', requestId, runId });
+      send({ type, requestId, runId });
     } catch (err) {
       merges.delete(requestId);
       reject(err instanceof Error ? err : new Error(String(err)));
@@ -86,4 +94,16 @@ export async function keepMerged(run: RunRecord, model: ModelDescription | null)
   );
   await refreshStoredModels();
   return meta;
+}
+
+/** The run's TRL bundle (train.py, data, base/, adapter/, state/ at its last checkpoint) as a zip. */
+export async function downloadTrlBundle(run: RunRecord, model: ModelDescription | null): Promise<void> {
+  checkModel(run, model);
+  const files = await request('trl', run.id);
+  const zip = zipSync(
+    Object.fromEntries(
+      Object.entries(files).map(([k, v]) => [k, [typeof v === 'string' ? strToU8(v) : v, { level: 0 }]]),
+    ),
+  );
+  downloadBlob(`${safe(run.name)}.trl.zip`, new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
 }

@@ -3,7 +3,7 @@
  * few Korean tokens and the page switches to the extended model; the Train view names it, offers the
  * new rows (on by default, with their own learning rate) and trains them with LoRA; the run list names
  * the model. The rows in the run's checkpoint moved away from the extended model's, and the adapter
- * zip (PEFT `trainable_token_indices`) and the merged model zip both carry exactly those rows.
+ * zip (PEFT `trainable_token_indices`), the merged model zip and the TRL bundle zip carry exactly those rows.
  * Then: a reload keeps the extended model and the Train form; resuming the run on another model is
  * refused in the error banner, and once the right model is back the resume runs and the banner goes.
  */
@@ -87,7 +87,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return d;
 };
 
-test('the Train view trains the new token rows of an extended model; checkpoint, adapter and merged zips carry them', async ({
+test('the Train view trains the new token rows of an extended model; checkpoint, adapter, merged and TRL bundle zips carry them', async ({
   page,
 }) => {
   test.setTimeout(300_000);
@@ -165,6 +165,18 @@ test('the Train view trains the new token rows of an extended model; checkpoint,
   expect(embed.shape).toEqual([BASE_VOCAB + ADD, DIM]);
   const mergedRows = (embed.data as Float32Array).subarray(BASE_VOCAB * DIM);
   expect(maxAbsDiff(mergedRows, trained)).toBe(0);
+
+  // the TRL bundle zip: the same rows as PEFT trainable tokens in adapter/, the run's step in state/
+  const [trlDl] = await Promise.all([page.waitForEvent('download'), row.getByTestId('run-trl').click()]);
+  const trl = unzipSync(new Uint8Array(readFileSync((await trlDl.path())!)));
+  const tcfg = JSON.parse(strFromU8(trl['adapter/adapter_config.json'])) as typeof cfg;
+  expect(tcfg.trainable_token_indices?.embed_tokens).toEqual(cfg.trainable_token_indices?.embed_tokens);
+  const tw = await readSafetensors(trl['adapter/adapter_model.safetensors'], 'adapter_model.safetensors');
+  const tdelta = tw.tensors.get('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')!;
+  expect(maxAbsDiff(tdelta.data as Float32Array, trained)).toBe(0);
+  expect(JSON.parse(strFromU8(trl['state/lab_state.json']))).toMatchObject({ step: 3 });
+  const base = await readSafetensors(trl['base/model.safetensors'], 'model.safetensors');
+  expect(base.tensors.get('model.embed_tokens.weight')!.shape).toEqual([BASE_VOCAB + ADD, DIM]);
 });
 
 test('a reload keeps the extended model and the Train form; a refused resume leaves the banner once the run resumes', async ({

@@ -4,7 +4,7 @@
  *
  * Lifecycle: init → ready; start|resume → progress/metrics per step, checkpoint every N steps and at
  * pause/stop, done at the end; generate → token per token, then done {what: 'generate'};
- * merge → merged (the run's merged model files).
+ * merge → merged (the run's merged model files); trl → trl-bundle (the run's TRL bundle files).
  * Runs and checkpoints are persisted by the worker (src/lib/store/runs.ts); the page only reads them.
  */
 import type { StepMetrics, TrainConfig } from '../../src/lib/train/types';
@@ -67,6 +67,15 @@ export interface MergeCommand {
   requestId: string;
   runId: string;
 }
+/**
+ * The run's TRL bundle (src/lib/formats/trl-export.ts, as the CLI's `export --format trl`): from its last
+ * checkpoint, its dataset's rows and the loaded model (answered by `trl-bundle`).
+ */
+export interface TrlBundleCommand {
+  type: 'trl';
+  requestId: string;
+  runId: string;
+}
 export type WorkerCommand =
   | InitCommand
   | StartCommand
@@ -75,7 +84,8 @@ export type WorkerCommand =
   | StopCommand
   | CheckpointCommand
   | GenerateCommand
-  | MergeCommand;
+  | MergeCommand
+  | TrlBundleCommand;
 
 // ---- events (worker → page) ----
 /** Booted: backend (and why), wasm threads, the model (workers/host/boot.ts HostReady). */
@@ -152,6 +162,13 @@ export interface MergedEvent {
   /** file name → bytes (config.json, model.safetensors, tokenizer files, generation_config.json) */
   files: Record<string, Uint8Array>;
 }
+export interface TrlBundleEvent {
+  type: 'trl-bundle';
+  requestId: string;
+  runId: string;
+  /** path inside the bundle → bytes (safetensors) or text */
+  files: Record<string, Uint8Array | string>;
+}
 export type WorkerEvent =
   | ReadyEvent
   | ProgressEvent
@@ -161,4 +178,5 @@ export type WorkerEvent =
   | DoneEvent
   | ErrorEvent
   | TokenEvent
-  | MergedEvent;
+  | MergedEvent
+  | TrlBundleEvent;

@@ -15,12 +15,20 @@ import { loraFromSnapshot, disposeLora } from '../../src/lib/lora/lora';
 import type { LoraState } from '../../src/lib/lora/types';
 import { RunStore, type RunRecord } from '../../src/lib/store/runs';
 import { DatasetStore } from '../../src/lib/store/datasets';
-import type { GenerateCommand, InitCommand, MergeCommand, WorkerCommand, WorkerEvent } from './protocol';
+import type {
+  GenerateCommand,
+  InitCommand,
+  MergeCommand,
+  TrlBundleCommand,
+  WorkerCommand,
+  WorkerEvent,
+} from './protocol';
 import { createLock } from '../host/lock';
 import { TrainSession } from './session';
 import { withTrainedRows } from '../host/run-rows';
 import type { RowsSnapshot } from '../../src/lib/train/trainable-rows';
 import { exportMerged } from '../../src/lib/formats/merged';
+import { trlExportFiles } from '../../src/lib/formats/trl-export';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -182,6 +190,35 @@ async function mergeRun(cmd: MergeCommand): Promise<void> {
   }
 }
 
+/**
+ * A run's TRL bundle from its last checkpoint (saved at pause, stop and the end), its dataset's rows and
+ * the loaded model. The page has no run.json: state/lab_state.json gets a minimal record of the run.
+ */
+async function trlBundle(cmd: TrlBundleCommand): Promise<void> {
+  const base = await needModel();
+  if (session?.runId === cmd.runId && session.isLooping)
+    throw new Error('the run is training: pause it first, the bundle continues from its checkpoint');
+  const [ckpt, record] = await Promise.all([runs.loadCheckpoint(cmd.runId), runs.get(cmd.runId)]);
+  if (!record) throw new Error(`run ${cmd.runId} is not in browser storage`);
+  if (!ckpt) throw new Error(`run "${record.name}" has no checkpoint yet`);
+  checkAdapterFits(base, ckpt.lora, record.name, record);
+  const [rows, meta] = await Promise.all([datasets.getRows(record.datasetId), datasets.getMeta(record.datasetId)]);
+  if (!rows || rows.length === 0)
+    throw new Error(`dataset "${record.datasetId}" of run "${record.name}" is not in browser storage`);
+  const run = {
+    source: 'page',
+    run: record.name,
+    model: record.modelName,
+    data: meta?.name ?? record.datasetId,
+    rows: rows.length,
+    config: ckpt.config,
+  };
+  const files = await exclusive(() =>
+    trlExportFiles({ model: base, config: ckpt.config, rows, checkpoint: ckpt, run }),
+  );
+  post({ type: 'trl-bundle', requestId: cmd.requestId, runId: cmd.runId, files: Object.fromEntries(files) });
+}
+
 async function handle(cmd: WorkerCommand): Promise<void> {
   switch (cmd.type) {
     case 'init':
@@ -243,6 +280,9 @@ async function handle(cmd: WorkerCommand): Promise<void> {
     case 'merge':
       await mergeRun(cmd);
       return;
+    case 'trl':
+      await trlBundle(cmd);
+      return;
   }
 }
 
@@ -250,7 +290,8 @@ self.onmessage = (e: MessageEvent<WorkerCommand>) => {
   const cmd = e.data;
   handle(cmd).catch((err) => {
     const base = { type: 'error' as const, message: errText(err) };
-    if (cmd.type === 'generate' || cmd.type === 'merge') post({ ...base, requestId: cmd.requestId });
+    if (cmd.type === 'generate' || cmd.type === 'merge' || cmd.type === 'trl')
+      post({ ...base, requestId: cmd.requestId });
     else if (cmd.type === 'init') post({ ...base, message: `Could not start the lab: ${errText(err)}`, fatal: true });
     else post({ ...base, runId: 'runId' in cmd ? cmd.runId : session?.runId });
   });

@@ -209,7 +209,8 @@ function readme(input: TrlBundleInput, files: string[]): string {
   const lines = [
     `# TRL bundle: ${c.objective.toUpperCase()} on ${input.baseModel}`,
     '',
-    'Written by CLO Lab (`npm run lab -- export --format trl`). It continues the lab run with Hugging Face',
+    'Written by CLO Lab (`npm run lab -- export --format trl`, or "TRL bundle" in the Train view\'s run list: the',
+    'same files). It continues the lab run with Hugging Face',
     `TRL + PEFT (${t.trainer}), starting from the adapter in \`${input.adapterDir ?? 'adapter'}/\`.`,
     ...(input.startStep
       ? [
@@ -217,6 +218,8 @@ function readme(input: TrlBundleInput, files: string[]): string {
           `The run was exported from its checkpoint at step ${input.startStep} of ${c.steps}: \`state/\` holds its AdamW`,
           'moments and step, so `python train.py` continues at step ' +
             `${input.startStep + 1} exactly as the lab's \`train --resume\` would (same batches, learning rates and updates).`,
+          "A bundle from the page's run list is made from the run's last checkpoint (saved when it pauses, stops or",
+          'ends), so it continues from the step the run was paused or finished at.',
         ]
       : []),
     '',
