@@ -20,8 +20,7 @@ import { BUNDLED_RECIPES, bundledRecipe, recipeAvailability } from '../../src/li
 import { rowsToJsonl } from '../../src/lib/experiment/arm-data';
 import { applyOverrides } from '../../src/lib/experiment/overrides';
 import { armConfig, runExperiment, type ExperimentState } from '../../src/lib/experiment/runner';
-import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
-import { getObjective } from '../../src/lib/objectives/index';
+import { trainMemoryAdvice } from '../memory-guard';
 import { rankTooHigh } from '../args';
 import { buildReport, judgeExperiment, reportRows } from '../../src/lib/experiment/report';
 import { verdictSummary } from '../../src/lib/experiment/claims';
@@ -153,16 +152,8 @@ export async function run(argv: string[]): Promise<number> {
     const cfg = armConfig(recipe, arm);
     const rankMsg = rankTooHigh(cfg.lora.r, model.config.dim, model.name);
     if (rankMsg) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${rankMsg}`);
-    const est = estimatePeak(model.config, {
-      batchSize: cfg.batchSize * getObjective(cfg.objective).layout.length,
-      seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen),
-      lora: { r: cfg.lora.r, targets: cfg.lora.targets },
-      training: true,
-      checkpointing: !!cfg.checkpointing,
-      backend: backend.name,
-    });
-    const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
-    if (!mem.ok) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${mem.advice}`);
+    const memAdvice = trainMemoryAdvice(model, cfg, backend);
+    if (memAdvice) throw new UsageError(`${COMMAND}: arm ${arm.id}: ${memAdvice}`);
   }
   const t0 = performance.now();
   let lastLine = 0;

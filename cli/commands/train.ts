@@ -16,7 +16,7 @@ import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
 import type { TrainObjectiveName } from '../../src/lib/train/types';
 import { addedRowsStart, parseTextRows, writeTrainedRows } from '../vocab-io';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
-import { budgetFor, checkBudget, estimatePeak } from '../../src/lib/model/memory';
+import { trainMemoryAdvice } from '../memory-guard';
 import {
   CHECKPOINT_FLAGS,
   CliCheckpointer,
@@ -219,17 +219,8 @@ export async function run(argvGiven: string[]): Promise<number> {
 
   const rankMsg = targets.length > 0 ? rankTooHigh(cfg.lora.r, model.config.dim, model.name) : null;
   if (rankMsg) throw new UsageError(`train: flag --lora-rank: ${rankMsg}`);
-  // Memory guard (src/lib/model/memory.ts) on every backend, before any step: wasm has a 4 GiB heap; WebGPU has per-buffer limits.
-  const est = estimatePeak(model.config, {
-    batchSize: cfg.batchSize * getObjective(objective).layout.length,
-    seqLen: Math.min(cfg.maxSeqLen, model.config.maxSeqLen),
-    lora: { r: cfg.lora.r, targets: cfg.lora.targets },
-    training: true,
-    checkpointing: !!cfg.checkpointing,
-    backend: backend.name,
-  });
-  const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
-  if (!mem.ok) throw new UsageError(`train: ${mem.advice}`);
+  const memAdvice = trainMemoryAdvice(model, cfg, backend);
+  if (memAdvice) throw new UsageError(`train: ${memAdvice}`);
 
   // JSONL is indexed in one streamed pass and its rows read back as batches need them (cli/data-source.ts)
   const parsed =
