@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend, type BackendChoice } from '../src/lib/backend/select';
 import { NODE_BACKENDS } from '../src/lib/backend/order';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
+import { installLabKernels } from '../src/lib/model/kernels/install';
 import { enableNodeWasmThreads, nodeWasmThreadsWanted } from './wasm-threads-node';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { LoraState } from '../src/lib/lora/types';
@@ -68,6 +69,8 @@ export async function initNodeBackend(
   } finally {
     threadsStarted();
   }
+  // the lab's changes to tfjs (eager backward, wasm kernels): docs/choices.md lists them
+  installLabKernels(choice.name);
   log(
     `backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`,
   );

@@ -21,6 +21,9 @@ import {
   type TokenizedSeq,
 } from '../../src/lib/objectives/logprobs';
 import { mulberry32 } from '../../src/lib/model/sample';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const tiny = { dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 32, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {

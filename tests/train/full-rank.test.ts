@@ -19,6 +19,9 @@ import { scoreSequences } from '../../src/lib/model/score';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { loadStories } from '../helpers/helpers';
 import { DEFAULT_LORA } from '../../src/lib/lora/types';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 async function gradCheck(backend: string) {
   await tf.setBackend(backend);
