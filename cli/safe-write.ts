@@ -331,8 +331,3 @@ export function lockOutDir(dir: string, command: string): () => void {
   process.on('exit', release);
   return release;
 }
-
-/** true when the folder has entries (used to word messages). */
-export function isNonEmptyDir(dir: string): boolean {
-  return existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0;
-}
