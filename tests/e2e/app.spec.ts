@@ -359,26 +359,33 @@ test('the validation report goes away when its dataset is deleted', async ({ pag
 test('works offline after the first load (service worker precache)', async ({ page, context }) => {
   await page.goto('/');
   await waitForEngine(page);
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-  });
-  // wait until the precache has every URL of the manifest
+  // the worker is active once its install has precached everything; it then controls the page
   await expect
-    .poll(
-      () =>
-        page.evaluate(async () => {
-          const m = await (await fetch('/precache-manifest.json')).json();
-          const names = await caches.keys();
-          if (!names.length) return false;
-          const cache = await caches.open(names[names.length - 1]);
-          return (await cache.keys()).length >= m.urls.length - 1;
-        }),
-      { timeout: 60_000 },
-    )
+    .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 60_000 })
     .toBe(true);
+  const cached = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    const paths: string[] = [];
+    for (const name of await caches.keys())
+      for (const req of await (await caches.open(name)).keys()) paths.push(new URL(req.url).pathname);
+    return paths;
+  });
+  expect(cached).toEqual(
+    expect.arrayContaining([
+      '/index.html',
+      '/tfjs-wasm/tfjs-backend-wasm-threaded-simd.wasm',
+      '/models/stories260K/stories260K.bin',
+      '/models/stories260K/tok512.bin',
+      '/data/manifest.json',
+      '/data/kobest/copa.test.jsonl.gz',
+    ]),
+  );
+  expect(cached.filter((p) => p.startsWith('/assets/') && p.includes('.worker-')).length).toBeGreaterThanOrEqual(4);
   await context.setOffline(true);
   await page.reload();
   await waitForEngine(page);
+  // served by the worker and still cross-origin isolated (the cached responses keep COOP/COEP)
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null && crossOriginIsolated)).toBe(true);
   await openView(page, 'Model');
   await expect(page.getByTestId('model-info')).toContainText('stories260K');
   await openView(page, 'Data');

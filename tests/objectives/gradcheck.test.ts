@@ -13,13 +13,8 @@ import { createLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lo
 import type { LoraState } from '../../src/lib/lora/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { getObjective } from '../../src/lib/objectives';
-import {
-  disposeBatch,
-  packBatch,
-  sequenceLogprobs,
-  type PackedBatch,
-  type TokenizedSeq,
-} from '../../src/lib/objectives/logprobs';
+import { disposeBatch, packBatch, type PackedBatch, type TokenizedSeq } from '../../src/lib/model/batch';
+import { sequenceLogprobs } from '../../src/lib/model/logprobs';
 import { mulberry32 } from '../../src/lib/model/sample';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
 

@@ -84,16 +84,6 @@ export interface BudgetCheck {
   advice: string;
 }
 
-/** Kept for older callers: checkMemory's result. */
-export interface MemoryCheck {
-  ok: boolean;
-  estimate: MemoryEstimate;
-  /** one line; empty when ok */
-  message: string;
-}
-
-/** Sequences one training row contributes (docs/methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
-
 /** The wasm heap tops out at 4 GiB (32-bit addresses). */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
@@ -210,9 +200,6 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   };
 }
 
-/** Older name of estimatePeak. */
-export const estimateMemory = estimatePeak;
-
 export function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -261,11 +248,4 @@ export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetChec
     );
   }
   return { ok: true, estimateBytes: e.total, budgetBytes, advice: '' };
-}
-
-/** estimatePeak + checkBudget in one call (older API). */
-export function checkMemory(c: ModelConfig, run: MemoryRunShape, limits: MemoryLimits): MemoryCheck {
-  const estimate = estimatePeak(c, run);
-  const r = checkBudget(estimate, limits);
-  return { ok: r.ok, estimate, message: r.advice };
 }
