@@ -345,8 +345,12 @@ export function opfsModelFiles(): ModelFileStore {
         if (m) {
           // sizes on disk, which the manifest may trail during a download
           for (const n of Object.keys(m.files)) {
-            const fh = await isMissing((h as FileSystemDirectoryHandle).getFileHandle(fileNameOf(n)));
-            m.files[n].size = fh ? (await fh.getFile()).size : 0;
+            try {
+              const fh = await isMissing((h as FileSystemDirectoryHandle).getFileHandle(fileNameOf(n)));
+              m.files[n].size = fh ? (await fh.getFile()).size : 0;
+            } catch {
+              /* being written (locked): the manifest's figure */
+            }
           }
           out.push(m);
         }
