@@ -120,6 +120,11 @@ describe('resumable URL downloads', () => {
     const src3 = await openUrlSource(BASE, { files, fetch: offline, freeBytes: async () => undefined });
     expect(hex(await readWeights(src3))).toBe(hex(WEIGHTS));
     expect(src3.stats.hits).toBeGreaterThan(0);
+
+    // Delete frees the model's bytes and forgets it
+    expect(await files.remove(BASE)).toBe(300_000 + 22 + 12);
+    expect(await storedModels(files)).toEqual({ models: [], total: 0 });
+    expect(await files.size(BASE, 'model.safetensors')).toBe(0);
   });
 
   it('starts over when the server answers a Range request with the whole file (200)', async () => {
