@@ -206,10 +206,10 @@ export async function openUrlSource(baseSpec: string, opts: UrlSourceOptions = {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   const files = opts.files ?? (opts.store ? defaultModelFiles(opts.store) : kvModelFiles(memoryStore()));
   const stats = { hits: 0, misses: 0, bytesDownloaded: 0, resumed: 0 };
-  const kept = await files.manifest(base);
+  const stored = await files.manifest(base);
   // chunks an older version cached in the KeyValueStore for this URL are no longer read
-  if (!kept && opts.store && files.kind === 'opfs') await clearUrlCache(opts.store, base);
-  const manifest: ModelManifest = kept ?? { base, files: {}, updated: Date.now() };
+  if (!stored && opts.store && files.kind === 'opfs') await clearUrlCache(opts.store, base);
+  const manifest: ModelManifest = stored ?? { base, files: {}, updated: Date.now() };
   const save = async () => {
     manifest.updated = Date.now();
     await files.saveManifest(manifest);
