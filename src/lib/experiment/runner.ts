@@ -11,6 +11,7 @@ import type { DataSource } from '../eval/data';
 import { decodeDataBytes } from '../eval/data';
 import type { TrainRow } from '../data/rows';
 import { Trainer } from '../train/trainer';
+import { runTraining } from '../train/run-training';
 import { defaultTrainConfig } from '../train/defaults';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import { FullRank } from '../train/full-rank';
@@ -222,26 +223,31 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
           `${arm.id}: ${ckpt ? `resuming at step ${ckpt.step} of` : 'training'} ${cfg.steps} steps, ${cfg.objective}, ${trainer.usableRows} rows${fullRank ? `, full rank ${arm.train!.fullRank!.join(',')}` : ''}`,
         );
         const priorSeconds = ckpt ? ckpt.metrics.reduce((s, m) => s + m.ms / 1000, 0) : 0;
-        while (!trainer.done) {
-          check();
-          const m = await trainer.step();
-          secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
-          report(
-            {
-              phase: `${arm.label}: step ${m.step}/${cfg.steps}`,
-              arm: arm.id,
-              step: m.step,
-              steps: cfg.steps,
-              metrics: m,
-            },
-            doneUntilArm(i) + m.step * stepWeight(),
-          );
-          if (cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery === 0 && !trainer.done) {
-            await env.store.set(id, ckptKey(arm.id), await trainer.checkpoint());
-            if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
-          }
-          await env.yieldEvery?.();
-        }
+        const saveArm = async (t: Trainer) => {
+          await env.store.set(id, ckptKey(arm.id), await t.checkpoint());
+          if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
+        };
+        const outcome = await runTraining(trainer, {
+          signal: env.signal,
+          checkpointEvery: cfg.checkpointEvery,
+          onStep: (m) => {
+            secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
+            report(
+              {
+                phase: `${arm.label}: step ${m.step}/${cfg.steps}`,
+                arm: arm.id,
+                step: m.step,
+                steps: cfg.steps,
+                metrics: m,
+              },
+              doneUntilArm(i) + m.step * stepWeight(),
+            );
+          },
+          // the arm's checkpoint every N steps and when cancelled (the finished arm's is deleted below)
+          onCheckpoint: (reason, t) => (reason === 'end' || t.stepIndex === (ckpt?.step ?? 0) ? undefined : saveArm(t)),
+          between: env.yieldEvery,
+        });
+        if (outcome.status === 'aborted') throw new CancelledError('experiment cancelled');
         const trainSeconds = priorSeconds + trainer.metrics.slice(ckpt?.step ?? 0).reduce((s, m) => s + m.ms / 1000, 0);
         const lora = await snapshotLora(trainer.lora);
         if (recipe.arms.some((a) => a.from === arm.id))
