@@ -52,21 +52,10 @@ export const CHECKPOINT_FLAGS: Spec = {
 };
 
 /** Flags a resume may give besides the trajectory's: where the data, model and output are, and how to run. */
-const MAY_CHANGE = new Set([
-  'steps',
-  'backend',
-  'json',
-  'checkpoint-every',
-  'grad-checkpointing',
-  'resume',
-  'help',
-  'out',
-  'data',
-  'model',
-  'tokenizer',
-  'skip-bad-rows',
-  'overwrite',
-]);
+const MAY_CHANGE = new Set(
+  `steps backend json checkpoint-every grad-checkpointing resume help
+   out data model tokenizer skip-bad-rows overwrite`.split(/\s+/),
+);
 
 /**
  * The config field behind each flag that sets the trajectory, as the flag would spell it. A resume that

@@ -2,7 +2,8 @@
  * Runs a recipe (docs/experiments.md): the evaluation suite on the base model, then each arm in
  * turn (train with the library Trainer, exactly as `lab train` would with the same settings, then
  * the suite on the trained arm). Progress lives in an ExperimentStore: the experiment record after
- * every phase and the current arm's checkpoint every `checkpointEvery` steps, so a run that is
+ * every phase and the current arm's checkpoint (checkpoint.safetensors bytes) every `checkpointEvery`
+ * steps and on cancel, so a run that is
  * interrupted (reload, crash, cancel) resumes in the arm it was in, on the same trajectory.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -12,6 +13,7 @@ import { decodeDataBytes } from '../eval/data';
 import type { TrainRow } from '../data/rows';
 import { Trainer } from '../train/trainer';
 import { runTraining } from '../train/run-training';
+import { checkpointFromBytes, checkpointToBytes } from '../formats/checkpoint';
 import { defaultTrainConfig } from '../train/defaults';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import { FullRank } from '../train/full-rank';
@@ -119,6 +121,20 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
 }
 
 const ckptKey = (armId: string) => `ckpt/${armId}`;
+
+/**
+ * The arm's checkpoint: stored as checkpoint.safetensors bytes (the page's and the CLI's format); a
+ * record from before, a TrainCheckpoint object, is read as it is.
+ */
+async function readArmCheckpoint(
+  store: ExperimentStore,
+  id: string,
+  armId: string,
+): Promise<TrainCheckpoint | undefined> {
+  const raw = await store.get<Uint8Array | TrainCheckpoint>(id, ckptKey(armId));
+  if (!raw) return undefined;
+  return raw instanceof Uint8Array ? (await checkpointFromBytes(raw, `${ckptKey(armId)}`)).checkpoint : raw;
+}
 const fullKey = (armId: string) => `full/${armId}`;
 const carryKey = (armId: string) => `carry/${armId}`;
 
@@ -210,7 +226,7 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
           arm.data.rows,
           model.tokenizer.chatTemplate ?? null,
         );
-        const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
+        const ckpt = await readArmCheckpoint(env.store, id, arm.id);
         fullRank = arm.train?.fullRank ? new FullRank(model, arm.train.fullRank) : null;
         if (fullRank && ckpt) {
           const w = await env.store.get<Record<string, Float32Array>>(id, fullKey(arm.id));
@@ -224,7 +240,7 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
         );
         const priorSeconds = ckpt ? ckpt.metrics.reduce((s, m) => s + m.ms / 1000, 0) : 0;
         const saveArm = async (t: Trainer) => {
-          await env.store.set(id, ckptKey(arm.id), await t.checkpoint());
+          await env.store.set(id, ckptKey(arm.id), checkpointToBytes(await t.checkpoint(), { source: 'experiment' }));
           if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
         };
         const outcome = await runTraining(trainer, {
