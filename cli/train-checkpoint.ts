@@ -47,7 +47,7 @@ export const CHECKPOINT_FLAGS: Spec = {
   },
   resume: {
     type: 'string',
-    help: 'continue the run checkpointed in DIR (its flags are reused; --steps sets a new total)',
+    help: 'continue the run checkpointed in DIR or a checkpoint.safetensors FILE (with --out DIR): its config is kept, --steps may extend it, --data/--model say where its files are',
   },
 };
 
