@@ -1,6 +1,7 @@
 /**
  * The Node ExperimentStore (src/lib/store/experiments.ts): one experiment per folder.
- * Records are JSON files under DIR/.state/ (typed arrays as base64), report files go to DIR itself,
+ * Records are JSON files under DIR/.state/ (typed arrays as base64), or, for bytes (an arm's
+ * checkpoint.safetensors), `.safetensors` files there; report files go to DIR itself,
  * so `experiment --out DIR` leaves report.md, *.csv, *.svg and report.json at the top of DIR and an
  * interrupted run resumes from DIR/.state/.
  */
@@ -30,17 +31,26 @@ const safe = (key: string) => key.replace(/[^a-zA-Z0-9_.-]/g, '_');
 export function folderExperimentStore(dir: string): ExperimentStore {
   const stateDir = join(dir, '.state');
   const rec = (key: string) => join(stateDir, `${safe(key)}.json`);
+  const bin = (key: string) => join(stateDir, `${safe(key)}.safetensors`);
   const atomic = atomicWriteFile;
   return {
     async get<T>(_id: string, key: string) {
+      if (existsSync(bin(key))) return new Uint8Array(readFileSync(bin(key))) as T;
       const p = rec(key);
       return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8'), decode) as T) : undefined;
     },
     async set(_id, key, value) {
-      atomic(rec(key), JSON.stringify(value, encode));
+      if (value instanceof Uint8Array) {
+        atomic(bin(key), value);
+        rmSync(rec(key), { force: true });
+      } else {
+        atomic(rec(key), JSON.stringify(value, encode));
+        rmSync(bin(key), { force: true });
+      }
     },
     async del(_id, key) {
       rmSync(rec(key), { force: true });
+      rmSync(bin(key), { force: true });
     },
     async writeFile(_id, name, content) {
       atomic(join(dir, name), content);

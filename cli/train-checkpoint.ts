@@ -12,23 +12,23 @@
  * lab_state.json: src/lib/formats/trl-state.ts) when the bundle came from a lab checkpoint: its run record
  * names the flags and data, and the step and AdamW moments continue from where train.py stopped.
  *
- * Resume replays the checkpointed command line: the flags come from the checkpoint; only --steps
- * (the new total), --backend, --json and --checkpoint-every may change. Any other flag given with a
- * different value, a changed data file or a config that differs is refused, naming what changed.
+ * `--resume PATH` (a folder as above, or a checkpoint.safetensors file, e.g. one downloaded from the page's
+ * run list, with `--out DIR`) takes the config from the checkpoint. It refuses only what would change the
+ * trajectory, naming it: a flag of the config given with another value than the checkpoint's, data whose
+ * rows differ (data_fingerprint), another model (model_fingerprint, or model_name for a page checkpoint).
+ * --steps may extend the run; --data, --model and --tokenizer say where the files are when the checkpoint
+ * does not record them (a page checkpoint) or they moved.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs, UsageError, type Spec } from './args';
-import {
-  CHECKPOINT_FILE,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  type CheckpointFile,
-} from '../src/lib/formats/checkpoint';
+import { UsageError, type Parsed, type Spec } from './args';
+import { CHECKPOINT_FILE, checkpointFromBytes, checkpointToBytes, type RunInfo } from '../src/lib/formats/checkpoint';
+import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
+import { dataFingerprint } from '../src/lib/data/fingerprint';
+import type { RowSource, TrainRow } from '../src/lib/data/rows';
 import type { Trainer } from '../src/lib/train/trainer';
-import { rowsFromTensors, rowsToTensors } from '../src/lib/train/trainable-rows';
-import type { TrainConfig } from '../src/lib/train/types';
+import type { TrainCheckpoint, TrainConfig } from '../src/lib/train/types';
 import type { LoadedModel } from '../src/lib/model/model';
 import {
   TRL_OPTIMIZER_FILE,
@@ -38,7 +38,6 @@ import {
 } from '../src/lib/formats/trl-state';
 import { writeAdapterDir } from './adapter-io';
 import { atomicWriteFile, removeStalePartials } from './safe-write';
-import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
 
 export const CHECKPOINT_FLAGS: Spec = {
   'checkpoint-every': {
@@ -48,24 +47,41 @@ export const CHECKPOINT_FLAGS: Spec = {
   },
   resume: {
     type: 'string',
-    help: 'continue the run checkpointed in DIR (its flags are reused; --steps sets a new total)',
+    help: 'continue the run checkpointed in DIR or a checkpoint.safetensors FILE (with --out DIR): its config is kept, --steps may extend it, --data/--model say where its files are',
   },
 };
 
-const MAY_CHANGE = new Set(['steps', 'backend', 'json', 'checkpoint-every', 'resume', 'help']);
-const PATH_FLAGS = new Set(['model', 'tokenizer', 'data']);
+/** Flags a resume may give besides the trajectory's: where the data, model and output are, and how to run. */
+const MAY_CHANGE = new Set(
+  `steps backend json checkpoint-every grad-checkpointing resume help
+   out data model tokenizer skip-bad-rows overwrite`.split(/\s+/),
+);
 
-export interface RunInfo {
-  argv: string[];
-  cwd: string;
-  data_file: string;
-  data_sha256: string;
-  model_source: string;
-  /** --model resolved against `cwd` and through symlinks ('stories260K' as is) */
-  model_path?: string;
-  /** modelFingerprint of that model when the run started */
-  model_fingerprint?: string;
-}
+/**
+ * The config field behind each flag that sets the trajectory, as the flag would spell it. A resume that
+ * gives one of these flags with another value than the checkpoint's is refused, naming the field.
+ */
+const TRAJECTORY: Record<string, [field: string, value: (c: TrainConfig) => unknown]> = {
+  objective: ['objective', (c) => c.objective],
+  'train-embeddings': ['trainRowsFrom', (c) => (c.trainRowsFrom === undefined ? 'none' : 'new')],
+  'batch-size': ['batchSize', (c) => c.batchSize],
+  'grad-accum': ['gradAccum', (c) => c.gradAccum],
+  lr: ['lr', (c) => c.lr],
+  'rows-lr': ['rowsLr', (c) => c.rowsLr ?? c.lr],
+  'warmup-steps': ['warmupSteps', (c) => c.warmupSteps],
+  'weight-decay': ['weightDecay', (c) => c.weightDecay],
+  'clip-norm': ['clipNorm', (c) => c.clipNorm],
+  'lora-rank': ['lora.r', (c) => c.lora.r],
+  'lora-alpha': ['lora.alpha', (c) => c.lora.alpha],
+  'lora-dropout': ['lora.dropout', (c) => c.lora.dropout],
+  'lora-targets': ['lora.targets', (c) => (c.lora.targets.length ? c.lora.targets.join(',') : 'none')],
+  beta: ['beta', (c) => c.beta],
+  lambda: ['lambda', (c) => c.lambda],
+  'max-seq-len': ['maxSeqLen', (c) => c.maxSeqLen],
+  seed: ['seed', (c) => c.seed],
+};
+
+export type { RunInfo };
 
 /** --model as a path resolved against `cwd` and through symlinks; the bundled 'stories260K' stays a name. */
 export function resolveModelPath(spec: string, cwd: string): string {
@@ -118,128 +134,144 @@ export function modelFingerprint(path: string, tokenizer?: string): string {
   return h.digest('hex');
 }
 
-export interface ResumeState {
-  dir: string;
-  file: CheckpointFile;
-  info: RunInfo;
-  /** the command line to run: the checkpointed flags with the allowed overrides */
-  argv: string[];
-  /** DIR is a TRL train.py output folder: `file.checkpoint` is filled in by loadTrlResume once the model is loaded */
-  trl?: TrlState;
-}
-
-/** argv → [flag name, raw tokens] in order, using the spec to know which flags take a value. */
-function flagTokens(argv: string[], spec: Spec): [string, string[]][] {
-  const out: [string, string[]][] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--'))
-      throw new UsageError(`train: unexpected argument "${a}" (flags start with --; see --help)`);
-    const name = a.slice(2).split('=')[0];
-    const s = spec[name];
-    if (!s) throw new UsageError(`train: unknown flag --${name} (see --help)`);
-    if (s.type !== 'boolean' && !a.includes('=') && i + 1 < argv.length) out.push([name, [a, argv[++i]]]);
-    else out.push([name, [a]]);
-  }
-  return out;
-}
-
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** What the CLI records in a checkpoint's run record: its flags, the data (file, sha256, rows fingerprint), the model. */
 export function runInfo(
   argv: string[],
   dataFile: string,
+  rows: TrainRow[] | RowSource,
   model: LoadedModel,
   modelArg: string,
   tokenizer?: string,
 ): RunInfo {
   const modelPath = resolveModelPath(modelArg, process.cwd());
   return {
+    source: 'cli',
     argv,
     cwd: process.cwd(),
+    model_name: model.name,
     data_file: resolve(dataFile),
     data_sha256: sha256(readFileSync(dataFile)),
+    data_fingerprint: dataFingerprint(rows),
     model_source: model.source,
     model_path: modelPath,
     model_fingerprint: modelFingerprint(modelPath, tokenizer),
   };
 }
 
-/** null when argv has no --resume; else the checkpoint and the command line to run. */
-export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeState | null> {
-  const given = flagTokens(argv, spec);
-  const r = given.find(([n]) => n === 'resume');
-  if (!r) return null;
-  const dir = resolve(r[1][0].includes('=') ? r[1][0].slice('--resume='.length) : (r[1][1] ?? ''));
-  const out = given.find(([n]) => n === 'out');
-  const outPath = out && (out[1][0].includes('=') ? out[1][0].slice('--out='.length) : out[1][1]);
-  if (outPath !== undefined && resolve(outPath) !== dir)
-    throw new UsageError(
-      `train --resume: a resumed run continues in its own folder ${dir}; --out ${outPath} differs (copy the folder there and resume the copy to continue elsewhere)`,
+export interface ResumeState {
+  /** the folder the run continues in (--resume DIR, or --out for a checkpoint file) */
+  dir: string;
+  checkpoint: TrainCheckpoint;
+  info: RunInfo;
+  /** the config the run continues with: the checkpoint's, with the new total steps and checkpoint interval */
+  config: TrainConfig;
+  /** the data file, model and tokenizer: the flags given, else the ones the checkpoint records */
+  data: string;
+  model: string;
+  tokenizer?: string;
+  /** DIR is a TRL train.py output folder: `checkpoint` is filled in by loadTrlResume once the model is loaded */
+  trl?: TrlState;
+}
+
+const fail = (msg: string): never => {
+  throw new UsageError(`train --resume: ${msg}`);
+};
+
+/** The checkpoint behind --resume PATH: a checkpoint.safetensors file, a folder holding one, or a TRL output folder. */
+async function readResume(path: string): Promise<Pick<ResumeState, 'checkpoint' | 'info' | 'trl'> & { file: boolean }> {
+  if (!existsSync(path)) fail(`${path} does not exist`);
+  if (statSync(path).isFile()) {
+    const f = await checkpointFromBytes(new Uint8Array(readFileSync(path)), path);
+    return { checkpoint: f.checkpoint, info: f.run, file: true };
+  }
+  const ck = resolve(path, CHECKPOINT_FILE);
+  if (existsSync(ck)) {
+    const f = await checkpointFromBytes(new Uint8Array(readFileSync(ck)), ck);
+    return { checkpoint: f.checkpoint, info: f.run, file: false };
+  }
+  const trlPath = resolve(path, TRL_STATE_FILE);
+  if (!existsSync(trlPath)) fail(`no ${CHECKPOINT_FILE} (nor a TRL ${TRL_STATE_FILE}) in ${path}`);
+  const trl = JSON.parse(readFileSync(trlPath, 'utf8')) as TrlState;
+  if (!trl.run)
+    fail(
+      `${trlPath} has no run record (its TRL bundle was not exported from a lab run's checkpoint); start a run with --adapter ${path} instead`,
     );
-  const path = resolve(dir, CHECKPOINT_FILE);
-  const trlPath = resolve(dir, TRL_STATE_FILE);
-  let file: CheckpointFile;
-  let trl: TrlState | undefined;
-  if (existsSync(path)) file = await decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
-  else if (existsSync(trlPath)) {
-    trl = JSON.parse(readFileSync(trlPath, 'utf8')) as TrlState;
-    if (!trl.run)
-      throw new UsageError(
-        `train: flag --resume: ${trlPath} has no run record (its TRL bundle was not exported from a lab run's checkpoint); start a run with --adapter ${dir} instead`,
-      );
-    const empty = { t: trl.adam_t, m: {}, v: {} };
-    const lora = { config: { ...trl.config.lora }, tensors: {} };
-    file = {
-      checkpoint: { step: trl.step, config: trl.config, lora, optimizer: empty, metrics: [] },
-      run: trl.run,
-      trainable: {},
-    };
-  } else throw new UsageError(`train: flag --resume: no ${CHECKPOINT_FILE} (nor a TRL ${TRL_STATE_FILE}) in ${dir}`);
-  // trained embedding rows travel as trainable/rows.* tensors; the Trainer resumes from them
-  const rowsFrom = file.checkpoint.config.trainRowsFrom;
-  if (rowsFrom !== undefined && !trl) file.checkpoint.rows = rowsFromTensors(file.trainable, rowsFrom, path);
-  const info = file.run as unknown as RunInfo;
-  if (!Array.isArray(info.argv))
-    throw new Error(`${path}: the checkpoint does not record the train flags it was run with`);
-  const optional: Spec = Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, { ...s, required: false }]));
-  const before = parseArgs(info.argv, optional, 'train');
-  const now = parseArgs(
-    given.filter(([n]) => n !== 'resume').flatMap(([, t]) => t),
-    optional,
-    'train',
-  );
-  /** path flags are the same when they resolve to the same file (the run may have started elsewhere) */
-  const same = (name: string): boolean =>
-    PATH_FLAGS.has(name) && typeof now[name] === 'string' && typeof before[name] === 'string'
-      ? resolveModelPath(String(now[name]), process.cwd()) === resolveModelPath(String(before[name]), info.cwd)
-      : String(now[name]) === String(before[name]);
-  for (const [name] of given) {
-    if (MAY_CHANGE.has(name) || name === 'out') continue;
-    if (!same(name))
-      throw new UsageError(
-        `train --resume: --${name} was ${JSON.stringify(before[name] ?? null)} in the checkpointed run, now ${JSON.stringify(now[name])}; a resumed run keeps its settings (only --steps, --backend, --json, --checkpoint-every may change)`,
+  const empty = { t: trl.adam_t, m: {}, v: {} };
+  const lora = { config: { ...trl.config.lora }, tensors: {} };
+  const checkpoint = { step: trl.step, config: trl.config, lora, optimizer: empty, metrics: [] };
+  return { checkpoint, info: trl.run as RunInfo, trl, file: false };
+}
+
+/** The --tokenizer a CLI run started with, resolved against where it started. */
+function recordedTokenizer(info: RunInfo): string | undefined {
+  const argv = info.argv ?? [];
+  const i = argv.indexOf('--tokenizer');
+  const eq = argv.find((t) => t.startsWith('--tokenizer='));
+  const t = eq ? eq.slice('--tokenizer='.length) : i >= 0 ? argv[i + 1] : undefined;
+  return t === undefined ? undefined : resolve(info.cwd ?? '.', t);
+}
+
+/**
+ * `train --resume PATH [--steps N] …`: the config comes from the checkpoint; `given` holds only the flags
+ * on the command line (parsed without defaults). Flags that set the trajectory are refused when they
+ * differ from the checkpoint's config, naming the field; --steps may extend the run.
+ */
+export async function prepareResume(given: Parsed): Promise<ResumeState> {
+  const from = resolve(String(given.resume));
+  const { checkpoint, info, trl, file } = await readResume(from);
+  const ck = checkpoint.config;
+  for (const [flag, v] of Object.entries(given)) {
+    if (MAY_CHANGE.has(flag)) continue;
+    const t = TRAJECTORY[flag];
+    if (!t) fail(`--${flag} cannot be given with --resume`);
+    const was = t[1](ck);
+    if (String(was) !== String(v))
+      fail(
+        `--${flag} ${v} would change the run: the checkpoint's config.${t[0]} is ${JSON.stringify(was)} (a resumed run keeps its config; --steps may extend it)`,
       );
   }
-  const overridden = new Set(given.map(([n]) => n).filter((n) => MAY_CHANGE.has(n) && n !== 'resume'));
-  const kept = flagTokens(info.argv, spec).filter(
-    ([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model',
-  );
-  const model = String(before.model);
-  const modelArg = model === EMBEDDED_NAME ? model : resolve(info.cwd, model);
-  const merged = [
-    ...kept.flatMap(([, t]) => t),
-    ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t),
-    '--model',
-    modelArg,
-    '--data',
-    info.data_file,
-    '--out',
-    dir,
-  ];
-  return { dir, file, info, argv: merged, ...(trl ? { trl } : {}) };
+  const out = given.out === undefined ? undefined : resolve(String(given.out));
+  if (!file && out !== undefined && out !== from)
+    fail(
+      `a resumed run continues in its own folder ${from}; --out ${String(given.out)} differs (copy the folder there and resume the copy to continue elsewhere)`,
+    );
+  const dir = file
+    ? (out ?? fail(`${from} is a checkpoint file: give --out DIR, the folder the run continues in`))
+    : from;
+  const cwd = info.cwd ?? process.cwd();
+  const data =
+    given.data !== undefined
+      ? String(given.data)
+      : (info.data_file ??
+        fail(
+          `the checkpoint records no data file (${info.source ?? 'its run'} has its rows elsewhere): give --data FILE with the rows it trained on`,
+        ));
+  const model =
+    given.model !== undefined
+      ? String(given.model)
+      : info.model_path !== undefined
+        ? info.model_path === EMBEDDED_NAME
+          ? EMBEDDED_NAME
+          : resolve(cwd, info.model_path)
+        : info.model_name === EMBEDDED_NAME
+          ? EMBEDDED_NAME
+          : fail(`the checkpoint records no model path (model ${info.model_name ?? 'unknown'}): give --model`);
+  const tokenizer = given.tokenizer !== undefined ? String(given.tokenizer) : recordedTokenizer(info);
+  const steps = given.steps === undefined ? ck.steps : Number(given.steps);
+  if (!Number.isInteger(steps)) fail(`--steps ${steps} is not a whole number`);
+  if (steps <= checkpoint.step)
+    fail(`the checkpoint is at step ${checkpoint.step}; --steps ${steps} leaves nothing to do`);
+  const config: TrainConfig = {
+    ...ck,
+    steps,
+    ...(given['checkpoint-every'] !== undefined ? { checkpointEvery: Number(given['checkpoint-every']) } : {}),
+    ...(given['grad-checkpointing'] !== undefined ? { checkpointing: !!given['grad-checkpointing'] } : {}),
+  };
+  return { dir, checkpoint, info, config, data, model, tokenizer, ...(trl ? { trl } : {}) };
 }
 
 /** A TRL train.py output folder: its adapter and optimizer state, converted to the lab's layout for `model`. */
@@ -251,7 +283,7 @@ export async function loadTrlResume(state: ResumeState, model: LoadedModel): Pro
     return new Uint8Array(readFileSync(p));
   };
   const adapterConfig = JSON.parse(new TextDecoder().decode(read('adapter_config.json')));
-  state.file.checkpoint = await checkpointFromTrlState(
+  state.checkpoint = await checkpointFromTrlState(
     state.trl,
     read(TRL_OPTIMIZER_FILE),
     adapterConfig,
@@ -260,68 +292,46 @@ export async function loadTrlResume(state: ResumeState, model: LoadedModel): Pro
   );
 }
 
-/** The --tokenizer of the checkpointed run, resolved against where it started. */
-function tokenizerOf(state: ResumeState): string | undefined {
-  const i = state.info.argv.indexOf('--tokenizer');
-  const eq = state.info.argv.find((t) => t.startsWith('--tokenizer='));
-  const t = eq ? eq.slice('--tokenizer='.length) : i >= 0 ? state.info.argv[i + 1] : undefined;
-  return t === undefined ? undefined : resolve(state.info.cwd, t);
-}
-
-/** Refuses a changed data file or config; returns the checkpoint with the (possibly new) total steps. */
+/**
+ * Refuses other data or another model than the checkpoint's, naming what differs; returns the
+ * checkpoint to resume from with the resumed config (new total steps).
+ */
 export function checkResume(
   state: ResumeState,
-  cfg: TrainConfig,
+  fp: string,
   model: LoadedModel,
   log: (s: string) => void,
-): CheckpointFile['checkpoint'] {
-  const ck = state.file.checkpoint;
-  if (!existsSync(state.info.data_file))
-    throw new Error(`train --resume: the data file ${state.info.data_file} is gone`);
-  const sha = sha256(readFileSync(state.info.data_file));
-  if (sha !== state.info.data_sha256)
+): TrainCheckpoint {
+  const { info, checkpoint: ck, config } = state;
+  const differs =
+    info.data_fingerprint !== undefined
+      ? fp !== info.data_fingerprint
+      : info.data_sha256 !== undefined && sha256(readFileSync(state.data)) !== info.data_sha256;
+  if (differs)
     throw new Error(
-      `train --resume: the data file ${state.info.data_file} changed since the checkpoint (sha256 ${state.info.data_sha256.slice(0, 12)}… → ${sha.slice(0, 12)}…); resume needs the same data`,
+      resolve(state.data) === info.data_file
+        ? `train --resume: the data file ${state.data} changed since the checkpoint (data_fingerprint ${info.data_fingerprint ?? info.data_sha256} → ${fp}); resume needs the same data`
+        : `train --resume: the rows of ${state.data} are not the ones the checkpoint trained on (data_fingerprint ${info.data_fingerprint ?? 'unrecorded'} → ${fp}); resume needs the same data`,
     );
-  if (state.info.model_fingerprint !== undefined) {
+  if (info.model_fingerprint !== undefined) {
     // the model is the one the run started with when its content is: the path may be spelled differently
-    const path = String(state.info.model_path);
-    const now = existsSync(path) || path === EMBEDDED_NAME ? modelFingerprint(path, tokenizerOf(state)) : null;
-    if (now !== state.info.model_fingerprint)
+    const path = resolveModelPath(state.model, process.cwd());
+    if (modelFingerprint(path, state.tokenizer) !== info.model_fingerprint)
       throw new Error(
-        now === null
-          ? `train --resume: the model ${path} is gone`
-          : `train --resume: the model ${path} changed since the checkpoint (its files differ); resume needs the same model`,
+        `train --resume: the model ${path} is not the one the checkpoint trained (model_fingerprint differs: its files changed or another model was given); resume needs the same model`,
       );
-  } else if (
-    resolveModelPath(model.source, state.info.cwd) !== resolveModelPath(state.info.model_source, state.info.cwd)
-  )
-    throw new Error(`train --resume: the model changed: ${state.info.model_source} → ${model.source}`);
-  const changed: string[] = [];
-  const flat = (o: unknown, p = ''): Record<string, string> =>
-    o && typeof o === 'object' && !Array.isArray(o)
-      ? Object.assign({}, ...Object.entries(o).map(([k, v]) => flat(v, p ? `${p}.${k}` : k)))
-      : { [p]: JSON.stringify(o) };
-  const a = flat(ck.config);
-  const b = flat(cfg);
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
-    if (k !== 'steps' && k !== 'checkpointEvery' && a[k] !== b[k])
-      changed.push(`${k} ${a[k] ?? 'unset'} → ${b[k] ?? 'unset'}`);
-  if (changed.length) throw new Error(`train --resume: the config changed since the checkpoint: ${changed.join(', ')}`);
-  if (cfg.steps <= ck.step)
-    throw new UsageError(
-      `train --resume: the checkpoint is at step ${ck.step}; --steps ${cfg.steps} leaves nothing to do`,
-    );
-  if (cfg.steps !== ck.config.steps)
-    log(`resume: total steps ${ck.config.steps} → ${cfg.steps} (the cosine schedule stretches from here on)`);
-  log(`resume: from step ${ck.step} of ${cfg.steps} in ${state.dir}`);
-  return { ...ck, config: { ...ck.config, steps: cfg.steps, checkpointEvery: cfg.checkpointEvery } };
+  } else if (info.model_name !== undefined && info.model_name !== model.name)
+    fail(`the checkpoint trained ${info.model_name} (model_name), but --model ${state.model} is ${model.name}`);
+  if (config.steps !== ck.config.steps)
+    log(`resume: total steps ${ck.config.steps} → ${config.steps} (the cosine schedule stretches from here on)`);
+  log(`resume: from step ${ck.step} of ${config.steps} in ${state.dir}`);
+  return { ...ck, config };
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 /**
- * Periodic and signal-triggered checkpoints during the CLI step loop. SIGINT, SIGTERM and SIGHUP let the
+ * Checkpoints of a CLI run (the training loop asks for them every N steps, on a signal and at the end). SIGINT, SIGTERM and SIGHUP let the
  * current step finish, save, and exit 130, 143 or 129; a second signal exits at once (the files on disk are
  * whole either way: every write is atomic). When the run was started by cli/launch.mjs and that launcher is
  * gone (killed outright), the run saves and stops as on SIGHUP rather than training on unseen.
@@ -329,6 +339,9 @@ const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGI
 export class CliCheckpointer {
   /** the signal that asked the run to stop, once one arrived */
   interrupted: NodeJS.Signals | null = null;
+  private readonly stop = new AbortController();
+  /** aborted by SIGINT, SIGTERM, SIGHUP or a vanished launcher: the training loop checkpoints and returns */
+  readonly signal = this.stop.signal;
   private readonly launcher = Number(process.env.CLO_LAUNCHER_PID ?? 0);
   private readonly onSignal = (s: NodeJS.Signals) => {
     if (this.interrupted) {
@@ -336,11 +349,11 @@ export class CliCheckpointer {
       process.exit(SIGNAL_EXIT[s] ?? 130);
     }
     this.interrupted = s;
+    this.stop.abort();
   };
 
   constructor(
     readonly dir: string,
-    readonly every: number,
     readonly info: RunInfo,
     readonly model: LoadedModel,
   ) {
@@ -350,31 +363,22 @@ export class CliCheckpointer {
 
   async save(trainer: Trainer): Promise<void> {
     const checkpoint = await trainer.checkpoint();
-    atomicWriteFile(
-      resolve(this.dir, CHECKPOINT_FILE),
-      encodeCheckpoint({
-        checkpoint,
-        run: this.info as unknown as Record<string, unknown>,
-        trainable: checkpoint.rows ? rowsToTensors(checkpoint.rows) : {},
-      }),
-    );
+    atomicWriteFile(resolve(this.dir, CHECKPOINT_FILE), checkpointToBytes(checkpoint, this.info));
     await writeAdapterDir(this.dir, checkpoint.lora, this.model);
   }
 
-  /** After each step: periodic checkpoint; on a signal, saves and returns the exit code (130, 143 or 129). */
-  async afterStep(trainer: Trainer, log: (s: string) => void): Promise<number | null> {
-    // let pending signal events run: a cpu-backend step only awaits microtasks
+  /** Between steps: lets pending signal events run (a cpu-backend step only awaits microtasks), checks the launcher. */
+  async poll(): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    if (!this.interrupted && this.launcher > 0 && process.ppid !== this.launcher) this.interrupted = 'SIGHUP';
-    if (this.interrupted) {
-      await this.save(trainer);
-      log(
-        `interrupted (${this.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${this.dir}; continue with: npm run lab -- train --resume ${this.dir}`,
-      );
-      return SIGNAL_EXIT[this.interrupted] ?? 130;
+    if (!this.interrupted && this.launcher > 0 && process.ppid !== this.launcher) {
+      this.interrupted = 'SIGHUP';
+      this.stop.abort();
     }
-    if (this.every > 0 && trainer.stepIndex % this.every === 0 && !trainer.done) await this.save(trainer);
-    return null;
+  }
+
+  /** the exit code of an interrupted run: 130, 143 or 129 */
+  get exitCode(): number {
+    return SIGNAL_EXIT[this.interrupted ?? 'SIGINT'] ?? 130;
   }
 
   dispose(): void {

@@ -1,19 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Spec } from '../args';
+import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Parsed, type Spec } from '../args';
 import { atomicWriteFile, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadModelArg } from '../node-env';
 import { formatErrors } from '../../src/lib/data';
 import { rowSource } from '../../src/lib/data/rows';
 import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
+import { runTraining } from '../../src/lib/train/run-training';
 import { EAGER_MAX_CHARS } from '../../src/lib/train/train-items';
 import { openDataFile, type OpenedData } from '../data-source';
 import { checkInputFile, readInputText, STREAMED_FILE_MAX_BYTES, WHOLE_FILE_MAX_BYTES } from '../input-files';
 import { defaultTrainConfig, TRAIN_DEFAULTS } from '../../src/lib/train/defaults';
 import { OBJECTIVES, getObjective } from '../../src/lib/objectives/index';
-import type { TrainObjectiveName } from '../../src/lib/train/types';
+import type { TrainConfig, TrainObjectiveName } from '../../src/lib/train/types';
+import type { LoadedModel } from '../../src/lib/model/model';
 import { addedRowsStart, parseTextRows, writeTrainedRows } from '../vocab-io';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { trainMemoryAdvice } from '../memory-guard';
@@ -24,6 +26,7 @@ import {
   loadTrlResume,
   prepareResume,
   runInfo,
+  type RunInfo,
 } from '../train-checkpoint';
 
 /** what `train --out DIR` writes (the adapter and checkpoint atomically at every save, run.json at the end) */
@@ -133,18 +136,8 @@ function ptRows(dataPath: string): OpenedData {
   return { ...p, shape: 'sft', format: 'jsonl', position: 'line', rows: rowSource(p.rows), close: () => {} };
 }
 
-export async function run(argvGiven: string[]): Promise<number> {
-  if (argvGiven.includes('--help'))
-    return (
-      console.log(
-        helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC),
-      ),
-      0
-    );
-  const resume = await prepareResume(argvGiven, SPEC);
-  const argv = resume ? resume.argv : argvGiven;
-  const a = parseArgs(argv, SPEC, 'train');
-  const objective = a.objective as TrainObjectiveName;
+/** The TrainConfig of a new run from its flags (the model-dependent parts are set once it is loaded). */
+function configFromFlags(a: Parsed): TrainConfig {
   const targets =
     String(a['lora-targets']) === 'none'
       ? []
@@ -155,26 +148,11 @@ export async function run(argvGiven: string[]): Promise<number> {
   for (const t of targets)
     if (!LINEAR_NAMES.includes(t as LinearName))
       throw new UsageError(`train: flag --lora-targets: unknown target "${t}" (expected ${LINEAR_NAMES.join(',')})`);
-  const dataPath = a.data as string;
-  checkInputFile('train', 'data', dataPath, objective === 'pt' ? WHOLE_FILE_MAX_BYTES : STREAMED_FILE_MAX_BYTES);
-  // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
-  const outDir = checkOutDir(
-    'train',
-    'out',
-    a.out as string | undefined,
-    [
-      { flag: 'data', path: dataPath },
-      { flag: 'model', path: a.model as string },
-      { flag: 'tokenizer', path: a.tokenizer as string | undefined },
-    ],
-    { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] },
-  );
-  const unlock = lockOutDir(outDir, 'train');
   if ((a['warmup-steps'] as number) > (a.steps as number))
     throw new UsageError(
       `train: flag --warmup-steps (${a['warmup-steps']}) is longer than the run (--steps ${a.steps})`,
     );
-  const cfg = defaultTrainConfig(objective, {
+  return defaultTrainConfig(a.objective as TrainObjectiveName, {
     steps: intFlag(a, 'steps', 'train'),
     batchSize: intFlag(a, 'batch-size', 'train'),
     gradAccum: intFlag(a, 'grad-accum', 'train'),
@@ -196,9 +174,10 @@ export async function run(argvGiven: string[]): Promise<number> {
     },
     ...(a['grad-checkpointing'] ? { checkpointing: true } : {}),
   });
-  const log = (s: string) => process.stderr.write(s + '\n');
-  const backend = await initNodeBackend(a.backend as string | undefined, log);
-  const model = await loadModelArg(a.model as string, a.tokenizer as string | undefined);
+}
+
+/** The parts of a new run's config that depend on the loaded model: context, trained rows, rank. */
+function fitToModel(cfg: TrainConfig, a: Parsed, model: LoadedModel): void {
   // longer than the model's context: lowered, said on stderr, and recorded in run.json as the value used
   cfg.maxSeqLen = clampFlag(
     'train',
@@ -214,11 +193,52 @@ export async function run(argvGiven: string[]): Promise<number> {
     if (trainRowsFrom === undefined) throw new UsageError('train: --rows-lr needs --train-embeddings new');
     cfg.rowsLr = a['rows-lr'] as number;
   }
+  const targets = cfg.lora.targets;
   if (targets.length === 0 && trainRowsFrom === undefined)
     throw new UsageError('train: nothing to train (--lora-targets none needs --train-embeddings new)');
-
   const rankMsg = targets.length > 0 ? rankTooHigh(cfg.lora.r, model.config.dim, model.name) : null;
   if (rankMsg) throw new UsageError(`train: flag --lora-rank: ${rankMsg}`);
+}
+
+/** The spec with no defaults and nothing required: parsing gives only the flags on the command line. */
+const givenOnly = (spec: Spec): Spec =>
+  Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, { ...s, required: false, default: undefined }]));
+
+export async function run(argvGiven: string[]): Promise<number> {
+  if (argvGiven.includes('--help'))
+    return (
+      console.log(
+        helpText('train', 'Trains a LoRA adapter; writes the adapter (PEFT layout) and run.json to --out.', SPEC),
+      ),
+      0
+    );
+  // a resumed run takes its config from the checkpoint: only the flags given are parsed, and compared there
+  const resuming = argvGiven.some((t) => t === '--resume' || t.startsWith('--resume='));
+  const a = parseArgs(argvGiven, resuming ? givenOnly(SPEC) : SPEC, 'train');
+  const resume = resuming ? await prepareResume(a) : null;
+  const cfg = resume ? resume.config : configFromFlags(a);
+  const objective = cfg.objective;
+  const dataPath = resume ? resume.data : (a.data as string);
+  const modelArg = resume ? resume.model : (a.model as string);
+  const tokenizerArg = resume ? resume.tokenizer : (a.tokenizer as string | undefined);
+  checkInputFile('train', 'data', dataPath, objective === 'pt' ? WHOLE_FILE_MAX_BYTES : STREAMED_FILE_MAX_BYTES);
+  // the output folder is checked before any work (not after training): writable, not an input, no earlier run unless --overwrite
+  const outDir = checkOutDir(
+    'train',
+    'out',
+    resume ? resume.dir : (a.out as string | undefined),
+    [
+      { flag: 'data', path: dataPath },
+      { flag: 'model', path: modelArg },
+      { flag: 'tokenizer', path: tokenizerArg },
+    ],
+    { overwrite: !!a.overwrite || resume !== null, ownFiles: [...RUN_FILES] },
+  );
+  const unlock = lockOutDir(outDir, 'train');
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const backend = await initNodeBackend(a.backend as string | undefined, log);
+  const model = await loadModelArg(modelArg, tokenizerArg);
+  if (!resume) fitToModel(cfg, a, model);
   const memAdvice = trainMemoryAdvice(model, cfg, backend);
   if (memAdvice) throw new UsageError(`train: ${memAdvice}`);
 
@@ -243,20 +263,22 @@ export async function run(argvGiven: string[]): Promise<number> {
     log(`${dataPath}: skipped ${parsed.errors.length} of ${parsed.total} rows`);
   }
   let trainer: Trainer;
+  let info: RunInfo;
   try {
     if (resume) await loadTrlResume(resume, model);
-    trainer = Trainer.create(model, parsed.rows, cfg, resume ? checkResume(resume, cfg, model, log) : undefined);
+    info = runInfo(resume?.info.argv ?? argvGiven, dataPath, parsed.rows, model, modelArg, tokenizerArg);
+    trainer = Trainer.create(
+      model,
+      parsed.rows,
+      cfg,
+      resume ? checkResume(resume, info.data_fingerprint!, model, log) : undefined,
+    );
   } catch (e) {
     parsed.close();
     throw e;
   }
   mkdirSync(outDir, { recursive: true });
-  const ckpt = new CliCheckpointer(
-    outDir,
-    cfg.checkpointEvery,
-    runInfo(argv, dataPath, model, a.model as string, a.tokenizer as string | undefined),
-    model,
-  );
+  const ckpt = new CliCheckpointer(outDir, info, model);
   let skipsSaid = 0;
   /** rows skipped by the trainer (too long, ...): up front, or as batches meet them with lazy tokenization */
   const saySkips = () => {
@@ -279,37 +301,43 @@ export async function run(argvGiven: string[]): Promise<number> {
   };
   const t0 = performance.now();
   const memAfter: number[] = [];
-  while (!trainer.done) {
-    let m;
-    try {
-      m = await trainer.step();
-    } catch (e) {
-      // a non-finite loss or gradient stops before that step's update: keep the last finite state
-      if (e instanceof NonFiniteError && trainer.stepIndex > 0) {
-        await ckpt.save(trainer);
-        log(`the last finite state (step ${trainer.stepIndex}) is saved in ${outDir}`);
-      }
-      finish();
-      throw e;
+  let outcome;
+  try {
+    outcome = await runTraining(trainer, {
+      signal: ckpt.signal,
+      checkpointEvery: cfg.checkpointEvery,
+      onStep: (m) => {
+        saySkips();
+        memAfter.push(tf.memory().numTensors);
+        if (a.json) log(JSON.stringify(m));
+        else
+          log(
+            `step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`,
+          );
+      },
+      onCheckpoint: (_reason, t) => ckpt.save(t),
+      between: () => ckpt.poll(),
+    });
+  } catch (e) {
+    // a non-finite loss or gradient stops before that step's update: keep the last finite state
+    if (e instanceof NonFiniteError && trainer.stepIndex > 0) {
+      await ckpt.save(trainer);
+      log(`the last finite state (step ${trainer.stepIndex}) is saved in ${outDir}`);
     }
-    saySkips();
-    memAfter.push(tf.memory().numTensors);
-    if (a.json) log(JSON.stringify(m));
-    else
-      log(
-        `step ${m.step}/${cfg.steps} loss ${m.loss.toFixed(4)}${m['rewards/margins'] !== undefined ? ` margin ${m['rewards/margins'].toFixed(4)}` : ''} ${Math.round(m.tokens_per_s)} tok/s`,
-      );
-    const stop = await ckpt.afterStep(trainer, log);
-    if (stop !== null) {
-      finish();
-      return stop;
-    }
+    finish();
+    throw e;
+  }
+  if (outcome.status === 'aborted') {
+    log(
+      `interrupted (${ckpt.interrupted}) after step ${trainer.stepIndex}: checkpoint saved in ${outDir}; continue with: npm run lab -- train --resume ${outDir}`,
+    );
+    finish();
+    return ckpt.exitCode;
   }
   const seconds = (performance.now() - t0) / 1000;
-  await ckpt.save(trainer);
   ckpt.dispose();
   parsed.close();
-  const rowFiles = trainer.rows ? await writeTrainedRows(outDir, trainer.rows, model, a.model as string) : [];
+  const rowFiles = trainer.rows ? await writeTrainedRows(outDir, trainer.rows, model, modelArg) : [];
   const totalTokens = trainer.metrics.reduce((s, m) => s + m.tokens, 0);
   const runJson = {
     model: { name: model.name, source: model.source, config: model.config },

@@ -132,7 +132,13 @@ describe('train checkpoints and --resume', () => {
     );
     const lr = runSync(['--resume', dir, '--lr', '1e-3']);
     expect(lr.status).toBe(2);
-    expect(lr.stderr).toContain('--lr was 0.003 in the checkpointed run, now 0.001');
+    expect(lr.stderr).toContain("--lr 0.001 would change the run: the checkpoint's config.lr is 0.003");
+    // every flag of the config is compared with the checkpoint, by field
+    const objective = runSync(['--resume', dir, '--objective', 'dpo']);
+    expect(objective.status).toBe(2);
+    expect(objective.stderr).toContain(
+      `--objective dpo would change the run: the checkpoint's config.objective is "sft"`,
+    );
     appendFileSync(data, JSON.stringify({ prompt: 'A new row. ', response: 'It changes the data.' }) + '\n');
     const d = runSync(['--resume', dir]);
     expect(d.status).toBe(1);

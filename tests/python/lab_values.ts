@@ -287,7 +287,7 @@ async function continuation(out: string, objectives: string[]) {
     const trainer = Trainer.create(m, rows, cfg);
     for (let i = 0; i < 3; i++) await trainer.step();
     mkdirSync(ck, { recursive: true });
-    const saver = new CliCheckpointer(ck, 3, runInfo(argv, data, m, modelArg), m);
+    const saver = new CliCheckpointer(ck, runInfo(argv, data, rows, m, modelArg), m);
     await saver.save(trainer);
     saver.dispose();
     trainer.dispose();

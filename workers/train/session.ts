@@ -1,11 +1,13 @@
 /**
- * One training run inside the worker: step loop with pause/resume/stop, per-step events,
- * checkpoints every N steps and at pause/stop/end, persisted in RunStore (IndexedDB).
+ * One training run inside the worker: the training loop (src/lib/train/run-training.ts) with
+ * pause/resume/stop, per-step events, checkpoints every N steps and at pause/stop/end, persisted in
+ * RunStore (IndexedDB). Setting `phase` away from 'running' aborts the loop, which checkpoints and returns.
  */
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { TrainRow } from '../../src/lib/data/rows';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../../src/lib/train/types';
 import { Trainer } from '../../src/lib/train/trainer';
+import { runTraining } from '../../src/lib/train/run-training';
 import { RunStore, type RunRecord } from '../../src/lib/store/runs';
 import type { RunPhase, WorkerEvent } from './protocol';
 import { yieldToMessages } from '../host/lock';
@@ -15,7 +17,9 @@ type Post = (e: WorkerEvent) => void;
 type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export class TrainSession {
-  phase: RunPhase = 'paused';
+  private phase_: RunPhase = 'paused';
+  /** aborts the running loop (pause, stop) */
+  private abort: AbortController | null = null;
   private looping = false;
   private stepMs: number[] = [];
 
@@ -56,6 +60,15 @@ export class TrainSession {
     return s;
   }
 
+  get phase(): RunPhase {
+    return this.phase_;
+  }
+  /** 'paused' or 'stopped' while the loop runs: it stops before its next step and checkpoints. */
+  set phase(p: RunPhase) {
+    this.phase_ = p;
+    if (p !== 'running') this.abort?.abort();
+  }
+
   /** Starts or continues the step loop; returns when the run pauses, stops or finishes. */
   async run(): Promise<void> {
     const totalSteps = this.config.steps;
@@ -63,27 +76,28 @@ export class TrainSession {
     if (this.looping) return;
     this.looping = true;
     this.phase = 'running';
+    this.abort = new AbortController();
     await this.runs.update(this.runId, { status: 'running' });
     this.progress(totalSteps);
     try {
-      while (this.phase === 'running' && !this.trainer.done) {
-        const t0 = performance.now();
-        const m = await this.exclusive(() => this.trainer.step());
-        this.stepMs.push(performance.now() - t0);
-        if (this.stepMs.length > 20) this.stepMs.shift();
-        this.post({ type: 'metrics', runId: this.runId, metrics: m });
-        this.progress(totalSteps, m.tokens_per_s);
-        if (checkpointEvery > 0 && this.trainer.stepIndex % checkpointEvery === 0 && !this.trainer.done) {
-          await this.saveCheckpoint();
-        }
-        await yieldToMessages();
-      }
+      await runTraining(this.trainer, {
+        signal: this.abort.signal,
+        exclusive: this.exclusive,
+        checkpointEvery,
+        onStep: (m) => {
+          this.stepMs.push(m.ms);
+          if (this.stepMs.length > 20) this.stepMs.shift();
+          this.post({ type: 'metrics', runId: this.runId, metrics: m });
+          this.progress(totalSteps, m.tokens_per_s);
+        },
+        onCheckpoint: () => this.saveCheckpoint(),
+        between: yieldToMessages,
+      });
       // phase may have been changed by pause/stop messages while awaiting
       let ended = this.phase as RunPhase;
       if (this.trainer.done && ended === 'running') ended = 'completed';
       if (ended === 'running') ended = 'paused';
       this.phase = ended;
-      await this.saveCheckpoint();
       await this.runs.update(this.runId, { status: ended, metrics: this.trainer.metrics });
       this.progress(totalSteps);
       if (ended === 'completed' || ended === 'stopped') {

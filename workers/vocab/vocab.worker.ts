@@ -23,6 +23,7 @@ import { INIT_METHODS, type InitMethod } from '../../src/lib/vocab/init';
 import { bitsPerChar, tokensPerChar } from '../../src/lib/eval/bits-per-char';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { Trainer } from '../../src/lib/train/trainer';
+import { runTraining } from '../../src/lib/train/run-training';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type {
   CompareRow,
@@ -291,14 +292,22 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
       );
       const start = await bpcWithRows(ext, trainer, heldout);
       const losses: number[] = [];
-      while (!trainer.done) {
-        checkCancel(cmd.jobId);
-        const m = await trainer.step();
-        losses.push(m.loss);
-        post({ type: 'curve', jobId: cmd.jobId, init, step: m.step, loss: m.loss });
-        report(`train ${init}`, m.step, cmd.steps);
-        await nextTask();
-      }
+      // a cancel message lands between steps: it aborts the loop, and the job ends as cancelled
+      const stop = new AbortController();
+      checkCancel(cmd.jobId);
+      const outcome = await runTraining(trainer, {
+        signal: stop.signal,
+        onStep: (m) => {
+          losses.push(m.loss);
+          post({ type: 'curve', jobId: cmd.jobId, init, step: m.step, loss: m.loss });
+          report(`train ${init}`, m.step, cmd.steps);
+        },
+        between: async () => {
+          await nextTask();
+          if (current?.jobId === cmd.jobId && current.cancelled) stop.abort();
+        },
+      });
+      if (outcome.status === 'aborted') checkCancel(cmd.jobId);
       const end = await bpcWithRows(ext, trainer, heldout);
       const kept = cmd.keep ? await keepTrained(ext, base, trainer, cmd.steps, name, { start, end }) : undefined;
       out.push({ init, losses, bitsPerCharStart: start, bitsPerCharEnd: end, ...(kept ? { kept } : {}) });

@@ -2,7 +2,8 @@
  * Runs a recipe (docs/experiments.md): the evaluation suite on the base model, then each arm in
  * turn (train with the library Trainer, exactly as `lab train` would with the same settings, then
  * the suite on the trained arm). Progress lives in an ExperimentStore: the experiment record after
- * every phase and the current arm's checkpoint every `checkpointEvery` steps, so a run that is
+ * every phase and the current arm's checkpoint (checkpoint.safetensors bytes) every `checkpointEvery`
+ * steps and on cancel, so a run that is
  * interrupted (reload, crash, cancel) resumes in the arm it was in, on the same trajectory.
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -11,6 +12,8 @@ import type { DataSource } from '../eval/data';
 import { decodeDataBytes } from '../eval/data';
 import type { TrainRow } from '../data/rows';
 import { Trainer } from '../train/trainer';
+import { runTraining } from '../train/run-training';
+import { checkpointFromBytes, checkpointToBytes } from '../formats/checkpoint';
 import { defaultTrainConfig } from '../train/defaults';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from '../train/types';
 import { FullRank } from '../train/full-rank';
@@ -118,6 +121,20 @@ export function armConfig(recipe: Recipe, arm: Arm): TrainConfig {
 }
 
 const ckptKey = (armId: string) => `ckpt/${armId}`;
+
+/**
+ * The arm's checkpoint: stored as checkpoint.safetensors bytes (the page's and the CLI's format); a
+ * record from before, a TrainCheckpoint object, is read as it is.
+ */
+async function readArmCheckpoint(
+  store: ExperimentStore,
+  id: string,
+  armId: string,
+): Promise<TrainCheckpoint | undefined> {
+  const raw = await store.get<Uint8Array | TrainCheckpoint>(id, ckptKey(armId));
+  if (!raw) return undefined;
+  return raw instanceof Uint8Array ? (await checkpointFromBytes(raw, `${ckptKey(armId)}`)).checkpoint : raw;
+}
 const fullKey = (armId: string) => `full/${armId}`;
 const carryKey = (armId: string) => `carry/${armId}`;
 
@@ -209,7 +226,7 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
           arm.data.rows,
           model.tokenizer.chatTemplate ?? null,
         );
-        const ckpt = await env.store.get<TrainCheckpoint>(id, ckptKey(arm.id));
+        const ckpt = await readArmCheckpoint(env.store, id, arm.id);
         fullRank = arm.train?.fullRank ? new FullRank(model, arm.train.fullRank) : null;
         if (fullRank && ckpt) {
           const w = await env.store.get<Record<string, Float32Array>>(id, fullKey(arm.id));
@@ -222,26 +239,31 @@ export async function runExperiment(recipe: Recipe, id: string, env: ExperimentE
           `${arm.id}: ${ckpt ? `resuming at step ${ckpt.step} of` : 'training'} ${cfg.steps} steps, ${cfg.objective}, ${trainer.usableRows} rows${fullRank ? `, full rank ${arm.train!.fullRank!.join(',')}` : ''}`,
         );
         const priorSeconds = ckpt ? ckpt.metrics.reduce((s, m) => s + m.ms / 1000, 0) : 0;
-        while (!trainer.done) {
-          check();
-          const m = await trainer.step();
-          secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
-          report(
-            {
-              phase: `${arm.label}: step ${m.step}/${cfg.steps}`,
-              arm: arm.id,
-              step: m.step,
-              steps: cfg.steps,
-              metrics: m,
-            },
-            doneUntilArm(i) + m.step * stepWeight(),
-          );
-          if (cfg.checkpointEvery > 0 && m.step % cfg.checkpointEvery === 0 && !trainer.done) {
-            await env.store.set(id, ckptKey(arm.id), await trainer.checkpoint());
-            if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
-          }
-          await env.yieldEvery?.();
-        }
+        const saveArm = async (t: Trainer) => {
+          await env.store.set(id, ckptKey(arm.id), checkpointToBytes(await t.checkpoint(), { source: 'experiment' }));
+          if (fullRank) await env.store.set(id, fullKey(arm.id), await fullRank.snapshot());
+        };
+        const outcome = await runTraining(trainer, {
+          signal: env.signal,
+          checkpointEvery: cfg.checkpointEvery,
+          onStep: (m) => {
+            secPerStep = secPerStep === null ? m.ms / 1000 : 0.8 * secPerStep + 0.2 * (m.ms / 1000);
+            report(
+              {
+                phase: `${arm.label}: step ${m.step}/${cfg.steps}`,
+                arm: arm.id,
+                step: m.step,
+                steps: cfg.steps,
+                metrics: m,
+              },
+              doneUntilArm(i) + m.step * stepWeight(),
+            );
+          },
+          // the arm's checkpoint every N steps and when cancelled (the finished arm's is deleted below)
+          onCheckpoint: (reason, t) => (reason === 'end' || t.stepIndex === (ckpt?.step ?? 0) ? undefined : saveArm(t)),
+          between: env.yieldEvery,
+        });
+        if (outcome.status === 'aborted') throw new CancelledError('experiment cancelled');
         const trainSeconds = priorSeconds + trainer.metrics.slice(ckpt?.step ?? 0).reduce((s, m) => s + m.ms / 1000, 0);
         const lora = await snapshotLora(trainer.lora);
         if (recipe.arms.some((a) => a.from === arm.id))

@@ -1,17 +1,21 @@
 /**
- * A TrainCheckpoint as one self-contained file (`checkpoint.safetensors`): the browser keeps its
- * checkpoints as structured-clone objects in IndexedDB (store/runs.ts); files (the CLI's `--out`
- * folder, downloads) use this encoding of the same TrainCheckpoint object.
+ * A TrainCheckpoint as one self-contained file (`checkpoint.safetensors`), the one checkpoint format of
+ * the page and the CLI: the browser keeps its checkpoints as structured-clone TrainCheckpoint objects in
+ * IndexedDB (store/runs.ts) and converts them losslessly to and from this file (checkpointToBytes,
+ * checkpointFromBytes: a page run's checkpoint downloads and resumes with `lab train --resume`, a CLI
+ * checkpoint imports into the page); the CLI's `--out` folder holds the same file.
  *
  * Tensors (F32):  `lora/<layer>.<target>/A|B`, `adam/m/<key>`, `adam/v/<key>` (optimizer keys are the
  * trainer's variable keys, e.g. `0.q_proj.A`), and `trainable/<name>` for any other trainable tensor
  * (e.g. new embedding rows): their Adam moments live under the same `adam/m|v/<name>` keys.
  * `__metadata__.clo_lab.checkpoint` holds the JSON rest: step, TrainConfig, LoRA config, Adam t,
- * metrics, a free-form `run` object (the CLI stores its flags and the data fingerprint there), and a
+ * metrics, the reference log-probs cached so far (DPO, CLO), a free-form `run` object (where the run came
+ * from: the CLI's flags, the model, the data fingerprint: RunInfo below), and a
  * CRC-32 of every tensor's bytes: decoding type-checks the JSON fields and refuses a tensor whose bytes
  * changed (a flipped bit in the optimizer state would otherwise resume silently).
  */
 import type { TrainCheckpoint } from '../train/types';
+import { rowsFromTensors, rowsToTensors } from '../train/trainable-rows';
 import { SafetensorsReader, writeSafetensors, type WriteTensor } from './safetensors';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -67,6 +71,7 @@ function checkMeta(meta: Record<string, unknown>, fileName: string): void {
   if (!Array.isArray(meta.metrics) || meta.metrics.some((m) => !isObj(m) || !isCount(m.step)))
     bad('metrics', 'a list of per-step metrics');
   if (meta.run !== undefined && !isObj(meta.run)) bad('run', 'an object');
+  if (meta.reference !== undefined && !isObj(meta.reference)) bad('reference', 'an object of log-probs');
   if (meta.crc32 !== undefined && !isObj(meta.crc32)) bad('crc32', 'an object of tensor checksums');
 }
 
@@ -97,6 +102,7 @@ export function encodeCheckpoint(f: CheckpointFile): Uint8Array {
     lora_config: c.lora.config,
     adam_t: c.optimizer.t,
     metrics: c.metrics,
+    ...(c.reference ? { reference: c.reference } : {}),
     run: f.run,
     crc32: Object.fromEntries([...tensors].map(([k, t]) => [k, crc32(t.data as Float32Array)])),
   };
@@ -147,8 +153,60 @@ export async function decodeCheckpoint(bytes: Uint8Array, fileName = CHECKPOINT_
       lora,
       optimizer,
       metrics: meta.metrics as TrainCheckpoint['metrics'],
+      ...(meta.reference ? { reference: meta.reference as Record<string, number> } : {}),
     },
     run: (meta.run as Record<string, unknown>) ?? {},
     trainable,
   };
+}
+
+/**
+ * Where a checkpoint came from, in its `run` record. Every field is optional: the page writes
+ * `source: 'page'`, the model name and the data fingerprint; the CLI adds its flags, the data file and
+ * its sha256, and the model's path and content fingerprint.
+ */
+export interface RunInfo {
+  /** 'page' or 'cli' */
+  source?: string;
+  /** the run's name (page) */
+  name?: string;
+  /** the base model's name, e.g. 'stories260K' */
+  model_name?: string;
+  /** dataFingerprint of the training rows (src/lib/data/fingerprint.ts) */
+  data_fingerprint?: string;
+  /** the data set's name (page) */
+  data_name?: string;
+  /** CLI: the flags the run started with */
+  argv?: string[];
+  /** CLI: the folder it ran in */
+  cwd?: string;
+  /** CLI: the data file, absolute */
+  data_file?: string;
+  /** CLI: sha256 of the data file's bytes */
+  data_sha256?: string;
+  model_source?: string;
+  /** CLI: --model resolved against `cwd` and through symlinks ('stories260K' as is) */
+  model_path?: string;
+  /** CLI: content fingerprint of that model when the run started */
+  model_fingerprint?: string;
+}
+
+/** A TrainCheckpoint (trained rows and reference log-probs included) as checkpoint.safetensors bytes. */
+export function checkpointToBytes(checkpoint: TrainCheckpoint, run: RunInfo): Uint8Array {
+  return encodeCheckpoint({
+    checkpoint: { ...checkpoint, rows: undefined },
+    run: run as Record<string, unknown>,
+    trainable: checkpoint.rows ? rowsToTensors(checkpoint.rows) : {},
+  });
+}
+
+/** The inverse of checkpointToBytes: the TrainCheckpoint (its trained rows restored) and its run record. */
+export async function checkpointFromBytes(
+  bytes: Uint8Array,
+  fileName = CHECKPOINT_FILE,
+): Promise<{ checkpoint: TrainCheckpoint; run: RunInfo }> {
+  const f = await decodeCheckpoint(bytes, fileName);
+  const from = f.checkpoint.config.trainRowsFrom;
+  if (from !== undefined) f.checkpoint.rows = rowsFromTensors(f.trainable, from, fileName);
+  return { checkpoint: f.checkpoint, run: f.run as RunInfo };
 }
