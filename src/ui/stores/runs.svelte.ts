@@ -49,6 +49,17 @@ export async function refreshRuns(): Promise<RunRecord[]> {
 
 onWorkerEvent((e) => {
   switch (e.type) {
+    case 'ready':
+      // a new worker (backend or model switch): a paused run stays live (its checkpoint is stored, and
+      // resume or stop name it to the new worker); a run that was taking steps there is gone with it
+      if (runs.live?.phase === 'running') {
+        awaiting = null;
+        runs.live = null;
+        runs.stopping = false;
+        releaseSlot();
+        void refreshRuns();
+      }
+      break;
     case 'log':
       if (e.history && e.runId) {
         runs.liveMetrics = [...e.history];
@@ -124,21 +135,25 @@ export const pauseRun = () => send({ type: 'pause' });
 export function stopRun(): void {
   // a paused run stops at once; a running one finishes the step it is in first
   if (runs.live?.phase === 'running') runs.stopping = true;
-  send({ type: 'stop' });
+  send({ type: 'stop', runId: runs.live?.runId });
 }
 
-/** Continues the paused live run, or resumes a stored run from its last checkpoint. */
+/**
+ * Continues the paused live run, or resumes a stored run from its last checkpoint. The run is always
+ * named: a worker that does not hold it (replaced by a backend switch) rebuilds it from its checkpoint.
+ */
 export function resumeRun(runId?: string): void {
   const cur = runs.live;
-  const name = runs.list.find((r) => r.id === (runId ?? cur?.runId))?.name ?? runId ?? cur?.runId ?? '';
+  const id = runId ?? cur?.runId;
+  const name = runs.list.find((r) => r.id === id)?.name ?? id ?? '';
   takeSlot(name);
   if (runId && cur?.runId !== runId) {
     runs.liveMetrics = [];
     runs.live = null;
   }
-  awaiting = runId ?? cur?.runId ?? null;
+  awaiting = id ?? null;
   try {
-    send({ type: 'resume', runId });
+    send({ type: 'resume', runId: id });
   } catch (err) {
     awaiting = null;
     releaseSlot();
