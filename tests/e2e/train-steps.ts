@@ -34,12 +34,16 @@ export async function storedRun(page: Page, runId: string): Promise<StoredRun> {
   );
 }
 
-/** Loads the bundled en–ko CLO pairs and opens the Train view with them selected and these settings. */
+/** Loads the bundled en–ko CLO pairs (unless stored) and opens the Train view with them selected and these settings. */
 export async function prepareCloRun(page: Page, settings: Record<string, number>): Promise<void> {
   await openView(page, 'Data');
   const set = page.locator(`[data-testid="bundled-dataset"][data-id="${CLO_SET}"]`);
-  await set.getByRole('button', { name: /^Load/ }).click();
-  await set.getByRole('button', { name: 'Use for training' }).click();
+  const use = set.getByRole('button', { name: 'Use for training' });
+  const load = set.getByRole('button', { name: /^Load/ });
+  // stored already (e.g. by another tab): no Load button
+  await expect(use.or(load)).toBeVisible();
+  if (await load.isVisible()) await load.click();
+  await use.click();
   await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('field-objective')).toHaveValue('clo');
   for (const [k, v] of Object.entries(settings)) await page.getByTestId(`field-${k}`).fill(String(v));
