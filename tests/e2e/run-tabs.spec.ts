@@ -32,6 +32,7 @@ test("a second tab sees the first tab's live run as running and cannot start a s
   await expect(rowInB).toHaveAttribute('data-status', 'running');
   await expect(rowInB).toContainText(/another tab/);
   await expect(rowInB.getByRole('button', { name: /^Resume/ })).toHaveCount(0);
+  await expect(b.getByTestId('other-tab-training')).toHaveText(/another tab trains tab-a-run on wasm/);
 
   // B's own training on the same device (the processor: wasm) is refused, naming A's run
   await prepareCloRun(b, { steps: 5, batchSize: 1, maxSeqLen: 64, checkpointEvery: 0 });
@@ -49,6 +50,7 @@ test("a second tab sees the first tab's live run as running and cannot start a s
   await a.getByTestId('pause').click();
   await expect(phase(a)).toHaveAttribute('data-phase', 'paused', { timeout: 60_000 });
   await expect(rowInB).toHaveAttribute('data-status', 'paused');
+  await expect(b.getByTestId('other-tab-training')).toHaveCount(0);
   await expect(rowInB.getByRole('button', { name: /^Resume/ })).toHaveCount(0);
 
   // A stops: B sees it stopped, and may resume it now
