@@ -19,8 +19,10 @@ export const presence = new PresenceState();
 
 const listeners: (() => void)[] = [];
 let shared: RunPresence | null = null;
+/** the runs open elsewhere and their phases, as last told to the listeners */
+let told = '';
 
-/** Called whenever the runs open elsewhere change (e.g. to list their stored state again). */
+/** Called when a run opens or closes elsewhere or changes phase there (not at each step), e.g. to list the stored runs again. */
 export function onElsewhereChange(fn: () => void): void {
   listeners.push(fn);
 }
@@ -33,6 +35,9 @@ function instance(): RunPresence | null {
     channel: new BroadcastChannel(RUNS_CHANNEL),
     onChange: () => {
       presence.elsewhere = new Map(p.elsewhere());
+      const now = [...p.elsewhere().values()].map((r) => `${r.runId}:${r.phase}`).join(',');
+      if (now === told) return;
+      told = now;
       for (const fn of listeners) fn();
     },
   });
