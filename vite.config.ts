@@ -1,7 +1,8 @@
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { VitePWA } from 'vite-plugin-pwa';
 
 /** Cross-origin isolation: lets the tfjs wasm backend use threads (SharedArrayBuffer). */
 const isolationHeaders = {
@@ -67,47 +68,37 @@ function tfjsWasmThreads(): Plugin {
   };
 }
 
-/** Writes precache-manifest.json (every built file and public file) for the hand-written service worker (public/sw.js). */
-function precacheManifest(): Plugin {
-  let outDir = 'dist';
-  let publicDir = 'public';
-  return {
-    name: 'clo-lab:precache-manifest',
-    apply: 'build',
-    configResolved(cfg) {
-      outDir = cfg.build.outDir;
-      publicDir = cfg.publicDir;
+/**
+ * The service worker (Workbox, generated at build time): offline after the first load. It precaches
+ * every built file and every public file: the app and its workers, the tfjs wasm binaries, the
+ * embedded model (public/models/) and the bundled data (public/data/): about 17 MiB in 46 files.
+ * The worker bundles (about 2.5 MB each, tfjs inside) are over Workbox's 2 MiB default per file,
+ * hence the raised limit (Workbox leaves a file over it out, with a warning). Cached responses
+ * keep the COOP/COEP headers the server sent, so a page served by the worker stays cross-origin
+ * isolated. A new build's worker takes over at once and drops the old precache.
+ */
+const PRECACHE_MAX_BYTES = 16 * 2 ** 20;
+
+function serviceWorker(): Plugin[] {
+  return VitePWA({
+    strategies: 'generateSW',
+    filename: 'sw.js',
+    injectRegister: false, // src/main.ts registers it
+    manifest: false,
+    workbox: {
+      globPatterns: ['**/*'],
+      globIgnores: ['**/*.map', 'sw.js', 'workbox-*.js'],
+      maximumFileSizeToCacheInBytes: PRECACHE_MAX_BYTES,
+      navigateFallback: 'index.html',
+      skipWaiting: true,
+      clientsClaim: true,
+      cleanupOutdatedCaches: true,
     },
-    generateBundle(_opts, bundle) {
-      const urls = new Set<string>(['/', '/index.html']);
-      for (const name of Object.keys(bundle)) {
-        if (!name.endsWith('.map')) urls.add('/' + name);
-      }
-      const walk = (dir: string) => {
-        for (const entry of readdirSync(dir)) {
-          const p = join(dir, entry);
-          if (statSync(p).isDirectory()) walk(p);
-          else urls.add('/' + relative(publicDir, p).split(sep).join('/'));
-        }
-      };
-      try {
-        walk(publicDir);
-      } catch {
-        /* no public dir */
-      }
-      urls.delete('/sw.js');
-      const version = Date.now().toString(36);
-      this.emitFile({
-        type: 'asset',
-        fileName: 'precache-manifest.json',
-        source: JSON.stringify({ version, outDir, urls: [...urls].sort() }, null, 1),
-      });
-    },
-  };
+  });
 }
 
 export default defineConfig({
-  plugins: [svelte(), tfjsWasm(), tfjsWasmThreads(), precacheManifest()],
+  plugins: [svelte(), tfjsWasm(), tfjsWasmThreads(), serviceWorker()],
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },
   // workers are bundled by their own plugin pipeline: the threaded-wasm fix must run there too

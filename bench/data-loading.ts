@@ -1,5 +1,5 @@
 /**
- * Data loading at scale (issue 16): time to the first training step and peak RSS of
+ * Data loading at scale: time to the first training step and peak RSS of
  * `train --steps 1` on a generated JSONL of --mb megabytes (SFT {prompt, response} rows of
  * story-like text, seeded), as a child process whose peak RSS (VmHWM) is read from /proc while it
  * runs, so a run killed at --timeout still has a figure. Writes one entry per run to

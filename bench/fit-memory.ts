@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { installLabKernels } from '../src/lib/model/kernels/install';
 import { estimatePeak, MEMORY_COEFFS } from '../src/lib/model/memory';
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import { loadModelArg } from '../cli/node-env';
@@ -26,6 +28,8 @@ const rows = (JSON.parse(readFileSync(file, 'utf8')).results as Row[])
   .filter((r) => r.peak_bytes !== undefined)
   .map((r) => ({ ...r, micro_batches: r.micro_batches ?? 1 }));
 await tf.setBackend('cpu');
+// the rows were measured on wasm: its kernels registered, the estimate takes the same decisions as there
+installLabKernels('wasm');
 const stories = (await loadModelArg('stories260K')).config;
 const shapes: Record<string, ModelConfig> = { stories260K: stories, big: BIG_6L, smollm135m: SMOLLM2_135M };
 const seqPerRow = (o: string) => (o === 'clo' ? 4 : o === 'sft' ? 1 : 2);

@@ -1,6 +1,6 @@
 /**
  * Tokenizer speed: Tok512Tokenizer.encode (priority-queue merges) against llama2.c's plain scan
- * (rescan after every merge, the lab's encoder before issue 16) on prompts of 1k..100k characters.
+ * (rescan after every merge) on prompts of 1k..100k characters.
  * The scan is only timed up to --scan-max characters (default 20,000): beyond that it takes minutes.
  * Run: node cli/launch.mjs bench/tokenizer-bench.ts [--scan-max N]
  */
@@ -15,7 +15,7 @@ export interface TokenizerSpeedRow {
   tokens: number;
   /** Tok512Tokenizer.encode (priority queue), ms */
   heap_ms: number;
-  /** the plain rescan (the encoder before issue 16), ms; null where skipped (> scanMax characters) */
+  /** the plain rescan, ms; null where skipped (> scanMax characters) */
   scan_ms: number | null;
 }
 

@@ -1,11 +1,12 @@
 import type { FlagSpec } from './args';
 import { NODE_BACKENDS } from '../src/lib/backend/order';
+import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
 
 /** Flags several commands share, defined once so their help and choices stay the same everywhere. */
 export const MODEL_FLAG: FlagSpec = {
   type: 'string',
-  help: 'stories260K, a llama2.c .bin, or a Hugging Face folder',
-  default: 'stories260K',
+  help: `${EMBEDDED_NAME}, a llama2.c .bin, or a Hugging Face folder`,
+  default: EMBEDDED_NAME,
 };
 export const TOKENIZER_FLAG: FlagSpec = {
   type: 'string',

@@ -7,6 +7,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend, type BackendChoice } from '../src/lib/backend/select';
 import { NODE_BACKENDS } from '../src/lib/backend/order';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
+import { installLabKernels } from '../src/lib/model/kernels/install';
+import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
 import { enableNodeWasmThreads, nodeWasmThreadsWanted } from './wasm-threads-node';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { LoraState } from '../src/lib/lora/types';
@@ -68,6 +70,8 @@ export async function initNodeBackend(
   } finally {
     threadsStarted();
   }
+  // the lab's changes to tfjs (eager backward, wasm kernels): docs/choices.md lists them
+  installLabKernels(choice.name);
   log(
     `backend: ${choice.name}${choice.adapterInfo ? ` (${[choice.adapterInfo.vendor, choice.adapterInfo.architecture].filter(Boolean).join(' ')})` : ''}`,
   );
@@ -81,12 +85,12 @@ function readBytes(path: string, what: string): Uint8Array {
 
 /** `--model`: 'stories260K', a llama2.c .bin (with --tokenizer), or a Hugging Face directory. */
 export async function loadModelArg(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
-  if (spec === 'stories260K') {
+  if (spec === EMBEDDED_NAME) {
     return loadLlama2c(
       readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'),
       readBytes(resolve(STORIES_DIR, 'tok512.bin'), '--model'),
-      'stories260K',
-      'stories260K',
+      EMBEDDED_NAME,
+      EMBEDDED_NAME,
       'stories260K.bin',
       'tok512.bin',
     );

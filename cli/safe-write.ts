@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, parse, relative, resolve, isAbsolute } from 'node:path';
 import { UsageError } from './args';
+import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
 
 const PARTIAL = /^\..*\.(\d+)-[a-z0-9]+\.partial$/;
 
@@ -106,7 +107,7 @@ function checkInputs(
   ownFiles: string[] | null,
 ): void {
   for (const inp of inputs) {
-    if (!inp.path || inp.path === 'stories260K') continue;
+    if (!inp.path || inp.path === EMBEDDED_NAME) continue;
     const ir = realish(inp.path);
     const what =
       outReal === ir
@@ -330,9 +331,4 @@ export function lockOutDir(dir: string, command: string): () => void {
   };
   process.on('exit', release);
   return release;
-}
-
-/** true when the folder has entries (used to word messages). */
-export function isNonEmptyDir(dir: string): boolean {
-  return existsSync(dir) && statSync(dir).isDirectory() && readdirSync(dir).length > 0;
 }

@@ -38,6 +38,7 @@ import {
 } from '../src/lib/formats/trl-state';
 import { writeAdapterDir } from './adapter-io';
 import { atomicWriteFile, removeStalePartials } from './safe-write';
+import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
 
 export const CHECKPOINT_FLAGS: Spec = {
   'checkpoint-every': {
@@ -68,7 +69,7 @@ export interface RunInfo {
 
 /** --model as a path resolved against `cwd` and through symlinks; the bundled 'stories260K' stays a name. */
 export function resolveModelPath(spec: string, cwd: string): string {
-  if (spec === 'stories260K') return spec;
+  if (spec === EMBEDDED_NAME) return spec;
   const abs = resolve(cwd, spec);
   try {
     return realpathSync(abs);
@@ -105,7 +106,7 @@ function hashFile(h: ReturnType<typeof createHash>, path: string): void {
  * checkpoint and tokenizer .bin (llama2.c). The bundled stories260K is its name.
  */
 export function modelFingerprint(path: string, tokenizer?: string): string {
-  if (path === 'stories260K') return path;
+  if (path === EMBEDDED_NAME) return path;
   const h = createHash('sha256');
   if (statSync(path).isDirectory()) {
     const names = readdirSync(path)
@@ -227,7 +228,7 @@ export async function prepareResume(argv: string[], spec: Spec): Promise<ResumeS
     ([n]) => !overridden.has(n) && n !== 'out' && n !== 'data' && n !== 'model',
   );
   const model = String(before.model);
-  const modelArg = model === 'stories260K' ? model : resolve(info.cwd, model);
+  const modelArg = model === EMBEDDED_NAME ? model : resolve(info.cwd, model);
   const merged = [
     ...kept.flatMap(([, t]) => t),
     ...given.filter(([n]) => overridden.has(n)).flatMap(([, t]) => t),
@@ -285,7 +286,7 @@ export function checkResume(
   if (state.info.model_fingerprint !== undefined) {
     // the model is the one the run started with when its content is: the path may be spelled differently
     const path = String(state.info.model_path);
-    const now = existsSync(path) || path === 'stories260K' ? modelFingerprint(path, tokenizerOf(state)) : null;
+    const now = existsSync(path) || path === EMBEDDED_NAME ? modelFingerprint(path, tokenizerOf(state)) : null;
     if (now !== state.info.model_fingerprint)
       throw new Error(
         now === null

@@ -28,6 +28,7 @@ import { mulberry32 } from '../../src/lib/model/sample';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { Trainer } from '../../src/lib/train/trainer';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -83,6 +84,7 @@ async function startWebgpu(): Promise<BackendChoice['adapterInfo']> {
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not start its webgpu backend');
   await tf.ready();
+  installLabKernels('webgpu');
   const info = adapter.info ?? {};
   const limits: Record<string, number> = {};
   for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'])

@@ -9,19 +9,12 @@ import { readInputText } from '../input-files';
 import { UsageError, helpText, intFlag, parseArgs, type Spec } from '../args';
 import { JsonFileStore } from '../json-file-store';
 import { englishSftRecords, formatErrors, importSummary } from '../../src/lib/data';
-import {
-  DEFAULT_CATALYST,
-  DEFAULT_INDICATORS,
-  LIBRETRANSLATE_DEFAULTS,
-  LibreTranslateTranslator,
-  PairJob,
-  cloPairs,
-  jobRecordOf,
-  pairsJsonl,
-  parallelTranslatorFromText,
-  validateMultiOptions,
-  type Translator,
-} from '../../src/lib/translate';
+import { DEFAULT_CATALYST, DEFAULT_INDICATORS, validateMultiOptions } from '../../src/lib/translate/multicomponent';
+import { LIBRETRANSLATE_DEFAULTS, LibreTranslateTranslator } from '../../src/lib/translate/libretranslate';
+import { PairJob } from '../../src/lib/translate/job';
+import { cloPairs, jobRecordOf, pairsJsonl } from '../../src/lib/translate/pairs';
+import { parallelTranslatorFromText } from '../../src/lib/translate/parallel';
+import type { Translator } from '../../src/lib/translate/types';
 
 const SPEC: Spec = {
   data: {

@@ -2,7 +2,7 @@ import { helpText, parseArgs, type Spec } from '../args';
 import { ADAPTER_FLAG, BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
 import { initNodeBackend, loadAdapterArg, loadModelArg } from '../node-env';
 import { scoreSequences } from '../../src/lib/model/score';
-import { tokenizePair } from '../../src/lib/objectives/logprobs';
+import { tokenizePair } from '../../src/lib/model/batch';
 
 const SPEC: Spec = {
   ...MODEL_FLAGS,

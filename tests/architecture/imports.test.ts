@@ -38,15 +38,6 @@ const LAYERS: Record<string, number> = {
 /** Packages that only exist in (or only make sense for) the DOM/UI side. */
 const UI_ONLY_PACKAGES = ['svelte', 'uplot'];
 
-/**
- * PENDING: violations that exist today and are being removed on another branch (batching and
- * token log-probs move from objectives/logprobs.ts into model/, and the model ↔ lora cycle is
- * broken). The lead empties this list after merging that branch. Listed edge by edge
- * ("from-file -> to-file", paths under src/lib); any violation not listed here fails, and so does an
- * entry that no longer occurs (remove it).
- */
-const PENDING: string[] = [];
-
 function listTs(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir)) {
@@ -144,9 +135,6 @@ function cycles(files: string[], edges: Edge[]): string[][] {
   return out;
 }
 
-const pendingSet = new Set(PENDING);
-const notPending = (e: Edge) => !pendingSet.has(`${e.from} -> ${e.to}`);
-
 describe('src/lib import graph', () => {
   const { files, edges } = scan();
 
@@ -160,20 +148,12 @@ describe('src/lib import graph', () => {
     ).toEqual([]);
   });
 
-  it('no upward or sideways imports between layers (except the PENDING list)', () => {
-    const found = layerViolations(edges);
-    expect(
-      found.filter((v) => !pendingSet.has(v)),
-      'imports against the layer order',
-    ).toEqual([]);
-    expect(
-      PENDING.filter((p) => !found.includes(p)),
-      'PENDING entries that no longer occur: remove them',
-    ).toEqual([]);
+  it('no upward or sideways imports between layers', () => {
+    expect(layerViolations(edges), 'imports against the layer order').toEqual([]);
   });
 
-  it('no import cycles between files (once the PENDING edges are gone)', () => {
-    expect(cycles(files, edges.filter(notPending))).toEqual([]);
+  it('no import cycles between files', () => {
+    expect(cycles(files, edges)).toEqual([]);
   });
 
   it('no Node built-ins, UI packages, src/ui, workers or .svelte files', () => {

@@ -18,6 +18,9 @@ import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { snapshotLora } from '../../src/lib/lora/lora';
 import type { LoraSnapshot } from '../../src/lib/lora/types';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 // Two short quadruples (English and Korean, so the Korean side is byte-fallback tokens), each sequence < 64 tokens.
 const ROWS: CloRow[] = [

@@ -1,10 +1,10 @@
 /**
- * Issue 16, in-process: strict flags (ranges declared with each flag, strict numbers and booleans,
+ * The CLI under bad input, in-process: strict flags (ranges declared with each flag, strict numbers and booleans,
  * prototype names, duplicates, clamps said and returned), safe writes (checked before work, never over
  * an input, temp + rename, no empty replacement, --overwrite), the translation cache's folder and
  * flush errors, the non-finite stop in training, NaN/Inf/F16-range refusal when writing safetensors,
  * adapter validation and Hugging Face config/layer checks; the CLI's non-finite stop keeps the last finite
- * checkpoint; a large data file reaches step 1 under a small heap. Each case was seen failing before its fix.
+ * checkpoint; a large data file reaches step 1 under a small heap.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

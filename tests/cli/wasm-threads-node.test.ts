@@ -29,9 +29,9 @@ const a = tf.tensor2d(Array.from({ length: 96 * 80 }, (_, i) => Math.sin(i)), [9
 const b = tf.tensor2d(Array.from({ length: 80 * 64 }, (_, i) => Math.cos(i * 0.7)), [80, 64]);
 const y = tf.matMul(a, b).dataSync();
 // the attention kernel in place on the heap (shared when threaded), on the helper thread when one is ready
-const { attentionHeads } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/attention.ts'))});
-const { attentionHelperJobs } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/attention-threads.ts'))});
-const { heapOf } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/wasm-heap.ts'))});
+const { attentionHeads } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/kernels/attention/attention.ts'))});
+const { attentionHelperJobs } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/kernels/attention/threads.ts'))});
+const { heapOf } = await import(${JSON.stringify(join(ROOT, 'src/lib/model/kernels/wasm-heap.ts'))});
 const [B, T, H, hd] = [2, 24, 4, 8];
 const q = tf.randomNormal([B, T, H, hd], 0, 1, 'float32', 1);
 const k = tf.randomNormal([B, T, H, hd], 0, 1, 'float32', 2);

@@ -150,6 +150,37 @@ describe('CSV', () => {
   });
 });
 
+describe('raw text for continued pretraining', () => {
+  it('{"text"} rows become sft rows with an empty prompt; a row missing its text names the line', () => {
+    const r = parseDataFile('{"text": "하나"}\n{"text": 2}\n{"text": "셋"}\n', 'ko.jsonl');
+    expect(r.shape).toBe('text');
+    expect(r.rows).toEqual([
+      { kind: 'sft', prompt: '', response: '하나' },
+      { kind: 'sft', prompt: '', response: '셋' },
+    ]);
+    expect(r.errors.map((e) => e.line)).toEqual([2]);
+    expect(r.errors[0].message).toMatch(/text/);
+  });
+
+  it('a .txt file is one text per non-blank line, numbered by physical line', () => {
+    const raw = parseRecords('첫 줄\r\n\n  \nsecond line\n', 'corpus.txt');
+    expect(raw.format).toBe('text');
+    expect(raw.records).toEqual([
+      { line: 1, value: { text: '첫 줄' } },
+      { line: 4, value: { text: 'second line' } },
+    ]);
+    const r = parseDataFile('첫 줄\n\nsecond line\n', 'corpus.txt');
+    expect(r.rows.map((x) => (x.kind === 'sft' ? x.response : ''))).toEqual(['첫 줄', 'second line']);
+    expect(formatErrors(parseDataFile('\n \n', 'blank.txt'))).toEqual(['blank.txt: file is empty (no rows)']);
+  });
+
+  it('text rows sit beside other shapes only as a majority: an instruction file keeps its shape', () => {
+    const r = parseDataFile(`${sft('a', 'b')}\n${sft('c', 'd')}\n{"text": "x"}\n`, 'mix.jsonl');
+    expect(r.shape).toBe('sft');
+    expect(r.errors.map((e) => e.line)).toEqual([3]);
+  });
+});
+
 describe('whole-file problems', () => {
   it('an empty file is one clear error', () => {
     for (const text of ['', '   \n\n']) {

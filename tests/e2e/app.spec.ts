@@ -303,6 +303,39 @@ test('importing JSONL with 2 broken rows reports exactly those rows; the dataset
   await expect(stored).toContainText('3');
 });
 
+test('a plain-text file imports one text per line and trains with continued pretraining', async ({ page }) => {
+  await page.goto('/');
+  await waitForEngine(page);
+  await forceBackend(page, 'wasm');
+  await openView(page, 'Data');
+  const texts = [
+    '옛날 옛적에 작은 고양이가 살았어요.',
+    '',
+    'Once upon a time there was a cat.',
+    '고양이는 매일 밖에서 놀았어요.',
+  ];
+  await page.getByLabel('Choose a data file').setInputFiles({
+    name: 'stories-ko.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(texts.join('\n') + '\n'),
+  });
+  const report = page.getByTestId('import-report');
+  await expect(report.getByTestId('accepted-count')).toHaveText('3');
+  await expect(report.getByTestId('rejected-count')).toHaveText('0');
+  await expect(page.getByTestId('dataset-preview')).toContainText('고양이는 매일 밖에서 놀았어요.');
+  await page
+    .locator('[data-testid="stored-dataset"][data-name="stories-ko.txt"]')
+    .getByRole('button', { name: 'Train on stories-ko.txt' })
+    .click();
+  await openView(page, 'Train');
+  await page.getByTestId('field-objective').selectOption('pt');
+  for (const [k, v] of Object.entries({ steps: 2, batchSize: 2, maxSeqLen: 32, warmupSteps: 0 }))
+    await page.getByTestId(`field-${k}`).fill(String(v));
+  await page.getByTestId('start').click();
+  await expect(phase(page)).toHaveAttribute('data-phase', 'completed', { timeout: 60_000 });
+  await expect(page.getByTestId('run-row').first()).toContainText('pt');
+});
+
 test('the validation report goes away when its dataset is deleted', async ({ page }) => {
   await page.goto('/');
   await openView(page, 'Data');
@@ -326,26 +359,33 @@ test('the validation report goes away when its dataset is deleted', async ({ pag
 test('works offline after the first load (service worker precache)', async ({ page, context }) => {
   await page.goto('/');
   await waitForEngine(page);
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-  });
-  // wait until the precache has every URL of the manifest
+  // the worker is active once its install has precached everything; it then controls the page
   await expect
-    .poll(
-      () =>
-        page.evaluate(async () => {
-          const m = await (await fetch('/precache-manifest.json')).json();
-          const names = await caches.keys();
-          if (!names.length) return false;
-          const cache = await caches.open(names[names.length - 1]);
-          return (await cache.keys()).length >= m.urls.length - 1;
-        }),
-      { timeout: 60_000 },
-    )
+    .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 60_000 })
     .toBe(true);
+  const cached = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    const paths: string[] = [];
+    for (const name of await caches.keys())
+      for (const req of await (await caches.open(name)).keys()) paths.push(new URL(req.url).pathname);
+    return paths;
+  });
+  expect(cached).toEqual(
+    expect.arrayContaining([
+      '/index.html',
+      '/tfjs-wasm/tfjs-backend-wasm-threaded-simd.wasm',
+      '/models/stories260K/stories260K.bin',
+      '/models/stories260K/tok512.bin',
+      '/data/manifest.json',
+      '/data/kobest/copa.test.jsonl.gz',
+    ]),
+  );
+  expect(cached.filter((p) => p.startsWith('/assets/') && p.includes('.worker-')).length).toBeGreaterThanOrEqual(4);
   await context.setOffline(true);
   await page.reload();
   await waitForEngine(page);
+  // served by the worker and still cross-origin isolated (the cached responses keep COOP/COEP)
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null && crossOriginIsolated)).toBe(true);
   await openView(page, 'Model');
   await expect(page.getByTestId('model-info')).toContainText('stories260K');
   await openView(page, 'Data');

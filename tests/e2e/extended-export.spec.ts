@@ -1,5 +1,5 @@
 /**
- * Issue 10, "Must show": a merged export of an extended model loads in a fresh page and through the CLI
+ * A merged export of an extended model loads in a fresh page and through the CLI
  * with the same scores. The CLI extends stories260K (64 Korean tokens, mean init), trains the new rows and
  * a LoRA adapter with continued pretraining for 3 steps, exports the merged model, and scores it (KoBEST
  * COPA on 8 items with per-item log-likelihoods, English perplexity on 8 paragraphs, one greedy

@@ -3,9 +3,13 @@
  * tokenizer.json, tokenizer_config.json) to a folder, for the browser tests. The tokenizer is a
  * byte-level BPE with byte fallback (<0x00>…<0xFF>), so Korean and English text both encode. Shapes
  * differ from stories260K on purpose (dim 48, 3 layers, vocab 300) so a test can tell the models apart.
+ * serveModelFolder() serves such a folder over HTTP, with Range requests and a connection that drops.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, join } from 'node:path';
 import { defaultConfig } from '../../src/lib/model/config';
 import { randomWeights } from '../../src/lib/model/random';
 import { writeSafetensors } from '../../src/lib/formats/safetensors';
@@ -81,4 +85,89 @@ export function writeTinyHfLlama(dir: string, name = 'tiny-ko-llama', seed = 11)
   writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify(tok.tokenizerConfig));
   writeFileSync(join(folder, 'model.safetensors'), writeSafetensors(llamaTensors(weights, 'F32'), { format: 'pt' }));
   return folder;
+}
+
+export interface ServedRequest {
+  method: string;
+  /** path under the server, e.g. "/tiny/model.safetensors" */
+  path: string;
+  range: string | null;
+}
+
+export interface ModelServer {
+  /** the folder's URL, ending in "/" */
+  url: string;
+  /** every request, in order */
+  requests: ServedRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a model folder over HTTP with CORS (for a page on another origin), `Range: bytes=N-`
+ * (206 with Content-Range), and each file's sha256 as its ETag, as Hugging Face does for LFS files.
+ * With `dropFirst`, the first GET of that file sends about half the bytes and then cuts the connection.
+ */
+export async function serveModelFolder(folder: string, opts: { dropFirst?: string } = {}): Promise<ModelServer> {
+  const requests: ServedRequest[] = [];
+  let dropped = false;
+  const cors = {
+    'access-control-allow-origin': '*',
+    'access-control-allow-headers': 'range',
+    'access-control-expose-headers': 'content-length, content-range, etag, accept-ranges',
+    'cross-origin-resource-policy': 'cross-origin',
+  };
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const range = req.headers.range ?? null;
+    requests.push({ method: req.method ?? 'GET', path, range });
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, 'access-control-allow-methods': 'GET, HEAD' });
+      res.end();
+      return;
+    }
+    const name = path.split('/').slice(2).join('/');
+    const file = join(folder, name);
+    if (!name || name.includes('..') || !existsSync(file)) {
+      res.writeHead(404, { ...cors, 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    const body = readFileSync(file);
+    const headers: Record<string, string> = {
+      ...cors,
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag: `"${createHash('sha256').update(body).digest('hex')}"`,
+    };
+    const m = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    const from = m ? Number(m[1]) : 0;
+    if (m && from >= body.length) {
+      res.writeHead(416, { ...cors, 'content-range': `bytes */${body.length}` });
+      res.end();
+      return;
+    }
+    if (m) headers['content-range'] = `bytes ${from}-${body.length - 1}/${body.length}`;
+    headers['content-length'] = String(body.length - from);
+    res.writeHead(m ? 206 : 200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    if (opts.dropFirst === name && !dropped && req.method === 'GET') {
+      dropped = true;
+      // promise the whole file, send half, give the browser time to take it, hang up
+      res.write(body.subarray(from, from + ((body.length - from) >> 1)), () =>
+        setTimeout(() => res.socket?.destroy(), 500),
+      );
+      return;
+    }
+    res.end(body.subarray(from));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/${basename(folder)}/`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

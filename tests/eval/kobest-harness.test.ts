@@ -17,6 +17,9 @@ import { KOBEST_TASKS } from '../../src/lib/eval/tasks';
 import { forward } from '../../src/lib/model/forward';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { bundledSource, bundledRows, loadStories } from '../helpers/helpers';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const N = 4;
 

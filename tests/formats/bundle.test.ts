@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import { buildTrlBundle, cloDirections } from '../../src/lib/formats/trl-bundle';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { TrainRow } from '../../src/lib/data/rows';
-import { estimateMemory, checkMemory, loraParamCount } from '../../src/lib/model/memory';
+import {
+  estimatePeak,
+  checkBudget,
+  loraParamCount,
+  type MemoryLimits,
+  type MemoryRunShape,
+} from '../../src/lib/model/memory';
+import type { ModelConfig } from '../../src/lib/model/config';
 import { dirSource, fileChunks, loadHfModelFromDir } from '../../cli/node-files';
 import { createLora, snapshotLora, disposeLora } from '../../src/lib/lora/lora';
 import { toPeft, peftFileMap } from '../../src/lib/formats/peft';
@@ -146,9 +153,11 @@ describe('TRL bundle', () => {
 });
 
 describe('memory guard', () => {
+  const check = (c: ModelConfig, run: MemoryRunShape, limits: MemoryLimits) =>
+    checkBudget(estimatePeak(c, run), limits);
   it('counts LoRA parameters (the estimate itself is tested against measured peaks in model-memory-guard.test.ts)', () => {
     const c = tinyConfig('llama'); // d 16, h 24, L 2, H 4, V 40, q 16, kv 8
-    const e = estimateMemory(c, { batchSize: 2, seqLen: 10, lora: { r: 4, targets: ['q_proj', 'v_proj'] } });
+    const e = estimatePeak(c, { batchSize: 2, seqLen: 10, lora: { r: 4, targets: ['q_proj', 'v_proj'] } });
     // LoRA params: per layer r·(out+in): q 4·(16+16)=128, v 4·(8+16)=96 → 224 × 2 layers
     expect(loraParamCount(c, 4, ['q_proj', 'v_proj'])).toBe(448);
     expect(e.lora).toBe(448 * 4);
@@ -157,18 +166,18 @@ describe('memory guard', () => {
   });
   it('refuses with what to change', () => {
     const c = { ...tinyConfig('llama'), vocabSize: 32000 };
-    const buf = checkMemory(
+    const buf = check(
       c,
       { batchSize: 40, seqLen: 512, lora: { r: 8, targets: ['q_proj'] }, backend: 'webgpu' },
       { maxStorageBufferBindingSize: 128 * 2 ** 20 },
     );
     expect(buf.ok).toBe(false);
     // the logits are computed in blocks now; at batch 40 × 512 the attention scores (4 heads × 512²) are the largest buffer
-    expect(buf.message).toMatch(
+    expect(buf.advice).toMatch(
       /attention scores .* needs 160\.0 MiB but this GPU allows 128\.0 MiB per buffer \(batch 40 sequences, sequence 512, LoRA rank 8\); use a shorter sequence/,
     );
     expect(
-      checkMemory(
+      check(
         c,
         { batchSize: 1, seqLen: 64, lora: { r: 8, targets: ['q_proj'] }, backend: 'webgpu' },
         { maxStorageBufferBindingSize: 128 * 2 ** 20 },
@@ -183,7 +192,7 @@ describe('memory guard', () => {
       headDim: 64,
       vocabSize: 100,
     };
-    const tot = checkMemory(
+    const tot = check(
       big,
       {
         batchSize: 1,
@@ -193,10 +202,8 @@ describe('memory guard', () => {
       { totalBytes: 12 * 2 ** 20 },
     );
     expect(tot.ok).toBe(false);
-    expect(tot.message).toMatch(/^Not enough memory: .* use a lower LoRA rank or fewer target modules\.$/);
-    expect(checkMemory(big, { batchSize: 1, seqLen: 8 }, { totalBytes: 1000 }).message).toMatch(
-      /model weights alone need/,
-    );
+    expect(tot.advice).toMatch(/^Not enough memory: .* use a lower LoRA rank or fewer target modules\.$/);
+    expect(check(big, { batchSize: 1, seqLen: 8 }, { totalBytes: 1000 }).advice).toMatch(/model weights alone need/);
   });
 });
 

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openUrlSource, resolveModelBase, clearUrlCache, type UrlProgress } from '../../src/lib/formats/url-source';
 import { loadHfModel } from '../../src/lib/formats/hf-load';
 import { memoryStore } from '../../src/lib/store/memory';
+import { kvModelFiles } from '../../src/lib/store/model-files';
 import { disposeWeights } from '../../src/lib/model/weights';
 import { forward, type ModelLike } from '../../src/lib/model/forward';
 import { hfFixture } from '../helpers/hf-fixtures';
@@ -104,14 +105,16 @@ describe('URL loading from a static server', () => {
     );
   });
 
-  it('gives a clean error on a cut-off download and caches nothing for it', async () => {
+  it('gives a clean error on a cut-off download and keeps the part received, not marked complete', async () => {
     const store = memoryStore();
     const src = await openUrlSource(`${base}/cut/`, { store });
     const size = asBytes(single.files['model.safetensors']).length;
     await expect(loadHfModel(src, 'cut')).rejects.toThrow(
       new RegExp(`^${base.replace(/\./g, '\\.')}/cut/model\\.safetensors: download cut off at \\d+ of ${size} bytes`),
     );
-    expect((await store.keys('hf-url:')).some((k) => k.includes('model.safetensors'))).toBe(false);
+    const manifest = await kvModelFiles(store).manifest(`${base}/cut/`);
+    expect(manifest?.files['model.safetensors']).toMatchObject({ complete: false, expected: size });
+    expect(manifest!.files['model.safetensors'].size).toBeGreaterThan(0);
   });
 
   it('resolves Hugging Face repo ids', () => {

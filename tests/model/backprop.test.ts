@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { defaultConfig, type ModelConfig } from '../../src/lib/model/config';
-import { installEagerBackprop, uninstallEagerBackprop } from '../../src/lib/model/backprop';
-
+import { installEagerBackward, uninstallEagerBackward } from '../../src/lib/model/backprop';
+import { installWasmKernels } from '../../src/lib/model/kernels/install';
 import { cloCase, gpt2Variant, randomSeqs } from '../helpers/tiny-models';
 
 const tiny = { dim: 32, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 50, hiddenDim: 48, maxSeqLen: 32 };
@@ -18,9 +18,12 @@ const CONFIGS: Record<string, ModelConfig> = {
   'gpt2 (LayerNorm, GELU, biases)': gpt2Variant(tiny),
 };
 
+// the wasm kernels only: each test installs the eager backward itself, to compare it with tfjs's walk
+installWasmKernels();
+
 const makeSeqs = (n: number, V: number, seed: number) => randomSeqs(n, V, seed, 10, 14);
 
-afterEach(() => uninstallEagerBackprop());
+afterEach(() => uninstallEagerBackward());
 
 describe.each(['cpu', 'wasm'])('eager back-propagation (%s)', (backend) => {
   it.each(Object.keys(CONFIGS).flatMap((c) => [[c, false] as const, [c, true] as const]))(
@@ -43,7 +46,7 @@ describe.each(['cpu', 'wasm'])('eager back-propagation (%s)', (backend) => {
         return { loss, g, peak: prof.peakBytes, left: tf.memory().numTensors - before };
       };
       const tfjs = await run();
-      installEagerBackprop();
+      installEagerBackward();
       const eager = await run();
       expect(Number.isFinite(tfjs.loss)).toBe(true);
       expect(eager.loss).toBe(tfjs.loss);
@@ -68,7 +71,7 @@ describe.each(['cpu', 'wasm'])('eager back-propagation (%s)', (backend) => {
 describe('eager back-propagation: what it must not free', () => {
   it("keeps a caller's dy; a chain of nodes still gives the right gradient", async () => {
     await tf.setBackend('cpu');
-    installEagerBackprop();
+    installEagerBackward();
     const a = tf.tensor1d([1, 2, 3]);
     const dy = tf.tensor1d([1, 1, 1]);
     // y = (a·a)·2 with dy = 1: dy/da = 4a

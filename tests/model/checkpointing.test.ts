@@ -20,6 +20,9 @@ import type { LoadedModel } from '../../src/lib/model/model';
 import type { Tokenizer } from '../../src/lib/tokenizer/types';
 
 import { cloCase, gpt2Variant, randomSeqs } from '../helpers/tiny-models';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const tiny = { dim: 16, nLayers: 3, nHeads: 4, nKvHeads: 2, vocabSize: 40, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {

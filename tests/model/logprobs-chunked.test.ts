@@ -17,6 +17,9 @@ import {
 } from '../../src/lib/model/logprobs';
 import { releaseTransposes } from '../../src/lib/model/matmul';
 import { gaussian, mulberry32 } from '../../src/lib/model/sample';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 function randn(shape: number[], seed: number, std: number): tf.Tensor {
   const rng = mulberry32(seed);

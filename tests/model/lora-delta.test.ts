@@ -6,6 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loraDelta } from '../../src/lib/model/lora-delta';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 afterAll(() => tf.setBackend('cpu'));
 

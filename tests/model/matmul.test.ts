@@ -14,6 +14,9 @@ import {
   transposeCacheBytes,
 } from '../../src/lib/model/matmul';
 import { mulberry32 } from '../../src/lib/model/sample';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const rand = (n: number, seed: number) => {
   const r = mulberry32(seed);

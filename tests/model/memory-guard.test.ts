@@ -21,15 +21,18 @@ import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import { budgetFor, checkBudget, estimatePeak, WASM_HEAP_BYTES } from '../../src/lib/model/memory';
 import { getObjective } from '../../src/lib/objectives/index';
-import { installEagerBackprop, uninstallEagerBackprop } from '../../src/lib/model/backprop';
-
-const sequencesPerRow = (objective: string) => getObjective(objective).layout.length;
+import { installEagerBackward, uninstallEagerBackward } from '../../src/lib/model/backprop';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
 import { countParams, type ModelConfig } from '../../src/lib/model/config';
 import { BIG_6L, QWEN25_05B, SMOLLM2_135M } from '../../src/lib/model/reference-shapes';
 import { mulberry32 } from '../../src/lib/model/sample';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { TrainRow } from '../../src/lib/data/rows';
 import type { LinearName } from '../../src/lib/model/weights';
+
+installLabKernels('wasm');
+
+const sequencesPerRow = (objective: string) => getObjective(objective).layout.length;
 
 const LORA = { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as LinearName[] };
 const ROW: Record<'sft' | 'clo', TrainRow> = {
@@ -52,8 +55,8 @@ async function measureStep(
     [ROW[objective]],
     defaultTrainConfig(objective, { batchSize: rows, maxSeqLen: T, checkpointing }),
   );
-  // tfjs' own back-propagation instead of the eager one the trainer installs (src/lib/model/backprop.ts)
-  if (tfjsBackprop) uninstallEagerBackprop();
+  // tfjs' own back-propagation instead of the eager one installLabKernels installed (src/lib/model/backprop.ts)
+  if (tfjsBackprop) uninstallEagerBackward();
   const rng = mulberry32(7);
   const V = model.config.vocabSize;
   const seqs = Array.from({ length: rows * sequencesPerRow(objective) }, () => ({
@@ -65,7 +68,7 @@ async function measureStep(
     loss = (await trainer.step([seqs])).loss;
   });
   trainer.dispose();
-  installEagerBackprop();
+  installEagerBackward();
   return { peak: prof.peakBytes, loss };
 }
 

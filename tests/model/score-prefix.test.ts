@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { scoreSequences, scoreSharedPrefix } from '../../src/lib/model/score';
-import { tokenizePair } from '../../src/lib/objectives/logprobs';
+import { tokenizePair } from '../../src/lib/model/batch';
 import { createLora } from '../../src/lib/lora/lora';
 import { DEFAULT_LORA } from '../../src/lib/lora/types';
 import { loadStories } from '../helpers/helpers';

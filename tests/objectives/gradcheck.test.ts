@@ -13,14 +13,12 @@ import { createLora, loraVariables, withAdapterOff } from '../../src/lib/lora/lo
 import type { LoraState } from '../../src/lib/lora/types';
 import { LINEAR_NAMES, type LinearName } from '../../src/lib/model/weights';
 import { getObjective } from '../../src/lib/objectives';
-import {
-  disposeBatch,
-  packBatch,
-  sequenceLogprobs,
-  type PackedBatch,
-  type TokenizedSeq,
-} from '../../src/lib/objectives/logprobs';
+import { disposeBatch, packBatch, type PackedBatch, type TokenizedSeq } from '../../src/lib/model/batch';
+import { sequenceLogprobs } from '../../src/lib/model/logprobs';
 import { mulberry32 } from '../../src/lib/model/sample';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const tiny = { dim: 16, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 32, hiddenDim: 24, maxSeqLen: 32 };
 const CONFIGS: Record<string, ModelConfig> = {

@@ -19,6 +19,9 @@ import type { LoraState } from '../../src/lib/lora/types';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName, StepMetrics } from '../../src/lib/train/types';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const DATA = resolve(SHARED, 'data/instructions/paired_alpaca_koalpaca_en_ko.jsonl');
 const MAX_LEN = 128;

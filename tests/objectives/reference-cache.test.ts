@@ -17,7 +17,10 @@ import type { LoadedModel } from '../../src/lib/model/model';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { ObjectiveName, StepMetrics, TrainCheckpoint } from '../../src/lib/train/types';
-import type { TokenizedSeq } from '../../src/lib/objectives/logprobs';
+import type { TokenizedSeq } from '../../src/lib/model/batch';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const DATA = resolve(SHARED, 'data/instructions/paired_alpaca_koalpaca_en_ko.jsonl');
 const STEPS = 5;

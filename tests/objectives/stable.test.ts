@@ -6,6 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { log1mexp, logSigmoid } from '../../src/lib/objectives/stable';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 /** float64 reference of log(1 − e^a), with the spec's clamp a ≤ −1e-7. */
 function refLog1mexp(a: number): number {

@@ -31,8 +31,11 @@ import { parseDataFile } from '../../src/lib/data';
 import { Trainer } from '../../src/lib/train/trainer';
 import type { ObjectiveName, TrainConfig } from '../../src/lib/train/types';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
-import { tokenizePair } from '../../src/lib/objectives/logprobs';
+import { tokenizePair } from '../../src/lib/model/batch';
 import { hfFixture } from '../helpers/hf-fixtures';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 

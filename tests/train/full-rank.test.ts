@@ -11,7 +11,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { defaultConfig } from '../../src/lib/model/config';
 import { randomWeights } from '../../src/lib/model/random';
 import type { LoadedModel } from '../../src/lib/model/model';
-import { disposeBatch, packBatch, sequenceLogprobs } from '../../src/lib/objectives/logprobs';
+import { disposeBatch, packBatch } from '../../src/lib/model/batch';
+import { sequenceLogprobs } from '../../src/lib/model/logprobs';
 import { FullRank } from '../../src/lib/train/full-rank';
 import { Trainer } from '../../src/lib/train/trainer';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
@@ -19,6 +20,9 @@ import { scoreSequences } from '../../src/lib/model/score';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { loadStories } from '../helpers/helpers';
 import { DEFAULT_LORA } from '../../src/lib/lora/types';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 async function gradCheck(backend: string) {
   await tf.setBackend(backend);

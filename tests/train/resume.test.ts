@@ -14,6 +14,9 @@ import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { TrainCheckpoint } from '../../src/lib/train/types';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { loadStories, ROOT } from '../helpers/helpers';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 const N = 4;
 const K = 2;

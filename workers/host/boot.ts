@@ -17,7 +17,8 @@
  *  1. wasm: binaries from /tfjs-wasm/ (vite.config.ts serves and emits them); the threaded SIMD build
  *     when the page is cross-origin isolated (vite.config.ts makes it survive minification);
  *  2. backend: the forced one, or "auto" = BACKEND_ORDER with a software WebGPU adapter moved behind
- *     wasm (src/lib/backend/order.ts, the one list), reporting every skipped backend and why;
+ *     wasm (src/lib/backend/order.ts, the one list), reporting every skipped backend and why; then the
+ *     lab's patches to tfjs for it (installLabKernels, src/lib/model/kernels/install.ts);
  *  3. model: ModelSpec (src/lib/formats/model-spec.ts) → LoadedModel.
  * Guards that run before work: ./memory-guard.ts (memory) and ./adapter-fit.ts (adapter vs model).
  */
@@ -25,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend } from '../../src/lib/backend/select';
+import { installLabKernels } from '../../src/lib/model/kernels/install';
 import type { BackendName } from '../../src/lib/backend/order';
 import {
   EMBEDDED_MODEL,
@@ -193,6 +195,8 @@ export class ModelHost {
 export async function bootHost(opts: BootOptions, host: ModelHost): Promise<HostReady> {
   configureWasm(opts.threads);
   const picked = await selectAutoBackend(opts.backend ?? null);
+  // the lab's changes to tfjs (eager backward, wasm kernels): docs/choices.md lists them
+  installLabKernels(picked.name);
   host.onDownload = opts.onDownload;
   const spec = opts.model ?? EMBEDDED_MODEL;
   const model = await host.ensure(spec);

@@ -12,10 +12,6 @@ export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm',
 /** Backends that exist in Node (no WebGL there). */
 export const NODE_BACKENDS: readonly BackendName[] = BACKEND_ORDER.filter((b) => b !== 'webgl');
 
-export function isBackendName(v: unknown): v is BackendName {
-  return typeof v === 'string' && (BACKEND_ORDER as readonly string[]).includes(v);
-}
-
 export interface AutoOrder {
   order: BackendName[];
   /** why the order differs from BACKEND_ORDER (shown in the header / printed by the CLI); null when it does not */

@@ -7,13 +7,15 @@
  *   `line` is the physical line where the record starts (the header is line 1), so quoted
  *   newlines inside a field do not shift later line numbers. All values are strings; a `messages`
  *   cell holding a JSON array is decoded.
+ * - Plain text (file name ends in .txt): each non-blank line is one {"text": line} record, for
+ *   continued pretraining; `line` is the physical line.
  *
  * Nothing here knows about row shapes: that is shapes.ts.
  */
 import Papa from 'papaparse';
 import type { RowError } from './rows';
 
-export type FileFormat = 'jsonl' | 'json' | 'csv';
+export type FileFormat = 'jsonl' | 'json' | 'csv' | 'text';
 
 export interface RawRecord {
   line: number;
@@ -41,6 +43,7 @@ function extensionOf(fileName: string): string {
 export function detectFormat(text: string, fileName: string): FileFormat {
   const ext = extensionOf(fileName);
   if (ext === 'csv' || ext === 'tsv') return 'csv';
+  if (ext === 'txt') return 'text';
   const first = text.match(/\S/);
   if (first && first[0] === '[') return 'json';
   return 'jsonl';
@@ -160,6 +163,14 @@ function parseCsv(text: string, fileName: string): RawParse {
 }
 
 /** Splits file text into raw records. Never throws on bad content; problems come back as errors. */
+function parseTextLines(text: string): RawParse {
+  const records: RawRecord[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() !== '') records.push({ line: i + 1, value: { text: line } });
+  });
+  return { format: 'text', position: 'line', records, errors: [], fileError: null };
+}
+
 export function parseRecords(text: string, fileName: string): RawParse {
   const clean = stripBom(text);
   const format = detectFormat(clean, fileName);
@@ -172,7 +183,13 @@ export function parseRecords(text: string, fileName: string): RawParse {
   };
   if (clean.trim() === '') return empty;
   const out =
-    format === 'csv' ? parseCsv(clean, fileName) : format === 'json' ? parseJsonArray(clean) : parseJsonl(clean);
+    format === 'csv'
+      ? parseCsv(clean, fileName)
+      : format === 'json'
+        ? parseJsonArray(clean)
+        : format === 'text'
+          ? parseTextLines(clean)
+          : parseJsonl(clean);
   if (!out.fileError && out.records.length === 0 && out.errors.length === 0) {
     out.fileError = format === 'json' ? 'JSON array is empty (no rows)' : 'file has no rows';
   }

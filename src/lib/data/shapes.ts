@@ -10,6 +10,7 @@
  *   clo-paired   {en_instruction, en_input?, en_output, L_instruction, L_input?, L_output}
  *                for any language code L other than "en"                       → clo (templated)
  *   clo          {x_en, y_en, x_tgt, y_tgt, lang}                              → clo (verbatim)
+ *   text         {text}: raw text for continued pretraining                     → sft (prompt '', response = text)
  */
 import type { CloRow, RowKind, SftRow, TrainRow } from './rows';
 import { chatPrompt, instructionPrompt, type ChatMessage, type ChatTemplate, type InstructionParts } from './template';
@@ -23,7 +24,7 @@ import {
   type JsonObject,
 } from './validate';
 
-export type RowShape = 'sft' | 'alpaca' | 'chat' | 'preference' | 'clo-paired' | 'clo';
+export type RowShape = 'sft' | 'alpaca' | 'chat' | 'preference' | 'clo-paired' | 'clo' | 'text';
 
 export const SHAPE_KIND: Record<RowShape, RowKind> = {
   sft: 'sft',
@@ -32,6 +33,7 @@ export const SHAPE_KIND: Record<RowShape, RowKind> = {
   preference: 'preference',
   'clo-paired': 'clo',
   clo: 'clo',
+  text: 'sft',
 };
 
 export const SHAPE_FIELDS: Record<RowShape, string> = {
@@ -41,6 +43,7 @@ export const SHAPE_FIELDS: Record<RowShape, string> = {
   preference: '{prompt, chosen, rejected}',
   'clo-paired': '{en_instruction, en_input?, en_output, <lang>_instruction, <lang>_input?, <lang>_output}',
   clo: '{x_en, y_en, x_tgt, y_tgt, lang}',
+  text: '{text}',
 };
 
 /** A shape with its fields, for messages: `sft {prompt, response}`. */
@@ -76,6 +79,7 @@ export function detectShape(rec: JsonObject): RowShape | null {
   }
   if ('instruction' in rec) return 'alpaca';
   if ('prompt' in rec || 'response' in rec) return 'sft';
+  if ('text' in rec) return 'text';
   return null;
 }
 
@@ -85,7 +89,7 @@ export function unknownShapeReason(value: unknown): string {
   const keys = Object.keys(value);
   const shown =
     keys.length === 0 ? 'no fields' : `fields: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
-  return `unrecognised row shape (${shown}); expected SFT {prompt, response}, Alpaca {instruction, input?, output}, chat {messages}, preference {prompt, chosen, rejected} or CLO {en_instruction, en_output, <lang>_instruction, <lang>_output} / {x_en, y_en, x_tgt, y_tgt, lang}`;
+  return `unrecognised row shape (${shown}); expected SFT {prompt, response}, Alpaca {instruction, input?, output}, chat {messages}, preference {prompt, chosen, rejected} CLO {en_instruction, en_output, <lang>_instruction, <lang>_output} / {x_en, y_en, x_tgt, y_tgt, lang}, or raw text {text}`;
 }
 
 /** The target-language code of a clo-paired record (the one prefix other than "en"). */
@@ -205,6 +209,8 @@ export function toTrainRow(rec: JsonObject, shape: RowShape, template: ChatTempl
         yTgt: requiredString(rec, 'y_tgt'),
         lang: requiredString(rec, 'lang'),
       };
+    case 'text':
+      return { kind: 'sft', prompt: '', response: requiredString(rec, 'text') };
   }
 }
 
@@ -227,6 +233,7 @@ export function englishPartsOf(rec: JsonObject, shape: RowShape): InstructionPar
     }
     case 'preference':
     case 'clo':
+    case 'text':
       throw new RowProblem(`${shape} rows ${SHAPE_FIELDS[shape]} have no English instruction/output to translate`);
   }
 }

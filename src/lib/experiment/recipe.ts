@@ -8,6 +8,7 @@ import { INIT_METHODS, type InitMethod } from '../vocab/init';
 import { TRAIN_DEFAULTS } from '../train/defaults';
 import { LINEAR_NAMES, type LinearName } from '../model/weights';
 import { taskByName } from '../eval/tasks';
+import { EMBEDDED_NAME } from '../formats/model-spec';
 import { CHECK_METRICS, CHECK_OPS, type Check, type CheckMetric, type CheckOp } from './claims';
 
 /** How an arm reads its data file (paired en/target rows, or plain SFT rows). */
@@ -496,7 +497,7 @@ export function validateRecipe(v: unknown): Recipe {
     claim: str(o, 'claim', ''),
     source: str(o, 'source', ''),
     needs,
-    model: str(o, 'model', '', 'stories260K'),
+    model: str(o, 'model', '', EMBEDDED_NAME),
     budget,
     arms,
     suite: validateEval(

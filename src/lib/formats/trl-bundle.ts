@@ -19,7 +19,7 @@ import type { TrainRow } from '../data/rows';
 import type { TrainConfig } from '../train/types';
 import type { Tokenizer } from '../tokenizer/types';
 import { getObjective } from '../objectives';
-import { tokenizePair, type TokenizedSeq } from '../objectives/logprobs';
+import { tokenizePair, type TokenizedSeq } from '../model/batch';
 import { EpochSampler } from '../train/sampler';
 import { TRAIN_PY } from './trl-train-py';
 

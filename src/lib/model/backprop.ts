@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
  * tfjs-core's engine.gradients (4.22, dist/engine.js + dist/tape.js) walks the tape backwards and keeps
  * every intermediate gradient in a map, and every tensor a kernel saved for its gradient, until the
  * whole backward pass ends. So a training step peaks holding all saved activations *and* all
- * activation gradients at once. installEagerBackprop() replaces the engine's `gradients` with the same
+ * activation gradients at once. installEagerBackward() replaces the engine's `gradients` with the same
  * walk (same nodes, same order, same kernels, so the same floats) that additionally
  *  - disposes a node's output gradients once the node has back-propagated them (its producer is the
  *    only reader left: the walk is in reverse tape order, so every consumer came before), and
@@ -165,8 +165,11 @@ function eagerGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor
   });
 }
 
-/** Replace tfjs' engine.gradients with the eager-freeing walk (idempotent). */
-export function installEagerBackprop(): void {
+/**
+ * Replace tfjs' engine.gradients with the eager-freeing walk (idempotent), for the whole process: one of
+ * the patches installLabKernels (kernels/install.ts) makes at backend start.
+ */
+export function installEagerBackward(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   if (engine[ORIGINAL]) return;
   engine[ORIGINAL] = engine.gradients;
@@ -174,7 +177,7 @@ export function installEagerBackprop(): void {
 }
 
 /** Put tfjs' own engine.gradients back (tests compare both). */
-export function uninstallEagerBackprop(): void {
+export function uninstallEagerBackward(): void {
   const engine = tf.engine() as unknown as EngineInternals;
   if (!engine[ORIGINAL]) return;
   engine.gradients = engine[ORIGINAL];

@@ -3,9 +3,10 @@ import type { ModelConfig } from './config';
 import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
 import type { LoraState } from './adapter';
 import { applyRope, ropeTables, type RopeTables } from './rope';
-import { addSame, geluTanh, linear, norm, swiglu, type LoraApply } from './layers';
+import { addSame, geluTanh, linear, norm, type LoraApply } from './layers';
+import { swiglu } from './kernels/swiglu/swiglu';
 import { matMulFrozenT, matMulT } from './matmul';
-import { attention, attentionHeads } from './attention';
+import { attention, attentionHeads } from './kernels/attention/attention';
 
 export interface ForwardOptions {
   lora?: LoraState | null;

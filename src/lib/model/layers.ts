@@ -4,7 +4,6 @@ import type { Linear, Norm } from './weights';
 import type { LoraPair } from './adapter';
 import { frozenProductT, matMulFrozenT, matMulT, productT } from './matmul';
 import { loraDelta } from './lora-delta';
-import { wasmSwiglu, wasmSwigluAvailable } from './swiglu-wasm-op';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -49,34 +48,6 @@ export function addSame(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     gradFunc: (dy: tf.Tensor) => [dy.clone(), dy.clone()],
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(a, b) as tf.Tensor2D;
-}
-
-/**
- * SwiGLU's gate: silu(g)·u = g·σ(g)·u, the same forward kernels as autodiff's form, keeping only g and u
- * (autodiff keeps σ(g), g twice, g·σ(g) and u). With σ = σ(g):
- *   du = dy·g·σ    dg = dy·u·σ·(1 + g·(1 − σ))
- */
-export function swiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  if (swigluKernel && wasmSwigluAvailable()) return wasmSwiglu(g, u); // one SIMD pass each way, in place
-  const f = tf.customGrad(((gi: tf.Tensor, ui: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([gi, ui]);
-    return {
-      value: tf.mul(tf.mul(gi, tf.sigmoid(gi)), ui),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [gs, us] = saved;
-        const sg = tf.sigmoid(gs);
-        const dgs = tf.mul(dy, us);
-        return [tf.mul(tf.mul(dgs, sg), tf.add(1, tf.mul(gs, tf.sub(1, sg)))), tf.mul(dy, tf.mul(gs, sg))];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(g, u) as tf.Tensor2D;
-}
-
-let swigluKernel = true;
-/** Tests: false makes the wasm backend use the tf ops for SwiGLU too (to compare the two). */
-export function setSwigluKernel(on: boolean): void {
-  swigluKernel = on;
 }
 
 export interface LoraApply {

@@ -3,6 +3,7 @@ import { forwardHidden, lmHead, type ModelLike } from './forward';
 import type { LoraState } from './adapter';
 import type { PackedBatch } from './batch';
 import { matMulFrozenT, matMulT } from './matmul';
+import { plainProductsOnly } from './kernels/registry';
 
 /**
  * Per-token log-probabilities of the targets (docs/methods.md §1), without [B, T, V] tensors.
@@ -79,7 +80,7 @@ export function releaseHeadBlocks(w: tf.Tensor): void {
 /** Logits of rows h [n, D] against vocabulary block j: [n, vc]. */
 function blockLogits(h: tf.Tensor2D, w: tf.Tensor2D, vocab: number, j: number): tf.Tensor2D {
   if (vocab >= w.shape[0]) return matMulFrozenT(h, w);
-  if (tf.getBackend() === 'wasm') return tf.matMul(h, transposedBlocks(w, vocab)[j]);
+  if (plainProductsOnly()) return tf.matMul(h, transposedBlocks(w, vocab)[j]);
   const v0 = j * vocab;
   return tf.matMul(h, tf.slice(w, [v0, 0], [Math.min(vocab, w.shape[0] - v0), w.shape[1]]), false, true);
 }
@@ -168,7 +169,7 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
               // One vocabulary block at a time (its own tidy), only the running sum outlives a block.
               // With several blocks, d hᵀ = Σ_j W_jᵀ · (dl_j)ᵀ from the cached transposed blocks: a plain
               // product (no slice of W, which on wasm copies the whole head per piece).
-              const split = nv > 1 && tf.getBackend() === 'wasm';
+              const split = nv > 1 && plainProductsOnly();
               let acc: tf.Tensor | null = null;
               for (let j = 0; j < nv; j++) {
                 const g = tf.tidy(() => {

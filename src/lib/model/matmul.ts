@@ -1,19 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { shareWasmIdentity } from './wasm-identity';
-import { fastWasmSlice } from './wasm-slice';
+import { plainProductsOnly } from './kernels/registry';
 
 /**
  * Matrix products with layouts chosen per backend. tfjs-wasm runs only the plain A·B (no transposes,
  * batch 1) through XNNPACK; a transposed operand falls to a slow loop (measured here: [1024,64]·[172,64]ᵀ
  * 13.9 ms vs 1.5 ms for the same product untransposed). On wasm we therefore transpose explicitly and
- * give the products custom gradients that are plain products too. Elsewhere tf.matMul is used as is.
+ * give the products custom gradients that are plain products too (where kernels/registry.ts's
+ * plainProductsOnly says so). Elsewhere tf.matMul is used as is.
  */
-function plainOnly(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  shareWasmIdentity();
-  fastWasmSlice();
-  return true;
-}
 
 /**
  * Wᵀ copies of frozen weights, kept while W lives, up to DEFAULT_TRANSPOSE_CACHE_BYTES in all (first
@@ -70,20 +64,20 @@ export function releaseTransposes(ws: Iterable<tf.Tensor>): void {
 
 /** The value of x·Wᵀ for a frozen W [out, in], as matMulFrozenT computes it (no gradient of its own). */
 export function frozenProductT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (!plainOnly()) return tf.matMul(x, w, false, true);
+  if (!plainProductsOnly()) return tf.matMul(x, w, false, true);
   const wt = cachedTranspose(w);
   return wt ? tf.matMul(x, wt) : (tf.transpose(tf.matMul(w, tf.transpose(x))) as tf.Tensor2D);
 }
 
 /** The value of a·bᵀ as matMulT computes it (no gradient of its own). */
 export function productT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (!plainOnly()) return tf.matMul(a, b, false, true);
+  if (!plainProductsOnly()) return tf.matMul(a, b, false, true);
   return tf.matMul(a, tf.transpose(b));
 }
 
 /** x·Wᵀ for a frozen W [out, in]: gradient only for x (dx = dy·W). */
 export function matMulFrozenT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (!plainOnly()) return tf.matMul(x, w, false, true);
+  if (!plainProductsOnly()) return tf.matMul(x, w, false, true);
   const f = tf.customGrad(((xi: tf.Tensor) => ({
     value: frozenProductT(xi as tf.Tensor2D, w),
     gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
@@ -93,7 +87,7 @@ export function matMulFrozenT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 
 /** a·bᵀ with gradients for both (da = dy·b, db = dyᵀ·a), every product untransposed on wasm. */
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (!plainOnly()) return tf.matMul(a, b, false, true);
+  if (!plainProductsOnly()) return tf.matMul(a, b, false, true);
   const f = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ai, bi]);
     return {
@@ -112,7 +106,7 @@ export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  * is a transposed product (the slow loop: 4% of a 6-layer dim-256 step); here Cᵀ is made explicitly.
  */
 export function matMulConst(x: tf.Tensor2D, c: tf.Tensor2D): tf.Tensor2D {
-  if (!plainOnly()) return tf.matMul(x, c);
+  if (!plainProductsOnly()) return tf.matMul(x, c);
   const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
     save([c]); // the forward pass runs in a tidy: C (made per call) must be saved to outlive it
     return {

@@ -8,14 +8,15 @@
  *
  * The estimate (float32, 4 bytes a value; N = B·T positions of B sequences, d = dim, h = MLP hidden,
  * H = heads, L = layers, V = vocab) is the sum of
- *   weights      4 · params, plus on wasm the copies kept beside them (keptCopies): Wᵀ of frozen
+ *   weights      4 · params, plus on wasm (plainProductsOnly) the copies kept beside them (keptCopies): Wᵀ of frozen
  *                matrices up to 64 MiB (src/lib/model/matmul.ts) and, for a vocabulary cut into blocks,
  *                the head's transposed blocks (4 · V · d, src/lib/model/logprobs.ts)
  *   adapter      4 · P · 4  (LoRA values, their gradients, AdamW m and v)
  *   activations  what the policy pass holds when its backward pass starts: the tensors each block keeps
  *                for its gradient (the fused LoRA linears, norms and SwiGLU of layers.ts keep their
- *                inputs only; attention keeps its probabilities, except the wasm kernel of
- *                attention-kernel.ts, which keeps two floats per row and recomputes them), so
+ *                inputs only; attention keeps its probabilities, except where the kernel registry
+ *                picks the attention kernel (kernels/registry.ts, kernels/attention/: wasm), which
+ *                keeps two floats per row and recomputes them), so
  *                  per block  4 · (d·N·d + h·N·h + s·B·H·T²)          (all L blocks; s = 0 with the kernel)
  *                with checkpointing, each block's input (4·N·d per block) plus one block's worth (the
  *                block being recomputed and back-propagated). Back-propagation frees each gradient
@@ -33,6 +34,7 @@ import type { LinearName } from './weights';
 import { linearShape } from './adapter';
 import { chunkPlan, VOCAB_SPLIT_ABOVE } from './logprobs';
 import { DEFAULT_TRANSPOSE_CACHE_BYTES } from './matmul';
+import { kernelFor, plainProductsOnly } from './kernels/registry';
 
 export interface MemoryRunShape {
   /** sequences per forward pass (rows × the objective's layout.length) */
@@ -81,16 +83,6 @@ export interface BudgetCheck {
   /** one line: what does not fit and which knob to turn; empty when ok */
   advice: string;
 }
-
-/** Kept for older callers: checkMemory's result. */
-export interface MemoryCheck {
-  ok: boolean;
-  estimate: MemoryEstimate;
-  /** one line; empty when ok */
-  message: string;
-}
-
-/** Sequences one training row contributes (docs/methods.md §2): SFT 1, DPO/ORPO 2 (chosen, rejected), CLO 4. */
 
 /** The wasm heap tops out at 4 GiB (32-bit addresses). */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
@@ -155,17 +147,20 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const N = B * T;
   const training = run.training ?? true;
   const P = run.lora ? loraParamCount(c, run.lora.r, run.lora.targets) : 0;
-  const wasm = (run.backend ?? 'wasm') === 'wasm';
+  const backend = run.backend ?? 'wasm';
+  // the kernel registry's decisions for this backend, the same the step will take (kernels/registry.ts)
+  const plainProducts = plainProductsOnly(backend);
+  const attentionKernel = kernelFor('attention', { backend, headDim: c.headDim }) === 'kernel';
   const params = countParams(c);
   const emb = c.vocabSize * c.dim;
-  const weights = F * params + (wasm ? keptCopies(c) : 0);
+  const weights = F * params + (plainProducts ? keptCopies(c) : 0);
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;
   const k = MEMORY_COEFFS;
-  // the wasm attention kernel (attention-kernel.ts, head dims divisible by 4) keeps q, k, v and its output
+  // the attention kernel (kernels/attention/, wasm, head dims divisible by 4) keeps q, k, v and its output
   // (in the d term) and two floats per row, not the [B·H, T, T] probabilities the tf form keeps
-  const keptScores = wasm && c.headDim % 4 === 0 ? 0 : k.s * B * c.nHeads * T * T;
+  const keptScores = attentionKernel ? 0 : k.s * B * c.nHeads * T * T;
   const block = F * (k.d * N * c.dim + k.h * N * c.hiddenDim + keptScores);
   // one block's backward pass on top of what it keeps; the head's backward runs before any block's
   const blockBackward = k.back * block;
@@ -187,7 +182,7 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const candidates: [number, string][] = [
     [emb, 'embedding table'],
     [plan.rows * plan.vocab, 'logits block (positions × vocabulary)'],
-    [wasm && c.headDim % 4 === 0 ? 0 : B * c.nHeads * T * T, 'attention scores (batch × heads × sequence²)'],
+    [attentionKernel ? 0 : B * c.nHeads * T * T, 'attention scores (batch × heads × sequence²)'],
     [N * c.hiddenDim, 'MLP activations (batch × sequence × hidden)'],
   ];
   candidates.sort((a, b) => b[0] - a[0]);
@@ -204,9 +199,6 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
     run: { ...run },
   };
 }
-
-/** Older name of estimatePeak. */
-export const estimateMemory = estimatePeak;
 
 export function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
@@ -256,11 +248,4 @@ export function checkBudget(e: MemoryEstimate, limits: MemoryLimits): BudgetChec
     );
   }
   return { ok: true, estimateBytes: e.total, budgetBytes, advice: '' };
-}
-
-/** estimatePeak + checkBudget in one call (older API). */
-export function checkMemory(c: ModelConfig, run: MemoryRunShape, limits: MemoryLimits): MemoryCheck {
-  const estimate = estimatePeak(c, run);
-  const r = checkBudget(estimate, limits);
-  return { ok: r.ok, estimate, message: r.advice };
 }

@@ -15,7 +15,6 @@ export interface Norm {
 /** PEFT target names of the linear layers in one block. GPT-2 has no gate_proj. */
 export type LinearName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
 export const LINEAR_NAMES: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
-export const ATTENTION_TARGETS: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 
 export interface LayerWeights {
   attnNorm: Norm;

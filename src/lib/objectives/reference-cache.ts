@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelLike } from '../model/forward';
 import type { ModelWeights } from '../model/weights';
-import type { TokenizedSeq } from './logprobs';
+import type { TokenizedSeq } from '../model/batch';
 
 /**
  * Reference (adapter off, no dropout) log-probs of DPO / CLO sequences, computed once per sequence and

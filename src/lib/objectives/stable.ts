@@ -49,12 +49,3 @@ const log1mexpWithGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]
 export function log1mexp(a: tf.Tensor): tf.Tensor {
   return log1mexpWithGrad(a);
 }
-
-/** Plain-number versions (reference values for tests and CLI hand checks). */
-export function log1mexpNumber(a: number): number {
-  const x = Math.min(a, -1e-7);
-  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
-}
-export function logSigmoidNumber(z: number): number {
-  return z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z));
-}

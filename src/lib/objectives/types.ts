@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainRow } from '../data/rows';
 import type { Tokenizer } from '../tokenizer/types';
-import type { TokenizedSeq } from './logprobs';
+import type { TokenizedSeq } from '../model/batch';
 
 /** A sequence an objective asks the trainer to score: prompt and response text, used verbatim. */
 export interface PairText {

@@ -1,6 +1,6 @@
 /**
  * RunStore: training runs and their checkpoints, on any KeyValueStore (IndexedDB in the browser).
- * Framework-free: the train worker writes runs, the views read them, other helpers may add fields.
+ * Framework-free: the train worker writes runs, the views read them.
  *
  *   const runs = new RunStore();                  // idbStore() by default
  *   await runs.save(record);                      // create or replace a RunRecord

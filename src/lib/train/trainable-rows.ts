@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
-import { ensureWasmSegmentSum } from '../model/wasm-segment-sum';
 
 export interface RowsSnapshot {
   start: number;
@@ -68,7 +67,6 @@ export class TrainableRows {
     readonly head: tf.Variable<tf.Rank.R2> | null,
     model: LoadedModel,
   ) {
-    ensureWasmSegmentSum();
     const w = model.weights;
     this.embedPrefix = tf.slice(w.embed, [0, 0], [start, model.config.dim]);
     this.headPrefix = w.lmHead && head ? tf.slice(w.lmHead, [0, 0], [start, model.config.dim]) : null;

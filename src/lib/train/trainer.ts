@@ -6,7 +6,6 @@ import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora,
 import { getObjective, type Objective } from '../objectives';
 import { disposeBatch, packBatch, type TokenizedSeq } from '../model/batch';
 import { sequenceLogprobs } from '../model/logprobs';
-import { installEagerBackprop } from '../model/backprop';
 import { ReferenceCache, frozenReferenceModel } from '../objectives/reference-cache';
 import type { ModelLike } from '../model/forward';
 import { AdamW } from './adamw';
@@ -97,8 +96,6 @@ export class Trainer {
     opts: TrainerOptions,
   ) {
     this.objective = getObjective(config.objective);
-    // free each activation gradient and saved tensor as soon as back-propagation has used it (model/backprop.ts)
-    installEagerBackprop();
     const maxLen = Math.min(config.maxSeqLen, model.config.maxSeqLen);
     this.items = trainItems(this.objective, model.tokenizer, rows, maxLen, opts.tokenize ?? 'auto', opts.cacheIds);
     this.sampler = new EpochSampler(this.items.count, config.seed);

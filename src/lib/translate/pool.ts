@@ -1,35 +1,3 @@
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order.
- * The first rejection stops new calls from starting and is rethrown once the in-flight ones settle.
- */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  let firstError: unknown;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i], i);
-      } catch (err) {
-        if (!failed) {
-          failed = true;
-          firstError = err;
-        }
-      }
-    }
-  };
-  const n = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: n }, worker));
-  if (failed) throw firstError;
-  return results;
-}
-
 /** A counting semaphore: `run(fn)` waits until fewer than `limit` calls are running. */
 export class Semaphore {
   private active = 0;

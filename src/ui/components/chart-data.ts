@@ -79,6 +79,18 @@ export function overlayCurves(curves: CurveInput[]): { x: number[]; series: Over
   return { x: xs, series };
 }
 
+/**
+ * The loss curves of an experiment's arms on one axis: each arm's k-th recorded step at x = k (an
+ * arm of several stages counts on through them); null where the arm has no step k. Null when there
+ * are no arms.
+ */
+export function armLossCurves(
+  arms: { label: string; metrics: { loss: number }[] }[],
+): { x: number[]; series: OverlaySeries[] } | null {
+  if (arms.length === 0) return null;
+  return overlayCurves(arms.map((a) => ({ label: a.label, points: a.metrics.map((m, i) => [i + 1, m.loss]) })));
+}
+
 /** Series labels made unique (two runs with one name get "name (2)") so the legend tells them apart. */
 export function uniqueLabels(labels: string[]): string[] {
   const seen = new Map<string, number>();

@@ -1,7 +1,7 @@
 /**
- * The fused attention kernel (kernels/attention.wat, WebAssembly SIMD128). It runs either in place on
+ * The fused attention kernel (attention.wat, WebAssembly SIMD128). It runs either in place on
  * tfjs-backend-wasm's heap (forwardInMemory / backwardInMemory on byte offsets, through
- * attention-wasm-op.ts: no copies of the tensors) or, on other backends, over plain Float32Arrays copied
+ * wasm-op.ts: no copies of the tensors) or, on other backends, over plain Float32Arrays copied
  * into a memory of its own (attentionForward / attentionBackward). The kernel's own layout moves (row
  * gathers, the transposes of k and v to [hd, S] so that scores run 16 keys per SIMD step) cost
  * O(n·S·hd), small beside the O(n·R·S·hd) products.
@@ -15,9 +15,9 @@
  * kEnd[r] is 1 + the last key whose bias is not masked (> −1e8): masked keys have exp exactly 0, so
  * skipping the tail of causal rows is exact. Rows with no visible key use all S keys.
  */
-import { wasmBytes } from './kernels/attention-wasm';
-import { join, post, readyHelpers } from './attention-threads';
-import { instantiateKernel } from './wasm-heap';
+import { wasmBytes } from './attention-wasm';
+import { join, post, readyHelpers } from './threads';
+import { instantiateKernel } from '../wasm-heap';
 
 export interface Exports {
   mem: WebAssembly.Memory;
@@ -205,7 +205,7 @@ function ranges(n: number, parts: number): [number, number][] {
 
 /**
  * Runs `args(p0, p1, scratch)` for each range of pairs: the first on this thread, the others on the
- * memory's helper threads (attention-threads.ts) when they are ready; waits for all of them.
+ * memory's helper threads (threads.ts) when they are ready; waits for all of them.
  */
 function inParts(
   K: Exports,

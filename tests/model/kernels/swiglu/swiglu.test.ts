@@ -1,6 +1,6 @@
 /**
- * The SwiGLU kernel (src/lib/model/kernels/swiglu.wat via swiglu-wasm-op.ts, used by layers.ts swiglu on
- * wasm) against tfjs autodiff of g·sigmoid(g)·u: values and both gradients, on shapes whose size is not a
+ * The SwiGLU kernel (src/lib/model/kernels/swiglu/swiglu.wat via wasm-op.ts, which swiglu() takes where
+ * the kernel registry says so: wasm) against tfjs autodiff of g·sigmoid(g)·u: values and both gradients, on shapes whose size is not a
  * multiple of 4 (the one-lane tail), with large |g| (σ saturating to 0 and 1); and that it runs as the
  * CloLabSwiGLU kernels. Also: the generated module matches a fresh compile of swiglu.wat.
  */
@@ -9,12 +9,14 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { setSwigluKernel, swiglu } from '../../src/lib/model/layers';
-import { wasmBytes } from '../../src/lib/model/kernels/swiglu-wasm';
-import { compileWat, generatedModule, KERNEL_DIR } from '../../scripts/build-kernels';
+import { referenceSwiglu, swiglu } from '../../../../src/lib/model/kernels/swiglu/swiglu';
+import { wasmBytes } from '../../../../src/lib/model/kernels/swiglu/swiglu-wasm';
+import { installLabKernels } from '../../../../src/lib/model/kernels/install';
+import { compileWat, generatedModule, KERNEL_DIR } from '../../../../scripts/build-kernels';
+
+installLabKernels('wasm');
 
 afterAll(async () => {
-  setSwigluKernel(true);
   await tf.setBackend('cpu');
 });
 
@@ -48,10 +50,8 @@ describe('SwiGLU kernel on wasm', () => {
       expect(tf.max(tf.abs(x)).dataSync()[0]).toBeGreaterThan(1e-2);
       expect(relDiff(got[i], x)).toBeLessThan(2e-6);
     });
-    // the tf-ops path (setSwigluKernel(false)) is what other backends run: the same numbers
-    setSwigluKernel(false);
-    const ops = tf.grads(loss(swiglu))([g, u]);
-    setSwigluKernel(true);
+    // the reference path (tf ops) is what other backends run: the same numbers
+    const ops = tf.grads(loss(referenceSwiglu))([g, u]);
     ops.forEach((x, i) => expect(relDiff(got[i], x)).toBeLessThan(2e-6));
     tf.dispose([g, u, w, ...got, ...want, ...ops]);
   });
@@ -59,11 +59,11 @@ describe('SwiGLU kernel on wasm', () => {
 
 describe('generated swiglu bytes', () => {
   it('match a fresh compile of swiglu.wat', async () => {
-    const src = readFileSync(resolve(KERNEL_DIR, 'swiglu.wat'), 'utf8');
+    const src = readFileSync(resolve(KERNEL_DIR, 'swiglu/swiglu.wat'), 'utf8');
     const bytes = await compileWat('swiglu.wat', src);
     const shared = await compileWat('swiglu.wat', src, true);
     expect(Buffer.from(wasmBytes()).equals(Buffer.from(bytes))).toBe(true);
-    expect(readFileSync(resolve(KERNEL_DIR, 'swiglu-wasm.ts'), 'utf8')).toBe(
+    expect(readFileSync(resolve(KERNEL_DIR, 'swiglu/swiglu-wasm.ts'), 'utf8')).toBe(
       generatedModule('swiglu.wat', bytes, shared),
     );
   });

@@ -7,9 +7,10 @@ import {
   type Exports,
   type PreparedBias,
   type Scratch,
-} from './attention-kernel';
-import { wasmBytes } from './kernels/attention-wasm';
-import { heapAlloc, kernelOnBackend, offsetOf, type WasmBackendLike } from './wasm-heap';
+} from './kernel';
+import { wasmBytes } from './attention-wasm';
+import { heapAlloc, kernelOnBackend, offsetOf, type WasmBackendLike } from '../wasm-heap';
+import { registerLabKernel } from '../registry';
 
 /**
  * The attention kernel as two tfjs kernels of the wasm backend ('CloLabAttention' and its gradient),
@@ -62,10 +63,19 @@ function shapeOf(a: Attrs): AttentionShape {
   return { n, R, S, hd, scale, heads: B ? { B, T, H, Hkv } : undefined };
 }
 
-let registered = false;
-function register(): void {
-  if (registered) return;
-  registered = true;
+/**
+ * Registers the two kernels with tfjs for the wasm backend, and the op with the kernel registry
+ * (installLabKernels calls it; idempotent). The kernel takes head dims divisible by 4.
+ */
+export function registerWasmAttention(): void {
+  registerLabKernel({
+    op: 'attention',
+    backendName: 'wasm',
+    kernelName: FORWARD,
+    ready: (backend) => heapKernel(backend) !== null,
+    applies: ({ headDim }) => headDim === undefined || headDim % 4 === 0,
+  });
+  if (tf.getKernel(FORWARD, 'wasm')) return;
   tf.registerKernel({
     kernelName: FORWARD,
     backendName: 'wasm',
@@ -116,14 +126,10 @@ function register(): void {
   });
 }
 
-/** True when the current backend is wasm and the kernel can run on its heap. */
-export function wasmAttentionOpAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && heapKernel(tf.backend()) !== null;
-}
-
 /**
  * Attention through the in-place kernels, with its own gradient (the forward keeps q, k, v, out and the
  * row statistics; the backward recomputes P). Layouts as in AttentionShape; the output is outShape.
+ * Runs where kernelFor('attention') says 'kernel' (registered by registerWasmAttention, wasm backend).
  */
 export function wasmAttentionOp(
   sh: AttentionShape,
@@ -133,7 +139,6 @@ export function wasmAttentionOp(
   bias: tf.Tensor3D,
   outShape: number[],
 ): tf.Tensor {
-  register();
   const h = sh.heads;
   const attrs: Attrs = {
     n: sh.n,

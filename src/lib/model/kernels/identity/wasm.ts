@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
  * backward pass (saveTensorsForBackwardMode → clone), so a training step copied each saved activation
  * once more (~600 copies per stories260K step). Tensors are immutable and the wasm backend counts
  * references per buffer (its Reshape shares the buffer the same way), so Identity can share the input's
- * buffer instead, as the cpu and webgl backends do. Installed once, the first time the engine runs on wasm.
+ * buffer instead, as the cpu and webgl backends do. Installed by installLabKernels (../install.ts) at
+ * backend start.
  */
 let installed = false;
 

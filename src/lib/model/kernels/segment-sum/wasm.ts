@@ -2,6 +2,7 @@
  * tfjs-backend-wasm 4.22 has no UnsortedSegmentSum kernel, which is the gradient of gather (the
  * embedding lookup). Training embedding rows needs it, so a plain-JS kernel is registered for
  * wasm when none exists: out[s, :] = Σ_{i : seg[i] = s} x[i, :]. Other backends have their own.
+ * Installed by installLabKernels (../install.ts) at backend start.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1,12 +1,12 @@
 /**
- * The contiguous-slice fast path on the wasm backend (src/lib/model/wasm-slice.ts): slices, splits and
+ * The contiguous-slice fast path on the wasm backend (src/lib/model/kernels/slice/wasm.ts): slices, splits and
  * AdamW's flat split give what the cpu backend gives, for float32 and int32, contiguous and not (the
  * latter through tfjs's own kernel), including empty pieces.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { fastWasmSlice } from '../../src/lib/model/wasm-slice';
+import { fastWasmSlice } from '../../../../src/lib/model/kernels/slice/wasm';
 
 afterAll(async () => {
   await tf.setBackend('cpu');

@@ -5,10 +5,10 @@
  * at only ~1 GB/s. AdamW splits its flat update into one piece per adapter matrix every step (48 pieces
  * on the 6-layer model). Here contiguous slices of 4-byte dtypes are one copy inside the heap
  * (copyWithin), for Slice and for each piece of SplitV; other slices go to tfjs's own Slice. Installed
- * once, the first time the engine runs on wasm (beside wasm-identity.ts).
+ * by installLabKernels (../install.ts) at backend start, beside ../identity/wasm.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapOf, offsetOf } from './wasm-heap';
+import { heapOf, offsetOf } from '../wasm-heap';
 
 let installed = false;
 

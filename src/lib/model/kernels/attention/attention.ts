@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  attentionBackward,
-  attentionForward,
-  attentionKernelAvailable,
-  prepareBias,
-  type AttentionShape,
-  type PreparedBias,
-} from './attention-kernel';
-import { wasmAttentionOp, wasmAttentionOpAvailable } from './attention-wasm-op';
+import { attentionBackward, attentionForward, prepareBias, type AttentionShape, type PreparedBias } from './kernel';
+import { wasmAttentionOp } from './wasm-op';
+import { kernelFor } from '../registry';
 
 /**
  * Scaled dot-product attention over "pairs" (one pair = one batch row × one KV head, with the G query
@@ -29,10 +23,15 @@ import { wasmAttentionOp, wasmAttentionOpAvailable } from './attention-wasm-op';
  * loop by much, and the ~20 extra ops per pair (gathers, since wasm's slice copies its whole input per
  * piece) cost more than they saved.
  *
- * On the wasm backend (hd % 4 == 0, WebAssembly SIMD present) the whole op runs in the fused kernel of
- * attention-kernel.ts instead (`kernelAttention`): tfjs-wasm's batched products are a scalar loop on one
- * thread; the kernel never materialises the [n, R, S] scores, skips the masked tail of causal rows and
- * keeps only the row statistics (lse as max and 1/sum, [2, n, R]) for the backward pass.
+ * Where the kernel registry says 'kernel' (wasm backend, hd % 4 == 0, WebAssembly SIMD present) the
+ * whole op runs in the fused kernel of kernel.ts instead, in place on the wasm heap (wasm-op.ts):
+ * tfjs-wasm's batched products are a scalar loop on one thread; the kernel never materialises the
+ * [n, R, S] scores, skips the masked tail of causal rows and keeps only the row statistics (lse as max
+ * and 1/sum, [2, n, R]) for the backward pass.
+ *
+ * The forms, each callable on its own (tests, bench/attention-micro.ts): autodiffAttention (the
+ * reference, tfjs autodiff of the plain formula), fusedAttention (the custom gradient above, in tf ops)
+ * and kernelAttention (the WebAssembly kernel over copies, on any backend).
  */
 export function attention(
   q: tf.Tensor3D,
@@ -41,8 +40,21 @@ export function attention(
   bias: tf.Tensor3D,
   scale: number,
 ): tf.Tensor3D {
-  if (mode === 'autodiff') return autodiffAttention(q, k, v, bias, scale);
-  if (mode === 'kernel' || (mode === 'auto' && useKernel(q.shape[2]))) return kernelAttention(q, k, v, bias, scale);
+  if (kernelFor('attention', { headDim: q.shape[2] }) === 'kernel') {
+    const [n, R, hd] = q.shape;
+    return wasmAttentionOp({ n, R, S: k.shape[1], hd, scale }, q, k, v, bias, q.shape) as tf.Tensor3D;
+  }
+  return fusedAttention(q, k, v, bias, scale);
+}
+
+/** The custom-gradient form in tf ops (FlashAttention's backward on whole tensors): what other backends run. */
+export function fusedAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor3D {
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const qs = tf.mul(qi, scale) as tf.Tensor3D;
     const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(qs, ki as tf.Tensor3D, false, true), bias)));
@@ -76,26 +88,6 @@ export function autodiffAttention(
   return tf.matMul(tf.softmax(scores, -1), v) as tf.Tensor3D;
 }
 
-let heapOp = true;
-/** Tests: false makes the wasm backend take the copying path too (to compare the two). */
-export function setAttentionInPlace(on: boolean): void {
-  heapOp = on;
-}
-
-export type AttentionMode = 'auto' | 'fused' | 'autodiff' | 'kernel';
-let mode: AttentionMode = 'auto';
-/**
- * Force a form (tests, A/B benchmarks): 'auto' (the default) is the kernel on wasm where it applies and
- * 'fused' elsewhere; 'kernel' uses the WebAssembly kernel on any backend (it reads the tensors' data).
- */
-export function setAttentionMode(m: AttentionMode): void {
-  mode = m;
-}
-
-function useKernel(hd: number): boolean {
-  return tf.getBackend() === 'wasm' && hd % 4 === 0 && attentionKernelAvailable();
-}
-
 /** The kernel's view of each bias tensor (padded copy and per-row kEnd), computed once per tensor. */
 const prepared = new WeakMap<tf.Tensor, PreparedBias>();
 
@@ -112,9 +104,11 @@ function prepared3(bias: tf.Tensor3D): PreparedBias {
 const f32 = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
 
 /**
- * The fused WebAssembly kernel as a tf op with its own gradient: the forward saves q, k, v, out and
- * the row statistics (max and 1/sum: lse in two parts, [2, n, R]), not P; the backward recomputes P
- * row by row.
+ * The fused WebAssembly kernel over copies of the tensors (read out with dataSync, results as new
+ * tensors), on any backend, as a tf op with its own gradient: the forward saves q, k, v, out and the
+ * row statistics (max and 1/sum: lse in two parts, [2, n, R]), not P; the backward recomputes P row by
+ * row. Needs WebAssembly SIMD (attentionKernelAvailable); tests and benches compare it with the in-place
+ * kernel and the tf forms.
  */
 export function kernelAttention(
   q: tf.Tensor3D,
@@ -129,8 +123,8 @@ export function kernelAttention(
 
 /**
  * Attention in the projections' layouts, without transposes: q [B, T, H, hd], k, v [B, S, Hkv, hd]
- * (S = T, no cache) → [B·T, H·hd], by the kernel; null where the kernel does not apply (backend, mode,
- * hd % 4), and the caller takes the transposing path to attention().
+ * (S = T, no cache) → [B·T, H·hd], by the in-place kernel; null where the kernel registry says
+ * 'reference' (backend, hd % 4, forced), and the caller takes the transposing path to attention().
  */
 export function attentionHeads(
   q: tf.Tensor4D,
@@ -139,12 +133,28 @@ export function attentionHeads(
   bias: tf.Tensor3D,
   scale: number,
 ): tf.Tensor2D | null {
+  if (kernelFor('attention', { headDim: q.shape[3] }) !== 'kernel') return null;
+  return wasmAttentionOp(headsShape(q, k, scale), q, k, v, bias, headsOut(q)) as tf.Tensor2D;
+}
+
+/** attentionHeads by the kernel over copies (any backend where WebAssembly SIMD is present; tests). */
+export function kernelAttentionHeads(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor3D,
+  scale: number,
+): tf.Tensor2D {
+  return kernelOp(headsShape(q, k, scale), q, k, v, bias, headsOut(q)) as tf.Tensor2D;
+}
+
+function headsShape(q: tf.Tensor4D, k: tf.Tensor4D, scale: number): AttentionShape {
   const [B, T, H, hd] = q.shape;
   const [, S, Hkv] = k.shape;
-  if (!(mode === 'kernel' ? hd % 4 === 0 && attentionKernelAvailable() : mode === 'auto' && useKernel(hd))) return null;
-  const sh: AttentionShape = { n: B * Hkv, R: (H / Hkv) * T, S, hd, scale, heads: { B, T, H, Hkv } };
-  return kernelOp(sh, q, k, v, bias, [B * T, H * hd]) as tf.Tensor2D;
+  return { n: B * Hkv, R: (H / Hkv) * T, S, hd, scale, heads: { B, T, H, Hkv } };
 }
+
+const headsOut = (q: tf.Tensor4D): number[] => [q.shape[0] * q.shape[1], q.shape[2] * q.shape[3]];
 
 function kernelOp(
   sh: AttentionShape,
@@ -154,8 +164,6 @@ function kernelOp(
   bias: tf.Tensor3D,
   outShape: number[],
 ): tf.Tensor {
-  // on wasm: in place on the backend's heap; elsewhere (mode 'kernel' on cpu, tests) over copies
-  if (heapOp && wasmAttentionOpAvailable()) return wasmAttentionOp(sh, q, k, v, bias, outShape);
   const pb = prepared3(bias);
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const { out, stats } = attentionForward(sh, f32(qi), f32(ki), f32(vi), pb);

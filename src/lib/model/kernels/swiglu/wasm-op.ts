@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { wasmBytes } from './kernels/swiglu-wasm';
-import { kernelOnBackend, offsetOf } from './wasm-heap';
+import { wasmBytes } from './swiglu-wasm';
+import { kernelOnBackend, offsetOf } from '../wasm-heap';
+import { registerLabKernel } from '../registry';
 
 /**
  * SwiGLU's elementwise part (silu(g)·u) and its gradient as two tfjs kernels of the wasm backend
- * ('CloLabSwiGLU', 'CloLabSwiGLUGrad'), running kernels/swiglu.wat in place on the backend's heap: one
+ * ('CloLabSwiGLU', 'CloLabSwiGLUGrad'), running swiglu.wat in place on the backend's heap: one
  * SIMD pass each, where tfjs-wasm runs 3 (forward) and 9 (backward) scalar elementwise ops over the
  * [N, hidden] activations (~9% of a 6-layer training step went to those multiplies).
  */
@@ -18,10 +19,15 @@ const BACKWARD = 'CloLabSwiGLUGrad';
 
 const heapKernel = (backend: unknown) => kernelOnBackend<SwigluExports>(backend, 'swiglu', wasmBytes);
 
-let registered = false;
-function register(): void {
-  if (registered) return;
-  registered = true;
+/** Registers the two kernels with tfjs for the wasm backend, and the op with the kernel registry (idempotent). */
+export function registerWasmSwiglu(): void {
+  registerLabKernel({
+    op: 'swiglu',
+    backendName: 'wasm',
+    kernelName: FORWARD,
+    ready: (backend) => heapKernel(backend) !== null,
+  });
+  if (tf.getKernel(FORWARD, 'wasm')) return;
   tf.registerKernel({
     kernelName: FORWARD,
     backendName: 'wasm',
@@ -48,14 +54,8 @@ function register(): void {
   });
 }
 
-/** True when the current backend is wasm and the kernel can run on its heap. */
-export function wasmSwigluAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && heapKernel(tf.backend()) !== null;
-}
-
 /** silu(g)·u through the in-place kernels, with their gradient (g, u kept for the backward). */
 export function wasmSwiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  register();
   const f = tf.customGrad(((gi: tf.Tensor, ui: tf.Tensor, save: tf.GradSaveFunc) => {
     save([gi, ui]);
     return {

@@ -1,5 +1,5 @@
 /**
- * The attention kernel's helper threads (src/lib/model/attention-threads.ts) on a shared memory: the
+ * The attention kernel's helper threads (src/lib/model/kernels/attention/threads.ts) on a shared memory: the
  * forward and backward split over the calling thread and a helper give the single-thread results bit for
  * bit (every pair runs the same code), with a shared causal bias and a per-pair padding bias, and the
  * helper really ran jobs.
@@ -13,10 +13,14 @@ import {
   type AttentionShape,
   type Exports,
   type Scratch,
-} from '../../src/lib/model/attention-kernel';
-import { attentionHelperJobs, readyHelpers, setAttentionHelpers } from '../../src/lib/model/attention-threads';
-import { wasmBytes } from '../../src/lib/model/kernels/attention-wasm';
-import { moduleOnHeap, type WasmHeap } from '../../src/lib/model/wasm-heap';
+} from '../../../../src/lib/model/kernels/attention/kernel';
+import {
+  attentionHelperJobs,
+  readyHelpers,
+  setAttentionHelpers,
+} from '../../../../src/lib/model/kernels/attention/threads';
+import { wasmBytes } from '../../../../src/lib/model/kernels/attention/attention-wasm';
+import { moduleOnHeap, type WasmHeap } from '../../../../src/lib/model/kernels/wasm-heap';
 
 function rand(seed: number, n: number): Float32Array {
   let s = seed >>> 0;

@@ -1,12 +1,15 @@
 /**
- * The custom-gradient attention (src/lib/model/attention.ts, mode 'fused') against autodiff of the plain formula
+ * The custom-gradient attention (src/lib/model/kernels/attention/attention.ts, fusedAttention) against autodiff of the plain formula
  * softmax(scale·q·kᵀ + bias)·v: values and the gradients of q, k, v, on cpu and wasm, with grouped
  * heads (R = 2·S rows), a causal bias shared by all pairs and a per-pair padding bias.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { attention, autodiffAttention, setAttentionMode } from '../../src/lib/model/attention';
+import { autodiffAttention, fusedAttention } from '../../../../src/lib/model/kernels/attention/attention';
+import { installLabKernels } from '../../../../src/lib/model/kernels/install';
+
+installLabKernels('wasm');
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -23,13 +26,9 @@ function causal(n: number, G: number, T: number, padFrom: number[] | null): tf.T
   return tf.tensor3d(m, [padFrom ? n : 1, G * T, S]);
 }
 
-// the tf custom-gradient form on every backend (on wasm the default would be the WebAssembly kernel,
-// tested in attention-wasm.test.ts)
-setAttentionMode('fused');
-afterAll(() => {
-  setAttentionMode('auto');
-  return tf.setBackend('cpu');
-});
+// the tf custom-gradient form on every backend (on wasm attention() takes the WebAssembly kernel, tested
+// in kernel.test.ts)
+afterAll(() => tf.setBackend('cpu'));
 
 describe.each(['cpu', 'wasm'])('attention on %s', (backend) => {
   it.each([
@@ -44,11 +43,13 @@ describe.each(['cpu', 'wasm'])('attention on %s', (backend) => {
     const v = tf.randomNormal([n, T, hd], 0, 1, 'float32', 3) as tf.Tensor3D;
     const w = tf.randomNormal([n, G * T, hd], 0, 1, 'float32', 4); // a random cotangent
     const bias = causal(n, G, T, pad ? [...pad] : null);
-    const loss = (f: typeof attention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    const loss = (f: typeof fusedAttention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
       tf.sum(tf.mul(f(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, bias, scale), w));
     const want = tf.grads(loss(autodiffAttention))([q, k, v]);
-    const got = tf.grads(loss(attention))([q, k, v]);
-    expect(maxAbsDiff(attention(q, k, v, bias, scale), autodiffAttention(q, k, v, bias, scale))).toBeLessThan(1e-5);
+    const got = tf.grads(loss(fusedAttention))([q, k, v]);
+    expect(maxAbsDiff(fusedAttention(q, k, v, bias, scale), autodiffAttention(q, k, v, bias, scale))).toBeLessThan(
+      1e-5,
+    );
     want.forEach((g, i) => {
       expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(1e-2); // not trivially zero
       expect(maxAbsDiff(got[i], g)).toBeLessThan(1e-5);

@@ -1,9 +1,17 @@
 /**
  * Chart helpers (src/ui/components/chart-data.ts) of the training curves shown in Train, Compare and
- * Experiments: tick labels of small values (the learning-rate axis), legend values, overlay merge.
+ * Experiments: tick labels of small values (the learning-rate axis), legend values, overlay merge, the
+ * loss curves of experiment arms.
  */
 import { describe, expect, it } from 'vitest';
-import { formatTicks, formatValue, lastFinite, overlayCurves, uniqueLabels } from '../../src/ui/components/chart-data';
+import {
+  armLossCurves,
+  formatTicks,
+  formatValue,
+  lastFinite,
+  overlayCurves,
+  uniqueLabels,
+} from '../../src/ui/components/chart-data';
 
 describe('formatTicks', () => {
   it('learning-rate ticks read as distinct exponent labels, not "0"', () => {
@@ -80,5 +88,22 @@ describe('overlayCurves', () => {
 
   it('uniqueLabels tells two runs with one name apart', () => {
     expect(uniqueLabels(['run', 'run', 'x'])).toEqual(['run', 'run (2)', 'x']);
+  });
+});
+
+describe('armLossCurves', () => {
+  it("puts each arm's k-th step at x = k, the shorter arm ending in gaps", () => {
+    const curves = armLossCurves([
+      { label: 'sft', metrics: [{ loss: 3 }, { loss: 2.5 }, { loss: 2 }] },
+      { label: 'clo', metrics: [{ loss: 4 }, { loss: NaN }] },
+    ]);
+    expect(curves).toEqual({
+      x: [1, 2, 3],
+      series: [
+        { label: 'sft', values: [3, 2.5, 2] },
+        { label: 'clo', values: [4, null, null] },
+      ],
+    });
+    expect(armLossCurves([])).toBeNull();
   });
 });

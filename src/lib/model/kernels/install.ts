@@ -1,0 +1,41 @@
+import { installEagerBackward } from '../backprop';
+import { registerWasmAttention } from './attention/wasm-op';
+import { shareWasmIdentity } from './identity/wasm';
+import { ensureWasmSegmentSum } from './segment-sum/wasm';
+import { fastWasmSlice } from './slice/wasm';
+import { registerWasmSwiglu } from './swiglu/wasm-op';
+
+/**
+ * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
+ * cli/node-env.ts; tests and benches where they set a backend). docs/choices.md lists them and why.
+ *
+ *   installLabKernels(tf.getBackend());
+ *
+ * Process-wide, whatever the backend:
+ *  - installEagerBackward (../backprop.ts): tfjs's engine.gradients replaced by the same walk that frees
+ *    each gradient and saved tensor once used (the same floats; a lower peak).
+ * For the wasm backend (installWasmKernels; needs @tensorflow/tfjs-backend-wasm imported, whose kernels
+ * it extends or replaces):
+ *  - the lab's kernels: 'CloLabAttention' (+Grad) and 'CloLabSwiGLU' (+Grad), registered with tfjs and
+ *    with the kernel registry (registry.ts), which decides where they run;
+ *  - tfjs's Identity replaced by one that shares its input's buffer (identity/wasm.ts);
+ *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
+ *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
+ * Idempotent: a second call changes nothing.
+ */
+export function installLabKernels(backendName: string): void {
+  installEagerBackward();
+  BACKEND_KERNELS[backendName]?.();
+}
+
+/** The lab's kernels and kernel replacements for the wasm backend (see installLabKernels). */
+export function installWasmKernels(): void {
+  registerWasmAttention();
+  registerWasmSwiglu();
+  shareWasmIdentity();
+  fastWasmSlice();
+  ensureWasmSegmentSum();
+}
+
+/** Per backend, what installLabKernels adds for it. */
+const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels };
