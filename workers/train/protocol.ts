@@ -43,8 +43,10 @@ export interface ResumeCommand {
   type: 'resume';
   runId?: string;
 }
+/** Stops the live run; with the id of a paused run this worker has not opened (e.g. it was paused in the worker a backend switch replaced), marks that stored run stopped. */
 export interface StopCommand {
   type: 'stop';
+  runId?: string;
 }
 /** Save a checkpoint of the live run now. */
 export interface CheckpointCommand {

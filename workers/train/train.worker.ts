@@ -219,6 +219,16 @@ async function trlBundle(cmd: TrlBundleCommand): Promise<void> {
   post({ type: 'trl-bundle', requestId: cmd.requestId, runId: cmd.runId, files: Object.fromEntries(files) });
 }
 
+/** Stops a paused stored run this worker holds no session for: its last checkpoint stays, as at a stop. */
+async function stopStored(runId: string): Promise<void> {
+  const record = await runs.get(runId);
+  if (!record) throw new Error(`no stored run "${runId}"`);
+  const step = record.lastCheckpointStep ?? 0;
+  if (record.status === 'running' || record.status === 'paused') await runs.update(runId, { status: 'stopped' });
+  post({ type: 'progress', runId, phase: 'stopped', step, total: record.config.steps, tokensPerS: 0, etaS: null });
+  post({ type: 'done', what: 'train', runId, phase: 'stopped', step });
+}
+
 async function handle(cmd: WorkerCommand): Promise<void> {
   switch (cmd.type) {
     case 'init':
@@ -262,7 +272,10 @@ async function handle(cmd: WorkerCommand): Promise<void> {
       return;
     }
     case 'stop':
-      if (!session) return;
+      if (!session || (cmd.runId !== undefined && cmd.runId !== session.runId)) {
+        if (cmd.runId !== undefined) await stopStored(cmd.runId);
+        return;
+      }
       if (session.isLooping) session.phase = 'stopped';
       else {
         session.phase = 'stopped';

@@ -2,6 +2,8 @@
  * Training runs for the views: stored records (RunStore), the live run's progress and per-step
  * metrics as the worker streams them, and commands (start, pause, resume, stop). A run that trains
  * holds the page's job slot (jobs.svelte.ts) from start or resume until it pauses, stops, ends or fails.
+ * Across tabs (run-presence.svelte.ts): a run is claimed before it starts or resumes (refused when
+ * another tab has it open or trains on the same device), and its progress is shared with the other tabs.
  */
 import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
 import type { StepMetrics, TrainConfig } from '../../lib/train/types';
@@ -9,6 +11,8 @@ import type { ProgressEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, send } from './worker';
 import { clearErrors, reportError } from './errors.svelte';
 import { finishJob, startJob } from './jobs.svelte';
+import { backendState } from './backend.svelte';
+import { claimTraining, letRunGo, onElsewhereChange, shareProgress, syncPresence } from './run-presence.svelte';
 
 export const runStore = new RunStore();
 
@@ -35,6 +39,11 @@ let ticket: number | null = null;
 let lastReported: ProgressEvent | null = null;
 /** the run a start or resume was sent for, until the worker reports a phase for it */
 let awaiting: string | null = null;
+/** the live run's name, for the other tabs */
+let liveName = '';
+
+/** the backend this tab trains on now (its device lock is the one claimed) */
+const backendNow = () => backendState.info?.backend ?? backendState.forced ?? 'cpu';
 
 function releaseSlot(): void {
   if (ticket !== null) finishJob(ticket);
@@ -42,13 +51,28 @@ function releaseSlot(): void {
 }
 
 export async function refreshRuns(): Promise<RunRecord[]> {
-  const list = await runStore.list();
+  const [list] = await Promise.all([runStore.list(), syncPresence().catch(() => undefined)]);
   runs.list = list;
   return list;
 }
 
+// another tab opened, paused or let go of a run: list the stored state again
+onElsewhereChange(() => void refreshRuns());
+
 onWorkerEvent((e) => {
   switch (e.type) {
+    case 'ready':
+      // a new worker (backend or model switch): a paused run stays live (its checkpoint is stored, and
+      // resume or stop name it to the new worker); a run that was taking steps there is gone with it
+      if (runs.live?.phase === 'running') {
+        letRunGo(runs.live.runId);
+        awaiting = null;
+        runs.live = null;
+        runs.stopping = false;
+        releaseSlot();
+        void refreshRuns();
+      }
+      break;
     case 'log':
       if (e.history && e.runId) {
         runs.liveMetrics = [...e.history];
@@ -64,6 +88,7 @@ onWorkerEvent((e) => {
       const prev = lastReported;
       lastReported = e;
       runs.live = e;
+      shareProgress(e, liveName, backendNow());
       if (awaiting === e.runId) awaiting = null;
       // the run trains (started, resumed after a refusal): what was reported about it is fixed
       if (e.phase === 'running') clearErrors(runKey(e.runId));
@@ -87,6 +112,8 @@ onWorkerEvent((e) => {
       if (e.fatal || (e.runId !== undefined && e.runId === awaiting)) {
         // the worker crashed, or refused a start/resume before reporting any phase: nothing trains
         if (!e.fatal && runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
+        if (awaiting !== null) letRunGo(awaiting);
+        if (e.fatal && runs.live) letRunGo(runs.live.runId);
         awaiting = null;
         runs.stopping = false;
         releaseSlot();
@@ -101,9 +128,23 @@ function takeSlot(label: string): void {
   ticket = startJob('training', label);
 }
 
-export function startRun(name: string, datasetId: string, config: TrainConfig): string {
+/** Claims the run and this tab's device for training (releasing the slot when another tab holds either). */
+async function claim(runId: string, name: string): Promise<void> {
+  try {
+    await claimTraining(runId, name, backendNow());
+  } catch (err) {
+    releaseSlot();
+    throw err;
+  }
+}
+
+export async function startRun(name: string, datasetId: string, config: TrainConfig): Promise<string> {
   takeSlot(name);
   const runId = newRunId();
+  await claim(runId, name);
+  // a paused run the worker drops for this one is no longer open in this tab
+  if (runs.live && runs.live.phase === 'paused') letRunGo(runs.live.runId);
+  liveName = name;
   awaiting = runId;
   runs.liveMetrics = [];
   runs.stopping = false;
@@ -113,6 +154,7 @@ export function startRun(name: string, datasetId: string, config: TrainConfig): 
   } catch (err) {
     awaiting = null;
     runs.live = null;
+    letRunGo(runId);
     releaseSlot();
     throw err;
   }
@@ -124,23 +166,31 @@ export const pauseRun = () => send({ type: 'pause' });
 export function stopRun(): void {
   // a paused run stops at once; a running one finishes the step it is in first
   if (runs.live?.phase === 'running') runs.stopping = true;
-  send({ type: 'stop' });
+  send({ type: 'stop', runId: runs.live?.runId });
 }
 
-/** Continues the paused live run, or resumes a stored run from its last checkpoint. */
-export function resumeRun(runId?: string): void {
+/**
+ * Continues the paused live run, or resumes a stored run from its last checkpoint. The run is always
+ * named: a worker that does not hold it (replaced by a backend switch) rebuilds it from its checkpoint.
+ */
+export async function resumeRun(runId?: string): Promise<void> {
   const cur = runs.live;
-  const name = runs.list.find((r) => r.id === (runId ?? cur?.runId))?.name ?? runId ?? cur?.runId ?? '';
+  const id = runId ?? cur?.runId;
+  const name = runs.list.find((r) => r.id === id)?.name ?? id ?? '';
   takeSlot(name);
+  if (id) await claim(id, name);
+  if (cur && cur.runId !== id && cur.phase === 'paused') letRunGo(cur.runId);
+  liveName = name;
   if (runId && cur?.runId !== runId) {
     runs.liveMetrics = [];
     runs.live = null;
   }
-  awaiting = runId ?? cur?.runId ?? null;
+  awaiting = id ?? null;
   try {
-    send({ type: 'resume', runId });
+    send({ type: 'resume', runId: id });
   } catch (err) {
     awaiting = null;
+    if (id) letRunGo(id);
     releaseSlot();
     throw err;
   }
