@@ -18,7 +18,8 @@ describe('GPU bench bundle', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('builds the folder and runs one WebGPU step from it, outside the repository', () => {
-    const built = join(ROOT, 'dist', `gpu-bench-test-${process.pid}`);
+    // inside the repository (so the build resolves its node_modules), away from dist/, which vite build may empty meanwhile
+    const built = join(ROOT, 'node_modules', '.cache', `gpu-bench-test-${process.pid}`);
     try {
       execFileSync('node', ['--import', 'tsx', 'scripts/gpu-bundle.ts', '--out', built, '--skip-node'], {
         cwd: ROOT,
