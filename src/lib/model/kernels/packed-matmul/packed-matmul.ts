@@ -28,13 +28,29 @@ export function referencePackedMatMul(x: tf.Tensor2D, p: PackedMatrix): tf.Tenso
 /** The kernel path (wasm backend with the kernel ready): W's packed tensors on the heap, kept per matrix. */
 export function kernelPackedMatMul(x: tf.Tensor2D, p: PackedMatrix): tf.Tensor2D {
   const { w, scales } = packedTensors(p);
-  const attrs = { fmt: p.format === 'f16' ? 1 : 0, N: p.rows, K: p.cols };
+  const attrs = attrsOf(p);
   const f = tf.customGrad(((xi: tf.Tensor) => ({
     value: wasmPackedForward(xi as tf.Tensor2D, w, scales, attrs),
     gradFunc: (dy: tf.Tensor) => [wasmPackedBackward(dy as tf.Tensor2D, w, scales, attrs)],
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;
 }
+
+/** The value of x·Wᵀ (no gradient of its own): the kernel where the registry says so, else the reference. */
+export function packedProductT(x: tf.Tensor2D, p: PackedMatrix): tf.Tensor2D {
+  if (kernelFor('packed-matmul') !== 'kernel') return tf.matMul(x, dequantised(p), false, true);
+  const { w, scales } = packedTensors(p);
+  return wasmPackedForward(x, w, scales, attrsOf(p));
+}
+
+/** The value of dy·W, the activation gradient of x·Wᵀ (no gradient of its own). */
+export function packedProduct(dy: tf.Tensor2D, p: PackedMatrix): tf.Tensor2D {
+  if (kernelFor('packed-matmul') !== 'kernel') return tf.matMul(dy, dequantised(p));
+  const { w, scales } = packedTensors(p);
+  return wasmPackedBackward(dy, w, scales, attrsOf(p));
+}
+
+const attrsOf = (p: PackedMatrix) => ({ fmt: p.format === 'f16' ? 1 : 0, N: p.rows, K: p.cols });
 
 interface Held {
   backend: string;
