@@ -98,7 +98,7 @@ export function registerWasmPackedMatMul(): void {
       const { fmt, N, K: cols } = attrs as unknown as Attrs;
       const M = a.shape[0];
       const out = be.makeOutput(dir === 'forward' ? [M, N] : [M, cols], 'float32');
-      const scratch = heapAlloc(be, 4 * Math.max(1, cols));
+      const scratch = heapAlloc(be, 16 * Math.max(1, cols));
       try {
         K[dir](fmt, offsetOf(be, a), offsetOf(be, w), offsetOf(be, scales), offsetOf(be, out), scratch.at, M, N, cols);
       } finally {
