@@ -1,7 +1,8 @@
 /**
  * The packed frozen base (src/lib/model/packed-base.ts) on stories260K, wasm: 20 CLO steps with the
  * block matrices packed int8 (and f16) give per-step losses within 2% of the f32 run's; the packed runs
- * go through the packed-matmul kernels and do change the numbers (the routing is live); 'f32' undoes it.
+ * go through the packed-matmul kernels and do change the numbers (the routing is live); 'f32' undoes it;
+ * loadModelSpec's `base` option packs at load.
  * At the default CLO learning rate (2e-4) int8 stays within 0.15% and f16 within 0.02%; at 5e-3 the int8
  * run's trajectory drifts further (up to 4% at a step on this 64-wide model; the reference path drifts the
  * same way, so that is the quantisation, not the kernel).
@@ -17,7 +18,8 @@ import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { packFrozenBase, packedForm, type BaseFormat } from '../../src/lib/model/packed-base';
-import { loadStories, ROOT } from '../helpers/helpers';
+import { loadStories, requireShared, ROOT } from '../helpers/helpers';
+import { loadModelSpec } from '../../src/lib/formats/model-spec';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
 
 installLabKernels('wasm');
@@ -79,5 +81,20 @@ describe('packed frozen base on stories260K (wasm, CLO)', () => {
     expect(packedForm(m.weights.layers[0].linears.q_proj!.w)).toBeUndefined();
     const again = await losses('f32');
     again.losses.forEach((l, i) => expect(l).toBeCloseTo(f32.losses[i], 5));
+  });
+
+  it("loadModelSpec({ base: 'int8' }) packs the block matrices at load; the default leaves them f32", async () => {
+    const files: Record<string, string> = {
+      'm.bin': requireShared('models/stories260K', 'stories260K.bin'),
+      't.bin': requireShared('models/stories260K', 'tok512.bin'),
+    };
+    const fetch = (async (url: string) => new Response(readFileSync(files[url]))) as unknown as typeof globalThis.fetch;
+    const spec = { kind: 'llama2c', name: 's', modelUrl: 'm.bin', tokenizerUrl: 't.bin' } as const;
+    const packed = await loadModelSpec(spec, { fetch, base: 'int8' });
+    const p = packedForm(packed.weights.layers[1].linears.down_proj!.w);
+    expect(p?.format).toBe('int8');
+    expect(p?.rows).toBe(packed.config.dim);
+    const plain = await loadModelSpec(spec, { fetch });
+    expect(packedForm(plain.weights.layers[1].linears.down_proj!.w)).toBeUndefined();
   });
 });
