@@ -6,8 +6,8 @@
 ;;   1  f16:  [N, K] IEEE half floats, row n at w + 2·n·K (scales unused)
 ;; Each row of W is dequantised once per call into `scratch` (4·K floats, stays in L1), then used against
 ;; every row of x (forward: dot products, four rows of x at a time) or dy (backward: four rows of W at a
-;; time, dx[m] += Σ_j dy[m, n + j]·W[n + j]); W itself is never expanded to f32 in memory. Accumulation is f32. The multiply-adds are written as
-;; f32x4.relaxed_madd; scripts/build-kernels.ts also builds this module with each one rewritten as
+;; time, dx[m] += Σ_j dy[m, n + j]·W[n + j]); W itself is never expanded to f32 in memory. Accumulation
+;; is f32. The multiply-adds are written as f32x4.relaxed_madd; scripts/build-kernels.ts also builds this module with each one rewritten as
 ;; f32x4.add(f32x4.mul(a, b), c) for engines without relaxed SIMD. Arrays are byte offsets; the last K % 4
 ;; values of a row are done one at a time (no access past an array's end).
 ;; Half floats: the 15 low bits shifted into f32 position and multiplied by 2^112 give the magnitude of
