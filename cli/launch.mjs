@@ -7,13 +7,23 @@
 // group's and npm's relay) count once. The entry decides what a signal means (`train` finishes the step and
 // saves; a second signal stops it at once). tsx's own command-line runner is not used: it answers a signal
 // the busy child has not acknowledged within 30 ms with SIGKILL, which loses the checkpoint.
+//
+// Node 20 validates WebAssembly relaxed SIMD (the packed-matmul kernel's fused multiply-add) only behind
+// --experimental-wasm-relaxed-simd: the entry gets that flag where this Node lacks relaxed SIMD without it
+// (newer Node has it on by default and is left as is).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { vulkanEnv } from './vulkan-env.mjs';
 
 const [entry, ...args] = process.argv.slice(2);
 const tsxLoader = import.meta.resolve('tsx');
-const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
+/** A module of one f32x4.relaxed_madd: it validates only where relaxed SIMD is on. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2,
+  253, 133, 2, 11,
+]);
+const nodeFlags = WebAssembly.validate(RELAXED_PROBE) ? [] : ['--experimental-wasm-relaxed-simd'];
+const child = spawn(process.execPath, [...nodeFlags, '--import', tsxLoader, entry, ...args], {
   stdio: 'inherit',
   env: { ...process.env, ...vulkanEnv(), CLO_LAUNCHER_PID: String(process.pid) },
   detached: true,

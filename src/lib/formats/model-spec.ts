@@ -11,6 +11,7 @@
  * A new kind (e.g. an extended-vocabulary model stored in IndexedDB) is one more union member and
  * one more entry in MODEL_LOADERS; TypeScript then points at every switch that must learn it.
  */
+import { packFrozenBase, type BaseFormat } from '../model/packed-base';
 import type { KeyValueStore } from '../store/types';
 import type { LoadedModel } from '../model/model';
 import type { ModelConfig } from '../model/config';
@@ -101,6 +102,8 @@ export interface LoadSpecOptions {
   /** caches Hugging Face URL downloads; holds the files of 'stored' models */
   store?: KeyValueStore | null;
   onDownload?: (p: UrlProgress) => void;
+  /** the frozen base's precision (model/packed-base.ts): 'f32' (default) as loaded, or packed 'f16' / 'int8' */
+  base?: BaseFormat;
 }
 
 async function fetchBytes(url: string, opts: LoadSpecOptions): Promise<Uint8Array> {
@@ -150,7 +153,9 @@ export async function loadStoredModel(
   return loadHfModel(memorySource(files, spec.name), spec.name);
 }
 
-/** spec → LoadedModel (weights on the current tfjs backend). */
-export function loadModelSpec(spec: ModelSpec, opts: LoadSpecOptions = {}): Promise<LoadedModel> {
-  return (MODEL_LOADERS[spec.kind] as (s: ModelSpec, o: LoadSpecOptions) => Promise<LoadedModel>)(spec, opts);
+/** spec → LoadedModel (weights on the current tfjs backend; the block matrices packed when opts.base asks). */
+export async function loadModelSpec(spec: ModelSpec, opts: LoadSpecOptions = {}): Promise<LoadedModel> {
+  const m = await (MODEL_LOADERS[spec.kind] as (s: ModelSpec, o: LoadSpecOptions) => Promise<LoadedModel>)(spec, opts);
+  if (opts.base && opts.base !== 'f32') packFrozenBase(m, opts.base);
+  return m;
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { Linear, Norm } from './weights';
 import type { LoraPair } from './adapter';
-import { frozenProductT, matMulFrozenT, matMulT, productT } from './matmul';
+import { frozenProduct, frozenProductT, matMulFrozenT, matMulT, productT } from './matmul';
 import { loraDelta } from './lora-delta';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
@@ -106,7 +106,7 @@ function loraLinear(x: tf.Tensor2D, lin: Linear, lora: LoraApply): tf.Tensor2D {
         const dB = tf.transpose(tf.matMul(tf.transpose(ds), g));
         const dA = tf.matMul(tf.transpose(dd), xs);
         const dxd = tf.matMul(dd, As);
-        const dxw = tf.matMul(g, w);
+        const dxw = frozenProduct(g, w);
         return same ? [tf.add(dxw, dxd), dA, dB] : [dxw, dxd, dA, dB];
       },
     };

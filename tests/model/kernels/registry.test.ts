@@ -41,11 +41,12 @@ describe('the decision per backend', () => {
       labKernels('wasm')
         .map((k) => k.op)
         .sort(),
-    ).toEqual(['attention', 'swiglu']);
+    ).toEqual(['attention', 'packed-matmul', 'swiglu']);
     expect(tf.getKernel('CloLabAttention', 'wasm')).toBeDefined();
     expect(kernelFor('attention', { headDim: 8 })).toBe('kernel');
     expect(kernelFor('attention', { headDim: 6 })).toBe('reference');
     expect(kernelFor('swiglu')).toBe('kernel');
+    expect(kernelFor('packed-matmul')).toBe('kernel');
   });
 
   it('cpu: the reference path, and nothing is registered for it', async () => {

@@ -1,6 +1,7 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
 import { shareWasmIdentity } from './identity/wasm';
+import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
 import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
@@ -16,7 +17,8 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
  *    each gradient and saved tensor once used (the same floats; a lower peak).
  * For the wasm backend (installWasmKernels; needs @tensorflow/tfjs-backend-wasm imported, whose kernels
  * it extends or replaces):
- *  - the lab's kernels: 'CloLabAttention' (+Grad) and 'CloLabSwiGLU' (+Grad), registered with tfjs and
+ *  - the lab's kernels: 'CloLabAttention' (+Grad), 'CloLabSwiGLU' (+Grad) and 'CloLabPackedMatMul' (+GradX:
+ *    products with a packed frozen matrix), registered with tfjs and
  *    with the kernel registry (registry.ts), which decides where they run;
  *  - tfjs's Identity replaced by one that shares its input's buffer (identity/wasm.ts);
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
@@ -32,6 +34,7 @@ export function installLabKernels(backendName: string): void {
 export function installWasmKernels(): void {
   registerWasmAttention();
   registerWasmSwiglu();
+  registerWasmPackedMatMul();
   shareWasmIdentity();
   fastWasmSlice();
   ensureWasmSegmentSum();
