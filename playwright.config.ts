@@ -4,7 +4,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // E2E_PORT lets several checkouts run their browser tests side by side without sharing a server.
-const port = Number(process.env.E2E_PORT ?? 4173);
+/**
+ * The preview server's port: E2E_PORT, else 4173 plus a number drawn from this checkout's path, so two
+ * checkouts testing at once on one machine never share (and reuse) each other's server.
+ */
+const port = Number(
+  process.env.E2E_PORT ?? 4173 + ([...process.cwd()].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100_003, 7) % 800),
+);
 
 /** Debian's Chromium (what .ci/run installs). */
 const DEBIAN_CHROMIUM = '/usr/bin/chromium';

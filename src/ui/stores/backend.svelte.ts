@@ -1,7 +1,7 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
 import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/train/protocol';
 import { onWorkerEvent, startWorker } from './worker';
-import { configureEvalWorker } from '../../../workers/eval/client';
+import { evalJobs } from '../../../workers/host/registry';
 import type { ModelSpec } from '../../lib/formats/model-spec';
 import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
@@ -122,7 +122,7 @@ export function bootBackend(
   const spec = modelSpecOf(model);
   startWorker(forced ?? undefined, spec ?? undefined);
   // the evaluation worker follows the same backend choice and model (restarted on a change)
-  configureEvalWorker({ backend: forced, model: spec });
+  evalJobs.configure({ backend: forced ?? undefined, model: spec ?? undefined }, 'the backend or model changed');
 }
 
 /** The page's model as the workers' ModelSpec (null = the embedded stories260K). */
