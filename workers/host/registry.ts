@@ -10,6 +10,7 @@ import type { BackendName } from '../../src/lib/backend/order';
 import type { EvalJobs, EvalReady, EvalSettings } from '../eval/protocol';
 import type { VocabJobs, VocabReady } from '../vocab/protocol';
 import type { ExperimentJobs, ExperimentReady } from '../experiment/protocol';
+import type { ReadyEvent, TrainJobs, TrainSettings } from '../train/protocol';
 
 const asWorker = (w: Worker) => w as unknown as WorkerLike;
 
@@ -45,6 +46,16 @@ export const experimentJobs = new JobWorker<ExperimentJobs, { backend?: BackendN
         }),
       ),
     key: (s) => s.backend ?? 'auto',
+  },
+  {},
+);
+
+export const trainJobs = new JobWorker<TrainJobs, TrainSettings, ReadyEvent>(
+  {
+    name: 'training worker',
+    create: () =>
+      asWorker(new Worker(new URL('../train/train.worker.ts', import.meta.url), { type: 'module', name: 'train' })),
+    key: (s) => `${s.backend ?? 'auto'}|${s.model ? specKey(s.model) : 'embedded'}`,
   },
   {},
 );

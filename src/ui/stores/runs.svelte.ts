@@ -1,14 +1,18 @@
 /**
  * Training runs for the views: stored records (RunStore), the live run's progress and per-step
- * metrics as the worker streams them, and commands (start, pause, resume, stop). A run that trains
- * holds the page's job slot (jobs.svelte.ts) from start or resume until it pauses, stops, ends or fails.
+ * metrics as the train job streams them (trainJobs in workers/host/registry.ts), and commands: start
+ * and resume call the `train` job, pause and stop abort its signal (a paused run stops with the `stop`
+ * job). A run that trains holds the page's job slot (jobs.svelte.ts) from start or resume until it
+ * pauses, stops, ends or fails.
  */
 import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
 import type { StepMetrics, TrainConfig } from '../../lib/train/types';
-import type { ProgressEvent } from '../../../workers/train/protocol';
-import { onWorkerEvent, send } from './worker';
+import type { ProgressEvent, TrainArgs, WorkerEvent } from '../../../workers/train/protocol';
+import { trainJobs } from '../../../workers/host/registry';
+import { JobError } from '../../../workers/host/job-worker';
+import { recordTensors } from '../../../workers/host/debug';
 import { clearErrors, reportError } from './errors.svelte';
-import { finishJob, startJob } from './jobs.svelte';
+import { finishJob, onRestart, startJob } from './jobs.svelte';
 
 export const runStore = new RunStore();
 
@@ -35,6 +39,8 @@ let ticket: number | null = null;
 let lastReported: ProgressEvent | null = null;
 /** the run a start or resume was sent for, until the worker reports a phase for it */
 let awaiting: string | null = null;
+/** the live train job's pause/stop (its call's signal) */
+let controller: AbortController | null = null;
 
 function releaseSlot(): void {
   if (ticket !== null) finishJob(ticket);
@@ -47,7 +53,12 @@ export async function refreshRuns(): Promise<RunRecord[]> {
   return list;
 }
 
-onWorkerEvent((e) => {
+trainJobs.onError((message, fatal) => {
+  if (!fatal) reportError(message);
+});
+
+/** The live run's events (the train job's progress). */
+function onRunEvent(e: WorkerEvent): void {
   switch (e.type) {
     case 'log':
       if (e.history && e.runId) {
@@ -61,6 +72,7 @@ onWorkerEvent((e) => {
       if (runs.live?.runId === e.runId || runs.live === null) runs.liveMetrics = [...runs.liveMetrics, e.metrics];
       break;
     case 'progress': {
+      recordTensors('train', e.tensors);
       const prev = lastReported;
       lastReported = e;
       runs.live = e;
@@ -82,18 +94,40 @@ onWorkerEvent((e) => {
       if (e.what === 'train') void refreshRuns();
       break;
     case 'error':
-      if (e.runId !== undefined || (!e.requestId && !e.fatal))
-        reportError(e.message, e.runId ? runKey(e.runId) : undefined);
-      if (e.fatal || (e.runId !== undefined && e.runId === awaiting)) {
-        // the worker crashed, or refused a start/resume before reporting any phase: nothing trains
-        if (!e.fatal && runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
-        awaiting = null;
-        runs.stopping = false;
-        releaseSlot();
-      }
+      console.error(`[worker] ${e.message}`);
+      reportError(e.message, e.runId ? runKey(e.runId) : undefined);
       break;
   }
-});
+}
+
+/** Runs the train job until the run pauses, stops, ends or fails; a refusal or crash frees the slot. */
+function train(args: TrainArgs, runId: string, name: string): void {
+  const ctl = new AbortController();
+  controller = ctl;
+  trainJobs
+    .call('train', args, {
+      onProgress: onRunEvent,
+      signal: ctl.signal,
+      record: { what: 'training', label: `Training ${name}`, request: runId },
+    })
+    .catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof JobError && err.cancelled)) {
+        console.error(`[worker] ${message}`);
+        reportError(message, runKey(runId));
+      }
+      // refused before reporting any phase (or the worker went away): nothing trains
+      if (runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
+      if (runs.live?.runId === runId && runs.live.phase === 'running') runs.live = { ...runs.live, phase: 'paused' };
+    })
+    .finally(() => {
+      if (controller === ctl) controller = null;
+      if (awaiting === runId) awaiting = null;
+      runs.stopping = false;
+      releaseSlot();
+      void refreshRuns();
+    });
+}
 
 /** Takes the job slot for training (throws, naming the running job, when it is taken). */
 function takeSlot(label: string): void {
@@ -108,23 +142,22 @@ export function startRun(name: string, datasetId: string, config: TrainConfig): 
   runs.liveMetrics = [];
   runs.stopping = false;
   runs.live = { type: 'progress', runId, phase: 'running', step: 0, total: config.steps, tokensPerS: 0, etaS: null };
-  try {
-    send({ type: 'start', runId, name, datasetId, config });
-  } catch (err) {
-    awaiting = null;
-    runs.live = null;
-    releaseSlot();
-    throw err;
-  }
+  train({ start: { runId, name, datasetId, config } }, runId, name);
   return runId;
 }
 
-export const pauseRun = () => send({ type: 'pause' });
+/** Pauses the live run after the step in flight (it checkpoints; resume continues it). */
+export const pauseRun = () => controller?.abort('pause');
 
 export function stopRun(): void {
   // a paused run stops at once; a running one finishes the step it is in first
-  if (runs.live?.phase === 'running') runs.stopping = true;
-  send({ type: 'stop' });
+  if (controller) {
+    runs.stopping = true;
+    controller.abort('stop');
+  } else
+    trainJobs.call('stop', null, { onProgress: onRunEvent }).catch((err: unknown) => {
+      reportError(err instanceof Error ? err.message : String(err));
+    });
 }
 
 /** Continues the paused live run, or resumes a stored run from its last checkpoint. */
@@ -136,15 +169,17 @@ export function resumeRun(runId?: string): void {
     runs.liveMetrics = [];
     runs.live = null;
   }
-  awaiting = runId ?? cur?.runId ?? null;
-  try {
-    send({ type: 'resume', runId });
-  } catch (err) {
-    awaiting = null;
+  const id = runId ?? cur?.runId;
+  if (!id) {
     releaseSlot();
-    throw err;
+    throw new Error('nothing to resume');
   }
+  awaiting = id;
+  train({ resume: id }, id, name);
 }
+
+// after a reload, a run that was training resumes from its last checkpoint
+onRestart('training', (runId) => resumeRun(runId as string));
 
 export async function deleteRun(id: string): Promise<void> {
   await runStore.delete(id);
