@@ -6,7 +6,9 @@
  * - train {start} | {resume}: one run trains; its progress events are the run's events (progress and
  *   metrics per step, checkpoint, log, done, error). Aborting the call's signal with 'pause' or 'stop'
  *   ends the step loop after the step in flight and a checkpoint; the job then resolves with the phase.
- *   The paused run stays in the worker: train {resume} continues it, `stop` ends it.
+ *   The paused run stays in the worker: train {resume} continues it, `stop` ends it. Both name the run, so a
+ *   worker that replaced the paused run's worker (a backend switch) rebuilds it from its checkpoint, or marks
+ *   the stored run stopped.
  * - generate (tokens as progress), merge (the run's merged model files), trl (its TRL bundle): these
  *   run beside a live train job, taking turns with its steps on the backend.
  * Runs and checkpoints are persisted by the worker (src/lib/store/runs.ts); the page only reads them.

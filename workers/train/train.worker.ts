@@ -216,13 +216,13 @@ async function trlBundle(cmd: { runId: string }): Promise<TrlFiles> {
 }
 
 /** Stops a paused stored run this worker holds no session for: its last checkpoint stays, as at a stop. */
-async function stopStored(runId: string): Promise<void> {
+async function stopStored(runId: string, send: (e: WorkerEvent) => void): Promise<void> {
   const record = await runs.get(runId);
   if (!record) throw new Error(`no stored run "${runId}"`);
   const step = record.lastCheckpointStep ?? 0;
   if (record.status === 'running' || record.status === 'paused') await runs.update(runId, { status: 'stopped' });
-  post({ type: 'progress', runId, phase: 'stopped', step, total: record.config.steps, tokensPerS: 0, etaS: null });
-  post({ type: 'done', what: 'train', runId, phase: 'stopped', step });
+  send({ type: 'progress', runId, phase: 'stopped', step, total: record.config.steps, tokensPerS: 0, etaS: null });
+  send({ type: 'done', what: 'train', runId, phase: 'stopped', step });
 }
 
 async function startRun(cmd: StartArgs): Promise<void> {
@@ -279,12 +279,13 @@ async function train(args: TrainArgs, ctx: JobContext<WorkerEvent>): Promise<Tra
 /** Ends the paused run the worker holds, or the named stored run when the worker holds another (or none). */
 async function stop(args: { runId?: string } | null, ctx: JobContext<WorkerEvent>): Promise<null> {
   const runId = args?.runId;
-  emit = ctx.progress;
   if (!session || (runId !== undefined && runId !== session.runId)) {
-    if (runId !== undefined) await stopStored(runId);
+    // its events go to this call only: a train job of another run may be streaming through `emit`
+    if (runId !== undefined) await stopStored(runId, ctx.progress);
     return null;
   }
   if (session.isLooping) return null;
+  emit = ctx.progress;
   session.phase = 'stopped';
   await runs.update(session.runId, { status: 'stopped' });
   session.progress();
