@@ -6,7 +6,8 @@
  * loads the page once per backend). ?threads=N asks the worker for N wasm threads.
  * Results: window.__bench = {done, results: [...]} (read by bench/browser-bench.ts).
  */
-import type { BackendName, WorkerCommand, WorkerEvent } from '../../workers/train/protocol';
+import type { BackendName, WorkerEvent } from '../../workers/train/protocol';
+import { trainJobs } from '../../workers/host/registry';
 import { DatasetStore } from '../lib/store/datasets';
 import { parseDataFile } from '../lib/data/index';
 import { defaultTrainConfig } from '../lib/train/defaults';
@@ -69,50 +70,42 @@ function runOne(requested: BackendName): Promise<BackendResult> {
     msPerStep: null,
     stepMs: [],
   };
-  const worker = new Worker(new URL('../../workers/train/train.worker.ts', import.meta.url), { type: 'module' });
-  const send = (c: WorkerCommand) => worker.postMessage(c);
   const toks: number[] = [];
   const ms: number[] = [];
-  return new Promise((resolve) => {
-    const finish = (error?: string) => {
-      worker.terminate();
-      if (error) r.error = error;
-      // first step includes warm-up (shader compilation): leave it out of the averages when there are more
-      const t = toks.length > 1 ? toks.slice(1) : toks;
-      const m = ms.length > 1 ? ms.slice(1) : ms;
-      r.tokensPerS = t.length ? t.reduce((a, b) => a + b, 0) / t.length : null;
-      r.msPerStep = m.length ? m.reduce((a, b) => a + b, 0) / m.length : null;
-      resolve(r);
-    };
-    worker.onerror = (e) => finish(`worker error: ${e.message}`);
-    worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
-      const e = ev.data;
-      if (e.type === 'ready') {
-        r.backend = e.backend;
-        r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
-        r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
-        r.initMs = e.initMs;
-        r.threads = e.threads;
-        r.threadedBuild = e.threadedBuild;
-        const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
-        send({
-          type: 'start',
-          runId: `bench-${requested}-${Date.now()}`,
-          name: `bench ${requested}`,
-          datasetId: DATA_ID,
-          config,
-        });
-      } else if (e.type === 'metrics') {
-        r.steps += 1;
-        if (r.firstStepAtMs === null) r.firstStepAtMs = performance.now();
-        toks.push(e.metrics.tokens_per_s);
-        ms.push(e.metrics.ms);
-        r.stepMs.push(Math.round(e.metrics.ms));
-      } else if (e.type === 'done' && e.what === 'train') finish();
-      else if (e.type === 'error') finish(e.message);
-    };
-    send({ type: 'init', backend: requested, threads });
-  });
+  const finish = (error?: string) => {
+    if (error) r.error = error;
+    // first step includes warm-up (shader compilation): leave it out of the averages when there are more
+    const t = toks.length > 1 ? toks.slice(1) : toks;
+    const m = ms.length > 1 ? ms.slice(1) : ms;
+    r.tokensPerS = t.length ? t.reduce((a, b) => a + b, 0) / t.length : null;
+    r.msPerStep = m.length ? m.reduce((a, b) => a + b, 0) / m.length : null;
+    return r;
+  };
+  const onEvent = (e: WorkerEvent) => {
+    if (e.type !== 'metrics') return;
+    r.steps += 1;
+    if (r.firstStepAtMs === null) r.firstStepAtMs = performance.now();
+    toks.push(e.metrics.tokens_per_s);
+    ms.push(e.metrics.ms);
+    r.stepMs.push(Math.round(e.metrics.ms));
+  };
+  // a fresh training worker per backend, through the page's job runtime
+  return trainJobs
+    .restart({ backend: requested, threads }, 'the bench moved to the next backend')
+    .then(async (e) => {
+      r.backend = e.backend;
+      r.fallbackFrom = e.fallbackFrom.map((f) => f.name);
+      r.adapter = e.adapter ? [e.adapter.vendor, e.adapter.architecture].filter(Boolean).join('/') : undefined;
+      r.initMs = e.initMs;
+      r.threads = e.threads;
+      r.threadedBuild = e.threadedBuild;
+      const config = defaultTrainConfig('clo', { steps, batchSize, maxSeqLen, checkpointEvery: 0, lr: 1e-3 });
+      const runId = `bench-${requested}-${Date.now()}`;
+      const start = { runId, name: `bench ${requested}`, datasetId: DATA_ID, config };
+      await trainJobs.call('train', { start }, { onProgress: onEvent });
+      return finish();
+    })
+    .catch((err: unknown) => finish(err instanceof Error ? err.message : String(err)));
 }
 
 async function main() {

@@ -10,45 +10,20 @@ import { strToU8, zipSync } from 'fflate';
 import type { RunRecord } from '../lib/store/runs';
 import type { StoredModelMeta } from '../lib/store/models';
 import type { ModelDescription } from '../../workers/train/protocol';
-import { onWorkerEvent, send } from './stores/worker';
+import { trainJobs } from '../../workers/host/registry';
 import { modelStore, refreshStoredModels } from './stores/vocab.svelte';
 import { downloadBlob } from './downloads';
 
 type Files = Record<string, Uint8Array | string>;
-/** Pending merge and bundle requests by request id. */
-const merges = new Map<string, { resolve: (f: Files) => void; reject: (e: Error) => void }>();
-let mergeSeq = 0;
-
-onWorkerEvent((e) => {
-  if (e.type === 'merged' || e.type === 'trl-bundle') {
-    merges.get(e.requestId)?.resolve(e.files);
-    merges.delete(e.requestId);
-  } else if (e.type === 'error' && e.requestId && merges.has(e.requestId)) {
-    merges.get(e.requestId)!.reject(new Error(e.message));
-    merges.delete(e.requestId);
-  } else if (e.type === 'error' && e.fatal) {
-    for (const m of merges.values()) m.reject(new Error(e.message));
-    merges.clear();
-  }
-});
 
 /** The run's merged model (base + adapter + trained embedding rows) as Hugging Face files, made by the training worker. */
 function mergeRun(runId: string): Promise<Record<string, Uint8Array>> {
-  return request('merge', runId) as Promise<Record<string, Uint8Array>>;
+  return trainJobs.call('merge', { runId });
 }
 
 /** Asks the training worker for a run's files: its merged model ('merge') or its TRL bundle ('trl'). */
 function request(type: 'merge' | 'trl', runId: string): Promise<Files> {
-  const requestId = `${type}-${++mergeSeq}`;
-  return new Promise((resolve, reject) => {
-    merges.set(requestId, { resolve, reject });
-    try {
-      send({ type, requestId, runId });
-    } catch (err) {
-      merges.delete(requestId);
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
+  return trainJobs.call(type, { runId });
 }
 
 const safe = (s: string) => s.replace(/[^\w.+-]+/g, '_');

@@ -13,8 +13,7 @@ const STORES = resolve(ROOT, 'src/ui/stores');
 
 /** Plain `.ts` modules allowed in src/ui/stores, and why they hold no shared state. */
 const PLAIN: Record<string, string> = {
-  'worker.ts': 're-exports the training worker client (workers/train/client.ts)',
-  'generation.ts': 'streams one generation request from the worker; keeps no state the views read',
+  'generation.ts': 'streams one generation job from the training worker; keeps no state the views read',
 };
 
 function listFiles(dir: string, ext: RegExp): string[] {
@@ -79,7 +78,7 @@ describe('shared UI state in rune modules', () => {
     expect(storeFileProblem('pairs.ts', `export const x = writable(0);`)).toMatch(/rune module/);
     expect(storeFileProblem('pairs.svelte.ts', `export const x = { a: 1 };`)).toMatch(/without \$state/);
     expect(storeFileProblem('pairs.svelte.ts', `class S { a = $state.raw<number[]>([]); }`)).toBeNull();
-    expect(storeFileProblem('worker.ts', `import { writable } from 'svelte/store';`)).toMatch(/svelte\/store/);
+    expect(storeFileProblem('generation.ts', `import { writable } from 'svelte/store';`)).toMatch(/svelte\/store/);
     expect(storeFileProblem('generation.ts', `export let pending = 0;`)).toMatch(/mutable/);
   });
 });

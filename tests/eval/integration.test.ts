@@ -118,6 +118,34 @@ describe('evaluate on stories260K (cpu)', () => {
     await expect(evaluate(m, [kobestSentineg], { source, limit: 2, signal: ac.signal })).rejects.toThrow(/cancelled/);
   });
 
+  it('keepOnAbort: a cancel during the second task keeps the first and says where it stopped', async () => {
+    const ac = new AbortController();
+    const report = await evaluate(m, [kobestSentineg, kobestCopa], {
+      source,
+      limit: 3,
+      signal: ac.signal,
+      keepOnAbort: true,
+      itemsPerCall: 1,
+      onProgress: (p) => {
+        if (p.task === 'kobest_copa' && p.done === 1) ac.abort();
+      },
+    });
+    expect(Object.keys(report.results)).toEqual(['kobest_sentineg']);
+    expect(report.results.kobest_sentineg.n).toBe(3);
+    expect(report.cancelled).toEqual({ task: 'kobest_copa', done: 1, total: 3, skipped: [] });
+    // cancelled within the first task: nothing finished, so it rejects as before
+    const first = new AbortController();
+    const during = evaluate(m, [kobestSentineg, kobestCopa], {
+      source,
+      limit: 3,
+      signal: first.signal,
+      keepOnAbort: true,
+      itemsPerCall: 1,
+      onProgress: (p) => p.done === 1 && first.abort(),
+    });
+    await expect(during).rejects.toThrow(/cancelled/);
+  });
+
   it('perplexity over TinyStories paragraphs = exp(mean NLL of every token after BOS)', async () => {
     const text = decodeDataBytes(
       new Uint8Array(readFileSync(resolve(ROOT, 'public/data/english/tinystories.dev_paragraphs.jsonl.gz'))),

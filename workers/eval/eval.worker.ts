@@ -1,14 +1,15 @@
 /// <reference lib="webworker" />
 /**
  * The evaluation worker: boots through the worker host (../host/boot.ts) on the backend and model
- * the page names in `init` (the header's choice and the Model view's model: the page restarts this
- * worker when either changes), then runs evaluations (src/lib/eval/run-eval.ts), retention/fidelity
+ * the page names (the header's choice and the Model view's model: the page restarts this worker when
+ * either changes), then runs evaluations (src/lib/eval/run-eval.ts), retention/fidelity
  * (src/lib/eval/retention.ts) and win-rate generations on the base model or base + a stored run's
- * adapter (its latest checkpoint; refused when it was trained on another model). One job at a time;
- * `cancel` aborts it. Protocol: ./protocol.ts; the page's handle: ./client.ts.
+ * adapter (its latest checkpoint; refused when it was trained on another model). Jobs: ./protocol.ts,
+ * served by the job runtime (../host/jobs.ts: one job at a time, cancel through the job's signal).
  */
 import * as tf from '@tensorflow/tfjs';
-import { bootHost, errText, forwardUnhandled, ModelHost, tensorStats, wasmThreads } from '../host/boot';
+import { bootHost, ModelHost, tensorStats, wasmThreads } from '../host/boot';
+import { serveJobs, type JobContext } from '../host/jobs';
 import { checkAdapterFits } from '../host/adapter-fit';
 import { guardMemory } from '../host/memory-guard';
 import type { LoadedModel } from '../../src/lib/model/model';
@@ -28,16 +29,18 @@ import {
   loadFidelityPrompts,
   loadHeldOutParagraphs,
 } from '../../src/lib/eval/retention';
-import { isAbortError } from '../../src/lib/eval/abort';
 import type {
-  EvalCommand,
-  EvalEvent,
-  EvalGenerateCommand,
-  EvalInitCommand,
-  EvalRetentionCommand,
-  EvalRetentionEvent,
-  EvalStartCommand,
+  EvalJobs,
+  EvalProgress,
+  EvalReady,
+  EvalSettings,
+  EvaluateArgs,
+  EvaluateResult,
+  GenerateArgs,
+  GenerateResult,
   EvalTarget,
+  RetentionArgs,
+  RetentionResult,
 } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -45,15 +48,11 @@ declare const self: DedicatedWorkerGlobalScope;
 const runs = new RunStore();
 const host = new ModelHost();
 let model: LoadedModel | null = null;
-let ready: Promise<void> | null = null;
-let current: { jobId: string; controller: AbortController } | null = null;
 
-const post = (e: EvalEvent) => self.postMessage(e);
-
-async function init(cmd: EvalInitCommand): Promise<void> {
-  const info = await bootHost({ backend: cmd.backend, model: cmd.model }, host);
+async function boot(s: EvalSettings): Promise<EvalReady> {
+  const info = await bootHost({ backend: s.backend, model: s.model }, host);
   model = (await host.loaded())?.model ?? null;
-  post({ type: 'ready', ...info });
+  return info;
 }
 
 /** What every result is labelled with: the backend actually used, its threads, the model. */
@@ -66,9 +65,7 @@ function label(m: LoadedModel): {
   return { model: m.name, backend: tf.getBackend(), threads: wasmThreads(), tensors: tensorStats() };
 }
 
-async function needModel(): Promise<LoadedModel> {
-  if (!ready) ready = init({ type: 'init' });
-  await ready;
+function needModel(): LoadedModel {
   if (!model) throw new Error('model failed to load');
   return model;
 }
@@ -89,45 +86,33 @@ async function adapterFor(
   return { lora: loraFromSnapshot(ckpt.lora), step: ckpt.step, rows: ckpt.rows, name };
 }
 
-function beginJob(jobId: string): AbortController {
-  if (current) throw new Error('an evaluation is already running: cancel it first');
-  const controller = new AbortController();
-  current = { jobId, controller };
-  return controller;
-}
-
-/** One job: the model, the target's adapter (disposed after) and a cancel signal. */
-async function withTarget(
-  jobId: string,
+/**
+ * One job on the model with the target's adapter (disposed after). `fn` returns a function that makes
+ * the result, called once the adapter is freed so its tensor count is the worker's resting state.
+ */
+async function withTarget<T>(
   target: EvalTarget,
-  fn: (
-    m: LoadedModel,
-    adapter: { lora: LoraState | null; step: number | null },
-    signal: AbortSignal,
-  ) => Promise<() => void>,
-): Promise<void> {
-  const controller = beginJob(jobId);
+  fn: (m: LoadedModel, adapter: { lora: LoraState | null; step: number | null }) => Promise<() => T>,
+): Promise<T> {
   let lora: LoraState | null = null;
   let withRows: ModelWithRows | null = null;
-  let finish: () => void;
+  let finish: () => T;
   try {
-    const m = await needModel();
+    const m = needModel();
     guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen });
     const adapter = await adapterFor(m, target);
     lora = adapter.lora;
     withRows = withTrainedRows(m, adapter.rows, adapter.name);
-    finish = await fn(withRows.model, adapter, controller.signal);
+    finish = await fn(withRows.model, adapter);
   } finally {
     withRows?.dispose();
     if (lora) disposeLora(lora);
-    current = null;
   }
-  // posted after the adapter is freed, so the event's tensor count is the worker's resting state
-  finish();
+  return finish();
 }
 
-async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
-  await withTarget(cmd.jobId, cmd.target, async (m, adapter, signal) => {
+function runEvaluation(cmd: EvaluateArgs, { signal, progress }: JobContext<EvalProgress>): Promise<EvaluateResult> {
+  return withTarget(cmd.target, async (m, adapter) => {
     const lora = adapter.lora;
     const tasks = parseTaskList(cmd.tasks.join(','));
     const t0 = performance.now();
@@ -140,32 +125,26 @@ async function runEvaluation(cmd: EvalStartCommand): Promise<void> {
       lora,
       includeText: true,
       signal,
-      onProgress: (p) => post({ type: 'progress', jobId: cmd.jobId, ...p }),
+      keepOnAbort: true,
+      onProgress: progress,
     });
     const ms = performance.now() - t0;
-    return () => post({ type: 'result', jobId: cmd.jobId, report, ...label(m), ms, step: adapter.step });
+    return () => ({ report, ...label(m), ms, step: adapter.step });
   });
 }
 
-async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
-  await withTarget(cmd.jobId, cmd.target, async (m, adapter, signal) => {
+function runRetention(
+  cmd: RetentionArgs,
+  { signal, progress: post }: JobContext<EvalProgress>,
+): Promise<RetentionResult> {
+  return withTarget(cmd.target, async (m, adapter) => {
     const lora = adapter.lora;
     const source = fetchDataSource(new URL('/data', self.location.origin).href);
     const parts = [...(cmd.perplexity ? ['perplexity'] : []), ...(cmd.fidelity ? ['fidelity'] : [])];
     const progress = (task: string) => (done: number, total: number) =>
-      post({
-        type: 'progress',
-        jobId: cmd.jobId,
-        task,
-        taskIndex: parts.indexOf(task),
-        taskCount: parts.length,
-        done,
-        total,
-      });
+      post({ task, taskIndex: parts.indexOf(task), taskCount: parts.length, done, total });
     const t0 = performance.now();
-    const out: EvalRetentionEvent = {
-      type: 'retention-result',
-      jobId: cmd.jobId,
+    const out: RetentionResult = {
       perplexity: null,
       fidelity: null,
       ...label(m),
@@ -191,25 +170,20 @@ async function runRetention(cmd: EvalRetentionCommand): Promise<void> {
       });
     }
     const ms = performance.now() - t0;
-    return () => post({ ...out, ...label(m), ms });
+    return () => ({ ...out, ...label(m), ms });
   });
 }
 
-async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
-  await withTarget(cmd.jobId, cmd.target, async (m, { lora }, signal) => {
+function runGeneration(
+  cmd: GenerateArgs,
+  { signal, progress: post }: JobContext<EvalProgress>,
+): Promise<GenerateResult> {
+  return withTarget(cmd.target, async (m, { lora }) => {
     const t0 = performance.now();
     const texts: string[] = [];
     for (let i = 0; i < cmd.prompts.length; i++) {
       if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
-      post({
-        type: 'progress',
-        jobId: cmd.jobId,
-        task: 'generate',
-        taskIndex: 0,
-        taskCount: 1,
-        done: i,
-        total: cmd.prompts.length,
-      });
+      post({ task: 'generate', taskIndex: 0, taskCount: 1, done: i, total: cmd.prompts.length });
       const ids = m.tokenizer.encode(cmd.prompts[i], { bos: true });
       const out = await generate(m, ids, {
         maxNewTokens: cmd.maxNewTokens,
@@ -222,50 +196,13 @@ async function runGeneration(cmd: EvalGenerateCommand): Promise<void> {
       texts.push(out.text);
     }
     if (signal.aborted) throw Object.assign(new Error('generation cancelled'), { name: 'AbortError' });
-    post({
-      type: 'progress',
-      jobId: cmd.jobId,
-      task: 'generate',
-      taskIndex: 0,
-      taskCount: 1,
-      done: cmd.prompts.length,
-      total: cmd.prompts.length,
-    });
+    post({ task: 'generate', taskIndex: 0, taskCount: 1, done: cmd.prompts.length, total: cmd.prompts.length });
     const ms = performance.now() - t0;
-    return () => post({ type: 'generation', jobId: cmd.jobId, texts, ...label(m), ms });
+    return () => ({ texts, ...label(m), ms });
   });
 }
 
-async function handle(cmd: EvalCommand): Promise<void> {
-  switch (cmd.type) {
-    case 'init':
-      ready ??= init(cmd);
-      await ready;
-      return;
-    case 'evaluate':
-      await runEvaluation(cmd);
-      return;
-    case 'generate':
-      await runGeneration(cmd);
-      return;
-    case 'retention':
-      await runRetention(cmd);
-      return;
-    case 'cancel':
-      if (current?.jobId === cmd.jobId) current.controller.abort();
-      return;
-  }
-}
-
-self.onmessage = (e: MessageEvent<EvalCommand>) => {
-  const cmd = e.data;
-  handle(cmd).catch((err) => {
-    if (cmd.type === 'init') {
-      post({ type: 'error', message: `Could not start the evaluation worker: ${errText(err)}`, fatal: true });
-      return;
-    }
-    const jobId = 'jobId' in cmd ? cmd.jobId : undefined;
-    post({ type: 'error', jobId, message: errText(err), cancelled: isAbortError(err) });
-  });
-};
-forwardUnhandled((message) => post({ type: 'error', message }));
+serveJobs<EvalJobs, EvalSettings, EvalReady>('evaluation worker', {
+  boot,
+  jobs: { evaluate: runEvaluation, generate: runGeneration, retention: runRetention },
+});

@@ -1,10 +1,8 @@
 /**
- * Messages between the page and workers/eval/eval.worker.ts (client: ./client.ts). Plain data only: tensors never cross.
- * Commands in: init, evaluate, generate (answers for a win-rate session), retention (held-out
- * perplexity and/or language fidelity), cancel.
- * Events out: ready, progress, result, generation, retention-result, error.
- * One job at a time; `cancel` stops the current job, which then ends with an error event
- * `{cancelled: true}`.
+ * The evaluation worker's jobs (workers/eval/eval.worker.ts, served by the job runtime
+ * workers/host/jobs.ts; the page calls them through workers/host/registry.ts `evalJobs`). Plain data
+ * only: tensors never cross. Jobs: evaluate, generate (answers for a win-rate session), retention
+ * (held-out perplexity and/or language fidelity). One job at a time; cancel = the call's signal.
  */
 import type { EvalReport } from '../../src/lib/eval/run-eval';
 import type { SplitName } from '../../src/lib/eval/tasks';
@@ -12,6 +10,7 @@ import type { FidelitySummary, HeldOutPerplexity } from '../../src/lib/eval/rete
 import type { BackendName } from '../../src/lib/backend/order';
 import type { ModelSpec } from '../../src/lib/formats/model-spec';
 import type { HostReady } from '../host/boot';
+import type { JobSpec } from '../host/jobs';
 
 export type EvalBackendName = BackendName;
 
@@ -27,17 +26,13 @@ export interface ResultLabel {
 /** Which weights to use: the base model, or base + a stored run's latest checkpoint adapter. */
 export type EvalTarget = { kind: 'base' } | { kind: 'run'; runId: string };
 
-// ---- commands (page → worker) ----
-export interface EvalInitCommand {
-  type: 'init';
-  /** forced backend (the header's choice); absent = auto */
+/** What the worker boots with: the header's backend (absent = auto) and the page's model (absent = embedded). */
+export interface EvalSettings {
   backend?: EvalBackendName;
-  /** the base model loaded in the page; absent = the embedded stories260K */
   model?: ModelSpec;
 }
-export interface EvalStartCommand {
-  type: 'evaluate';
-  jobId: string;
+
+export interface EvaluateArgs {
   target: EvalTarget;
   tasks: string[];
   shots: number;
@@ -45,9 +40,7 @@ export interface EvalStartCommand {
   split?: SplitName;
   seed: number;
 }
-export interface EvalGenerateCommand {
-  type: 'generate';
-  jobId: string;
+export interface GenerateArgs {
   target: EvalTarget;
   prompts: string[];
   maxNewTokens: number;
@@ -55,9 +48,7 @@ export interface EvalGenerateCommand {
   topP: number;
   seed: number;
 }
-export interface EvalRetentionCommand {
-  type: 'retention';
-  jobId: string;
+export interface RetentionArgs {
   target: EvalTarget;
   /** held-out TinyStories perplexity */
   perplexity: boolean;
@@ -67,20 +58,8 @@ export interface EvalRetentionCommand {
   limit: number | null;
   maxNewTokens: number;
 }
-export interface EvalCancelCommand {
-  type: 'cancel';
-  jobId: string;
-}
-export type EvalCommand =
-  EvalInitCommand | EvalStartCommand | EvalGenerateCommand | EvalRetentionCommand | EvalCancelCommand;
 
-// ---- events (worker → page) ----
-export interface EvalReadyEvent extends HostReady {
-  type: 'ready';
-}
-export interface EvalProgressEvent {
-  type: 'progress';
-  jobId: string;
+export interface EvalProgress {
   /** task name, 'generate', 'perplexity' or 'fidelity' */
   task: string;
   taskIndex: number;
@@ -88,36 +67,30 @@ export interface EvalProgressEvent {
   done: number;
   total: number;
 }
-export interface EvalResultEvent extends ResultLabel {
-  type: 'result';
-  jobId: string;
+export interface EvaluateResult extends ResultLabel {
+  /** a cancelled evaluation keeps the tasks it finished (report.cancelled says what was left) */
   report: EvalReport;
   ms: number;
   /** adapter step when target is a run */
   step: number | null;
 }
-export interface EvalGenerationEvent extends ResultLabel {
-  type: 'generation';
-  jobId: string;
+export interface GenerateResult extends ResultLabel {
   /** one answer per prompt, in order */
   texts: string[];
   ms: number;
 }
-export interface EvalRetentionEvent extends ResultLabel {
-  type: 'retention-result';
-  jobId: string;
+export interface RetentionResult extends ResultLabel {
   perplexity: HeldOutPerplexity | null;
   fidelity: FidelitySummary | null;
   ms: number;
   /** adapter step when target is a run */
   step: number | null;
 }
-export interface EvalErrorEvent {
-  type: 'error';
-  jobId?: string;
-  message: string;
-  cancelled?: boolean;
-  fatal?: boolean;
-}
-export type EvalEvent =
-  EvalReadyEvent | EvalProgressEvent | EvalResultEvent | EvalGenerationEvent | EvalRetentionEvent | EvalErrorEvent;
+
+export type EvalJobs = {
+  evaluate: JobSpec<EvaluateArgs, EvalProgress, EvaluateResult>;
+  generate: JobSpec<GenerateArgs, EvalProgress, GenerateResult>;
+  retention: JobSpec<RetentionArgs, EvalProgress, RetentionResult>;
+};
+
+export type EvalReady = HostReady;

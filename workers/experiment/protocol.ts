@@ -1,18 +1,28 @@
-/** Messages between the page and workers/experiment/experiment.worker.ts. Tensors never cross. */
+/**
+ * The experiment worker's one job (workers/experiment/experiment.worker.ts, served by the job runtime
+ * workers/host/jobs.ts; the page calls it through workers/host/registry.ts `experimentJobs`).
+ * Tensors never cross. Cancel = the call's signal.
+ */
 import type { Recipe } from '../../src/lib/experiment/recipe';
 import type { ExperimentProgress } from '../../src/lib/experiment/runner';
-import type { BackendName } from '../../src/lib/backend/order';
+import type { JobSpec } from '../host/jobs';
 
-export type ExperimentCommand =
-  /** start, or resume when IndexedDB holds an unfinished experiment under `id` */
-  { type: 'start'; id: string; recipe: Recipe; backend?: BackendName | null } | { type: 'cancel' };
+export interface ExperimentArgs {
+  /** the experiment's id: a new one starts, one IndexedDB holds unfinished resumes */
+  id: string;
+  recipe: Recipe;
+}
 
 export type ExperimentEvent =
-  | { type: 'ready'; backend: string }
-  | { type: 'progress'; id: string; progress: ExperimentProgress }
-  | { type: 'log'; id: string; message: string }
+  | { type: 'progress'; progress: ExperimentProgress }
+  | { type: 'log'; message: string }
   /** the experiment record changed (a phase finished); read it from the store */
-  | { type: 'saved'; id: string }
-  | { type: 'done'; id: string }
-  | { type: 'cancelled'; id: string }
-  | { type: 'error'; id?: string; message: string };
+  | { type: 'saved' };
+
+export interface ExperimentReady {
+  backend: string;
+}
+
+export type ExperimentJobs = {
+  experiment: JobSpec<ExperimentArgs, ExperimentEvent, null>;
+};

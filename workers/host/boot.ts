@@ -1,17 +1,13 @@
 /// <reference lib="webworker" />
 /**
- * The worker host: every lab worker (train, eval, and any new one, e.g. experiments) boots through
- * here, so wasm paths, threads, the backend choice and model loading are the same everywhere.
- *
- *   import { bootHost, ModelHost, errText, forwardUnhandled } from '../host/boot';
+ * The worker host: every lab worker (train, eval, vocab, experiment) boots through here, so wasm
+ * paths, threads, the backend choice and model loading are the same everywhere.
  *
  *   const host = new ModelHost();                         // one per worker
- *   // on the page's init command {backend?, model?}:
- *   const ready = await bootHost({ backend, model, onDownload }, host);
- *   post({ type: 'ready', ...ready });                    // HostReady: backend, why, threads, model
+ *   // the job runtime's boot (./jobs.ts serveJobs), with the page's settings {backend?, model?}:
+ *   boot: (s) => bootHost({ backend: s.backend, model: s.model, onDownload }, host),   // HostReady
  *   // later, per job: the model a job needs (reloaded only when the spec changes)
  *   const m = await host.ensure(spec);
- *   forwardUnhandled((message) => post({ type: 'error', message }));
  *
  * What bootHost does, in order:
  *  1. wasm: binaries from /tfjs-wasm/ (vite.config.ts serves and emits them); the threaded SIMD build
@@ -43,7 +39,6 @@ import { countParams, type ModelConfig } from '../../src/lib/model/config';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { disposeWeights } from '../../src/lib/model/weights';
 import { describeAdapter, type AdapterDescription } from './backend-info';
-import { describeWorkerError } from './crash';
 
 export const WASM_URL = '/tfjs-wasm/';
 
@@ -217,22 +212,7 @@ export async function bootHost(opts: BootOptions, host: ModelHost): Promise<Host
   };
 }
 
-export const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/**
- * Unhandled promise rejections in the worker become error events instead of silent console noise;
- * so does a crash of a nested worker (a wasm pthread): Emscripten rethrows its ErrorEvent, which
- * reaches the page as "Uncaught [object ErrorEvent]", so its real message and file:line go out here.
- */
-export function forwardUnhandled(report: (message: string) => void): void {
-  self.addEventListener('unhandledrejection', (e) => report(`${self.name || 'worker'}: ${errText(e.reason)}`));
-  self.addEventListener('error', (e) => {
-    const inner = e.error as { message?: unknown; filename?: unknown } | null;
-    if (inner && typeof inner === 'object' && typeof inner.message === 'string' && 'filename' in inner) {
-      report(`${self.name || 'worker'}: ${describeWorkerError(inner, 'a wasm thread')}`);
-    }
-  });
-}
+export { errText } from './jobs';
 
 /** Live tensor count and bytes (the leak check reads these from progress events). */
 export function tensorStats(): { numTensors: number; numBytes: number } {

@@ -1,25 +1,31 @@
 /**
- * Messages between the page and workers/train/train.worker.ts (client: ./client.ts). Plain data only: tensors never cross.
- * Commands go in (page → worker), events come out (worker → page); both are discriminated on `type`.
+ * The training worker's jobs (workers/train/train.worker.ts, served by the job runtime
+ * workers/host/jobs.ts; the page calls them through workers/host/registry.ts `trainJobs`). Plain data
+ * only: tensors never cross.
  *
- * Lifecycle: init → ready; start|resume → progress/metrics per step, checkpoint every N steps and at
- * pause/stop, done at the end; generate → token per token, then done {what: 'generate'};
- * merge → merged (the run's merged model files); trl → trl-bundle (the run's TRL bundle files).
+ * - train {start} | {resume}: one run trains; its progress events are the run's events (progress and
+ *   metrics per step, checkpoint, log, done, error). Aborting the call's signal with 'pause' or 'stop'
+ *   ends the step loop after the step in flight and a checkpoint; the job then resolves with the phase.
+ *   The paused run stays in the worker: train {resume} continues it, `stop` ends it. Both name the run, so a
+ *   worker that replaced the paused run's worker (a backend switch) rebuilds it from its checkpoint, or marks
+ *   the stored run stopped.
+ * - generate (tokens as progress), merge (the run's merged model files), trl (its TRL bundle): these
+ *   run beside a live train job, taking turns with its steps on the backend.
  * Runs and checkpoints are persisted by the worker (src/lib/store/runs.ts); the page only reads them.
  */
 import type { StepMetrics, TrainConfig } from '../../src/lib/train/types';
 import type { ModelSpec } from '../../src/lib/formats/model-spec';
 import type { UrlProgress } from '../../src/lib/formats/url-source';
 import type { HostReady } from '../host/boot';
+import type { JobSpec } from '../host/jobs';
 
 export { BACKEND_ORDER, type BackendName } from '../../src/lib/backend/order';
 import type { BackendName } from '../../src/lib/backend/order';
 export type { AdapterDescription } from '../host/backend-info';
 export type { ModelDescription } from '../host/boot';
 
-// ---- commands (page → worker) ----
-export interface InitCommand {
-  type: 'init';
+/** What the worker boots with. */
+export interface TrainSettings {
   /** force a backend; absent = auto (src/lib/backend/order.ts) */
   backend?: BackendName;
   /** the base model; absent = the embedded stories260K */
@@ -27,34 +33,21 @@ export interface InitCommand {
   /** wasm threads (absent = half the logical cores, as tfjs; more is opt-in; 1 = single-threaded) */
   threads?: number;
 }
-export interface StartCommand {
-  type: 'start';
+export interface StartArgs {
   runId: string;
   name: string;
   /** DatasetStore id; the worker reads the rows itself */
   datasetId: string;
   config: TrainConfig;
 }
-export interface PauseCommand {
-  type: 'pause';
+/** A new run, or a stored one: the paused run the worker holds continues, another resumes from its checkpoint. */
+export type TrainArgs = { start: StartArgs } | { resume: string };
+export interface TrainResult {
+  runId: string;
+  phase: RunPhase;
+  step: number;
 }
-/** Without runId: continue the paused run. With the id of a stored run: resume it from its last checkpoint. */
-export interface ResumeCommand {
-  type: 'resume';
-  runId?: string;
-}
-/** Stops the live run; with the id of a paused run this worker has not opened (e.g. it was paused in the worker a backend switch replaced), marks that stored run stopped. */
-export interface StopCommand {
-  type: 'stop';
-  runId?: string;
-}
-/** Save a checkpoint of the live run now. */
-export interface CheckpointCommand {
-  type: 'checkpoint';
-}
-export interface GenerateCommand {
-  type: 'generate';
-  requestId: string;
+export interface GenerateArgs {
   prompt: string;
   /** null = base model; a run id = base + that run's adapter (live trainer or last checkpoint) */
   runId: string | null;
@@ -63,37 +56,15 @@ export interface GenerateCommand {
   topP: number;
   seed: number;
 }
-/** The run's merged model: base + its adapter + its trained embedding rows, as Hugging Face files (answered by `merged`). */
-export interface MergeCommand {
-  type: 'merge';
-  requestId: string;
-  runId: string;
+export interface GenerateResult {
+  text: string;
+  ids: number[];
+  ms: number;
 }
-/**
- * The run's TRL bundle (src/lib/formats/trl-export.ts, as the CLI's `export --format trl`): from its last
- * checkpoint, its dataset's rows and the loaded model (answered by `trl-bundle`).
- */
-export interface TrlBundleCommand {
-  type: 'trl';
-  requestId: string;
-  runId: string;
-}
-export type WorkerCommand =
-  | InitCommand
-  | StartCommand
-  | PauseCommand
-  | ResumeCommand
-  | StopCommand
-  | CheckpointCommand
-  | GenerateCommand
-  | MergeCommand
-  | TrlBundleCommand;
 
 // ---- events (worker → page) ----
 /** Booted: backend (and why), wasm threads, the model (workers/host/boot.ts HostReady). */
-export interface ReadyEvent extends HostReady {
-  type: 'ready';
-}
+export type ReadyEvent = HostReady;
 export type RunPhase = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 export interface ProgressEvent {
   type: 'progress';
@@ -134,51 +105,34 @@ export interface TrainDoneEvent {
   phase: 'completed' | 'stopped';
   step: number;
 }
-export interface GenerateDoneEvent {
-  type: 'done';
-  what: 'generate';
-  requestId: string;
-  text: string;
-  ids: number[];
-  ms: number;
-}
-export type DoneEvent = TrainDoneEvent | GenerateDoneEvent;
+export type DoneEvent = TrainDoneEvent;
+/** A run that failed, or a checkpoint that could not be saved. */
 export interface ErrorEvent {
   type: 'error';
   message: string;
   runId?: string;
-  requestId?: string;
-  /** true when the worker cannot continue (model or backend failed) */
-  fatal?: boolean;
 }
 export interface TokenEvent {
-  type: 'token';
-  requestId: string;
   id: number;
   text: string;
 }
-export interface MergedEvent {
-  type: 'merged';
-  requestId: string;
-  runId: string;
-  /** file name → bytes (config.json, model.safetensors, tokenizer files, generation_config.json) */
-  files: Record<string, Uint8Array>;
-}
-export interface TrlBundleEvent {
-  type: 'trl-bundle';
-  requestId: string;
-  runId: string;
-  /** path inside the bundle → bytes (safetensors) or text */
-  files: Record<string, Uint8Array | string>;
-}
-export type WorkerEvent =
-  | ReadyEvent
-  | ProgressEvent
-  | MetricsEvent
-  | LogEvent
-  | CheckpointEvent
-  | DoneEvent
-  | ErrorEvent
-  | TokenEvent
-  | MergedEvent
-  | TrlBundleEvent;
+/** file name → bytes (config.json, model.safetensors, tokenizer files, generation_config.json) */
+export type MergedFiles = Record<string, Uint8Array>;
+/** path inside the bundle → bytes (safetensors) or text */
+export type TrlFiles = Record<string, Uint8Array | string>;
+
+/** A run's events (the train job's progress; the session in ./session.ts emits them). */
+export type WorkerEvent = ProgressEvent | MetricsEvent | LogEvent | CheckpointEvent | DoneEvent | ErrorEvent;
+
+export type TrainJobs = {
+  train: JobSpec<TrainArgs, WorkerEvent, TrainResult>;
+  /**
+   * ends the paused run the worker holds (a running one stops through the train job's signal); with the id of a
+   * paused run this worker has not opened (it was paused in the worker a backend switch replaced), marks that
+   * stored run stopped
+   */
+  stop: JobSpec<{ runId?: string } | null, WorkerEvent, null>;
+  generate: JobSpec<GenerateArgs, TokenEvent, GenerateResult>;
+  merge: JobSpec<{ runId: string }, never, MergedFiles>;
+  trl: JobSpec<{ runId: string }, never, TrlFiles>;
+};

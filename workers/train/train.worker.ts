@@ -1,11 +1,13 @@
 /// <reference lib="webworker" />
 /**
  * The training worker: boots through the worker host (../host/boot.ts: wasm, backend, model), then
- * turns WorkerCommand messages into engine calls (Trainer step by step, generate), streaming
- * WorkerEvents back. Protocol: ./protocol.ts; the page's handle: ./client.ts.
+ * serves its jobs (./protocol.ts) through the job runtime (../host/jobs.ts): a run trains as a `train`
+ * job (Trainer step by step in ./session.ts, its events as the job's progress; pause and stop abort
+ * the job's signal), and generate, merge and trl run beside it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bootHost, errText, forwardUnhandled, ModelHost } from '../host/boot';
+import { bootHost, errText, ModelHost } from '../host/boot';
+import { serveJobs, type JobContext } from '../host/jobs';
 import { checkAdapterFits } from '../host/adapter-fit';
 import { guardMemory } from '../host/memory-guard';
 import type { LoadedModel } from '../../src/lib/model/model';
@@ -16,11 +18,17 @@ import type { LoraState } from '../../src/lib/lora/types';
 import { RunStore, type RunRecord } from '../../src/lib/store/runs';
 import { DatasetStore } from '../../src/lib/store/datasets';
 import type {
-  GenerateCommand,
-  InitCommand,
-  MergeCommand,
-  TrlBundleCommand,
-  WorkerCommand,
+  GenerateArgs,
+  GenerateResult,
+  MergedFiles,
+  ReadyEvent,
+  StartArgs,
+  TokenEvent,
+  TrainArgs,
+  TrainJobs,
+  TrainResult,
+  TrainSettings,
+  TrlFiles,
   WorkerEvent,
 } from './protocol';
 import { createLock } from '../host/lock';
@@ -30,37 +38,33 @@ import type { RowsSnapshot } from '../../src/lib/train/trainable-rows';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { trlExportFiles } from '../../src/lib/formats/trl-export';
 
-declare const self: DedicatedWorkerGlobalScope;
-
 const runs = new RunStore();
 const datasets = new DatasetStore();
 const exclusive = createLock();
 const host = new ModelHost();
 let model: LoadedModel | null = null;
 let modelRefNow: ModelRef | null = null;
-let ready: Promise<void> | null = null;
 let session: TrainSession | null = null;
+/** where the run's events go: the progress of the train (or stop) job in flight */
+let emit: (e: WorkerEvent) => void = () => undefined;
+const post = (e: WorkerEvent) => emit(e);
 
-const post = (e: WorkerEvent) => self.postMessage(e);
-
-async function init(cmd: InitCommand): Promise<void> {
+async function boot(s: TrainSettings, progress: (e: WorkerEvent) => void): Promise<ReadyEvent> {
   const info = await bootHost(
     {
-      backend: cmd.backend,
-      model: cmd.model,
-      threads: cmd.threads,
-      onDownload: (p) => post({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }),
+      backend: s.backend,
+      model: s.model,
+      threads: s.threads,
+      onDownload: (p) => progress({ type: 'log', level: 'info', message: `${p.file}: ${p.loaded} bytes`, download: p }),
     },
     host,
   );
   model = (await host.loaded())?.model ?? null;
   modelRefNow = info.model.ref;
-  post({ type: 'ready', ...info });
+  return info;
 }
 
 async function needModel(): Promise<LoadedModel> {
-  if (!ready) throw new Error('worker not initialised: send init first');
-  await ready;
   if (!model) throw new Error('model failed to load');
   return model;
 }
@@ -114,7 +118,6 @@ async function openRun(record: RunRecord, resume: boolean): Promise<void> {
     post({ type: 'progress', runId: record.id, phase: 'failed', step, total: config.steps, tokensPerS: 0, etaS: null });
     throw err;
   }
-  void session.run();
 }
 
 /**
@@ -136,7 +139,7 @@ async function runWeights(
   return { lora: loraFromSnapshot(ckpt.lora), rows: ckpt.rows, name, owned: true };
 }
 
-async function generateText(cmd: GenerateCommand): Promise<void> {
+async function generateText(cmd: GenerateArgs, ctx: JobContext<TokenEvent>): Promise<GenerateResult> {
   const base = await needModel();
   const run = cmd.runId ? await runWeights(base, cmd.runId) : null;
   let withRows: ReturnType<typeof withTrainedRows> | null = null;
@@ -144,7 +147,7 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
     withRows = withTrainedRows(base, run?.rows, run?.name ?? '');
     const m = withRows.model;
     const lora = run?.lora ?? null;
-    await exclusive(async () => {
+    return await exclusive(async () => {
       const start = performance.now();
       const ids = m.tokenizer.encode(cmd.prompt, { bos: true });
       const out = await generate(m, ids, {
@@ -153,16 +156,10 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
         topP: cmd.topP,
         seed: cmd.seed,
         lora,
-        onToken: (id, text) => post({ type: 'token', requestId: cmd.requestId, id, text }),
+        signal: ctx.signal,
+        onToken: (id, text) => ctx.progress({ id, text }),
       });
-      post({
-        type: 'done',
-        what: 'generate',
-        requestId: cmd.requestId,
-        text: out.text,
-        ids: out.ids,
-        ms: performance.now() - start,
-      });
+      return { text: out.text, ids: out.ids, ms: performance.now() - start };
     });
   } finally {
     withRows?.dispose();
@@ -171,7 +168,7 @@ async function generateText(cmd: GenerateCommand): Promise<void> {
 }
 
 /** The merged model of a run (base + its adapter + its trained rows) as Hugging Face files. */
-async function mergeRun(cmd: MergeCommand): Promise<void> {
+async function mergeRun(cmd: { runId: string }): Promise<MergedFiles> {
   const base = await needModel();
   const run = await runWeights(base, cmd.runId);
   try {
@@ -183,8 +180,7 @@ async function mergeRun(cmd: MergeCommand): Promise<void> {
         withRows.dispose();
       }
     });
-    const out = Object.fromEntries(files);
-    post({ type: 'merged', requestId: cmd.requestId, runId: cmd.runId, files: out });
+    return Object.fromEntries(files);
   } finally {
     if (run.owned) disposeLora(run.lora);
   }
@@ -194,7 +190,7 @@ async function mergeRun(cmd: MergeCommand): Promise<void> {
  * A run's TRL bundle from its last checkpoint (saved at pause, stop and the end), its dataset's rows and
  * the loaded model. The page has no run.json: state/lab_state.json gets a minimal record of the run.
  */
-async function trlBundle(cmd: TrlBundleCommand): Promise<void> {
+async function trlBundle(cmd: { runId: string }): Promise<TrlFiles> {
   const base = await needModel();
   if (session?.runId === cmd.runId && session.isLooping)
     throw new Error('the run is training: pause it first, the bundle continues from its checkpoint');
@@ -216,97 +212,89 @@ async function trlBundle(cmd: TrlBundleCommand): Promise<void> {
   const files = await exclusive(() =>
     trlExportFiles({ model: base, config: ckpt.config, rows, checkpoint: ckpt, run }),
   );
-  post({ type: 'trl-bundle', requestId: cmd.requestId, runId: cmd.runId, files: Object.fromEntries(files) });
+  return Object.fromEntries(files);
 }
 
 /** Stops a paused stored run this worker holds no session for: its last checkpoint stays, as at a stop. */
-async function stopStored(runId: string): Promise<void> {
+async function stopStored(runId: string, send: (e: WorkerEvent) => void): Promise<void> {
   const record = await runs.get(runId);
   if (!record) throw new Error(`no stored run "${runId}"`);
   const step = record.lastCheckpointStep ?? 0;
   if (record.status === 'running' || record.status === 'paused') await runs.update(runId, { status: 'stopped' });
-  post({ type: 'progress', runId, phase: 'stopped', step, total: record.config.steps, tokensPerS: 0, etaS: null });
-  post({ type: 'done', what: 'train', runId, phase: 'stopped', step });
+  send({ type: 'progress', runId, phase: 'stopped', step, total: record.config.steps, tokensPerS: 0, etaS: null });
+  send({ type: 'done', what: 'train', runId, phase: 'stopped', step });
 }
 
-async function handle(cmd: WorkerCommand): Promise<void> {
-  switch (cmd.type) {
-    case 'init':
-      ready ??= init(cmd);
-      await ready;
-      return;
-    case 'start': {
-      await releaseSession();
-      await needModel();
-      const record: RunRecord = {
-        id: cmd.runId,
-        name: cmd.name,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-        config: cmd.config,
-        datasetId: cmd.datasetId,
-        modelName: model?.name ?? 'stories260K',
-        model: modelRefNow ?? undefined,
-        status: 'running',
-        metrics: [],
-        lastCheckpointStep: null,
-        backend: tf.getBackend(),
-      };
-      await runs.save(record);
-      await openRun(record, false);
-      return;
-    }
-    case 'pause':
-      if (session?.phase === 'running') session.phase = 'paused';
-      return;
-    case 'resume': {
-      if (session && (!cmd.runId || cmd.runId === session.runId)) {
-        if (!session.isLooping && session.phase === 'paused') void session.run();
-        return;
-      }
-      if (!cmd.runId) throw new Error('nothing to resume');
-      await releaseSession();
-      const record = await runs.get(cmd.runId);
-      if (!record) throw new Error(`no stored run "${cmd.runId}"`);
-      await openRun(record, true);
-      return;
-    }
-    case 'stop':
-      if (!session || (cmd.runId !== undefined && cmd.runId !== session.runId)) {
-        if (cmd.runId !== undefined) await stopStored(cmd.runId);
-        return;
-      }
-      if (session.isLooping) session.phase = 'stopped';
-      else {
-        session.phase = 'stopped';
-        await runs.update(session.runId, { status: 'stopped' });
-        session.progress();
-        post({ type: 'done', what: 'train', runId: session.runId, phase: 'stopped', step: session.trainer.stepIndex });
-      }
-      return;
-    case 'checkpoint':
-      if (session) await session.saveCheckpoint();
-      return;
-    case 'generate':
-      await generateText(cmd);
-      return;
-    case 'merge':
-      await mergeRun(cmd);
-      return;
-    case 'trl':
-      await trlBundle(cmd);
-      return;
+async function startRun(cmd: StartArgs): Promise<void> {
+  await releaseSession();
+  const m = await needModel();
+  const record: RunRecord = {
+    id: cmd.runId,
+    name: cmd.name,
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    config: cmd.config,
+    datasetId: cmd.datasetId,
+    modelName: m.name,
+    model: modelRefNow ?? undefined,
+    status: 'running',
+    metrics: [],
+    lastCheckpointStep: null,
+    backend: tf.getBackend(),
+  };
+  await runs.save(record);
+  await openRun(record, false);
+}
+
+/** The paused run the worker holds continues; another stored run resumes from its last checkpoint. */
+async function resumeRun(runId: string): Promise<void> {
+  if (session?.runId === runId) {
+    if (session.isLooping) throw new Error('the run is already training');
+    return;
   }
+  await releaseSession();
+  const record = await runs.get(runId);
+  if (!record) throw new Error(`no stored run "${runId}"`);
+  await openRun(record, true);
 }
 
-self.onmessage = (e: MessageEvent<WorkerCommand>) => {
-  const cmd = e.data;
-  handle(cmd).catch((err) => {
-    const base = { type: 'error' as const, message: errText(err) };
-    if (cmd.type === 'generate' || cmd.type === 'merge' || cmd.type === 'trl')
-      post({ ...base, requestId: cmd.requestId });
-    else if (cmd.type === 'init') post({ ...base, message: `Could not start the lab: ${errText(err)}`, fatal: true });
-    else post({ ...base, runId: 'runId' in cmd ? cmd.runId : session?.runId });
-  });
-};
-forwardUnhandled((message) => post({ type: 'error', message }));
+/** One run trains until it completes, fails, or the signal pauses ('pause') or stops ('stop') it. */
+async function train(args: TrainArgs, ctx: JobContext<WorkerEvent>): Promise<TrainResult> {
+  emit = ctx.progress;
+  if ('start' in args) await startRun(args.start);
+  else await resumeRun(args.resume);
+  const s = session!;
+  const onAbort = () => {
+    if (s.phase === 'running') s.phase = ctx.signal.reason === 'stop' ? 'stopped' : 'paused';
+  };
+  ctx.signal.addEventListener('abort', onAbort);
+  try {
+    await s.run();
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  return { runId: s.runId, phase: s.phase, step: s.trainer.stepIndex };
+}
+
+/** Ends the paused run the worker holds, or the named stored run when the worker holds another (or none). */
+async function stop(args: { runId?: string } | null, ctx: JobContext<WorkerEvent>): Promise<null> {
+  const runId = args?.runId;
+  if (!session || (runId !== undefined && runId !== session.runId)) {
+    // its events go to this call only: a train job of another run may be streaming through `emit`
+    if (runId !== undefined) await stopStored(runId, ctx.progress);
+    return null;
+  }
+  if (session.isLooping) return null;
+  emit = ctx.progress;
+  session.phase = 'stopped';
+  await runs.update(session.runId, { status: 'stopped' });
+  session.progress();
+  post({ type: 'done', what: 'train', runId: session.runId, phase: 'stopped', step: session.trainer.stepIndex });
+  return null;
+}
+
+serveJobs<TrainJobs, TrainSettings, ReadyEvent>('training worker', {
+  boot,
+  jobs: { train, stop, generate: generateText, merge: mergeRun, trl: trlBundle },
+  alongside: ['generate', 'merge', 'trl', 'stop'],
+});

@@ -1,16 +1,15 @@
 /**
- * Messages between the page and workers/vocab/vocab.worker.ts (client: ./client.ts). Plain data only:
- * tensors never cross; picked files travel as Blobs (structured clone, no copy).
- *
- * Commands in: extend (learn N tokens, grow and initialise the model, measure, store it in
- * IndexedDB), compare (short continued pretraining of the salt, mean and random inits from one
- * seed), cancel. Events out: ready, progress, extended, curve, compared, error.
- * One job at a time; `cancel` ends the current job with an error event {cancelled: true}.
+ * The vocabulary worker's jobs (workers/vocab/vocab.worker.ts, served by the job runtime
+ * workers/host/jobs.ts; the page calls them through workers/host/registry.ts `vocabJobs`). Plain data
+ * only: tensors never cross; picked files travel as Blobs (structured clone, no copy).
+ * Jobs: extend (learn N tokens, grow and initialise the model, measure, store it in IndexedDB) and
+ * compare (short continued pretraining of the salt, mean and random inits from one seed, streaming
+ * the losses as progress). One job at a time; cancel = the call's signal.
  */
-import type { BackendName } from '../../src/lib/backend/order';
 import type { ModelSpec } from '../../src/lib/formats/model-spec';
 import type { InitMethod } from '../../src/lib/vocab/init';
 import type { HostReady } from '../host/boot';
+import type { JobSpec } from '../host/jobs';
 
 /** Where the text to learn tokens from comes from. */
 export type VocabCorpus =
@@ -36,10 +35,7 @@ export interface ExtendSettings {
   donor?: DonorFiles | null;
 }
 
-// ---- commands (page → worker) ----
-export interface VocabExtendCommand {
-  type: 'extend';
-  jobId: string;
+export interface ExtendArgs {
   /** the base model to extend (the page's model); absent = the embedded stories260K */
   model?: ModelSpec;
   settings: ExtendSettings;
@@ -48,9 +44,7 @@ export interface VocabExtendCommand {
   /** held-out texts for bits/char (first n of the bundled KULLM prompts) */
   heldout: number;
 }
-export interface VocabCompareCommand {
-  type: 'compare';
-  jobId: string;
+export interface CompareArgs {
   model?: ModelSpec;
   /** init is ignored: every method runs, in INIT_METHODS order */
   settings: ExtendSettings;
@@ -59,23 +53,11 @@ export interface VocabCompareCommand {
   /** store each init's trained model (new rows trained) in the browser, like an extended model */
   keep?: boolean;
 }
-export interface VocabCancelCommand {
-  type: 'cancel';
-  jobId: string;
-}
-export interface VocabInitCommand {
-  type: 'init';
-  backend?: BackendName;
-}
-export type VocabCommand = VocabInitCommand | VocabExtendCommand | VocabCompareCommand | VocabCancelCommand;
 
 // ---- events (worker → page) ----
-export interface VocabReadyEvent extends HostReady {
-  type: 'ready';
-}
+export type VocabReady = HostReady;
 export interface VocabProgressEvent {
   type: 'progress';
-  jobId: string;
   /** e.g. 'corpus', 'learn', 'aux', 'init', 'measure', 'store', 'train salt' */
   stage: string;
   done: number;
@@ -110,14 +92,8 @@ export interface ExtendSummary {
   backend: string;
   seconds: number;
 }
-export interface VocabExtendedEvent {
-  type: 'extended';
-  jobId: string;
-  summary: ExtendSummary;
-}
 export interface VocabCurveEvent {
   type: 'curve';
-  jobId: string;
   init: InitMethod;
   step: number;
   loss: number;
@@ -132,19 +108,13 @@ export interface CompareRow {
   kept?: { modelId: string; name: string };
 }
 export interface VocabComparedEvent {
-  type: 'compared';
-  jobId: string;
   rows: CompareRow[];
   steps: number;
   backend: string;
   seconds: number;
 }
-export interface VocabErrorEvent {
-  type: 'error';
-  jobId?: string;
-  message: string;
-  cancelled?: boolean;
-  fatal?: boolean;
-}
-export type VocabEvent =
-  VocabReadyEvent | VocabProgressEvent | VocabExtendedEvent | VocabCurveEvent | VocabComparedEvent | VocabErrorEvent;
+export type VocabJobs = {
+  extend: JobSpec<ExtendArgs, VocabProgressEvent, ExtendSummary>;
+  /** progress: stages, and one `curve` event per training step */
+  compare: JobSpec<CompareArgs, VocabProgressEvent | VocabCurveEvent, VocabComparedEvent>;
+};

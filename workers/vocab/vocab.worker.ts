@@ -7,10 +7,12 @@
  * files, kept in IndexedDB (ModelStore) so every worker can load the model as
  * `{kind: 'stored', id, name}`. `compare` runs short continued pretraining (`pt`, new rows only,
  * as bench/vocab-bench.ts) from the salt, mean and random inits with one seed and streams the losses.
- * Protocol: ./protocol.ts; the page's handle: ./client.ts.
+ * Jobs: ./protocol.ts, served by the job runtime (../host/jobs.ts: one job at a time, cancel through
+ * the job's signal).
  */
 import * as tf from '@tensorflow/tfjs';
-import { bootHost, errText, forwardUnhandled, ModelHost } from '../host/boot';
+import { bootHost, ModelHost } from '../host/boot';
+import { serveJobs, type JobContext } from '../host/jobs';
 import type { BackendName } from '../../src/lib/backend/order';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { Tokenizer } from '../../src/lib/tokenizer/types';
@@ -26,35 +28,31 @@ import { Trainer } from '../../src/lib/train/trainer';
 import { runTraining } from '../../src/lib/train/run-training';
 import { defaultTrainConfig } from '../../src/lib/train/defaults';
 import type {
+  CompareArgs,
   CompareRow,
+  ExtendArgs,
   ExtendSettings,
+  ExtendSummary,
   SampleToken,
-  VocabCommand,
-  VocabCompareCommand,
-  VocabEvent,
-  VocabExtendCommand,
+  VocabComparedEvent,
+  VocabCurveEvent,
+  VocabJobs,
+  VocabProgressEvent,
+  VocabReady,
 } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const post = (e: VocabEvent) => self.postMessage(e);
 const host = new ModelHost();
-let booted: Promise<void> | null = null;
-let backend: BackendName | undefined;
-let current: { jobId: string; cancelled: boolean } | null = null;
-forwardUnhandled((message) => post({ type: 'error', message }));
 
-class Cancelled extends Error {}
-
-function boot(): Promise<void> {
-  booted ??= bootHost({ backend }, host).then((ready) => post({ type: 'ready', ...ready }));
-  return booted;
+function boot(s: { backend?: BackendName }): Promise<VocabReady> {
+  return bootHost({ backend: s.backend }, host);
 }
 
 const nextTask = () => new Promise<void>((r) => setTimeout(r, 0));
 
-function checkCancel(jobId: string): void {
-  if (current?.jobId === jobId && current.cancelled) throw new Cancelled('cancelled');
+function checkCancel(signal: AbortSignal): void {
+  if (signal.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
 }
 
 async function fetchText(file: string): Promise<string> {
@@ -97,26 +95,25 @@ function sampleTokens(tok: Tokenizer, text: string, oldVocab: number): SampleTok
 }
 
 /** Progress events at most every 100 ms (learning reports per merge), always the last one. */
-function progress(jobId: string): (stage: string, done: number, total: number) => void {
+function progress(post: (e: VocabProgressEvent) => void): (stage: string, done: number, total: number) => void {
   let last = 0;
   return (stage, done, total) => {
     const now = performance.now();
     if (done < total && now - last < 100) return;
     last = now;
-    post({ type: 'progress', jobId, stage, done, total });
+    post({ type: 'progress', stage, done, total });
   };
 }
 
-async function extendJob(cmd: VocabExtendCommand): Promise<void> {
+async function extendJob(cmd: ExtendArgs, ctx: JobContext<VocabProgressEvent>): Promise<ExtendSummary> {
   const t0 = performance.now();
-  const report = progress(cmd.jobId);
-  await boot();
+  const report = progress(ctx.progress);
   report('corpus', 0, 1);
   const base = await host.ensure(cmd.model);
   const { texts, name } = await loadCorpus(cmd.settings);
   const donor = await readDonor(cmd.settings);
   const heldout = await loadHeldout(cmd.heldout);
-  checkCancel(cmd.jobId);
+  checkCancel(ctx.signal);
   const ext = await extendModel(base, texts, {
     add: cmd.settings.add,
     init: cmd.settings.init,
@@ -126,12 +123,12 @@ async function extendJob(cmd: VocabExtendCommand): Promise<void> {
     onProgress: report,
   });
   try {
-    checkCancel(cmd.jobId);
+    checkCancel(ctx.signal);
     report('measure', 0, 2);
     const before = await bitsPerChar(base, heldout);
     report('measure', 1, 2);
     const after = await bitsPerChar(ext.model, heldout);
-    checkCancel(cmd.jobId);
+    checkCancel(ctx.signal);
     report('store', 0, 1);
     const files = await exportMerged(ext.model, null);
     const store = new ModelStore(idbStore());
@@ -158,37 +155,33 @@ async function extendJob(cmd: VocabExtendCommand): Promise<void> {
       Object.fromEntries(files),
     );
     report('store', 1, 1);
-    post({
-      type: 'extended',
-      jobId: cmd.jobId,
-      summary: {
-        modelId: meta.id,
-        name: meta.name,
-        base: base.name,
-        added: ext.newIds.length,
-        syllables: ext.learned.filter((p) => !p.merge).length,
-        merges: ext.learned.filter((p) => p.merge).length,
-        oldVocab: ext.oldVocab,
-        vocabSize: ext.model.config.vocabSize,
-        init: ext.init,
-        auxSource: ext.auxSource,
-        corpus: name,
-        corpusTexts: texts.length,
-        heldoutTexts: heldout.length,
-        tokensPerCharBefore: tpcBefore,
-        tokensPerCharAfter: tpcAfter,
-        bitsPerCharBefore: before.bits_per_char,
-        bitsPerCharAfter: after.bits_per_char,
-        sample: {
-          text: cmd.sample,
-          before: sampleTokens(base.tokenizer, cmd.sample, Infinity),
-          after: sampleTokens(ext.model.tokenizer, cmd.sample, ext.oldVocab),
-        },
-        timings: ext.timings,
-        backend: tf.getBackend(),
-        seconds: (performance.now() - t0) / 1000,
+    return {
+      modelId: meta.id,
+      name: meta.name,
+      base: base.name,
+      added: ext.newIds.length,
+      syllables: ext.learned.filter((p) => !p.merge).length,
+      merges: ext.learned.filter((p) => p.merge).length,
+      oldVocab: ext.oldVocab,
+      vocabSize: ext.model.config.vocabSize,
+      init: ext.init,
+      auxSource: ext.auxSource,
+      corpus: name,
+      corpusTexts: texts.length,
+      heldoutTexts: heldout.length,
+      tokensPerCharBefore: tpcBefore,
+      tokensPerCharAfter: tpcAfter,
+      bitsPerCharBefore: before.bits_per_char,
+      bitsPerCharAfter: after.bits_per_char,
+      sample: {
+        text: cmd.sample,
+        before: sampleTokens(base.tokenizer, cmd.sample, Infinity),
+        after: sampleTokens(ext.model.tokenizer, cmd.sample, ext.oldVocab),
       },
-    });
+      timings: ext.timings,
+      backend: tf.getBackend(),
+      seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     disposeExtension(ext, base);
   }
@@ -253,10 +246,12 @@ async function bpcWithRows(ext: ExtendResult, trainer: Trainer, heldout: string[
   }
 }
 
-async function compareJob(cmd: VocabCompareCommand): Promise<void> {
+async function compareJob(
+  cmd: CompareArgs,
+  ctx: JobContext<VocabProgressEvent | VocabCurveEvent>,
+): Promise<VocabComparedEvent> {
   const t0 = performance.now();
-  const report = progress(cmd.jobId);
-  await boot();
+  const report = progress(ctx.progress);
   report('corpus', 0, 1);
   const base = await host.ensure(cmd.model);
   const { texts, name } = await loadCorpus(cmd.settings);
@@ -264,7 +259,7 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
   const rows = texts.map((t) => ({ kind: 'sft' as const, prompt: '', response: t }));
   const out: CompareRow[] = [];
   for (const init of INIT_METHODS as InitMethod[]) {
-    checkCancel(cmd.jobId);
+    checkCancel(ctx.signal);
     const donor = init === 'salt' ? await readDonor({ ...cmd.settings, init }) : null;
     const ext = await extendModel(base, texts, {
       add: cmd.settings.add,
@@ -292,22 +287,18 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
       );
       const start = await bpcWithRows(ext, trainer, heldout);
       const losses: number[] = [];
-      // a cancel message lands between steps: it aborts the loop, and the job ends as cancelled
-      const stop = new AbortController();
-      checkCancel(cmd.jobId);
+      // a cancel aborts the call's signal: the loop returns between steps, and the job ends as cancelled
+      checkCancel(ctx.signal);
       const outcome = await runTraining(trainer, {
-        signal: stop.signal,
+        signal: ctx.signal,
         onStep: (m) => {
           losses.push(m.loss);
-          post({ type: 'curve', jobId: cmd.jobId, init, step: m.step, loss: m.loss });
+          ctx.progress({ type: 'curve', init, step: m.step, loss: m.loss });
           report(`train ${init}`, m.step, cmd.steps);
         },
-        between: async () => {
-          await nextTask();
-          if (current?.jobId === cmd.jobId && current.cancelled) stop.abort();
-        },
+        between: nextTask,
       });
-      if (outcome.status === 'aborted') checkCancel(cmd.jobId);
+      if (outcome.status === 'aborted') checkCancel(ctx.signal);
       const end = await bpcWithRows(ext, trainer, heldout);
       const kept = cmd.keep ? await keepTrained(ext, base, trainer, cmd.steps, name, { start, end }) : undefined;
       out.push({ init, losses, bitsPerCharStart: start, bitsPerCharEnd: end, ...(kept ? { kept } : {}) });
@@ -316,36 +307,10 @@ async function compareJob(cmd: VocabCompareCommand): Promise<void> {
       disposeExtension(ext, base);
     }
   }
-  post({
-    type: 'compared',
-    jobId: cmd.jobId,
-    rows: out,
-    steps: cmd.steps,
-    backend: tf.getBackend(),
-    seconds: (performance.now() - t0) / 1000,
-  });
+  return { rows: out, steps: cmd.steps, backend: tf.getBackend(), seconds: (performance.now() - t0) / 1000 };
 }
 
-self.onmessage = async (ev: MessageEvent<VocabCommand>) => {
-  const cmd = ev.data;
-  if (cmd.type === 'init') {
-    backend = cmd.backend;
-    boot().catch((e) => post({ type: 'error', message: errText(e), fatal: true }));
-    return;
-  }
-  if (cmd.type === 'cancel') {
-    if (current?.jobId === cmd.jobId) current.cancelled = true;
-    return;
-  }
-  if (current) return post({ type: 'error', jobId: cmd.jobId, message: 'a vocabulary job is already running' });
-  current = { jobId: cmd.jobId, cancelled: false };
-  try {
-    if (cmd.type === 'extend') await extendJob(cmd);
-    else await compareJob(cmd);
-  } catch (e) {
-    const cancelled = e instanceof Cancelled;
-    post({ type: 'error', jobId: cmd.jobId, message: cancelled ? 'cancelled' : errText(e).split('\n')[0], cancelled });
-  } finally {
-    current = null;
-  }
-};
+serveJobs<VocabJobs, { backend?: BackendName }, VocabReady>('vocabulary worker', {
+  boot,
+  jobs: { extend: extendJob, compare: compareJob },
+});

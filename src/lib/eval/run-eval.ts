@@ -11,7 +11,7 @@ import { planFewshot } from './fewshot';
 import { accuracy, argmax, argmaxNormalized, macroF1 } from './metrics';
 import { buildChoiceRequests, type ScoreItem } from './requests';
 import { resolveSplit, type EvalTask, type SplitName } from './tasks';
-import { throwIfAborted } from './abort';
+import { isAbortError, yieldForCancel } from './abort';
 
 export interface ItemResult {
   gold: number;
@@ -43,6 +43,8 @@ export interface TaskResult {
 
 export interface EvalReport {
   results: Record<string, TaskResult>;
+  /** set when the evaluation was cancelled (keepOnAbort): `results` holds the tasks finished before */
+  cancelled?: { task: string; done: number; total: number; skipped: string[] };
 }
 
 export interface EvalProgress {
@@ -73,7 +75,10 @@ export interface EvalOptions {
   itemsPerCall?: number;
   includeText?: boolean;
   onProgress?: (p: EvalProgress) => void;
+  /** checked before each item; a worker also yields to its message queue there, so a cancel arrives */
   signal?: AbortSignal;
+  /** on abort, resolve with the tasks finished so far (report.cancelled set) instead of rejecting */
+  keepOnAbort?: boolean;
 }
 
 export const DEFAULT_EVAL_SEED = 1234;
@@ -116,7 +121,7 @@ export async function evaluateTask(
   const items: ItemResult[] = [];
   report?.(0, docs.length);
   for (let s = 0; s < docs.length; s += perCall) {
-    throwIfAborted(opts.signal);
+    await yieldForCancel(opts.signal);
     const group = docs.slice(s, s + perCall);
     const requests: ScoreItem[] = [];
     group.forEach((doc, j) => {
@@ -137,7 +142,8 @@ export async function evaluateTask(
       // The choices of one item share its context: run that prefix once (KV cache), then all choices together.
       scores = [];
       let q = 0;
-      for (const doc of group) {
+      for (const [j, doc] of group.entries()) {
+        if (j > 0) await yieldForCancel(opts.signal);
         scores.push(
           ...(await scoreSharedPrefix(model, requests.slice(q, q + doc.choices.length), { lora: opts.lora ?? null })),
         );
@@ -178,14 +184,25 @@ export async function evaluateTask(
   return result;
 }
 
-/** Evaluates `tasks` in order; cancellable through `opts.signal` (rejects with an AbortError). */
+/**
+ * Evaluates `tasks` in order; cancellable through `opts.signal` (rejects with an AbortError, or with
+ * `keepOnAbort` resolves to the tasks finished before the cancel, when there is one).
+ */
 export async function evaluate(model: LoadedModel, tasks: EvalTask[], opts: EvalOptions): Promise<EvalReport> {
   const results: Record<string, TaskResult> = {};
   for (let t = 0; t < tasks.length; t++) {
     const task = tasks[t];
-    results[task.name] = await evaluateTask(model, task, opts, (done, total) =>
-      opts.onProgress?.({ task: task.name, taskIndex: t, taskCount: tasks.length, done, total }),
-    );
+    let at = { done: 0, total: 0 };
+    try {
+      results[task.name] = await evaluateTask(model, task, opts, (done, total) => {
+        at = { done, total };
+        opts.onProgress?.({ task: task.name, taskIndex: t, taskCount: tasks.length, done, total });
+      });
+    } catch (err) {
+      if (!opts.keepOnAbort || !isAbortError(err) || t === 0) throw err;
+      const skipped = tasks.slice(t + 1).map((x) => x.name);
+      return { results, cancelled: { task: task.name, ...at, skipped } };
+    }
   }
   return { results };
 }

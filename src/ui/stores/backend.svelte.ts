@@ -1,7 +1,7 @@
 /** Backend/model state reported by the worker's `ready` event, shown in the header and Model view. */
 import { BACKEND_ORDER, type BackendName, type ReadyEvent } from '../../../workers/train/protocol';
-import { onWorkerEvent, startWorker } from './worker';
-import { configureEvalWorker } from '../../../workers/eval/client';
+import type { LogEvent } from '../../../workers/train/protocol';
+import { evalJobs, trainJobs } from '../../../workers/host/registry';
 import type { ModelSpec } from '../../lib/formats/model-spec';
 import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
@@ -35,17 +35,20 @@ class BackendUi implements BackendState {
 
 export const backendState = new BackendUi();
 
-onWorkerEvent((e) => {
-  if (e.type === 'ready') {
-    backendState.status = 'ready';
-    backendState.info = e;
-    backendState.error = null;
-  } else if (e.type === 'error' && e.fatal) {
-    backendState.status = 'error';
-    backendState.error = e.message;
-  } else if (e.type === 'log' && e.download) {
-    backendState.downloads = [...backendState.downloads, e.download];
-  }
+trainJobs.onReady((r) => {
+  backendState.status = 'ready';
+  backendState.info = r;
+  backendState.error = null;
+});
+trainJobs.onError((message, fatal) => {
+  console.error(`[worker] ${message}`);
+  if (!fatal) return;
+  backendState.status = 'error';
+  backendState.error = message;
+});
+trainJobs.onBootProgress((p) => {
+  const e = p as LogEvent;
+  if (e.download) backendState.downloads = [...backendState.downloads, e.download];
 });
 
 const KEY = 'clo-lab:backend';
@@ -120,9 +123,11 @@ export function bootBackend(
   rememberModel(model);
   backendState.downloads = [];
   const spec = modelSpecOf(model);
-  startWorker(forced ?? undefined, spec ?? undefined);
+  trainJobs.restart({ backend: forced ?? undefined, model: spec ?? undefined }, 'the backend or model changed').catch(
+    () => undefined, // a failed boot is reported through onError
+  );
   // the evaluation worker follows the same backend choice and model (restarted on a change)
-  configureEvalWorker({ backend: forced, model: spec });
+  evalJobs.configure({ backend: forced ?? undefined, model: spec ?? undefined }, 'the backend or model changed');
 }
 
 /** The page's model as the workers' ModelSpec (null = the embedded stories260K). */

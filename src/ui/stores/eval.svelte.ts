@@ -12,17 +12,18 @@ import {
   type RetentionRecord,
 } from '../../lib/eval/results-store';
 import type { SplitName } from '../../lib/eval/tasks';
-import type { EvalBackendName, EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
-import { cancelEvalJob, evaluateInWorker, EvalJobError, retentionInWorker } from '../../../workers/eval/client';
+import type { EvalBackendName, EvalProgress, EvalTarget } from '../../../workers/eval/protocol';
+import { evalJobs } from '../../../workers/host/registry';
+import { JobError } from '../../../workers/host/job-worker';
 import { backendState } from './backend.svelte';
-import { inJobSlot } from './jobs.svelte';
+import { inJobSlot, onRestart } from './jobs.svelte';
 
 export const evalStore = new EvalResultStore(idbStore());
 
 export interface EvalJobState {
   running: boolean;
   label: string;
-  progress: EvalProgressEvent | null;
+  progress: EvalProgress | null;
   startedAt: number;
   error: string | null;
   cancelled: boolean;
@@ -60,13 +61,13 @@ export async function refreshRetentionRecords(): Promise<RetentionRecord[]> {
   return list;
 }
 
-/**
- * The backend forced in the header, or undefined for auto. The evaluation worker already follows the
- * header (stores/backend.svelte.ts configures it); passing this along keeps older callers consistent.
- */
+/** The backend forced in the header, or undefined for auto (the evaluation worker follows it). */
 export function sharedBackend(): EvalBackendName | undefined {
   return backendState.forced ?? undefined;
 }
+
+/** The running evaluation or retention job's cancel (its call's signal). */
+let controller: AbortController | null = null;
 
 export interface EvalRequest {
   subject: EvalSubject;
@@ -87,10 +88,11 @@ async function inEvalSlot<T extends { id: string }>(
   label: string,
   subject: EvalSubject,
   markLast: boolean,
-  work: (target: EvalTarget, onProgress: (p: EvalProgressEvent) => void) => Promise<T>,
+  work: (target: EvalTarget, onProgress: (p: EvalProgress) => void, signal: AbortSignal) => Promise<T>,
 ): Promise<T | null> {
-  if (evals.job.running) throw new Error('an evaluation is already running');
   return inJobSlot(kind, label, async () => {
+    const ctl = new AbortController();
+    controller = ctl;
     evals.job = {
       running: true,
       label,
@@ -102,11 +104,11 @@ async function inEvalSlot<T extends { id: string }>(
     };
     const target: EvalTarget = subject.kind === 'run' ? { kind: 'run', runId: subject.runId } : { kind: 'base' };
     try {
-      const record = await work(target, (p) => (evals.job = { ...evals.job, progress: p }));
+      const record = await work(target, (p) => (evals.job = { ...evals.job, progress: p }), ctl.signal);
       evals.job = { ...evals.job, running: false, ...(markLast ? { lastId: record.id } : {}) };
       return record;
     } catch (err) {
-      const cancelled = err instanceof EvalJobError && err.cancelled;
+      const cancelled = err instanceof JobError && err.cancelled;
       evals.job = {
         ...evals.job,
         running: false,
@@ -114,6 +116,8 @@ async function inEvalSlot<T extends { id: string }>(
         error: cancelled ? null : err instanceof Error ? err.message : String(err),
       };
       return null;
+    } finally {
+      if (controller === ctl) controller = null;
     }
   });
 }
@@ -130,11 +134,11 @@ function evaluatedAt(
 
 /** Runs an evaluation in the worker and saves the result; resolves to the saved record (null when cancelled or failed). */
 export function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
-  return inEvalSlot('evaluation', req.label, req.subject, true, async (target, onProgress) => {
-    const res = await evaluateInWorker(
+  return inEvalSlot('evaluation', req.label, req.subject, true, async (target, onProgress, signal) => {
+    const res = await evalJobs.call(
+      'evaluate',
       { target, tasks: req.tasks, shots: req.shots, limit: req.limit, seed: req.seed, split: req.split },
-      onProgress,
-      sharedBackend(),
+      { onProgress, signal, record: { what: 'evaluation', label: `Evaluation: ${req.label}`, request: req } },
     );
     const record: EvalRecord = {
       id: newEvalId(),
@@ -155,9 +159,13 @@ export function runEvaluation(req: EvalRequest): Promise<EvalRecord | null> {
   });
 }
 
+/** Cancels the running evaluation or retention job (an evaluation keeps the tasks it finished). */
 export function cancelEvaluation(): void {
-  cancelEvalJob();
+  controller?.abort();
 }
+
+onRestart('evaluation', (req) => void runEvaluation(req as EvalRequest));
+onRestart('retention', (req) => void runRetention(req as RetentionRequest));
 
 export interface RetentionRequest {
   subject: EvalSubject;
@@ -178,8 +186,9 @@ export function runRetention(req: RetentionRequest): Promise<RetentionRecord | n
     `${req.label} (retention & fidelity)`,
     req.subject,
     false,
-    async (target, onProgress) => {
-      const res = await retentionInWorker(
+    async (target, onProgress, signal) => {
+      const res = await evalJobs.call(
+        'retention',
         {
           target,
           perplexity: req.perplexity,
@@ -187,8 +196,7 @@ export function runRetention(req: RetentionRequest): Promise<RetentionRecord | n
           limit: req.limit,
           maxNewTokens: req.maxNewTokens,
         },
-        onProgress,
-        sharedBackend(),
+        { onProgress, signal, record: { what: 'retention', label: `Retention: ${req.label}`, request: req } },
       );
       const record: RetentionRecord = {
         id: newEvalId(),

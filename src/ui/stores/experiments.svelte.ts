@@ -1,16 +1,17 @@
 /**
- * Experiments view state: the experiment worker (workers/experiment/experiment.worker.ts), the
+ * Experiments view state: the experiment job (experimentJobs in workers/host/registry.ts), the
  * overall progress, and the stored experiments (IndexedDB, kvExperimentStore). An experiment left
  * "running" by a reload is resumed by resumeInterrupted() (the worker continues the arm it was in
  * from its last checkpoint).
  */
 import { applyOverrides } from '../../lib/experiment/overrides';
-import { describeWorkerError } from '../../../workers/host/crash';
 import { idbStore } from '../../lib/store/idb';
 import { kvExperimentStore } from '../../lib/store/experiments';
 import type { ExperimentProgress, ExperimentState } from '../../lib/experiment/runner';
 import type { Recipe } from '../../lib/experiment/recipe';
-import type { ExperimentCommand, ExperimentEvent } from '../../../workers/experiment/protocol';
+import type { ExperimentEvent } from '../../../workers/experiment/protocol';
+import { experimentJobs } from '../../../workers/host/registry';
+import { JobError } from '../../../workers/host/job-worker';
 import { rememberedBackend } from './backend.svelte';
 import { JobBusyError, finishJob, startJob, updateJob } from './jobs.svelte';
 import { reportError } from './errors.svelte';
@@ -35,21 +36,21 @@ class ExperimentsUi {
 
 export const ui = new ExperimentsUi();
 
-let worker: Worker | null = null;
 /** the job-slot ticket of the running experiment */
 let ticket: number | null = null;
 let armShown: string | null = null;
+/** the running experiment's cancel (its call's signal) */
+let controller: AbortController | null = null;
+
+experimentJobs.onReady((r) => (ui.backend = r.backend));
 
 function releaseSlot(): void {
   if (ticket !== null) finishJob(ticket);
   ticket = null;
 }
 
-function onEvent(e: ExperimentEvent): void {
+function onEvent(id: string, e: ExperimentEvent): void {
   switch (e.type) {
-    case 'ready':
-      ui.backend = e.backend;
-      return;
     case 'progress':
       ui.progress = e.progress;
       if (ticket !== null && ui.running && e.progress.arm !== armShown) {
@@ -61,38 +62,27 @@ function onEvent(e: ExperimentEvent): void {
       ui.log = [...ui.log.slice(-20), e.message];
       return;
     case 'saved':
-      void show(e.id);
-      return;
-    case 'done':
-    case 'cancelled':
-      ui.running = null;
-      releaseSlot();
-      if (e.type === 'cancelled') ui.log = [...ui.log, 'cancelled'];
-      void refresh().then(() => show(e.id));
-      return;
-    case 'error':
-      ui.running = null;
-      releaseSlot();
-      ui.error = e.message;
-      void refresh();
+      void show(id);
       return;
   }
 }
 
-function ensureWorker(): Worker {
-  if (worker) return worker;
-  const w = new Worker(new URL('../../../workers/experiment/experiment.worker.ts', import.meta.url), {
-    type: 'module',
-    name: 'experiment',
-  });
-  w.onmessage = (ev: MessageEvent<ExperimentEvent>) => onEvent(ev.data);
-  w.onerror = (ev) => {
-    ev.preventDefault();
-    onEvent({ type: 'error', message: describeWorkerError(ev, 'experiment worker') });
-    worker = null;
-  };
-  worker = w;
-  return w;
+/** Runs the experiment job to its end (done, cancelled or failed) and frees the slot. */
+async function run(id: string, recipe: Recipe): Promise<void> {
+  const ctl = new AbortController();
+  controller = ctl;
+  try {
+    experimentJobs.configure({ backend: rememberedBackend() ?? undefined }, 'the backend changed');
+    await experimentJobs.call('experiment', { id, recipe }, { onProgress: (e) => onEvent(id, e), signal: ctl.signal });
+  } catch (err) {
+    if (err instanceof JobError && err.cancelled) ui.log = [...ui.log, 'cancelled'];
+    else ui.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    if (controller === ctl) controller = null;
+    ui.running = null;
+    releaseSlot();
+    void refresh().then(() => show(id));
+  }
 }
 
 export async function refresh(): Promise<void> {
@@ -129,18 +119,13 @@ export function start(recipe: Recipe, id = `${recipe.name}-${Date.now().toString
   ui.log = [];
   ui.running = id;
   // a recipe read back from the reactive list is a $state proxy, which postMessage cannot clone
-  ensureWorker().postMessage({
-    type: 'start',
-    id,
-    recipe: $state.snapshot(recipe) as Recipe,
-    backend: rememberedBackend(),
-  } satisfies ExperimentCommand);
+  void run(id, $state.snapshot(recipe) as Recipe);
   void show(id);
   return id;
 }
 
 export function cancel(): void {
-  worker?.postMessage({ type: 'cancel' } satisfies ExperimentCommand);
+  controller?.abort();
 }
 
 /** After a reload: resume the experiment that was running. */

@@ -5,6 +5,7 @@
  * `inJobSlot` does both around a promise.
  */
 import { JobSlot, describeJob, type Job, type JobKind } from '../job-slot';
+import { takeInterrupted, type InFlightRecord } from '../../../workers/host/in-flight';
 
 export { JobBusyError, describeJob, type Job, type JobKind } from '../job-slot';
 
@@ -13,6 +14,8 @@ class JobsState {
   current = $state.raw<Job | null>(null);
   /** "Training: run name", or null when idle */
   readonly description = $derived(this.current ? describeJob(this.current) : null);
+  /** jobs a reload interrupted (recorded by the job runtime while they ran), until restarted or dismissed */
+  interrupted = $state.raw<InFlightRecord[]>([]);
 }
 
 export const jobs = new JobsState();
@@ -39,4 +42,28 @@ export function updateJob(ticket: number, label: string): void {
 /** Runs `work` in the slot, freeing it when the promise settles. */
 export function inJobSlot<T>(kind: JobKind, label: string, work: () => Promise<T>): Promise<T> {
   return slot.run(kind, label, work);
+}
+
+// not reactive state: the restarters are registered once, when the stores load
+const restarters: Record<string, (request: unknown) => void> = {};
+
+/** How to submit a job of kind `what` again after a reload (the store that ran it registers this). */
+export function onRestart(what: string, fn: (request: unknown) => void): void {
+  restarters[what] = fn;
+}
+
+/** On boot: the jobs the last reload interrupted (shown with a Restart button). */
+export function loadInterrupted(): void {
+  jobs.interrupted = takeInterrupted().filter((r) => r.what in restarters);
+}
+
+/** Submits an interrupted job again, with the same request. */
+export function restartInterrupted(id: string): void {
+  const r = jobs.interrupted.find((x) => x.id === id);
+  jobs.interrupted = jobs.interrupted.filter((x) => x.id !== id);
+  if (r) restarters[r.what]?.(r.request);
+}
+
+export function dismissInterrupted(id: string): void {
+  jobs.interrupted = jobs.interrupted.filter((x) => x.id !== id);
 }

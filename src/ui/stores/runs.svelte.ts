@@ -1,16 +1,20 @@
 /**
  * Training runs for the views: stored records (RunStore), the live run's progress and per-step
- * metrics as the worker streams them, and commands (start, pause, resume, stop). A run that trains
- * holds the page's job slot (jobs.svelte.ts) from start or resume until it pauses, stops, ends or fails.
- * Across tabs (run-presence.svelte.ts): a run is claimed before it starts or resumes (refused when
- * another tab has it open or trains on the same device), and its progress is shared with the other tabs.
+ * metrics as the train job streams them (trainJobs in workers/host/registry.ts), and commands: start
+ * and resume call the `train` job, pause and stop abort its signal (a paused run stops with the `stop`
+ * job). A run that trains holds the page's job slot (jobs.svelte.ts) from start or resume until it
+ * pauses, stops, ends or fails. Across tabs (run-presence.svelte.ts): a run is claimed before it starts
+ * or resumes (refused when another tab has it open or trains on the same device), and its progress is
+ * shared with the other tabs.
  */
 import { RunStore, newRunId, type RunRecord } from '../../lib/store/runs';
 import type { StepMetrics, TrainConfig } from '../../lib/train/types';
-import type { ProgressEvent } from '../../../workers/train/protocol';
-import { onWorkerEvent, send } from './worker';
+import type { ProgressEvent, TrainArgs, WorkerEvent } from '../../../workers/train/protocol';
+import { trainJobs } from '../../../workers/host/registry';
+import { JobError } from '../../../workers/host/job-worker';
+import { recordTensors } from '../../../workers/host/debug';
 import { clearErrors, reportError } from './errors.svelte';
-import { finishJob, startJob } from './jobs.svelte';
+import { finishJob, onRestart, startJob } from './jobs.svelte';
 import { backendState } from './backend.svelte';
 import { claimTraining, letRunGo, onElsewhereChange, shareProgress, syncPresence } from './run-presence.svelte';
 
@@ -41,6 +45,8 @@ let lastReported: ProgressEvent | null = null;
 let awaiting: string | null = null;
 /** the live run's name, for the other tabs */
 let liveName = '';
+/** the live train job's pause/stop (its call's signal) */
+let controller: AbortController | null = null;
 
 /** the backend this tab trains on now (its device lock is the one claimed) */
 const backendNow = () => backendState.info?.backend ?? backendState.forced ?? 'cpu';
@@ -59,20 +65,13 @@ export async function refreshRuns(): Promise<RunRecord[]> {
 // another tab opened, paused or let go of a run: list the stored state again
 onElsewhereChange(() => void refreshRuns());
 
-onWorkerEvent((e) => {
+trainJobs.onError((message, fatal) => {
+  if (!fatal) reportError(message);
+});
+
+/** The live run's events (the train job's progress). */
+function onRunEvent(e: WorkerEvent): void {
   switch (e.type) {
-    case 'ready':
-      // a new worker (backend or model switch): a paused run stays live (its checkpoint is stored, and
-      // resume or stop name it to the new worker); a run that was taking steps there is gone with it
-      if (runs.live?.phase === 'running') {
-        letRunGo(runs.live.runId);
-        awaiting = null;
-        runs.live = null;
-        runs.stopping = false;
-        releaseSlot();
-        void refreshRuns();
-      }
-      break;
     case 'log':
       if (e.history && e.runId) {
         runs.liveMetrics = [...e.history];
@@ -85,6 +84,7 @@ onWorkerEvent((e) => {
       if (runs.live?.runId === e.runId || runs.live === null) runs.liveMetrics = [...runs.liveMetrics, e.metrics];
       break;
     case 'progress': {
+      recordTensors('train', e.tensors);
       const prev = lastReported;
       lastReported = e;
       runs.live = e;
@@ -107,20 +107,44 @@ onWorkerEvent((e) => {
       if (e.what === 'train') void refreshRuns();
       break;
     case 'error':
-      if (e.runId !== undefined || (!e.requestId && !e.fatal))
-        reportError(e.message, e.runId ? runKey(e.runId) : undefined);
-      if (e.fatal || (e.runId !== undefined && e.runId === awaiting)) {
-        // the worker crashed, or refused a start/resume before reporting any phase: nothing trains
-        if (!e.fatal && runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
-        if (awaiting !== null) letRunGo(awaiting);
-        if (e.fatal && runs.live) letRunGo(runs.live.runId);
-        awaiting = null;
-        runs.stopping = false;
-        releaseSlot();
-      }
+      console.error(`[worker] ${e.message}`);
+      reportError(e.message, e.runId ? runKey(e.runId) : undefined);
       break;
   }
-});
+}
+
+/** Runs the train job until the run pauses, stops, ends or fails; a refusal or crash frees the slot. */
+function train(args: TrainArgs, runId: string, name: string): void {
+  const ctl = new AbortController();
+  controller = ctl;
+  trainJobs
+    .call('train', args, {
+      onProgress: onRunEvent,
+      signal: ctl.signal,
+      record: { what: 'training', label: `Training ${name}`, request: runId },
+    })
+    .catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof JobError && err.cancelled)) {
+        console.error(`[worker] ${message}`);
+        reportError(message, runKey(runId));
+      }
+      // refused before reporting any phase: nothing trains
+      if (runs.live?.runId === awaiting && runs.live !== lastReported) runs.live = null;
+      // the worker went away (a backend or model switch, a crash) while the run took steps: the run is gone
+      // with it (the list shows it interrupted; Resume continues from its last checkpoint)
+      if (runs.live?.runId === runId && runs.live.phase === 'running') runs.live = null;
+      // no longer open in this tab (a paused run stays open: resume or stop name it to the next worker)
+      if (!(runs.live?.runId === runId && runs.live.phase === 'paused')) letRunGo(runId);
+    })
+    .finally(() => {
+      if (controller === ctl) controller = null;
+      if (awaiting === runId) awaiting = null;
+      runs.stopping = false;
+      releaseSlot();
+      void refreshRuns();
+    });
+}
 
 /** Takes the job slot for training (throws, naming the running job, when it is taken). */
 function takeSlot(label: string): void {
@@ -149,24 +173,25 @@ export async function startRun(name: string, datasetId: string, config: TrainCon
   runs.liveMetrics = [];
   runs.stopping = false;
   runs.live = { type: 'progress', runId, phase: 'running', step: 0, total: config.steps, tokensPerS: 0, etaS: null };
-  try {
-    send({ type: 'start', runId, name, datasetId, config });
-  } catch (err) {
-    awaiting = null;
-    runs.live = null;
-    letRunGo(runId);
-    releaseSlot();
-    throw err;
-  }
+  train({ start: { runId, name, datasetId, config } }, runId, name);
   return runId;
 }
 
-export const pauseRun = () => send({ type: 'pause' });
+/** Pauses the live run after the step in flight (it checkpoints; resume continues it). */
+export const pauseRun = () => controller?.abort('pause');
 
 export function stopRun(): void {
   // a paused run stops at once; a running one finishes the step it is in first
-  if (runs.live?.phase === 'running') runs.stopping = true;
-  send({ type: 'stop', runId: runs.live?.runId });
+  if (controller) {
+    runs.stopping = true;
+    controller.abort('stop');
+  } else {
+    // the paused run is named: a worker that does not hold it (replaced by a backend switch) stops the stored run
+    const runId = runs.live?.runId;
+    trainJobs.call('stop', runId ? { runId } : null, { onProgress: onRunEvent }).catch((err: unknown) => {
+      reportError(err instanceof Error ? err.message : String(err));
+    });
+  }
 }
 
 /**
@@ -185,16 +210,16 @@ export async function resumeRun(runId?: string): Promise<void> {
     runs.liveMetrics = [];
     runs.live = null;
   }
-  awaiting = id ?? null;
-  try {
-    send({ type: 'resume', runId: id });
-  } catch (err) {
-    awaiting = null;
-    if (id) letRunGo(id);
+  if (!id) {
     releaseSlot();
-    throw err;
+    throw new Error('nothing to resume');
   }
+  awaiting = id;
+  train({ resume: id }, id, name);
 }
+
+// after a reload, a run that was training resumes from its last checkpoint
+onRestart('training', (runId) => resumeRun(runId as string));
 
 export async function deleteRun(id: string): Promise<void> {
   await runStore.delete(id);

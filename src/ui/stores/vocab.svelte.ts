@@ -1,21 +1,15 @@
 /**
  * Vocabulary view state: the settings, the running job of the vocabulary worker
- * (workers/vocab/client.ts), its progress and results, the compare-inits curves, and the extended
+ * (vocabJobs in workers/host/registry.ts), its progress and results, the compare-inits curves, and the extended
  * models stored in IndexedDB (ModelStore). Module state, so a job survives a view switch.
  */
-import { inJobSlot } from './jobs.svelte';
+import { inJobSlot, onRestart } from './jobs.svelte';
 import { strToU8, zipSync } from 'fflate';
 import { idbStore } from '../../lib/store/idb';
 import { ModelStore, type StoredModelMeta } from '../../lib/store/models';
 import type { InitMethod } from '../../lib/vocab/init';
 import type { ModelSpec } from '../../lib/formats/model-spec';
-import {
-  cancelVocabJob,
-  compareInWorker,
-  configureVocabWorker,
-  extendInWorker,
-  onVocabReady,
-} from '../../../workers/vocab/client';
+import { vocabJobs } from '../../../workers/host/registry';
 import type {
   ExtendSettings,
   ExtendSummary,
@@ -68,7 +62,10 @@ class VocabUi {
 
 export const vocab = new VocabUi();
 
-onVocabReady((r) => (vocab.backend = r.backend));
+vocabJobs.onReady((r) => (vocab.backend = r.backend));
+
+/** The running job's cancel (its call's signal). */
+let controller: AbortController | null = null;
 
 export async function refreshStoredModels(): Promise<void> {
   vocab.stored = await modelStore.list();
@@ -152,7 +149,7 @@ function fail(e: unknown): void {
 async function inVocabSlot(kind: 'extend' | 'compare', work: () => Promise<void>): Promise<void> {
   try {
     await inJobSlot('vocabulary', kind === 'extend' ? 'extending the vocabulary' : 'comparing inits', async () => {
-      configureVocabWorker(backendState.forced);
+      vocabJobs.configure({ backend: backendState.forced ?? undefined }, 'the backend changed');
       vocab.running = kind;
       vocab.error = null;
       vocab.progress = null;
@@ -187,9 +184,14 @@ export async function startExtend(): Promise<void> {
       spec: baseModel(),
       name: backendState.info?.model.name ?? backendState.model?.name ?? 'stories260K',
     };
-    vocab.summary = await extendInWorker(
+    vocab.summary = await vocabJobs.call(
+      'extend',
       { model: from.spec, settings: s, sample: vocab.sample, heldout: Number(vocab.heldout) || 20 },
-      (p) => (vocab.progress = p),
+      {
+        onProgress: (p) => (vocab.progress = p),
+        signal: newSignal(),
+        record: { what: 'vocab-extend', label: `Vocabulary extension (${s.add} tokens)`, request: null },
+      },
     );
     vocab.extendedFrom = from;
     await refreshStoredModels();
@@ -209,18 +211,34 @@ export async function startCompare(): Promise<void> {
   await inVocabSlot('compare', async () => {
     vocab.curves = { salt: [], mean: [], random: [] };
     vocab.compared = null;
-    vocab.compared = await compareInWorker(
+    vocab.compared = await vocabJobs.call(
+      'compare',
       { model: compareBase().spec, settings: s, steps, heldout: Number(vocab.heldout) || 20, keep: vocab.keep },
-      (p) => (vocab.progress = p),
-      (c) => (vocab.curves = { ...vocab.curves, [c.init]: [...vocab.curves[c.init], c.loss] }),
+      {
+        onProgress: (p) => {
+          if (p.type === 'curve') vocab.curves = { ...vocab.curves, [p.init]: [...vocab.curves[p.init], p.loss] };
+          else vocab.progress = p;
+        },
+        signal: newSignal(),
+        record: { what: 'vocab-compare', label: `Comparing inits (${steps} steps)`, request: null },
+      },
     );
     if (vocab.keep) await refreshStoredModels();
   });
 }
 
-export function cancelVocab(): void {
-  cancelVocabJob();
+function newSignal(): AbortSignal {
+  controller = new AbortController();
+  return controller.signal;
 }
+
+export function cancelVocab(): void {
+  controller?.abort();
+}
+
+// a restart runs the job again with the view's settings (picked files are not kept across a reload)
+onRestart('vocab-extend', () => void startExtend());
+onRestart('vocab-compare', () => void startCompare());
 
 /** Makes a stored extended model the page's model (every worker reloads on it). */
 export function useStoredModel(m: StoredModelMeta): void {

@@ -11,9 +11,10 @@ import { createSession, recordJudgement, summarize, type Judgement, type WinRate
 import { parseWinRateJson, winRateCsv, winRateJson, type GenerationSettings } from '../../lib/eval/winrate-export';
 import { winRateStats } from '../../lib/eval/wilson';
 import type { WinRateRecord } from '../../lib/eval/results-store';
-import type { EvalProgressEvent, EvalTarget } from '../../../workers/eval/protocol';
-import { cancelEvalJob, EvalJobError, generateInWorker } from '../../../workers/eval/client';
-import { evalStore, sharedBackend } from './eval.svelte';
+import type { EvalProgress, EvalTarget } from '../../../workers/eval/protocol';
+import { evalJobs } from '../../../workers/host/registry';
+import { JobError } from '../../../workers/host/job-worker';
+import { evalStore } from './eval.svelte';
 
 export const DEFAULT_PROMPTS = [
   'Once upon a time, there was a little dog',
@@ -37,7 +38,7 @@ class WinRateState {
   temperature = $state(0.8);
   seed = $state(1);
   phase = $state<'setup' | 'generating' | 'judging' | 'done'>('setup');
-  progress = $state<{ side: string; p: EvalProgressEvent | null } | null>(null);
+  progress = $state<{ side: string; p: EvalProgress | null } | null>(null);
   session = $state<WinRateSession | null>(null);
   /** generation settings of the session shown */
   generation = $state<GenerationSettings | undefined>(undefined);
@@ -63,7 +64,7 @@ export const winrate = new WinRateState();
  * The one place this module takes and gives back the app's job slot: a single long job at a time.
  * Returns the release function; the slot is the page's one job slot (stores/jobs.svelte.ts).
  */
-function claimJobSlot(label: string, _stop: () => void): () => void {
+function claimJobSlot(label: string): () => void {
   const ticket = startJob('winrate', label); // throws JobBusyError naming the running job
   winrate.activeJob = label;
   return () => {
@@ -74,9 +75,13 @@ function claimJobSlot(label: string, _stop: () => void): () => void {
 
 const targetOf = (t: string): EvalTarget => (t === 'base' ? { kind: 'base' } : { kind: 'run', runId: t });
 
-async function answers(side: Side, prompts: string[], gen: GenerationSettings): Promise<string[]> {
+/** The answer generation's cancel (its calls' signal). */
+let controller: AbortController | null = null;
+
+async function answers(side: Side, prompts: string[], gen: GenerationSettings, signal: AbortSignal): Promise<string[]> {
   winrate.progress = { side: side.label, p: null };
-  const res = await generateInWorker(
+  const res = await evalJobs.call(
+    'generate',
     {
       target: targetOf(side.target),
       prompts,
@@ -85,8 +90,7 @@ async function answers(side: Side, prompts: string[], gen: GenerationSettings): 
       topP: gen.topP,
       seed: gen.seed,
     },
-    (p) => (winrate.progress = { side: side.label, p }),
-    sharedBackend(),
+    { onProgress: (p) => (winrate.progress = { side: side.label, p }), signal },
   );
   return res.texts;
 }
@@ -97,7 +101,7 @@ export async function generate(x: Side, y: Side): Promise<void> {
   winrate.error = '';
   let release: () => void;
   try {
-    release = claimJobSlot('Generating win-rate answers', cancelEvalJob);
+    release = claimJobSlot('Generating win-rate answers');
   } catch (err) {
     winrate.error = err instanceof Error ? err.message : String(err);
     return;
@@ -110,9 +114,11 @@ export async function generate(x: Side, y: Side): Promise<void> {
     topP: 1,
     seed: winrate.seed,
   };
+  const ctl = new AbortController();
+  controller = ctl;
   try {
-    const xs = await answers(x, prompts, gen);
-    const ys = await answers(y, prompts, gen);
+    const xs = await answers(x, prompts, gen, ctl.signal);
+    const ys = await answers(y, prompts, gen, ctl.signal);
     winrate.session = createSession(
       `wr-${Date.now().toString(36)}`,
       x.label,
@@ -126,16 +132,16 @@ export async function generate(x: Side, y: Side): Promise<void> {
     await save();
   } catch (err) {
     winrate.phase = 'setup';
-    if (!(err instanceof EvalJobError && err.cancelled))
-      winrate.error = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof JobError && err.cancelled)) winrate.error = err instanceof Error ? err.message : String(err);
   } finally {
     winrate.progress = null;
+    if (controller === ctl) controller = null;
     release();
   }
 }
 
 export function cancel(): void {
-  cancelEvalJob();
+  controller?.abort();
 }
 
 async function save(): Promise<void> {
