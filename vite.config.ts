@@ -97,6 +97,9 @@ function serviceWorker(): Plugin[] {
   });
 }
 
+/** Builds the browser bench page beside the app (bench/browser-bench.ts sets it). */
+const BENCH_PAGE = process.env.CLO_BENCH_PAGE === '1';
+
 export default defineConfig({
   plugins: [svelte(), tfjsWasm(), tfjsWasmThreads(), serviceWorker()],
   server: { headers: isolationHeaders },
@@ -106,8 +109,10 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
+    // the browser bench page is built only for the bench (CLO_BENCH_PAGE=1, into dist-bench), never into the app
+    ...(BENCH_PAGE ? { outDir: 'dist-bench' } : {}),
     rolldownOptions: {
-      input: { main: 'index.html', bench: 'bench.html' },
+      input: BENCH_PAGE ? { main: 'index.html', bench: 'bench/browser/bench.html' } : { main: 'index.html' },
     },
   },
 });

@@ -1,5 +1,6 @@
 /**
- * Browser bench: serves the production build (vite preview), opens bench.html in Chromium (WebGPU on
+ * Browser bench: serves the bench build (the app plus bench/browser/bench.html, built into dist-bench
+ * with CLO_BENCH_PAGE=1; vite preview), opens the bench page in Chromium (WebGPU on
  * SwiftShader where there is no GPU) once per variant and repeat, each in a fresh browser context, and
  * records per variant: tokens/s, ms/step, the wasm threads the worker used, and the first-step latency
  * (navigation start of the page → first training step done; includes storing the data in IndexedDB,
@@ -10,7 +11,7 @@
  * The result is one labelled entry in `runs` of the output file (an entry with the same label is
  * replaced, the others kept), so a before/after pair lives side by side:
  *
- *   npx vite build && npx tsx bench/browser-bench.ts --label after [--variants wasm:1,wasm:default]
+ *   CLO_BENCH_PAGE=1 npx vite build && npx tsx bench/browser-bench.ts --label after [--variants wasm:1,wasm:default]
  *     [--repeats 3] [--steps 6] [--batch 2] [--seq 64] [--port 4174] [--out bench/results/browser.json]
  *
  * A variant is `backend` or `wasm:N` (N threads) or `wasm:default` (the worker host's default,
@@ -37,7 +38,7 @@ const label = flag('label', 'latest');
 const outFile = flag('out', 'bench/results/browser.json');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** One page load of bench.html for one variant (src/bench/main.ts fills window.__bench). */
+/** One page load of the bench page for one variant (bench/browser/main.ts fills window.__bench). */
 interface Repeat {
   threads: number | null;
   threadedBuild: boolean | null;
@@ -142,7 +143,7 @@ async function runOnce(browser: Browser, base: string, variant: string, browserP
   const m0 = machineJiffies();
   const c0 = browserPid ? treeJiffies(browserPid) : 0;
   await page.goto(
-    `${base}/bench.html?backends=${backend}&steps=${steps}&batch=${batch}&seq=${seq}` +
+    `${base}/bench/browser/bench.html?backends=${backend}&steps=${steps}&batch=${batch}&seq=${seq}` +
       (typeof threads === 'number' ? `&threads=${threads}` : ''),
   );
   await page.waitForFunction(
@@ -198,7 +199,7 @@ async function main(): Promise<number> {
   const server = spawn(
     process.execPath,
     ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CLO_BENCH_PAGE: '1' } },
   );
   try {
     const base = `http://127.0.0.1:${port}`;

@@ -1,5 +1,5 @@
 /**
- * Browser bench page (bench.html): for each backend, a fresh training worker runs a few CLO steps of
+ * Browser bench page (bench/browser/bench.html, built only for the bench: CLO_BENCH_PAGE=1): for each backend, a fresh training worker runs a few CLO steps of
  * stories260K on the bundled en–ko pairs. Reports tokens/s per backend, the wasm threads used and,
  * per backend, the time from page load (navigation start) to its first finished training step (for the
  * first backend on the page that is the first-step latency after page load: bench/browser-bench.ts
@@ -8,9 +8,9 @@
  */
 import type { BackendName, WorkerEvent } from '../../workers/train/protocol';
 import { trainJobs } from '../../workers/host/registry';
-import { DatasetStore } from '../lib/store/datasets';
-import { parseDataFile } from '../lib/data/index';
-import { defaultTrainConfig } from '../lib/train/defaults';
+import { DatasetStore } from '../../src/lib/store/datasets';
+import { parseDataFile } from '../../src/lib/data/index';
+import { defaultTrainConfig } from '../../src/lib/train/defaults';
 
 interface BackendResult {
   requested: BackendName;
