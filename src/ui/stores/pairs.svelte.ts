@@ -17,29 +17,21 @@ import {
   BrowserTranslator,
   browserTranslatorAvailability,
   browserTranslatorSupported,
-  cloPairs,
+} from '../../lib/translate/browser-api';
+import { whatNext, type TranslatorKind } from '../../lib/translate/hints';
+import { PairJob, type JobCounts, type RecordFailure } from '../../lib/translate/job';
+import { LibreTranslateTranslator } from '../../lib/translate/libretranslate';
+import { lookupCoverage, type LookupCoverage, type LookupTranslator } from '../../lib/translate/lookup';
+import { manualExportItems, manualExportJsonl, manualImport } from '../../lib/translate/manual';
+import {
   DEFAULT_CATALYST,
   DEFAULT_INDICATORS,
-  jobRecordOf,
-  LibreTranslateTranslator,
-  lookupCoverage,
-  manualExportItems,
-  manualExportJsonl,
-  manualImport,
-  PairJob,
-  parallelTranslatorFromText,
   serializeParts,
   textsForRecord,
-  TranslateError,
-  whatNext,
-  type CloPair,
-  type JobCounts,
-  type LookupCoverage,
-  type LookupTranslator,
-  type RecordFailure,
-  type Translator,
-  type TranslatorKind,
-} from '../../lib/translate/index';
+} from '../../lib/translate/multicomponent';
+import { cloPairs, jobRecordOf, type CloPair } from '../../lib/translate/pairs';
+import { parallelTranslatorFromText } from '../../lib/translate/parallel';
+import { TranslateError, type Translator } from '../../lib/translate/types';
 
 export type Kind = TranslatorKind;
 export const SOURCE = 'en';

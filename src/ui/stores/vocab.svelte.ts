@@ -8,7 +8,7 @@ import { strToU8, zipSync } from 'fflate';
 import { idbStore } from '../../lib/store/idb';
 import { ModelStore, type StoredModelMeta } from '../../lib/store/models';
 import type { InitMethod } from '../../lib/vocab/init';
-import type { ModelSpec } from '../../lib/formats/model-spec';
+import { EMBEDDED_NAME, type ModelSpec } from '../../lib/formats/model-spec';
 import { vocabJobs } from '../../../workers/host/registry';
 import type {
   ExtendSettings,
@@ -135,7 +135,7 @@ function baseModel(): ModelSpec | undefined {
 export function compareBase(): { spec: ModelSpec | undefined; name: string } {
   return vocab.summary && vocab.extendedFrom
     ? vocab.extendedFrom
-    : { spec: baseModel(), name: backendState.info?.model.name ?? backendState.model?.name ?? 'stories260K' };
+    : { spec: baseModel(), name: backendState.info?.model.name ?? backendState.model?.name ?? EMBEDDED_NAME };
 }
 
 function fail(e: unknown): void {
@@ -182,7 +182,7 @@ export async function startExtend(): Promise<void> {
   await inVocabSlot('extend', async () => {
     const from = {
       spec: baseModel(),
-      name: backendState.info?.model.name ?? backendState.model?.name ?? 'stories260K',
+      name: backendState.info?.model.name ?? backendState.model?.name ?? EMBEDDED_NAME,
     };
     vocab.summary = await vocabJobs.call(
       'extend',
