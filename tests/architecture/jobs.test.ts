@@ -4,22 +4,12 @@
  * file serves its jobs with `serveJobs(...)` and handles no raw messages itself; the per-worker
  * clients the runtime replaced are gone.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/helpers';
+import { listFiles, ROOT } from '../helpers/helpers';
 
 const REGISTRY = 'workers/host/registry.ts';
-
-function listFiles(dir: string, ext: RegExp): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, ext));
-    else if (ext.test(e)) out.push(p);
-  }
-  return out.sort();
-}
 
 const rel = (p: string) => relative(ROOT, p).split(sep).join('/');
 const sources = () =>

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/helpers';
+import { listFiles, ROOT } from '../helpers/helpers';
 
 const STORES = resolve(ROOT, 'src/ui/stores');
 
@@ -15,16 +15,6 @@ const STORES = resolve(ROOT, 'src/ui/stores');
 const PLAIN: Record<string, string> = {
   'generation.ts': 'streams one generation job from the training worker; keeps no state the views read',
 };
-
-function listFiles(dir: string, ext: RegExp): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p, ext));
-    else if (ext.test(e)) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Module specifiers a .ts or .svelte source imports (for .svelte: from its <script> blocks). */
 export function importsOf(source: string, isSvelte: boolean): string[] {

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadLlama2c } from '../../src/lib/formats/llama2c';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { decodeDataBytes, type DataSource } from '../../src/lib/eval/data';
@@ -51,4 +51,15 @@ export function loadStories(): LoadedModel {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an untyped JSON tree of reference outputs; the assertions check its values
 export function golden(): any {
   return JSON.parse(readFileSync(requireShared('models/stories260K', 'golden_reference.json'), 'utf8'));
+}
+
+/** Every file under `dir` whose name matches `ext`, recursively, sorted. */
+export function listFiles(dir: string, ext: RegExp): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p, ext));
+    else if (ext.test(e)) out.push(p);
+  }
+  return out.sort();
 }
