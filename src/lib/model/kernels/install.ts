@@ -2,6 +2,7 @@ import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
+import { registerWebgpuPackedMatMul } from './packed-matmul/webgpu-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
 import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
@@ -40,5 +41,13 @@ export function installWasmKernels(): void {
   ensureWasmSegmentSum();
 }
 
+/**
+ * The lab's kernels for the WebGPU backend (WGSL through tfjs-backend-webgpu's runWebGPUProgram):
+ * 'CloLabPackedMatMul' (+GradX) over a packed frozen matrix, under the same names as on wasm.
+ */
+export function installWebgpuKernels(): void {
+  registerWebgpuPackedMatMul();
+}
+
 /** Per backend, what installLabKernels adds for it. */
-const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels };
+const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels, webgpu: installWebgpuKernels };
