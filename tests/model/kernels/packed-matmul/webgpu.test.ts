@@ -36,7 +36,7 @@ const SHAPES = [
 ] as const;
 
 describe('packedMatMul on WebGPU', () => {
-  it.each(['int8', 'f16'] as const)(
+  it.for(['int8', 'f16'] as const)(
     '%s: kernel = reference (values and dx)',
     async (fmt, ctx) => {
       if (!(await enableNodeWebgpu())) {
