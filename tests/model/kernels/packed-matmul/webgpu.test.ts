@@ -36,43 +36,39 @@ const SHAPES = [
 ] as const;
 
 describe('packedMatMul on WebGPU', () => {
-  it.for(['int8', 'f16'] as const)(
-    '%s: kernel = reference (values and dx)',
-    async (fmt, ctx) => {
-      if (!(await enableNodeWebgpu())) {
-        console.warn('packed-matmul webgpu: SKIPPED: no WebGPU adapter in this Node (see docs/webgpu-here.md)');
-        ctx.skip();
-      }
-      expect(await tf.setBackend('webgpu')).toBe(true);
-      installLabKernels('webgpu');
-      expect(kernelFor('packed-matmul')).toBe('kernel');
-      for (const [M, N, K] of SHAPES) {
-        const w = tf.randomNormal([N, K], 0, 0.3, 'float32', 1);
-        const p = packMatrix((await w.data()) as Float32Array, N, K, fmt);
-        const x = tf.randomNormal([M, K], 0, 1, 'float32', 2) as tf.Tensor2D;
-        const r = tf.randomNormal([M, N], 0, 1, 'float32', 3);
-        const loss = (f: typeof packedMatMul) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor2D, p), r));
-        let got: tf.Tensor[] = [];
-        const prof = await tf.profile(() => {
-          got = tf.grads(loss(packedMatMul))([x]);
-        });
-        expect(prof.kernels.map((k) => k.name)).toEqual(
-          expect.arrayContaining(['CloLabPackedMatMul', 'CloLabPackedMatMulGradX']),
-        );
-        const want = tf.grads(loss(referencePackedMatMul))([x]);
-        const y = packedMatMul(x, p);
-        const yRef = referencePackedMatMul(x, p);
-        const at = `${fmt} [${M}, ${N}, ${K}]`;
-        expect(await relDiff(y, yRef), `${at}: y`).toBeLessThan(1e-5);
-        expect(await relDiff(got[0], want[0]), `${at}: dx`).toBeLessThan(1e-5);
-        // the kernel reads the packed matrix, not an f32 one: a wrong dequantisation is far off
-        expect(await relDiff(yRef, tf.matMul(x, w, false, true)), `${at}: packing error`).toBeLessThan(
-          fmt === 'f16' ? 1e-2 : 5e-2,
-        );
-        tf.dispose([w, x, r, y, yRef, ...got, ...want]);
-        releasePacked(p);
-      }
-    },
-    120_000,
-  );
+  it.for(['int8', 'f16'] as const)('%s: kernel = reference (values and dx)', async (fmt, ctx) => {
+    if (!(await enableNodeWebgpu())) {
+      console.warn('packed-matmul webgpu: SKIPPED: no WebGPU adapter in this Node (see docs/webgpu-here.md)');
+      ctx.skip();
+    }
+    expect(await tf.setBackend('webgpu')).toBe(true);
+    installLabKernels('webgpu');
+    expect(kernelFor('packed-matmul')).toBe('kernel');
+    for (const [M, N, K] of SHAPES) {
+      const w = tf.randomNormal([N, K], 0, 0.3, 'float32', 1);
+      const p = packMatrix((await w.data()) as Float32Array, N, K, fmt);
+      const x = tf.randomNormal([M, K], 0, 1, 'float32', 2) as tf.Tensor2D;
+      const r = tf.randomNormal([M, N], 0, 1, 'float32', 3);
+      const loss = (f: typeof packedMatMul) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor2D, p), r));
+      let got: tf.Tensor[] = [];
+      const prof = await tf.profile(() => {
+        got = tf.grads(loss(packedMatMul))([x]);
+      });
+      expect(prof.kernels.map((k) => k.name)).toEqual(
+        expect.arrayContaining(['CloLabPackedMatMul', 'CloLabPackedMatMulGradX']),
+      );
+      const want = tf.grads(loss(referencePackedMatMul))([x]);
+      const y = packedMatMul(x, p);
+      const yRef = referencePackedMatMul(x, p);
+      const at = `${fmt} [${M}, ${N}, ${K}]`;
+      expect(await relDiff(y, yRef), `${at}: y`).toBeLessThan(1e-5);
+      expect(await relDiff(got[0], want[0]), `${at}: dx`).toBeLessThan(1e-5);
+      // the kernel reads the packed matrix, not an f32 one: a wrong dequantisation is far off
+      expect(await relDiff(yRef, tf.matMul(x, w, false, true)), `${at}: packing error`).toBeLessThan(
+        fmt === 'f16' ? 1e-2 : 5e-2,
+      );
+      tf.dispose([w, x, r, y, yRef, ...got, ...want]);
+      releasePacked(p);
+    }
+  });
 });
