@@ -5,6 +5,7 @@ import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
 import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
+import { registerWebgpuSwiglu } from './swiglu/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -23,6 +24,8 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
  *  - tfjs's Identity replaced by one that shares its input's buffer (identity/wasm.ts);
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
+ * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
+ * (+Grad)), registered with tfjs and the kernel registry.
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -40,5 +43,13 @@ export function installWasmKernels(): void {
   ensureWasmSegmentSum();
 }
 
+/**
+ * The lab's kernels for the webgpu backend (tfjs-backend-webgpu 4.22): WGSL programs recorded in tfjs's own
+ * command stream (webgpu-program.ts), registered with tfjs and with the kernel registry.
+ */
+export function installWebgpuKernels(): void {
+  registerWebgpuSwiglu();
+}
+
 /** Per backend, what installLabKernels adds for it. */
-const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels };
+const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels, webgpu: installWebgpuKernels };
