@@ -7,6 +7,7 @@ import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
 import { registerWebgpuSwiglu } from './swiglu/webgpu';
 import { registerWebgpuRmsNorm } from './rmsnorm/webgpu';
+import { registerWebgpuAdamw } from './adamw/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -26,7 +27,8 @@ import { registerWebgpuRmsNorm } from './rmsnorm/webgpu';
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
- * (+Grad)) and the lab's 'CloLabRMSNorm' (+Grad), registered with tfjs and the kernel registry.
+ * (+Grad)) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the optimizer's
+ * update in one dispatch), registered with tfjs and the kernel registry.
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -51,6 +53,7 @@ export function installWasmKernels(): void {
 export function installWebgpuKernels(): void {
   registerWebgpuSwiglu();
   registerWebgpuRmsNorm();
+  registerWebgpuAdamw();
 }
 
 /** Per backend, what installLabKernels adds for it. */
