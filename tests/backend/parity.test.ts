@@ -129,6 +129,7 @@ describe('one CLO training step: backend parity', () => {
       ctx.skip();
       return;
     }
+    installLabKernels('webgpu'); // the lab's WGSL kernels, as cli/node-env.ts installs them
     const webgpu = await runOn('webgpu');
     compare('webgpu', webgpu, cpu);
     await tf.setBackend('cpu');

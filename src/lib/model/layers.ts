@@ -4,41 +4,14 @@ import type { Linear, Norm } from './weights';
 import type { LoraPair } from './adapter';
 import { frozenProduct, frozenProductT, matMulFrozenT, matMulT, productT } from './matmul';
 import { loraDelta } from './lora-delta';
+import { rmsNorm } from './kernels/rmsnorm/rmsnorm';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
-  if (cfg.norm === 'rms')
-    return n.w instanceof tf.Variable ? rmsNormAutodiff(x, n.w, cfg.normEps) : rmsNorm(x, n.w, cfg.normEps);
+  if (cfg.norm === 'rms') return rmsNorm(x, n.w, cfg.normEps);
   const { mean, variance } = tf.moments(x, -1, true);
   const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, cfg.normEps)));
   return (n.b ? tf.add(tf.mul(y, n.w), n.b) : tf.mul(y, n.w)) as tf.Tensor2D;
-}
-
-function rmsNormAutodiff(x: tf.Tensor2D, w: tf.Tensor, eps: number): tf.Tensor2D {
-  const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
-}
-
-/**
- * RMSNorm with a frozen weight w as one custom gradient: the same forward kernels as autodiff's form,
- * but the backward keeps only x and r = 1/√(mean(x²) + ε) [N, 1] (autodiff keeps x three times, x·r
- * and the sum). With g = dy·w:  dx = r·g − x·r³·mean(x·g).
- */
-function rmsNorm(x: tf.Tensor2D, w: tf.Tensor, eps: number): tf.Tensor2D {
-  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps));
-    save([xi, r]);
-    return {
-      value: tf.mul(tf.mul(xi, r), w),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, rs] = saved;
-        const g = tf.mul(dy, w);
-        const proj = tf.mean(tf.mul(xs, g), -1, true);
-        return [tf.sub(tf.mul(g, rs), tf.mul(xs, tf.mul(proj, tf.pow(rs, 3))))];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor2D;
 }
 
 /** a + b for tensors of one shape, keeping nothing for the backward pass (autodiff keeps both addends). */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate } from '../model/kernels/adamw/adamw';
 
 /**
  * AdamW (decoupled weight decay) over a fixed list of variables, with global-norm clipping.
@@ -35,9 +36,10 @@ export class AdamW {
 
   /**
    * Apply one update; grads aligned with vars. clipScale multiplies the gradients (global-norm clipping).
-   * All variables are updated as one flat vector: the same float32 operations per element as updating
-   * each variable on its own, in ~15 kernels instead of ~15 per variable (96 variables for LoRA on
-   * q,k,v,o of a 12-layer model), which is what a WebGPU step pays in dispatches.
+   * All variables are updated as one flat vector (model/kernels/adamw/: one dispatch on webgpu, ~15
+   * kernels elsewhere): the same float32 operations per element as updating each variable on its own,
+   * in one update instead of one per variable (96 variables for LoRA on q,k,v,o of a 12-layer model),
+   * which is what a WebGPU step pays in dispatches.
    * `lr` is one rate for every variable, or one per variable (e.g. trainable embedding rows at their
    * own rate): neighbouring variables with the same rate share one filled block of the rate vector.
    */
@@ -47,22 +49,13 @@ export class AdamW {
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
     const flat = (ts: tf.Tensor[]) =>
-      ts.length === 1 ? ts[0].reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1])));
+      (ts.length === 1 ? ts[0].reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1])))) as tf.Tensor1D;
+    const k = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, bc1, bc2, weightDecay };
     tf.tidy(() => {
-      const g = tf.mul(flat(grads), clipScale);
-      const p = flat(this.vars);
-      const m = tf.add(tf.mul(this.mFlat, this.beta1), tf.mul(g, 1 - this.beta1));
-      const v = tf.add(tf.mul(this.vFlat, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+      const state = { g: flat(grads), p: flat(this.vars), m: this.mFlat as tf.Tensor1D, v: this.vFlat as tf.Tensor1D };
+      const { p: next, m, v } = adamwUpdate(state, this.rateOf(lr) as number | tf.Tensor1D, clipScale, k);
       this.mFlat.assign(m);
       this.vFlat.assign(v);
-      const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
-      const rate = this.rateOf(lr);
-      let next = tf.sub(p, tf.mul(update, rate));
-      if (weightDecay > 0)
-        next = tf.sub(
-          next,
-          typeof rate === 'number' ? tf.mul(p, rate * weightDecay) : tf.mul(tf.mul(p, rate), weightDecay),
-        );
       const parts = this.vars.length === 1 ? [next] : tf.split(next, this.sizes);
       this.vars.forEach((x, i) => x.assign(parts[i].reshape(x.shape)));
     });

@@ -6,6 +6,9 @@ import { registerWebgpuPackedMatMul } from './packed-matmul/webgpu-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
 import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
+import { registerWebgpuSwiglu } from './swiglu/webgpu';
+import { registerWebgpuRmsNorm } from './rmsnorm/webgpu';
+import { registerWebgpuAdamw } from './adamw/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -24,6 +27,9 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
  *  - tfjs's Identity replaced by one that shares its input's buffer (identity/wasm.ts);
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
+ * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
+ * (+Grad), 'CloLabPackedMatMul' (+GradX)) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
+ * optimizer's update in one dispatch), registered with tfjs and the kernel registry.
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -42,10 +48,14 @@ export function installWasmKernels(): void {
 }
 
 /**
- * The lab's kernels for the WebGPU backend (WGSL through tfjs-backend-webgpu's runWebGPUProgram):
- * 'CloLabPackedMatMul' (+GradX) over a packed frozen matrix, under the same names as on wasm.
+ * The lab's kernels for the webgpu backend (tfjs-backend-webgpu 4.22): WGSL programs recorded in tfjs's own
+ * command stream (webgpu-program.ts, or runWebGPUProgram for one-output kernels), registered with tfjs and
+ * with the kernel registry; 'CloLabPackedMatMul' (+GradX) under the same names as on wasm.
  */
 export function installWebgpuKernels(): void {
+  registerWebgpuSwiglu();
+  registerWebgpuRmsNorm();
+  registerWebgpuAdamw();
   registerWebgpuPackedMatMul();
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { wasmBytes } from './swiglu-wasm';
 import { kernelOnBackend, offsetOf } from '../wasm-heap';
 import { registerLabKernel } from '../registry';
+import { SWIGLU_BACKWARD as BACKWARD, SWIGLU_FORWARD as FORWARD } from './swiglu';
 
 /**
  * SwiGLU's elementwise part (silu(g)·u) and its gradient as two tfjs kernels of the wasm backend
@@ -13,9 +14,6 @@ interface SwigluExports {
   forward(g: number, u: number, out: number, n: number): void;
   backward(g: number, u: number, dy: number, dg: number, du: number, n: number): void;
 }
-
-const FORWARD = 'CloLabSwiGLU';
-const BACKWARD = 'CloLabSwiGLUGrad';
 
 const heapKernel = (backend: unknown) => kernelOnBackend<SwigluExports>(backend, 'swiglu', wasmBytes);
 
@@ -52,17 +50,4 @@ export function registerWasmSwiglu(): void {
       return [dg, du];
     },
   });
-}
-
-/** silu(g)·u through the in-place kernels, with their gradient (g, u kept for the backward). */
-export function wasmSwiglu(g: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad(((gi: tf.Tensor, ui: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([gi, ui]);
-    return {
-      value: tf.engine().runKernel(FORWARD, { g: gi, u: ui }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(BACKWARD, { g: saved[0], u: saved[1], dy }) as tf.Tensor[],
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(g, u) as tf.Tensor2D;
 }
