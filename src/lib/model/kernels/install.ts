@@ -1,5 +1,6 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
+import { registerWebGPUAttention } from './attention/webgpu';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
@@ -23,6 +24,8 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
  *  - tfjs's Identity replaced by one that shares its input's buffer (identity/wasm.ts);
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
+ * For the webgpu backend (installWebGPUKernels): 'CloLabAttention' (+Grad) as WGSL passes run through
+ * tfjs-backend-webgpu's runWebGPUProgram (attention/webgpu.ts), registered the same two ways.
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -40,5 +43,10 @@ export function installWasmKernels(): void {
   ensureWasmSegmentSum();
 }
 
+/** The lab's kernels for the webgpu backend (see installLabKernels). */
+export function installWebGPUKernels(): void {
+  registerWebGPUAttention();
+}
+
 /** Per backend, what installLabKernels adds for it. */
-const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels };
+const BACKEND_KERNELS: Record<string, () => void> = { wasm: installWasmKernels, webgpu: installWebGPUKernels };
