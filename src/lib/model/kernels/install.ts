@@ -1,5 +1,6 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
+import { registerWebGPUAttention } from './attention/webgpu';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { registerWebgpuPackedMatMul } from './packed-matmul/webgpu-op';
@@ -28,7 +29,8 @@ import { registerWebgpuAdamw } from './adamw/webgpu';
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
- * (+Grad), 'CloLabPackedMatMul' (+GradX)) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
+ * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with
+ * no [T, T] tensor) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
  * optimizer's update in one dispatch), registered with tfjs and the kernel registry.
  * Idempotent: a second call changes nothing.
  */
@@ -57,6 +59,7 @@ export function installWebgpuKernels(): void {
   registerWebgpuRmsNorm();
   registerWebgpuAdamw();
   registerWebgpuPackedMatMul();
+  registerWebGPUAttention();
 }
 
 /** Per backend, what installLabKernels adds for it. */

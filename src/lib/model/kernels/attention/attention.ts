@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { attentionBackward, attentionForward, prepareBias, type AttentionShape, type PreparedBias } from './kernel';
-import { wasmAttentionOp } from './wasm-op';
+import { attentionKernelOp } from './op';
 import { kernelFor } from '../registry';
 
 /**
@@ -42,7 +42,7 @@ export function attention(
 ): tf.Tensor3D {
   if (kernelFor('attention', { headDim: q.shape[2] }) === 'kernel') {
     const [n, R, hd] = q.shape;
-    return wasmAttentionOp({ n, R, S: k.shape[1], hd, scale }, q, k, v, bias, q.shape) as tf.Tensor3D;
+    return attentionKernelOp({ n, R, S: k.shape[1], hd, scale }, q, k, v, bias, q.shape) as tf.Tensor3D;
   }
   return fusedAttention(q, k, v, bias, scale);
 }
@@ -134,7 +134,7 @@ export function attentionHeads(
   scale: number,
 ): tf.Tensor2D | null {
   if (kernelFor('attention', { headDim: q.shape[3] }) !== 'kernel') return null;
-  return wasmAttentionOp(headsShape(q, k, scale), q, k, v, bias, headsOut(q)) as tf.Tensor2D;
+  return attentionKernelOp(headsShape(q, k, scale), q, k, v, bias, headsOut(q)) as tf.Tensor2D;
 }
 
 /** attentionHeads by the kernel over copies (any backend where WebAssembly SIMD is present; tests). */

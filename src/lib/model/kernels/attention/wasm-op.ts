@@ -3,7 +3,6 @@ import {
   backwardInMemory,
   forwardInMemory,
   prepareBias,
-  type AttentionShape,
   type Exports,
   type PreparedBias,
   type Scratch,
@@ -11,6 +10,7 @@ import {
 import { wasmBytes } from './attention-wasm';
 import { heapAlloc, kernelOnBackend, offsetOf, type WasmBackendLike } from '../wasm-heap';
 import { registerLabKernel } from '../registry';
+import { BACKWARD, FORWARD, shapeOf, type Attrs } from './op';
 
 /**
  * The attention kernel as two tfjs kernels of the wasm backend ('CloLabAttention' and its gradient),
@@ -21,9 +21,6 @@ import { registerLabKernel } from '../registry';
  * way against 3.8–4.7 s in place (one process, the two paths alternating). Scratch (gathered rows, transposed keys) comes from the backend's own malloc and is freed
  * when the call returns.
  */
-
-const FORWARD = 'CloLabAttention';
-const BACKWARD = 'CloLabAttentionGrad';
 
 const heapKernel = (backend: unknown) => kernelOnBackend<Exports>(backend, 'attention', wasmBytes);
 
@@ -42,25 +39,6 @@ function biasOnHeap(be: WasmBackendLike, K: Exports, bias: tf.TensorInfo): Prepa
     preparedBias.set(bias.dataId, p);
   }
   return p;
-}
-
-interface Attrs {
-  n: number;
-  R: number;
-  S: number;
-  hd: number;
-  scale: number;
-  /** 0: no head layout (q-like [n, R, hd]); else the projections' layouts, B·Hkv = n */
-  B: number;
-  T: number;
-  H: number;
-  Hkv: number;
-  outShape: number[];
-}
-
-function shapeOf(a: Attrs): AttentionShape {
-  const { n, R, S, hd, scale, B, T, H, Hkv } = a;
-  return { n, R, S, hd, scale, heads: B ? { B, T, H, Hkv } : undefined };
 }
 
 /**
@@ -124,46 +102,4 @@ export function registerWasmAttention(): void {
       return [dq, dk, dv];
     },
   });
-}
-
-/**
- * Attention through the in-place kernels, with its own gradient (the forward keeps q, k, v, out and the
- * row statistics; the backward recomputes P). Layouts as in AttentionShape; the output is outShape.
- * Runs where kernelFor('attention') says 'kernel' (registered by registerWasmAttention, wasm backend).
- */
-export function wasmAttentionOp(
-  sh: AttentionShape,
-  q: tf.Tensor,
-  k: tf.Tensor,
-  v: tf.Tensor,
-  bias: tf.Tensor3D,
-  outShape: number[],
-): tf.Tensor {
-  const h = sh.heads;
-  const attrs: Attrs = {
-    n: sh.n,
-    R: sh.R,
-    S: sh.S,
-    hd: sh.hd,
-    scale: sh.scale,
-    B: h?.B ?? 0,
-    T: h?.T ?? 0,
-    H: h?.H ?? 0,
-    Hkv: h?.Hkv ?? 0,
-    outShape,
-  };
-  const attrMap = attrs as unknown as tf.NamedAttrMap;
-  const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [out, stats] = tf.engine().runKernel(FORWARD, { q: qi, k: ki, v: vi, bias }, attrMap) as tf.Tensor[];
-    save([qi, ki, vi, out, stats]);
-    return {
-      value: out,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [qS, kS, vS, oS, sS] = saved;
-        const inputs = { q: qS, k: kS, v: vS, bias, out: oS, stats: sS, dO: dy };
-        return tf.engine().runKernel(BACKWARD, inputs, attrMap) as tf.Tensor[];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(q, k, v);
 }
