@@ -12,6 +12,9 @@
  * written to bench/results/vocab-speed.json and under `vocab` in the main output.
  * `--configs tokenizer` (in the default list): llama2.c tokenizer encode time on 1k..100k-character
  * prompts, the priority-queue encoder beside the old rescan (bench/tokenizer-bench.ts), under `tokenizer`.
+ * `--configs dispatch` (in the default list; webgpu only): dispatches and readbacks per CLO step of the
+ * 6-layer model with the lab's WebGPU kernels forced to their reference paths and with the kernels, and
+ * the tokens/s of both (bench/webgpu-dispatch.ts; `--dispatch-batch/-seq/-steps`, small by default).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,14 +38,18 @@ import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import { corpusTexts, DEFAULT_CORPUS_FILES } from '../src/lib/vocab/corpus';
 import { extendModel } from '../src/lib/vocab/extend-model';
 import { tokenizerSpeed, type TokenizerSpeedRow } from './tokenizer-bench';
+import { webgpuDispatches } from './webgpu-dispatch';
 
 const SPEC: Spec = {
   backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
   configs: {
     type: 'string',
-    help: 'stories260K,big,smollm135m,vocab,tokenizer',
-    default: 'stories260K,big,vocab,tokenizer',
+    help: 'stories260K,big,smollm135m,vocab,tokenizer,dispatch',
+    default: 'stories260K,big,vocab,tokenizer,dispatch',
   },
+  'dispatch-batch': { type: 'number', help: 'dispatch: CLO batch (4 sequences each)', default: 1 },
+  'dispatch-seq': { type: 'number', help: 'dispatch: sequence length', default: 32 },
+  'dispatch-steps': { type: 'number', help: 'dispatch: counted steps (after one warm-up step)', default: 2 },
   'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
   'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
   objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
@@ -409,6 +416,7 @@ async function main() {
       continue;
     }
     for (const config of trainConfigs) {
+      if (config === 'dispatch' && choice.name !== 'webgpu') continue;
       const model = await makeModel(config);
       // peaks count every live tensor: free each config's model before the next (its weights, kept transposes and head blocks)
       disposeLastModel?.();
@@ -431,6 +439,25 @@ async function main() {
         ws.forEach((w) => releaseHeadBlocks(w));
         tf.dispose(ws);
       };
+      if (config === 'dispatch') {
+        const [b, t, n] = [args['dispatch-batch'], args['dispatch-seq'], args['dispatch-steps']] as number[];
+        log(`counting webgpu dispatches per CLO step, ${model.name} (batch ${b} × seq ${t}, ${n} steps)…`);
+        const d = await webgpuDispatches(model, b, t, n);
+        for (const r of d.rows)
+          log(
+            `  ${r.path}: ${r.dispatches_per_step} dispatches, ${r.readbacks_per_step} readbacks per step, ${r.tokens_per_s} tokens/s`,
+          );
+        results.push({
+          backend,
+          adapter: choice.adapterInfo ?? null,
+          config,
+          objective: 'clo',
+          model: model.name,
+          ...d,
+        });
+        await writeDoc(results, [], vocab, tokenizer);
+        continue;
+      }
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
         if (config === 'smollm135m' && backend !== 'wasm') {
           results.push({
@@ -520,7 +547,7 @@ async function main() {
       '  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)',
     );
   for (const { python, torch } of interpreters)
-    for (const config of trainConfigs.filter((c) => c !== 'smollm135m'))
+    for (const config of trainConfigs.filter((c) => c !== 'smollm135m' && c !== 'dispatch'))
       for (const objective of String(args.objectives).split(',')) {
         log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
         const a = runAnchor(config, objective, B, T, python);

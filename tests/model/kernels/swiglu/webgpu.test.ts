@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { referenceSwiglu, swiglu } from '../../../../src/lib/model/kernels/swiglu/swiglu';
-import { kernelFor } from '../../../../src/lib/model/kernels/registry';
+import { forceReference, kernelFor, labKernels } from '../../../../src/lib/model/kernels/registry';
 import { gradsOn, maxAbs, relDiff, webgpuOrSkip } from '../webgpu-helpers';
 
 let gpu = false;
@@ -45,4 +45,22 @@ describe('SwiGLU kernel on webgpu', () => {
       }
       tf.dispose([g, u, w, value, wantValue, ...grads, ...want]);
     });
+
+  it('the registry: the lab kernels of webgpu, and forceReference turns one off there', async (ctx) => {
+    if (!gpu) return ctx.skip();
+    expect([...new Set(labKernels('webgpu').map((k) => k.op))].sort()).toEqual(
+      expect.arrayContaining(['adamw', 'rmsnorm', 'swiglu']),
+    );
+    const g = tf.randomNormal([2, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
+    forceReference('swiglu');
+    try {
+      expect(kernelFor('swiglu')).toBe('reference');
+      const prof = await tf.profile(() => swiglu(g, g));
+      expect(prof.kernels.map((k) => k.name)).not.toContain('CloLabSwiGLU');
+    } finally {
+      forceReference('swiglu', false);
+    }
+    expect(kernelFor('swiglu')).toBe('kernel');
+    g.dispose();
+  });
 });
