@@ -1,6 +1,7 @@
 /**
  * Backend parity of one CLO training step (stories260K, 2 short quadruples, seq ≤ 64, dropout 0):
- * webgpu (Node via Dawn) vs cpu, and wasm vs cpu.
+ * webgpu (Node via Dawn) vs cpu, and wasm vs cpu, each backend with the lab's kernels installed (webgpu:
+ * the WGSL attention kernel; wasm: the WebAssembly ones) against cpu's reference paths.
  *
  * Agreement, defined precisely:
  *  - loss and grad_norm of step 1: |x_b − x_cpu| ≤ 1e-4·|x_cpu|;

@@ -3,7 +3,9 @@ import { forwardHidden, lmHead, type ModelLike } from './forward';
 import type { LoraState } from './adapter';
 import type { PackedBatch } from './batch';
 import { matMulFrozenT, matMulT } from './matmul';
-import { plainProductsOnly } from './kernels/registry';
+import { kernelFor, plainProductsOnly } from './kernels/registry';
+import { webgpuHeadLogprobs } from './kernels/head-logprobs/webgpu';
+import { packedForm } from './packed-base';
 
 /**
  * Per-token log-probabilities of the targets (docs/methods.md §1), without [B, T, V] tensors.
@@ -90,6 +92,8 @@ function blockLogits(h: tf.Tensor2D, w: tf.Tensor2D, vocab: number, j: number): 
  * the frozen output head, targets [N] int32 → [N]. Differentiable with respect to h only.
  */
 export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, o: ChunkOptions = {}): tf.Tensor1D {
+  // where the registry has a kernel for this backend (webgpu), it does the same in one pass over W
+  if (kernelFor('head-logprobs') === 'kernel' && !packedForm(w)) return webgpuHeadLogprobs(h, w, targets);
   const [N] = h.shape;
   const V = w.shape[0];
   const { rows, vocab } = chunkPlan(N, V, o);

@@ -1,6 +1,7 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
 import { registerWebGPUAttention } from './attention/webgpu';
+import { registerWebGPUHeadLogprobs } from './head-logprobs/webgpu';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { registerWebgpuPackedMatMul } from './packed-matmul/webgpu-op';
@@ -30,7 +31,8 @@ import { registerWebgpuAdamw } from './adamw/webgpu';
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
  * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with
- * no [T, T] tensor) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
+ * no [T, T] tensor; 'CloLabHeadLogprobs' (+Grad): the output head's log-probs without [N, V]
+ * logits) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
  * optimizer's update in one dispatch), registered with tfjs and the kernel registry.
  * Idempotent: a second call changes nothing.
  */
@@ -60,6 +62,7 @@ export function installWebgpuKernels(): void {
   registerWebgpuAdamw();
   registerWebgpuPackedMatMul();
   registerWebGPUAttention();
+  registerWebGPUHeadLogprobs();
 }
 
 /** Per backend, what installLabKernels adds for it. */

@@ -125,3 +125,47 @@ export function groupsFor(count: number): [number, number, number] {
 export const FLAT_GROUP_WGSL = /* wgsl */ `
 fn groupIndex(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.y * nwg.x + wid.x; }
 `;
+
+// tfjs's own runWebGPUProgram (one output a dispatch, tfjs's preamble), for kernels written against it
+
+/**
+ * What the lab's WGSL kernels need of tfjs-backend-webgpu, typed here so that src/lib does not import the
+ * package: its backend's runWebGPUProgram, and the fields of a WebGPUProgram that the backend reads.
+ * The backend puts a preamble in front of getUserCode(): a `uniforms` struct (its own fields, then
+ * `uniforms` below), one storage array per input named after variableNames, the output array `result`,
+ * and the builtins (localIndex, workgroupId, numWorkgroups) as private variables; with a flat
+ * dispatchLayout ({x: [0]}) it calls `fn main(index : i32)`.
+ */
+export interface WebGPUProgramLike {
+  outputShape: number[];
+  /** the pipeline cache key (the backend appends the input ranks and dtypes) */
+  shaderKey: string;
+  /** flat ({x: [0]}: `fn main(index : i32)`) or 2-D ({x, y}: `fn main()`, the builtins as private variables) */
+  dispatchLayout: { x: number[]; y?: number[] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  uniforms: string;
+  workgroupSize: [number, number, number];
+  getUserCode(): string;
+}
+
+export type UniformData = { type: 'int32' | 'float32'; data: number[] }[];
+
+export interface WebGPUBackendLike {
+  runWebGPUProgram(
+    program: WebGPUProgramLike,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms?: UniformData,
+  ): tf.TensorInfo;
+}
+
+/** Whether a tfjs backend instance is tfjs-backend-webgpu's (has runWebGPUProgram). */
+export const isWebGPUBackend = (b: unknown): b is WebGPUBackendLike =>
+  typeof (b as { runWebGPUProgram?: unknown } | null)?.runWebGPUProgram === 'function';
+
+/** The backend as WebGPUBackendLike, or an error naming the kernel. */
+export function webgpuBackendOf(b: unknown, what: string): WebGPUBackendLike {
+  if (!isWebGPUBackend(b)) throw new Error(`${what} runs on the webgpu backend only`);
+  return b;
+}

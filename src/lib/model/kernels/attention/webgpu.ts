@@ -2,6 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { attentionWgsl, PASS_INPUTS, UNIFORMS, WG, type AttentionPass } from './attention-wgsl';
 import { BACKWARD, FORWARD, type Attrs } from './op';
 import { registerLabKernel } from '../registry';
+import {
+  isWebGPUBackend,
+  webgpuBackendOf,
+  type UniformData,
+  type WebGPUBackendLike,
+  type WebGPUProgramLike,
+} from '../webgpu-program';
 
 /**
  * The attention kernels on tfjs-backend-webgpu: 'CloLabAttention' and its gradient (the contract of
@@ -10,31 +17,6 @@ import { registerLabKernel } from '../registry';
  * (3 dispatches). Neither keeps or builds an [n, R, S] tensor: the backward recomputes P from the
  * forward's row statistics, as FlashAttention's does. Any head dim; f32 throughout.
  */
-
-/** What the kernels need of the webgpu backend (typed here, so that src/lib does not import the package). */
-interface WebGPUBackendLike {
-  runWebGPUProgram(
-    program: WebGPUProgramLike,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
-/** The fields of tfjs-backend-webgpu's WebGPUProgram that the backend reads. */
-interface WebGPUProgramLike {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  uniforms: string;
-  workgroupSize: [number, number, number];
-  getUserCode(): string;
-}
-
-const isWebGPU = (b: unknown): b is WebGPUBackendLike =>
-  typeof (b as { runWebGPUProgram?: unknown } | null)?.runWebGPUProgram === 'function';
 
 function program(pass: AttentionPass, a: Attrs, outputShape: number[]): WebGPUProgramLike {
   const rows = pass === 'dk' || pass === 'dv' ? a.S : a.R;
@@ -51,11 +33,11 @@ function program(pass: AttentionPass, a: Attrs, outputShape: number[]): WebGPUPr
   };
 }
 
-function uniformData(a: Attrs, pairs: number): { type: string; data: number[] }[] {
+function uniformData(a: Attrs, pairs: number): UniformData {
   // the plain layouts are the head layouts with B = n, T = R, H = Hkv = 1
   const [T, H, Hkv] = a.B ? [a.T, a.H, a.Hkv] : [a.R, 1, 1];
   const ints = [a.n, a.R, a.S, T, H, Hkv, pairs];
-  return [...ints.map((x) => ({ type: 'int32', data: [x] })), { type: 'float32', data: [a.scale] }];
+  return [...ints.map((x) => ({ type: 'int32' as const, data: [x] })), { type: 'float32', data: [a.scale] }];
 }
 
 function run(
@@ -70,11 +52,6 @@ function run(
   return be.runWebGPUProgram(program(pass, a, outputShape), inputs, 'float32', uniformData(a, pairs));
 }
 
-function backendOf(b: unknown): WebGPUBackendLike {
-  if (!isWebGPU(b)) throw new Error('the WebGPU attention kernel runs on the webgpu backend only');
-  return b;
-}
-
 /**
  * Registers the two kernels with tfjs for the webgpu backend, and the op with the kernel registry
  * (installLabKernels('webgpu') calls it; idempotent).
@@ -84,14 +61,14 @@ export function registerWebGPUAttention(): void {
     op: 'attention',
     backendName: 'webgpu',
     kernelName: FORWARD,
-    ready: (backend) => isWebGPU(backend),
+    ready: (backend) => isWebGPUBackend(backend),
   });
   if (tf.getKernel(FORWARD, 'webgpu')) return;
   tf.registerKernel({
     kernelName: FORWARD,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backendOf(backend);
+      const be = webgpuBackendOf(backend, 'the WebGPU attention kernel');
       const a = attrs as unknown as Attrs;
       const t = inputs as Record<string, tf.TensorInfo>;
       const stats = run(be, 'stats', a, t, [2, a.n, a.R]);
@@ -103,7 +80,7 @@ export function registerWebGPUAttention(): void {
     kernelName: BACKWARD,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backendOf(backend);
+      const be = webgpuBackendOf(backend, 'the WebGPU attention kernel');
       const a = attrs as unknown as Attrs;
       const t: Record<string, tf.TensorInfo> = { ...inputs, o: inputs.out } as Record<string, tf.TensorInfo>;
       return [run(be, 'dq', a, t, t.q.shape), run(be, 'dk', a, t, t.k.shape), run(be, 'dv', a, t, t.v.shape)];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerLabKernel } from '../registry';
+import { webgpuBackendOf, type UniformData, type WebGPUProgramLike } from '../webgpu-program';
 
 /**
  * The packed-matrix products on the WebGPU backend, under the same two tfjs kernel names as on wasm
@@ -22,28 +23,6 @@ interface Attrs {
   K: number;
 }
 
-/** The slice of tfjs-backend-webgpu's backend these kernels use. */
-interface WebgpuBackendLike {
-  runWebGPUProgram(
-    program: WebgpuProgram,
-    inputs: tf.TensorInfo[],
-    outputDtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
-/** The fields of tfjs-backend-webgpu's WebGPUProgram these kernels set. */
-interface WebgpuProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[]; y?: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms: string;
-  getUserCode(): string;
-}
-
 /** W[n, k] as f32, from the packed words W (and the per-row scales S for int8). */
 function dequantSnippet(fmt: number): string {
   return fmt === 1
@@ -64,7 +43,7 @@ function dequantSnippet(fmt: number): string {
  * y[m, n] = Σ_k A[m, k]·W[n, k] (forward) or dx[m, k] = Σ_n A[m, n]·W[n, k] (backward): one output
  * element a thread, over tiles of the reduced dimension.
  */
-function program(dir: 'forward' | 'backward', M: number, attrs: Attrs): WebgpuProgram {
+function program(dir: 'forward' | 'backward', M: number, attrs: Attrs): WebGPUProgramLike {
   const { fmt, N, K } = attrs;
   const outCols = dir === 'forward' ? N : K;
   const reduce = dir === 'forward' ? 'uniforms.cols' : 'uniforms.rows';
@@ -128,12 +107,12 @@ export function registerWebgpuPackedMatMul(): void {
       const { a, w, scales } = inputs as Record<string, tf.TensorInfo>;
       const at = attrs as unknown as Attrs;
       const M = a.shape[0];
-      const uniforms = [
+      const uniforms: UniformData = [
         { type: 'int32', data: [at.N] },
         { type: 'int32', data: [at.K] },
         { type: 'int32', data: [M] },
       ];
-      return (backend as unknown as WebgpuBackendLike).runWebGPUProgram(
+      return webgpuBackendOf(backend, 'CloLabPackedMatMul').runWebGPUProgram(
         program(dir, M, at),
         [a, w, scales],
         'float32',
