@@ -1,0 +1,129 @@
+/**
+ * The lab's own WebGPU device for tfjs-backend-webgpu: created with the adapter's maxima for every
+ * limit (not WebGPU's defaults, e.g. 128 MiB per storage binding), and watched for loss. tfjs'
+ * WebGPU backend cannot survive its device: once `device.lost` resolves every tensor on it is gone,
+ * so a step in flight ends with DeviceLostError and the run continues from its last checkpoint after
+ * recreateWebgpuBackend() (and a reload of the model's weights onto the new device).
+ *
+ * The entry points (cli/node-env.ts, workers/host/boot.ts) call registerLabWebgpu once, with the
+ * WebGPUBackend class of tfjs-backend-webgpu, before the backend first starts.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The part of a GPUDevice read here. */
+export interface GpuDeviceLike {
+  readonly limits: Record<string, unknown>;
+  readonly lost: Promise<{ reason?: string; message?: string }>;
+  destroy(): void;
+}
+
+interface GpuAdapterLike {
+  readonly limits: Record<string, unknown>;
+  readonly info?: unknown;
+  requestAdapterInfo?: () => Promise<unknown>;
+  requestDevice(desc?: { requiredLimits?: Record<string, number> }): Promise<GpuDeviceLike>;
+}
+
+/** tfjs-backend-webgpu's WebGPUBackend class (passed in, so that this module does not load it). */
+export type WebGPUBackendClass = new (device: never, adapterInfo?: never) => tf.KernelBackend;
+
+export interface DeviceLoss {
+  /** 'destroyed' or 'unknown' (WebGPU's GPUDeviceLostReason) */
+  reason: string;
+  message: string;
+}
+
+let device: GpuDeviceLike | null = null;
+let loss: DeviceLoss | null = null;
+let backendClass: WebGPUBackendClass | null = null;
+
+/** The numeric limits of an adapter (every key its `limits` object has, own or inherited). */
+export function adapterMaxima(limits: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in limits) {
+    const v = limits[k];
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}
+
+async function createBackend(): Promise<tf.KernelBackend> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } } })
+    .navigator?.gpu;
+  if (!gpu) throw new Error('WebGPU is not available here (no navigator.gpu)');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const dev = await adapter.requestDevice({ requiredLimits: adapterMaxima(adapter.limits) });
+  const info = adapter.info ?? (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : undefined);
+  device = dev;
+  loss = null;
+  void dev.lost.then((l) => {
+    // a device replaced since (recreateWebgpuBackend) no longer speaks for the backend
+    if (device === dev) loss = { reason: l.reason ?? 'unknown', message: l.message ?? '' };
+  });
+  return new backendClass!(dev as never, info as never);
+}
+
+/**
+ * Registers tfjs' 'webgpu' backend on the lab's device (replacing tfjs' own registration, which asks
+ * for a few limits only and ignores device loss). Call before the backend first starts.
+ */
+export function registerLabWebgpu(cls: WebGPUBackendClass): void {
+  backendClass = cls;
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', createBackend, 3);
+}
+
+/** The device of the running WebGPU backend, or null (another backend, or not started). */
+export function webgpuDevice(): GpuDeviceLike | null {
+  return device;
+}
+
+/** How the current WebGPU device was lost, or null while it is alive (or none exists). */
+export function webgpuDeviceLoss(): DeviceLoss | null {
+  return loss;
+}
+
+/**
+ * A new WebGPU backend on a new device, after a loss: the old backend is removed (its tensors are
+ * gone with the device) and 'webgpu' becomes the current backend again. Model weights must be
+ * loaded again by the caller.
+ */
+export async function recreateWebgpuBackend(): Promise<void> {
+  if (!backendClass) throw new Error('recreateWebgpuBackend: registerLabWebgpu was not called');
+  if (tf.findBackend('webgpu') || tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  device = null;
+  loss = null;
+  tf.registerBackend('webgpu', createBackend, 3);
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend could not be re-created');
+}
+
+/** A training step (or other work) ended because the WebGPU device was lost. */
+export class DeviceLostError extends Error {
+  constructor(
+    message: string,
+    readonly loss: DeviceLoss,
+  ) {
+    super(message);
+    this.name = 'DeviceLostError';
+  }
+}
+
+/**
+ * `e` as a DeviceLostError when the WebGPU device is lost (waiting briefly for `device.lost`, which
+ * may settle just after the failed read), else null. `what` names the work, e.g. "step 4".
+ */
+export async function asDeviceLost(e: unknown, what: string): Promise<DeviceLostError | null> {
+  if (e instanceof DeviceLostError) return e;
+  const dev = device;
+  if (!dev || tf.getBackend() !== 'webgpu') return null;
+  if (!loss) await Promise.race([dev.lost, new Promise((r) => setTimeout(r, 50))]);
+  await Promise.resolve();
+  const l = loss as DeviceLoss | null;
+  if (!l) return null;
+  const detail = [l.reason, l.message].filter(Boolean).join(': ');
+  return new DeviceLostError(
+    `the WebGPU device was lost during ${what} (${detail}); the step was not completed and the weights on the GPU are gone: re-create the backend and resume from the last checkpoint`,
+    l,
+  );
+}
