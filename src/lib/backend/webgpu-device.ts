@@ -127,3 +127,65 @@ export async function asDeviceLost(e: unknown, what: string): Promise<DeviceLost
     l,
   );
 }
+
+let bindingOverride: number | null | undefined;
+
+/**
+ * Lowers the largest storage binding the lab assumes (bytes), below the device's own limit: tests
+ * force it low so that a tiny model's matrices are split as a large one's are on a real device. null
+ * goes back to the device's limit. The environment variable CLO_MAX_BINDING_BYTES sets the same.
+ */
+export function setStorageBindingLimit(bytes: number | null): void {
+  bindingOverride = bytes;
+}
+
+/**
+ * The largest tensor (bytes) one kernel may bind: the WebGPU device's maxStorageBufferBindingSize
+ * on the webgpu backend, unbounded elsewhere; lowered by setStorageBindingLimit or
+ * CLO_MAX_BINDING_BYTES on any backend.
+ */
+export function storageBindingLimit(): number {
+  if (bindingOverride === undefined) {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const v = Number(env?.CLO_MAX_BINDING_BYTES);
+    bindingOverride = v > 0 ? v : null;
+  }
+  const dev = tf.getBackend() === 'webgpu' ? Number(device?.limits.maxStorageBufferBindingSize) : NaN;
+  return Math.min(bindingOverride ?? Infinity, dev > 0 ? dev : Infinity);
+}
+
+/** The part of tfjs-backend-webgpu's backend used to copy rows between buffers. */
+interface WebgpuInternals {
+  tensorMap: { get(id: object): { values?: ArrayLike<number> | null; resource?: unknown } };
+  uploadToGPU(id: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  commandEncoder: { copyBufferToBuffer(s: unknown, so: number, d: unknown, dOff: number, n: number): void };
+  bufferManager: { acquireBuffer(size: number, usage: number): unknown };
+  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+/**
+ * Rows [r0, r0 + n) of a float32 matrix on the webgpu backend, as a new tensor made without binding
+ * the matrix (which may exceed the binding limit): cut from its values while they are still on the
+ * CPU, else copied buffer to buffer on the device, queued in order with the backend's other work.
+ * null on other backends.
+ */
+export function webgpuCopyRows(w: tf.Tensor2D, r0: number, n: number): tf.Tensor2D | null {
+  if (tf.getBackend() !== 'webgpu' || w.dtype !== 'float32') return null;
+  const D = w.shape[1];
+  const be = tf.backend() as unknown as WebgpuInternals;
+  const data = be.tensorMap.get(w.dataId);
+  if (data.values) return tf.tensor2d((data.values as Float32Array).subarray(r0 * D, (r0 + n) * D), [n, D]);
+  be.uploadToGPU(w.dataId);
+  const usage = (globalThis as unknown as { GPUBufferUsage: Record<string, number> }).GPUBufferUsage;
+  const size = n * D * 4;
+  const buf = be.bufferManager.acquireBuffer(size, usage.STORAGE | usage.COPY_SRC | usage.COPY_DST);
+  be.ensureCommandEncoderReady();
+  be.endComputePassEncoder();
+  be.commandEncoder.copyBufferToBuffer(data.resource, r0 * D * 4, buf, 0, size);
+  const info = be.makeTensorInfo([n, D], 'float32');
+  be.tensorMap.get(info.dataId).resource = buf;
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(i: tf.TensorInfo): tf.Tensor };
+  return engine.makeTensorFromTensorInfo(info) as tf.Tensor2D;
+}
