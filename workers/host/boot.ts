@@ -191,8 +191,7 @@ export class ModelHost {
 export async function bootHost(opts: BootOptions, host: ModelHost): Promise<HostReady> {
   configureWasm(opts.threads);
   // the lab's WebGPU device (adapter maxima, device-loss watch) where tfjs registered its backend
-  if (tf.findBackendFactory('webgpu') && !tf.findBackend('webgpu'))
-    registerLabWebgpu(WebGPUBackend as unknown as WebGPUBackendClass);
+  if (tf.findBackendFactory('webgpu')) registerLabWebgpu(WebGPUBackend as unknown as WebGPUBackendClass);
   const picked = await selectAutoBackend(opts.backend ?? null);
   // the lab's changes to tfjs (eager backward, wasm kernels): docs/choices.md lists them
   installLabKernels(picked.name);

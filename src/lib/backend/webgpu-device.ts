@@ -66,9 +66,11 @@ async function createBackend(): Promise<tf.KernelBackend> {
 
 /**
  * Registers tfjs' 'webgpu' backend on the lab's device (replacing tfjs' own registration, which asks
- * for a few limits only and ignores device loss). Call before the backend first starts.
+ * for a few limits only and ignores device loss). Call before the backend first starts; later calls
+ * do nothing.
  */
 export function registerLabWebgpu(cls: WebGPUBackendClass): void {
+  if (backendClass) return; // registered already (a second boot keeps the running backend)
   backendClass = cls;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', createBackend, 3);
@@ -91,7 +93,7 @@ export function webgpuDeviceLoss(): DeviceLoss | null {
  */
 export async function recreateWebgpuBackend(): Promise<void> {
   if (!backendClass) throw new Error('recreateWebgpuBackend: registerLabWebgpu was not called');
-  if (tf.findBackend('webgpu') || tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   device = null;
   loss = null;
   tf.registerBackend('webgpu', createBackend, 3);
