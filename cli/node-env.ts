@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend, type BackendChoice } from '../src/lib/backend/select';
 import { NODE_BACKENDS } from '../src/lib/backend/order';
+import { registerLabWebgpu, type WebGPUBackendClass } from '../src/lib/backend/webgpu-device';
 import { loadLlama2c } from '../src/lib/formats/llama2c';
 import { installLabKernels } from '../src/lib/model/kernels/install';
 import { EMBEDDED_NAME } from '../src/lib/formats/model-spec';
@@ -35,7 +36,8 @@ export async function enableNodeWebgpu(): Promise<boolean> {
     const nav = (globalThis as { navigator?: object }).navigator;
     if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
     else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    await import('@tensorflow/tfjs-backend-webgpu');
+    // the lab's device: the adapter's maxima, and a watch for device loss (src/lib/backend/webgpu-device.ts)
+    registerLabWebgpu((await import('@tensorflow/tfjs-backend-webgpu')).WebGPUBackend as unknown as WebGPUBackendClass);
     webgpuOk = !!tf.findBackendFactory('webgpu');
   } catch {
     webgpuOk = false;

@@ -66,8 +66,8 @@ function makeTrainer(
 function countComputed(t: Trainer): { n: number } {
   const c = { n: 0 };
   const cache = t.referenceCache!;
-  const orig = cache.lookup.bind(cache);
-  cache.lookup = (seqs: TokenizedSeq[], compute: (missing: TokenizedSeq[]) => tf.Tensor1D) =>
+  const orig = cache.lookupDeferred.bind(cache);
+  cache.lookupDeferred = (seqs: TokenizedSeq[], compute: (missing: TokenizedSeq[]) => tf.Tensor1D) =>
     orig(seqs, (missing) => {
       c.n += missing.length;
       return compute(missing);

@@ -19,9 +19,10 @@
  * Guards that run before work: ./memory-guard.ts (memory) and ./adapter-fit.ts (adapter vs model).
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { selectAutoBackend } from '../../src/lib/backend/select';
+import { registerLabWebgpu, type WebGPUBackendClass } from '../../src/lib/backend/webgpu-device';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
 import type { BackendName } from '../../src/lib/backend/order';
 import {
@@ -189,6 +190,8 @@ export class ModelHost {
 /** Steps 1–3; returns the ready payload. Throws with a readable message when nothing works. */
 export async function bootHost(opts: BootOptions, host: ModelHost): Promise<HostReady> {
   configureWasm(opts.threads);
+  // the lab's WebGPU device (adapter maxima, device-loss watch) where tfjs registered its backend
+  if (tf.findBackendFactory('webgpu')) registerLabWebgpu(WebGPUBackend as unknown as WebGPUBackendClass);
   const picked = await selectAutoBackend(opts.backend ?? null);
   // the lab's changes to tfjs (eager backward, wasm kernels): docs/choices.md lists them
   installLabKernels(picked.name);

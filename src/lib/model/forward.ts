@@ -7,6 +7,7 @@ import { addSame, geluTanh, linear, norm, type LoraApply } from './layers';
 import { swiglu } from './kernels/swiglu/swiglu';
 import { matMulFrozenT, matMulT } from './matmul';
 import { attention, attentionHeads } from './kernels/attention/attention';
+import { gatherRows, rowBlocks } from './row-blocks';
 
 export interface ForwardOptions {
   lora?: LoraState | null;
@@ -230,7 +231,8 @@ export function forwardHidden(model: ModelLike, ids: tf.Tensor2D, opts: ForwardO
   const G = cfg.nHeads / Hkv;
   const training = opts.training ?? false;
 
-  let x = tf.gather(W.embed, ids.reshape([B * T])) as tf.Tensor2D; // [N, D]
+  // (a frozen embedding larger than one storage binding is read in row blocks: row-blocks.ts)
+  let x = gatherRows(W.embed, ids.reshape([B * T]) as tf.Tensor1D, !!W.trainableHead); // [N, D]
   if (cfg.position === 'learned') {
     if (!W.posEmbed) throw new Error('model has learned positions but no position embedding');
     const pos = tf.range(P, P + T, 1, 'int32');
@@ -271,6 +273,14 @@ export function forward(model: ModelLike, ids: tf.Tensor2D, opts: ForwardOptions
   const [B, T] = ids.shape;
   const hf = forwardHidden(model, ids, opts);
   const head = lmHead(model);
+  const split = model.weights.trainableHead ? null : rowBlocks(head);
+  if (split)
+    return tf
+      .concat(
+        split.blocks.map((b) => matMulFrozenT(hf, b)),
+        1,
+      )
+      .reshape([B, T, model.config.vocabSize]) as tf.Tensor3D;
   return (model.weights.trainableHead ? matMulT(hf, head) : matMulFrozenT(hf, head)).reshape([
     B,
     T,

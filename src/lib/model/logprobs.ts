@@ -6,6 +6,7 @@ import { matMulFrozenT, matMulT } from './matmul';
 import { kernelFor, plainProductsOnly } from './kernels/registry';
 import { webgpuHeadLogprobs } from './kernels/head-logprobs/webgpu';
 import { packedForm } from './packed-base';
+import { rowBlocks as headRowBlocks } from './row-blocks';
 
 /**
  * Per-token log-probabilities of the targets (docs/methods.md §1), without [B, T, V] tensors.
@@ -45,26 +46,50 @@ export function chunkPlan(N: number, V: number, o: ChunkOptions = {}): { rows: n
   return { rows, vocab };
 }
 
-/**
- * Vocabulary blocks of the head on wasm: W_jᵀ [D, vc], kept while W lives (4·V·D bytes, the guard's
- * keptCopies). Both products use them untransposed: logits h·W_jᵀ, and the backward's d hᵀ += W_jᵀ·dl_jᵀ.
- * Other backends slice W_j [vc, D] when needed (on wasm a slice copies the whole head per piece).
- */
-const headBlocks = new WeakMap<tf.Tensor, { vocab: number; wt: tf.Tensor2D[] }>();
+/** Rows [v0, v0 + n) of the head: one block of the vocabulary. */
+interface Piece {
+  v0: number;
+  n: number;
+}
 
-function transposedBlocks(w: tf.Tensor2D, vocab: number): tf.Tensor2D[] {
+/**
+ * The vocabulary blocks of a head of V rows: `vocab` rows each, and never across a row block of a head
+ * that is read in row blocks (row-blocks.ts: larger than one storage binding), so that each block
+ * comes from one of those.
+ */
+function headPieces(V: number, vocab: number, split: { rows: number } | null): Piece[] {
+  const out: Piece[] = [];
+  const R = split ? split.rows : V;
+  for (let b0 = 0; b0 < V; b0 += R) {
+    const end = Math.min(V, b0 + R);
+    for (let v0 = b0; v0 < end; v0 += vocab) out.push({ v0, n: Math.min(vocab, end - v0) });
+  }
+  return out;
+}
+
+/** The head's rows of piece p [n, D]: from its row block when the head is split, else a slice. */
+function pieceRows(w: tf.Tensor2D, p: Piece, split: ReturnType<typeof headRowBlocks>): tf.Tensor2D {
+  if (!split) return p.n === w.shape[0] ? w : tf.slice(w, [p.v0, 0], [p.n, w.shape[1]]);
+  const b = Math.floor(p.v0 / split.rows);
+  const block = split.blocks[b];
+  const r0 = p.v0 - b * split.rows;
+  return r0 === 0 && p.n === block.shape[0] ? block : tf.slice(block, [r0, 0], [p.n, w.shape[1]]);
+}
+
+/**
+ * Vocabulary blocks of the head on wasm: W_jᵀ [D, n_j], kept while W lives (4·V·D bytes, the guard's
+ * keptCopies). Both products use them untransposed: logits h·W_jᵀ, and the backward's d hᵀ += W_jᵀ·dl_jᵀ.
+ * Other backends slice W_j [n_j, D] when needed (on wasm a slice copies the whole head per piece).
+ */
+const headBlocks = new WeakMap<tf.Tensor, { key: string; wt: tf.Tensor2D[] }>();
+
+function transposedBlocks(w: tf.Tensor2D, pieces: Piece[], split: ReturnType<typeof headRowBlocks>): tf.Tensor2D[] {
+  const key = pieces.map((p) => p.n).join(',');
   let e = headBlocks.get(w);
-  if (!e || e.vocab !== vocab || e.wt.some((t) => t.isDisposed)) {
+  if (!e || e.key !== key || e.wt.some((t) => t.isDisposed)) {
     e?.wt.forEach((t) => t.dispose());
-    const V = w.shape[0];
-    const wt: tf.Tensor2D[] = [];
-    for (let v0 = 0; v0 < V; v0 += vocab)
-      wt.push(
-        tf.keep(
-          tf.tidy(() => tf.transpose(tf.slice(w, [v0, 0], [Math.min(vocab, V - v0), w.shape[1]])) as tf.Tensor2D),
-        ),
-      );
-    e = { vocab, wt };
+    const wt = pieces.map((p) => tf.keep(tf.tidy(() => tf.transpose(pieceRows(w, p, split)) as tf.Tensor2D)));
+    e = { key, wt };
     headBlocks.set(w, e);
   }
   return e.wt;
@@ -79,30 +104,31 @@ export function releaseHeadBlocks(w: tf.Tensor): void {
   }
 }
 
-/** Logits of rows h [n, D] against vocabulary block j: [n, vc]. */
-function blockLogits(h: tf.Tensor2D, w: tf.Tensor2D, vocab: number, j: number): tf.Tensor2D {
-  if (vocab >= w.shape[0]) return matMulFrozenT(h, w);
-  if (plainProductsOnly()) return tf.matMul(h, transposedBlocks(w, vocab)[j]);
-  const v0 = j * vocab;
-  return tf.matMul(h, tf.slice(w, [v0, 0], [Math.min(vocab, w.shape[0] - v0), w.shape[1]]), false, true);
-}
-
 /**
  * log softmax(h Wᵀ)[target] for every row: h [N, D] hidden states (after the final norm), w [V, D]
  * the frozen output head, targets [N] int32 → [N]. Differentiable with respect to h only.
  */
 export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, o: ChunkOptions = {}): tf.Tensor1D {
-  // where the registry has a kernel for this backend (webgpu), it does the same in one pass over W
-  if (kernelFor('head-logprobs') === 'kernel' && !packedForm(w)) return webgpuHeadLogprobs(h, w, targets);
+  // a head larger than one storage binding is read in row blocks (row-blocks.ts)
+  const split = headRowBlocks(w);
+  // where the registry has a kernel for this backend (webgpu), it does the same in one pass over a W it can bind
+  if (kernelFor('head-logprobs') === 'kernel' && !packedForm(w) && !split) return webgpuHeadLogprobs(h, w, targets);
   const [N] = h.shape;
   const V = w.shape[0];
   const { rows, vocab } = chunkPlan(N, V, o);
-  const nv = Math.ceil(V / vocab);
+  const pieces = headPieces(V, vocab, split);
+  const nv = pieces.length;
+  /** Logits of rows h [n, D] against vocabulary block j: [n, n_j]. */
+  const blockLogits = (hc: tf.Tensor2D, j: number): tf.Tensor2D => {
+    if (nv === 1) return matMulFrozenT(hc, w);
+    if (plainProductsOnly()) return tf.matMul(hc, transposedBlocks(w, pieces, split)[j]);
+    return tf.matMul(hc, pieceRows(w, pieces[j], split), false, true);
+  };
   const rowBlocks: [number, number][] = [];
   for (let r0 = 0; r0 < N; r0 += rows) rowBlocks.push([r0, Math.min(rows, N - r0)]);
   const oneHot = (t: tf.Tensor1D, j: number) => {
-    const width = Math.min(vocab, V - j * vocab);
-    const local = j === 0 ? t : tf.sub(t, tf.scalar(j * vocab, 'int32'));
+    const width = pieces[j].n;
+    const local = pieces[j].v0 === 0 ? t : tf.sub(t, tf.scalar(pieces[j].v0, 'int32'));
     if (width < 2) return tf.cast(tf.equal(local, 0), 'float32').reshape([t.shape[0], 1]); // oneHot needs depth ≥ 2
     // int32 then cast: tfjs-wasm 4.22's OneHot writes int bits into a float32 output when asked for float32.
     return tf.cast(tf.oneHot(local, width), 'float32'); // out-of-block ids → zero rows
@@ -117,7 +143,7 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
         const tc = n === N ? targets : tf.slice(targets, [r0], [n]);
         if (nv === 1) {
           // Same operations, in the same order, as tf.logSoftmax followed by the one-hot pick.
-          const l = blockLogits(hc, w, vocab, 0);
+          const l = blockLogits(hc, 0);
           const m = tf.max(l, -1, true);
           const shifted = tf.sub(l, m);
           const ls = tf.log(tf.sum(tf.exp(shifted), -1, true));
@@ -131,7 +157,7 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
         let tl: tf.Tensor | null = null;
         for (let j = 0; j < nv; j++) {
           const [m2, s2, t2] = tf.tidy(() => {
-            const l = blockLogits(hc, w, vocab, j);
+            const l = blockLogits(hc, j);
             const m = tf.max(l, -1);
             const s = tf.sum(tf.exp(tf.sub(l, m.reshape([n, 1]))), -1);
             const t = tf.sum(tf.mul(l, oneHot(tc, j)), -1);
@@ -173,16 +199,15 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
               // One vocabulary block at a time (its own tidy), only the running sum outlives a block.
               // With several blocks, d hᵀ = Σ_j W_jᵀ · (dl_j)ᵀ from the cached transposed blocks: a plain
               // product (no slice of W, which on wasm copies the whole head per piece).
-              const split = nv > 1 && plainProductsOnly();
+              const plain = nv > 1 && plainProductsOnly();
               let acc: tf.Tensor | null = null;
               for (let j = 0; j < nv; j++) {
                 const g = tf.tidy(() => {
-                  const l = blockLogits(hc, w, vocab, j);
+                  const l = blockLogits(hc, j);
                   const p = tf.exp(tf.sub(l, lsec));
                   const dl = tf.mul(tf.sub(oneHot(tc, j), p), dyc) as tf.Tensor2D;
-                  if (split) return tf.matMul(transposedBlocks(w, vocab)[j], tf.transpose(dl));
-                  const wj = nv === 1 ? w : tf.slice(w, [j * vocab, 0], [Math.min(vocab, V - j * vocab), w.shape[1]]);
-                  return tf.matMul(dl, wj);
+                  if (plain) return tf.matMul(transposedBlocks(w, pieces, split)[j], tf.transpose(dl));
+                  return tf.matMul(dl, nv === 1 ? w : pieceRows(w, pieces[j], split));
                 });
                 if (!acc) acc = g;
                 else {
@@ -192,7 +217,7 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
                   acc = next;
                 }
               }
-              if (split) {
+              if (plain) {
                 const t = tf.transpose(acc!);
                 acc!.dispose();
                 acc = t;

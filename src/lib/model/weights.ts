@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { releaseRowBlocks } from './row-blocks';
 
 /** A linear layer stored like PyTorch: weight [out, in], y = x W^T + b. */
 export interface Linear {
@@ -58,5 +59,7 @@ export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
 }
 
 export function disposeWeights(w: ModelWeights): void {
+  releaseRowBlocks(w.embed);
+  releaseRowBlocks(w.lmHead);
   for (const t of namedTensors(w).values()) t.dispose();
 }

@@ -55,15 +55,48 @@ export class ReferenceCache {
    * scored with `compute` (given only those sequences, in order) and stored first.
    */
   async lookup(seqs: TokenizedSeq[], compute: (missing: TokenizedSeq[]) => tf.Tensor1D): Promise<tf.Tensor1D> {
-    const missing = seqs.filter((s) => !this.map.has(ReferenceCache.key(s)));
-    if (missing.length > 0) {
-      const t = compute(missing);
-      const vals = await t.data();
-      t.dispose();
-      missing.forEach((s, i) => this.set(s, vals[i]));
-    }
-    return tf.tensor1d(seqs.map((s) => this.map.get(ReferenceCache.key(s))!));
+    const { ref, pending } = this.lookupDeferred(seqs, compute);
+    if (pending) this.store(pending, (await pending.values.data()) as Float32Array);
+    pending?.values.dispose();
+    return ref;
   }
+
+  /**
+   * lookup without reading anything back: the [n] tensor for `seqs` (the computed values for the
+   * sequences not cached yet, the cached numbers for the others, the same float32 values either way),
+   * and the sequences still to store with their values as a tensor the caller owns. The caller reads
+   * `pending.values` together with whatever else it reads (a training step reads once), then store().
+   */
+  lookupDeferred(
+    seqs: TokenizedSeq[],
+    compute: (missing: TokenizedSeq[]) => tf.Tensor1D,
+  ): { ref: tf.Tensor1D; pending: PendingReference | null } {
+    const keys = seqs.map((s) => ReferenceCache.key(s));
+    const at = keys.map((k) => !this.map.has(k));
+    const missing = seqs.filter((_, i) => at[i]);
+    if (missing.length === 0) return { ref: tf.tensor1d(keys.map((k) => this.map.get(k)!)), pending: null };
+    const values = compute(missing);
+    if (missing.length === seqs.length) return { ref: tf.clone(values), pending: { seqs: missing, values } };
+    // computed values first, then the cached ones; a gather puts each back in its sequence's place
+    let m = 0;
+    let c = missing.length;
+    const index = at.map((miss) => (miss ? m++ : c++));
+    const cached = keys.filter((_, i) => !at[i]).map((k) => this.map.get(k)!);
+    const ref = tf.tidy(() => tf.gather(tf.concat([values, tf.tensor1d(cached)]), tf.tensor1d(index, 'int32')));
+    return { ref: ref as tf.Tensor1D, pending: { seqs: missing, values } };
+  }
+
+  /** Stores the values read from a PendingReference (in its order). */
+  store(p: Pick<PendingReference, 'seqs'>, values: ArrayLike<number>): void {
+    p.seqs.forEach((s, i) => this.set(s, values[i]));
+  }
+}
+
+/** Reference log-probs computed in a step but not read yet (ReferenceCache.lookupDeferred). */
+export interface PendingReference {
+  seqs: TokenizedSeq[];
+  /** [seqs.length] */
+  values: tf.Tensor1D;
 }
 
 /**

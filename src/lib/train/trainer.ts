@@ -6,7 +6,8 @@ import { createLora, loraFromSnapshot, loraVariables, snapshotLora, disposeLora,
 import { getObjective, type Objective } from '../objectives';
 import { disposeBatch, packBatch, type TokenizedSeq } from '../model/batch';
 import { sequenceLogprobs } from '../model/logprobs';
-import { ReferenceCache, frozenReferenceModel } from '../objectives/reference-cache';
+import { ReferenceCache, frozenReferenceModel, type PendingReference } from '../objectives/reference-cache';
+import { asDeviceLost } from '../backend/webgpu-device';
 import type { ModelLike } from '../model/forward';
 import { AdamW } from './adamw';
 import { EpochSampler } from './sampler';
@@ -159,8 +160,19 @@ export class Trainer {
   /**
    * One optimizer step. `microBatches` (benchmarks, tests) overrides the sampler: one list of
    * tokenized sequences per micro-batch, in the order the objective's sequences() defines.
+   * Reads back from the backend once (loss, metrics, gradient norm, and the reference log-probs
+   * computed in this step), asynchronously. On WebGPU a lost device ends the step with a
+   * DeviceLostError (src/lib/backend/webgpu-device.ts).
    */
   async step(microBatches?: TokenizedSeq[][]): Promise<StepMetrics> {
+    try {
+      return await this.stepOnce(microBatches);
+    } catch (e) {
+      throw (await asDeviceLost(e, `training step ${this.step_ + 1}`)) ?? e;
+    }
+  }
+
+  private async stepOnce(microBatches?: TokenizedSeq[][]): Promise<StepMetrics> {
     const cfg = this.config;
     const t0 = now();
     const lr = cosineWithWarmup(this.step_, cfg.steps, cfg.lr, cfg.warmupSteps, cfg.minLrRatio);
@@ -169,6 +181,7 @@ export class Trainer {
     let metricSum: tf.Tensor1D | null = null;
     let metricNames: string[] = [];
     let tokens = 0;
+    const pending: PendingReference[] = [];
     const micro = microBatches ? microBatches.length : Math.max(1, cfg.gradAccum);
     for (let m = 0; m < micro; m++) {
       const seqs = microBatches
@@ -180,7 +193,7 @@ export class Trainer {
       tokens += batch.tokens;
       const counts = tf.tensor1d(batch.counts);
       // the reference reads the embedding rows as they were at the start (refModel), never the trained ones
-      const reference = this.objective.needsReference ? await this.reference(seqs, batch) : null;
+      const reference = this.objective.needsReference ? this.reference(seqs, batch, pending) : null;
       let stacked: tf.Tensor1D | null = null;
       const dropoutSeed = (cfg.seed * 100003 + this.step_ * micro + m) >>> 0;
       const { value, grads } = tf.variableGrads(
@@ -225,6 +238,7 @@ export class Trainer {
     const norm = AdamW.globalNorm(grads);
     // read loss and gradient norm before the update, so a non-finite step never reaches the adapter
     // (the same read says whether the adapter weights, as the previous update left them, are all finite)
+    // (the reference log-probs computed in this step ride along, after them)
     const readout = tf.tidy(() =>
       tf.concat([
         tf.div(metricSum!, micro),
@@ -233,11 +247,23 @@ export class Trainer {
           .all(tf.stack(this.vars.map((v) => tf.all(tf.isFinite(v)))))
           .cast('float32')
           .reshape([1]),
+        ...pending.map((p) => p.values),
       ]),
     );
-    const all = (await readout.data()) as Float32Array;
-    readout.dispose();
-    metricSum!.dispose();
+    let all: Float32Array;
+    try {
+      all = (await readout.data()) as Float32Array;
+    } finally {
+      readout.dispose();
+      metricSum!.dispose();
+      pending.forEach((p) => p.values.dispose());
+    }
+    let at = metricNames.length + 3;
+    for (const p of pending) {
+      this.referenceCache!.store(p, all.subarray(at, at + p.seqs.length));
+      at += p.seqs.length;
+    }
+    all = all.subarray(0, metricNames.length + 3);
     const vals = all.subarray(0, all.length - 1);
     const weightsOk = all[all.length - 1] === 1;
     const bad = weightsOk
@@ -269,8 +295,15 @@ export class Trainer {
     return rec;
   }
 
-  /** Reference (adapter off, no dropout) Σ response log-probs of a micro-batch: cached, or computed now. */
-  private async reference(seqs: TokenizedSeq[], batch: ReturnType<typeof packBatch>): Promise<tf.Tensor1D> {
+  /**
+   * Reference (adapter off, no dropout) Σ response log-probs of a micro-batch: cached, or computed now
+   * (those join `pending`, to be read with the step's metrics and stored in the cache then).
+   */
+  private reference(
+    seqs: TokenizedSeq[],
+    batch: ReturnType<typeof packBatch>,
+    pending: PendingReference[],
+  ): tf.Tensor1D {
     // Full-rank modules (extras) swap their original weights back in on the live model; everything
     // else reads the weights as they were at the start (refModel).
     const score = (b: ReturnType<typeof packBatch>) =>
@@ -283,7 +316,7 @@ export class Trainer {
       );
     if (!this.referenceCache) return score(batch);
     const maxLen = Math.min(this.config.maxSeqLen, this.model.config.maxSeqLen);
-    return this.referenceCache.lookup(seqs, (missing) => {
+    const { ref, pending: p } = this.referenceCache.lookupDeferred(seqs, (missing) => {
       // All of the micro-batch missing (the usual first epoch): score the batch already packed.
       if (missing.length === seqs.length) return score(batch);
       const sub = packBatch(missing, maxLen);
@@ -293,6 +326,8 @@ export class Trainer {
         disposeBatch(sub);
       }
     });
+    if (p) pending.push(p);
+    return ref;
   }
 
   /**
