@@ -171,6 +171,27 @@ describe('auto-pick', () => {
     expect(formatAutoPick(r)).toMatch(/^wasm [\d.]+ tok\/s \(first step only\): wasm$/);
   });
 
+  it('a backend measured later stops once it takes slowFactor × the quickest measurement', async () => {
+    await activate('wasm');
+    const steps: Record<string, number> = { wasm: 0, cpu: 0 };
+    const counting = (b: BackendName, ms: number): TimedTrainer => ({
+      step: async () => (steps[b]++, await new Promise((ok) => setTimeout(ok, ms)), { tokens: 6 }),
+      dispose: () => undefined,
+    });
+    const r = await measureBackends({
+      candidates: ['wasm', 'cpu'],
+      activate,
+      trainer: (b) => counting(b, b === 'wasm' ? 1 : 700),
+      slowFactor: 2,
+    });
+    // wasm took a few ms for its 3 steps: cpu's budget is the 1 s floor, so after its 700 ms warm-up
+    // step it takes one timed step (past the budget then) and no third
+    expect(steps.wasm).toBe(3);
+    expect(steps.cpu).toBe(2);
+    expect(r.timings[1].cold).toBeUndefined();
+    expect(r.choice).toBe('wasm');
+  });
+
   it('the carried weights move off WebGPU without a synchronous GPU read (Dawn)', async (ctx) => {
     if (!(await enableNodeWebgpu())) {
       console.warn('auto-pick: no WebGPU adapter here, the WebGPU case is skipped');

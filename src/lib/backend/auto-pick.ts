@@ -75,6 +75,14 @@ export interface StepCounts {
   budgetMs?: number;
 }
 
+export interface MeasureBudget extends StepCounts {
+  /**
+   * a backend measured after another may take at most this many times as long as the quickest measured
+   * so far (default 4, never under 1 s): past that it cannot win, so it starts no further step
+   */
+  slowFactor?: number;
+}
+
 /** Progress while measuring: `step` of `of` (warm-up steps included) on `backend`. */
 export interface MeasureProgress {
   backend: BackendName;
@@ -82,7 +90,7 @@ export interface MeasureProgress {
   of: number;
 }
 
-export interface MeasureOptions extends StepCounts {
+export interface MeasureOptions extends MeasureBudget {
   candidates: readonly BackendName[];
   /** makes `backend` the one tfjs runs on (and installs what the lab adds to it); throws when it cannot */
   activate(backend: BackendName): Promise<void>;
@@ -168,8 +176,10 @@ function checkAbort(signal?: AbortSignal): void {
 }
 
 /**
- * Times each candidate (the backend in use first: the carried tensors are already there) and leaves
- * tfjs on the fastest. A candidate that fails to start or to step is recorded with its error; when
+ * Times each candidate (the backend in use first: the carried tensors are already there, and the worker
+ * booted on the backend likely to be fastest, ./order.ts) and leaves tfjs on the fastest. A backend
+ * measured later gets a budget of `slowFactor` × the quickest measurement so far: a software WebGPU
+ * adapter is then judged by one step instead of spending a minute on three. A candidate that fails to start or to step is recorded with its error; when
  * every candidate fails, the error says why for each.
  */
 export async function measureBackends(
@@ -178,6 +188,7 @@ export async function measureBackends(
   const current = tf.getBackend() as BackendName;
   const order = [...opts.candidates].sort((a, b) => Number(b === current) - Number(a === current));
   const timings: BackendTiming[] = [];
+  let quickest = Infinity;
   const switchTo = async (b: BackendName) => {
     if (opts.carry) await keepReadable(opts.carry());
     await opts.activate(b);
@@ -188,7 +199,13 @@ export async function measureBackends(
     try {
       if (tf.getBackend() !== backend) await switchTo(backend);
       trainer = await opts.trainer(backend);
-      const t = await timeWarmSteps(trainer, opts, (step, of) => opts.onProgress?.({ backend, step, of }));
+      const cap = opts.budgetMs ?? 30_000;
+      const budgetMs = Math.min(cap, Math.max(1000, (opts.slowFactor ?? 4) * quickest));
+      const t0 = now();
+      const t = await timeWarmSteps(trainer, { ...opts, budgetMs }, (step, of) =>
+        opts.onProgress?.({ backend, step, of }),
+      );
+      quickest = Math.min(quickest, now() - t0);
       timings.push({ backend, ...t });
     } catch (err) {
       timings.push({ backend, error: err instanceof Error ? err.message : String(err) });
