@@ -21,9 +21,12 @@ import {
   formatAutoPick,
   measureBackends,
   memoryAutoPickCache,
+  type AutoPickOptions,
   type TimedTrainer,
 } from '../../src/lib/backend/auto-pick';
 import type { SftRow } from '../../src/lib/data/rows';
+import { timeWarmSteps } from '../../src/lib/train/time-steps';
+import type { SteppedTrainer } from '../../src/lib/train/run-training';
 
 const ROWS: SftRow[] = [
   { kind: 'sft', prompt: 'Once', response: ' upon a time' },
@@ -38,10 +41,22 @@ async function activate(b: BackendName): Promise<void> {
   installLabKernels(b);
 }
 
-/** A trainer that takes `ms` per step for 10 tokens. */
-function slowTrainer(ms: number): TimedTrainer {
+type Fake = TimedTrainer & SteppedTrainer;
+
+/** A trainer that takes `ms` per step for `tokens` tokens, counting its steps in `count`. */
+function slowTrainer(ms: number, count?: { n: number }, tokens = 10): Fake {
+  let i = 0;
   return {
-    step: () => new Promise((r) => setTimeout(() => r({ tokens: 10 }), ms)),
+    done: false,
+    get stepIndex() {
+      return i;
+    },
+    step: async () => {
+      await new Promise((ok) => setTimeout(ok, ms));
+      i++;
+      if (count) count.n++;
+      return { step: i, loss: 1, lr: 0, grad_norm: 0, tokens_per_s: 0, tokens, ms };
+    },
     dispose: () => undefined,
   };
 }
@@ -86,10 +101,11 @@ describe('auto-pick', () => {
     await activate('cpu');
     const made: BackendName[] = [];
     const cache = memoryAutoPickCache();
-    const opts = {
+    const opts: AutoPickOptions<Fake> = {
       cache,
       candidates: ['cpu', 'wasm'] as BackendName[],
       activate,
+      time: timeWarmSteps,
       // cpu is made the slow one here, so the order tried (cpu first, it is in use) cannot decide
       trainer: (b: BackendName) => (made.push(b), slowTrainer(b === 'cpu' ? 60 : 2)),
     };
@@ -113,9 +129,10 @@ describe('auto-pick', () => {
 
   it('a backend that fails is reported, not chosen', async () => {
     await activate('wasm');
-    const r = await measureBackends({
+    const r = await measureBackends<Fake>({
       candidates: ['wasm', 'cpu'],
       activate,
+      time: timeWarmSteps,
       trainer: (b) => {
         if (b === 'wasm') throw new Error('out of memory');
         return slowTrainer(1);
@@ -137,9 +154,10 @@ describe('auto-pick', () => {
       return loss;
     };
     const before = await lossOn('cpu');
-    const r = await measureBackends({
+    const r = await measureBackends<Trainer>({
       candidates: ['cpu', 'wasm'],
       activate,
+      time: timeWarmSteps,
       trainer: () => Trainer.create(model, ROWS, CONFIG),
       carry: () => namedTensors(model.weights).values(),
       warmup: 0,
@@ -156,38 +174,33 @@ describe('auto-pick', () => {
 
   it('a backend past its time budget starts no further step and is judged by its first step', async () => {
     await activate('wasm');
-    let steps = 0;
-    const r = await measureBackends({
+    const steps = { n: 0 };
+    const r = await measureBackends<Fake>({
       candidates: ['wasm'],
       activate,
-      trainer: () => ({
-        step: async () => (steps++, await new Promise((ok) => setTimeout(ok, 30)), { tokens: 6 }),
-        dispose: () => undefined,
-      }),
+      time: timeWarmSteps,
+      trainer: () => slowTrainer(30, steps),
       budgetMs: 10,
     });
-    expect(steps).toBe(1);
+    expect(steps.n).toBe(1);
     expect(r.timings[0].cold).toBe(true);
     expect(formatAutoPick(r)).toMatch(/^wasm [\d.]+ tok\/s \(first step only\): wasm$/);
   });
 
   it('a backend measured later stops once it takes slowFactor × the quickest measurement', async () => {
     await activate('wasm');
-    const steps: Record<string, number> = { wasm: 0, cpu: 0 };
-    const counting = (b: BackendName, ms: number): TimedTrainer => ({
-      step: async () => (steps[b]++, await new Promise((ok) => setTimeout(ok, ms)), { tokens: 6 }),
-      dispose: () => undefined,
-    });
-    const r = await measureBackends({
+    const steps = { wasm: { n: 0 }, cpu: { n: 0 } };
+    const r = await measureBackends<Fake>({
       candidates: ['wasm', 'cpu'],
       activate,
-      trainer: (b) => counting(b, b === 'wasm' ? 1 : 700),
+      time: timeWarmSteps,
+      trainer: (b) => slowTrainer(b === 'wasm' ? 1 : 700, steps[b as 'wasm' | 'cpu']),
       slowFactor: 2,
     });
     // wasm took a few ms for its 3 steps: cpu's budget is the 1 s floor, so after its 700 ms warm-up
     // step it takes one timed step (past the budget then) and no third
-    expect(steps.wasm).toBe(3);
-    expect(steps.cpu).toBe(2);
+    expect(steps.wasm.n).toBe(3);
+    expect(steps.cpu.n).toBe(2);
     expect(r.timings[1].cold).toBeUndefined();
     expect(r.choice).toBe('wasm');
   });
@@ -204,9 +217,10 @@ describe('auto-pick', () => {
     const sums = tf.tidy(() => tf.stack(weights().map((w) => tf.sum(w))));
     const onGpu = Array.from(await sums.data());
     sums.dispose();
-    const r = await measureBackends({
+    const r = await measureBackends<Fake>({
       candidates: ['wasm'],
       activate,
+      time: timeWarmSteps,
       trainer: () => slowTrainer(1),
       carry: weights,
     });

@@ -9,6 +9,7 @@
  *     candidates: ['webgpu', 'wasm'],
  *     activate: async (b) => { await tf.setBackend(b); installLabKernels(b); },
  *     trainer: () => Trainer.create(model, rows, config),     // a throwaway trainer of the run's shape
+ *     time: timeWarmSteps,                                     // src/lib/train/time-steps.ts
  *     carry: () => [...namedTensors(model.weights).values()],  // tensors that follow the backend
  *   });
  *   formatAutoPick(pick);    // "webgpu 840 tok/s, wasm 3,100 tok/s: wasm"
@@ -22,7 +23,6 @@
  * side and the move needs no GPU read.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KeyValueStore } from '../store/types';
 import type { BackendName } from './order';
 
 /** The backends "auto" measures, where they are available. */
@@ -57,10 +57,26 @@ export interface AutoPick {
   measuredAt: number;
 }
 
+/** A pick as a worker or the CLI reports it. */
+export interface AutoPickReport {
+  /** formatAutoPick: "webgpu 840 tok/s, wasm 3,100 tok/s: wasm" */
+  line: string;
+  pick: AutoPick;
+  /** false: kept from an earlier measurement of this model and shape (nothing measured now) */
+  measured: boolean;
+}
+
 /** What the measurement needs of a trainer (src/lib/train/trainer.ts Trainer has it). */
 export interface TimedTrainer {
-  step(): Promise<{ tokens: number }>;
   dispose(): void;
+}
+
+/** One backend's figure from timeWarmSteps (src/lib/train/time-steps.ts). */
+export interface StepTiming {
+  tokensPerS: number;
+  msPerStep: number;
+  /** no timed step fitted the budget: the figure is from the warm-up */
+  cold?: boolean;
 }
 
 export interface StepCounts {
@@ -90,12 +106,14 @@ export interface MeasureProgress {
   of: number;
 }
 
-export interface MeasureOptions extends MeasureBudget {
+export interface MeasureOptions<T extends TimedTrainer = TimedTrainer> extends MeasureBudget {
   candidates: readonly BackendName[];
   /** makes `backend` the one tfjs runs on (and installs what the lab adds to it); throws when it cannot */
   activate(backend: BackendName): Promise<void>;
   /** a fresh trainer of the run's model and shape on the backend in use; disposed after timing */
-  trainer(backend: BackendName): TimedTrainer | Promise<TimedTrainer>;
+  trainer(backend: BackendName): T | Promise<T>;
+  /** steps `trainer` and times it: src/lib/train/time-steps.ts timeWarmSteps */
+  time(trainer: T, counts: StepCounts, onStep?: (done: number, of: number) => void): Promise<StepTiming>;
   /** tensors that must stay usable on whichever backend wins (the model's weights) */
   carry?: () => Iterable<tf.Tensor>;
   onProgress?(p: MeasureProgress): void;
@@ -108,39 +126,6 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 export function autoPickKey(shape: PickShape, device = ''): string {
   const { model, objective, batchSize, gradAccum, maxSeqLen } = shape;
   return `${model}|${objective}|b${batchSize}x${Math.max(1, gradAccum)}|t${maxSeqLen}|${device}`;
-}
-
-/** Runs `warmup` untimed then `steps` timed steps; tokens/s and ms per step over the timed ones. */
-export async function timeWarmSteps(
-  trainer: TimedTrainer,
-  counts: StepCounts = {},
-  onStep?: (done: number, of: number) => void,
-): Promise<{ tokensPerS: number; msPerStep: number; cold?: boolean }> {
-  const warmup = counts.warmup ?? 1;
-  const steps = Math.max(1, counts.steps ?? 2);
-  const budget = counts.budgetMs ?? 30_000;
-  const start = now();
-  const figure = (tokens: number, ms: number, n: number) => ({
-    tokensPerS: tokens / (Math.max(ms, 1e-3) / 1000),
-    msPerStep: ms / n,
-  });
-  let coldTokens = 0;
-  for (let i = 0; i < warmup; i++) {
-    coldTokens += (await trainer.step()).tokens;
-    onStep?.(i + 1, warmup + steps);
-    if (now() - start > budget) return { ...figure(coldTokens, now() - start, i + 1), cold: true };
-  }
-  let tokens = 0;
-  let ms = 0;
-  let n = 0;
-  while (n < steps && (n === 0 || now() - start <= budget)) {
-    const t0 = now();
-    tokens += (await trainer.step()).tokens;
-    ms += now() - t0;
-    n++;
-    onStep?.(warmup + n, warmup + steps);
-  }
-  return figure(tokens, ms, n);
 }
 
 /** The backend with the most tokens/s among those that ran; null when none did. */
@@ -182,8 +167,8 @@ function checkAbort(signal?: AbortSignal): void {
  * adapter is then judged by one step instead of spending a minute on three. A candidate that fails to start or to step is recorded with its error; when
  * every candidate fails, the error says why for each.
  */
-export async function measureBackends(
-  opts: MeasureOptions,
+export async function measureBackends<T extends TimedTrainer>(
+  opts: MeasureOptions<T>,
 ): Promise<{ choice: BackendName; timings: BackendTiming[] }> {
   const current = tf.getBackend() as BackendName;
   const order = [...opts.candidates].sort((a, b) => Number(b === current) - Number(a === current));
@@ -195,14 +180,14 @@ export async function measureBackends(
   };
   for (const backend of order) {
     checkAbort(opts.signal);
-    let trainer: TimedTrainer | null = null;
+    let trainer: T | null = null;
     try {
       if (tf.getBackend() !== backend) await switchTo(backend);
       trainer = await opts.trainer(backend);
       const cap = opts.budgetMs ?? 30_000;
       const budgetMs = Math.min(cap, Math.max(1000, (opts.slowFactor ?? 4) * quickest));
       const t0 = now();
-      const t = await timeWarmSteps(trainer, { ...opts, budgetMs }, (step, of) =>
+      const t = await opts.time(trainer, { warmup: opts.warmup, steps: opts.steps, budgetMs }, (step, of) =>
         opts.onProgress?.({ backend, step, of }),
       );
       quickest = Math.min(quickest, now() - t0);
@@ -228,8 +213,14 @@ export interface AutoPickCache {
 
 const PREFIX = 'auto-pick:';
 
-/** Picks in a KeyValueStore (IndexedDB in the browser, files in Node), under 'auto-pick:<key>'. */
-export function kvAutoPickCache(kv: KeyValueStore): AutoPickCache {
+/** The part of a key-value store the cache uses (src/lib/store/types.ts KeyValueStore has it). */
+export interface PickStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T): Promise<void>;
+}
+
+/** Picks in a key-value store (IndexedDB in the browser, files in Node), under 'auto-pick:<key>'. */
+export function kvAutoPickCache(kv: PickStore): AutoPickCache {
   return {
     get: (key) => kv.get<AutoPick>(PREFIX + key),
     set: (pick) => kv.set(PREFIX + pick.key, pick),
@@ -245,7 +236,7 @@ export function memoryAutoPickCache(): AutoPickCache {
   };
 }
 
-export interface AutoPickOptions extends MeasureOptions {
+export interface AutoPickOptions<T extends TimedTrainer = TimedTrainer> extends MeasureOptions<T> {
   cache: AutoPickCache;
   /** the device part of the key (adapter name, wasm threads) */
   device?: string;
@@ -258,9 +249,9 @@ export interface AutoPickOptions extends MeasureOptions {
  * measurement (measureBackends), then cached. A cached choice that is no longer a candidate, or no longer
  * starts, is measured again.
  */
-export async function autoPick(
+export async function autoPick<T extends TimedTrainer>(
   shape: PickShape,
-  opts: AutoPickOptions,
+  opts: AutoPickOptions<T>,
 ): Promise<{ pick: AutoPick; measured: boolean }> {
   const key = autoPickKey(shape, opts.device);
   const cached = opts.remeasure ? undefined : await opts.cache.get(key).catch(() => undefined);
