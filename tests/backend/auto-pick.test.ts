@@ -205,6 +205,23 @@ describe('auto-pick', () => {
     expect(r.choice).toBe('wasm');
   });
 
+  it('a step still running at twice the budget is left behind: an upper bound, never the choice', async () => {
+    await activate('wasm');
+    const disposed: string[] = [];
+    const r = await measureBackends<Fake>({
+      candidates: ['wasm', 'cpu'],
+      activate,
+      time: timeWarmSteps,
+      trainer: (b) => ({ ...slowTrainer(b === 'wasm' ? 1 : 2500, undefined, 6), dispose: () => void disposed.push(b) }),
+    });
+    // cpu's budget is the 1 s floor: its first 2.5 s step is abandoned after 2 s, its trainer disposed
+    expect(r.choice).toBe('wasm');
+    expect(r.timings[1]).toMatchObject({ backend: 'cpu', unfinished: true });
+    expect(r.timings[1].tokensPerS!).toBeLessThan(6 / 2);
+    expect(disposed).toEqual(['wasm', 'cpu']);
+    expect(formatAutoPick(r)).toMatch(/^wasm [\d,]+ tok\/s, cpu < [\d.]+ tok\/s \(a step ran past [\d.]+ s\): wasm$/);
+  });
+
   it('the carried weights move off WebGPU without a synchronous GPU read (Dawn)', async (ctx) => {
     if (!(await enableNodeWebgpu())) {
       console.warn('auto-pick: no WebGPU adapter here, the WebGPU case is skipped');

@@ -17,7 +17,7 @@ import type { BackendName } from '../../src/lib/backend/order';
 import { webgpuAdapterInfo } from '../../src/lib/backend/select';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
 import type { LoadedModel } from '../../src/lib/model/model';
-import { namedTensors } from '../../src/lib/model/weights';
+import { disposeWeights, namedTensors, type ModelWeights } from '../../src/lib/model/weights';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { Trainer } from '../../src/lib/train/trainer';
 import { timeWarmSteps } from '../../src/lib/train/time-steps';
@@ -39,6 +39,25 @@ async function candidates(): Promise<{ list: BackendName[]; adapter: string }> {
   return { list, adapter };
 }
 
+/**
+ * The model's weights copied onto the backend in use (every tensor leaf of the weights tree read and
+ * created anew): the trainer of a backend measured after the first runs on these, so a step left
+ * running past its budget holds nothing the run needs.
+ */
+async function copyWeights(w: ModelWeights): Promise<ModelWeights> {
+  const copy = async (v: unknown): Promise<unknown> => {
+    if (v instanceof tf.Tensor) return tf.tensor(await v.data(), v.shape, v.dtype);
+    if (Array.isArray(v)) return Promise.all(v.map(copy));
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = await copy(x);
+      return out;
+    }
+    return v;
+  };
+  return (await copy(w)) as ModelWeights;
+}
+
 /** Measures (or reads the kept pick for) the run's model and shape and leaves tfjs on the choice. */
 export async function pickBackendForRun(opts: {
   model: LoadedModel;
@@ -51,6 +70,7 @@ export async function pickBackendForRun(opts: {
 }): Promise<AutoPickReport> {
   const { model, rows, config } = opts;
   const { list, adapter } = await candidates();
+  const home = tf.getBackend();
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
   const { pick, measured } = await autoPick<Trainer>(
     {
@@ -66,10 +86,19 @@ export async function pickBackendForRun(opts: {
       candidates: list,
       activate,
       time: timeWarmSteps,
-      trainer: () => {
+      trainer: async (b) => {
         guardMemory(model.config, { train: config });
         // enough steps for the measurement whatever the run's length (only its schedule differs)
-        return Trainer.create(model, rows, { ...config, steps: Math.max(config.steps, 8) });
+        const cfg = { ...config, steps: Math.max(config.steps, 8) };
+        if (b === home) return Trainer.create(model, rows, cfg);
+        const weights = await copyWeights(model.weights);
+        const t = Trainer.create({ ...model, weights }, rows, cfg);
+        const dispose = t.dispose.bind(t);
+        t.dispose = () => {
+          dispose();
+          disposeWeights(weights);
+        };
+        return t;
       },
       carry: () => namedTensors(model.weights).values(),
       signal: opts.signal,

@@ -45,6 +45,11 @@ export interface BackendTiming {
   msPerStep?: number;
   /** the budget ran out before a warm step: the figure is from the untimed first step(s) */
   cold?: boolean;
+  /**
+   * a step was still running when twice the budget had passed: `tokensPerS` is an upper bound (a step's
+   * tokens, as the first backend counted them, over the time waited)
+   */
+  unfinished?: boolean;
   error?: string;
 }
 
@@ -110,7 +115,11 @@ export interface MeasureOptions<T extends TimedTrainer = TimedTrainer> extends M
   candidates: readonly BackendName[];
   /** makes `backend` the one tfjs runs on (and installs what the lab adds to it); throws when it cannot */
   activate(backend: BackendName): Promise<void>;
-  /** a fresh trainer of the run's model and shape on the backend in use; disposed after timing */
+  /**
+   * a fresh trainer of the run's model and shape on the backend in use; disposed after timing. For every
+   * backend but the first (the one in use, where the model lives) it must train on its own copy of the
+   * weights: a step that runs past the budget is left to finish on its own, its trainer disposed
+   */
   trainer(backend: BackendName): T | Promise<T>;
   /** steps `trainer` and times it: src/lib/train/time-steps.ts timeWarmSteps */
   time(trainer: T, counts: StepCounts, onStep?: (done: number, of: number) => void): Promise<StepTiming>;
@@ -128,11 +137,11 @@ export function autoPickKey(shape: PickShape, device = ''): string {
   return `${model}|${objective}|b${batchSize}x${Math.max(1, gradAccum)}|t${maxSeqLen}|${device}`;
 }
 
-/** The backend with the most tokens/s among those that ran; null when none did. */
+/** The backend with the most tokens/s among those that finished their steps; null when none did. */
 export function fastest(timings: readonly BackendTiming[]): BackendName | null {
   let best: BackendTiming | null = null;
   for (const t of timings)
-    if (t.tokensPerS !== undefined && !t.error && (!best || t.tokensPerS > best.tokensPerS!)) best = t;
+    if (t.tokensPerS !== undefined && !t.error && !t.unfinished && (!best || t.tokensPerS > best.tokensPerS!)) best = t;
   return best?.backend ?? null;
 }
 
@@ -146,7 +155,9 @@ export function formatAutoPick(pick: Pick<AutoPick, 'choice' | 'timings'>): stri
   const parts = pick.timings.map((t) =>
     t.error || t.tokensPerS === undefined
       ? `${t.backend} failed (${t.error ?? 'no figure'})`
-      : `${t.backend} ${rate(t.tokensPerS)} tok/s${t.cold ? ' (first step only)' : ''}`,
+      : t.unfinished
+        ? `${t.backend} < ${rate(t.tokensPerS)} tok/s (a step ran past ${rate((t.msPerStep ?? 0) / 1000)} s)`
+        : `${t.backend} ${rate(t.tokensPerS)} tok/s${t.cold ? ' (first step only)' : ''}`,
   );
   return `${parts.join(', ')}: ${pick.choice}`;
 }
@@ -174,6 +185,7 @@ export async function measureBackends<T extends TimedTrainer>(
   const order = [...opts.candidates].sort((a, b) => Number(b === current) - Number(a === current));
   const timings: BackendTiming[] = [];
   let quickest = Infinity;
+  let tokensPerStep = 0;
   const switchTo = async (b: BackendName) => {
     if (opts.carry) await keepReadable(opts.carry());
     await opts.activate(b);
@@ -187,11 +199,25 @@ export async function measureBackends<T extends TimedTrainer>(
       const cap = opts.budgetMs ?? 30_000;
       const budgetMs = Math.min(cap, Math.max(1000, (opts.slowFactor ?? 4) * quickest));
       const t0 = now();
-      const t = await opts.time(trainer, { warmup: opts.warmup, steps: opts.steps, budgetMs }, (step, of) =>
+      const timing = opts.time(trainer, { warmup: opts.warmup, steps: opts.steps, budgetMs }, (step, of) =>
         opts.onProgress?.({ backend, step, of }),
       );
-      quickest = Math.min(quickest, now() - t0);
-      timings.push({ backend, ...t });
+      const first = timings.length === 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = first
+        ? await timing
+        : await Promise.race([timing, new Promise<null>((ok) => (timer = setTimeout(() => ok(null), 2 * budgetMs)))]);
+      clearTimeout(timer);
+      const ms = now() - t0;
+      if (waited === null) {
+        // still stepping: left to finish on its own copy of the weights (it fails on its disposed trainer)
+        timing.catch(() => undefined);
+        timings.push({ backend, tokensPerS: tokensPerStep / (ms / 1000), msPerStep: ms, unfinished: true });
+      } else {
+        if (first) tokensPerStep = (waited.tokensPerS * waited.msPerStep) / 1000;
+        quickest = Math.min(quickest, ms);
+        timings.push({ backend, ...waited });
+      }
     } catch (err) {
       timings.push({ backend, error: err instanceof Error ? err.message : String(err) });
     } finally {
