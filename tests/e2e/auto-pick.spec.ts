@@ -34,7 +34,9 @@ test('auto measures webgpu and wasm for a run, picks wasm by its figures, shows 
   await expect(page.getByTestId('auto-measuring')).toContainText(/measuring (webgpu|wasm): step \d of 3/);
   const pick = page.getByTestId('auto-pick');
   await expect(pick).toHaveText(LINE, { timeout: 120_000 });
-  const [, how, wasm, webgpu] = LINE.exec((await pick.textContent()) ?? '')!;
+  const text = (await pick.textContent()) ?? '';
+  test.info().annotations.push({ type: 'auto-pick', description: text.trim() });
+  const [, how, wasm, webgpu] = LINE.exec(text)!;
   expect(how).toBe('measured');
   // the choice follows the figures: wasm measured faster than the SwiftShader adapter
   const n = (s: string) => Number(s.replace(/,/g, ''));

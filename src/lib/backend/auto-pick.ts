@@ -46,8 +46,8 @@ export interface BackendTiming {
   /** the budget ran out before a warm step: the figure is from the untimed first step(s) */
   cold?: boolean;
   /**
-   * a step was still running when twice the budget had passed: `tokensPerS` is an upper bound (a step's
-   * tokens, as the first backend counted them, over the time waited)
+   * a step was still running when the budget ran out: `tokensPerS` is an upper bound (a step's tokens,
+   * as the first backend counted them, over the time waited)
    */
   unfinished?: boolean;
   error?: string;
@@ -206,7 +206,7 @@ export async function measureBackends<T extends TimedTrainer>(
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waited = first
         ? await timing
-        : await Promise.race([timing, new Promise<null>((ok) => (timer = setTimeout(() => ok(null), 2 * budgetMs)))]);
+        : await Promise.race([timing, new Promise<null>((ok) => (timer = setTimeout(() => ok(null), budgetMs)))]);
       clearTimeout(timer);
       const ms = now() - t0;
       if (waited === null) {
