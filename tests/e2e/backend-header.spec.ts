@@ -1,6 +1,7 @@
 /**
  * The header's backend line under "auto" on a machine whose only WebGPU adapter is SwiftShader:
- * auto picks wasm, the header says why (the software adapter), and the thread count it shows is the
+ * auto starts on wasm, the header says why (the software adapter) and that a run's first steps measure
+ * both (the measured pick itself: tests/e2e/auto-pick.spec.ts), and the thread count it shows is the
  * one the training worker's wasm module actually runs with, read straight from that worker (tfjs's
  * engine global, `_tfengine`, in the worker's own scope), and the default: half the logical cores, at
  * least 1 and at most 8 (workers/host/boot.ts defaultThreads(), kept from the 1 vs 2 threads bench).
@@ -31,14 +32,15 @@ function engineThreads(w: Worker): Promise<{ backend: string; threads: number | 
   });
 }
 
-test('auto picks wasm over the SwiftShader adapter and says why; the header shows the threads the worker runs', async ({
+test('auto starts on wasm over the SwiftShader adapter and says why; the header shows the threads the worker runs', async ({
   page,
 }) => {
   await page.goto('/');
   expect(await waitForEngine(page)).toBe('wasm');
   await expect(page.getByTestId('fallback')).toHaveText(
-    /auto passed over webgpu \(software adapter \(.*swiftshader.*\): wasm is faster on this CPU\)/i,
+    /auto passed over webgpu \(software adapter \(.*swiftshader.*\): likely slower than wasm on a CPU\)/i,
   );
+  await expect(page.getByTestId('auto-pending')).toHaveText(/a run's first steps measure webgpu and wasm/);
 
   const shown = page.getByTestId('wasm-threads');
   await expect(shown).toBeVisible();

@@ -91,7 +91,7 @@ test('the first experiment runs to its before/after results with wasm forced, th
   await runFirstExperiment(page, 'wasm', /^Run the first experiment$/);
   await shot(page, 'start-here-results-wasm');
 
-  // auto: on this machine it passes over the software WebGPU adapter for wasm (the header says so)
+  // auto: on this machine it starts on wasm, passing over the software WebGPU adapter (the header says so)
   await forceBackend(page, 'auto');
   const auto = await waitForEngine(page);
   await runFirstExperiment(page, auto, /^Run the first experiment again$/);

@@ -13,7 +13,8 @@
  *  1. wasm: binaries from /tfjs-wasm/ (vite.config.ts serves and emits them); the threaded SIMD build
  *     when the page is cross-origin isolated (vite.config.ts makes it survive minification);
  *  2. backend: the forced one, or "auto" = BACKEND_ORDER with a software WebGPU adapter moved behind
- *     wasm (src/lib/backend/order.ts, the one list), reporting every skipped backend and why; then the
+ *     wasm (src/lib/backend/order.ts, the one list), reporting every skipped backend and why (the start
+ *     only: the training worker measures the backends for a run, workers/train/auto-pick.ts); then the
  *     lab's patches to tfjs for it (installLabKernels, src/lib/model/kernels/install.ts);
  *  3. model: ModelSpec (src/lib/formats/model-spec.ts) → LoadedModel.
  * Guards that run before work: ./memory-guard.ts (memory) and ./adapter-fit.ts (adapter vs model).
@@ -25,6 +26,7 @@ import { selectAutoBackend } from '../../src/lib/backend/select';
 import { registerLabWebgpu, type WebGPUBackendClass } from '../../src/lib/backend/webgpu-device';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
 import type { BackendName } from '../../src/lib/backend/order';
+import type { AutoPickReport } from '../../src/lib/backend/auto-pick';
 import {
   EMBEDDED_MODEL,
   loadModelSpec,
@@ -70,6 +72,11 @@ export interface HostReady {
   /** wasm: whether the threaded SIMD build was loaded (needs cross-origin isolation); absent on other backends */
   threadedBuild?: boolean;
   model: ModelDescription;
+  /**
+   * under "auto", once a run has measured (or found kept) the backend for its model and shape: the figures
+   * and the choice (the training worker, workers/train/auto-pick.ts); absent before that
+   */
+  autoPick?: AutoPickReport;
   /** ms from worker start to model ready */
   initMs: number;
 }
@@ -199,19 +206,29 @@ export async function bootHost(opts: BootOptions, host: ModelHost): Promise<Host
   const spec = opts.model ?? EMBEDDED_MODEL;
   const model = await host.ensure(spec);
   return {
-    backend: picked.name,
+    ...(await backendFields(picked.adapterInfo)),
     fallbackFrom: picked.fallbackFrom,
     requested: opts.backend ?? undefined,
-    adapter: describeAdapter(picked.adapterInfo),
     crossOriginIsolated: !!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated,
+    model: describeModel(model, spec, await addedTokens(spec)),
+    initMs: performance.now() - t0,
+  };
+}
+
+/** The backend in use as the ready payload describes it (again after "auto" switched it for a run). */
+export async function backendFields(
+  adapterInfo?: Record<string, unknown>,
+): Promise<Pick<HostReady, 'backend' | 'adapter' | 'threads' | 'threadedBuild'>> {
+  const name = tf.getBackend();
+  return {
+    backend: name,
+    adapter: describeAdapter(adapterInfo),
     threads: wasmThreads(),
     threadedBuild:
-      picked.name === 'wasm'
+      name === 'wasm'
         ? !!(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) &&
           !!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
         : undefined,
-    model: describeModel(model, spec, await addedTokens(spec)),
-    initMs: performance.now() - t0,
   };
 }
 

@@ -4,7 +4,9 @@
  * only: tensors never cross.
  *
  * - train {start} | {resume}: one run trains; its progress events are the run's events (progress and
- *   metrics per step, checkpoint, log, done, error). Aborting the call's signal with 'pause' or 'stop'
+ *   metrics per step, checkpoint, log, done, error). Under "auto" the backend for the run's model and
+ *   shape is measured first, or read from the picks kept (measure events while it measures, then a
+ *   backend event with the ready payload as it is on the chosen backend). Aborting the call's signal with 'pause' or 'stop'
  *   ends the step loop after the step in flight and a checkpoint; the job then resolves with the phase.
  *   The paused run stays in the worker: train {resume} continues it, `stop` ends it. Both name the run, so a
  *   worker that replaced the paused run's worker (a backend switch) rebuilds it from its checkpoint, or marks
@@ -121,8 +123,22 @@ export type MergedFiles = Record<string, Uint8Array>;
 /** path inside the bundle → bytes (safetensors) or text */
 export type TrlFiles = Record<string, Uint8Array | string>;
 
+/** "auto" measures the backends for a run's model and shape (./auto-pick.ts): `step` of `of` on `backend`. */
+export interface MeasureEvent {
+  type: 'measure';
+  backend: BackendName;
+  step: number;
+  of: number;
+}
+/** "auto" picked the backend for the run (measured or kept): the worker's ready payload as it is now. */
+export interface BackendEvent {
+  type: 'backend';
+  ready: ReadyEvent;
+}
+
 /** A run's events (the train job's progress; the session in ./session.ts emits them). */
-export type WorkerEvent = ProgressEvent | MetricsEvent | LogEvent | CheckpointEvent | DoneEvent | ErrorEvent;
+export type WorkerEvent =
+  ProgressEvent | MetricsEvent | LogEvent | CheckpointEvent | DoneEvent | ErrorEvent | MeasureEvent | BackendEvent;
 
 export type TrainJobs = {
   train: JobSpec<TrainArgs, WorkerEvent, TrainResult>;

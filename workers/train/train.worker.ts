@@ -6,7 +6,7 @@
  * the job's signal), and generate, merge and trl run beside it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bootHost, errText, ModelHost } from '../host/boot';
+import { backendFields, bootHost, errText, ModelHost } from '../host/boot';
 import { serveJobs, type JobContext } from '../host/jobs';
 import { checkAdapterFits } from '../host/adapter-fit';
 import { guardMemory } from '../host/memory-guard';
@@ -37,6 +37,8 @@ import { withTrainedRows } from '../host/run-rows';
 import type { RowsSnapshot } from '../../src/lib/train/trainable-rows';
 import { exportMerged } from '../../src/lib/formats/merged';
 import { trlExportFiles } from '../../src/lib/formats/trl-export';
+import { webgpuAdapterInfo } from '../../src/lib/backend/select';
+import { pickBackendForRun } from './auto-pick';
 
 const runs = new RunStore();
 const datasets = new DatasetStore();
@@ -45,6 +47,8 @@ const host = new ModelHost();
 let model: LoadedModel | null = null;
 let modelRefNow: ModelRef | null = null;
 let session: TrainSession | null = null;
+/** the boot settings and the ready payload sent (a backend event updates it) */
+let booted: { settings: TrainSettings; ready: ReadyEvent } | null = null;
 /** where the run's events go: the progress of the train (or stop) job in flight */
 let emit: (e: WorkerEvent) => void = () => undefined;
 const post = (e: WorkerEvent) => emit(e);
@@ -61,6 +65,7 @@ async function boot(s: TrainSettings, progress: (e: WorkerEvent) => void): Promi
   );
   model = (await host.loaded())?.model ?? null;
   modelRefNow = info.model.ref;
+  booted = { settings: s, ready: info };
   return info;
 }
 
@@ -258,9 +263,46 @@ async function resumeRun(runId: string): Promise<void> {
   await openRun(record, true);
 }
 
+/**
+ * Under "auto", before a run opens (its trainer holds tensors on the backend): the backend measured for
+ * its model and shape, or the one kept from an earlier measurement; the page gets the new ready payload.
+ * A paused run the worker holds continues where it is.
+ */
+async function autoPickFor(args: TrainArgs, ctx: JobContext<WorkerEvent>): Promise<void> {
+  if (!booted || booted.settings.backend) return;
+  if ('resume' in args && session?.runId === args.resume) return;
+  const m = await needModel();
+  const record = 'start' in args ? null : await runs.get(args.resume);
+  const config = 'start' in args ? args.start.config : record?.config;
+  const rows = await datasets.getRows('start' in args ? args.start.datasetId : (record?.datasetId ?? ''));
+  if (!config || !rows?.length) return; // opening the run says what is missing
+  await releaseSession();
+  const report = await exclusive(() =>
+    pickBackendForRun({
+      model: m,
+      rows,
+      config,
+      threads: booted?.settings.threads,
+      signal: ctx.signal,
+      onProgress: (p) => post({ type: 'measure', ...p }),
+    }),
+  );
+  const adapterInfo =
+    tf.getBackend() === 'webgpu' ? ((await webgpuAdapterInfo().catch(() => null)) ?? undefined) : undefined;
+  const ready: ReadyEvent = {
+    ...booted.ready,
+    ...(await backendFields(adapterInfo)),
+    fallbackFrom: [],
+    autoPick: report,
+  };
+  booted = { ...booted, ready };
+  post({ type: 'backend', ready });
+}
+
 /** One run trains until it completes, fails, or the signal pauses ('pause') or stops ('stop') it. */
 async function train(args: TrainArgs, ctx: JobContext<WorkerEvent>): Promise<TrainResult> {
   emit = ctx.progress;
+  await autoPickFor(args, ctx);
   if ('start' in args) await startRun(args.start);
   else await resumeRun(args.resume);
   const s = session!;

@@ -1,7 +1,8 @@
 /**
  * The one list of tfjs backends the lab knows, in the order "auto" tries them, and the rule that
  * moves a software WebGPU adapter (SwiftShader, llvmpipe: correct but slower than wasm on a CPU)
- * behind wasm. The workers (workers/host/boot.ts), the header's force control and the CLI
+ * behind wasm. That rule only orders the start: the backend a run trains on under "auto" is decided
+ * by measuring both (./auto-pick.ts). The workers (workers/host/boot.ts), the header's force control and the CLI
  * (cli/node-env.ts, cli/common-flags.ts) all read it from here.
  */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -34,6 +35,6 @@ export function autoOrder(
   const at = rest.indexOf('wasm') + 1;
   return {
     order: [...rest.slice(0, at), ...gpu, ...rest.slice(at)],
-    demoted: { name: 'webgpu', reason: `software adapter (${softwareAdapter}): wasm is faster on this CPU` },
+    demoted: { name: 'webgpu', reason: `software adapter (${softwareAdapter}): likely slower than wasm on a CPU` },
   };
 }

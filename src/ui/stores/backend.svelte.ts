@@ -21,6 +21,8 @@ export interface BackendState {
   model: PageModel | null;
   /** download progress events while a Hugging Face model loads */
   downloads: UrlProgress[];
+  /** "auto" measuring the backends for a run: step `step` of `of` on `backend`; null otherwise */
+  measuring: { backend: BackendName; step: number; of: number } | null;
 }
 
 class BackendUi implements BackendState {
@@ -31,12 +33,14 @@ class BackendUi implements BackendState {
   error = $state<string | null>(null);
   model = $state.raw<PageModel | null>(null);
   downloads = $state.raw<UrlProgress[]>([]);
+  measuring = $state.raw<BackendState['measuring']>(null);
 }
 
 export const backendState = new BackendUi();
 
 trainJobs.onReady((r) => {
   backendState.status = 'ready';
+  backendState.measuring = null;
   backendState.info = r;
   backendState.error = null;
 });
@@ -122,6 +126,7 @@ export function bootBackend(
   backendState.model = model;
   rememberModel(model);
   backendState.downloads = [];
+  backendState.measuring = null;
   const spec = modelSpecOf(model);
   trainJobs.restart({ backend: forced ?? undefined, model: spec ?? undefined }, 'the backend or model changed').catch(
     () => undefined, // a failed boot is reported through onError

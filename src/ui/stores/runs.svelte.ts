@@ -106,6 +106,14 @@ function onRunEvent(e: WorkerEvent): void {
     case 'done':
       if (e.what === 'train') void refreshRuns();
       break;
+    case 'measure':
+      backendState.measuring = { backend: e.backend, step: e.step, of: e.of };
+      break;
+    case 'backend':
+      // "auto" picked the run's backend (measured or kept): the header shows it and the figures
+      backendState.info = e.ready;
+      backendState.measuring = null;
+      break;
     case 'error':
       console.error(`[worker] ${e.message}`);
       reportError(e.message, e.runId ? runKey(e.runId) : undefined);
@@ -141,6 +149,7 @@ function train(args: TrainArgs, runId: string, name: string): void {
       if (controller === ctl) controller = null;
       if (awaiting === runId) awaiting = null;
       runs.stopping = false;
+      backendState.measuring = null;
       releaseSlot();
       void refreshRuns();
     });
