@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { PackedWeight } from './kernels/packed-matmul/packed-matmul';
+
+/**
+ * A linear layer's weight [out, in]: an f32 tensor, or a frozen matrix held packed (int8 / f16,
+ * model/packed-base.ts), which has no f32 copy.
+ */
+export type LinearWeight = tf.Tensor2D | PackedWeight;
 
 /** A linear layer stored like PyTorch: weight [out, in], y = x W^T + b. */
 export interface Linear {
-  w: tf.Tensor2D;
+  w: LinearWeight;
   b?: tf.Tensor1D;
 }
 
@@ -35,7 +42,7 @@ export interface ModelWeights {
   trainableHead?: boolean;
 }
 
-/** Every tensor of the model, keyed by a stable name (used for export and disposal). */
+/** Every tensor of the model, keyed by a stable name (packed weights are not tensors: packedWeights). */
 export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>();
   m.set('embed', w.embed);
@@ -47,7 +54,7 @@ export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
     if (l.mlpNorm.b) m.set(`layers.${i}.mlpNorm.b`, l.mlpNorm.b);
     for (const [name, lin] of Object.entries(l.linears)) {
       if (!lin) continue;
-      m.set(`layers.${i}.${name}.w`, lin.w);
+      if (!(lin.w instanceof PackedWeight)) m.set(`layers.${i}.${name}.w`, lin.w);
       if (lin.b) m.set(`layers.${i}.${name}.b`, lin.b);
     }
   });
@@ -57,6 +64,14 @@ export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
   return m;
 }
 
+/** The packed frozen matrices of the model (model/packed-base.ts). */
+export function packedWeights(w: ModelWeights): PackedWeight[] {
+  return w.layers.flatMap((l) =>
+    Object.values(l.linears).flatMap((lin) => (lin?.w instanceof PackedWeight ? [lin.w] : [])),
+  );
+}
+
 export function disposeWeights(w: ModelWeights): void {
   for (const t of namedTensors(w).values()) t.dispose();
+  for (const p of packedWeights(w)) p.dispose();
 }
