@@ -38,7 +38,7 @@ import { linearShape } from './adapter';
 import { chunkPlan, VOCAB_SPLIT_ABOVE } from './logprobs';
 import { DEFAULT_TRANSPOSE_CACHE_BYTES } from './matmul';
 import { kernelFor, plainProductsOnly } from './kernels/registry';
-import type { BaseFormat } from './packed-base';
+import type { BaseFormat } from './base-format';
 
 export interface MemoryRunShape {
   /** sequences per forward pass (rows × the objective's layout.length) */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from './model';
 import type { Linear } from './weights';
+import type { BaseFormat } from './base-format';
 import { packMatrix, unpackMatrix } from './kernels/packed-matmul/pack';
 import { PackedWeight } from './kernels/packed-matmul/packed-matmul';
 import { releaseTransposes } from './matmul';
@@ -18,9 +19,8 @@ export { PackedWeight } from './kernels/packed-matmul/packed-matmul';
  * wasm). LoRA, gradients and the optimiser stay f32. Whatever needs W as f32 (export, merging an adapter,
  * training a matrix at full rank) takes a temporary dequantised copy (denseWeight).
  */
-export type BaseFormat = 'f32' | 'f16' | 'int8';
-
-export const BASE_FORMATS: readonly BaseFormat[] = ['f32', 'f16', 'int8'];
+export { BASE_CHOICES, BASE_FORMATS, PACKED_BASE_ABOVE_PARAMS, defaultBaseFormat, resolveBase } from './base-format';
+export type { BaseChoice, BaseFormat } from './base-format';
 
 /** The packed form of a linear's weight, if it is packed. */
 export function packedForm(w: Linear['w']): PackedWeight | undefined {

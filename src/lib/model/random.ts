@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { LayerWeights, LinearName, LinearWeight, ModelWeights } from './weights';
-import type { BaseFormat } from './packed-base';
+import type { BaseFormat } from './base-format';
 import { packMatrix } from './kernels/packed-matmul/pack';
 import { PackedWeight } from './kernels/packed-matmul/packed-matmul';
 import { gaussian, mulberry32 } from './sample';
