@@ -158,15 +158,21 @@ export function blockMatrices(c: ModelConfig): { values: number; rows: number } 
 
 /**
  * Bytes of the weights as held with this base format on this backend (see the header): the f32 params,
- * with the block matrices packed where `base` says so.
+ * with the block matrices packed where `base` says so. `packedKernel`: whether the packed-matmul kernel
+ * runs there (default: the kernel registry's answer; the page, which registers no kernels, says it).
  */
-export function weightBytes(c: ModelConfig, base: BaseFormat = 'f32', backend = 'wasm'): number {
+export function weightBytes(
+  c: ModelConfig,
+  base: BaseFormat = 'f32',
+  backend = 'wasm',
+  packedKernel = kernelFor('packed-matmul', { backend }) === 'kernel',
+): number {
   const F = 4;
   const copies = plainProductsOnly(backend) ? keptCopies(c, base) : 0;
   if (base === 'f32') return F * countParams(c) + copies;
   const m = blockMatrices(c);
   const packed = base === 'int8' ? m.values + F * m.rows : 2 * m.values;
-  const dequantised = kernelFor('packed-matmul', { backend }) === 'kernel' ? 0 : F * m.values;
+  const dequantised = packedKernel ? 0 : F * m.values;
   return F * (countParams(c) - m.values) + packed + dequantised + copies;
 }
 
