@@ -6,6 +6,11 @@
  * `--configs smollm135m`: a random-weight model of SmolLM2-135M's shape (batch 1 × 256 by default),
  * measured with and without gradient checkpointing; peak tensor bytes and the process's peak RSS
  * feed the memory guard's test (`--out bench/results/memory.json`, tests/model/memory-guard.test.ts).
+ * `--configs qwen05b`: the same for Qwen2.5-0.5B's shape (wasm only), plus the time to generate a few
+ * tokens. Both large shapes take the frozen base `--base` (f32 / f16 / int8; default: the lab's default
+ * for the model's size, model/packed-base.ts defaultBaseFormat), report the memory guard's estimate
+ * beside the measured peak (estimate_ratio), and the PyTorch anchor runs them with SHAPE=smollm135m /
+ * qwen05b at the same batch × sequence.
  * `--configs vocab` (in the default list): vocabulary learning on the bundled Korean corpus and SALT
  * initialisation (skip-gram auxiliary space + per-token least squares) of `--vocab-add` tokens on
  * stories260K, each run `--vocab-repeats` times, the lowest time kept (the machine may be shared);
@@ -34,7 +39,12 @@ import { helpText, parseArgs, type Spec } from '../cli/args';
 import { WASM_HEAP_BYTES, checkBudget, estimatePeak } from '../src/lib/model/memory';
 import { releaseTransposes } from '../src/lib/model/matmul';
 import { releaseHeadBlocks } from '../src/lib/model/logprobs';
-import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
+import { BIG_6L, QWEN25_05B, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
+import type { ModelConfig } from '../src/lib/model/config';
+import { defaultBaseFormat, type BaseFormat } from '../src/lib/model/packed-base';
+import { disposeWeights } from '../src/lib/model/weights';
+import { generate } from '../src/lib/model/generate';
+import { heapOf } from '../src/lib/model/kernels/wasm-heap';
 import { corpusTexts, DEFAULT_CORPUS_FILES } from '../src/lib/vocab/corpus';
 import { extendModel } from '../src/lib/vocab/extend-model';
 import { tokenizerSpeed, type TokenizerSpeedRow } from './tokenizer-bench';
@@ -44,12 +54,17 @@ const SPEC: Spec = {
   backends: { type: 'string', help: 'comma list', default: 'wasm,webgpu,cpu' },
   configs: {
     type: 'string',
-    help: 'stories260K,big,smollm135m,vocab,tokenizer,dispatch',
+    help: 'stories260K,big,smollm135m,qwen05b,vocab,tokenizer,dispatch',
     default: 'stories260K,big,vocab,tokenizer,dispatch',
   },
   'dispatch-batch': { type: 'number', help: 'dispatch: CLO batch (4 sequences each)', default: 1 },
   'dispatch-seq': { type: 'number', help: 'dispatch: sequence length', default: 32 },
   'dispatch-steps': { type: 'number', help: 'dispatch: counted steps (after one warm-up step)', default: 2 },
+  base: {
+    type: 'string',
+    help: 'frozen base of smollm135m / qwen05b: f32, f16, int8 (default: int8 above 100M parameters)',
+    choices: ['f32', 'f16', 'int8'],
+  },
   'vocab-add': { type: 'number', help: 'vocab: new tokens to learn and initialise', default: 1024 },
   'vocab-repeats': { type: 'number', help: 'vocab: runs (the lowest time is kept)', default: 2 },
   objectives: { type: 'string', help: 'sft,clo', default: 'sft,clo' },
@@ -64,7 +79,7 @@ const SPEC: Spec = {
   },
   checkpointing: {
     type: 'string',
-    help: 'gradient checkpointing: off, on, both (default: both for smollm135m, else off)',
+    help: 'gradient checkpointing: off, on, both (default: both for smollm135m, on for qwen05b, else off)',
     choices: ['off', 'on', 'both'],
   },
   anchor: { type: 'boolean', help: 'run the PyTorch anchor when available', default: true },
@@ -106,14 +121,25 @@ let disposeLastModel: (() => void) | null = null;
  */
 let wasmThreads = 1;
 
+/** The large shapes: random weights, batch 1 × 256 by default, wasm only, their own PyTorch anchor (SHAPE). */
+const LARGE: Record<string, ModelConfig> = { smollm135m: SMOLLM2_135M, qwen05b: QWEN25_05B };
+
+/** The frozen base a config runs with: --base, else the default for its size (f32 for the small ones). */
+function baseFor(config: string): BaseFormat {
+  const shape = LARGE[config];
+  if (!shape) return 'f32';
+  return (args.base as BaseFormat | undefined) ?? defaultBaseFormat(shape);
+}
+
 async function makeModel(name: string): Promise<LoadedModel> {
   const stories = await loadModelArg('stories260K');
   if (name === 'stories260K') return stories;
-  if (name === 'smollm135m')
+  if (LARGE[name])
     return {
-      name: 'smollm135m-shaped',
-      config: SMOLLM2_135M,
-      weights: randomWeights(SMOLLM2_135M, 1),
+      name: `${name}-shaped`,
+      config: LARGE[name],
+      // packed block matrices are made packed (no f32 copy of them on the heap at any time)
+      weights: randomWeights(LARGE[name], 1, 0.02, baseFor(name)),
       tokenizer: stories.tokenizer,
       source: 'random',
     };
@@ -139,7 +165,14 @@ const DUMMY: Record<string, TrainRow> = {
   clo: { kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' },
 };
 
-async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, T: number, checkpointing = false) {
+async function measure(
+  model: LoadedModel,
+  objective: 'sft' | 'clo',
+  B: number,
+  T: number,
+  checkpointing = false,
+  base: BaseFormat = 'f32',
+) {
   const cfg = defaultTrainConfig(objective, { batchSize: B, maxSeqLen: T, steps: 1000, checkpointing });
   const trainer = Trainer.create(model, [DUMMY[objective]], cfg);
   const rng = mulberry32(7);
@@ -159,6 +192,7 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
         training: true,
         checkpointing,
         backend: tf.getBackend(),
+        base,
       }),
       { totalBytes: 3 * 2 ** 30 },
     ).ok
@@ -199,6 +233,7 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     cpu.push((d.user + d.system) / 1000);
   }
   const tensorsAfter = tf.memory().numTensors;
+  const heap = heapOf(tf.backend());
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   trainer.dispose();
@@ -220,14 +255,42 @@ async function measure(model: LoadedModel, objective: 'sft' | 'clo', B: number, 
     tensors_after: tensorsAfter,
     micro_batches: micro,
     checkpointing,
-    estimate_bytes: estimatePeak(model.config, {
-      batchSize: nSeq / micro,
-      seqLen: T,
-      lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
-      training: true,
-      checkpointing,
-      backend: tf.getBackend(),
-    }).total,
+    base,
+    ...(heap ? { wasm_heap_bytes: heap.memory.buffer.byteLength } : {}),
+    ...estimateAgainst(
+      prof.peakBytes,
+      estimatePeak(model.config, {
+        batchSize: nSeq / micro,
+        seqLen: T,
+        lora: { r: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+        training: true,
+        checkpointing,
+        backend: tf.getBackend(),
+        base,
+      }).total,
+    ),
+  };
+}
+
+/** The memory guard's estimate beside the measured peak: estimate / peak (goal: within 25%). */
+function estimateAgainst(peak: number, estimate: number) {
+  return { estimate_bytes: estimate, estimate_ratio: +(estimate / peak).toFixed(3) };
+}
+
+/** Time to generate `n` tokens (greedy, KV cache) after a 16-token prompt, and the tensor peak meanwhile. */
+async function generateSpeed(model: LoadedModel, n = 8) {
+  const prompt = [1, ...Array.from({ length: 15 }, (_, i) => 3 + ((i * 37) % 400))];
+  const t = performance.now();
+  let ids: number[] = [];
+  const prof = await tf.profile(async () => {
+    ids = (await generate(model, prompt, { maxNewTokens: n })).ids;
+  });
+  const ms = performance.now() - t;
+  return {
+    tokens: ids.length,
+    ms: Math.round(ms),
+    ms_per_token: +(ms / Math.max(1, ids.length)).toFixed(1),
+    peak_bytes: prof.peakBytes,
   };
 }
 
@@ -259,7 +322,14 @@ function runAnchor(
   python = '/usr/bin/python3',
 ): Record<string, unknown> | null {
   if (!args.anchor || !existsSync(ANCHOR_SCRIPT)) return null;
-  const env = { ...process.env, B: String(B), T: String(T), STEPS: '5', ...(config === 'big' ? { BIG: '1' } : {}) };
+  const env = {
+    ...process.env,
+    B: String(B),
+    T: String(T),
+    STEPS: LARGE[config] ? '2' : '5',
+    ...(config === 'big' ? { BIG: '1' } : {}),
+    ...(LARGE[config] ? { SHAPE: config } : {}),
+  };
   const out = execFileSync(python, [ANCHOR_SCRIPT, objective], { env, encoding: 'utf8', timeout: 600_000 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
@@ -432,12 +502,12 @@ async function main() {
             l.attnNorm.b,
             l.mlpNorm.w,
             l.mlpNorm.b,
-            ...Object.values(l.linears).flatMap((x) => [x?.w, x?.b]),
+            ...Object.values(l.linears).flatMap((x) => [x?.w instanceof tf.Tensor ? x.w : undefined, x?.b]),
           ]),
         ].filter((t) => !!t) as tf.Tensor[];
         releaseTransposes(ws);
         ws.forEach((w) => releaseHeadBlocks(w));
-        tf.dispose(ws);
+        disposeWeights(model.weights);
       };
       if (config === 'dispatch') {
         const [b, t, n] = [args['dispatch-batch'], args['dispatch-seq'], args['dispatch-steps']] as number[];
@@ -459,12 +529,13 @@ async function main() {
         continue;
       }
       for (const objective of String(args.objectives).split(',') as ('sft' | 'clo')[]) {
-        if (config === 'smollm135m' && backend !== 'wasm') {
+        if (LARGE[config] && backend !== 'wasm') {
           results.push({
             backend,
             config,
             objective,
-            skipped: 'the 135M-shaped config is measured on wasm only (cpu is plain JS; WebGPU here is software)',
+            skipped:
+              'the 135M- and 0.5B-shaped configs are measured on wasm only (cpu is plain JS; WebGPU here is software)',
           });
           continue;
         }
@@ -491,9 +562,12 @@ async function main() {
           });
           continue;
         }
-        const ck = (args.checkpointing as string | undefined) ?? (config === 'smollm135m' ? 'both' : 'off');
+        const ck =
+          (args.checkpointing as string | undefined) ??
+          (config === 'smollm135m' ? 'both' : config === 'qwen05b' ? 'on' : 'off');
+        const base = baseFor(config);
         for (const checkpointing of ck === 'both' ? [false, true] : [ck === 'on']) {
-          const [b, t] = config === 'smollm135m' && !explicitShape ? [1, 256] : [B, T];
+          const [b, t] = LARGE[config] && !explicitShape ? [1, 256] : [B, T];
           // Micro-batches cannot split a single row: a step the guard says overflows the wasm heap would abort the process.
           const est = estimatePeak(model.config, {
             batchSize: b * (objective === 'sft' ? 1 : 4),
@@ -502,6 +576,7 @@ async function main() {
             training: true,
             checkpointing,
             backend,
+            base,
           });
           const fits = checkBudget(est, backend === 'wasm' ? { totalBytes: WASM_HEAP_BYTES } : {});
           if (!fits.ok && b === 1) {
@@ -521,7 +596,7 @@ async function main() {
           log(
             `measuring ${backend} ${config} ${objective} (batch ${b} × seq ${t}${checkpointing ? ', checkpointing' : ''})…`,
           );
-          const r = await measure(model, objective, b, t, checkpointing);
+          const r = await measure(model, objective, b, t, checkpointing, base);
           log(
             `  ${r.tokens_per_s} tokens/s, ${r.ms_per_step} ms/step, peak ${(r.peak_bytes / 2 ** 20).toFixed(1)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(1)} MiB, RSS peak ${(r.rss_peak_bytes / 2 ** 20).toFixed(0)} MiB`,
           );
@@ -534,6 +609,7 @@ async function main() {
             batch: b,
             seq: t,
             ...r,
+            ...(config === 'qwen05b' ? { generate: await generateSpeed(model) } : {}),
           });
           await writeDoc(results, [], vocab, tokenizer); // after every measurement: a later one that aborts the process loses nothing
         }
@@ -547,10 +623,11 @@ async function main() {
       '  PyTorch not installed: anchor skipped (apt-get install -y python3-torch libopenblas0-pthread; pip install torch)',
     );
   for (const { python, torch } of interpreters)
-    for (const config of trainConfigs.filter((c) => c !== 'smollm135m' && c !== 'dispatch'))
+    for (const config of trainConfigs.filter((c) => c !== 'dispatch'))
       for (const objective of String(args.objectives).split(',')) {
         log(`anchor ${config} ${objective} (torch ${torch}, ${python})…`);
-        const a = runAnchor(config, objective, B, T, python);
+        const [ab, at] = LARGE[config] && !explicitShape ? [1, 256] : [B, T];
+        const a = runAnchor(config, objective, ab, at, python);
         if (!a) break;
         anchors.push({ config, objective, python, torch, ...a });
         const best = results

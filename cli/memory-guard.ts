@@ -7,6 +7,7 @@ import type { BackendChoice } from '../src/lib/backend/select';
 import type { LoadedModel } from '../src/lib/model/model';
 import { budgetFor, checkBudget, estimatePeak } from '../src/lib/model/memory';
 import { getObjective } from '../src/lib/objectives/index';
+import { baseFormatOf } from '../src/lib/model/packed-base';
 import type { TrainConfig } from '../src/lib/train/types';
 
 /** The guard's advice when the run would not fit, else null. */
@@ -18,6 +19,7 @@ export function trainMemoryAdvice(model: LoadedModel, cfg: TrainConfig, backend:
     training: true,
     checkpointing: !!cfg.checkpointing,
     backend: backend.name,
+    base: baseFormatOf(model),
   });
   const mem = checkBudget(est, budgetFor(backend.name, { limits: backend.adapterInfo?.limits }));
   return mem.ok ? null : mem.advice;

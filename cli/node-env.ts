@@ -1,4 +1,5 @@
 /** Node-side glue for the headless runner, tests and benchmarks: backends, model and adapter loading from disk. */
+import { packFrozenBase, resolveBase, type BaseChoice } from '../src/lib/model/packed-base';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +87,23 @@ function readBytes(path: string, what: string): Uint8Array {
 }
 
 /** `--model`: 'stories260K', a llama2.c .bin (with --tokenizer), or a Hugging Face directory. */
-export async function loadModelArg(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
+/**
+ * A model from --model (and --tokenizer); `base` packs its frozen block matrices (model/packed-base.ts:
+ * 'auto' = int8 above 100M parameters, else f32). Default 'f32': the commands that read the weights as
+ * they are (export, score, eval) keep them so.
+ */
+export async function loadModelArg(
+  spec: string,
+  tokenizerPath?: string,
+  base: BaseChoice = 'f32',
+): Promise<LoadedModel> {
+  const m = await loadModelFiles(spec, tokenizerPath);
+  const format = resolveBase(base, m.config);
+  if (format !== 'f32') packFrozenBase(m, format);
+  return m;
+}
+
+async function loadModelFiles(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
   if (spec === EMBEDDED_NAME) {
     return loadLlama2c(
       readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'),

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { BaseChoice } from '../../src/lib/model/packed-base';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Parsed, type Spec } from '../args';
@@ -113,6 +114,12 @@ const SPEC: Spec = {
     int: true,
     min: 0,
     max: 4294967295,
+  },
+  base: {
+    type: 'string',
+    help: 'frozen base precision: f32, f16, int8 (one scale per row; LoRA, gradients and AdamW stay f32), or auto = int8 above 100M parameters',
+    choices: ['auto', 'f32', 'f16', 'int8'],
+    default: 'auto',
   },
   'grad-checkpointing': {
     type: 'boolean',
@@ -237,7 +244,7 @@ export async function run(argvGiven: string[]): Promise<number> {
   const unlock = lockOutDir(outDir, 'train');
   const log = (s: string) => process.stderr.write(s + '\n');
   const backend = await initNodeBackend(a.backend as string | undefined, log);
-  const model = await loadModelArg(modelArg, tokenizerArg);
+  const model = await loadModelArg(modelArg, tokenizerArg, a.base as BaseChoice);
   if (!resume) fitToModel(cfg, a, model);
   const memAdvice = trainMemoryAdvice(model, cfg, backend);
   if (memAdvice) throw new UsageError(`train: ${memAdvice}`);

@@ -25,7 +25,10 @@ export function quantizeWeights(w: ModelWeights): ModelWeights {
       attnNorm: { w: q(l.attnNorm.w), b: l.attnNorm.b ? q(l.attnNorm.b) : undefined },
       mlpNorm: { w: q(l.mlpNorm.w), b: l.mlpNorm.b ? q(l.mlpNorm.b) : undefined },
       linears: Object.fromEntries(
-        Object.entries(l.linears).map(([n, lin]) => [n, { w: q(lin!.w), b: lin!.b ? q(lin!.b) : undefined }]),
+        Object.entries(l.linears).map(([n, lin]) => [
+          n,
+          { w: q(lin!.w as tf.Tensor2D), b: lin!.b ? q(lin!.b) : undefined },
+        ]),
       ),
     })),
     finalNorm: { w: q(w.finalNorm.w), b: w.finalNorm.b ? q(w.finalNorm.b) : undefined },
@@ -49,7 +52,7 @@ export function llamaTensors(w: ModelWeights, dtype: WriteTensor['dtype']): Map<
     const p = `model.layers.${i}.`;
     for (const [n, lin] of Object.entries(l.linears)) {
       const mod = ['gate_proj', 'up_proj', 'down_proj'].includes(n) ? 'mlp' : 'self_attn';
-      put(`${p}${mod}.${n}.weight`, lin!.w);
+      put(`${p}${mod}.${n}.weight`, lin!.w as tf.Tensor2D);
       if (lin!.b) put(`${p}${mod}.${n}.bias`, lin!.b);
     }
     put(`${p}input_layernorm.weight`, l.attnNorm.w);
@@ -72,20 +75,20 @@ export function gpt2Tensors(w: ModelWeights, d: number, dtype: WriteTensor['dtyp
     const p = `h.${i}.`;
     const L = l.linears;
     const qkv = new Float32Array(3 * d * d);
-    qkv.set(arr(L.q_proj!.w), 0);
-    qkv.set(arr(L.k_proj!.w), d * d);
-    qkv.set(arr(L.v_proj!.w), 2 * d * d);
+    qkv.set(arr(L.q_proj!.w as tf.Tensor2D), 0);
+    qkv.set(arr(L.k_proj!.w as tf.Tensor2D), d * d);
+    qkv.set(arr(L.v_proj!.w as tf.Tensor2D), 2 * d * d);
     m.set(`${p}attn.c_attn.weight`, { shape: [d, 3 * d], data: transpose(qkv, 3 * d, d), dtype });
     m.set(`${p}attn.c_attn.bias`, {
       shape: [3 * d],
       data: new Float32Array([...arr(L.q_proj!.b!), ...arr(L.k_proj!.b!), ...arr(L.v_proj!.b!)]),
       dtype,
     });
-    conv(`${p}attn.c_proj.weight`, L.o_proj!.w);
+    conv(`${p}attn.c_proj.weight`, L.o_proj!.w as tf.Tensor2D);
     put(`${p}attn.c_proj.bias`, L.o_proj!.b!);
-    conv(`${p}mlp.c_fc.weight`, L.up_proj!.w);
+    conv(`${p}mlp.c_fc.weight`, L.up_proj!.w as tf.Tensor2D);
     put(`${p}mlp.c_fc.bias`, L.up_proj!.b!);
-    conv(`${p}mlp.c_proj.weight`, L.down_proj!.w);
+    conv(`${p}mlp.c_proj.weight`, L.down_proj!.w as tf.Tensor2D);
     put(`${p}mlp.c_proj.bias`, L.down_proj!.b!);
     put(`${p}ln_1.weight`, l.attnNorm.w);
     put(`${p}ln_1.bias`, l.attnNorm.b!);

@@ -101,8 +101,8 @@ describe('full-rank training', () => {
     const model = loadStories();
     const L = model.weights.layers;
     const before = {
-      q: (await L[0].linears.q_proj!.w.data()).slice(),
-      up: (await L[0].linears.up_proj!.w.data()).slice(),
+      q: (await (L[0].linears.q_proj!.w as tf.Tensor2D).data()).slice(),
+      up: (await (L[0].linears.up_proj!.w as tf.Tensor2D).data()).slice(),
       embed: (await model.weights.embed.data()).slice(),
     };
     const item = { ids: model.tokenizer.encode('Once upon a time, a cat sat.', { bos: true }), start: 1 };
@@ -125,9 +125,9 @@ describe('full-rank training', () => {
     expect(Object.keys(ck.optimizer.m).sort()).toEqual([...fr.keys].sort()); // AdamW state only for the full-rank weights
     expect(fr.keys).toHaveLength(model.config.nLayers * 4);
     expect(Object.keys(ck.lora.tensors)).toHaveLength(0);
-    const q = (await L[0].linears.q_proj!.w.data()) as Float32Array;
+    const q = (await (L[0].linears.q_proj!.w as tf.Tensor2D).data()) as Float32Array;
     expect(q.some((x, i) => x !== before.q[i])).toBe(true);
-    expect(Array.from(await L[0].linears.up_proj!.w.data())).toEqual(Array.from(before.up));
+    expect(Array.from(await (L[0].linears.up_proj!.w as tf.Tensor2D).data())).toEqual(Array.from(before.up));
     expect(Array.from(await model.weights.embed.data())).toEqual(Array.from(before.embed));
     const refScore = fr.reference(() =>
       tf.tidy(() => sequenceLogprobs(model, packBatch([item], 64), null, false).arraySync()[0]),
@@ -138,6 +138,6 @@ describe('full-rank training', () => {
     t.dispose();
     fr.detach();
     expect((await scoreSequences(model, [item]))[0].sum).toBe(baseScore);
-    expect(Array.from(await L[0].linears.q_proj!.w.data())).toEqual(Array.from(before.q));
+    expect(Array.from(await (L[0].linears.q_proj!.w as tf.Tensor2D).data())).toEqual(Array.from(before.q));
   });
 });

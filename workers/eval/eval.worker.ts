@@ -12,6 +12,7 @@ import { bootHost, ModelHost, tensorStats, wasmThreads } from '../host/boot';
 import { serveJobs, type JobContext } from '../host/jobs';
 import { checkAdapterFits } from '../host/adapter-fit';
 import { guardMemory } from '../host/memory-guard';
+import { baseFormatOf } from '../../src/lib/model/packed-base';
 import type { LoadedModel } from '../../src/lib/model/model';
 import { generate } from '../../src/lib/model/generate';
 import { disposeLora, loraFromSnapshot } from '../../src/lib/lora/lora';
@@ -99,7 +100,7 @@ async function withTarget<T>(
   let finish: () => T;
   try {
     const m = needModel();
-    guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen });
+    guardMemory(m.config, { batchSize: 1, seqLen: m.config.maxSeqLen }, baseFormatOf(m));
     const adapter = await adapterFor(m, target);
     lora = adapter.lora;
     withRows = withTrainedRows(m, adapter.rows, adapter.name);

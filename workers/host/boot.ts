@@ -19,6 +19,7 @@
  *  3. model: ModelSpec (src/lib/formats/model-spec.ts) → LoadedModel.
  * Guards that run before work: ./memory-guard.ts (memory) and ./adapter-fit.ts (adapter vs model).
  */
+import { baseFormatOf, type BaseFormat } from '../../src/lib/model/packed-base';
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -52,6 +53,8 @@ export interface ModelDescription {
   nParams: number;
   /** what a run record keeps (name, kind, dims) */
   ref: ModelRef;
+  /** the frozen base's precision the model was loaded with (model/packed-base.ts) */
+  base: BaseFormat;
   /**
    * tokens the Vocabulary step added (ids vocabSize − added … vocabSize − 1), the rows a run can train;
    * known for the extended models the lab stores, absent for others
@@ -152,6 +155,7 @@ export function describeModel(m: LoadedModel, spec: ModelSpec, added?: number): 
     source: m.source,
     config: m.config,
     nParams: countParams(m.config),
+    base: baseFormatOf(m),
     ref: modelRef(spec, m.config),
     ...(added && added > 0 && added < m.config.vocabSize ? { added } : {}),
   };

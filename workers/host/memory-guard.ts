@@ -10,6 +10,7 @@ import { budgetFor, checkBudget, estimatePeak, type MemoryRunShape } from '../..
 import { getObjective } from '../../src/lib/objectives/index';
 import type { ModelConfig } from '../../src/lib/model/config';
 import type { TrainConfig } from '../../src/lib/train/types';
+import type { BaseFormat } from '../../src/lib/model/packed-base';
 
 export class MemoryRefusal extends Error {
   override name = 'MemoryRefusal';
@@ -27,6 +28,7 @@ export function runShape(
   model: ModelConfig,
   job: { train: TrainConfig } | { batchSize: number; seqLen: number },
   backend: string,
+  base: BaseFormat = 'f32',
 ): MemoryRunShape {
   if ('train' in job)
     return {
@@ -36,6 +38,7 @@ export function runShape(
       training: true,
       checkpointing: !!job.train.checkpointing,
       backend,
+      base,
     };
   return {
     batchSize: job.batchSize,
@@ -43,17 +46,22 @@ export function runShape(
     lora: null,
     training: false,
     backend,
+    base,
   };
 }
 
-/** Training (config given) or inference (batch × sequence) on this model and backend: ok, or throws. */
+/**
+ * Training (config given) or inference (batch × sequence) on this model and backend: ok, or throws. The
+ * frozen base counts as the model holds it (`base`: model/packed-base.ts baseFormatOf(model)).
+ */
 export function guardMemory(
   model: ModelConfig,
   job: { train: TrainConfig } | { batchSize: number; seqLen: number },
+  base: BaseFormat = 'f32',
 ): void {
   const backend = tf.getBackend();
   const check = checkBudget(
-    estimatePeak(model, runShape(model, job, backend)),
+    estimatePeak(model, runShape(model, job, backend, base)),
     budgetFor(backend, { limits: deviceLimits() }),
   );
   if (!check.ok) throw new MemoryRefusal(`Refused before allocating (${backend}): ${check.advice}`);

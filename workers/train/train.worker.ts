@@ -10,6 +10,7 @@ import { backendFields, bootHost, errText, ModelHost } from '../host/boot';
 import { serveJobs, type JobContext } from '../host/jobs';
 import { checkAdapterFits } from '../host/adapter-fit';
 import { guardMemory } from '../host/memory-guard';
+import { baseFormatOf } from '../../src/lib/model/packed-base';
 import type { LoadedModel } from '../../src/lib/model/model';
 import type { ModelRef } from '../../src/lib/formats/model-spec';
 import { generate } from '../../src/lib/model/generate';
@@ -114,7 +115,7 @@ async function openRun(record: RunRecord, resume: boolean): Promise<void> {
   const config = checkpoint?.config ?? record.config;
   if (checkpoint) checkAdapterFits(m, checkpoint.lora, record.name, record);
   try {
-    guardMemory(m.config, { train: config });
+    guardMemory(m.config, { train: config }, baseFormatOf(m));
     session = await TrainSession.open({ record, model: m, rows, config, checkpoint, runs, post, exclusive });
   } catch (err) {
     // e.g. no row fits the objective: the run is marked failed, not left looking interrupted

@@ -108,7 +108,7 @@ export async function armModel(
         const merged = mergeLora(w, lora);
         merged.layers.forEach((l, i) =>
           Object.entries(l.linears).forEach(([k, lin]) => {
-            if (lin && lin.w !== w.layers[i].linears[k as keyof typeof l.linears]?.w) owned.push(lin.w);
+            if (lin && lin.w !== w.layers[i].linears[k as keyof typeof l.linears]?.w) owned.push(lin.w as tf.Tensor);
           }),
         );
         w = merged;

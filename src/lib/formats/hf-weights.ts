@@ -8,6 +8,8 @@
  * GPT-2: [transformer.]wte, wpe, h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}, ln_f.
  * Its Conv1D weights are stored [in, out] and are transposed; c_attn is split into q/k/v.
  */
+import { PackedWeight } from '../model/packed-base';
+import { unpackMatrix } from '../model/kernels/packed-matmul/pack';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import type { LayerWeights, Linear, LinearName, ModelWeights, Norm } from '../model/weights';
@@ -266,7 +268,9 @@ export function hfLinearModule(arch: string, layer: number, name: LinearName): s
   return `model.layers.${layer}.${mod}.${name}`;
 }
 
-async function f32(t: tf.Tensor): Promise<Float32Array> {
+/** The values as f32 (a packed frozen weight, model/packed-base.ts: dequantised). */
+async function f32(t: tf.Tensor | PackedWeight): Promise<Float32Array> {
+  if (t instanceof PackedWeight) return unpackMatrix(t.read());
   return (await t.data()) as Float32Array;
 }
 
@@ -277,7 +281,8 @@ async function f32(t: tf.Tensor): Promise<Float32Array> {
  */
 export async function weightsToHfTensors(w: ModelWeights, c: ModelConfig): Promise<Map<string, WriteTensor>> {
   const out = new Map<string, WriteTensor>();
-  const put = async (name: string, t: tf.Tensor) => out.set(name, { shape: t.shape.slice(), data: await f32(t) });
+  const put = async (name: string, t: tf.Tensor | PackedWeight) =>
+    out.set(name, { shape: t.shape.slice(), data: await f32(t) });
   if (c.arch === 'gpt2') {
     const d = c.dim;
     await put('transformer.wte.weight', w.embed);

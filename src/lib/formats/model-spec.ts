@@ -11,7 +11,7 @@
  * A new kind (e.g. an extended-vocabulary model stored in IndexedDB) is one more union member and
  * one more entry in MODEL_LOADERS; TypeScript then points at every switch that must learn it.
  */
-import { packFrozenBase, type BaseFormat } from '../model/packed-base';
+import { packFrozenBase, resolveBase, type BaseChoice } from '../model/packed-base';
 import type { KeyValueStore } from '../store/types';
 import type { LoadedModel } from '../model/model';
 import type { ModelConfig } from '../model/config';
@@ -27,11 +27,18 @@ import type { UrlProgress } from './url-source';
 
 export const EMBEDDED_NAME = 'stories260K';
 
-export type ModelSpec =
+export type ModelSpec = (
   | { kind: 'embedded' }
   | { kind: 'llama2c'; name: string; modelUrl: string; tokenizerUrl: string }
   | { kind: 'hf'; hf: HfModelSpec }
-  | { kind: 'stored'; id: string; name: string };
+  | { kind: 'stored'; id: string; name: string }
+) & {
+  /**
+   * the frozen base's precision (model/packed-base.ts): 'f32', 'f16', 'int8', or absent / 'auto' = int8
+   * above 100M parameters, else f32. The one field the page, the workers and loadModelSpec read it from.
+   */
+  base?: BaseChoice;
+};
 
 export const EMBEDDED_MODEL: ModelSpec = { kind: 'embedded' };
 
@@ -49,8 +56,13 @@ export function specName(spec: ModelSpec): string {
   }
 }
 
-/** A key equal for two specs that load the same weights (File objects compared by name and size). */
+/** A key equal for two specs that load the same weights (File objects compared by name and size) alike. */
 export function specKey(spec: ModelSpec): string {
+  const base = spec.base && spec.base !== 'auto' ? `|base:${spec.base}` : '';
+  return weightsKey(spec) + base;
+}
+
+function weightsKey(spec: ModelSpec): string {
   switch (spec.kind) {
     case 'embedded':
       return `embedded:${EMBEDDED_NAME}`;
@@ -102,8 +114,8 @@ export interface LoadSpecOptions {
   /** caches Hugging Face URL downloads; holds the files of 'stored' models */
   store?: KeyValueStore | null;
   onDownload?: (p: UrlProgress) => void;
-  /** the frozen base's precision (model/packed-base.ts): 'f32' (default) as loaded, or packed 'f16' / 'int8' */
-  base?: BaseFormat;
+  /** the frozen base's precision, over spec.base (model/packed-base.ts; default 'auto': int8 above 100M parameters) */
+  base?: BaseChoice;
 }
 
 async function fetchBytes(url: string, opts: LoadSpecOptions): Promise<Uint8Array> {
@@ -153,9 +165,13 @@ export async function loadStoredModel(
   return loadHfModel(memorySource(files, spec.name), spec.name);
 }
 
-/** spec → LoadedModel (weights on the current tfjs backend; the block matrices packed when opts.base asks). */
+/**
+ * spec → LoadedModel (weights on the current tfjs backend; the block matrices packed as opts.base, else
+ * spec.base, else the default for the model's size asks: resolveBase).
+ */
 export async function loadModelSpec(spec: ModelSpec, opts: LoadSpecOptions = {}): Promise<LoadedModel> {
   const m = await (MODEL_LOADERS[spec.kind] as (s: ModelSpec, o: LoadSpecOptions) => Promise<LoadedModel>)(spec, opts);
-  if (opts.base && opts.base !== 'f32') packFrozenBase(m, opts.base);
+  const format = resolveBase(opts.base ?? spec.base, m.config);
+  if (format !== 'f32') packFrozenBase(m, format);
   return m;
 }

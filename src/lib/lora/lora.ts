@@ -4,6 +4,7 @@ import type { LinearName, ModelWeights } from '../model/weights';
 import { gaussian, mulberry32 } from '../model/sample';
 import type { LoraConfig, LoraPair, LoraSnapshot, LoraState } from './types';
 import { linearShape } from '../model/adapter';
+import { denseWeight } from '../model/packed-base';
 
 export { linearShape };
 
@@ -97,7 +98,10 @@ export function mergeLora(base: ModelWeights, state: LoraState): ModelWeights {
     for (const [name, lin] of Object.entries(l.linears)) {
       const pair = state.adapters.get(`${i}.${name}`);
       if (!pair || !lin) continue;
-      const w = tf.tidy(() => tf.add(lin.w, tf.mul(tf.matMul(pair.B, pair.A), scale)) as tf.Tensor2D);
+      // a packed frozen weight (model/packed-base.ts) merges from its dequantised values; the result is f32
+      const base = denseWeight(lin.w);
+      const w = tf.tidy(() => tf.add(base.t, tf.mul(tf.matMul(pair.B, pair.A), scale)) as tf.Tensor2D);
+      if (base.owned) base.t.dispose();
       linears[name as LinearName] = { w, b: lin.b };
     }
     return { ...l, linears };

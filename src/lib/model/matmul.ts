@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { plainProductsOnly } from './kernels/registry';
-import { packedMatMul, packedProduct, packedProductT } from './kernels/packed-matmul/packed-matmul';
-import { packedForm } from './packed-base';
+import { PackedWeight, packedMatMul, packedProduct, packedProductT } from './kernels/packed-matmul/packed-matmul';
+import type { LinearWeight } from './weights';
 
 /**
  * Matrix products with layouts chosen per backend. tfjs-wasm runs only the plain A·B (no transposes,
@@ -65,9 +65,8 @@ export function releaseTransposes(ws: Iterable<tf.Tensor>): void {
 }
 
 /** The value of x·Wᵀ for a frozen W [out, in], as matMulFrozenT computes it (no gradient of its own). */
-export function frozenProductT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const p = packedForm(w);
-  if (p) return packedProductT(x, p);
+export function frozenProductT(x: tf.Tensor2D, w: LinearWeight): tf.Tensor2D {
+  if (w instanceof PackedWeight) return packedProductT(x, w);
   if (!plainProductsOnly()) return tf.matMul(x, w, false, true);
   const wt = cachedTranspose(w);
   return wt ? tf.matMul(x, wt) : (tf.transpose(tf.matMul(w, tf.transpose(x))) as tf.Tensor2D);
@@ -80,18 +79,16 @@ export function productT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** dy·W for a frozen W [out, in], the activation gradient of x·Wᵀ (no gradient of its own). */
-export function frozenProduct(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const p = packedForm(w);
-  return p ? packedProduct(dy, p) : tf.matMul(dy, w);
+export function frozenProduct(dy: tf.Tensor2D, w: LinearWeight): tf.Tensor2D {
+  return w instanceof PackedWeight ? packedProduct(dy, w) : tf.matMul(dy, w);
 }
 
 /**
- * x·Wᵀ for a frozen W [out, in]: gradient only for x (dx = dy·W). A W with a packed form (packed-base.ts)
- * goes through the packed product.
+ * x·Wᵀ for a frozen W [out, in]: gradient only for x (dx = dy·W). A packed W (packed-base.ts: no f32
+ * copy, no transposed copy) goes through the packed product, whose gradient is the packed dy·W.
  */
-export function matMulFrozenT(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const p = packedForm(w);
-  if (p) return packedMatMul(x, p);
+export function matMulFrozenT(x: tf.Tensor2D, w: LinearWeight): tf.Tensor2D {
+  if (w instanceof PackedWeight) return packedMatMul(x, w);
   if (!plainProductsOnly()) return tf.matMul(x, w, false, true);
   const f = tf.customGrad(((xi: tf.Tensor) => ({
     value: frozenProductT(xi as tf.Tensor2D, w),

@@ -10,7 +10,10 @@
  * H = heads, L = layers, V = vocab) is the sum of
  *   weights      4 · params, plus on wasm (plainProductsOnly) the copies kept beside them (keptCopies): Wᵀ of frozen
  *                matrices up to 64 MiB (src/lib/model/matmul.ts) and, for a vocabulary cut into blocks,
- *                the head's transposed blocks (4 · V · d, src/lib/model/logprobs.ts)
+ *                the head's transposed blocks (4 · V · d, src/lib/model/logprobs.ts). With a packed base
+ *                (run.base 'int8' / 'f16', src/lib/model/packed-base.ts) the block matrices count their
+ *                packed bytes (int8: 1 a value + 4 a row; f16: 2 a value) and no Wᵀ copies; where the
+ *                packed-matmul kernel does not run, its reference path's dequantised copies (4 a value) too
  *   adapter      4 · P · 4  (LoRA values, their gradients, AdamW m and v)
  *   activations  what the policy pass holds when its backward pass starts: the tensors each block keeps
  *                for its gradient (the fused LoRA linears, norms and SwiGLU of layers.ts keep their
@@ -35,6 +38,7 @@ import { linearShape } from './adapter';
 import { chunkPlan, VOCAB_SPLIT_ABOVE } from './logprobs';
 import { DEFAULT_TRANSPOSE_CACHE_BYTES } from './matmul';
 import { kernelFor, plainProductsOnly } from './kernels/registry';
+import type { BaseFormat } from './base-format';
 
 export interface MemoryRunShape {
   /** sequences per forward pass (rows × the objective's layout.length) */
@@ -48,6 +52,8 @@ export interface MemoryRunShape {
   checkpointing?: boolean;
   /** the backend the run uses; wasm keeps transposed copies of some frozen matrices (keptCopies) */
   backend?: string;
+  /** the frozen base's precision (model/packed-base.ts); default 'f32' */
+  base?: BaseFormat;
 }
 
 export interface MemoryEstimate {
@@ -130,14 +136,44 @@ export const MEMORY_COEFFS = { d: 22, h: 2, s: 1.25, back: 1.875, head: 3 };
  * budget (src/lib/model/matmul.ts; the head counts among them when its vocabulary is one block), and
  * the head's transposed vocabulary blocks when the vocabulary is split (src/lib/model/logprobs.ts).
  */
-export function keptCopies(c: ModelConfig): number {
+export function keptCopies(c: ModelConfig, base: BaseFormat = 'f32'): number {
   const F = 4;
-  const q = c.nHeads * c.headDim;
-  const kv = c.nKvHeads * c.headDim;
-  const linears = c.nLayers * (c.dim * (2 * q + 2 * kv) + (c.mlp === 'swiglu' ? 3 : 2) * c.dim * c.hiddenDim);
+  // packed block matrices have no Wᵀ copies (their products run on the packed form)
+  const linears = base === 'f32' ? blockMatrices(c).values : 0;
   const split = c.vocabSize > VOCAB_SPLIT_ABOVE;
   const cached = Math.min(DEFAULT_TRANSPOSE_CACHE_BYTES, F * (linears + (split ? 0 : c.vocabSize * c.dim)));
   return cached + (split ? F * c.vocabSize * c.dim : 0);
+}
+
+/** The frozen block matrices (q, k, v, o and the MLP's) of all layers: their values and their rows. */
+export function blockMatrices(c: ModelConfig): { values: number; rows: number } {
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const mlp = c.mlp === 'swiglu' ? 3 : 2;
+  return {
+    values: c.nLayers * (c.dim * (2 * q + 2 * kv) + mlp * c.dim * c.hiddenDim),
+    rows: c.nLayers * (q + 2 * kv + c.dim + (mlp - 1) * c.hiddenDim + c.dim),
+  };
+}
+
+/**
+ * Bytes of the weights as held with this base format on this backend (see the header): the f32 params,
+ * with the block matrices packed where `base` says so. `packedKernel`: whether the packed-matmul kernel
+ * runs there (default: the kernel registry's answer; the page, which registers no kernels, says it).
+ */
+export function weightBytes(
+  c: ModelConfig,
+  base: BaseFormat = 'f32',
+  backend = 'wasm',
+  packedKernel = kernelFor('packed-matmul', { backend }) === 'kernel',
+): number {
+  const F = 4;
+  const copies = plainProductsOnly(backend) ? keptCopies(c, base) : 0;
+  if (base === 'f32') return F * countParams(c) + copies;
+  const m = blockMatrices(c);
+  const packed = base === 'int8' ? m.values + F * m.rows : 2 * m.values;
+  const dequantised = packedKernel ? 0 : F * m.values;
+  return F * (countParams(c) - m.values) + packed + dequantised + copies;
 }
 
 export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimate {
@@ -149,11 +185,9 @@ export function estimatePeak(c: ModelConfig, run: MemoryRunShape): MemoryEstimat
   const P = run.lora ? loraParamCount(c, run.lora.r, run.lora.targets) : 0;
   const backend = run.backend ?? 'wasm';
   // the kernel registry's decisions for this backend, the same the step will take (kernels/registry.ts)
-  const plainProducts = plainProductsOnly(backend);
   const attentionKernel = kernelFor('attention', { backend, headDim: c.headDim }) === 'kernel';
-  const params = countParams(c);
   const emb = c.vocabSize * c.dim;
-  const weights = F * params + (plainProducts ? keptCopies(c) : 0);
+  const weights = weightBytes(c, run.base ?? 'f32', backend);
   const lora = F * P;
   const gradients = training ? F * P : 0;
   const optimizer = training ? 2 * F * P : 0;

@@ -1,26 +1,45 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from './model';
-import { packMatrix, packedBytes, type PackedMatrix } from './kernels/packed-matmul/pack';
-import { releasePacked } from './kernels/packed-matmul/packed-matmul';
+import type { Linear } from './weights';
+import type { BaseFormat } from './base-format';
+import { packMatrix, unpackMatrix } from './kernels/packed-matmul/pack';
+import { PackedWeight } from './kernels/packed-matmul/packed-matmul';
+import { releaseTransposes } from './matmul';
+
+export { PackedWeight } from './kernels/packed-matmul/packed-matmul';
 
 /**
- * The frozen base in lower precision: 'f32' (as loaded), 'f16' or 'int8' (per-row scales). packFrozenBase
- * packs the frozen matrices of every block (q, k, v, o, gate, up, down; not the embedding or the output
- * head) and records each packed form against its f32 tensor; from then on the products with that tensor
- * (matmul.ts: matMulFrozenT, frozenProductT, frozenProduct, so the forward x·Wᵀ and the activation
- * gradient dy·W) use the packed matrix: on wasm through the packed-matmul kernel, elsewhere through its
- * reference path (W dequantised). LoRA, gradients and the optimiser stay f32. The f32 tensors stay
- * loaded (export, merging and the embedding still read them), so this changes the numbers a run sees,
- * not yet the memory it takes.
+ * The frozen base in lower precision: 'f32' (as loaded), 'f16' or 'int8' (one f32 scale per output row).
+ * packFrozenBase packs the frozen matrices of every block (q, k, v, o, gate, up, down; not the embedding
+ * or the output head) and replaces each f32 tensor by its packed form (Linear.w becomes a PackedWeight),
+ * so the f32 matrix, and the transposed copy wasm keeps of small ones (matmul.ts), are gone. The products
+ * with it (matmul.ts: matMulFrozenT, frozenProductT, frozenProduct, so the forward x·Wᵀ and the activation
+ * gradient dy·W) go through the packed-matmul kernel on wasm (W read packed, dequantised row by row inside
+ * the kernel) and through its reference path elsewhere (which keeps a dequantised copy: the saving is on
+ * wasm). LoRA, gradients and the optimiser stay f32. Whatever needs W as f32 (export, merging an adapter,
+ * training a matrix at full rank) takes a temporary dequantised copy (denseWeight).
  */
-export type BaseFormat = 'f32' | 'f16' | 'int8';
+export { BASE_CHOICES, BASE_FORMATS, PACKED_BASE_ABOVE_PARAMS, defaultBaseFormat, resolveBase } from './base-format';
+export type { BaseChoice, BaseFormat } from './base-format';
 
-const packedOf = new WeakMap<tf.Tensor, PackedMatrix>();
+/** The packed form of a linear's weight, if it is packed. */
+export function packedForm(w: Linear['w']): PackedWeight | undefined {
+  return w instanceof PackedWeight && !w.isDisposed ? w : undefined;
+}
 
-/** The packed form recorded for a frozen weight, if any. */
-export function packedForm(w: tf.Tensor): PackedMatrix | undefined {
-  const p = packedOf.get(w);
-  return p && !w.isDisposed ? p : undefined;
+/**
+ * A linear's weight as an f32 tensor: the tensor itself, or for a packed weight a new dequantised one
+ * (`owned`: the caller disposes it).
+ */
+export function denseWeight(w: Linear['w']): { t: tf.Tensor2D; owned: boolean } {
+  return w instanceof PackedWeight ? { t: w.dense(), owned: true } : { t: w, owned: false };
+}
+
+/** The frozen base format a loaded model has now: that of its first packed matrix, else 'f32'. */
+export function baseFormatOf(model: LoadedModel): BaseFormat {
+  for (const layer of model.weights.layers)
+    for (const lin of Object.values(layer.linears)) if (lin?.w instanceof PackedWeight) return lin.w.format;
+  return 'f32';
 }
 
 /** What packing changed: matrices packed, their f32 bytes and their packed bytes. */
@@ -31,23 +50,41 @@ export interface PackedBaseSummary {
   packedBytes: number;
 }
 
-/** Pack (or, with 'f32', unpack) the frozen block matrices of a loaded model; see the module comment. */
+/**
+ * Pack the frozen block matrices of a loaded model in `format` (see the module comment); the f32 tensors
+ * are disposed. A model already packed is repacked from its dequantised values ('f32' unpacks it: the
+ * values are then those of the packed matrices, not the ones loaded).
+ */
 export function packFrozenBase(model: LoadedModel, format: BaseFormat): PackedBaseSummary {
   const summary: PackedBaseSummary = { format, matrices: 0, f32Bytes: 0, packedBytes: 0 };
   for (const layer of model.weights.layers)
     for (const lin of Object.values(layer.linears)) {
-      if (!lin) continue;
-      const old = packedOf.get(lin.w);
-      if (old) releasePacked(old);
-      packedOf.delete(lin.w);
       // a weight trained at full rank is a Variable: it is not frozen
-      if (format === 'f32' || lin.w instanceof tf.Variable) continue;
-      const [rows, cols] = lin.w.shape;
-      const p = packMatrix(lin.w.dataSync() as Float32Array, rows, cols, format);
-      packedOf.set(lin.w, p);
-      summary.matrices++;
-      summary.f32Bytes += 4 * rows * cols;
-      summary.packedBytes += packedBytes(p);
+      if (!lin || lin.w instanceof tf.Variable) continue;
+      const old = lin.w;
+      if (old instanceof PackedWeight && old.format === format) {
+        count(summary, old);
+        continue;
+      }
+      if (!(old instanceof PackedWeight) && format === 'f32') continue;
+      const [rows, cols] = old.shape;
+      const values = old instanceof PackedWeight ? unpackMatrix(old.read()) : (old.dataSync() as Float32Array);
+      if (format === 'f32') lin.w = tf.tensor2d(values, [rows, cols]);
+      else {
+        lin.w = new PackedWeight(packMatrix(values, rows, cols, format));
+        count(summary, lin.w);
+      }
+      if (old instanceof PackedWeight) old.dispose();
+      else {
+        releaseTransposes([old]);
+        old.dispose();
+      }
     }
   return summary;
+}
+
+function count(s: PackedBaseSummary, w: PackedWeight): void {
+  s.matrices++;
+  s.f32Bytes += 4 * w.rows * w.cols;
+  s.packedBytes += w.bytes;
 }

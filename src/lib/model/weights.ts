@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { releaseRowBlocks } from './row-blocks';
+import { PackedWeight } from './kernels/packed-matmul/packed-matmul';
+
+/**
+ * A linear layer's weight [out, in]: an f32 tensor, or a frozen matrix held packed (int8 / f16,
+ * model/packed-base.ts), which has no f32 copy.
+ */
+export type LinearWeight = tf.Tensor2D | PackedWeight;
 
 /** A linear layer stored like PyTorch: weight [out, in], y = x W^T + b. */
 export interface Linear {
-  w: tf.Tensor2D;
+  w: LinearWeight;
   b?: tf.Tensor1D;
 }
 
@@ -36,7 +43,7 @@ export interface ModelWeights {
   trainableHead?: boolean;
 }
 
-/** Every tensor of the model, keyed by a stable name (used for export and disposal). */
+/** Every tensor of the model, keyed by a stable name (packed weights are not tensors: packedWeights). */
 export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>();
   m.set('embed', w.embed);
@@ -48,7 +55,7 @@ export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
     if (l.mlpNorm.b) m.set(`layers.${i}.mlpNorm.b`, l.mlpNorm.b);
     for (const [name, lin] of Object.entries(l.linears)) {
       if (!lin) continue;
-      m.set(`layers.${i}.${name}.w`, lin.w);
+      if (!(lin.w instanceof PackedWeight)) m.set(`layers.${i}.${name}.w`, lin.w);
       if (lin.b) m.set(`layers.${i}.${name}.b`, lin.b);
     }
   });
@@ -58,8 +65,16 @@ export function namedTensors(w: ModelWeights): Map<string, tf.Tensor> {
   return m;
 }
 
+/** The packed frozen matrices of the model (model/packed-base.ts). */
+export function packedWeights(w: ModelWeights): PackedWeight[] {
+  return w.layers.flatMap((l) =>
+    Object.values(l.linears).flatMap((lin) => (lin?.w instanceof PackedWeight ? [lin.w] : [])),
+  );
+}
+
 export function disposeWeights(w: ModelWeights): void {
   releaseRowBlocks(w.embed);
   releaseRowBlocks(w.lmHead);
   for (const t of namedTensors(w).values()) t.dispose();
+  for (const p of packedWeights(w)) p.dispose();
 }

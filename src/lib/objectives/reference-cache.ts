@@ -122,7 +122,10 @@ export function frozenReferenceModel(model: ModelLike): { model: ModelLike; owne
       attnNorm: { w: freeze(l.attnNorm.w), b: freeze(l.attnNorm.b) },
       mlpNorm: { w: freeze(l.mlpNorm.w), b: freeze(l.mlpNorm.b) },
       linears: Object.fromEntries(
-        Object.entries(l.linears).map(([k, lin]) => [k, lin && { w: freeze(lin.w), b: freeze(lin.b) }]),
+        Object.entries(l.linears).map(([k, lin]) => [
+          k,
+          lin && { w: lin.w instanceof tf.Tensor ? freeze(lin.w) : lin.w, b: freeze(lin.b) },
+        ]),
       ),
     })),
     finalNorm: { w: freeze(w.finalNorm.w), b: freeze(w.finalNorm.b) },

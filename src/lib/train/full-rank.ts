@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../model/model';
-import type { Linear, LinearName } from '../model/weights';
+import type { Linear, LinearName, LinearWeight } from '../model/weights';
+import { denseWeight } from '../model/packed-base';
 import type { TrainerExtras } from './trainer';
 
 let counter = 0;
@@ -18,7 +19,7 @@ let counter = 0;
 export class FullRank implements TrainerExtras {
   readonly keys: string[] = [];
   readonly vars: tf.Variable[] = [];
-  private readonly slots: { lin: Linear; orig: tf.Tensor2D; v: tf.Variable }[] = [];
+  private readonly slots: { lin: Linear; orig: LinearWeight; v: tf.Variable }[] = [];
 
   constructor(
     readonly model: LoadedModel,
@@ -28,7 +29,10 @@ export class FullRank implements TrainerExtras {
       for (const name of modules) {
         const lin = layer.linears[name];
         if (!lin) continue;
-        const v = tf.variable(lin.w, true, `fullrank_${i}_${name}_${++counter}`);
+        // a packed frozen weight (model/packed-base.ts) trains from its dequantised values
+        const dense = denseWeight(lin.w);
+        const v = tf.variable(dense.t, true, `fullrank_${i}_${name}_${++counter}`);
+        if (dense.owned) dense.t.dispose();
         this.slots.push({ lin, orig: lin.w, v });
         this.keys.push(`${i}.${name}.w`);
         this.vars.push(v);

@@ -7,6 +7,7 @@ import type { HfModelSpec } from '../../lib/formats/hf-spec';
 import type { UrlProgress } from '../../lib/formats/url-source';
 import { ModelStore } from '../../lib/store/models';
 import { idbStore } from '../../lib/store/idb';
+import { BASE_CHOICES, type BaseChoice } from '../../lib/model/base-format';
 
 /** A model the page can pick besides the embedded one: a Hugging Face folder/URL or a stored extended model. */
 export type PageModel = HfModelSpec | Extract<ModelSpec, { kind: 'stored' }>;
@@ -23,6 +24,8 @@ export interface BackendState {
   downloads: UrlProgress[];
   /** "auto" measuring the backends for a run: step `step` of `of` on `backend`; null otherwise */
   measuring: { backend: BackendName; step: number; of: number } | null;
+  /** the frozen base's precision the workers load the model with (model/packed-base.ts; kept across reloads) */
+  base: BaseChoice;
 }
 
 class BackendUi implements BackendState {
@@ -34,6 +37,7 @@ class BackendUi implements BackendState {
   model = $state.raw<PageModel | null>(null);
   downloads = $state.raw<UrlProgress[]>([]);
   measuring = $state.raw<BackendState['measuring']>(null);
+  base = $state<BaseChoice>(rememberedBase());
 }
 
 export const backendState = new BackendUi();
@@ -56,6 +60,29 @@ trainJobs.onBootProgress((p) => {
 });
 
 const KEY = 'clo-lab:backend';
+const BASE_KEY = 'clo-lab:base';
+
+/** The base precision picked at the last visit ('auto' when none). */
+function rememberedBase(): BaseChoice {
+  try {
+    const v = localStorage.getItem(BASE_KEY);
+    return v && (BASE_CHOICES as string[]).includes(v) ? (v as BaseChoice) : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+/** Loads the same model again with another frozen-base precision (remembered for the next visit). */
+export function setBase(base: BaseChoice): void {
+  backendState.base = base;
+  try {
+    if (base === 'auto') localStorage.removeItem(BASE_KEY);
+    else localStorage.setItem(BASE_KEY, base);
+  } catch {
+    /* storage unavailable: the choice lasts for this page only */
+  }
+  bootBackend(backendState.forced, backendState.model);
+}
 /** the model in use, when it can be loaded again after a reload (a stored model, a Hugging Face URL) */
 const MODEL_KEY = 'clo-lab:model';
 
@@ -135,10 +162,14 @@ export function bootBackend(
   evalJobs.configure({ backend: forced ?? undefined, model: spec ?? undefined }, 'the backend or model changed');
 }
 
-/** The page's model as the workers' ModelSpec (null = the embedded stories260K). */
-export function modelSpecOf(model: PageModel | null): ModelSpec | null {
-  if (!model) return null;
-  return model.kind === 'stored' ? model : { kind: 'hf', hf: model };
+/**
+ * The page's model as the workers' ModelSpec, with the page's base precision (null = the embedded
+ * stories260K at the default precision).
+ */
+export function modelSpecOf(model: PageModel | null, base: BaseChoice = backendState.base): ModelSpec | null {
+  const withBase = base === 'auto' ? {} : { base };
+  if (!model) return base === 'auto' ? null : { kind: 'embedded', ...withBase };
+  return model.kind === 'stored' ? { ...model, ...withBase } : { kind: 'hf', hf: model, ...withBase };
 }
 
 /** Loads a Hugging Face model (or, with null, the embedded stories260K) in a fresh worker, same backend choice. */
