@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
  *
  * Each fused op (kernels/<op>/) has a reference path made of tfjs ops (tfjs's autodiff, or a custom
  * gradient checked against it), which runs on every backend, and may have a hand-written kernel for some
- * backend (today: wasm). A kernel counts as present for a backend when installLabKernels (install.ts)
+ * backend (wasm, webgpu). A kernel counts as present for a backend when installLabKernels (install.ts)
  * has registered it there (`registerLabKernel`, beside tfjs's own `registerKernel`). Then:
  *
  *   kernelFor('attention', { headDim })   // 'kernel' | 'reference' on the current backend
@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
  *
  * A kernel is used where it is registered for the backend, applies to the shape (attention: head dims
  * divisible by 4) and, on the running backend, is ready (its module instantiated on the backend's heap:
- * WebAssembly SIMD present, a tfjs-backend-wasm build whose heap is known).
+ * WebAssembly SIMD present, a tfjs-backend-wasm build whose heap is known; webgpu kernels are always ready).
  */
 export type LabOp = 'attention' | 'swiglu' | 'packed-matmul' | 'rmsnorm' | 'adamw' | 'head-logprobs';
 
