@@ -8,7 +8,7 @@
  *   says why, and every failed record is listed with the part and the reason.
  */
 import { resolve } from 'node:path';
-import { test, expect, shot, openView, waitForEngine } from './fixtures';
+import { test, expect, shot, openView, waitForEngine, forceBackend } from './fixtures';
 import { expectReadable } from './readable';
 
 const PAIRED = 'paired-alpaca-koalpaca-en-ko';
@@ -70,6 +70,8 @@ test('build pairs with the parallel translator, reload, then start a CLO run on 
   await expect(rows.first()).toContainText('건강을 유지하기 위한 세 가지 팁을 알려주세요.');
   await expect(page.getByTestId('pairs-shown')).toContainText('same file');
 
+  // wasm forced: this test is about the pairs, not the backend (auto would time both backends first)
+  await forceBackend(page, 'wasm');
   await page.getByTestId('pairs-train').click();
   await expect(page.getByRole('tab', { name: 'Train' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('field-objective')).toHaveValue('clo');
