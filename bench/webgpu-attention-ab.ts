@@ -1,11 +1,12 @@
 /**
  * The WebGPU kernels (attention, head log-probs) against their reference paths in whole CLO training
  * steps (stories260K, LoRA r 4 on q, k, v, o, dropout 0): the same steps run twice on webgpu, once with
- * the kernels and once with forceReference on the ops named (default both); prints per step the loss, grad_norm, the worst relative difference
+ * the kernels and once with forceReference on the ops named; prints per step the loss, grad_norm, the
+ * worst relative difference
  * of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|), and ms per step (the first
  * step compiles the shaders). JSON on stdout.
  * `node cli/launch.mjs bench/webgpu-attention-ab.ts [steps] [batch] [seq] [ops]` (defaults 3, 2, 64,
- * attention,head-logprobs).
+ * attention; head-logprobs counts only where its kernel is registered).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg } from '../cli/node-env';
@@ -17,7 +18,7 @@ import type { LoraSnapshot } from '../src/lib/lora/types';
 import type { CloRow } from '../src/lib/data/rows';
 
 const [steps, batch, seq] = [3, 2, 64].map((d, i) => Number(process.argv[2 + i] ?? d));
-const ops = (process.argv[5] ?? 'attention,head-logprobs').split(',') as LabOp[];
+const ops = (process.argv[5] ?? 'attention').split(',') as LabOp[];
 
 const ROWS: CloRow[] = [
   { kind: 'clo', lang: 'ko', xEn: 'Q: Name a color.\nA: ', yEn: 'Red.', xTgt: 'Q: 색 하나?\nA: ', yTgt: '빨강.' },

@@ -1,7 +1,6 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
 import { registerWebGPUAttention } from './attention/webgpu';
-import { registerWebGPUHeadLogprobs } from './head-logprobs/webgpu';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { ensureWasmSegmentSum } from './segment-sum/wasm';
@@ -26,8 +25,9 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebGPUKernels): 'CloLabAttention' (+Grad) as WGSL passes run through
- * tfjs-backend-webgpu's runWebGPUProgram (attention/webgpu.ts), and 'CloLabHeadLogprobs' (+Grad, the
- * output head's log-probs without [N, V] logits: head-logprobs/webgpu.ts), registered the same two ways.
+ * tfjs-backend-webgpu's runWebGPUProgram (attention/webgpu.ts), registered the same two ways. The head
+ * log-probs kernel (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on
+ * SwiftShader it is no faster than the reference's blocked products (docs/choices.md).
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -48,7 +48,6 @@ export function installWasmKernels(): void {
 /** The lab's kernels for the webgpu backend (see installLabKernels). */
 export function installWebGPUKernels(): void {
   registerWebGPUAttention();
-  registerWebGPUHeadLogprobs();
 }
 
 /** Per backend, what installLabKernels adds for it. */
