@@ -2,9 +2,8 @@
  * The WebGPU kernels (attention, head log-probs) against their reference paths in whole CLO training
  * steps (stories260K, LoRA r 4 on q, k, v, o, dropout 0): the same steps run twice on webgpu, once with
  * the kernels and once with forceReference on the ops named; prints per step the loss, grad_norm, the
- * worst relative difference
- * of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|), and ms per step (the first
- * step compiles the shaders). JSON on stdout.
+ * worst relative difference of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|),
+ * and ms per step (the first step compiles the shaders). JSON on stdout.
  * `node cli/launch.mjs bench/webgpu-attention-ab.ts [steps] [batch] [seq] [ops]` (defaults 3, 2, 64,
  * attention; head-logprobs counts only where its kernel is registered).
  */
