@@ -1,14 +1,15 @@
 /**
- * The WebGPU attention kernel against the reference path in whole CLO training steps (stories260K,
- * LoRA r 4 on q, k, v, o, dropout 0): the same steps run twice on webgpu, once with the kernel and once
- * with forceReference('attention'); prints per step the loss, grad_norm, the worst relative difference
- * of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|), and ms per step (the first
- * step compiles the shaders). JSON on stdout.
- * `node cli/launch.mjs bench/webgpu-attention-ab.ts [steps] [batch] [seq]` (defaults 3, 2, 64).
+ * The WebGPU kernels (attention, head log-probs) against their reference paths in whole CLO training
+ * steps (stories260K, LoRA r 4 on q, k, v, o, dropout 0): the same steps run twice on webgpu, once with
+ * the kernels and once with forceReference on the ops named; prints per step the loss, grad_norm, the
+ * worst relative difference of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|),
+ * and ms per step (the first step compiles the shaders). JSON on stdout.
+ * `node cli/launch.mjs bench/webgpu-attention-ab.ts [steps] [batch] [seq] [ops]` (defaults 3, 2, 64,
+ * attention; head-logprobs counts only where its kernel is registered).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg } from '../cli/node-env';
-import { forceReference } from '../src/lib/model/kernels/registry';
+import { forceReference, type LabOp } from '../src/lib/model/kernels/registry';
 import { Trainer } from '../src/lib/train/trainer';
 import { defaultTrainConfig } from '../src/lib/train/defaults';
 import { snapshotLora } from '../src/lib/lora/lora';
@@ -16,6 +17,7 @@ import type { LoraSnapshot } from '../src/lib/lora/types';
 import type { CloRow } from '../src/lib/data/rows';
 
 const [steps, batch, seq] = [3, 2, 64].map((d, i) => Number(process.argv[2 + i] ?? d));
+const ops = (process.argv[5] ?? 'attention').split(',') as LabOp[];
 
 const ROWS: CloRow[] = [
   { kind: 'clo', lang: 'ko', xEn: 'Q: Name a color.\nA: ', yEn: 'Red.', xTgt: 'Q: 색 하나?\nA: ', yTgt: '빨강.' },
@@ -30,7 +32,7 @@ interface Run {
 }
 
 async function run(reference: boolean): Promise<Run> {
-  forceReference('attention', reference);
+  for (const op of ops) forceReference(op, reference);
   const model = await loadModelArg('stories260K');
   const cfg = defaultTrainConfig('clo', {
     batchSize: batch,
@@ -51,7 +53,7 @@ async function run(reference: boolean): Promise<Run> {
     out.after.push(await snapshotLora(trainer.lora));
   }
   trainer.dispose();
-  forceReference('attention', false);
+  for (const op of ops) forceReference(op, false);
   return out;
 }
 
@@ -80,6 +82,7 @@ console.log(
   JSON.stringify({
     backend: tf.getBackend(),
     adapter: choice.adapterInfo ?? null,
+    ops,
     batch,
     seq,
     steps: kernel.loss.map((_, i) => ({

@@ -1,7 +1,6 @@
 import { installEagerBackward } from '../backprop';
 import { registerWasmAttention } from './attention/wasm-op';
 import { registerWebGPUAttention } from './attention/webgpu';
-import { registerWebGPUHeadLogprobs } from './head-logprobs/webgpu';
 import { shareWasmIdentity } from './identity/wasm';
 import { registerWasmPackedMatMul } from './packed-matmul/wasm-op';
 import { registerWebgpuPackedMatMul } from './packed-matmul/webgpu-op';
@@ -30,10 +29,11 @@ import { registerWebgpuAdamw } from './adamw/webgpu';
  *  - tfjs's Slice and SplitV replaced by in-heap copies for contiguous pieces (slice/wasm.ts);
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
- * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with
- * no [T, T] tensor; 'CloLabHeadLogprobs' (+Grad): the output head's log-probs without [N, V]
- * logits) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the
- * optimizer's update in one dispatch), registered with tfjs and the kernel registry.
+ * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with no [T, T]
+ * tensor) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the optimizer's update in one
+ * dispatch), registered with tfjs and the kernel registry. The head log-probs kernel
+ * (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on SwiftShader it is
+ * no faster than the reference's blocked products (docs/choices.md).
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -62,7 +62,6 @@ export function installWebgpuKernels(): void {
   registerWebgpuAdamw();
   registerWebgpuPackedMatMul();
   registerWebGPUAttention();
-  registerWebGPUHeadLogprobs();
 }
 
 /** Per backend, what installLabKernels adds for it. */

@@ -3,12 +3,12 @@
  * path (headLogprobs of src/lib/model/logprobs.ts on the cpu backend): log-probs and d h, with tails
  * (vocabulary and head dim past one workgroup of 64, neither a multiple) and a target outside the
  * vocabulary (log-prob 0, as the reference's all-zero one-hot row gives). headLogprobs itself takes the
- * kernel on webgpu. Without a WebGPU adapter the cases are skipped at run time with a warning.
+ * kernel on webgpu once it is registered. Without a WebGPU adapter the cases are skipped at run time with a warning.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { enableNodeWebgpu } from '../../../../cli/node-env';
-import { installLabKernels } from '../../../../src/lib/model/kernels/install';
+import { registerWebGPUHeadLogprobs } from '../../../../src/lib/model/kernels/head-logprobs/webgpu';
 import { kernelFor } from '../../../../src/lib/model/kernels/registry';
 import { headLogprobs } from '../../../../src/lib/model/logprobs';
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
     console.warn(
       'webgpu head log-probs kernel: SKIPPED: no WebGPU adapter in this Node (Dawn found no Vulkan driver; see docs/webgpu-here.md)',
     );
-  else installLabKernels('webgpu');
+  else registerWebGPUHeadLogprobs(); // not installed by installLabKernels (see its doc)
 });
 
 afterAll(() => tf.setBackend('cpu'));
