@@ -1,10 +1,10 @@
 #!/bin/sh
 # `npm test` in two lanes side by side, so both cores of a two-core machine stay busy and neither lane
 # waits long for the other:
-#   lane A: the CLI tests (tests/cli), the Python interop tests (scripts/test-python.sh), the first half
-#           of the other unit tests (vitest --shard=1/2), then lint and the type checks;
-#   lane B: the production build, the browser tests (Playwright + Chromium), then the second half of the
-#           unit tests.
+#   lane A: the CLI tests (tests/cli), the Python interop tests (scripts/test-python.sh), then the first
+#           half of the other unit tests (vitest --shard=1/2);
+#   lane B: the production build, the browser tests (Playwright + Chromium), the second half of the unit
+#           tests, then lint and the type checks.
 # Lane A's output is printed after lane B's. Every step runs even when an earlier one failed, and the
 # script fails when any step failed, naming it.
 #
@@ -20,14 +20,14 @@ A_RC=$(mktemp -t clo-test-lane-a-rc.XXXXXX)
   npx vitest run tests/cli || echo "unit tests (tests/cli)" >> "$A_RC"
   sh scripts/test-python.sh || echo "Python interop tests" >> "$A_RC"
   npx vitest run --exclude 'tests/cli/**' --shard=1/2 || echo "unit tests (shard 1/2)" >> "$A_RC"
-  { npm run lint && npm run check; } || echo "lint/type checks" >> "$A_RC"
 } > "$A_LOG" 2>&1 &
 LANE_A=$!
 FAILED=""
 { npx vite build && npx playwright test; } || FAILED="$FAILED, build/browser tests"
 npx vitest run --exclude 'tests/cli/**' --shard=2/2 || FAILED="$FAILED, unit tests (shard 2/2)"
+{ npm run lint && npm run check; } || FAILED="$FAILED, lint/type checks"
 wait "$LANE_A"
-echo "---- lane A: vitest run tests/cli, npm run test:py, vitest --shard=1/2, lint and type checks (ran beside the above) ----"
+echo "---- lane A: vitest run tests/cli, npm run test:py, vitest --shard=1/2 (ran beside the above) ----"
 cat "$A_LOG"
 while read -r step; do FAILED="$FAILED, $step"; done < "$A_RC"
 rm -f "$A_LOG" "$A_RC"

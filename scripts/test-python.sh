@@ -7,4 +7,4 @@ if [ -z "$PY" ]; then
   exit 0
 fi
 "$PY" -c "import sys, torch, transformers, peft, trl, tokenizers; print('test:py: python', sys.version.split()[0], 'torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__, 'trl', trl.__version__, 'tokenizers', tokenizers.__version__)"
-exec "$PY" -m pytest -q -p no:cacheprovider tests/python "$@"
+exec "$PY" -m pytest -q -p no:cacheprovider --durations=8 tests/python "$@"

@@ -4,6 +4,8 @@
  * time the run finishes its step, exits 130 (SIGINT) or 143 (SIGTERM), and leaves a complete checkpoint at
  * the last step it printed; a few of them are resumed and give the uninterrupted losses within 1e-4.
  * The runs checkpoint only at the end (--checkpoint-every 0), so every saved step comes from the signal.
+ * They run on wasm (a step of tens of ms), signalled at most two thirds of the way in, so the signal
+ * always lands before the run's end; the second test wants a slow step and runs on cpu.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,13 +21,13 @@ const ROWS = [
   ['Tom had a toy car. ', 'He played with it all day and was happy.'],
   ['The sun was hot. ', 'Ben and Sue went to swim in the pond.'],
 ];
-const STEPS = 12;
+const STEPS = 16;
 let tmp: string;
 let data: string;
-const flags = (out: string, batch = 1) =>
+const flags = (out: string, batch = 1, backend = 'wasm') =>
   [
     ['--objective', 'sft', '--data', data, '--steps', String(STEPS), '--batch-size', String(batch), '--lr', '3e-3'],
-    ['--lora-dropout', '0.1', '--backend', 'cpu', '--checkpoint-every', '0', '--json', '--out', out],
+    ['--lora-dropout', '0.1', '--backend', backend, '--checkpoint-every', '0', '--json', '--out', out],
   ].flat();
 type Metric = { step: number; loss: number };
 const losses = (stderr: string): Metric[] =>
@@ -58,9 +60,13 @@ function runAndSignal(
   target: Target,
   again?: number,
   batch = 1,
+  backend = 'wasm',
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn('npm', ['run', '-s', 'lab', '--', 'train', ...flags(out, batch)], { cwd: ROOT, detached: true });
+    const p = spawn('npm', ['run', '-s', 'lab', '--', 'train', ...flags(out, batch, backend)], {
+      cwd: ROOT,
+      detached: true,
+    });
     let stderr = '';
     let sent = false;
     p.stderr.on('data', (b: Buffer) => {
@@ -100,7 +106,7 @@ describe('train through `npm run -s lab` saves on SIGINT and SIGTERM', () => {
     let resumed = 0;
     for (let i = 0; i < 20; i++) {
       const [signal, target] = modes[i % modes.length];
-      const at = 1 + Math.floor(Math.random() * (STEPS - 2));
+      const at = 1 + Math.floor(Math.random() * Math.floor((2 * STEPS) / 3));
       const dir = join(tmp, `run-${i}`);
       const r = await runAndSignal(dir, at, signal, target);
       const what = `run ${i}: ${signal} to the ${target} after step ${at}\n${r.stderr.slice(-600)}`;
@@ -136,7 +142,7 @@ describe('train through `npm run -s lab` saves on SIGINT and SIGTERM', () => {
   it('a second signal stops the run at once: nothing saved after the running step, no partial file', async () => {
     // a slow step (64 rows) so that the second SIGINT, 0.6 s after the first, arrives while it runs
     const dir = join(tmp, 'twice');
-    const r = await runAndSignal(dir, 1, 'SIGINT', 'group', 600, 64);
+    const r = await runAndSignal(dir, 1, 'SIGINT', 'group', 600, 64, 'cpu');
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toContain('SIGINT again: stopping now');
     expect(r.stderr).not.toContain('checkpoint saved');
