@@ -97,13 +97,14 @@ export async function loadModelArg(
   tokenizerPath?: string,
   base: BaseChoice = 'f32',
 ): Promise<LoadedModel> {
-  const m = await loadModelFiles(spec, tokenizerPath);
+  const m = await loadModelFiles(spec, tokenizerPath, base);
   const format = resolveBase(base, m.config);
   if (format !== 'f32') packFrozenBase(m, format);
   return m;
 }
 
-async function loadModelFiles(spec: string, tokenizerPath?: string): Promise<LoadedModel> {
+/** The model's files; a Hugging Face folder has its block matrices packed as they are read (`base`). */
+async function loadModelFiles(spec: string, tokenizerPath: string | undefined, base: BaseChoice): Promise<LoadedModel> {
   if (spec === EMBEDDED_NAME) {
     return loadLlama2c(
       readBytes(resolve(STORIES_DIR, 'stories260K.bin'), '--model'),
@@ -120,7 +121,7 @@ async function loadModelFiles(spec: string, tokenizerPath?: string): Promise<Loa
     );
   if (statSync(spec).isDirectory()) {
     const mod = await import('./node-files');
-    return mod.loadHfModelFromDir(spec);
+    return mod.loadHfModelFromDir(spec, { base });
   }
   let tok = tokenizerPath;
   if (!tok) {

@@ -17,7 +17,9 @@ import { test, expect, openView, waitForEngine, forceBackend } from './fixtures'
 const ROOT = resolve(process.cwd());
 const CLO_SET = 'paired-alpaca-koalpaca-en-ko';
 const DATA = 'public/data/instructions/paired_alpaca_koalpaca_en_ko.jsonl';
-const STEPS = 12;
+// long enough that a pause sent once step 2 shows lands well before the last NEXT steps, however fast the
+// steps run (a stories260K step can take well under 100 ms)
+const STEPS = 30;
 const NEXT = 5;
 const TOL = 1e-4;
 const CLI = ['--import', 'tsx', 'cli/lab.ts', 'train'];
@@ -128,7 +130,7 @@ test('a page checkpoint downloads and continues in the CLI on the same trajector
   await page.getByTestId('start').click();
   const phase = page.getByTestId('run-phase');
   await expect
-    .poll(async () => Number(await phase.getAttribute('data-step')), { timeout: 180_000 })
+    .poll(async () => Number(await phase.getAttribute('data-step')), { timeout: 180_000, intervals: [50] })
     .toBeGreaterThanOrEqual(2);
   await page.getByTestId('pause').click();
   await expect(phase).toHaveAttribute('data-phase', 'paused', { timeout: 60_000 });

@@ -8,6 +8,7 @@ import { loadHfModel } from '../../src/lib/formats/hf-load';
 import { memorySource } from '../../src/lib/formats/file-source';
 import { hfConfigToModelConfig } from '../../src/lib/formats/hf-config';
 import { hfFixture, hfConfigJson, tinyConfig } from '../helpers/hf-fixtures';
+import { PackedWeight, packFrozenBase } from '../../src/lib/model/packed-base';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -129,6 +130,33 @@ describe('HF safetensors folders → same logits as the weights loaded directly'
       disposeWeights(m.weights);
     });
   }
+
+  it('a packed base is packed while loading: no f32 block matrix is ever a tensor, same numbers as packing after', async () => {
+    const fx = hfFixture('qwen2', 'BF16', 2);
+    for (const base of ['int8', 'f16'] as const) {
+      const before = tf.memory().numBytes;
+      // tensor bytes held while loading, sampled as each tensor is read (tf.profile sees kernels only)
+      let peak = 0;
+      const loaded = await loadHfModel(memorySource(fx.files, 'mem'), 'packed', {
+        base,
+        onTensor: () => (peak = Math.max(peak, tf.memory().numBytes - before)),
+      });
+      const kept = tf.memory().numBytes - before;
+      for (const l of loaded.weights.layers)
+        for (const lin of Object.values(l.linears)) expect(lin!.w).toBeInstanceOf(PackedWeight);
+      // never more than what stays (packed matrices, f32 embedding and norms): loading f32 and packing
+      // afterwards held every f32 block matrix at once
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(kept);
+      // the same numbers as loading f32 and packing afterwards
+      const after = await loadHfModel(memorySource(fx.files, 'mem'), 'after');
+      packFrozenBase(after, base);
+      expect(maxAbsDiff(logits(after.config, after.weights), logits(loaded.config, loaded.weights))).toBe(0);
+      disposeWeights(after.weights);
+      disposeWeights(loaded.weights);
+    }
+    disposeWeights(fx.weights);
+  });
 
   it('reads the tokenizer as its config says (BOS, EOS, chat template)', async () => {
     const llama = await loadHfModel(memorySource(hfFixture('llama', 'F32').files), 'l');

@@ -10,6 +10,7 @@ import { rootedAt, type FileSource } from './file-source';
 import { hfConfigToModelConfig, type HfConfigJson } from './hf-config';
 import { hfTensorsToWeights, shardedSource, type TensorSource } from './hf-weights';
 import { SafetensorsReader } from './safetensors';
+import { resolveBase, type BaseChoice } from '../model/base-format';
 
 export class HfLoadError extends Error {
   constructor(message: string) {
@@ -23,6 +24,11 @@ export interface HfLoadOptions {
   checkConfig?: (config: ModelConfig) => void;
   /** progress while tensors are converted */
   onTensor?: (done: number, total: number, name: string) => void;
+  /**
+   * the frozen base's precision (model/base-format.ts; default 'f32'): a packed base is packed matrix by
+   * matrix while loading, so the f32 block matrices are never all held at once
+   */
+  base?: BaseChoice;
 }
 
 function parseJson(bytes: Uint8Array, where: string): Record<string, unknown> {
@@ -119,7 +125,8 @@ export async function loadHfModel(source: FileSource, name: string, opts: HfLoad
         },
       }
     : tensors;
-  const { config, weights } = await hfTensorsToWeights(counted, parsed, where);
+  const format = resolveBase(opts.base ?? 'f32', parsed);
+  const { config, weights } = await hfTensorsToWeights(counted, parsed, where, format);
   const cfg: ModelConfig = {
     ...config,
     bosId: tokenizer.bosId,

@@ -9,7 +9,8 @@
  * Its Conv1D weights are stored [in, out] and are transposed; c_attn is split into q/k/v.
  */
 import { PackedWeight } from '../model/packed-base';
-import { unpackMatrix } from '../model/kernels/packed-matmul/pack';
+import { packMatrix, unpackMatrix } from '../model/kernels/packed-matmul/pack';
+import type { BaseFormat } from '../model/base-format';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../model/config';
 import type { LayerWeights, Linear, LinearName, ModelWeights, Norm } from '../model/weights';
@@ -97,16 +98,28 @@ function alt(prefix: string, rest: string): string[] {
   return [prefix + rest, rest];
 }
 
-async function loadLlamaFamily(src: TensorSource, c: ModelConfig, where: string): Promise<ModelWeights> {
+async function loadLlamaFamily(
+  src: TensorSource,
+  c: ModelConfig,
+  where: string,
+  base: BaseFormat,
+): Promise<ModelWeights> {
   const L = new Loader(src, where);
   const p = (rest: string) => alt('model.', rest);
   const q = c.nHeads * c.headDim;
   const kv = c.nKvHeads * c.headDim;
-  const made: tf.Tensor[] = [];
+  const made: { dispose(): void }[] = [];
   const t2 = (d: Float32Array, s: [number, number]) => {
     const t = tf.tensor2d(d, s);
     made.push(t);
     return t;
+  };
+  // a frozen block matrix packed as it is read: only its packed form is ever a tensor
+  const w2 = (d: Float32Array, s: [number, number]): Linear['w'] => {
+    if (base === 'f32') return t2(d, s);
+    const w = new PackedWeight(packMatrix(d, s[0], s[1], base));
+    made.push(w);
+    return w;
   };
   const t1 = (d: Float32Array) => {
     const t = tf.tensor1d(d);
@@ -128,18 +141,18 @@ async function loadLlamaFamily(src: TensorSource, c: ModelConfig, where: string)
     const hasBias = (n: LinearName) =>
       n === 'q_proj' || n === 'k_proj' || n === 'v_proj' ? c.bias.qkv : n === 'o_proj' ? c.bias.o : c.bias.mlp;
     for (let i = 0; i < c.nLayers; i++) {
-      const base = `layers.${i}.`;
+      const at = `layers.${i}.`;
       const linears: Partial<Record<LinearName, Linear>> = {};
       for (const n of Object.keys(shapes) as LinearName[]) {
         const mod = n === 'gate_proj' || n === 'up_proj' || n === 'down_proj' ? 'mlp' : 'self_attn';
         const s = shapes[n];
-        const lin: Linear = { w: t2(await L.get(p(`${base}${mod}.${n}.weight`), s), s) };
-        if (hasBias(n)) lin.b = t1(await L.get(p(`${base}${mod}.${n}.bias`), [s[0]]));
+        const lin: Linear = { w: w2(await L.get(p(`${at}${mod}.${n}.weight`), s), s) };
+        if (hasBias(n)) lin.b = t1(await L.get(p(`${at}${mod}.${n}.bias`), [s[0]]));
         linears[n] = lin;
       }
       layers.push({
-        attnNorm: { w: t1(await L.get(p(`${base}input_layernorm.weight`), [c.dim])) },
-        mlpNorm: { w: t1(await L.get(p(`${base}post_attention_layernorm.weight`), [c.dim])) },
+        attnNorm: { w: t1(await L.get(p(`${at}input_layernorm.weight`), [c.dim])) },
+        mlpNorm: { w: t1(await L.get(p(`${at}post_attention_layernorm.weight`), [c.dim])) },
         linears,
       });
     }
@@ -233,7 +246,9 @@ export function checkLayerCount(src: TensorSource, c: ModelConfig, where: string
 }
 
 /**
- * Builds ModelWeights from HF-named tensors. `where` names the checkpoint in errors.
+ * Builds ModelWeights from HF-named tensors. `where` names the checkpoint in errors. `base` other than
+ * 'f32' packs the frozen block matrices of a Llama-family model as each is read (model/packed-base.ts), so
+ * loading never holds the f32 block matrices as tensors (GPT-2 checkpoints load f32 and are packed after).
  * When the config says untied but lm_head.weight is absent, the head is tied (HF does the same);
  * the returned config reflects that.
  */
@@ -241,11 +256,12 @@ export async function hfTensorsToWeights(
   src: TensorSource,
   config: ModelConfig,
   where = 'checkpoint',
+  base: BaseFormat = 'f32',
 ): Promise<{ config: ModelConfig; weights: ModelWeights }> {
   const cfg: ModelConfig = { ...config };
   checkLayerCount(src, cfg, where);
   if (!cfg.tiedEmbeddings && !src.has('lm_head.weight')) cfg.tiedEmbeddings = true;
-  const weights = cfg.arch === 'gpt2' ? await loadGpt2(src, cfg, where) : await loadLlamaFamily(src, cfg, where);
+  const weights = cfg.arch === 'gpt2' ? await loadGpt2(src, cfg, where) : await loadLlamaFamily(src, cfg, where, base);
   return { config: cfg, weights };
 }
 

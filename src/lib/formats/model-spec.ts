@@ -151,18 +151,25 @@ export const MODEL_LOADERS: Loaders = {
   embedded: (_spec, opts) =>
     loadLlama2cUrls(EMBEDDED_NAME, '/models/stories260K/stories260K.bin', '/models/stories260K/tok512.bin', opts),
   llama2c: (spec, opts) => loadLlama2cUrls(spec.name, spec.modelUrl, spec.tokenizerUrl, opts),
-  hf: (spec, opts) => loadHfSpec(spec.hf, { store: opts.store, fetch: opts.fetch, onProgress: opts.onDownload }),
-  stored: (spec, opts) => loadStoredModel(spec, opts.store),
+  hf: (spec, opts) =>
+    loadHfSpec(spec.hf, {
+      store: opts.store,
+      fetch: opts.fetch,
+      onProgress: opts.onDownload,
+      base: opts.base ?? spec.base ?? 'auto',
+    }),
+  stored: (spec, opts) => loadStoredModel(spec, opts),
 };
 
 /** A 'stored' model: its HF-layout files read back from the injected store, loaded like a picked folder. */
 export async function loadStoredModel(
   spec: Extract<ModelSpec, { kind: 'stored' }>,
-  store: KeyValueStore | null | undefined,
+  opts: LoadSpecOptions,
 ): Promise<LoadedModel> {
+  const store = opts.store;
   if (!store) throw new Error(`${spec.name}: a stored model needs the store that holds it`);
   const files = await new ModelStore(store).files(spec.id);
-  return loadHfModel(memorySource(files, spec.name), spec.name);
+  return loadHfModel(memorySource(files, spec.name), spec.name, { base: opts.base ?? spec.base ?? 'auto' });
 }
 
 /**
