@@ -160,10 +160,16 @@ describe('vocab --out', () => {
   );
 });
 
+/**
+ * clo-vs-sft with an evaluation suite of English perplexity alone: these tests are about how the
+ * experiment writes its folder, and the full suite (fidelity generations, KoBEST) is most of a run's time.
+ */
+const recipeFile = join(tmp, 'clo-vs-sft-ppl.json');
+writeFileSync(recipeFile, JSON.stringify({ ...bundledRecipe('clo-vs-sft'), suite: { perplexity: { limit: 1 } } }));
 const expArgs = (out: string, steps = 2, extra: string[] = []) => [
   'experiment',
   '--recipe',
-  'clo-vs-sft',
+  recipeFile,
   '--steps',
   String(steps),
   '--batch-size',
