@@ -111,10 +111,11 @@ export async function checkSwiglu(c: SwigluCase): Promise<CheckRow[]> {
   const g = tf.randomNormal([c.N, c.H], 0, c.spread, 'float32', 5) as tf.Tensor2D;
   const u = tf.randomNormal([c.N, c.H], 0, 1, 'float32', 6) as tf.Tensor2D;
   const w = tf.randomNormal([c.N, c.H], 0, 1, 'float32', 7);
-  const loss = (f: typeof swiglu) => (a: tf.Tensor, b: tf.Tensor) =>
-    tf.sum(tf.mul(f(a as tf.Tensor2D, b as tf.Tensor2D), w));
-  const { out, ran } = await profiled(() => [swiglu(g, u), ...tf.grads(loss(swiglu))([g, u])]);
-  const want = [referenceSwiglu(g, u), ...tf.grads(loss(referenceSwiglu))([g, u])];
+  // the gradients of sum(f(g, u)·w): w given as the output's cotangent
+  const f = (a: tf.Tensor, b: tf.Tensor) => swiglu(a as tf.Tensor2D, b as tf.Tensor2D);
+  const fRef = (a: tf.Tensor, b: tf.Tensor) => referenceSwiglu(a as tf.Tensor2D, b as tf.Tensor2D);
+  const { out, ran } = await profiled(() => [f(g, u), ...tf.grads(f)([g, u], w)]);
+  const want = [fRef(g, u), ...tf.grads(fRef)([g, u], w)];
   const names = ['value', 'dg', 'du'];
   const qs: Compared[] = [];
   for (let i = 0; i < 3; i++)
@@ -152,9 +153,11 @@ export async function checkRmsNorm(c: RmsNormCase): Promise<CheckRow[]> {
   const x = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 5) as tf.Tensor2D;
   const w = tf.randomNormal([c.D], 1, 0.5, 'float32', 6);
   const p = tf.randomNormal([c.N, c.D], 0, 1, 'float32', 7);
-  const loss = (f: typeof rmsNorm) => (a: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor2D, w, eps), p));
-  const { out, ran } = await profiled(() => [rmsNorm(x, w, eps), ...tf.grads(loss(rmsNorm))([x])]);
-  const want = [referenceRmsNorm(x, w, eps), ...tf.grads(loss(referenceRmsNorm))([x])];
+  // the gradient of sum(f(x)·p): p given as the output's cotangent
+  const f = (a: tf.Tensor) => rmsNorm(a as tf.Tensor2D, w, eps);
+  const fRef = (a: tf.Tensor) => referenceRmsNorm(a as tf.Tensor2D, w, eps);
+  const { out, ran } = await profiled(() => [f(x), ...tf.grads(f)([x], p)]);
+  const want = [fRef(x), ...tf.grads(fRef)([x], p)];
   const qs: Compared[] = [
     { name: 'value', got: await read(out[0]), want: await read(want[0]), relTol: 1e-5, scale: 'unit' },
     // relative to the gradient's own size (it is ~1/scale)
@@ -259,35 +262,52 @@ export const PACKED_MATMUL_CASES: PackedMatMulCase[] = (['int8', 'f16'] as const
   PACKED_SHAPES.map(([M, N, K]) => ({ label: `${format} [${M}, ${N}, ${K}]`, format, M, N, K })),
 );
 
+/** Random normal values (seeded; the same on every backend), read back. */
+async function randn(size: number, seed: number, sd = 1): Promise<Float32Array> {
+  const t = tf.randomNormal([size], 0, sd, 'float32', seed);
+  return read(t).finally(() => t.dispose());
+}
+
 /**
  * packedMatMul on webgpu (CloLabPackedMatMul, +GradX) vs referencePackedMatMul (W dequantised, tf.matMul) on
- * webgpu: y and dx; and the packing error of the reference against the f32 product, which shows that the
- * kernel read the packed matrix (a wrong dequantisation is far off).
+ * the cpu backend (tfjs compiles a matMul shader per shape, slowly on SwiftShader): y and dx; and the packing
+ * error of the reference against the f32 product, which shows that the kernel read the packed matrix (a wrong
+ * dequantisation is far off). Ends on webgpu.
  */
 export async function checkPackedMatMul(c: PackedMatMulCase): Promise<CheckRow[]> {
   const { M, N, K } = c;
-  const w = tf.randomNormal([N, K], 0, 0.3, 'float32', 1);
-  const p = packMatrix(await read(w), N, K, c.format);
-  const x = tf.randomNormal([M, K], 0, 1, 'float32', 2) as tf.Tensor2D;
-  const r = tf.randomNormal([M, N], 0, 1, 'float32', 3);
-  const loss = (f: typeof packedMatMul) => (xi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor2D, p), r));
-  const { out, ran } = await profiled(() => [packedMatMul(x, p), ...tf.grads(loss(packedMatMul))([x])]);
-  const want = [referencePackedMatMul(x, p), ...tf.grads(loss(referencePackedMatMul))([x])];
-  const f32 = tf.matMul(x, w, false, true);
-  const qs: Compared[] = [
-    { name: 'y', got: await read(out[0]), want: await read(want[0]), relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
-    { name: 'dx', got: await read(out[1]), want: await read(want[1]), relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
-    {
-      name: 'packing error (reference vs f32 W)',
-      got: await read(want[0]),
-      want: await read(f32),
-      relTol: c.format === 'f16' ? 1e-2 : 5e-2,
-      scale: 'ref',
-    },
-  ];
-  tf.dispose([w, x, r, f32, ...out, ...want]);
-  releasePacked(p);
-  return rows('packed-matmul', c.label, qs, ran, ['CloLabPackedMatMul', 'CloLabPackedMatMulGradX']);
+  const [w0, x0, r0] = await Promise.all([randn(N * K, 1, 0.3), randn(M * K, 2), randn(M * N, 3)]);
+  const p = packMatrix(w0, N, K, c.format);
+  const run = async (backend: string, f: typeof packedMatMul) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const x = tf.tensor2d(x0, [M, K]);
+    const r = tf.tensor2d(r0, [M, N]);
+    // the gradient of sum(f(x)·r): r given as the output's cotangent
+    const y = (xi: tf.Tensor) => f(xi as tf.Tensor2D, p);
+    const { out, ran } = await profiled(() => [y(x), ...tf.grads(y)([x], r)]);
+    if (backend === 'cpu') out.push(tf.tidy(() => tf.matMul(x, tf.tensor2d(w0, [N, K]), false, true))); // the f32 product
+    const values = await Promise.all(out.map(read));
+    tf.dispose([x, r, ...out]);
+    return { values, ran };
+  };
+  try {
+    const want = await run('cpu', referencePackedMatMul);
+    const got = await run('webgpu', packedMatMul);
+    const qs: Compared[] = [
+      { name: 'y', got: got.values[0], want: want.values[0], relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
+      { name: 'dx', got: got.values[1], want: want.values[1], relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
+      {
+        name: 'packing error (reference vs f32 W)',
+        got: want.values[0],
+        want: want.values[2],
+        relTol: c.format === 'f16' ? 1e-2 : 5e-2,
+        scale: 'ref',
+      },
+    ];
+    return rows('packed-matmul', c.label, qs, got.ran, ['CloLabPackedMatMul', 'CloLabPackedMatMulGradX']);
+  } finally {
+    releasePacked(p);
+  }
 }
 
 // ---- attention ----
@@ -431,10 +451,12 @@ export async function checkAttention(c: AttentionCase): Promise<CheckRow[]> {
   const { kernel, reference, shapes } = attentionRuns(c);
   await tf.setBackend('cpu');
   const data = await Promise.all(
-    shapes.map((s, i) => {
-      const t = tf.randomNormal([s.reduce((x, y) => x * y)], 0, 1, 'float32', c.seed + i);
-      return read(t).finally(() => t.dispose());
-    }),
+    shapes.map((s, i) =>
+      randn(
+        s.reduce((x, y) => x * y),
+        c.seed + i,
+      ),
+    ),
   );
   const want = await valuesAndGrads('cpu', reference, shapes, data);
   const got = await valuesAndGrads('webgpu', kernel, shapes, data);
@@ -491,13 +513,7 @@ async function headRun(backend: string, c: HeadLogprobsCase, h0: Float32Array, w
  */
 export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]> {
   await tf.setBackend('cpu');
-  const rnd = async (size: number, seed: number, s = 1) => {
-    const t = tf.randomNormal([size], 0, s, 'float32', seed);
-    return read(t).finally(() => t.dispose());
-  };
-  const h = await rnd(c.N * c.D, 1);
-  const w = await rnd(c.V * c.D, 2, 0.3);
-  const dy = await rnd(c.N, 3);
+  const [h, w, dy] = await Promise.all([randn(c.N * c.D, 1), randn(c.V * c.D, 2, 0.3), randn(c.N, 3)]);
   const want = await headRun('cpu', c, h, w, dy);
   const got = await headRun('webgpu', c, h, w, dy);
   const qs: Compared[] = [
