@@ -1,11 +1,13 @@
 /**
  * Shared set-up for the WebGPU kernel tests: Dawn's WebGPU in Node (cli/node-env.ts), the webgpu backend
- * with the lab's kernels installed, and comparisons. Where Dawn finds no adapter the caller skips with a
- * visible warning.
+ * with the lab's kernels installed, and comparisons (the cases and checks themselves: webgpu-cases.ts, which
+ * the Chromium check runs too). Where Dawn finds no adapter the caller skips with a visible warning.
  */
+import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { enableNodeWebgpu } from '../../../cli/node-env';
 import { installLabKernels } from '../../../src/lib/model/kernels/install';
+import type { CheckRow } from './webgpu-cases';
 
 /** true: the webgpu backend is running with the lab's kernels; false: warned, the caller skips. */
 export async function webgpuOrSkip(what: string): Promise<boolean> {
@@ -48,4 +50,10 @@ export async function gradsOn(
     grads = tf.grads(loss)(xs);
   });
   return { value: forward(...xs), grads, kernels: prof.kernels.map((k) => k.name) };
+}
+
+/** Every row of a kernel check (webgpu-cases.ts) ok: on failure the rows that are not are shown whole. */
+export function expectRowsOk(rows: CheckRow[]): void {
+  expect(rows.length).toBeGreaterThan(0);
+  expect(rows.filter((r) => !r.ok)).toEqual([]);
 }

@@ -1,0 +1,550 @@
+/**
+ * The WebGPU kernel checks, one source for both places they run: Node (tests/model/kernels/<op>/webgpu.test.ts,
+ * Dawn on SwiftShader) and Chromium (tests/e2e/kernel-check/page.ts, driven by tests/e2e/webgpu-kernels.spec.ts).
+ * Each op has its cases (tiny shapes with tails: not multiples of the workgroup or tile sizes) and a check that
+ * runs the WGSL kernel on the webgpu backend against the op's reference path and reduces the comparison to rows
+ * {op, case, maxAbsDiff, tol, ok}: maxAbsDiff = max |kernel − reference| over one output or gradient, tol the
+ * largest allowed (the case's relative tolerance times the reference's scale, in the same units). A row is also
+ * not ok when the kernel did not run (the profile lacks its tfjs kernel) or the reference is trivially small
+ * there (a comparison that cannot fail); `note` says which.
+ *
+ * The caller sets the webgpu backend with the lab's kernels installed (installLabKernels('webgpu'), and
+ * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; attention and head
+ * log-probs compute their reference on the cpu backend (compiling its many shaders on SwiftShader would take most
+ * of a minute), switching backends in between and ending on webgpu. No test framework here, and only asynchronous
+ * reads (webgpu has no synchronous readback).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate, referenceAdamw, type AdamwConstants } from '../../../src/lib/model/kernels/adamw/adamw';
+import { attention, attentionHeads, autodiffAttention } from '../../../src/lib/model/kernels/attention/attention';
+import { packMatrix } from '../../../src/lib/model/kernels/packed-matmul/pack';
+import {
+  packedMatMul,
+  referencePackedMatMul,
+  releasePacked,
+} from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
+import type { LabOp } from '../../../src/lib/model/kernels/registry';
+import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
+import { referenceSwiglu, swiglu } from '../../../src/lib/model/kernels/swiglu/swiglu';
+import { headLogprobs } from '../../../src/lib/model/logprobs';
+
+export interface CheckRow {
+  op: LabOp;
+  /** the case's label and the quantity compared, e.g. "[3, 7] (one partial workgroup): dg" */
+  case: string;
+  maxAbsDiff: number;
+  tol: number;
+  ok: boolean;
+  /** why a row is not ok besides the tolerance: the kernel did not run, a trivial reference */
+  note?: string;
+}
+
+/** How a quantity's tolerance scales: 'abs' 1; 'unit' max(1, max|ref|); 'ref' max|ref|. */
+type Scale = 'abs' | 'unit' | 'ref';
+
+interface Compared {
+  name: string;
+  got: Float32Array;
+  want: Float32Array;
+  relTol: number;
+  scale: Scale;
+  /** the reference must reach this max |value| (else the row is not ok: nothing was compared) */
+  atLeast?: number;
+}
+
+const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from((await t.data()) as Float32Array);
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (const x of a) m = Math.max(m, Math.abs(x));
+  return m;
+}
+
+/** The rows of one case: one per quantity, each also failing when `missing` names kernels that did not run. */
+function rows(op: LabOp, label: string, qs: Compared[], ran: string[], expected: string[]): CheckRow[] {
+  const missing = expected.filter((k) => !ran.includes(k));
+  return qs.map((q) => {
+    let d = q.got.length === q.want.length ? 0 : Infinity;
+    for (let i = 0; i < q.want.length && d < Infinity; i++) {
+      const x = Math.abs(q.got[i] - q.want[i]);
+      d = Number.isNaN(x) ? Infinity : Math.max(d, x);
+    }
+    const size = maxAbs(q.want);
+    const tol = q.relTol * (q.scale === 'abs' ? 1 : q.scale === 'unit' ? Math.max(1, size) : size);
+    const notes: string[] = [];
+    if (missing.length) notes.push(`not run: ${missing.join(', ')}`);
+    if (q.atLeast !== undefined && !(size >= q.atLeast)) notes.push(`reference max |x| ${size} < ${q.atLeast}`);
+    const row: CheckRow = { op, case: `${label}: ${q.name}`, maxAbsDiff: d, tol, ok: d <= tol && !notes.length };
+    if (notes.length) row.note = notes.join('; ');
+    return row;
+  });
+}
+
+/** The names of the tfjs kernels `f` ran (tf.profile), and what it returned. */
+async function profiled<T extends tf.TensorContainer>(f: () => T): Promise<{ out: T; ran: string[] }> {
+  let out: T | undefined;
+  const prof = await tf.profile(() => {
+    out = f();
+    return out;
+  });
+  return { out: out as T, ran: prof.kernels.map((k) => k.name) };
+}
+
+// ---- SwiGLU ----
+
+export interface SwigluCase {
+  label: string;
+  N: number;
+  H: number;
+  /** the spread of g (large: σ saturates) */
+  spread: number;
+}
+
+export const SWIGLU_CASES: SwigluCase[] = [
+  { label: '[3, 7] (one partial workgroup)', N: 3, H: 7, spread: 2 },
+  { label: '[17, 31] (3 workgroups, tail of 15)', N: 17, H: 31, spread: 2 },
+  { label: '[2, 5], large |g| (σ saturates)', N: 2, H: 5, spread: 60 },
+];
+
+/** swiglu() on webgpu (the CloLabSwiGLU kernels) vs referenceSwiglu on webgpu: the value and both gradients. */
+export async function checkSwiglu(c: SwigluCase): Promise<CheckRow[]> {
+  const g = tf.randomNormal([c.N, c.H], 0, c.spread, 'float32', 5) as tf.Tensor2D;
+  const u = tf.randomNormal([c.N, c.H], 0, 1, 'float32', 6) as tf.Tensor2D;
+  const w = tf.randomNormal([c.N, c.H], 0, 1, 'float32', 7);
+  // the gradients of sum(f(g, u)·w): w given as the output's cotangent
+  const f = (a: tf.Tensor, b: tf.Tensor) => swiglu(a as tf.Tensor2D, b as tf.Tensor2D);
+  const fRef = (a: tf.Tensor, b: tf.Tensor) => referenceSwiglu(a as tf.Tensor2D, b as tf.Tensor2D);
+  const { out, ran } = await profiled(() => [f(g, u), ...tf.grads(f)([g, u], w)]);
+  const want = [fRef(g, u), ...tf.grads(fRef)([g, u], w)];
+  const names = ['value', 'dg', 'du'];
+  const qs: Compared[] = [];
+  for (let i = 0; i < 3; i++)
+    qs.push({
+      name: names[i],
+      got: await read(out[i]),
+      want: await read(want[i]),
+      relTol: 2e-6,
+      scale: 'unit',
+      atLeast: i ? 1e-2 : undefined,
+    });
+  tf.dispose([g, u, w, ...out, ...want]);
+  return rows('swiglu', c.label, qs, ran, ['CloLabSwiGLU', 'CloLabSwiGLUGrad']);
+}
+
+// ---- RMSNorm ----
+
+export interface RmsNormCase {
+  label: string;
+  N: number;
+  D: number;
+  /** the spread of x (small: ε matters) */
+  scale: number;
+}
+
+export const RMSNORM_CASES: RmsNormCase[] = [
+  { label: '[3, 5] (row shorter than the workgroup)', N: 3, D: 5, scale: 1 },
+  { label: '[5, 131] (two strides and a tail of 3)', N: 5, D: 131, scale: 3 },
+  { label: '[70, 16] (many rows, small values: ε matters)', N: 70, D: 16, scale: 1e-3 },
+];
+
+/** rmsNorm() on webgpu (CloLabRMSNorm kernels) vs referenceRmsNorm on webgpu: the value and dx. */
+export async function checkRmsNorm(c: RmsNormCase): Promise<CheckRow[]> {
+  const eps = 1e-5;
+  const x = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 5) as tf.Tensor2D;
+  const w = tf.randomNormal([c.D], 1, 0.5, 'float32', 6);
+  const p = tf.randomNormal([c.N, c.D], 0, 1, 'float32', 7);
+  // the gradient of sum(f(x)·p): p given as the output's cotangent
+  const f = (a: tf.Tensor) => rmsNorm(a as tf.Tensor2D, w, eps);
+  const fRef = (a: tf.Tensor) => referenceRmsNorm(a as tf.Tensor2D, w, eps);
+  const { out, ran } = await profiled(() => [f(x), ...tf.grads(f)([x], p)]);
+  const want = [fRef(x), ...tf.grads(fRef)([x], p)];
+  const qs: Compared[] = [
+    { name: 'value', got: await read(out[0]), want: await read(want[0]), relTol: 1e-5, scale: 'unit' },
+    // relative to the gradient's own size (it is ~1/scale)
+    { name: 'dx', got: await read(out[1]), want: await read(want[1]), relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
+  ];
+  tf.dispose([x, w, p, ...out, ...want]);
+  return rows('rmsnorm', c.label, qs, ran, ['CloLabRMSNorm', 'CloLabRMSNormGrad']);
+}
+
+// ---- AdamW ----
+
+export interface AdamwCase {
+  label: string;
+  n: number;
+  rate: 'scalar' | 'vector';
+  decay: number;
+  clip: 'tensor' | 'number';
+}
+
+export const ADAMW_CASES: AdamwCase[] = [
+  {
+    label: 'n = 1000 (tail of 232), scalar rate, decay 0.01, clip a tensor',
+    n: 1000,
+    rate: 'scalar',
+    decay: 0.01,
+    clip: 'tensor',
+  },
+  { label: 'n = 5, per-element rate, decay 0.1, clip a number', n: 5, rate: 'vector', decay: 0.1, clip: 'number' },
+  { label: 'n = 300, scalar rate, no decay', n: 300, rate: 'scalar', decay: 0, clip: 'number' },
+];
+
+const adamwConstants = (t: number, weightDecay: number): AdamwConstants => ({
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  bc1: 1 - 0.9 ** t,
+  bc2: 1 - 0.999 ** t,
+  weightDecay,
+});
+
+/**
+ * adamwUpdate on webgpu (CloLabAdamW) vs referenceAdamw on webgpu: m, v and the step p − p0 after two steps
+ * (the second with moments that no longer reduce to sign(g)); each step exactly one CloLabAdamW dispatch.
+ */
+export async function checkAdamw(c: AdamwCase): Promise<CheckRow[]> {
+  const p0 = tf.randomNormal([c.n], 0, 1, 'float32', 1) as tf.Tensor1D;
+  const rate = c.rate === 'scalar' ? 1e-2 : (tf.randomUniform([c.n], 1e-3, 1e-2, 'float32', 2) as tf.Tensor1D);
+  const clip = c.clip === 'tensor' ? tf.scalar(0.5) : 0.7;
+  let kern = { p: p0, m: tf.zeros([c.n]) as tf.Tensor1D, v: tf.zeros([c.n]) as tf.Tensor1D };
+  let ref = { ...kern };
+  const made: tf.Tensor[] = [kern.m, kern.v];
+  let ran: string[] = [];
+  for (let t = 1; t <= 2; t++) {
+    const g = tf.randomNormal([c.n], 0, 1, 'float32', 10 + t) as tf.Tensor1D;
+    const step = await profiled(() => adamwUpdate({ ...kern, g }, rate, clip, adamwConstants(t, c.decay)));
+    kern = step.out;
+    // one dispatch per step: a second CloLabAdamW in one step shows as a name never expected
+    const n = step.ran.filter((k) => k === 'CloLabAdamW').length;
+    ran = [...ran, ...step.ran.filter((k) => k !== 'CloLabAdamW'), ...(n === 1 ? [`CloLabAdamW@${t}`] : [])];
+    ref = referenceAdamw({ ...ref, g }, rate, clip, adamwConstants(t, c.decay));
+    made.push(g, kern.p, kern.m, kern.v, ref.p, ref.m, ref.v);
+  }
+  const [p0v, kp, rp] = await Promise.all([read(p0), read(kern.p), read(ref.p)]);
+  const qs: Compared[] = [
+    { name: 'm', got: await read(kern.m), want: await read(ref.m), relTol: 1e-6, scale: 'unit' },
+    { name: 'v', got: await read(kern.v), want: await read(ref.v), relTol: 1e-6, scale: 'unit' },
+    // the step itself (p − p0), relative to its size (~lr): p would hide it
+    {
+      name: 'p − p0',
+      got: kp.map((x, i) => x - p0v[i]),
+      want: rp.map((x, i) => x - p0v[i]),
+      relTol: 1e-5,
+      scale: 'ref',
+      atLeast: 1e-3,
+    },
+  ];
+  tf.dispose([p0, ...made]);
+  if (typeof rate !== 'number') rate.dispose();
+  if (typeof clip !== 'number') clip.dispose();
+  return rows('adamw', c.label, qs, ran, ['CloLabAdamW@1', 'CloLabAdamW@2']);
+}
+
+// ---- packed matmul ----
+
+export interface PackedMatMulCase {
+  label: string;
+  format: 'int8' | 'f16';
+  /** x [M, K], W [N, K] */
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** Shapes not multiples of the 16 × 16 tile; int8 rows that straddle 4-byte words. */
+const PACKED_SHAPES = [
+  [1, 5, 7],
+  [3, 16, 19],
+  [17, 33, 30],
+] as const;
+
+export const PACKED_MATMUL_CASES: PackedMatMulCase[] = (['int8', 'f16'] as const).flatMap((format) =>
+  PACKED_SHAPES.map(([M, N, K]) => ({ label: `${format} [${M}, ${N}, ${K}]`, format, M, N, K })),
+);
+
+/** Random normal values (seeded; the same on every backend), read back. */
+async function randn(size: number, seed: number, sd = 1): Promise<Float32Array> {
+  const t = tf.randomNormal([size], 0, sd, 'float32', seed);
+  return read(t).finally(() => t.dispose());
+}
+
+/**
+ * packedMatMul on webgpu (CloLabPackedMatMul, +GradX) vs referencePackedMatMul (W dequantised, tf.matMul) on
+ * the cpu backend (tfjs compiles a matMul shader per shape, slowly on SwiftShader): y and dx; and the packing
+ * error of the reference against the f32 product, which shows that the kernel read the packed matrix (a wrong
+ * dequantisation is far off). Ends on webgpu.
+ */
+export async function checkPackedMatMul(c: PackedMatMulCase): Promise<CheckRow[]> {
+  const { M, N, K } = c;
+  const [w0, x0, r0] = await Promise.all([randn(N * K, 1, 0.3), randn(M * K, 2), randn(M * N, 3)]);
+  const p = packMatrix(w0, N, K, c.format);
+  const run = async (backend: string, f: typeof packedMatMul) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const x = tf.tensor2d(x0, [M, K]);
+    const r = tf.tensor2d(r0, [M, N]);
+    // the gradient of sum(f(x)·r): r given as the output's cotangent
+    const y = (xi: tf.Tensor) => f(xi as tf.Tensor2D, p);
+    const { out, ran } = await profiled(() => [y(x), ...tf.grads(y)([x], r)]);
+    if (backend === 'cpu') out.push(tf.tidy(() => tf.matMul(x, tf.tensor2d(w0, [N, K]), false, true))); // the f32 product
+    const values = await Promise.all(out.map(read));
+    tf.dispose([x, r, ...out]);
+    return { values, ran };
+  };
+  try {
+    const want = await run('cpu', referencePackedMatMul);
+    const got = await run('webgpu', packedMatMul);
+    const qs: Compared[] = [
+      { name: 'y', got: got.values[0], want: want.values[0], relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
+      { name: 'dx', got: got.values[1], want: want.values[1], relTol: 1e-5, scale: 'ref', atLeast: 1e-2 },
+      {
+        name: 'packing error (reference vs f32 W)',
+        got: want.values[0],
+        want: want.values[2],
+        relTol: c.format === 'f16' ? 1e-2 : 5e-2,
+        scale: 'ref',
+      },
+    ];
+    return rows('packed-matmul', c.label, qs, got.ran, ['CloLabPackedMatMul', 'CloLabPackedMatMulGradX']);
+  } finally {
+    releasePacked(p);
+  }
+}
+
+// ---- attention ----
+
+export interface AttentionCase {
+  label: string;
+  layout: 'pairs' | 'heads';
+  /** pairs: n pairs of G·T query rows over T keys; heads: B rows of T tokens, H query and Hkv kv heads */
+  dims: { n?: number; G?: number; T: number; B?: number; H?: number; Hkv?: number };
+  /** keys s ≥ padFrom[pair] masked too (pairs: one shared bias when absent) */
+  padFrom?: number[];
+  /** query t = 0 of every group also loses key 0: a row that sees no key */
+  maskRow0?: boolean;
+  seed: number;
+}
+
+/** One head dim (8), so that the five WGSL passes compile once. */
+export const ATTENTION_HD = 8;
+
+export const ATTENTION_CASES: AttentionCase[] = [
+  {
+    // rows G·T = 140 > one workgroup (64), keys 70 > one key tile (64 at hd 8), neither a multiple
+    label: 'attention(): shared causal + padding bias, tails past a workgroup and a key tile',
+    layout: 'pairs',
+    dims: { n: 1, G: 2, T: 70 },
+    padFrom: [66],
+    seed: 1,
+  },
+  {
+    // row b's padding, tiled over its KV heads; query t = 0 of every head sees no key
+    label: 'attentionHeads(): projections layouts, kv-groups, per-pair padding, fully masked rows',
+    layout: 'heads',
+    dims: { B: 2, T: 5, H: 4, Hkv: 2 },
+    padFrom: [5, 5, 3, 3],
+    maskRow0: true,
+    seed: 5,
+  },
+];
+
+/**
+ * A bias [pairs, G·T, S] (S = T) as an array: causal, and for pair p (with padFrom) keys s ≥ padFrom[p]
+ * masked too; with maskRow0, query t = 0 of every group also loses key 0, so that row sees no key.
+ */
+export function attentionBias(n: number, G: number, T: number, padFrom: number[] | null, maskRow0 = false) {
+  const S = T;
+  const pairs = padFrom ? n : 1;
+  const m = new Float32Array(pairs * G * T * S);
+  for (let p = 0; p < pairs; p++)
+    for (let g = 0; g < G; g++)
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < S; s++) {
+          let b = s > t ? -1e9 : 0;
+          if (padFrom && s >= padFrom[p]) b += -1e9;
+          if (maskRow0 && t === 0 && s === 0) b = -1e9;
+          m[((p * G + g) * T + t) * S + s] = b;
+        }
+  return { data: m, shape: [pairs, G * T, S] as [number, number, number] };
+}
+
+type Qkv = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+
+/** The kernel's and the reference's function of (q, k, v), and the shapes of q, k, v and the cotangent. */
+function attentionRuns(c: AttentionCase): { kernel: Qkv; reference: Qkv; shapes: number[][] } {
+  const hd = ATTENTION_HD;
+  const scale = 1 / Math.sqrt(hd);
+  const d = c.dims;
+  if (c.layout === 'pairs') {
+    const [n, G, T] = [d.n!, d.G!, d.T];
+    const b = attentionBias(n, G, T, c.padFrom ?? null, c.maskRow0);
+    const withBias =
+      (f: typeof attention): Qkv =>
+      (q, k, v) =>
+        f(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, tf.tensor3d(b.data, b.shape), scale);
+    return {
+      kernel: withBias(attention),
+      reference: withBias(autodiffAttention),
+      shapes: [
+        [n, G * T, hd],
+        [n, T, hd],
+        [n, T, hd],
+        [n, G * T, hd],
+      ],
+    };
+  }
+  const [B, T, H, Hkv] = [d.B!, d.T, d.H!, d.Hkv!];
+  const G = H / Hkv;
+  const b = attentionBias(B * Hkv, G, T, c.padFrom ?? null, c.maskRow0);
+  // the reference path of model/forward.ts: fold the G query heads into the rows, attention, unfold
+  const reference: Qkv = (qq, kk, vv) => {
+    const qg = tf.transpose(qq, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]) as tf.Tensor3D;
+    const kg = tf.transpose(kk, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]) as tf.Tensor3D;
+    const vg = tf.transpose(vv, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]) as tf.Tensor3D;
+    return autodiffAttention(qg, kg, vg, tf.tensor3d(b.data, b.shape), scale)
+      .reshape([B, H, T, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * T, H * hd]);
+  };
+  const kernel: Qkv = (qq, kk, vv) => {
+    const out = attentionHeads(
+      qq as tf.Tensor4D,
+      kk as tf.Tensor4D,
+      vv as tf.Tensor4D,
+      tf.tensor3d(b.data, b.shape),
+      scale,
+    );
+    if (!out) throw new Error('attentionHeads: the kernel registry chose the reference path on webgpu');
+    return out;
+  };
+  return {
+    kernel,
+    reference,
+    shapes: [
+      [B, T, H, hd],
+      [B, T, Hkv, hd],
+      [B, T, Hkv, hd],
+      [B * T, H * hd],
+    ],
+  };
+}
+
+/** The value of f and the gradients of sum(f(q, k, v)·w) on `backend`, read back, and the kernels that ran. */
+async function valuesAndGrads(
+  backend: string,
+  f: Qkv,
+  shapes: number[][],
+  data: Float32Array[],
+): Promise<{ values: Float32Array[]; ran: string[] }> {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+  const [q, k, v, w] = shapes.map((s, i) => tf.tensor(data[i], s));
+  const { out, ran } = await profiled(() => [f(q, k, v), ...tf.grads(f)([q, k, v], w)]);
+  const values = await Promise.all(out.map(read));
+  tf.dispose([q, k, v, w, ...out]);
+  return { values, ran };
+}
+
+/**
+ * attention() / attentionHeads() on webgpu (CloLabAttention, +Grad) vs autodiffAttention on the cpu backend:
+ * the output within 1e-5 and the gradients of q, k, v within 2e-5 (absolute). Ends on webgpu.
+ */
+export async function checkAttention(c: AttentionCase): Promise<CheckRow[]> {
+  const { kernel, reference, shapes } = attentionRuns(c);
+  await tf.setBackend('cpu');
+  const data = await Promise.all(
+    shapes.map((s, i) =>
+      randn(
+        s.reduce((x, y) => x * y),
+        c.seed + i,
+      ),
+    ),
+  );
+  const want = await valuesAndGrads('cpu', reference, shapes, data);
+  const got = await valuesAndGrads('webgpu', kernel, shapes, data);
+  const names = ['out', 'dq', 'dk', 'dv'];
+  const qs = names.map((name, i): Compared => ({
+    name,
+    got: got.values[i],
+    want: want.values[i],
+    relTol: i ? 2e-5 : 1e-5,
+    scale: 'abs',
+    atLeast: i ? 1e-2 : undefined,
+  }));
+  return rows('attention', c.label, qs, got.ran, ['CloLabAttention', 'CloLabAttentionGrad']);
+}
+
+// ---- head log-probs ----
+
+export interface HeadLogprobsCase {
+  label: string;
+  /** h [N, D], W [V, D] */
+  N: number;
+  D: number;
+  V: number;
+  /** one per row; outside [0, V) gives log-prob 0 (the reference's all-zero one-hot row) */
+  targets: number[];
+}
+
+export const HEAD_LOGPROBS_CASES: HeadLogprobsCase[] = [
+  {
+    label: '[5, 70] × [130, 70]: vocabulary and head dim past one workgroup (64), a target outside',
+    N: 5,
+    D: 70,
+    V: 130,
+    targets: [0, 129, 64, 17, -1],
+  },
+];
+
+async function headRun(backend: string, c: HeadLogprobsCase, h0: Float32Array, w0: Float32Array, dy0: Float32Array) {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+  const h = tf.tensor2d(h0, [c.N, c.D]);
+  const w = tf.tensor2d(w0, [c.V, c.D]);
+  const t = tf.tensor1d(Int32Array.from(c.targets), 'int32');
+  const dy = tf.tensor1d(dy0);
+  const f = (x: tf.Tensor) => headLogprobs(x as tf.Tensor2D, w, t);
+  const { out, ran } = await profiled(() => [f(h), ...tf.grads(f)([h], dy)]);
+  const values = await Promise.all(out.map(read));
+  tf.dispose([h, w, t, dy, ...out]);
+  return { values, ran };
+}
+
+/**
+ * headLogprobs on webgpu (CloLabHeadLogprobs, +Grad; registered by registerWebGPUHeadLogprobs) vs
+ * headLogprobs on the cpu backend (the blocked reference): log-probs and d h within 2e-5. Ends on webgpu.
+ */
+export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]> {
+  await tf.setBackend('cpu');
+  const [h, w, dy] = await Promise.all([randn(c.N * c.D, 1), randn(c.V * c.D, 2, 0.3), randn(c.N, 3)]);
+  const want = await headRun('cpu', c, h, w, dy);
+  const got = await headRun('webgpu', c, h, w, dy);
+  const qs: Compared[] = [
+    { name: 'log-probs', got: got.values[0], want: want.values[0], relTol: 2e-5, scale: 'abs' },
+    { name: 'dh', got: got.values[1], want: want.values[1], relTol: 2e-5, scale: 'abs', atLeast: 1e-1 },
+  ];
+  return rows('head-logprobs', c.label, qs, got.ran, ['CloLabHeadLogprobs', 'CloLabHeadLogprobsGrad']);
+}
+
+// ---- all ----
+
+/** Every op's cases, in one order (the page check runs them all). */
+export const WEBGPU_CHECKS: { op: LabOp; run: () => Promise<CheckRow[]> }[] = [
+  ...SWIGLU_CASES.map((c) => ({ op: 'swiglu' as const, run: () => checkSwiglu(c) })),
+  ...RMSNORM_CASES.map((c) => ({ op: 'rmsnorm' as const, run: () => checkRmsNorm(c) })),
+  ...ADAMW_CASES.map((c) => ({ op: 'adamw' as const, run: () => checkAdamw(c) })),
+  ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
+  ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),
+  ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
+];
+
+/** Runs every check on the current (webgpu) backend: the rows of all cases, a case that threw as one failed row. */
+export async function runWebgpuChecks(): Promise<CheckRow[]> {
+  const out: CheckRow[] = [];
+  for (const [i, c] of WEBGPU_CHECKS.entries()) {
+    try {
+      out.push(...(await c.run()));
+    } catch (e) {
+      out.push({ op: c.op, case: `check ${i}: threw`, maxAbsDiff: Infinity, tol: 0, ok: false, note: String(e) });
+      await tf.setBackend('webgpu');
+    }
+  }
+  return out;
+}
