@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../../src/lib/train/adamw';
+import { gradNorm } from '../../src/lib/model/kernels/grad-norm/grad-norm';
 import { cosineWithWarmup } from '../../src/lib/train/schedule';
 import { EpochSampler } from '../../src/lib/train/sampler';
 import { mulberry32 } from '../../src/lib/model/sample';
@@ -80,8 +81,12 @@ describe('AdamW matches torch.optim.AdamW', () => {
 
   it('global-norm clipping scale: norm of all gradients together (hand: sqrt(9 + 16 + 144) = 13)', () => {
     const g = [tf.tensor1d([3, 4]), tf.tensor2d([[12]])];
-    expect(AdamW.globalNorm(g).dataSync()[0]).toBeCloseTo(13, 5);
-    g.forEach((x) => x.dispose());
+    const flat = AdamW.flatten(g);
+    const [clip, norm, gOk, pOk] = gradNorm(flat, flat, 6.5).dataSync();
+    expect(norm).toBeCloseTo(13, 5);
+    expect(clip).toBeCloseTo(0.5, 5);
+    expect([gOk, pOk]).toEqual([1, 1]);
+    tf.dispose([...g, flat]);
   });
 });
 

@@ -10,6 +10,8 @@ import { registerWasmSwiglu } from './swiglu/wasm-op';
 import { registerWebgpuSwiglu } from './swiglu/webgpu';
 import { registerWebgpuRmsNorm } from './rmsnorm/webgpu';
 import { registerWebgpuAdamw } from './adamw/webgpu';
+import { registerWebgpuGradNorm } from './grad-norm/webgpu';
+import { fastWebgpuSplit } from './split/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -30,8 +32,10 @@ import { registerWebgpuAdamw } from './adamw/webgpu';
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
  * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with no [T, T]
- * tensor) and the lab's 'CloLabRMSNorm' (+Grad) and 'CloLabAdamW' (the optimizer's update in one
- * dispatch), registered with tfjs and the kernel registry. The head log-probs kernel
+ * tensor) and the lab's 'CloLabRMSNorm' (+Grad), 'CloLabAdamW' (the optimizer's update in one
+ * dispatch) and 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two),
+ * registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15
+ * pieces a dispatch instead of one (split/webgpu.ts). The head log-probs kernel
  * (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on SwiftShader it is
  * no faster than the reference's blocked products (docs/choices.md).
  * Idempotent: a second call changes nothing.
@@ -60,8 +64,10 @@ export function installWebgpuKernels(): void {
   registerWebgpuSwiglu();
   registerWebgpuRmsNorm();
   registerWebgpuAdamw();
+  registerWebgpuGradNorm();
   registerWebgpuPackedMatMul();
   registerWebGPUAttention();
+  fastWebgpuSplit();
 }
 
 /** Per backend, what installLabKernels adds for it. */
