@@ -62,7 +62,7 @@ describe('AdamW matches torch.optim.AdamW', () => {
       opt.apply(g, lrs[s], 0.01, 1);
       g.forEach((x) => x.dispose());
     });
-    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBe(before + 1); // the flat vector of the last update, kept for flatVars()
     close(await p1.data(), [0.3671517384935262, -0.9270571255914893, 1.8570164153078483], 2e-6);
     close(
       await p2.data(),
@@ -77,6 +77,28 @@ describe('AdamW matches torch.optim.AdamW', () => {
     opt.dispose();
     p1.dispose();
     p2.dispose();
+  });
+
+  it('flatVars: the variables in order after an update, and after one of them is assigned elsewhere', async () => {
+    const a = tf.variable(tf.tensor1d([1, 2]));
+    const b = tf.variable(tf.tensor2d([[3], [4]]));
+    const opt = new AdamW([a, b]);
+    const flatNow = async () => {
+      const f = opt.flatVars();
+      const v = Array.from(await f.data());
+      f.dispose();
+      return v;
+    };
+    expect(await flatNow()).toEqual([1, 2, 3, 4]);
+    const g = [tf.tensor1d([1, -1]), tf.tensor2d([[1], [-1]])];
+    opt.apply(g, 0.5, 0, 1);
+    const after = [...(await a.data()), ...(await b.data())];
+    expect(after).not.toEqual([1, 2, 3, 4]);
+    expect(await flatNow()).toEqual(after);
+    b.assign(tf.tensor2d([[7], [8]]));
+    expect(await flatNow()).toEqual([after[0], after[1], 7, 8]);
+    tf.dispose([...g, a, b]);
+    opt.dispose();
   });
 
   it('global-norm clipping scale: norm of all gradients together (hand: sqrt(9 + 16 + 144) = 13)', () => {

@@ -12,6 +12,13 @@ export class AdamW {
   readonly mFlat: tf.Variable;
   readonly vFlat: tf.Variable;
   private readonly sizes: number[];
+  /**
+   * The flat vector the last update split into the variables, kept while every variable still holds
+   * its piece (each assign gives a variable a new dataId, so one assigned elsewhere is noticed): then
+   * flatVars() needs no concatenation.
+   */
+  private flatP: tf.Tensor1D | null = null;
+  private flatIds: object[] = [];
 
   constructor(
     readonly vars: tf.Variable[],
@@ -35,8 +42,12 @@ export class AdamW {
     ) as tf.Tensor1D;
   }
 
-  /** The variables' values now, flattened in `vars` order (a new tensor; the order of the moments). */
+  /**
+   * The variables' values now, flattened in `vars` order (a new tensor; the order of the moments): the
+   * flat vector of the last update while the variables hold its pieces, else their concatenation.
+   */
   flatVars(): tf.Tensor1D {
+    if (this.flatP && this.vars.every((x, i) => x.dataId === this.flatIds[i])) return tf.clone(this.flatP);
     return AdamW.flatten(this.vars);
   }
 
@@ -82,6 +93,9 @@ export class AdamW {
       this.vFlat.assign(v);
       const parts = this.vars.length === 1 ? [next] : tf.split(next, this.sizes);
       this.vars.forEach((x, i) => x.assign(parts[i].reshape(x.shape)));
+      this.flatP?.dispose();
+      this.flatP = tf.keep(next);
+      this.flatIds = this.vars.map((x) => x.dataId);
     });
   }
 
@@ -142,6 +156,8 @@ export class AdamW {
   }
 
   dispose(): void {
+    this.flatP?.dispose();
+    this.flatP = null;
     this.mFlat.dispose();
     this.vFlat.dispose();
   }
