@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError, clampFlag, helpText, intFlag, parseArgs, rankTooHigh, type Parsed, type Spec } from '../args';
 import { atomicWriteFile, checkOutDir, lockOutDir } from '../safe-write';
 import { BACKEND_FLAG, HELP_FLAG, MODEL_FLAGS } from '../common-flags';
-import { initNodeBackend, loadModelArg } from '../node-env';
+import { pickNodeBackend } from '../auto-backend';
+import { enableNodeWebgpu, initNodeBackend, loadModelArg } from '../node-env';
 import { formatErrors } from '../../src/lib/data';
 import { rowSource } from '../../src/lib/data/rows';
 import { NonFiniteError, Trainer } from '../../src/lib/train/trainer';
@@ -129,7 +130,11 @@ const SPEC: Spec = {
     type: 'boolean',
     help: 'train on the valid rows when some rows are malformed (they are listed on stderr)',
   },
-  backend: BACKEND_FLAG,
+  backend: {
+    ...BACKEND_FLAG,
+    help: `${BACKEND_FLAG.help}; auto = time warm steps of this model and shape on webgpu (where an adapter answers) and wasm, and train on the faster`,
+    choices: [...(BACKEND_FLAG.choices ?? []), 'auto'],
+  },
   out: { type: 'string', help: 'output folder (adapter + run.json)', required: true },
   overwrite: { type: 'boolean', help: 'replace an earlier run (adapter + run.json) in --out' },
   json: { type: 'boolean', help: 'per-step JSON lines on stderr, summary JSON on stdout' },
@@ -243,7 +248,8 @@ export async function run(argvGiven: string[]): Promise<number> {
   );
   const unlock = lockOutDir(outDir, 'train');
   const log = (s: string) => process.stderr.write(s + '\n');
-  const backend = await initNodeBackend(a.backend as string | undefined, log);
+  const auto = a.backend === 'auto';
+  let backend = await initNodeBackend(auto ? undefined : (a.backend as string | undefined), log);
   const model = await loadModelArg(modelArg, tokenizerArg, a.base as BaseChoice);
   if (!resume) fitToModel(cfg, a, model);
   const memAdvice = trainMemoryAdvice(model, cfg, backend);
@@ -272,6 +278,12 @@ export async function run(argvGiven: string[]): Promise<number> {
   let trainer: Trainer;
   let info: RunInfo;
   try {
+    if (auto) {
+      log('auto: timing warm steps of this model and shape on each backend…');
+      const report = await pickNodeBackend({ model, rows: parsed.rows, config: cfg, webgpu: await enableNodeWebgpu() });
+      log(`auto measured: ${report.line}`);
+      backend = report.backend;
+    }
     if (resume) await loadTrlResume(resume, model);
     info = runInfo(resume?.info.argv ?? argvGiven, dataPath, parsed.rows, model, modelArg, tokenizerArg);
     trainer = Trainer.create(

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../../src/lib/train/adamw';
+import { gradNorm } from '../../src/lib/model/kernels/grad-norm/grad-norm';
 import { cosineWithWarmup } from '../../src/lib/train/schedule';
 import { EpochSampler } from '../../src/lib/train/sampler';
 import { mulberry32 } from '../../src/lib/model/sample';
@@ -61,7 +62,7 @@ describe('AdamW matches torch.optim.AdamW', () => {
       opt.apply(g, lrs[s], 0.01, 1);
       g.forEach((x) => x.dispose());
     });
-    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBe(before + 1); // the flat vector of the last update, kept for flatVars()
     close(await p1.data(), [0.3671517384935262, -0.9270571255914893, 1.8570164153078483], 2e-6);
     close(
       await p2.data(),
@@ -78,10 +79,36 @@ describe('AdamW matches torch.optim.AdamW', () => {
     p2.dispose();
   });
 
+  it('flatVars: the variables in order after an update, and after one of them is assigned elsewhere', async () => {
+    const a = tf.variable(tf.tensor1d([1, 2]));
+    const b = tf.variable(tf.tensor2d([[3], [4]]));
+    const opt = new AdamW([a, b]);
+    const flatNow = async () => {
+      const f = opt.flatVars();
+      const v = Array.from(await f.data());
+      f.dispose();
+      return v;
+    };
+    expect(await flatNow()).toEqual([1, 2, 3, 4]);
+    const g = [tf.tensor1d([1, -1]), tf.tensor2d([[1], [-1]])];
+    opt.apply(g, 0.5, 0, 1);
+    const after = [...(await a.data()), ...(await b.data())];
+    expect(after).not.toEqual([1, 2, 3, 4]);
+    expect(await flatNow()).toEqual(after);
+    b.assign(tf.tensor2d([[7], [8]]));
+    expect(await flatNow()).toEqual([after[0], after[1], 7, 8]);
+    tf.dispose([...g, a, b]);
+    opt.dispose();
+  });
+
   it('global-norm clipping scale: norm of all gradients together (hand: sqrt(9 + 16 + 144) = 13)', () => {
     const g = [tf.tensor1d([3, 4]), tf.tensor2d([[12]])];
-    expect(AdamW.globalNorm(g).dataSync()[0]).toBeCloseTo(13, 5);
-    g.forEach((x) => x.dispose());
+    const flat = AdamW.flatten(g);
+    const [clip, norm, gOk, pOk] = gradNorm(flat, flat, 6.5).dataSync();
+    expect(norm).toBeCloseTo(13, 5);
+    expect(clip).toBeCloseTo(0.5, 5);
+    expect([gOk, pOk]).toEqual([1, 1]);
+    tf.dispose([...g, flat]);
   });
 });
 

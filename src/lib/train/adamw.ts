@@ -12,6 +12,13 @@ export class AdamW {
   readonly mFlat: tf.Variable;
   readonly vFlat: tf.Variable;
   private readonly sizes: number[];
+  /**
+   * The flat vector the last update split into the variables, kept while every variable still holds
+   * its piece (each assign gives a variable a new dataId, so one assigned elsewhere is noticed): then
+   * flatVars() needs no concatenation.
+   */
+  private flatP: tf.Tensor1D | null = null;
+  private flatIds: object[] = [];
 
   constructor(
     readonly vars: tf.Variable[],
@@ -26,38 +33,69 @@ export class AdamW {
   }
 
   /**
-   * Global L2 norm of the gradients (a scalar tensor). Not tf.addN: on WebGPU (tfjs 4.22) AddN binds one
-   * storage buffer per input, and with more than 7 inputs the pipeline is invalid and returns garbage silently;
-   * stack (concat) splits its inputs into chunks that fit.
+   * Tensors flattened and concatenated in order into one vector (a new tensor): the gradients once per
+   * step (the norm, the finite check and the update all read it), or the variables (flatVars).
    */
-  static globalNorm(grads: tf.Tensor[]): tf.Scalar {
-    return tf.tidy(() => tf.sqrt(tf.sum(tf.stack(grads.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar);
+  static flatten(ts: tf.Tensor[]): tf.Tensor1D {
+    return tf.tidy(() =>
+      ts.length === 1 ? (ts[0].reshape([-1]) as tf.Tensor1D) : tf.concat(ts.map((x) => x.reshape([-1]))),
+    ) as tf.Tensor1D;
+  }
+
+  /**
+   * The variables' values now, flattened in `vars` order (a new tensor; the order of the moments): the
+   * flat vector of the last update while the variables hold its pieces, else their concatenation.
+   */
+  flatVars(): tf.Tensor1D {
+    if (this.flatP && this.vars.every((x, i) => x.dataId === this.flatIds[i])) return tf.clone(this.flatP);
+    return AdamW.flatten(this.vars);
   }
 
   /**
    * Apply one update; grads aligned with vars. clipScale multiplies the gradients (global-norm clipping).
-   * All variables are updated as one flat vector (model/kernels/adamw/: one dispatch on webgpu, ~15
-   * kernels elsewhere): the same float32 operations per element as updating each variable on its own,
-   * in one update instead of one per variable (96 variables for LoRA on q,k,v,o of a 12-layer model),
-   * which is what a WebGPU step pays in dispatches.
+   * The same update as applyFlat, with the gradients and variables flattened here.
+   */
+  apply(grads: tf.Tensor[], lr: number | number[], weightDecay: number, clipScale: tf.Tensor | number): void {
+    if (this.vars.length === 0) {
+      this.t += 1;
+      return;
+    }
+    tf.tidy(() => this.applyFlat(AdamW.flatten(grads), this.flatVars(), lr, weightDecay, clipScale));
+  }
+
+  /**
+   * Apply one update from the flat gradient `g` and the variables' values `p` as flatVars() gave them
+   * this step. All variables are updated as one flat vector (model/kernels/adamw/: one dispatch on
+   * webgpu, ~15 kernels elsewhere): the same float32 operations per element as updating each variable
+   * on its own, in one update instead of one per variable (96 variables for LoRA on q,k,v,o of a
+   * 12-layer model), which is what a WebGPU step pays in dispatches; the result is split back into the
+   * variables. clipScale multiplies the gradients: a number, or a tensor whose first element is the scale
+   * (gradNorm's result, model/kernels/grad-norm/, as it is).
    * `lr` is one rate for every variable, or one per variable (e.g. trainable embedding rows at their
    * own rate): neighbouring variables with the same rate share one filled block of the rate vector.
    */
-  apply(grads: tf.Tensor[], lr: number | number[], weightDecay: number, clipScale: tf.Scalar | number): void {
+  applyFlat(
+    g: tf.Tensor1D,
+    p: tf.Tensor1D,
+    lr: number | number[],
+    weightDecay: number,
+    clipScale: tf.Tensor | number,
+  ): void {
     this.t += 1;
     if (this.vars.length === 0) return;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
-    const flat = (ts: tf.Tensor[]) =>
-      (ts.length === 1 ? ts[0].reshape([-1]) : tf.concat(ts.map((x) => x.reshape([-1])))) as tf.Tensor1D;
     const k = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, bc1, bc2, weightDecay };
     tf.tidy(() => {
-      const state = { g: flat(grads), p: flat(this.vars), m: this.mFlat as tf.Tensor1D, v: this.vFlat as tf.Tensor1D };
+      const state = { g, p, m: this.mFlat as tf.Tensor1D, v: this.vFlat as tf.Tensor1D };
       const { p: next, m, v } = adamwUpdate(state, this.rateOf(lr) as number | tf.Tensor1D, clipScale, k);
       this.mFlat.assign(m);
       this.vFlat.assign(v);
       const parts = this.vars.length === 1 ? [next] : tf.split(next, this.sizes);
       this.vars.forEach((x, i) => x.assign(parts[i].reshape(x.shape)));
+      this.flatP?.dispose();
+      this.flatP = tf.keep(next);
+      this.flatIds = this.vars.map((x) => x.dataId);
     });
   }
 
@@ -118,6 +156,8 @@ export class AdamW {
   }
 
   dispose(): void {
+    this.flatP?.dispose();
+    this.flatP = null;
     this.mFlat.dispose();
     this.vFlat.dispose();
   }

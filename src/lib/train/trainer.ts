@@ -10,6 +10,7 @@ import { ReferenceCache, frozenReferenceModel, type PendingReference } from '../
 import { asDeviceLost } from '../backend/webgpu-device';
 import type { ModelLike } from '../model/forward';
 import { AdamW } from './adamw';
+import { gradNorm, GRAD_STATS } from '../model/kernels/grad-norm/grad-norm';
 import { EpochSampler } from './sampler';
 import { cosineWithWarmup } from './schedule';
 import type { StepMetrics, TrainCheckpoint, TrainConfig } from './types';
@@ -177,7 +178,8 @@ export class Trainer {
     const t0 = now();
     const lr = cosineWithWarmup(this.step_, cfg.steps, cfg.lr, cfg.warmupSteps, cfg.minLrRatio);
     const params = { beta: cfg.beta, lambda: cfg.lambda };
-    let gradSum: tf.Tensor[] | null = null;
+    // the gradients of all variables as one flat vector (AdamW.flatten), summed over the micro-batches
+    let gradSum: tf.Tensor1D | null = null;
     let metricSum: tf.Tensor1D | null = null;
     let metricNames: string[] = [];
     let tokens = 0;
@@ -213,12 +215,13 @@ export class Trainer {
       reference?.dispose();
       counts.dispose();
       disposeBatch(batch);
-      const gl = this.vars.map((v) => grads[v.name]);
+      const gl = AdamW.flatten(this.vars.map((v) => grads[v.name]));
+      tf.dispose(grads);
       if (!gradSum) gradSum = gl;
       else {
-        const next: tf.Tensor[] = gradSum.map((g, i) => tf.add(g, gl[i]));
-        gradSum.forEach((g) => g.dispose());
-        gl.forEach((g) => g.dispose());
+        const next = tf.add(gradSum, gl) as tf.Tensor1D;
+        gradSum.dispose();
+        gl.dispose();
         gradSum = next;
       }
       if (!metricSum) metricSum = stacked!;
@@ -229,26 +232,21 @@ export class Trainer {
         metricSum = next;
       }
     }
-    const grads = gradSum!;
+    let grads = gradSum!;
     if (micro > 1) {
-      const scaled = grads.map((g) => tf.div(g, micro));
-      grads.forEach((g) => g.dispose());
-      grads.splice(0, grads.length, ...scaled);
+      const scaled = tf.div(grads, micro) as tf.Tensor1D;
+      grads.dispose();
+      grads = scaled;
     }
-    const norm = AdamW.globalNorm(grads);
-    // read loss and gradient norm before the update, so a non-finite step never reaches the adapter
-    // (the same read says whether the adapter weights, as the previous update left them, are all finite)
-    // (the reference log-probs computed in this step ride along, after them)
+    // The flat gradient and the flat weights (as the previous update left them) serve the statistics
+    // and the update: the norm, the clip scale and whether each is finite come from one op
+    // (model/kernels/grad-norm/), read before the update so a non-finite step never reaches the adapter.
+    const weights = this.opt.flatVars();
+    const stats = gradNorm(grads, weights, cfg.clipNorm);
+    const nv = metricNames.length + 1;
+    // one read: the metrics, the statistics, then the reference log-probs computed in this step
     const readout = tf.tidy(() =>
-      tf.concat([
-        tf.div(metricSum!, micro),
-        norm.reshape([1]),
-        tf
-          .all(tf.stack(this.vars.map((v) => tf.all(tf.isFinite(v)))))
-          .cast('float32')
-          .reshape([1]),
-        ...pending.map((p) => p.values),
-      ]),
+      tf.concat([micro > 1 ? tf.div(metricSum!, micro) : metricSum!, stats, ...pending.map((p) => p.values)]),
     );
     let all: Float32Array;
     try {
@@ -258,33 +256,32 @@ export class Trainer {
       metricSum!.dispose();
       pending.forEach((p) => p.values.dispose());
     }
-    let at = metricNames.length + 3;
+    let at = nv + 4;
     for (const p of pending) {
       this.referenceCache!.store(p, all.subarray(at, at + p.seqs.length));
       at += p.seqs.length;
     }
-    all = all.subarray(0, metricNames.length + 3);
-    const vals = all.subarray(0, all.length - 1);
-    const weightsOk = all[all.length - 1] === 1;
+    const vals = all.slice(0, nv);
+    const norm = all[nv + GRAD_STATS.norm];
+    // a non-finite element of the gradient makes the norm non-finite; the flag says so whatever the sum
+    const gradNormRead = all[nv + GRAD_STATS.gradsFinite] === 1 || !Number.isFinite(norm) ? norm : NaN;
+    const weightsOk = all[nv + GRAD_STATS.weightsFinite] === 1;
     const bad = weightsOk
-      ? nonFiniteMessage(this.step_ + 1, vals[0], vals[vals.length - 1], lr, cfg)
+      ? nonFiniteMessage(this.step_ + 1, vals[0], gradNormRead, lr, cfg)
       : `training stopped at step ${this.step_ + 1}: the adapter weights are no longer finite after step ${this.step_}'s update; likely cause: learning rate too high (peak ${cfg.lr})`;
     if (bad) {
-      grads.forEach((g) => g.dispose());
-      norm.dispose();
+      tf.dispose([grads, weights, stats]);
       throw new NonFiniteError(bad, this.step_ + 1);
     }
-    const clip = tf.tidy(() => tf.minimum(1, tf.div(cfg.clipNorm, tf.add(norm, 1e-6))) as tf.Scalar);
-    this.opt.apply(grads, this.rates(lr), cfg.weightDecay, clip);
-    grads.forEach((g) => g.dispose());
-    clip.dispose();
-    norm.dispose();
+    // the statistics' first element is the clip scale, which the update reads as it is
+    this.opt.applyFlat(grads, weights, this.rates(lr), cfg.weightDecay, stats);
+    tf.dispose([grads, weights, stats]);
     const ms = now() - t0;
     const rec: StepMetrics = {
       step: this.step_ + 1,
       loss: vals[0],
       lr,
-      grad_norm: vals[vals.length - 1],
+      grad_norm: gradNormRead,
       tokens_per_s: tokens / (ms / 1000),
       tokens,
       ms,

@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs';
  * divisible by 4) and, on the running backend, is ready (its module instantiated on the backend's heap:
  * WebAssembly SIMD present, a tfjs-backend-wasm build whose heap is known; webgpu kernels are always ready).
  */
-export type LabOp = 'attention' | 'swiglu' | 'packed-matmul' | 'rmsnorm' | 'adamw' | 'head-logprobs' | 'lora-linear';
+export type LabOp =
+  'attention' | 'swiglu' | 'packed-matmul' | 'rmsnorm' | 'adamw' | 'grad-norm' | 'head-logprobs' | 'lora-linear';
 
 export type KernelPath = 'kernel' | 'reference';
 

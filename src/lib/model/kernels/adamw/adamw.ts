@@ -28,14 +28,15 @@ export interface AdamwState {
 
 /**
  * One AdamW step (decoupled weight decay) over a flat vector: the gradient times `clip` (global-norm
- * clipping), then the moments and the parameters. `rate` is one learning rate or one per element.
+ * clipping: a number, or a tensor whose first element is the scale), then the moments and the
+ * parameters. `rate` is one learning rate or one per element.
  * The backend's fused kernel (one dispatch on webgpu) where the kernel registry says so, else the
  * reference path. Returns new tensors (the caller assigns them).
  */
 export function adamwUpdate(
   s: AdamwState,
   rate: number | tf.Tensor1D,
-  clip: tf.Scalar | number,
+  clip: tf.Tensor | number,
   k: AdamwConstants,
 ): { p: tf.Tensor1D; m: tf.Tensor1D; v: tf.Tensor1D } {
   return kernelFor('adamw') === 'kernel' ? kernelAdamw(s, rate, clip, k) : referenceAdamw(s, rate, clip, k);
@@ -44,12 +45,13 @@ export function adamwUpdate(
 function kernelAdamw(
   s: AdamwState,
   rate: number | tf.Tensor1D,
-  clip: tf.Scalar | number,
+  clip: tf.Tensor | number,
   k: AdamwConstants,
 ): { p: tf.Tensor1D; m: tf.Tensor1D; v: tf.Tensor1D } {
   return tf.tidy(() => {
-    const c0 = (typeof clip === 'number' ? tf.scalar(clip) : clip).reshape([1]);
-    const c = typeof rate === 'number' ? c0 : tf.concat([c0, rate]);
+    // c[0] the scale; with a scalar rate the kernel reads nothing else, so a longer clip tensor serves as it is
+    const c0 = typeof clip === 'number' ? tf.tensor1d([clip]) : clip.reshape([-1]);
+    const c = typeof rate === 'number' ? c0 : tf.concat([c0.size === 1 ? c0 : c0.slice(0, 1), rate]);
     const attrs = { ...k, rateVector: typeof rate !== 'number', rate: typeof rate === 'number' ? rate : 0 };
     const [p, m, v] = tf
       .engine()
@@ -66,11 +68,11 @@ function kernelAdamw(
 export function referenceAdamw(
   s: AdamwState,
   rate: number | tf.Tensor1D,
-  clip: tf.Scalar | number,
+  clip: tf.Tensor | number,
   k: AdamwConstants,
 ): { p: tf.Tensor1D; m: tf.Tensor1D; v: tf.Tensor1D } {
   return tf.tidy(() => {
-    const g = tf.mul(s.g, clip);
+    const g = tf.mul(s.g, typeof clip === 'number' || clip.size === 1 ? clip : clip.reshape([-1]).slice(0, 1));
     const m = tf.add(tf.mul(s.m, k.beta1), tf.mul(g, 1 - k.beta1)) as tf.Tensor1D;
     const v = tf.add(tf.mul(s.v, k.beta2), tf.mul(tf.square(g), 1 - k.beta2)) as tf.Tensor1D;
     const update = tf.div(tf.div(m, k.bc1), tf.add(tf.sqrt(tf.div(v, k.bc2)), k.eps));
