@@ -306,7 +306,9 @@
 
   ;; out[i, j] (+)= Σ_t a_i[t]·panel[t, j] for 4 rows i of a (a_i = a + i·as bytes, T values each) and
   ;; the 8 columns j of a panel [T, 8]; the first nv columns are written to out_i = o + i·os (added to
-  ;; what is there when acc), through `tile` (4·8 floats) when nv < 8.
+  ;; what is there when acc), through `tile` (4·8 floats) when nv < 8. One step of t per iteration keeps
+  ;; the loop in 14 xmm registers (8 accumulators, 2 panel vectors, the broadcasts): unrolled by two, V8
+  ;; loads both steps' operands first and spills accumulators to the stack (half the speed).
   (func $kern4 (param $a i32) (param $as i32) (param $p i32) (param $T i32) (param $o i32) (param $os i32)
     (param $nv i32) (param $acc i32) (param $tile i32)
     (local $end i32) (local $a1 i32) (local $a2 i32) (local $a3 i32) (local $b0 v128) (local $b1 v128) (local $s v128)
@@ -314,8 +316,7 @@
     (local.set $a1 (i32.add (local.get $a) (local.get $as)))
     (local.set $a2 (i32.add (local.get $a1) (local.get $as)))
     (local.set $a3 (i32.add (local.get $a2) (local.get $as)))
-    ;; two steps of t at a time, then the last one when T is odd
-    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $T) (i32.const -2)) (i32.const 5))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $T) (i32.const 5))))
     (block $done
       (loop $top
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -333,42 +334,12 @@
         (local.set $s (v128.load32_splat (local.get $a3)))
         (local.set $c30 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c30)))
         (local.set $c31 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c31)))
-        (local.set $b0 (v128.load offset=32 (local.get $p)))
-        (local.set $b1 (v128.load offset=48 (local.get $p)))
-        (local.set $s (v128.load32_splat offset=4 (local.get $a)))
-        (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
-        (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
-        (local.set $s (v128.load32_splat offset=4 (local.get $a1)))
-        (local.set $c10 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c10)))
-        (local.set $c11 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c11)))
-        (local.set $s (v128.load32_splat offset=4 (local.get $a2)))
-        (local.set $c20 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c20)))
-        (local.set $c21 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c21)))
-        (local.set $s (v128.load32_splat offset=4 (local.get $a3)))
-        (local.set $c30 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c30)))
-        (local.set $c31 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c31)))
-        (local.set $p (i32.add (local.get $p) (i32.const 64)))
-        (local.set $a (i32.add (local.get $a) (i32.const 8)))
-        (local.set $a1 (i32.add (local.get $a1) (i32.const 8)))
-        (local.set $a2 (i32.add (local.get $a2) (i32.const 8)))
-        (local.set $a3 (i32.add (local.get $a3) (i32.const 8)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $a1 (i32.add (local.get $a1) (i32.const 4)))
+        (local.set $a2 (i32.add (local.get $a2) (i32.const 4)))
+        (local.set $a3 (i32.add (local.get $a3) (i32.const 4)))
         (br $top)))
-    (if (i32.and (local.get $T) (i32.const 1))
-      (then
-        (local.set $b0 (v128.load (local.get $p)))
-        (local.set $b1 (v128.load offset=16 (local.get $p)))
-        (local.set $s (v128.load32_splat (local.get $a)))
-        (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
-        (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
-        (local.set $s (v128.load32_splat (local.get $a1)))
-        (local.set $c10 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c10)))
-        (local.set $c11 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c11)))
-        (local.set $s (v128.load32_splat (local.get $a2)))
-        (local.set $c20 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c20)))
-        (local.set $c21 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c21)))
-        (local.set $s (v128.load32_splat (local.get $a3)))
-        (local.set $c30 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c30)))
-        (local.set $c31 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c31)))))
     (if (i32.eq (local.get $nv) (i32.const 8))
       (then
         (if (local.get $acc)
@@ -407,8 +378,7 @@
     (param $nv i32) (param $acc i32) (param $tile i32)
     (local $end i32) (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128)
-    ;; two steps of t at a time, then the last one when T is odd
-    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $T) (i32.const -2)) (i32.const 5))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $T) (i32.const 5))))
     (block $done
       (loop $top
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -417,21 +387,9 @@
         (local.set $s (v128.load32_splat (local.get $a)))
         (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
         (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
-        (local.set $b0 (v128.load offset=32 (local.get $p)))
-        (local.set $b1 (v128.load offset=48 (local.get $p)))
-        (local.set $s (v128.load32_splat offset=4 (local.get $a)))
-        (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
-        (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))
-        (local.set $p (i32.add (local.get $p) (i32.const 64)))
-        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
         (br $top)))
-    (if (i32.and (local.get $T) (i32.const 1))
-      (then
-        (local.set $b0 (v128.load (local.get $p)))
-        (local.set $b1 (v128.load offset=16 (local.get $p)))
-        (local.set $s (v128.load32_splat (local.get $a)))
-        (local.set $c00 (f32x4.relaxed_madd (local.get $s) (local.get $b0) (local.get $c00)))
-        (local.set $c01 (f32x4.relaxed_madd (local.get $s) (local.get $b1) (local.get $c01)))))
     (if (i32.eq (local.get $nv) (i32.const 8))
       (then
         (if (local.get $acc)
