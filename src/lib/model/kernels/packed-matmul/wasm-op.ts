@@ -10,10 +10,12 @@ import { join, post, readyHelpers, type Helper } from '../attention/threads';
  * lies there as an int32 tensor of its packed bytes (pack.ts), with its scales as a float32 tensor (int8;
  * f16 passes a one-element placeholder). The module's relaxed-SIMD build (fused multiply-add) is used
  * where the engine validates it, else its plain-SIMD build; setPackedMatMulSimd pins one (tests, benches).
- * On a shared heap (tfjs's threaded build) a product's rows of x / dy are split between the calling thread
- * and helper threads running the same module on the same memory (attention/threads.ts), each with its own
- * scratch; every output row is computed by the same code whichever thread runs it, so the result is
- * bit-identical to one thread. A plain heap (CLO_LAB_WASM_THREADS=1) runs on the calling thread alone.
+ * With setPackedMatMulThreads(true), on a shared heap (tfjs's threaded build), a product's rows of x / dy
+ * are split between the calling thread and helper threads running the same module on the same memory
+ * (attention/threads.ts), each with its own scratch; every output row is computed by the same code
+ * whichever thread runs it, so the result is bit-identical to one thread. Off by default: on the 2-core
+ * machine it was measured on, busy with other work, the split showed no clear gain. A plain heap
+ * (CLO_LAB_WASM_THREADS=1) always runs on the calling thread alone.
  */
 export interface PackedMatMulExports {
   mem: WebAssembly.Memory;
@@ -71,8 +73,8 @@ export function packedMatMulSimd(): PackedSimd {
   return pinned ?? (hasRelaxedSimd() ? 'relaxed' : 'plain');
 }
 
-let threadsOn = true;
-/** Tests and benches: false runs every product on the calling thread (to compare with the threaded runs). */
+let threadsOn = false;
+/** True splits products over helper threads where the heap is shared (see above); false: the calling thread. */
 export function setPackedMatMulThreads(on: boolean): void {
   threadsOn = on;
 }
