@@ -2,8 +2,8 @@
  * The packed-matmul WebAssembly module (src/lib/model/kernels/packed-matmul/packed-matmul.wat), both of
  * its builds (relaxed-SIMD fused multiply-add, and the plain-SIMD rewrite), instantiated on a memory of
  * its own: forward y = x·Wᵀ and backward dx = dy·W from an int8 or f16 packed W, against the same
- * products computed in f64 from the dequantised matrix (unpackMatrix), on shapes with every tail (K and N
- * not multiples of 4 or 16, M = 1, 3, 17). Node 20 validates relaxed SIMD only behind
+ * products computed in f64 from the dequantised matrix (unpackMatrix), on shapes with every tail of both
+ * paths (SHAPES). Node 20 validates relaxed SIMD only behind
  * --experimental-wasm-relaxed-simd: this file turns the flag on in its own process (v8.setFlagsFromString)
  * before any module is compiled. Also: the generated module matches a fresh build of the .wat.
  */
@@ -43,7 +43,7 @@ function runModule(
 ) {
   const p = packMatrix(w, N, cols, fmt);
   const mem = K.mem;
-  const need = 4 * (M * cols * 2 + M * N * 2 + N + 4 * cols) + p.bytes.byteLength + 4096;
+  const need = 4 * (M * cols * 2 + M * N * 2 + N) + K.scratchBytes(cols) + p.bytes.byteLength + 4096;
   if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
   let at = 16;
   const place = (bytes: number) => {
@@ -57,7 +57,7 @@ function runModule(
   const sAt = place(4 * N);
   const yAt = place(4 * M * N);
   const dxAt = place(4 * M * cols);
-  const scratch = place(16 * cols);
+  const scratch = place(K.scratchBytes(cols));
   new Float32Array(mem.buffer, xAt, x.length).set(x);
   new Float32Array(mem.buffer, dyAt, dy.length).set(dy);
   new Uint8Array(mem.buffer, wAt, p.bytes.byteLength).set(p.bytes);
@@ -86,13 +86,24 @@ function relDiff(a: Float32Array, b: Float64Array): number {
   return d / m;
 }
 
+/**
+ * [M, N, K]. M < 4 takes the row-at-a-time path; M ≥ 4 the blocked one, whose tails are M % 4 (rows one at a
+ * time), N % 8 (forward) and K % 8 (backward) (a last block of fewer than eight columns), and blocks of 256
+ * values of K (forward) or rows of N (backward) after the first, which add to the output.
+ */
 const SHAPES = [
   [1, 16, 16],
   [1, 7, 5],
   [3, 13, 37],
+  [3, 1, 2],
+  [4, 8, 8],
+  [4, 1, 1],
+  [5, 13, 37],
   [17, 10, 9],
   [17, 33, 64],
-  [3, 1, 2],
+  [8, 21, 300],
+  [6, 300, 9],
+  [7, 513, 520],
 ] as const;
 
 describe.each(['relaxed', 'plain'] as const)('packed-matmul module, %s SIMD', (simd) => {

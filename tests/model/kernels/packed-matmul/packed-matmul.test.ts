@@ -35,6 +35,7 @@ const SHAPES = [
   [1, 5, 7],
   [3, 16, 19],
   [17, 30, 33],
+  [9, 261, 270],
 ] as const;
 
 describe.each(['relaxed', 'plain'] as const)('packedMatMul on wasm, %s SIMD', (simd) => {

@@ -220,7 +220,7 @@ function inParts(
   const posted: typeof helpers = [];
   try {
     for (let i = 1; i < parts.length; i++) {
-      post(K.mem, helpers[i - 1], op, args(parts[i][0], parts[i][1], scr + i * scrBytes));
+      post(helpers[i - 1], op, args(parts[i][0], parts[i][1], scr + i * scrBytes));
       posted.push(helpers[i - 1]);
     }
     const own = args(parts[0][0], parts[0][1], scr);

@@ -9,7 +9,9 @@
  * kernel module on the memory and then blocks in Atomics.wait for jobs; it starts asynchronously, and
  * calls made before it is ready run on the calling thread alone. Every pair is computed by the same code
  * whichever thread runs it, so results are bit-identical to a single thread. Not used where the calling
- * thread may not block (a page's main thread) or where no worker can be made.
+ * thread may not block (a page's main thread) or where no worker can be made. The packed-matmul kernel
+ * uses the same helpers with its own module (a pool per module and memory; its arguments are all i32, so
+ * SCALE_AT never applies to them).
  */
 
 /** Slots of the control block (Int32, one block per helper). */
@@ -66,10 +68,11 @@ if (typeof self !== 'undefined' && typeof self.postMessage === 'function' && typ
 /** Index of the f32 scale among forward's and backward's arguments. */
 export const SCALE_AT = [14, 19] as const;
 
-interface Helper {
+export interface Helper {
   ctrl: Int32Array;
   f32: Float32Array;
   seq: number;
+  pool: Pool;
 }
 
 interface Pool {
@@ -78,7 +81,12 @@ interface Pool {
   jobs: number;
 }
 
-const pools = new WeakMap<WebAssembly.Memory, Pool>();
+/**
+ * The pools of a memory, one per kernel module (`key`: the attention kernel's is 'attention'; the
+ * packed-matmul kernel's helpers use the same code with its own module, forward and backward taking i32
+ * arguments only).
+ */
+const pools = new WeakMap<WebAssembly.Memory, Map<string, Pool>>();
 
 type NodeWorkerCtor = new (
   src: string,
@@ -134,36 +142,46 @@ export function setAttentionHelpers(n: number): void {
   wanted = Math.max(0, Math.floor(n));
 }
 
-/** The pool for a shared memory (started on first use), or null where helpers do not apply. */
-function poolFor(memory: WebAssembly.Memory, bytes: () => Uint8Array): Pool | null {
-  let pool = pools.get(memory);
+/** The pool of a kernel module on a shared memory (started on first use), or null where helpers do not apply. */
+function poolFor(memory: WebAssembly.Memory, bytes: () => Uint8Array, key: string): Pool | null {
+  let byKey = pools.get(memory);
+  let pool = byKey?.get(key);
   if (pool) return pool;
   if (wanted === 0 || !mayBlock() || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+  if (!byKey) pools.set(memory, (byKey = new Map()));
   pool = { helpers: [], jobs: 0 };
-  pools.set(memory, pool);
+  byKey.set(key, pool);
   const b = bytes();
   for (let i = 0; i < wanted; i++) {
     const ctrl = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
     if (!spawn({ ctrl: ctrl.buffer, memory, bytes: b, scaleAt: SCALE_AT })) break;
-    pool.helpers.push({ ctrl, f32: new Float32Array(ctrl.buffer), seq: 0 });
+    pool.helpers.push({ ctrl, f32: new Float32Array(ctrl.buffer), seq: 0, pool });
   }
   return pool;
 }
 
-/** Jobs the helpers have run on a memory (tests: proves the threaded path ran). */
-export function attentionHelperJobs(memory: WebAssembly.Memory): number {
-  return pools.get(memory)?.jobs ?? 0;
+/** Jobs the helpers of a kernel module have run on a memory (tests: proves the threaded path ran). */
+export function helperJobs(memory: WebAssembly.Memory, key: string): number {
+  return pools.get(memory)?.get(key)?.jobs ?? 0;
 }
 
-/** The ready helpers for a call on this memory (none until they have started). */
-export function readyHelpers(memory: WebAssembly.Memory, bytes: () => Uint8Array): Helper[] {
-  const pool = poolFor(memory, bytes);
+/** Jobs the attention kernel's helpers have run on a memory. */
+export function attentionHelperJobs(memory: WebAssembly.Memory): number {
+  return helperJobs(memory, 'attention');
+}
+
+/**
+ * The ready helpers for a call of a kernel module (`bytes`: its build for a shared memory; `key` names
+ * it) on this memory: none until they have started.
+ */
+export function readyHelpers(memory: WebAssembly.Memory, bytes: () => Uint8Array, key = 'attention'): Helper[] {
+  const pool = poolFor(memory, bytes, key);
   if (!pool) return [];
   return pool.helpers.filter((h) => Atomics.load(h.ctrl, READY) === 1);
 }
 
 /** Hands a job to a helper (it starts at once). */
-export function post(memory: WebAssembly.Memory, h: Helper, op: 0 | 1, args: number[]): void {
+export function post(h: Helper, op: 0 | 1, args: number[]): void {
   for (let i = 0; i < args.length; i++) {
     if (i === SCALE_AT[op]) h.f32[ARGS + i] = args[i];
     else h.ctrl[ARGS + i] = args[i];
@@ -173,8 +191,7 @@ export function post(memory: WebAssembly.Memory, h: Helper, op: 0 | 1, args: num
   h.seq++;
   Atomics.store(h.ctrl, SEQ, h.seq);
   Atomics.notify(h.ctrl, SEQ);
-  const pool = pools.get(memory);
-  if (pool) pool.jobs++;
+  h.pool.jobs++;
 }
 
 /** Waits for a helper's job; throws if it failed. */
@@ -182,5 +199,5 @@ export function join(h: Helper): void {
   // wait on the very value just read: reading DONE again for the wait could see the finished job's
   // number and then sleep on it for good (the hang this once had)
   for (let d = Atomics.load(h.ctrl, DONE); d !== h.seq; d = Atomics.load(h.ctrl, DONE)) Atomics.wait(h.ctrl, DONE, d);
-  if (h.ctrl[FAILED]) throw new Error('attention kernel: a helper thread failed');
+  if (h.ctrl[FAILED]) throw new Error('wasm kernel: a helper thread failed');
 }
