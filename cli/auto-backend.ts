@@ -18,9 +18,9 @@ import {
 import type { BackendName } from '../src/lib/backend/order';
 import { webgpuAdapterInfo, type BackendChoice } from '../src/lib/backend/select';
 import { installLabKernels } from '../src/lib/model/kernels/install';
-import { PackedWeight } from '../src/lib/model/kernels/packed-matmul/packed-matmul';
+import { copyWeights } from '../src/lib/model/copy-weights';
 import type { LoadedModel } from '../src/lib/model/model';
-import { disposeWeights, namedTensors, packedWeights, type ModelWeights } from '../src/lib/model/weights';
+import { disposeWeights, namedTensors, packedWeights } from '../src/lib/model/weights';
 import type { TrainRow, RowSource } from '../src/lib/data/rows';
 import { Trainer } from '../src/lib/train/trainer';
 import { timeWarmSteps } from '../src/lib/train/time-steps';
@@ -33,27 +33,6 @@ async function activate(b: BackendName): Promise<void> {
   if (!(await tf.setBackend(b))) throw new Error(`${b} did not start`);
   await tf.ready();
   installLabKernels(b);
-}
-
-/** Every tensor leaf of the weights tree (and each packed matrix) created anew on the backend in use. */
-async function copyWeights(w: ModelWeights): Promise<ModelWeights> {
-  const copy = async (v: unknown): Promise<unknown> => {
-    if (v instanceof tf.Tensor) return tf.tensor(await v.data(), v.shape, v.dtype);
-    if (v instanceof PackedWeight) {
-      const data = (await v.data.data()) as Int32Array;
-      const scales = v.format === 'int8' ? ((await v.scales.data()) as Float32Array).slice() : null;
-      const bytes = new Uint8Array(data.slice().buffer);
-      return new PackedWeight({ format: v.format, rows: v.rows, cols: v.cols, bytes, scales });
-    }
-    if (Array.isArray(v)) return Promise.all(v.map(copy));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = await copy(x);
-      return out;
-    }
-    return v;
-  };
-  return (await copy(w)) as ModelWeights;
 }
 
 /**

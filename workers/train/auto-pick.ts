@@ -16,8 +16,9 @@ import {
 import type { BackendName } from '../../src/lib/backend/order';
 import { webgpuAdapterInfo } from '../../src/lib/backend/select';
 import { installLabKernels } from '../../src/lib/model/kernels/install';
+import { copyWeights } from '../../src/lib/model/copy-weights';
 import type { LoadedModel } from '../../src/lib/model/model';
-import { disposeWeights, namedTensors, type ModelWeights } from '../../src/lib/model/weights';
+import { disposeWeights, namedTensors } from '../../src/lib/model/weights';
 import type { TrainRow } from '../../src/lib/data/rows';
 import { Trainer } from '../../src/lib/train/trainer';
 import { timeWarmSteps } from '../../src/lib/train/time-steps';
@@ -37,25 +38,6 @@ async function candidates(): Promise<{ list: BackendName[]; adapter: string }> {
   const list = AUTO_PICK_CANDIDATES.filter((b) => (b === 'webgpu' ? !!info : !!tf.findBackendFactory(b)));
   const adapter = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') : 'none';
   return { list, adapter };
-}
-
-/**
- * The model's weights copied onto the backend in use (every tensor leaf of the weights tree read and
- * created anew): the trainer of a backend measured after the first runs on these, so a step left
- * running past its budget holds nothing the run needs.
- */
-async function copyWeights(w: ModelWeights): Promise<ModelWeights> {
-  const copy = async (v: unknown): Promise<unknown> => {
-    if (v instanceof tf.Tensor) return tf.tensor(await v.data(), v.shape, v.dtype);
-    if (Array.isArray(v)) return Promise.all(v.map(copy));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = await copy(x);
-      return out;
-    }
-    return v;
-  };
-  return (await copy(w)) as ModelWeights;
 }
 
 /** Measures (or reads the kept pick for) the run's model and shape and leaves tfjs on the choice. */
