@@ -6,8 +6,9 @@
 #   lane B: the production build, the browser tests (Playwright + Chromium), the second half of the unit
 #           tests, then lint and the type checks.
 # Lane A's output is printed after lane B's. Every step runs even when an earlier one failed, and the
-# script fails when any step failed, naming it; the last lines of a failed lane-B step are printed again
-# at the very end, so a log that keeps only its tail still shows what failed.
+# script fails when any step failed, naming it; an excerpt of each failed step (vitest's list of failed
+# tests, or the step's last lines) is printed again at the very end, so a log that keeps only its tail
+# still shows what failed.
 #
 # CLI runs started by the tests use one wasm thread (CLO_LAB_WASM_THREADS=1): with both lanes busy, a
 # pool thread waiting for a busy core holds up every parallel op, and a threaded run was measured 2 to
@@ -17,17 +18,36 @@ cd "$(dirname "$0")/.." || exit 1
 export CLO_LAB_WASM_THREADS="${CLO_LAB_WASM_THREADS:-1}"
 A_LOG=$(mktemp -t clo-test-lane-a.XXXXXX)
 A_RC=$(mktemp -t clo-test-lane-a-rc.XXXXXX)
+A_STEP=$(mktemp -t clo-test-lane-a-step.XXXXXX)
+B_LOG=$(mktemp -t clo-test-lane-b.XXXXXX)
+A_FAILED=$(mktemp -t clo-test-lane-a-failed.XXXXXX)
+B_FAILED=$(mktemp -t clo-test-lane-b-failed.XXXXXX)
+# excerpt NAME LOG: what the closing summary shows of a failed step, without colour codes: vitest's list
+# of failed tests with their errors where the log has one, else the log's last lines.
+excerpt() {
+  echo "---- the failed step: $1 ----"
+  sed 's/\x1b\[[0-9;]*m//g' "$2" > "$2.plain"
+  if grep -q 'Failed Tests' "$2.plain"; then sed -n '/Failed Tests/,$p' "$2.plain" | head -n 90; else tail -n 90 "$2.plain"; fi
+  rm -f "$2.plain"
+}
+# run_a NAME CMD...: one lane-A step, its output kept in lane A's log; on failure, named and excerpted.
+run_a() {
+  name=$1
+  shift
+  if ! "$@" > "$A_STEP" 2>&1; then
+    echo "$name" >> "$A_RC"
+    excerpt "$name" "$A_STEP" >> "$A_FAILED"
+  fi
+  cat "$A_STEP" >> "$A_LOG"
+}
 {
-  npx vitest run tests/cli || echo "unit tests (tests/cli)" >> "$A_RC"
-  sh scripts/test-python.sh || echo "Python interop tests" >> "$A_RC"
-  npx vitest run --exclude 'tests/cli/**' --shard=1/2 || echo "unit tests (shard 1/2)" >> "$A_RC"
-} > "$A_LOG" 2>&1 &
+  run_a "unit tests (tests/cli)" npx vitest run tests/cli
+  run_a "Python interop tests" sh scripts/test-python.sh
+  run_a "unit tests (shard 1/2)" npx vitest run --exclude 'tests/cli/**' --shard=1/2
+} &
 LANE_A=$!
 FAILED=""
-B_LOG=$(mktemp -t clo-test-lane-b.XXXXXX)
-B_FAILED_LOG=$(mktemp -t clo-test-lane-b-failed.XXXXXX)
-# run_b NAME CMD...: runs one lane-B step, its output shown as it goes and kept; on failure, names the step
-# and keeps its last 150 lines for the closing summary.
+# run_b NAME CMD...: one lane-B step, its output shown as it goes and kept; on failure, named and excerpted.
 run_b() {
   name=$1
   shift
@@ -35,7 +55,7 @@ run_b() {
   { "$@"; echo $? > "$B_LOG.rc"; } 2>&1 | tee "$B_LOG"
   if [ "$(cat "$B_LOG.rc")" != 0 ]; then
     FAILED="$FAILED, $name"
-    { echo "---- last lines of the failed step: $name ----"; tail -n 150 "$B_LOG"; } >> "$B_FAILED_LOG"
+    excerpt "$name" "$B_LOG" >> "$B_FAILED"
   fi
 }
 run_b "build/browser tests" sh -c 'npx vite build && npx playwright test'
@@ -45,8 +65,8 @@ wait "$LANE_A"
 echo "---- lane A: vitest run tests/cli, npm run test:py, vitest --shard=1/2 (ran beside the above) ----"
 cat "$A_LOG"
 while read -r step; do FAILED="$FAILED, $step"; done < "$A_RC"
-cat "$B_FAILED_LOG"
-rm -f "$A_LOG" "$A_RC" "$B_LOG" "$B_LOG.rc" "$B_FAILED_LOG"
+cat "$B_FAILED" "$A_FAILED"
+rm -f "$A_LOG" "$A_RC" "$A_STEP" "$A_FAILED" "$B_LOG" "$B_LOG.rc" "$B_FAILED"
 if [ -n "$FAILED" ]; then
   echo "npm test failed: ${FAILED#, }"
   exit 1
