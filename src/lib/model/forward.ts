@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
 import type { LoraState } from './adapter';
-import { applyRope, ropeTables, type RopeTables } from './rope';
+import { ropeTables, type RopeTables } from './rope';
+import { applyRope } from './kernels/rope/rope';
 import { addSame, geluTanh, linear, norm, type LoraApply } from './layers';
 import { swiglu } from './kernels/swiglu/swiglu';
 import { matMulFrozenT, matMulT } from './matmul';
@@ -185,7 +186,10 @@ function checkpointedBlock(
   const consts: tf.Tensor[] = k.rope ? [k.rope.cos, k.rope.sin, k.rope.rot, k.bias] : [k.bias];
   const unpack = (c: tf.Tensor[]): BlockConsts =>
     k.rope
-      ? { rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D }, bias: c[3] }
+      ? {
+          rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D, style: k.rope.style },
+          bias: c[3],
+        }
       : { rope: null, bias: c[0] };
   const f = tf.customGrad(((...args: unknown[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;

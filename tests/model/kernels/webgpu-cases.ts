@@ -25,6 +25,9 @@ import {
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
 import type { LabOp } from '../../../src/lib/model/kernels/registry';
 import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
+import { applyRope, referenceRope } from '../../../src/lib/model/kernels/rope/rope';
+import { ropeTables } from '../../../src/lib/model/rope';
+import { defaultConfig } from '../../../src/lib/model/config';
 import { referenceSwiglu, swiglu } from '../../../src/lib/model/kernels/swiglu/swiglu';
 import { headLogprobs } from '../../../src/lib/model/logprobs';
 
@@ -165,6 +168,42 @@ export async function checkRmsNorm(c: RmsNormCase): Promise<CheckRow[]> {
   ];
   tf.dispose([x, w, p, ...out, ...want]);
   return rows('rmsnorm', c.label, qs, ran, ['CloLabRMSNorm', 'CloLabRMSNormGrad']);
+}
+
+// ---- RoPE ----
+
+export interface RopeCase {
+  label: string;
+  style: 'interleaved' | 'half';
+  /** x [B, T, H, d] */
+  dims: [number, number, number, number];
+  /** the position of the first token (a step after a KV cache) */
+  offset: number;
+}
+
+export const ROPE_CASES: RopeCase[] = [
+  { label: 'interleaved [2, 5, 3, 8] (one partial workgroup)', style: 'interleaved', dims: [2, 5, 3, 8], offset: 0 },
+  { label: 'half [1, 7, 2, 6] (odd half)', style: 'half', dims: [1, 7, 2, 6], offset: 0 },
+  { label: 'half [2, 9, 5, 16] (3 workgroups with a tail, offset 4)', style: 'half', dims: [2, 9, 5, 16], offset: 4 },
+];
+
+/** applyRope() on webgpu (the CloLabRope kernel both ways) vs referenceRope on webgpu: the value and dx. */
+export async function checkRope(c: RopeCase): Promise<CheckRow[]> {
+  const [B, T, H, d] = c.dims;
+  const cfg = defaultConfig({ dim: H * d, nLayers: 1, nHeads: H, vocabSize: 8, ropeStyle: c.style });
+  const r = ropeTables(cfg, T, c.offset);
+  const x = tf.randomNormal([B, T, H, d], 0, 1, 'float32', 21) as tf.Tensor4D;
+  const p = tf.randomNormal([B, T, H, d], 0, 1, 'float32', 22);
+  const f = (a: tf.Tensor) => applyRope(a as tf.Tensor4D, r);
+  const fRef = (a: tf.Tensor) => referenceRope(a as tf.Tensor4D, r);
+  const { out, ran } = await profiled(() => [f(x), ...tf.grads(f)([x], p)]);
+  const want = [fRef(x), ...tf.grads(fRef)([x], p)];
+  const qs: Compared[] = [
+    { name: 'value', got: await read(out[0]), want: await read(want[0]), relTol: 1e-5, scale: 'unit', atLeast: 1 },
+    { name: 'dx', got: await read(out[1]), want: await read(want[1]), relTol: 1e-5, scale: 'unit', atLeast: 1 },
+  ];
+  tf.dispose([x, p, r.cos, r.sin, r.rot, ...out, ...want]);
+  return rows('rope', c.label, qs, ran, ['CloLabRope']);
 }
 
 // ---- AdamW ----
@@ -529,6 +568,7 @@ export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]
 export const WEBGPU_CHECKS: { op: LabOp; run: () => Promise<CheckRow[]> }[] = [
   ...SWIGLU_CASES.map((c) => ({ op: 'swiglu' as const, run: () => checkSwiglu(c) })),
   ...RMSNORM_CASES.map((c) => ({ op: 'rmsnorm' as const, run: () => checkRmsNorm(c) })),
+  ...ROPE_CASES.map((c) => ({ op: 'rope' as const, run: () => checkRope(c) })),
   ...ADAMW_CASES.map((c) => ({ op: 'adamw' as const, run: () => checkAdamw(c) })),
   ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
   ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),

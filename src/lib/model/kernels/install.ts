@@ -13,6 +13,7 @@ import { registerWebgpuAdamw } from './adamw/webgpu';
 import { registerWebgpuLoraLinear } from './lora-linear/webgpu';
 import { registerWebgpuGradNorm } from './grad-norm/webgpu';
 import { fastWebgpuSplit } from './split/webgpu';
+import { registerWebgpuRope } from './rope/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -34,9 +35,9 @@ import { fastWebgpuSplit } from './split/webgpu';
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
  * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with no [T, T]
  * tensor) and the lab's 'CloLabRMSNorm' (+Grad), 'CloLabLoraLinear' (+Grad: a frozen linear with its
- * LoRA adapter, two dispatches each way), 'CloLabAdamW' (the optimizer's update in one dispatch) and
- * 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two), registered with
- * tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
+ * LoRA adapter, two dispatches each way), 'CloLabAdamW' (the optimizer's update in one dispatch),
+ * 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two) and 'CloLabRope' (RoPE
+ * and its gradient, one dispatch each), registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
  * instead of one (split/webgpu.ts). The head log-probs kernel
  * (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on SwiftShader it is
  * no faster than the reference's blocked products (docs/choices.md).
@@ -70,6 +71,7 @@ export function installWebgpuKernels(): void {
   registerWebgpuPackedMatMul();
   registerWebGPUAttention();
   registerWebgpuLoraLinear();
+  registerWebgpuRope();
   fastWebgpuSplit();
 }
 

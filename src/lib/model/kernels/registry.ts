@@ -17,7 +17,15 @@ import * as tf from '@tensorflow/tfjs';
  * WebAssembly SIMD present, a tfjs-backend-wasm build whose heap is known; webgpu kernels are always ready).
  */
 export type LabOp =
-  'attention' | 'swiglu' | 'packed-matmul' | 'rmsnorm' | 'adamw' | 'grad-norm' | 'head-logprobs' | 'lora-linear';
+  | 'attention'
+  | 'swiglu'
+  | 'packed-matmul'
+  | 'rmsnorm'
+  | 'adamw'
+  | 'grad-norm'
+  | 'head-logprobs'
+  | 'lora-linear'
+  | 'rope';
 
 export type KernelPath = 'kernel' | 'reference';
 
