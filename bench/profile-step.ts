@@ -1,4 +1,8 @@
-/** Kernel-level profile of one LoRA training step: `node cli/launch.mjs bench/profile-step.ts [backend] [sft|clo] [B] [T]`. */
+/**
+ * Kernel-level profile of one LoRA training step: `node cli/launch.mjs bench/profile-step.ts [backend] [sft|clo] [B] [T]`.
+ * Model: stories260K, or random weights of a reference shape (SMOL=1: SmolLM2-135M, BIG=1: the 6-layer model);
+ * BASE=int8|f16 packs the frozen base, PACKED_THREADS=0|1 runs its products on one thread or splits them over the wasm helper threads (the default). Prints the kernels by time and the share of the dense products.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg } from '../cli/node-env';
 import { Trainer } from '../src/lib/train/trainer';
@@ -12,9 +16,13 @@ const T = Number(Ts);
 await initNodeBackend(backend, (s) => process.stderr.write(s + '\n'));
 import { BIG_6L, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import { randomWeights } from '../src/lib/model/random';
+import { packFrozenBase } from '../src/lib/model/packed-base';
+import { setPackedMatMulThreads } from '../src/lib/model/kernels/packed-matmul/wasm-op';
+if (process.env.PACKED_THREADS) setPackedMatMulThreads(process.env.PACKED_THREADS === '1');
 const stories = await loadModelArg('stories260K');
 const shape = process.env.SMOL ? SMOLLM2_135M : process.env.BIG ? BIG_6L : null;
 const model = shape ? { ...stories, config: shape, weights: randomWeights(shape, 1) } : stories;
+if (process.env.BASE === 'int8' || process.env.BASE === 'f16') packFrozenBase(model, process.env.BASE);
 const row: TrainRow =
   objective === 'sft'
     ? { kind: 'sft', prompt: 'a', response: 'b' }
@@ -53,6 +61,12 @@ const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const total = rows.reduce((s, [, e]) => s + e.ms, 0);
 console.log(
   `wall ${wall.toFixed(0)} ms, kernels ${prof.kernels.length}, kernel total ${total.toFixed(0)} ms, peak ${(prof.peakBytes / 2 ** 20).toFixed(1)} MiB`,
+);
+// the dense products: tfjs's matrix products and the lab's packed-base products
+const PRODUCTS = ['BatchMatMul', '_FusedMatMul', 'CloLabPackedMatMul', 'CloLabPackedMatMulGradX'];
+const products = rows.filter(([name]) => PRODUCTS.includes(name)).reduce((s, [, e]) => s + e.ms, 0);
+console.log(
+  `dense products ${products.toFixed(0)} ms: ${((100 * products) / total).toFixed(1)}% of kernel time, ${((100 * products) / wall).toFixed(1)}% of wall`,
 );
 for (const [name, e] of rows.slice(0, 25))
   console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.n).padStart(5)} calls`);

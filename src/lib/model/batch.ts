@@ -37,6 +37,8 @@ export interface PackedBatch {
   ids: tf.Tensor2D; // int32 [B, T]
   targets: tf.Tensor2D; // int32 [B, T], targets[t] = ids[t+1]
   mask: tf.Tensor2D; // float32 [B, T], 1 on response positions
+  /** the flat positions b·T + t where mask is 1, ascending (the rows the output head must score) */
+  responseRows?: Int32Array;
   B: number;
   T: number;
   /** response-token count per sequence */
@@ -56,6 +58,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
   const targets = new Int32Array(B * T);
   const mask = new Float32Array(B * T);
   const counts: number[] = [];
+  const rows: number[] = [];
   let tokens = 0;
   seqs.forEach((s, b) => {
     const L = s.ids.length;
@@ -66,6 +69,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
       targets[b * T + t] = s.ids[t + 1];
       if (t + 1 >= s.start) {
         mask[b * T + t] = 1;
+        rows.push(b * T + t);
         c++;
       }
     }
@@ -75,6 +79,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
     ids: tf.tensor2d(ids, [B, T], 'int32'),
     targets: tf.tensor2d(targets, [B, T], 'int32'),
     mask: tf.tensor2d(mask, [B, T]),
+    responseRows: Int32Array.from(rows),
     B,
     T,
     counts,

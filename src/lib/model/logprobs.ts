@@ -248,7 +248,12 @@ export interface SequenceLogprobOptions extends ChunkOptions {
   checkpointing?: boolean;
 }
 
-/** Per-token target log-probs of a packed batch, masked to the response positions: [B, T]. */
+/**
+ * Per-token target log-probs of a packed batch, masked to the response positions: [B, T]. Where the
+ * batch lists its response rows, only those go through the output head (the prompt and padding
+ * positions are most of a batch's rows, and the head is the largest product of a small model's step):
+ * the hidden states of those rows are gathered, scored, and put back in place, zeros elsewhere.
+ */
 export function maskedTokenLogprobs(
   model: ModelLike,
   batch: PackedBatch,
@@ -259,16 +264,26 @@ export function maskedTokenLogprobs(
 ): tf.Tensor2D {
   const h = forwardHidden(model, batch.ids, { lora, training, dropoutSeed, checkpointing: o.checkpointing });
   const w = lmHead(model);
-  const targets = batch.targets.reshape([batch.B * batch.T]) as tf.Tensor1D;
+  const N = batch.B * batch.T;
+  const targets = batch.targets.reshape([N]) as tf.Tensor1D;
   // headLogprobs treats the head as frozen (its gradient reaches h only). While embedding rows train
   // (vocabulary extension, tied or untied head rows) the head needs its gradient: the plain path.
-  const lp = model.weights.trainableHead
-    ? tokenLogprobs(
-        matMulT(h, w).reshape([1, batch.B * batch.T, -1]) as tf.Tensor3D,
-        targets.reshape([1, -1]) as tf.Tensor2D,
-      )
-    : headLogprobs(h, w, targets, o);
-  return tf.mul(lp.reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
+  if (model.weights.trainableHead) {
+    const lp = tokenLogprobs(matMulT(h, w).reshape([1, N, -1]) as tf.Tensor3D, targets.reshape([1, -1]) as tf.Tensor2D);
+    return tf.mul(lp.reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
+  }
+  const rows = batch.responseRows;
+  if (!rows || rows.length === N || rows.length === 0)
+    return tf.mul(headLogprobs(h, w, targets, o).reshape([batch.B, batch.T]), batch.mask) as tf.Tensor2D;
+  const picked = tf.tensor1d(rows, 'int32');
+  const lp = headLogprobs(tf.gather(h, picked) as tf.Tensor2D, w, tf.gather(targets, picked) as tf.Tensor1D, o);
+  // position i takes lp[slot[i]]; slot M, a zero appended to lp, where i is not a response row
+  const M = rows.length;
+  const slot = new Int32Array(N).fill(M);
+  rows.forEach((r, j) => (slot[r] = j));
+  return tf
+    .gather(tf.concat([lp, tf.zeros([1])]), tf.tensor1d(slot, 'int32'))
+    .reshape([batch.B, batch.T]) as tf.Tensor2D;
 }
 
 /** Sum of response-token log-probs per sequence: [B]. */

@@ -13,9 +13,10 @@ import { join, post, readyHelpers, type Helper } from '../attention/threads';
  * With setPackedMatMulThreads(true), on a shared heap (tfjs's threaded build), a product's rows of x / dy
  * are split between the calling thread and helper threads running the same module on the same memory
  * (attention/threads.ts), each with its own scratch; every output row is computed by the same code
- * whichever thread runs it, so the result is bit-identical to one thread. Off by default: on the 2-core
- * machine it was measured on, busy with other work, the split showed no clear gain. A plain heap
- * (CLO_LAB_WASM_THREADS=1) always runs on the calling thread alone.
+ * whichever thread runs it, so the result is bit-identical to one thread. On by default: on a 2-core
+ * machine with one other busy process, the SmolLM2-135M-shape int8 CLO step (1 × 256) took 22.6 s with the
+ * split and 33.0 s without (bench/profile-step.ts); setPackedMatMulThreads(false) turns it off. A plain
+ * heap (CLO_LAB_WASM_THREADS=1) always runs on the calling thread alone.
  */
 export interface PackedMatMulExports {
   mem: WebAssembly.Memory;
@@ -73,7 +74,7 @@ export function packedMatMulSimd(): PackedSimd {
   return pinned ?? (hasRelaxedSimd() ? 'relaxed' : 'plain');
 }
 
-let threadsOn = false;
+let threadsOn = true;
 /** True splits products over helper threads where the heap is shared (see above); false: the calling thread. */
 export function setPackedMatMulThreads(on: boolean): void {
   threadsOn = on;
