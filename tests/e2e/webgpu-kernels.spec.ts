@@ -59,7 +59,18 @@ test('every WGSL kernel = its reference path in Chromium (values, gradients, tai
   expect(r.adapter, 'a WebGPU adapter').not.toBeNull();
   expect(r.backend).toBe('webgpu');
   expect(new Set(r.rows.map((x) => x.op))).toEqual(
-    new Set(['swiglu', 'rmsnorm', 'rope', 'adamw', 'packed-matmul', 'attention', 'head-logprobs']),
+    new Set([
+      'swiglu',
+      'rmsnorm',
+      'rope',
+      'adamw',
+      'packed-matmul',
+      'attention',
+      'head-logprobs',
+      'lora-linear',
+      'grad-norm',
+      'split',
+    ]),
   );
   expect(r.rows.filter((x) => !x.ok)).toEqual([]);
   const worst = Math.max(...r.rows.map((x) => x.maxAbsDiff / x.tol));
