@@ -4,14 +4,16 @@
  * Each op has its cases (tiny shapes with tails: not multiples of the workgroup or tile sizes) and a check that
  * runs the WGSL kernel on the webgpu backend against the op's reference path and reduces the comparison to rows
  * {op, case, maxAbsDiff, tol, ok}: maxAbsDiff = max |kernel − reference| over one output or gradient, tol the
- * largest allowed (the case's relative tolerance times the reference's scale, in the same units). A row is also
- * not ok when the kernel did not run (the profile lacks its tfjs kernel) or the reference is trivially small
- * there (a comparison that cannot fail); `note` says which.
+ * largest allowed (the case's relative tolerance times the reference's scale, in the same units; 0 where the
+ * comparison is exact: flags, split pieces). A row is also not ok when the kernel did not run (the profile lacks
+ * its tfjs kernel; for split, the lab's dispatches by pipeline key) or the reference is trivially small there (a
+ * comparison that cannot fail); `note` says which.
  *
  * The caller sets the webgpu backend with the lab's kernels installed (installLabKernels('webgpu'), and
- * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; attention and head
- * log-probs compute their reference on the cpu backend (compiling its many shaders on SwiftShader would take most
- * of a minute), switching backends in between and ending on webgpu. No test framework here, and only asynchronous
+ * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; packed matmul,
+ * attention, head log-probs, LoRA linear and the gradient statistics compute their reference on the cpu backend
+ * (compiling its many shaders on SwiftShader would take most of a minute), switching backends in between and
+ * ending on webgpu. No test framework here, and only asynchronous
  * reads (webgpu has no synchronous readback).
  */
 import * as tf from '@tensorflow/tfjs';
