@@ -4,14 +4,16 @@
  * Each op has its cases (tiny shapes with tails: not multiples of the workgroup or tile sizes) and a check that
  * runs the WGSL kernel on the webgpu backend against the op's reference path and reduces the comparison to rows
  * {op, case, maxAbsDiff, tol, ok}: maxAbsDiff = max |kernel − reference| over one output or gradient, tol the
- * largest allowed (the case's relative tolerance times the reference's scale, in the same units). A row is also
- * not ok when the kernel did not run (the profile lacks its tfjs kernel) or the reference is trivially small
- * there (a comparison that cannot fail); `note` says which.
+ * largest allowed (the case's relative tolerance times the reference's scale, in the same units; 0 where the
+ * comparison is exact: flags, split pieces). A row is also not ok when the kernel did not run (the profile lacks
+ * its tfjs kernel; for split, the lab's dispatches by pipeline key) or the reference is trivially small there (a
+ * comparison that cannot fail); `note` says which.
  *
  * The caller sets the webgpu backend with the lab's kernels installed (installLabKernels('webgpu'), and
- * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; attention and head
- * log-probs compute their reference on the cpu backend (compiling its many shaders on SwiftShader would take most
- * of a minute), switching backends in between and ending on webgpu. No test framework here, and only asynchronous
+ * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; packed matmul,
+ * attention, head log-probs, LoRA linear and the gradient statistics compute their reference on the cpu backend
+ * (compiling its many shaders on SwiftShader would take most of a minute), switching backends in between and
+ * ending on webgpu. No test framework here, and only asynchronous
  * reads (webgpu has no synchronous readback).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +22,7 @@ import { attention, attentionHeads, autodiffAttention } from '../../../src/lib/m
 import { packMatrix } from '../../../src/lib/model/kernels/packed-matmul/pack';
 import {
   packedMatMul,
+  PackedWeight,
   referencePackedMatMul,
   releasePacked,
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
@@ -30,9 +33,23 @@ import { ropeTables } from '../../../src/lib/model/rope';
 import { defaultConfig } from '../../../src/lib/model/config';
 import { referenceSwiglu, swiglu } from '../../../src/lib/model/kernels/swiglu/swiglu';
 import { headLogprobs } from '../../../src/lib/model/logprobs';
+import {
+  LORA_LINEAR_BACKWARD,
+  LORA_LINEAR_FORWARD,
+  loraLinear,
+  referenceLoraLinear,
+  type LoraApply,
+} from '../../../src/lib/model/kernels/lora-linear/lora-linear';
+import { GRAD_NORM_KERNEL, gradNorm, referenceGradNorm } from '../../../src/lib/model/kernels/grad-norm/grad-norm';
+import { mulberry32 } from '../../../src/lib/model/sample';
+import type { Linear } from '../../../src/lib/model/weights';
+import type { LoraPair } from '../../../src/lib/model/adapter';
+
+/** The ops checked: the lab's kernel-seam ops, and 'split' (tfjs's SplitV replaced on webgpu, kernels/split/). */
+export type CheckedOp = LabOp | 'split';
 
 export interface CheckRow {
-  op: LabOp;
+  op: CheckedOp;
   /** the case's label and the quantity compared, e.g. "[3, 7] (one partial workgroup): dg" */
   case: string;
   maxAbsDiff: number;
@@ -64,7 +81,7 @@ function maxAbs(a: Float32Array): number {
 }
 
 /** The rows of one case: one per quantity, each also failing when `missing` names kernels that did not run. */
-function rows(op: LabOp, label: string, qs: Compared[], ran: string[], expected: string[]): CheckRow[] {
+function rows(op: CheckedOp, label: string, qs: Compared[], ran: string[], expected: string[]): CheckRow[] {
   const missing = expected.filter((k) => !ran.includes(k));
   return qs.map((q) => {
     let d = q.got.length === q.want.length ? 0 : Infinity;
@@ -83,14 +100,25 @@ function rows(op: LabOp, label: string, qs: Compared[], ran: string[], expected:
   });
 }
 
-/** The names of the tfjs kernels `f` ran (tf.profile), and what it returned. */
-async function profiled<T extends tf.TensorContainer>(f: () => T): Promise<{ out: T; ran: string[] }> {
+/**
+ * The names of the tfjs kernels `f` ran (tf.profile), what it returned, and the programs (WGSL dispatches,
+ * by their pipeline key: the backend's timer names them in each kernel's extraInfo, "key: ms, key: ms").
+ */
+async function profiled<T extends tf.TensorContainer>(
+  f: () => T,
+): Promise<{ out: T; ran: string[]; programs: string[] }> {
   let out: T | undefined;
   const prof = await tf.profile(() => {
     out = f();
     return out;
   });
-  return { out: out as T, ran: prof.kernels.map((k) => k.name) };
+  const programs = prof.kernels.flatMap((k) =>
+    String(k.extraInfo ?? '')
+      .split(', ')
+      .map((e) => e.replace(/: [^:]*$/, ''))
+      .filter(Boolean),
+  );
+  return { out: out as T, ran: prof.kernels.map((k) => k.name), programs };
 }
 
 // ---- SwiGLU ----
@@ -562,10 +590,269 @@ export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]
   return rows('head-logprobs', c.label, qs, got.ran, ['CloLabHeadLogprobs', 'CloLabHeadLogprobsGrad']);
 }
 
+// ---- LoRA linear ----
+
+export interface LoraLinearCase {
+  label: string;
+  /** x [N, inF], W [outF, inF], A [r, inF], B [outF, r] */
+  N: number;
+  inF: number;
+  outF: number;
+  r: number;
+  bias: boolean;
+  /** W as f32, or packed */
+  fmt: 'f32' | 'f16' | 'int8';
+  /** dropout on the adapter's input */
+  dropout?: number;
+}
+
+export const LORA_LINEAR_CASES: LoraLinearCase[] = [
+  { label: 'tails past one tile, rank 1', N: 17, inF: 19, outF: 18, r: 1, bias: false, fmt: 'f32' },
+  { label: 'f16 W, rank 8, bias, r·in > 256', N: 18, inF: 40, outF: 20, r: 8, bias: true, fmt: 'f16' },
+  { label: 'int8 W, rank 2', N: 5, inF: 22, outF: 17, r: 2, bias: false, fmt: 'int8' },
+  { label: 'dropout, rank 8, bias', N: 9, inF: 17, outF: 19, r: 8, bias: true, fmt: 'f32', dropout: 0.3 },
+  // d in a dispatch of its own (above rank 16; int8 with dropout and bias would bind 9 buffers)
+  { label: 'int8 W, rank 20, dropout, bias', N: 6, inF: 13, outF: 10, r: 20, bias: true, fmt: 'int8', dropout: 0.5 },
+];
+
+/**
+ * loraLinear on webgpu (CloLabLoraLinear, +Grad) vs referenceLoraLinear on the cpu backend (tfjs compiles a
+ * matMul shader per shape, slowly on SwiftShader): y and the gradients dx, dA, dB of sum(y·R). The dropout
+ * mask is seeded, the same on both backends. Ends on webgpu.
+ */
+export async function checkLoraLinear(c: LoraLinearCase): Promise<CheckRow[]> {
+  const { N, inF, outF, r } = c;
+  const [w0, b0, x0, a0, bm0, r0] = await Promise.all([
+    randn(outF * inF, 1, 0.3),
+    randn(outF, 2),
+    randn(N * inF, 3),
+    randn(r * inF, 4, 0.5),
+    randn(outF * r, 5, 0.5),
+    randn(N * outF, 6),
+  ]);
+  const packed = c.fmt === 'f32' ? null : packMatrix(w0, outF, inF, c.fmt);
+  const run = async (backend: string, f: typeof loraLinear) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const pw = packed ? new PackedWeight(packed) : null;
+    const lin: Linear = { w: pw ?? tf.tensor2d(w0, [outF, inF]), b: c.bias ? tf.tensor1d(b0) : undefined };
+    const x = tf.tensor2d(x0, [N, inF]);
+    const A = tf.tensor2d(a0, [r, inF]);
+    const B = tf.tensor2d(bm0, [outF, r]);
+    const R = tf.tensor2d(r0, [N, outF]);
+    const lora = (a: tf.Tensor, b: tf.Tensor): LoraApply => ({
+      pair: { A: a, B: b } as unknown as LoraPair,
+      scale: 16 / r,
+      dropout: c.dropout ?? 0,
+      seed: 7,
+    });
+    // the gradients of sum(y·R): R given as the output's cotangent
+    const y = (xi: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => f(xi as tf.Tensor2D, lin, lora(a, b));
+    const { out, ran } = await profiled(() => [y(x, A, B), ...tf.grads(y)([x, A, B], R)]);
+    const values = await Promise.all(out.map(read));
+    tf.dispose([x, A, B, R, ...out]);
+    if (pw) pw.dispose();
+    else (lin.w as tf.Tensor).dispose();
+    lin.b?.dispose();
+    return { values, ran };
+  };
+  const want = await run('cpu', referenceLoraLinear);
+  const got = await run('webgpu', loraLinear);
+  const qs = ['y', 'dx', 'dA', 'dB'].map((name, i): Compared => ({
+    name,
+    got: got.values[i],
+    want: want.values[i],
+    relTol: 1e-5,
+    scale: 'unit',
+    atLeast: i ? 1e-2 : undefined,
+  }));
+  return rows('lora-linear', c.label, qs, got.ran, [LORA_LINEAR_FORWARD, LORA_LINEAR_BACKWARD]);
+}
+
+// ---- gradient statistics ----
+
+export interface GradNormCase {
+  label: string;
+  /** the length of g and p */
+  n: number;
+  clipNorm: number;
+  /** non-finite values put in g or p */
+  bad?: { in: 'g' | 'p'; at: number; value: number }[];
+  /** the finite flags (g, p) the case gives */
+  flags: [number, number];
+}
+
+/** Above 256 workgroups of 256: each invocation strides over several elements. */
+const GRAD_NORM_N = 70_001;
+
+export const GRAD_NORM_CASES: GradNormCase[] = [
+  { label: 'n = 5 (below one workgroup), clip at 1', n: 5, clipNorm: 1, flags: [1, 1] },
+  { label: 'n = 1000 (a tail), clip at 0.5', n: 1000, clipNorm: 0.5, flags: [1, 1] },
+  { label: `n = ${GRAD_NORM_N} (strided), clip at 1e6`, n: GRAD_NORM_N, clipNorm: 1e6, flags: [1, 1] },
+  ...(
+    [
+      ['NaN in g, last element', [{ in: 'g', at: GRAD_NORM_N - 1, value: NaN }], [0, 1]],
+      ['+Inf in g, first element', [{ in: 'g', at: 0, value: Infinity }], [0, 1]],
+      ['NaN in p, a middle element', [{ in: 'p', at: 33_333, value: NaN }], [1, 0]],
+      ['−Inf in p, last element', [{ in: 'p', at: GRAD_NORM_N - 1, value: -Infinity }], [1, 0]],
+      [
+        '−Inf in g and +Inf in p',
+        [
+          { in: 'g', at: 65_536, value: -Infinity },
+          { in: 'p', at: 7, value: Infinity },
+        ],
+        [0, 0],
+      ],
+    ] as [string, GradNormCase['bad'], [number, number]][]
+  ).map(([label, bad, flags]) => ({ label: `n = ${GRAD_NORM_N}, ${label}`, n: GRAD_NORM_N, clipNorm: 1, bad, flags })),
+];
+
+/** g and p of the case (seeded), with its non-finite values put in. */
+function gradNormVectors(c: GradNormCase): { g: Float32Array; p: Float32Array } {
+  const r = mulberry32(c.n);
+  const g = Float32Array.from({ length: c.n }, () => (r() - 0.5) * 0.2);
+  const p = Float32Array.from({ length: c.n }, () => r() * 2 - 1);
+  for (const b of c.bad ?? []) (b.in === 'g' ? g : p)[b.at] = b.value;
+  return { g, p };
+}
+
+/**
+ * gradNorm on webgpu (CloLabGradNorm, the only tfjs kernel it runs) vs referenceGradNorm on the cpu backend:
+ * the finite flags (and the reference's = the case's); with finite gradients the norm and the clip scale, and
+ * the clip scale exactly 1 where the norm is within clipNorm; else a non-finite norm. Ends on webgpu.
+ */
+export async function checkGradNorm(c: GradNormCase): Promise<CheckRow[]> {
+  const v = gradNormVectors(c);
+  const run = async (backend: string, f: typeof gradNorm) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const g = tf.tensor1d(v.g);
+    const p = tf.tensor1d(v.p);
+    const { out, ran } = await profiled(() => f(g, p, c.clipNorm));
+    const values = await read(out);
+    tf.dispose([g, p, out]);
+    return { values, ran };
+  };
+  const want = await run('cpu', referenceGradNorm);
+  const got = await run('webgpu', gradNorm);
+  const [kClip, kNorm] = got.values;
+  const [rClip, rNorm] = want.values;
+  const exact = (name: string, a: ArrayLike<number>, b: ArrayLike<number>): Compared => ({
+    name,
+    got: Float32Array.from(a),
+    want: Float32Array.from(b),
+    relTol: 0,
+    scale: 'abs',
+  });
+  const qs: Compared[] = [
+    exact('finite flags (g, p)', got.values.slice(2), want.values.slice(2)),
+    exact("the reference's flags = the case's", want.values.slice(2), c.flags),
+  ];
+  if (c.flags[0] === 1)
+    qs.push(
+      { name: 'norm', got: Float32Array.of(kNorm), want: Float32Array.of(rNorm), relTol: 1e-5, scale: 'ref' },
+      { name: 'clip scale', got: Float32Array.of(kClip), want: Float32Array.of(rClip), relTol: 1e-5, scale: 'ref' },
+      exact('clip scale 1 exactly where norm ≤ clipNorm', [kClip === 1 ? 1 : 0], [rNorm <= c.clipNorm ? 1 : 0]),
+    );
+  else qs.push(exact('norm finite (no)', [Number.isFinite(kNorm) ? 1 : 0], [0]));
+  // one kernel and nothing else: any other tfjs kernel in the run shows as a name never expected
+  const ran = got.ran.join() === GRAD_NORM_KERNEL ? [`${GRAD_NORM_KERNEL} alone`] : got.ran;
+  return rows('grad-norm', c.label, qs, ran, [`${GRAD_NORM_KERNEL} alone`]);
+}
+
+// ---- split ----
+
+export interface SplitCase {
+  label: string;
+  shape: number[];
+  sizes: number[];
+  axis: number;
+  dtype?: 'int32';
+}
+
+export const SPLIT_CASES: SplitCase[] = [
+  {
+    label: '1-D, 20 uneven pieces (more than one dispatch binds)',
+    shape: [20 * 21],
+    sizes: Array.from({ length: 20 }, (_, i) => 2 * i + 2),
+    axis: 0,
+  },
+  { label: 'a 3-D tensor along its middle axis', shape: [3, 10, 4], sizes: [1, 6, 3], axis: 1 },
+  { label: 'a matrix along its last axis, 9 pieces', shape: [5, 30], sizes: [1, 2, 3, 4, 5, 6, 3, 4, 2], axis: 1 },
+  { label: 'int32', shape: [6, 7], sizes: [2, 4], axis: 0, dtype: 'int32' },
+  { label: 'an empty piece (tfjs’s own SplitV)', shape: [50], sizes: [10, 0, 40], axis: 0 },
+];
+
+/** The pieces of x (values in row-major order, shape) split along `axis` by `sizes`, computed by index. */
+export function splitBlocks(values: number[], shape: number[], sizes: number[], axis: number): number[][] {
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const rowLen = shape[axis] * inner;
+  let c = 0;
+  return sizes.map((s) => {
+    const piece: number[] = [];
+    for (let r = 0; r < outer; r++) piece.push(...values.slice(r * rowLen + c, r * rowLen + c + s * inner));
+    c += s * inner;
+    return piece;
+  });
+}
+
+/** The input of a split case on webgpu, made by a GPU kernel (tfjs splits small tensors it holds on the CPU there). */
+export function splitInput(c: SplitCase): { x: tf.Tensor; values: number[] } {
+  const n = c.shape.reduce((a, b) => a * b, 1);
+  const values = Array.from({ length: n }, (_, i) => (c.dtype === 'int32' ? i - 7 : i * 0.25 - 3));
+  const x = tf.tidy(() => {
+    const y = tf.matMul(tf.tensor2d(values, [n, 1]), tf.ones([1, 1])).reshape(c.shape);
+    return c.dtype === 'int32' ? y.cast('int32') : y;
+  });
+  return { x, values };
+}
+
+/** The lab's SplitV writes at most this many pieces a dispatch (kernels/split/webgpu.ts), fewer where the device binds fewer. */
+const SPLIT_MAX_PIECES = 15;
+
+/**
+ * tf.split on webgpu (the lab's SplitV, kernels/split/webgpu.ts) vs the input's blocks computed by index:
+ * the pieces' values and their shapes and dtype, exactly; and its dispatches, by pipeline key
+ * (CloLabSplit<k>, one per group of k pieces the device binds; none where tfjs's own SplitV takes the split).
+ */
+export async function checkSplit(c: SplitCase): Promise<CheckRow[]> {
+  const { x, values } = splitInput(c);
+  const limit = (tf.backend() as unknown as { device: GPUDevice }).device.limits.maxStorageBuffersPerShaderStage;
+  const perDispatch = Math.max(1, Math.min(SPLIT_MAX_PIECES, limit - 1));
+  const { out: pieces, ran, programs } = await profiled(() => tf.split(x, c.sizes, c.axis));
+  const got = await Promise.all(pieces.map(read));
+  const blocks = splitBlocks(values, c.shape, c.sizes, c.axis);
+  const dtype = c.dtype ?? 'float32';
+  const shapeOf = (s: number) => c.shape.map((d, i) => (i === c.axis ? s : d));
+  const qs: Compared[] = [
+    {
+      name: 'pieces = the blocks by index',
+      got: Float32Array.from(got.flatMap((p) => Array.from(p))),
+      want: Float32Array.from(blocks.flat()),
+      relTol: 0,
+      scale: 'abs',
+    },
+    {
+      name: 'shapes and dtype (1: as given)',
+      got: Float32Array.from(pieces.flatMap((p) => [...p.shape, p.dtype === dtype ? 1 : 0])),
+      want: Float32Array.from(c.sizes.flatMap((s) => [...shapeOf(s), 1])),
+      relTol: 0,
+      scale: 'abs',
+    },
+  ];
+  tf.dispose([x, ...pieces]);
+  const groups: string[] = [];
+  if (!c.sizes.includes(0))
+    for (let i = 0; i < c.sizes.length; i += perDispatch)
+      groups.push(`CloLabSplit${Math.min(perDispatch, c.sizes.length - i)}`);
+  const dispatches = (keys: string[]) => `lab split dispatches [${keys.join(', ')}]`;
+  const ranSplit = [...ran, dispatches(programs.filter((k) => k.startsWith('CloLabSplit')))];
+  return rows('split', c.label, qs, ranSplit, ['SplitV', dispatches(groups)]);
+}
+
 // ---- all ----
 
 /** Every op's cases, in one order (the page check runs them all). */
-export const WEBGPU_CHECKS: { op: LabOp; run: () => Promise<CheckRow[]> }[] = [
+export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] = [
   ...SWIGLU_CASES.map((c) => ({ op: 'swiglu' as const, run: () => checkSwiglu(c) })),
   ...RMSNORM_CASES.map((c) => ({ op: 'rmsnorm' as const, run: () => checkRmsNorm(c) })),
   ...ROPE_CASES.map((c) => ({ op: 'rope' as const, run: () => checkRope(c) })),
@@ -573,6 +860,9 @@ export const WEBGPU_CHECKS: { op: LabOp; run: () => Promise<CheckRow[]> }[] = [
   ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
   ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),
   ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
+  ...LORA_LINEAR_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinear(c) })),
+  ...GRAD_NORM_CASES.map((c) => ({ op: 'grad-norm' as const, run: () => checkGradNorm(c) })),
+  ...SPLIT_CASES.map((c) => ({ op: 'split' as const, run: () => checkSplit(c) })),
 ];
 
 /** Runs every check on the current (webgpu) backend: the rows of all cases, a case that threw as one failed row. */
