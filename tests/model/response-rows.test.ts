@@ -69,7 +69,7 @@ describe.each(['cpu', 'wasm'])('head on the response rows only (%s)', (backend) 
       .map((k) => k.outputShapes[0][k.outputShapes[0].length - 2]);
     expect(headRows).toEqual([rows.length]);
     tf.dispose([counts, reference, got.value, want.value, ...Object.values(got.grads), ...Object.values(want.grads)]);
-    prof.result && tf.dispose(prof.result as tf.Tensor);
+    tf.dispose(prof.result as tf.Tensor);
     disposeBatch(batch);
     disposeLora(lora);
   });
