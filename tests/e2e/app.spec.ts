@@ -216,7 +216,8 @@ test('a new run is listed (and shown in the header) as soon as it starts; Stop o
 test('reload mid-run: the run is listed and resumes from its checkpoint on the same trajectory, not from step 0', async ({
   page,
 }) => {
-  const steps = 14;
+  // enough steps after the checkpoint at 6 that the reload lands before the run ends, however fast a step is
+  const steps = 40;
   await page.goto('/');
   await waitForEngine(page);
   await forceBackend(page, 'wasm');
@@ -233,7 +234,7 @@ test('reload mid-run: the run is listed and resumes from its checkpoint on the s
   const runId = await liveRunId(page);
   await waitStep(page, 7);
   await expect
-    .poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000 })
+    .poll(async () => (await storedRun(page, runId)).lastCheckpointStep ?? 0, { timeout: 60_000, intervals: [100] })
     .toBeGreaterThanOrEqual(6);
 
   await page.reload();

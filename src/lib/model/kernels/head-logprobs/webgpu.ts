@@ -85,12 +85,13 @@ export function webgpuHeadLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.T
   const N = h.shape[0];
   const f = tf.customGrad(((hi: tf.Tensor, save: tf.GradSaveFunc) => {
     const stats = tf.engine().runKernel(FORWARD, { h: hi, w, targets }, {}) as tf.Tensor2D;
-    save([hi, stats]);
+    // targets saved too: the caller may have made them inside the forward's tidy (a gather of response rows)
+    save([hi, stats, targets]);
     return {
       value: tf.slice(stats, [0, 0], [1, N]).reshape([N]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hS, sS] = saved;
-        return [tf.engine().runKernel(BACKWARD, { h: hS, w, targets, stats: sS, dy }, {}) as tf.Tensor];
+        const [hS, sS, tS] = saved;
+        return [tf.engine().runKernel(BACKWARD, { h: hS, w, targets: tS, stats: sS, dy }, {}) as tf.Tensor];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
