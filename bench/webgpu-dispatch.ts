@@ -6,6 +6,7 @@
  * each GPUBuffer.mapAsync for reading a readback (tfjs maps its upload staging buffers for writing, not
  * counted). Small shapes by default: on a software adapter (SwiftShader) a step takes seconds.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../src/lib/model/model';
 import type { TokenizedSeq } from '../src/lib/model/batch';
 import { mulberry32 } from '../src/lib/model/sample';
@@ -14,6 +15,9 @@ import { Trainer } from '../src/lib/train/trainer';
 import { defaultTrainConfig } from '../src/lib/train/defaults';
 
 const counts = { dispatches: 0, readbacks: 0 };
+/** dispatches by the tfjs kernel whose run made them (the innermost engine.runKernel on the stack) */
+let byKernel = new Map<string, number>();
+const kernelStack: string[] = [];
 let wrapped = false;
 
 /** Wrap the two WebGPU calls once (globals of the Dawn module in Node, of the page in a browser). */
@@ -28,7 +32,19 @@ function countCalls(): void {
   const dispatch = pass.dispatchWorkgroups;
   pass.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<typeof dispatch>) {
     counts.dispatches++;
+    const name = kernelStack[kernelStack.length - 1] ?? '(outside kernels)';
+    byKernel.set(name, (byKernel.get(name) ?? 0) + 1);
     return dispatch.apply(this, a);
+  };
+  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const runKernel = engine.runKernel.bind(engine);
+  engine.runKernel = (name: string, ...rest: unknown[]) => {
+    kernelStack.push(name);
+    try {
+      return runKernel(name, ...rest);
+    } finally {
+      kernelStack.pop();
+    }
   };
   const buf = g.GPUBuffer.prototype;
   const map = buf.mapAsync;
@@ -46,6 +62,8 @@ export interface DispatchRow {
   readbacks_per_step: number;
   ms_per_step: number;
   tokens_per_s: number;
+  /** dispatches per step by tfjs kernel name, most first */
+  by_kernel: Record<string, number>;
 }
 
 /** Both rows (reference paths, then kernels) for `steps` CLO steps after one warm-up step, batch B × seq T. */
@@ -70,6 +88,7 @@ export async function webgpuDispatches(
     await trainer.step([seqs]); // pipelines compiled, the reference cache filled
     counts.dispatches = 0;
     counts.readbacks = 0;
+    byKernel = new Map();
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await trainer.step([seqs]);
     const ms = (performance.now() - t0) / steps;
@@ -80,6 +99,7 @@ export async function webgpuDispatches(
       readbacks_per_step: counts.readbacks / steps,
       ms_per_step: +ms.toFixed(1),
       tokens_per_s: +(((4 * B * T) / ms) * 1000).toFixed(1),
+      by_kernel: Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / steps])),
     });
     trainer.dispose();
   }
