@@ -19,11 +19,10 @@ beforeAll(async () => {
 afterAll(() => tf.setBackend('cpu'));
 
 describe('the WebGPU attention kernel with RoPE folded in', () => {
-  it('is picked on webgpu for even head dims; not on wasm', async (ctx) => {
+  it('is picked on webgpu for even head dims', async (ctx) => {
     if (!gpu) return ctx.skip();
     expect(kernelFor('attention', { headDim: 8, rope: true })).toBe('kernel');
     expect(kernelFor('attention', { headDim: 7, rope: true })).toBe('reference');
-    expect(kernelFor('attention', { backend: 'wasm', headDim: 8, rope: true })).toBe('reference');
   });
 
   for (const c of ATTENTION_CASES.filter((x) => x.rope))
