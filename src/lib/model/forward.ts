@@ -130,14 +130,15 @@ function block(
   let q = qy.reshape([B, T, H, hd]) as tf.Tensor4D;
   let kk = ky.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
   const v = vy.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
-  if (k.rope) {
-    q = applyRope(q, k.rope);
-    kk = applyRope(kk, k.rope);
-  }
-  // Without a cache, on wasm: the fused kernel reads the projections' layouts and writes [B·T, H·hd]
-  // itself (no transposes); otherwise transpose to [B, H, T, hd] for the cache and for attention().
-  let att = cache ? null : attentionHeads(q, kk, v, k.bias as tf.Tensor3D, scale);
+  // Without a cache, where the attention kernel runs: it reads the projections' layouts and writes
+  // [B·T, H·hd] itself (no transposes), and applies RoPE (folded into its loads on webgpu); otherwise
+  // RoPE here, then transpose to [B, H, T, hd] for the cache and for attention().
+  let att = cache ? null : attentionHeads(q, kk, v, k.bias as tf.Tensor3D, scale, k.rope);
   if (!att) {
+    if (k.rope) {
+      q = applyRope(q, k.rope);
+      kk = applyRope(kk, k.rope);
+    }
     let kT = tf.transpose(kk, [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
     let vT = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
     if (cache) {

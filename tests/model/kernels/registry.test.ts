@@ -45,6 +45,8 @@ describe('the decision per backend', () => {
     expect(tf.getKernel('CloLabAttention', 'wasm')).toBeDefined();
     expect(kernelFor('attention', { headDim: 8 })).toBe('kernel');
     expect(kernelFor('attention', { headDim: 6 })).toBe('reference');
+    // wasm's kernel takes q and k already rotated: RoPE is not folded in there
+    expect(kernelFor('attention', { headDim: 8, rope: true })).toBe('reference');
     expect(kernelFor('swiglu')).toBe('kernel');
     expect(kernelFor('packed-matmul')).toBe('kernel');
   });

@@ -389,6 +389,11 @@ export interface AttentionCase {
   padFrom?: number[];
   /** query t = 0 of every group also loses key 0: a row that sees no key */
   maskRow0?: boolean;
+  /**
+   * heads: RoPE folded into the kernel (attentionHeads with the tables; the reference applies referenceRope to
+   * q and k first), with its pairing and the position of the first token
+   */
+  rope?: { style: 'interleaved' | 'half'; offset: number };
   seed: number;
 }
 
@@ -412,6 +417,22 @@ export const ATTENTION_CASES: AttentionCase[] = [
     padFrom: [5, 5, 3, 3],
     maskRow0: true,
     seed: 5,
+  },
+  {
+    label: 'attentionHeads() + RoPE half, offset 3: kv-groups, per-pair padding, fully masked rows',
+    layout: 'heads',
+    dims: { B: 2, T: 5, H: 4, Hkv: 2 },
+    padFrom: [5, 5, 3, 3],
+    maskRow0: true,
+    rope: { style: 'half', offset: 3 },
+    seed: 9,
+  },
+  {
+    label: 'attentionHeads() + RoPE interleaved: kv-groups G = 3',
+    layout: 'heads',
+    dims: { B: 1, T: 7, H: 3, Hkv: 1 },
+    rope: { style: 'interleaved', offset: 0 },
+    seed: 13,
   },
 ];
 
@@ -463,8 +484,20 @@ function attentionRuns(c: AttentionCase): { kernel: Qkv; reference: Qkv; shapes:
   const [B, T, H, Hkv] = [d.B!, d.T, d.H!, d.Hkv!];
   const G = H / Hkv;
   const b = attentionBias(B * Hkv, G, T, c.padFrom ?? null, c.maskRow0);
-  // the reference path of model/forward.ts: fold the G query heads into the rows, attention, unfold
-  const reference: Qkv = (qq, kk, vv) => {
+  const rc = c.rope;
+  // the tables on the backend that runs (made when called)
+  const tables = () =>
+    rc
+      ? ropeTables(
+          defaultConfig({ dim: H * hd, nLayers: 1, nHeads: H, vocabSize: 8, ropeStyle: rc.style }),
+          T,
+          rc.offset,
+        )
+      : null;
+  // the reference path of model/forward.ts: RoPE, fold the G query heads into the rows, attention, unfold
+  const reference: Qkv = (q0, k0, vv) => {
+    const r = tables();
+    const [qq, kk] = r ? [referenceRope(q0 as tf.Tensor4D, r), referenceRope(k0 as tf.Tensor4D, r)] : [q0, k0];
     const qg = tf.transpose(qq, [0, 2, 1, 3]).reshape([B * Hkv, G * T, hd]) as tf.Tensor3D;
     const kg = tf.transpose(kk, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]) as tf.Tensor3D;
     const vg = tf.transpose(vv, [0, 2, 1, 3]).reshape([B * Hkv, T, hd]) as tf.Tensor3D;
@@ -480,6 +513,7 @@ function attentionRuns(c: AttentionCase): { kernel: Qkv; reference: Qkv; shapes:
       vv as tf.Tensor4D,
       tf.tensor3d(b.data, b.shape),
       scale,
+      tables(),
     );
     if (!out) throw new Error('attentionHeads: the kernel registry chose the reference path on webgpu');
     return out;
@@ -513,7 +547,9 @@ async function valuesAndGrads(
 
 /**
  * attention() / attentionHeads() on webgpu (CloLabAttention, +Grad) vs autodiffAttention on the cpu backend:
- * the output within 1e-5 and the gradients of q, k, v within 2e-5 (absolute). Ends on webgpu.
+ * the output within 1e-5 and the gradients of q, k, v within 2e-5 (absolute); with RoPE, against referenceRope
+ * then autodiffAttention (the gradients of q and k those of the unrotated projections), and CloLabRope must not
+ * have run. Ends on webgpu.
  */
 export async function checkAttention(c: AttentionCase): Promise<CheckRow[]> {
   const { kernel, reference, shapes } = attentionRuns(c);
@@ -537,7 +573,11 @@ export async function checkAttention(c: AttentionCase): Promise<CheckRow[]> {
     scale: 'abs',
     atLeast: i ? 1e-2 : undefined,
   }));
-  return rows('attention', c.label, qs, got.ran, ['CloLabAttention', 'CloLabAttentionGrad']);
+  // with RoPE, the kernel rotates q and k itself: CloLabRope must not run
+  const folded = 'RoPE folded in (no CloLabRope)';
+  const ran = c.rope && !got.ran.includes('CloLabRope') ? [...got.ran, folded] : got.ran;
+  const expected = ['CloLabAttention', 'CloLabAttentionGrad', ...(c.rope ? [folded] : [])];
+  return rows('attention', c.label, qs, ran, expected);
 }
 
 // ---- head log-probs ----

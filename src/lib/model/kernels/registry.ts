@@ -33,6 +33,8 @@ export type KernelPath = 'kernel' | 'reference';
 export interface OpShape {
   /** attention: the head dimension */
   headDim?: number;
+  /** attention: RoPE folded into the kernel (it rotates q and k itself; webgpu's does, wasm's does not) */
+  rope?: boolean;
 }
 
 export interface LabKernel {

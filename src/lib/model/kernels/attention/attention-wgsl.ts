@@ -1,49 +1,109 @@
 /**
- * The WGSL of the WebGPU attention kernels (webgpu.ts runs them through tfjs-backend-webgpu, which puts
- * its own preamble in front: the `uniforms` struct, the input arrays named after variableNames, the
- * output array `result`, and the builtins localIndex / workgroupId as private variables).
+ * The WGSL of the WebGPU attention kernels (webgpu.ts runs them with runWgsl, kernels/webgpu-program.ts:
+ * outputs first in the bindings, then inputs, then the uniforms).
  *
- * Five passes, each a plain f32 shader (no subgroups, no f16: every adapter runs them, SwiftShader too):
- *   stats  per query row: m = max s_j, then 1/l with l = Σ exp(s_j − m)       → [2, n, R]
- *   out    per query row: Σ exp(s_j − m)/l · v_j                               → q-like
- *   dq     per query row: D = dO·out, dS_j = p_j (dO·v_j − D), scale·Σ dS_j k_j → q-like
- *   dk     per key:       Σ_r dS_rj · scale·q_r                                  → k-like
- *   dv     per key:       Σ_r p_rj · dO_r                                        → k-like
- * with s_j = scale·q·k_j + bias[r, j] and p_j = exp(s_j − m)·(1/l). No [R, S] tensor exists anywhere.
+ * Three passes, each a plain f32 shader (no subgroups, no f16: every adapter runs them, SwiftShader too):
+ *   fwd  per query row, online softmax: m, l and Σ exp(s_j − m)·v_j in one sweep of the keys
+ *        (rescaled when m grows)                                      → out (q-like), stats [2, n, R]
+ *   dq   per query row: D = dO·out, dS_j = p_j (dO·v_j − D), scale·Σ dS_j k_j   → q-like
+ *   dkv  per key:       dk = Σ_r dS_rj · scale·q_r,  dv = Σ_r p_rj · dO_r        → k-like, both
+ * with s_j = scale·q·k_j + bias[r, j] and p_j = exp(s_j − m)·(1/l), stats = (m, 1/l) per row. The
+ * backward passes recompute D = rowsum(dO ∘ out) where they need it (dq per row, dkv per staged row)
+ * instead of a pass of its own. No [R, S] tensor exists anywhere.
  * Row passes run a workgroup of WG query rows of one pair over tiles of TILE keys (k and v rows staged
- * in workgroup memory); key passes the transpose (WG keys, tiles of TILE query rows with their m, 1/l
- * and D). TILE is chosen so that the two staged tiles take at most 8 KiB whatever the head dim.
+ * in workgroup memory); the key pass the transpose (WG keys, tiles of TILE query rows with their m, 1/l,
+ * D and bias offset). TILE is chosen so that the two staged tiles take at most 8 KiB whatever the head dim.
+ *
+ * Rotary positions (rope 'half' or 'interleaved', the pairings of model/rope.ts): q and k are the
+ * projections before RoPE and the cos/sin tables [T, hd] come as two more inputs. Every load of a q or k
+ * coordinate rotates it (position t of the query row, j of the key: the head layout with S = T), reading
+ * its partner coordinate itself, x̃[d] = x[d]·cos[t, d] + σ_d·x[partner(d)]·sin[t, d] (σ_d = −1 for the
+ * first of a pair, +1 for the second); dq and dk are rotated back before they are written,
+ * dx[d] = dx̃[d]·cos[t, d] − σ_d·dx̃[partner(d)]·sin[t, d] (the rotation is orthogonal and a pair
+ * shares its angle), so the gradients are those of the unrotated inputs.
  *
  * Masking, as in the WebAssembly kernel (kernel.ts): a row stops at kEnd, 1 + its last key with bias
  * > −1e8 (or all S keys when none is visible); the masked keys it skips have exp(s − m) = 0 exactly.
- * The key passes skip (r, j) where bias[r, j] ≤ −1e8 and the row has a visible key (m > −1e8): p is
+ * The key pass skips (r, j) where bias[r, j] ≤ −1e8 and the row has a visible key (m > −1e8): p is
  * exactly 0 there too. Fully masked rows use every key, as the reference softmax does.
  *
  * Layouts come from uniforms: q-like row (p, r) of pair p = b·Hkv + kvHead, row r = g·T + t lies at
  * ((b·T + t)·H + kvHead·G + g)·hd and k-like row (p, j) at ((b·S + j)·Hkv + kvHead)·hd; the plain
  * [n, R, hd] / [n, S, hd] layouts are the case B = n, T = R, H = Hkv = 1.
  */
-export type AttentionPass = 'stats' | 'out' | 'dq' | 'dk' | 'dv';
+export type AttentionPass = 'fwd' | 'dq' | 'dkv';
 
-/** Query rows (row passes) or keys (key passes) per workgroup. */
+/** 'none', or the RoPE pairing folded into the loads of q and k. */
+export type AttentionRope = 'none' | 'half' | 'interleaved';
+
+/** Query rows (row passes) or keys (key pass) per workgroup. */
 export const WG = 64;
 
-/** Keys (row passes) or query rows (key passes) staged per tile for head dim hd. */
+/** Keys (row passes) or query rows (key pass) staged per tile for head dim hd. */
 export function tileFor(hd: number): number {
   return Math.max(1, Math.min(WG, Math.floor(1024 / hd)));
 }
 
-/** Input names, in binding order, of each pass. */
-export const PASS_INPUTS: Record<AttentionPass, string[]> = {
-  stats: ['q', 'k', 'bias'],
-  out: ['q', 'k', 'v', 'bias', 'stats'],
-  dq: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
-  dk: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
-  dv: ['q', 'k', 'bias', 'stats', 'dO'],
+/** Output and input names, in binding order, of each pass (the rope tables follow the inputs when used). */
+export const PASS_OUTPUTS: Record<AttentionPass, string[]> = {
+  fwd: ['out', 'stats'],
+  dq: ['dq'],
+  dkv: ['dk', 'dv'],
 };
+export const PASS_INPUTS: Record<AttentionPass, string[]> = {
+  fwd: ['q', 'k', 'v', 'bias'],
+  dq: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
+  dkv: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
+};
+const ROPE_INPUTS = ['cosT', 'sinT'];
 
-/** The program-defined uniforms (appended by the backend after its own), in order. */
-export const UNIFORMS = 'n : i32, R : i32, S : i32, T : i32, H : i32, Hkv : i32, pairs : i32, scale : f32,';
+/** WGSL names of the outputs (the forward's differ from the backward's inputs of the same names). */
+const wgslName = (name: string) => (name === 'out' ? 'outA' : name === 'stats' ? 'statsA' : name);
+
+function bindings(pass: AttentionPass, rope: AttentionRope): string {
+  const outs = PASS_OUTPUTS[pass].map(wgslName);
+  const ins = [...PASS_INPUTS[pass], ...(rope === 'none' ? [] : ROPE_INPUTS)];
+  const lines = [
+    ...outs.map((x, i) => `@group(0) @binding(${i}) var<storage, read_write> ${x} : array<f32>;`),
+    ...ins.map((x, i) => `@group(0) @binding(${outs.length + i}) var<storage, read> ${x} : array<f32>;`),
+    `struct U { n : i32, R : i32, S : i32, T : i32, H : i32, Hkv : i32, pairs : i32, scale : f32 };`,
+    `@group(0) @binding(${outs.length + ins.length}) var<uniform> u : U;`,
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * The loads of q and k (rotated by their position with rope), and `unrot(a, t, d)`: the code that rotates
+ * coordinate d of the private array `a` (a gradient at position t) back.
+ */
+function ropeCode(rope: AttentionRope, hd: number): { fns: string; unrot: (a: string, t: string) => string } {
+  if (rope === 'none')
+    return {
+      fns: `
+fn ldQ(base : i32, t : i32, d : i32) -> f32 { return q[base + d]; }
+fn ldK(base : i32, j : i32, d : i32) -> f32 { return k[base + d]; }`,
+      unrot: (a) => `${a}[d]`,
+    };
+  const pair =
+    rope === 'interleaved'
+      ? `
+fn partner(d : i32) -> i32 { return select(d - 1, d + 1, d % 2 == 0); }
+fn sgn(d : i32) -> f32 { return select(1.0, -1.0, d % 2 == 0); }`
+      : `
+const HALF : i32 = ${hd / 2};
+fn partner(d : i32) -> i32 { return select(d - HALF, d + HALF, d < HALF); }
+fn sgn(d : i32) -> f32 { return select(1.0, -1.0, d < HALF); }`;
+  return {
+    fns: `${pair}
+fn ldQ(base : i32, t : i32, d : i32) -> f32 {
+  return q[base + d] * cosT[t * HD + d] + sgn(d) * q[base + partner(d)] * sinT[t * HD + d];
+}
+fn ldK(base : i32, j : i32, d : i32) -> f32 {
+  return k[base + d] * cosT[j * HD + d] + sgn(d) * k[base + partner(d)] * sinT[j * HD + d];
+}`,
+    unrot: (a, t) => `(${a}[d] * cosT[${t} * HD + d] - sgn(d) * ${a}[partner(d)] * sinT[${t} * HD + d])`,
+  };
+}
 
 const common = (hd: number, tile: number) => `
 const HD : i32 = ${hd};
@@ -52,95 +112,106 @@ const TILE : i32 = ${tile};
 const MASKED : f32 = -1e8;
 
 fn qRow(p : i32, r : i32) -> i32 {
-  let G = uniforms.H / uniforms.Hkv;
-  let b = p / uniforms.Hkv;
-  let kvh = p % uniforms.Hkv;
-  let g = r / uniforms.T;
-  let t = r % uniforms.T;
-  return ((b * uniforms.T + t) * uniforms.H + kvh * G + g) * HD;
+  let G = u.H / u.Hkv;
+  let b = p / u.Hkv;
+  let kvh = p % u.Hkv;
+  let g = r / u.T;
+  let t = r % u.T;
+  return ((b * u.T + t) * u.H + kvh * G + g) * HD;
 }
 
 fn kRow(p : i32, j : i32) -> i32 {
-  let b = p / uniforms.Hkv;
-  let kvh = p % uniforms.Hkv;
-  return ((b * uniforms.S + j) * uniforms.Hkv + kvh) * HD;
+  let b = p / u.Hkv;
+  let kvh = p % u.Hkv;
+  return ((b * u.S + j) * u.Hkv + kvh) * HD;
 }
 
 fn biasRow(p : i32, r : i32) -> i32 {
-  if (uniforms.pairs == 1) {
-    return r * uniforms.S;
+  if (u.pairs == 1) {
+    return r * u.S;
   }
-  return (p * uniforms.R + r) * uniforms.S;
+  return (p * u.R + r) * u.S;
 }
 `;
 
-/** Row passes: one thread per query row, tiles of keys in workgroup memory. */
-function rowPass(pass: 'stats' | 'out' | 'dq', hd: number, tile: number): string {
-  const needV = pass !== 'stats';
-  const stage = needV ? 'kt[i] = k[kRow(p, j) + d]; vt[i] = v[kRow(p, j) + d];' : 'kt[i] = k[kRow(p, j) + d];';
-  const zero = needV ? 'kt[i] = 0.0; vt[i] = 0.0;' : 'kt[i] = 0.0;';
+/** Row passes: one thread per query row, tiles of keys (k and v rows) in workgroup memory. */
+function rowPass(pass: 'fwd' | 'dq', hd: number, tile: number, rope: AttentionRope): string {
+  const { fns, unrot } = ropeCode(rope, hd);
   let prologue: string;
   let body: string;
   let epilogue: string;
-  if (pass === 'stats') {
-    prologue = 'var m = -3.0e38; var l = 0.0;';
-    body = `
-        if (s > m) { l = l * exp(m - s); m = s; }
-        l = l + exp(s - m);`;
-    epilogue = `
-    result[p * uniforms.R + r] = m;
-    result[uniforms.n * uniforms.R + p * uniforms.R + r] = 1.0 / l;`;
-  } else if (pass === 'out') {
+  if (pass === 'fwd') {
     prologue = `
-    let m = stats[p * uniforms.R + rr];
-    let li = stats[uniforms.n * uniforms.R + p * uniforms.R + rr];
-    var acc : array<f32, ${hd}>;`;
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc : array<f32, ${hd}>;`;
     body = `
-        let e = exp(s - m) * li;
-        for (var d = 0; d < HD; d++) { acc[d] = acc[d] + e * vt[jj * HD + d]; }`;
+      if (s > m) {
+        let c = exp(m - s);
+        l = l * c;
+        for (var d = 0; d < HD; d++) { acc[d] = acc[d] * c; }
+        m = s;
+      }
+      let e = exp(s - m);
+      l = l + e;
+      for (var d = 0; d < HD; d++) { acc[d] = acc[d] + e * vt[jj * HD + d]; }`;
     epilogue = `
-    for (var d = 0; d < HD; d++) { result[qo + d] = acc[d]; }`;
+    let li = 1.0 / l;
+    for (var d = 0; d < HD; d++) { outA[qo + d] = acc[d] * li; }
+    statsA[p * u.R + r] = m;
+    statsA[u.n * u.R + p * u.R + r] = li;`;
   } else {
     prologue = `
-    let m = stats[p * uniforms.R + rr];
-    let li = stats[uniforms.n * uniforms.R + p * uniforms.R + rr];
-    var g : array<f32, ${hd}>;
-    var acc : array<f32, ${hd}>;
-    var D = 0.0;
-    for (var d = 0; d < HD; d++) { g[d] = dO[qo + d]; D = D + g[d] * o[qo + d]; }`;
+  let m = stats[p * u.R + rr];
+  let li = stats[u.n * u.R + p * u.R + rr];
+  var g : array<f32, ${hd}>;
+  var acc : array<f32, ${hd}>;
+  var D = 0.0;
+  for (var d = 0; d < HD; d++) { g[d] = dO[qo + d]; D = D + g[d] * o[qo + d]; }`;
     body = `
-        var dp = 0.0;
-        for (var d = 0; d < HD; d++) { dp = dp + g[d] * vt[jj * HD + d]; }
-        let dS = exp(s - m) * li * (dp - D);
-        for (var d = 0; d < HD; d++) { acc[d] = acc[d] + dS * kt[jj * HD + d]; }`;
+      var dp = 0.0;
+      for (var d = 0; d < HD; d++) { dp = dp + g[d] * vt[jj * HD + d]; }
+      let dS = exp(s - m) * li * (dp - D);
+      for (var d = 0; d < HD; d++) { acc[d] = acc[d] + dS * kt[jj * HD + d]; }`;
     epilogue = `
-    for (var d = 0; d < HD; d++) { result[qo + d] = uniforms.scale * acc[d]; }`;
+    for (var d = 0; d < HD; d++) { dq[qo + d] = u.scale * ${unrot('acc', 't')}; }`;
   }
-  return `${common(hd, tile)}
+  return `${bindings(pass, rope)}
+${common(hd, tile)}
+${fns}
 var<workgroup> kt : array<f32, ${tile * hd}>;
-${needV ? `var<workgroup> vt : array<f32, ${tile * hd}>;` : ''}
+var<workgroup> vt : array<f32, ${tile * hd}>;
 
-fn main(index : i32) {
-  let p = i32(workgroupId.y);
-  let r = i32(workgroupId.x) * WG + i32(localIndex);
-  let live = r < uniforms.R;
-  let rr = min(r, uniforms.R - 1);
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let p = i32(wid.y);
+  let r = i32(wid.x) * WG + i32(lid);
+  let live = r < u.R;
+  let rr = min(r, u.R - 1);
+  let t = rr % u.T;
   let bo = biasRow(p, rr);
-  var kEnd = uniforms.S;
+  var kEnd = u.S;
   while (kEnd > 0 && !(bias[bo + kEnd - 1] > MASKED)) { kEnd = kEnd - 1; }
-  if (kEnd == 0) { kEnd = uniforms.S; }
+  if (kEnd == 0) { kEnd = u.S; }
   let qo = qRow(p, rr);
   var qs : array<f32, ${hd}>;
-  for (var d = 0; d < HD; d++) { qs[d] = uniforms.scale * q[qo + d]; }
+  for (var d = 0; d < HD; d++) { qs[d] = u.scale * ldQ(qo, t, d); }
   ${prologue}
-  let tiles = (uniforms.S + TILE - 1) / TILE;
+  let tiles = (u.S + TILE - 1) / TILE;
   for (var tl = 0; tl < tiles; tl++) {
     let j0 = tl * TILE;
     workgroupBarrier();
-    for (var i = i32(localIndex); i < TILE * HD; i = i + WG) {
+    for (var i = i32(lid); i < TILE * HD; i = i + WG) {
       let j = j0 + i / HD;
       let d = i % HD;
-      if (j < uniforms.S) { ${stage} } else { ${zero} }
+      if (j < u.S) {
+        let ko = kRow(p, j);
+        kt[i] = ldK(ko, j, d);
+        vt[i] = v[ko + d];
+      } else {
+        kt[i] = 0.0;
+        vt[i] = 0.0;
+      }
     }
     workgroupBarrier();
     let jn = min(TILE, kEnd - j0);
@@ -158,60 +229,61 @@ fn main(index : i32) {
 `;
 }
 
-/** Key passes: one thread per key, tiles of query rows (q, dO, m, 1/l, D, bias offset) in workgroup memory. */
-function keyPass(pass: 'dk' | 'dv', hd: number, tile: number): string {
-  const dk = pass === 'dk';
-  return `${common(hd, tile)}
+/** The key pass: one thread per key, tiles of query rows (scale·q, dO, m, 1/l, D, bias offset) in workgroup memory. */
+function keyPass(hd: number, tile: number, rope: AttentionRope): string {
+  const { fns, unrot } = ropeCode(rope, hd);
+  return `${bindings('dkv', rope)}
+${common(hd, tile)}
+${fns}
 var<workgroup> qt : array<f32, ${tile * hd}>;
 var<workgroup> gt : array<f32, ${tile * hd}>;
 var<workgroup> mt : array<f32, ${tile}>;
 var<workgroup> lt : array<f32, ${tile}>;
+var<workgroup> Dt : array<f32, ${tile}>;
 var<workgroup> bt : array<i32, ${tile}>;
-${dk ? `var<workgroup> Dt : array<f32, ${tile}>;` : ''}
 
-fn main(index : i32) {
-  let p = i32(workgroupId.y);
-  let j = i32(workgroupId.x) * WG + i32(localIndex);
-  let live = j < uniforms.S;
-  let jc = min(j, uniforms.S - 1);
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let p = i32(wid.y);
+  let j = i32(wid.x) * WG + i32(lid);
+  let live = j < u.S;
+  let jc = min(j, u.S - 1);
   let ko = kRow(p, jc);
   var kv : array<f32, ${hd}>;
-  var acc : array<f32, ${hd}>;
-  ${dk ? 'for (var d = 0; d < HD; d++) { kv[d] = k[ko + d]; }\n  var vv : array<f32, ' + hd + '>;\n  for (var d = 0; d < HD; d++) { vv[d] = v[ko + d]; }' : 'for (var d = 0; d < HD; d++) { kv[d] = k[ko + d]; }'}
-  let nR = uniforms.n * uniforms.R;
-  let tiles = (uniforms.R + TILE - 1) / TILE;
+  var vv : array<f32, ${hd}>;
+  var aK : array<f32, ${hd}>;
+  var aV : array<f32, ${hd}>;
+  for (var d = 0; d < HD; d++) { kv[d] = ldK(ko, jc, d); vv[d] = v[ko + d]; }
+  let nR = u.n * u.R;
+  let tiles = (u.R + TILE - 1) / TILE;
   for (var tl = 0; tl < tiles; tl++) {
     let r0 = tl * TILE;
     workgroupBarrier();
-    for (var i = i32(localIndex); i < TILE * HD; i = i + WG) {
+    for (var i = i32(lid); i < TILE * HD; i = i + WG) {
       let r = r0 + i / HD;
       let d = i % HD;
-      if (r < uniforms.R) {
+      if (r < u.R) {
         let qo = qRow(p, r);
-        qt[i] = uniforms.scale * q[qo + d];
+        qt[i] = u.scale * ldQ(qo, r % u.T, d);
         gt[i] = dO[qo + d];
       } else {
         qt[i] = 0.0;
         gt[i] = 0.0;
       }
     }
-    let li = i32(localIndex);
+    let li = i32(lid);
     if (li < TILE) {
-      let r = min(r0 + li, uniforms.R - 1);
-      mt[li] = stats[p * uniforms.R + r];
-      lt[li] = stats[nR + p * uniforms.R + r];
+      let r = min(r0 + li, u.R - 1);
+      mt[li] = stats[p * u.R + r];
+      lt[li] = stats[nR + p * u.R + r];
       bt[li] = biasRow(p, r);
-      ${
-        dk
-          ? `let qo = qRow(p, r);
+      let qo = qRow(p, r);
       var D = 0.0;
       for (var d = 0; d < HD; d++) { D = D + dO[qo + d] * o[qo + d]; }
-      Dt[li] = D;`
-          : ''
-      }
+      Dt[li] = D;
     }
     workgroupBarrier();
-    let rn = min(TILE, uniforms.R - r0);
+    let rn = min(TILE, u.R - r0);
     for (var ii = 0; ii < rn; ii++) {
       let b = bias[bt[ii] + jc];
       let m = mt[ii];
@@ -219,25 +291,27 @@ fn main(index : i32) {
       var s = 0.0;
       for (var d = 0; d < HD; d++) { s = s + qt[ii * HD + d] * kv[d]; }
       let pr = exp(s + b - m) * lt[ii];
-      ${
-        dk
-          ? `var dp = 0.0;
+      var dp = 0.0;
       for (var d = 0; d < HD; d++) { dp = dp + gt[ii * HD + d] * vv[d]; }
       let dS = pr * (dp - Dt[ii]);
-      for (var d = 0; d < HD; d++) { acc[d] = acc[d] + dS * qt[ii * HD + d]; }`
-          : 'for (var d = 0; d < HD; d++) { acc[d] = acc[d] + pr * gt[ii * HD + d]; }'
+      for (var d = 0; d < HD; d++) {
+        aV[d] = aV[d] + pr * gt[ii * HD + d];
+        aK[d] = aK[d] + dS * qt[ii * HD + d];
       }
     }
   }
   if (live) {
-    for (var d = 0; d < HD; d++) { result[ko + d] = acc[d]; }
+    for (var d = 0; d < HD; d++) {
+      dk[ko + d] = ${unrot('aK', 'jc')};
+      dv[ko + d] = aV[d];
+    }
   }
 }
 `;
 }
 
-/** The user code of one pass for head dim hd. */
-export function attentionWgsl(pass: AttentionPass, hd: number): string {
+/** The whole shader of one pass for head dim hd (hd even with rope). */
+export function attentionWgsl(pass: AttentionPass, hd: number, rope: AttentionRope = 'none'): string {
   const tile = tileFor(hd);
-  return pass === 'dk' || pass === 'dv' ? keyPass(pass, hd, tile) : rowPass(pass, hd, tile);
+  return pass === 'dkv' ? keyPass(hd, tile, rope) : rowPass(pass, hd, tile, rope);
 }

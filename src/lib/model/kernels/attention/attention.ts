@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { attentionBackward, attentionForward, prepareBias, type AttentionShape, type PreparedBias } from './kernel';
 import { attentionKernelOp } from './op';
 import { kernelFor } from '../registry';
+import { applyRope } from '../rope/rope';
+import type { RopeTables } from '../../rope';
 
 /**
  * Scaled dot-product attention over "pairs" (one pair = one batch row × one KV head, with the G query
@@ -124,7 +126,10 @@ export function kernelAttention(
 /**
  * Attention in the projections' layouts, without transposes: q [B, T, H, hd], k, v [B, S, Hkv, hd]
  * (S = T, no cache) → [B·T, H·hd], by the in-place kernel; null where the kernel registry says
- * 'reference' (backend, hd % 4, forced), and the caller takes the transposing path to attention().
+ * 'reference' (backend, hd % 4, forced), and the caller applies `rope` itself and takes the transposing
+ * path to attention(). With `rope`, q and k are the projections before RoPE: where the backend's kernel
+ * takes RoPE (webgpu) it rotates them as it loads them (and rotates dq, dk back), else applyRope runs
+ * first (wasm). forceReference('rope') keeps RoPE out of the kernel too.
  */
 export function attentionHeads(
   q: tf.Tensor4D,
@@ -132,9 +137,15 @@ export function attentionHeads(
   v: tf.Tensor4D,
   bias: tf.Tensor3D,
   scale: number,
+  rope: RopeTables | null = null,
 ): tf.Tensor2D | null {
-  if (kernelFor('attention', { headDim: q.shape[3] }) !== 'kernel') return null;
-  return attentionKernelOp(headsShape(q, k, scale), q, k, v, bias, headsOut(q)) as tf.Tensor2D;
+  const headDim = q.shape[3];
+  if (kernelFor('attention', { headDim }) !== 'kernel') return null;
+  const sh = headsShape(q, k, scale);
+  if (rope && kernelFor('attention', { headDim, rope: true }) === 'kernel' && kernelFor('rope') === 'kernel')
+    return attentionKernelOp(sh, q, k, v, bias, headsOut(q), rope) as tf.Tensor2D;
+  const [qr, kr] = rope ? [applyRope(q, rope), applyRope(k, rope)] : [q, k];
+  return attentionKernelOp(sh, qr, kr, v, bias, headsOut(q)) as tf.Tensor2D;
 }
 
 /** attentionHeads by the kernel over copies (any backend where WebAssembly SIMD is present; tests). */

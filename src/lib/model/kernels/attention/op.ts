@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionShape } from './kernel';
+import type { RopeTables } from '../../rope';
 
 /**
  * The attention kernels' contract with tfjs, the same on every backend that has them (wasm-op.ts,
  * webgpu.ts): two kernels registered under these names,
  *   FORWARD  {q, k, v, bias}                      → [out (outShape), stats [2, n, R]: row max m, then 1/l]
  *   BACKWARD {q, k, v, bias, out, stats, dO}      → [dq, dk, dv] (the shapes of q, k, v)
- * with the attributes below; attentionKernelOp runs them as one tf op with its own gradient.
+ * with the attributes below; attentionKernelOp runs them as one tf op with its own gradient. With `rope`
+ * other than 'none' (only where the kernel registry says the backend's kernel takes it: webgpu) both also
+ * take the RoPE tables {cos, sin} [T, hd]: q and k are the projections before RoPE (head layout, S = T),
+ * the kernel rotates them itself, and dq, dk are the gradients of those unrotated inputs.
  */
 export const FORWARD = 'CloLabAttention';
 export const BACKWARD = 'CloLabAttentionGrad';
@@ -23,6 +27,8 @@ export interface Attrs {
   H: number;
   Hkv: number;
   outShape: number[];
+  /** the RoPE pairing folded in, or 'none' */
+  rope: 'none' | RopeTables['style'];
 }
 
 export function shapeOf(a: Attrs): AttentionShape {
@@ -33,7 +39,9 @@ export function shapeOf(a: Attrs): AttentionShape {
 /**
  * Attention through the registered kernels of the current backend, with its own gradient (the forward
  * keeps q, k, v, out and the row statistics; the backward recomputes P). Layouts as in AttentionShape;
- * the output is outShape. Runs where kernelFor('attention') says 'kernel'.
+ * the output is outShape. Runs where kernelFor('attention') says 'kernel'; with `rope`, where
+ * kernelFor('attention', { rope: true }) does (the tables are saved for the backward, so that they outlive
+ * the forward's tidy).
  */
 export function attentionKernelOp(
   sh: AttentionShape,
@@ -42,6 +50,7 @@ export function attentionKernelOp(
   v: tf.Tensor,
   bias: tf.Tensor3D,
   outShape: number[],
+  rope?: RopeTables,
 ): tf.Tensor {
   const h = sh.heads;
   const attrs: Attrs = {
@@ -55,16 +64,20 @@ export function attentionKernelOp(
     H: h?.H ?? 0,
     Hkv: h?.Hkv ?? 0,
     outShape,
+    rope: rope ? rope.style : 'none',
   };
+  const tables: tf.NamedTensorMap = rope ? { cos: rope.cos, sin: rope.sin } : {};
   const attrMap = attrs as unknown as tf.NamedAttrMap;
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [out, stats] = tf.engine().runKernel(FORWARD, { q: qi, k: ki, v: vi, bias }, attrMap) as tf.Tensor[];
-    save([qi, ki, vi, out, stats]);
+    const inputs: tf.NamedTensorMap = { q: qi, k: ki, v: vi, bias, ...tables };
+    const [out, stats] = tf.engine().runKernel(FORWARD, inputs, attrMap) as tf.Tensor[];
+    save([qi, ki, vi, out, stats, ...(rope ? [rope.cos, rope.sin] : [])]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [qS, kS, vS, oS, sS] = saved;
-        const inputs = { q: qS, k: kS, v: vS, bias, out: oS, stats: sS, dO: dy };
+        const [qS, kS, vS, oS, sS, cos, sin] = saved;
+        const inputs: tf.NamedTensorMap = { q: qS, k: kS, v: vS, bias, out: oS, stats: sS, dO: dy };
+        if (rope) Object.assign(inputs, { cos, sin });
         return tf.engine().runKernel(BACKWARD, inputs, attrMap) as tf.Tensor[];
       },
     };

@@ -43,7 +43,8 @@ function biasOnHeap(be: WasmBackendLike, K: Exports, bias: tf.TensorInfo): Prepa
 
 /**
  * Registers the two kernels with tfjs for the wasm backend, and the op with the kernel registry
- * (installLabKernels calls it; idempotent). The kernel takes head dims divisible by 4.
+ * (installLabKernels calls it; idempotent). The kernel takes head dims divisible by 4, and q, k already
+ * rotated (no RoPE folded in: attentionHeads applies it first).
  */
 export function registerWasmAttention(): void {
   registerLabKernel({
@@ -51,7 +52,7 @@ export function registerWasmAttention(): void {
     backendName: 'wasm',
     kernelName: FORWARD,
     ready: (backend) => heapKernel(backend) !== null,
-    applies: ({ headDim }) => headDim === undefined || headDim % 4 === 0,
+    applies: ({ headDim, rope }) => !rope && (headDim === undefined || headDim % 4 === 0),
   });
   if (tf.getKernel(FORWARD, 'wasm')) return;
   tf.registerKernel({

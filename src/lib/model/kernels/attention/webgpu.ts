@@ -1,55 +1,47 @@
 import * as tf from '@tensorflow/tfjs';
-import { attentionWgsl, PASS_INPUTS, UNIFORMS, WG, type AttentionPass } from './attention-wgsl';
+import { attentionWgsl, PASS_INPUTS, PASS_OUTPUTS, WG, type AttentionPass } from './attention-wgsl';
 import { BACKWARD, FORWARD, type Attrs } from './op';
 import { registerLabKernel } from '../registry';
-import {
-  isWebGPUBackend,
-  webgpuBackendOf,
-  type UniformData,
-  type WebGPUBackendLike,
-  type WebGPUProgramLike,
-} from '../webgpu-program';
+import { isWebGPUBackend, runWgsl, type WgslProgram, type WgslUniform } from '../webgpu-program';
 
 /**
  * The attention kernels on tfjs-backend-webgpu: 'CloLabAttention' and its gradient (the contract of
- * op.ts, the same as the wasm backend's), each a sequence of WGSL passes (attention-wgsl.ts) run through
- * the backend's runWebGPUProgram. Forward: stats, then out (2 dispatches); backward: dq, dk, dv
- * (3 dispatches). Neither keeps or builds an [n, R, S] tensor: the backward recomputes P from the
- * forward's row statistics, as FlashAttention's does. Any head dim; f32 throughout.
+ * op.ts, the same as the wasm backend's, plus RoPE folded in), WGSL passes (attention-wgsl.ts) recorded
+ * with runWgsl, which writes several outputs in one dispatch. Forward: out and the row statistics in
+ * one dispatch (online softmax); backward: dq, then dk and dv together (2 dispatches). Neither keeps
+ * or builds an [n, R, S] tensor: the backward recomputes P from the forward's row statistics, as
+ * FlashAttention's does. Any head dim (even with RoPE); f32 throughout.
  */
 
-function program(pass: AttentionPass, a: Attrs, outputShape: number[]): WebGPUProgramLike {
-  const rows = pass === 'dk' || pass === 'dv' ? a.S : a.R;
+function program(pass: AttentionPass, a: Attrs): WgslProgram {
+  const rows = pass === 'dkv' ? a.S : a.R;
   return {
-    outputShape,
-    shaderKey: `cloLabAttention_${pass}_${a.hd}`,
-    // the flat layout (main gets a flat index it ignores: the shader reads workgroupId / localIndex)
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(rows / WG), a.n, 1],
-    variableNames: PASS_INPUTS[pass],
-    uniforms: UNIFORMS,
-    workgroupSize: [WG, 1, 1],
-    getUserCode: () => attentionWgsl(pass, a.hd),
+    key: `CloLabAttention_${pass}_${a.hd}_${a.rope}`,
+    code: attentionWgsl(pass, a.hd, a.rope),
+    workgroups: [Math.ceil(rows / WG), a.n, 1],
   };
 }
 
-function uniformData(a: Attrs, pairs: number): UniformData {
+function uniforms(a: Attrs, pairs: number): WgslUniform[] {
   // the plain layouts are the head layouts with B = n, T = R, H = Hkv = 1
   const [T, H, Hkv] = a.B ? [a.T, a.H, a.Hkv] : [a.R, 1, 1];
   const ints = [a.n, a.R, a.S, T, H, Hkv, pairs];
-  return [...ints.map((x) => ({ type: 'int32' as const, data: [x] })), { type: 'float32', data: [a.scale] }];
+  return [...ints.map((value) => ({ type: 'int32' as const, value })), { type: 'float32', value: a.scale }];
 }
 
 function run(
-  be: WebGPUBackendLike,
+  backend: unknown,
   pass: AttentionPass,
   a: Attrs,
   tensors: Record<string, tf.TensorInfo>,
-  outputShape: number[],
-): tf.TensorInfo {
-  const inputs = PASS_INPUTS[pass].map((name) => tensors[name]);
-  const pairs = tensors.bias.shape[0];
-  return be.runWebGPUProgram(program(pass, a, outputShape), inputs, 'float32', uniformData(a, pairs));
+  shapes: number[][],
+): tf.TensorInfo[] {
+  if (a.rope !== 'none' && !(a.B && a.S === a.T && a.hd % 2 === 0))
+    throw new Error('attention with RoPE folded in needs the head layout, S = T and an even head dim');
+  const names = [...PASS_INPUTS[pass], ...(a.rope === 'none' ? [] : ['cos', 'sin'])];
+  const inputs = names.map((name) => tensors[name]);
+  const outputs = PASS_OUTPUTS[pass].map((_, i) => ({ shape: shapes[i] }));
+  return runWgsl(backend, program(pass, a), inputs, outputs, uniforms(a, tensors.bias.shape[0]));
 }
 
 /**
@@ -62,28 +54,26 @@ export function registerWebGPUAttention(): void {
     backendName: 'webgpu',
     kernelName: FORWARD,
     ready: (backend) => isWebGPUBackend(backend),
+    applies: ({ headDim, rope }) => !rope || headDim === undefined || headDim % 2 === 0,
   });
   if (tf.getKernel(FORWARD, 'webgpu')) return;
   tf.registerKernel({
     kernelName: FORWARD,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = webgpuBackendOf(backend, 'the WebGPU attention kernel');
       const a = attrs as unknown as Attrs;
-      const t = inputs as Record<string, tf.TensorInfo>;
-      const stats = run(be, 'stats', a, t, [2, a.n, a.R]);
-      const out = run(be, 'out', a, { ...t, stats }, a.outShape);
-      return [out, stats];
+      return run(backend, 'fwd', a, inputs as Record<string, tf.TensorInfo>, [a.outShape, [2, a.n, a.R]]);
     },
   });
   tf.registerKernel({
     kernelName: BACKWARD,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = webgpuBackendOf(backend, 'the WebGPU attention kernel');
       const a = attrs as unknown as Attrs;
-      const t: Record<string, tf.TensorInfo> = { ...inputs, o: inputs.out } as Record<string, tf.TensorInfo>;
-      return [run(be, 'dq', a, t, t.q.shape), run(be, 'dk', a, t, t.k.shape), run(be, 'dv', a, t, t.v.shape)];
+      const t = { ...inputs, o: inputs.out } as Record<string, tf.TensorInfo>;
+      const [dq] = run(backend, 'dq', a, t, [t.q.shape]);
+      const [dk, dv] = run(backend, 'dkv', a, t, [t.k.shape, t.v.shape]);
+      return [dq, dk, dv];
     },
   });
 }
