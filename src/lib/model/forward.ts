@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
-import { LINEAR_NAMES, type LinearName, type ModelWeights, type Norm } from './weights';
+import { LINEAR_NAMES, type Linear, type LinearName, type ModelWeights, type Norm } from './weights';
 import type { LoraState } from './adapter';
 import { ropeTables, type RopeTables } from './rope';
 import { applyRope } from './kernels/rope/rope';
-import { addNorm, addSame, addThenNorm, geluTanh, linear, norm, type LoraApply } from './layers';
+import { addNorm, addSame, addThenNorm, geluTanh, linear, linears, norm, type LoraApply } from './layers';
 import { swiglu } from './kernels/swiglu/swiglu';
 import { matMulFrozenT, matMulT } from './matmul';
 import { attention, attentionHeads } from './kernels/attention/attention';
@@ -145,9 +145,15 @@ function block(
     return linear(inp, w, adapters[name] ?? null);
   };
   const h = h0 ?? norm(x, lw.attnNorm, cfg);
-  let q = lin('q_proj', h).reshape([B, T, H, hd]) as tf.Tensor4D;
-  let kk = lin('k_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
-  const v = lin('v_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  const qkv = (['q_proj', 'k_proj', 'v_proj'] as const).map((name): [Linear, LoraApply | null] => {
+    const w = lw.linears[name];
+    if (!w) throw new Error(`layer ${l} has no ${name}`);
+    return [w, adapters[name] ?? null];
+  });
+  const [qy, ky, vy] = linears(h, qkv);
+  let q = qy.reshape([B, T, H, hd]) as tf.Tensor4D;
+  let kk = ky.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  const v = vy.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
   if (k.rope) {
     q = applyRope(q, k.rope);
     kk = applyRope(kk, k.rope);

@@ -5,7 +5,7 @@ import { matMulFrozenT, matMulT } from './matmul';
 import { loraDelta } from './lora-delta';
 import { rmsNorm } from './kernels/rmsnorm/rmsnorm';
 import { addRmsNorm, addSame, addThenRmsNorm, type AddNormed } from './kernels/add-rmsnorm/add-rmsnorm';
-import { loraLinear, type LoraApply } from './kernels/lora-linear/lora-linear';
+import { loraLinear, loraLinears, type LoraApply } from './kernels/lora-linear/lora-linear';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -54,6 +54,20 @@ export function linear(x: tf.Tensor2D, lin: Linear, lora?: LoraApply | null): tf
     );
   }
   return y;
+}
+
+/**
+ * Several linears of one input x (a layer's q, k and v projections): linear(x, lin_i, lora_i) each. When
+ * all of them are frozen with an adapter, they go through loraLinears, whose kernel path sums x's
+ * gradient inside the backward kernels.
+ */
+export function linears(x: tf.Tensor2D, items: [Linear, LoraApply | null][]): tf.Tensor2D[] {
+  if (items.length > 1 && items.every(([lin, lora]) => lora && !(lin.w instanceof tf.Variable)))
+    return loraLinears(
+      x,
+      items.map(([lin, lora]) => ({ lin, lora: lora! })),
+    );
+  return items.map(([lin, lora]) => linear(x, lin, lora));
 }
 
 /** GPT-2's tanh approximation of GELU ("gelu_new"). */

@@ -42,6 +42,7 @@ import {
   LORA_LINEAR_BACKWARD,
   LORA_LINEAR_FORWARD,
   loraLinear,
+  loraLinears,
   referenceLoraLinear,
   type LoraApply,
 } from '../../../src/lib/model/kernels/lora-linear/lora-linear';
@@ -738,6 +739,106 @@ export async function checkLoraLinear(c: LoraLinearCase): Promise<CheckRow[]> {
   return rows('lora-linear', c.label, qs, got.ran, [LORA_LINEAR_FORWARD, LORA_LINEAR_BACKWARD]);
 }
 
+/** A group of LoRA linears reading one x (a layer's q, k and v): one [outF, fmt, bias] per item, rank r. */
+export interface LoraLinearGroupCase {
+  label: string;
+  N: number;
+  inF: number;
+  r: number;
+  items: [number, 'f32' | 'f16', boolean][];
+}
+
+export const LORA_LINEAR_GROUP_CASES: LoraLinearGroupCase[] = [
+  {
+    label: 'group of 3 (q, k, v shapes), f32 and f16 W, one bias, tails',
+    N: 17,
+    inF: 19,
+    r: 4,
+    items: [
+      [18, 'f32', false],
+      [10, 'f16', true],
+      [10, 'f32', false],
+    ],
+  },
+];
+
+/**
+ * loraLinears on webgpu (the items' CloLabLoraLinear kernels, x's gradient summed inside their backward
+ * kernels) vs referenceLoraLinear per item on the cpu backend, x's gradient summed by tfjs: every y, dx,
+ * and each item's dA and dB, for the cotangents R_i of sum(Σ y_i·R_i). Also a row that fails where the
+ * webgpu backward ran any Add (the sum must be in the kernels). Ends on webgpu.
+ */
+export async function checkLoraLinearGroup(c: LoraLinearGroupCase): Promise<CheckRow[]> {
+  const { N, inF, r } = c;
+  const x0 = await randn(N * inF, 3);
+  const per = await Promise.all(
+    c.items.map(async ([outF], i) => ({
+      w: await randn(outF * inF, 10 + i, 0.3),
+      b: await randn(outF, 20 + i),
+      a: await randn(r * inF, 30 + i, 0.5),
+      bm: await randn(outF * r, 40 + i, 0.5),
+      cot: await randn(N * outF, 50 + i),
+    })),
+  );
+  const run = async (backend: string, grouped: boolean) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const lins: Linear[] = c.items.map(([outF, fmt, bias], i) => ({
+      w: fmt === 'f32' ? tf.tensor2d(per[i].w, [outF, inF]) : new PackedWeight(packMatrix(per[i].w, outF, inF, fmt)),
+      b: bias ? tf.tensor1d(per[i].b) : undefined,
+    }));
+    const x = tf.tensor2d(x0, [N, inF]);
+    const AB = c.items.flatMap(([outF], i) => [tf.tensor2d(per[i].a, [r, inF]), tf.tensor2d(per[i].bm, [outF, r])]);
+    const R = c.items.map(([outF], i) => tf.tensor2d(per[i].cot, [N, outF]));
+    const lora = (i: number, ab: tf.Tensor[]): LoraApply => ({
+      pair: { A: ab[2 * i], B: ab[2 * i + 1] } as unknown as LoraPair,
+      scale: 16 / r,
+      dropout: 0,
+    });
+    const ys = (xi: tf.Tensor, ab: tf.Tensor[]) =>
+      grouped
+        ? loraLinears(
+            xi as tf.Tensor2D,
+            lins.map((lin, i) => ({ lin, lora: lora(i, ab) })),
+          )
+        : lins.map((lin, i) => referenceLoraLinear(xi as tf.Tensor2D, lin, lora(i, ab)));
+    const loss = (xi: tf.Tensor, ...ab: tf.Tensor[]) =>
+      tf.addN(ys(xi, ab).map((y, i) => tf.sum(tf.mul(y, R[i])))) as tf.Scalar;
+    const forward = await profiled(() => ys(x, AB));
+    const backward = await profiled(() => tf.grads(loss)([x, ...AB]));
+    const values = await Promise.all([...forward.out, ...backward.out].map(read));
+    tf.dispose([x, ...AB, ...R, ...forward.out, ...backward.out]);
+    for (const lin of lins) {
+      if (lin.w instanceof PackedWeight) lin.w.dispose();
+      else (lin.w as tf.Tensor).dispose();
+      lin.b?.dispose();
+    }
+    return { values, ran: [...forward.ran, ...backward.ran] };
+  };
+  const want = await run('cpu', false);
+  const got = await run('webgpu', true);
+  const n = c.items.length;
+  const names = [...c.items.map((_, i) => `y${i}`), 'dx', ...c.items.flatMap((_, i) => [`dA${i}`, `dB${i}`])];
+  const qs = names.map((name, i): Compared => ({
+    name,
+    got: got.values[i],
+    want: want.values[i],
+    relTol: 2e-5,
+    scale: 'unit',
+    atLeast: i >= n ? 1e-2 : undefined,
+  }));
+  const out = rows('lora-linear', c.label, qs, got.ran, [LORA_LINEAR_FORWARD, LORA_LINEAR_BACKWARD]);
+  // the loss's own ops add nothing (AddN forward, Sum and Mul gradients): any Add would be tfjs summing dx
+  const adds = got.ran.filter((k) => k === 'Add').length;
+  out.push({
+    op: 'lora-linear',
+    case: `${c.label}: Add kernels run beside the group`,
+    maxAbsDiff: adds,
+    tol: 0,
+    ok: !adds,
+  });
+  return out;
+}
+
 // ---- gradient statistics ----
 
 export interface GradNormCase {
@@ -932,6 +1033,7 @@ export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] 
   ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),
   ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
   ...LORA_LINEAR_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinear(c) })),
+  ...LORA_LINEAR_GROUP_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinearGroup(c) })),
   ...GRAD_NORM_CASES.map((c) => ({ op: 'grad-norm' as const, run: () => checkGradNorm(c) })),
   ...SPLIT_CASES.map((c) => ({ op: 'split' as const, run: () => checkSplit(c) })),
 ];
