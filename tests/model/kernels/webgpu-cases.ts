@@ -28,6 +28,11 @@ import {
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
 import type { LabOp } from '../../../src/lib/model/kernels/registry';
 import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
+import {
+  addRmsNorm,
+  addThenRmsNorm,
+  referenceAddRmsNorm,
+} from '../../../src/lib/model/kernels/add-rmsnorm/add-rmsnorm';
 import { applyRope, referenceRope } from '../../../src/lib/model/kernels/rope/rope';
 import { ropeTables } from '../../../src/lib/model/rope';
 import { defaultConfig } from '../../../src/lib/model/config';
@@ -197,6 +202,71 @@ export async function checkRmsNorm(c: RmsNormCase): Promise<CheckRow[]> {
   ];
   tf.dispose([x, w, p, ...out, ...want]);
   return rows('rmsnorm', c.label, qs, ran, ['CloLabRMSNorm', 'CloLabRMSNormGrad']);
+}
+
+// ---- the residual add fused with RMSNorm ----
+
+export interface AddRmsNormCase {
+  label: string;
+  N: number;
+  D: number;
+  /** the spread of the addends (small: ε matters) */
+  scale: number;
+  /** 'sum': the sum is used further (addRmsNorm, both outputs have a gradient); 'norm': only the norm (addThenRmsNorm) */
+  form: 'sum' | 'norm';
+}
+
+export const ADD_RMSNORM_CASES: AddRmsNormCase[] = [
+  { label: '[3, 5] (row shorter than the workgroup)', N: 3, D: 5, scale: 1, form: 'sum' },
+  { label: '[5, 131] (two strides and a tail of 3)', N: 5, D: 131, scale: 3, form: 'sum' },
+  { label: '[70, 16] (many rows, small values: ε matters)', N: 70, D: 16, scale: 1e-3, form: 'sum' },
+  { label: '[4, 67] (the norm alone: no gradient of the sum)', N: 4, D: 67, scale: 2, form: 'norm' },
+];
+
+/**
+ * addRmsNorm / addThenRmsNorm on webgpu (the CloLabAddRMSNorm kernels) vs referenceAddRmsNorm on webgpu: the
+ * sum and the norm, and the gradients of a and b for the loss sum(s·q) + sum(norm·p) (only the second term
+ * for the norm alone), so that dropping either term of the fused gradient fails.
+ */
+export async function checkAddRmsNorm(c: AddRmsNormCase): Promise<CheckRow[]> {
+  const eps = 1e-5;
+  const a = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 5) as tf.Tensor2D;
+  const b = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 8) as tf.Tensor2D;
+  const w = tf.randomNormal([c.D], 1, 0.5, 'float32', 6);
+  const p = tf.randomNormal([c.N, c.D], 0, 1, 'float32', 7);
+  // the sum's cotangent, at the norm's gradient's size (~1/scale)
+  const q = tf.randomNormal([c.N, c.D], 0, 1 / c.scale, 'float32', 9);
+  type Pair = (x: tf.Tensor2D, y: tf.Tensor2D) => { sum: tf.Tensor; normed: tf.Tensor };
+  const kernel: Pair =
+    c.form === 'sum'
+      ? (x, y) => addRmsNorm(x, y, w, eps)
+      : (x, y) => ({ sum: tf.add(x, y), normed: addThenRmsNorm(x, y, w, eps) });
+  const reference: Pair = (x, y) => referenceAddRmsNorm(x, y, w, eps);
+  const loss = (f: Pair) => (x: tf.Tensor, y: tf.Tensor) => {
+    const o = f(x as tf.Tensor2D, y as tf.Tensor2D);
+    const n = tf.sum(tf.mul(o.normed, p));
+    return c.form === 'sum' ? tf.add(tf.sum(tf.mul(o.sum, q)), n) : n;
+  };
+  const { out, ran } = await profiled(() => {
+    const o = kernel(a, b);
+    return [o.sum, o.normed, ...tf.grads(loss(kernel))([a, b])];
+  });
+  const r = reference(a, b);
+  const want = [r.sum, r.normed, ...tf.grads(loss(reference))([a, b])];
+  const names = ['sum', 'value', 'da', 'db'];
+  const qs: Compared[] = [];
+  for (let i = 0; i < 4; i++)
+    qs.push({
+      name: names[i],
+      got: await read(out[i]),
+      want: await read(want[i]),
+      relTol: 1e-5,
+      // the gradients relative to their own size (~1/scale)
+      scale: i < 2 ? 'unit' : 'ref',
+      atLeast: i < 2 ? undefined : 1e-2,
+    });
+  tf.dispose([a, b, w, p, q, ...out, ...want]);
+  return rows('add-rmsnorm', `${c.label}`, qs, ran, ['CloLabAddRMSNorm', 'CloLabAddRMSNormGrad']);
 }
 
 // ---- RoPE ----
@@ -996,6 +1066,7 @@ export async function checkSplit(c: SplitCase): Promise<CheckRow[]> {
 export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] = [
   ...SWIGLU_CASES.map((c) => ({ op: 'swiglu' as const, run: () => checkSwiglu(c) })),
   ...RMSNORM_CASES.map((c) => ({ op: 'rmsnorm' as const, run: () => checkRmsNorm(c) })),
+  ...ADD_RMSNORM_CASES.map((c) => ({ op: 'add-rmsnorm' as const, run: () => checkAddRmsNorm(c) })),
   ...ROPE_CASES.map((c) => ({ op: 'rope' as const, run: () => checkRope(c) })),
   ...ADAMW_CASES.map((c) => ({ op: 'adamw' as const, run: () => checkAdamw(c) })),
   ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
