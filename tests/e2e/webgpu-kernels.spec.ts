@@ -70,6 +70,7 @@ test('every WGSL kernel = its reference path in Chromium (values, gradients, tai
       'head-logprobs',
       'lora-linear',
       'grad-norm',
+      'clo-loss',
       'split',
     ]),
   );

@@ -26,7 +26,7 @@ import {
   referencePackedMatMul,
   releasePacked,
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
-import type { LabOp } from '../../../src/lib/model/kernels/registry';
+import { forceReference, type LabOp } from '../../../src/lib/model/kernels/registry';
 import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
 import { applyRope, referenceRope } from '../../../src/lib/model/kernels/rope/rope';
 import { ropeTables } from '../../../src/lib/model/rope';
@@ -42,6 +42,8 @@ import {
 } from '../../../src/lib/model/kernels/lora-linear/lora-linear';
 import { GRAD_NORM_KERNEL, gradNorm, referenceGradNorm } from '../../../src/lib/model/kernels/grad-norm/grad-norm';
 import { mulberry32 } from '../../../src/lib/model/sample';
+import { clo } from '../../../src/lib/objectives/clo';
+import { CLO_LOSS_BACKWARD, CLO_LOSS_FORWARD } from '../../../src/lib/model/kernels/clo-loss/clo-loss';
 import type { Linear } from '../../../src/lib/model/weights';
 import type { LoraPair } from '../../../src/lib/model/adapter';
 
@@ -849,6 +851,85 @@ export async function checkSplit(c: SplitCase): Promise<CheckRow[]> {
   return rows('split', c.label, qs, ranSplit, ['SplitV', dispatches(groups)]);
 }
 
+// ---- CLO loss ----
+
+export interface CloLossCase {
+  label: string;
+  /** B quadruples: 4B sequences */
+  B: number;
+  beta: number;
+  lambda: number;
+  /** the spread of the policy − reference differences (large: softplus past its thresholds) */
+  spread: number;
+  /** the cotangent of the loss */
+  dy: number;
+}
+
+export const CLO_LOSS_CASES: CloLossCase[] = [
+  { label: 'B 1', B: 1, beta: 0.1, lambda: 0.5, spread: 3, dy: 1 },
+  {
+    label: 'B 37 (74 pairs: past one workgroup of 64), large margins, dy 0.7',
+    B: 37,
+    beta: 2,
+    lambda: 0.3,
+    spread: 20,
+    dy: 0.7,
+  },
+];
+
+/** The per-sequence sums of a case (seeded): policy, reference (one pair with a zero margin), counts. */
+function cloStats(c: CloLossCase): { policy: number[]; reference: number[]; counts: number[] } {
+  const rng = mulberry32(c.B * 1000 + 7);
+  const n = 4 * c.B;
+  const reference = Array.from({ length: n }, () => -5 - 40 * rng());
+  const policy = reference.map((r) => r + c.spread * (2 * rng() - 1));
+  // pair 0 (sequences 0, 1): the same difference on both sides, a margin of exactly 0 (accuracy counts it as not > 0)
+  policy[1] = reference[1] + (policy[0] - reference[0]);
+  const counts = Array.from({ length: n }, () => 1 + Math.floor(30 * rng()));
+  return { policy, reference, counts };
+}
+
+async function cloRun(backend: string, c: CloLossCase, forced: boolean) {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+  forceReference('clo-loss', forced);
+  try {
+    const st = cloStats(c);
+    const policy = tf.tensor1d(st.policy);
+    const reference = tf.tensor1d(st.reference);
+    const counts = tf.tensor1d(st.counts);
+    const params = { beta: c.beta, lambda: c.lambda };
+    const { out, ran } = await profiled(() => {
+      const o = clo.loss({ policy, reference, counts }, params);
+      const names = Object.keys(o.metrics);
+      const values = o.stacked ?? (tf.stack([o.loss, ...names.map((k) => o.metrics[k])]) as tf.Tensor1D);
+      const dp = tf.grads((p: tf.Tensor) => clo.loss({ policy: p as tf.Tensor1D, reference, counts }, params).loss)(
+        [policy],
+        tf.scalar(c.dy),
+      )[0];
+      return [values, dp];
+    });
+    const got = await Promise.all(out.map(read));
+    tf.dispose([policy, reference, counts, ...out]);
+    return { values: got[0], dp: got[1], ran };
+  } finally {
+    forceReference('clo-loss', false);
+  }
+}
+
+/**
+ * The CLO objective's loss on webgpu (the CloLabCloLoss kernels) vs its tfjs ops on the cpu backend: the
+ * loss and each metric, and d policy, within 1e-5. Ends on webgpu.
+ */
+export async function checkCloLoss(c: CloLossCase): Promise<CheckRow[]> {
+  const want = await cloRun('cpu', c, true);
+  const got = await cloRun('webgpu', c, false);
+  const qs: Compared[] = [
+    { name: 'loss and metrics', got: got.values, want: want.values, relTol: 1e-5, scale: 'unit', atLeast: 1 },
+    { name: 'd policy', got: got.dp, want: want.dp, relTol: 1e-5, scale: 'ref', atLeast: 1e-3 },
+  ];
+  return rows('clo-loss', c.label, qs, got.ran, [CLO_LOSS_FORWARD, CLO_LOSS_BACKWARD]);
+}
+
 // ---- all ----
 
 /** Every op's cases, in one order (the page check runs them all). */
@@ -862,6 +943,7 @@ export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] 
   ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
   ...LORA_LINEAR_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinear(c) })),
   ...GRAD_NORM_CASES.map((c) => ({ op: 'grad-norm' as const, run: () => checkGradNorm(c) })),
+  ...CLO_LOSS_CASES.map((c) => ({ op: 'clo-loss' as const, run: () => checkCloLoss(c) })),
   ...SPLIT_CASES.map((c) => ({ op: 'split' as const, run: () => checkSplit(c) })),
 ];
 

@@ -14,6 +14,7 @@ import { registerWebgpuLoraLinear } from './lora-linear/webgpu';
 import { registerWebgpuGradNorm } from './grad-norm/webgpu';
 import { fastWebgpuSplit } from './split/webgpu';
 import { registerWebgpuRope } from './rope/webgpu';
+import { registerWebgpuCloLoss } from './clo-loss/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -37,7 +38,8 @@ import { registerWebgpuRope } from './rope/webgpu';
  * tensor) and the lab's 'CloLabRMSNorm' (+Grad), 'CloLabLoraLinear' (+Grad: a frozen linear with its
  * LoRA adapter, two dispatches each way), 'CloLabAdamW' (the optimizer's update in one dispatch),
  * 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two) and 'CloLabRope' (RoPE
- * and its gradient, one dispatch each), registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
+ * and its gradient, one dispatch each), 'CloLabCloLoss' (+Grad: the CLO loss and its metrics, one dispatch
+ * each way), registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
  * instead of one (split/webgpu.ts). The head log-probs kernel
  * (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on SwiftShader it is
  * no faster than the reference's blocked products (docs/choices.md).
@@ -72,6 +74,7 @@ export function installWebgpuKernels(): void {
   registerWebGPUAttention();
   registerWebgpuLoraLinear();
   registerWebgpuRope();
+  registerWebgpuCloLoss();
   fastWebgpuSplit();
 }
 

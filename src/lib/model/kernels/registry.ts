@@ -25,7 +25,8 @@ export type LabOp =
   | 'grad-norm'
   | 'head-logprobs'
   | 'lora-linear'
-  | 'rope';
+  | 'rope'
+  | 'clo-loss';
 
 export type KernelPath = 'kernel' | 'reference';
 
