@@ -26,7 +26,8 @@ export type LabOp =
   | 'head-logprobs'
   | 'lora-linear'
   | 'rope'
-  | 'clo-loss';
+  | 'clo-loss'
+  | 'response-rows';
 
 export type KernelPath = 'kernel' | 'reference';
 
