@@ -18,7 +18,9 @@ import { rowBlocks as headRowBlocks } from './row-blocks';
  * per row; the backward recomputes each block's logits and turns them into that block's gradient
  * d h = (onehot − softmax) · W, so the peak grows with the block, not with T × V.
  * With a single vocabulary block the numbers are the same floats as tokenLogprobs: same logits,
- * same (l_t − max) − log Σ exp(l − max).
+ * same (l_t − max) − log Σ exp(l − max). Where the kernel registry has the fused log-softmax and pick
+ * (kernels/head-logprobs/: webgpu), each block's chain of ops after the product is one kernel each way:
+ * the same arithmetic, summed in another order.
  */
 
 /** Values per logits block (rows × vocabulary columns): 2^22 floats = 16 MiB. */
