@@ -5,7 +5,7 @@
  * worst relative difference of the LoRA weights after the step (max over tensors of max|ΔW| / max|W|),
  * and ms per step (the first step compiles the shaders). JSON on stdout.
  * `node cli/launch.mjs bench/webgpu-attention-ab.ts [steps] [batch] [seq] [ops]` (defaults 3, 2, 64,
- * attention; head-logprobs counts only where its kernel is registered).
+ * attention; any op the kernel registry knows, e.g. head-logprobs, response-rows, clo-loss).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadModelArg } from '../cli/node-env';

@@ -69,8 +69,10 @@ test('every WGSL kernel = its reference path in Chromium (values, gradients, tai
       'packed-matmul',
       'attention',
       'head-logprobs',
+      'response-rows',
       'lora-linear',
       'grad-norm',
+      'clo-loss',
       'split',
     ]),
   );

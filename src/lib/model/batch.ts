@@ -39,6 +39,8 @@ export interface PackedBatch {
   mask: tf.Tensor2D; // float32 [B, T], 1 on response positions
   /** the flat positions b·T + t where mask is 1, ascending (the rows the output head must score) */
   responseRows?: Int32Array;
+  /** the targets at responseRows, in the same order */
+  responseTargets?: Int32Array;
   B: number;
   T: number;
   /** response-token count per sequence */
@@ -59,6 +61,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
   const mask = new Float32Array(B * T);
   const counts: number[] = [];
   const rows: number[] = [];
+  const rowTargets: number[] = [];
   let tokens = 0;
   seqs.forEach((s, b) => {
     const L = s.ids.length;
@@ -70,6 +73,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
       if (t + 1 >= s.start) {
         mask[b * T + t] = 1;
         rows.push(b * T + t);
+        rowTargets.push(s.ids[t + 1]);
         c++;
       }
     }
@@ -80,6 +84,7 @@ export function packBatch(seqs: TokenizedSeq[], maxLen: number, bucket = 16): Pa
     targets: tf.tensor2d(targets, [B, T], 'int32'),
     mask: tf.tensor2d(mask, [B, T]),
     responseRows: Int32Array.from(rows),
+    responseTargets: Int32Array.from(rowTargets),
     B,
     T,
     counts,

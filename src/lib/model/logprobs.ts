@@ -4,8 +4,8 @@ import type { LoraState } from './adapter';
 import type { PackedBatch } from './batch';
 import { matMulFrozenT, matMulT } from './matmul';
 import { kernelFor, plainProductsOnly } from './kernels/registry';
-import { webgpuHeadLogprobs } from './kernels/head-logprobs/webgpu';
-import { packedForm } from './packed-base';
+import { logSoftmaxPick, logSoftmaxPickGrad, type PickState } from './kernels/head-logprobs/head-logprobs';
+import { gatherRows, sequenceSums } from './kernels/response-rows/response-rows';
 import { rowBlocks as headRowBlocks } from './row-blocks';
 
 /**
@@ -18,7 +18,9 @@ import { rowBlocks as headRowBlocks } from './row-blocks';
  * per row; the backward recomputes each block's logits and turns them into that block's gradient
  * d h = (onehot − softmax) · W, so the peak grows with the block, not with T × V.
  * With a single vocabulary block the numbers are the same floats as tokenLogprobs: same logits,
- * same (l_t − max) − log Σ exp(l − max).
+ * same (l_t − max) − log Σ exp(l − max). Where the kernel registry has the fused log-softmax and pick
+ * (kernels/head-logprobs/: webgpu), each block's chain of ops after the product is one kernel each way:
+ * the same arithmetic, summed in another order.
  */
 
 /** Values per logits block (rows × vocabulary columns): 2^22 floats = 16 MiB. */
@@ -111,8 +113,9 @@ export function releaseHeadBlocks(w: tf.Tensor): void {
 export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D, o: ChunkOptions = {}): tf.Tensor1D {
   // a head larger than one storage binding is read in row blocks (row-blocks.ts)
   const split = headRowBlocks(w);
-  // where the registry has a kernel for this backend (webgpu), it does the same in one pass over a W it can bind
-  if (kernelFor('head-logprobs') === 'kernel' && !packedForm(w) && !split) return webgpuHeadLogprobs(h, w, targets);
+  // where the registry has the fused log-softmax and pick for this backend (webgpu), it replaces the chains
+  // of tfjs ops over each block of logits (one kernel each way); the products stay as they are
+  const fused = kernelFor('head-logprobs') === 'kernel';
   const [N] = h.shape;
   const V = w.shape[0];
   const { rows, vocab } = chunkPlan(N, V, o);
@@ -141,6 +144,19 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
       const [lp, lse] = tf.tidy(() => {
         const hc = n === N ? hi : tf.slice(hi, [r0, 0], [n, hi.shape[1]]);
         const tc = n === N ? targets : tf.slice(targets, [r0], [n]);
+        if (fused) {
+          // lp, lse and the target logit after each vocabulary block, one kernel a block
+          let st: PickState | null = null;
+          for (let j = 0; j < nv; j++) {
+            const prev: PickState | null = st;
+            const next: PickState = tf.tidy(() => logSoftmaxPick(blockLogits(hc, j), tc, pieces[j].v0, prev, nv === 1));
+            if (prev) tf.dispose([prev.lp, prev.lse, prev.tl]);
+            st = next;
+          }
+          const done = st!;
+          done.tl.dispose();
+          return [done.lp, done.lse];
+        }
         if (nv === 1) {
           // Same operations, in the same order, as tf.logSoftmax followed by the one-hot pick.
           const l = blockLogits(hc, 0);
@@ -204,8 +220,9 @@ export function headLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1
               for (let j = 0; j < nv; j++) {
                 const g = tf.tidy(() => {
                   const l = blockLogits(hc, j);
-                  const p = tf.exp(tf.sub(l, lsec));
-                  const dl = tf.mul(tf.sub(oneHot(tc, j), p), dyc) as tf.Tensor2D;
+                  const dl = fused
+                    ? logSoftmaxPickGrad(l, tc, lsec.reshape([n]), dyc.reshape([n]), pieces[j].v0)
+                    : (tf.mul(tf.sub(oneHot(tc, j), tf.exp(tf.sub(l, lsec))), dyc) as tf.Tensor2D);
                   if (plain) return tf.matMul(transposedBlocks(w, pieces, split)[j], tf.transpose(dl));
                   return tf.matMul(dl, nv === 1 ? w : pieceRows(w, pieces[j], split));
                 });
@@ -286,7 +303,11 @@ export function maskedTokenLogprobs(
     .reshape([batch.B, batch.T]) as tf.Tensor2D;
 }
 
-/** Sum of response-token log-probs per sequence: [B]. */
+/**
+ * Sum of response-token log-probs per sequence: [B]. Where the kernel registry has the response-row kernels
+ * for the backend (webgpu), the scored rows' log-probs are summed per sequence directly (one kernel each way,
+ * and one to put the rows' gradient back in place) instead of being scattered back to [B, T] and summed.
+ */
 export function sequenceLogprobs(
   model: ModelLike,
   batch: PackedBatch,
@@ -295,5 +316,20 @@ export function sequenceLogprobs(
   dropoutSeed?: number,
   o: SequenceLogprobOptions = {},
 ): tf.Tensor1D {
-  return tf.sum(maskedTokenLogprobs(model, batch, lora, training, dropoutSeed, o), 1) as tf.Tensor1D;
+  const rows = batch.responseRows;
+  if (kernelFor('response-rows') !== 'kernel' || model.weights.trainableHead || !rows?.length)
+    return tf.sum(maskedTokenLogprobs(model, batch, lora, training, dropoutSeed, o), 1) as tf.Tensor1D;
+  const h = forwardHidden(model, batch.ids, { lora, training, dropoutSeed, checkpointing: o.checkpointing });
+  // the targets of the response rows (from the batch's own values where it keeps them, else a gather)
+  const targets = batch.responseTargets
+    ? tf.tensor1d(batch.responseTargets, 'int32')
+    : (tf.gather(batch.targets.reshape([batch.B * batch.T]), tf.tensor1d(rows, 'int32')) as tf.Tensor1D);
+  const lp = headLogprobs(gatherRows(h, rows), lmHead(model), targets, o);
+  // rows ascend, so each sequence's rows are one range: starts[b] = the first row at or past b·T
+  const starts = new Int32Array(batch.B + 1);
+  for (let b = 0, j = 0; b <= batch.B; b++) {
+    while (j < rows.length && rows[j] < b * batch.T) j++;
+    starts[b] = j;
+  }
+  return sequenceSums(lp, starts);
 }

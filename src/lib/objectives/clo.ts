@@ -1,6 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Objective } from './types';
+import type { Objective, ObjectiveOutput, ObjectiveParams, SeqStats } from './types';
 import { dpoTerms, pick, tokenMeanNll } from './common';
+import { kernelFor } from '../model/kernels/registry';
+import { CLO_LOSS_VALUES, kernelCloLoss } from '../model/kernels/clo-loss/clo-loss';
+
+/** CLO's metrics, by the name of the fused kernel's value that holds each (model/kernels/clo-loss/). */
+const METRICS: Record<string, (typeof CLO_LOSS_VALUES)[number]> = {
+  'loss/nll': 'nll',
+  'loss/pref': 'pref',
+  'rewards/chosen': 'chosen',
+  'rewards/rejected': 'rejected',
+  'rewards/margins': 'margins',
+  'rewards/accuracies': 'accuracies',
+};
 
 /**
  * CLO (docs/methods.md §2): per quadruple four sequences, in this order:
@@ -8,6 +20,8 @@ import { dpoTerms, pick, tokenMeanNll } from './common';
  *   2 (x_tgt, y_tgt) chosen 3 (x_tgt, y_en) rejected      — target-language query
  * L_CL = mean DPO loss over the 2B pairs; NLL_target = token-mean CE of y_tgt given x_tgt only;
  * L = λ·NLL_target + (1 − λ)·L_CL.
+ * Where the kernel registry has the fused CLO loss for the backend (webgpu), one kernel computes the
+ * loss and its metrics and one its gradient (model/kernels/clo-loss/); else the tfjs ops below.
  */
 export const clo: Objective = {
   name: 'clo',
@@ -35,6 +49,7 @@ export const clo: Objective = {
   },
   loss(s, p) {
     if (!s.reference) throw new Error('CLO needs reference log-probs');
+    if (kernelFor('clo-loss') === 'kernel') return fusedClo(s, s.reference, p);
     // Chosen = sequences 0 and 2 of each group of 4, rejected = 1 and 3; concat keeps the pairs aligned.
     const both = (x: tf.Tensor1D, a: number, b: number) => tf.concat([pick(x, a, 4), pick(x, b, 4)]) as tf.Tensor1D;
     const t = dpoTerms(
@@ -49,3 +64,28 @@ export const clo: Objective = {
     return { loss, metrics: { 'loss/nll': nll, 'loss/pref': t.loss, ...t.metrics } };
   },
 };
+
+/**
+ * The fused kernel's loss, and its values [loss, ...metrics] as `stacked` (in METRICS' order, the
+ * reference path's); each metric scalar is sliced from them only if read.
+ */
+function fusedClo(s: SeqStats, reference: tf.Tensor1D, p: ObjectiveParams): ObjectiveOutput {
+  const { loss, values } = kernelCloLoss(s.policy, reference, s.counts, { beta: p.beta, lambda: p.lambda });
+  const names = Object.keys(METRICS);
+  const at = names.map((k) => CLO_LOSS_VALUES.indexOf(METRICS[k]));
+  // values are laid out as [loss, ...metrics in METRICS' order]: the stacked vector as it is
+  if (at.some((i, j) => i !== j + 1)) throw new Error('CLO loss: the kernel values are not in metric order');
+  const metrics: Record<string, tf.Scalar> = {};
+  const made = new Map<string, tf.Scalar>();
+  names.forEach((k, j) =>
+    Object.defineProperty(metrics, k, {
+      enumerable: true,
+      get: () => {
+        let m = made.get(k);
+        if (!m || m.isDisposed) made.set(k, (m = tf.slice(values, [at[j]], [1]).reshape([]) as tf.Scalar));
+        return m;
+      },
+    }),
+  );
+  return { loss, metrics, stacked: values };
+}

@@ -22,6 +22,12 @@ export interface SeqStats {
 export interface ObjectiveOutput {
   loss: tf.Scalar;
   metrics: Record<string, tf.Scalar>;
+  /**
+   * The loss then the metrics in the order of their keys, as one tensor, where the objective computes
+   * them together (a fused loss kernel): the trainer reads this instead of stacking the scalars, and the
+   * scalars of `metrics` are then views made only when read.
+   */
+  stacked?: tf.Tensor1D;
 }
 
 export interface ObjectiveParams {

@@ -206,7 +206,9 @@ export class Trainer {
             });
             const out = this.objective.loss({ policy, reference, counts }, params);
             metricNames = Object.keys(out.metrics);
-            stacked = tf.keep(tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D);
+            stacked = tf.keep(
+              out.stacked ?? (tf.stack([out.loss, ...metricNames.map((k) => out.metrics[k])]) as tf.Tensor1D),
+            );
             return out.loss;
           }),
         this.vars,

@@ -3,7 +3,7 @@
  * tests/e2e/webgpu-kernels.spec.ts bundles it (esbuild) and serves it at /__kernel-check/ (page.route, the
  * preview server's origin, so that navigator.gpu exists), then calls what it puts on window.kernelCheck:
  *  - kernels(): tfjs's webgpu backend on the lab's device (registerLabWebgpu) with the lab's kernels
- *    (installLabKernels, and the head log-probs kernel, which installLabKernels leaves out), every WGSL
+ *    (installLabKernels), every WGSL
  *    kernel against its reference path (the cases and checks the Node tests run: tests/model/kernels/webgpu-cases.ts);
  *    returns the adapter and the rows {op, case, maxAbsDiff, tol, ok};
  *  - deviceLost(): the device-lost scenario of the Node test (tests/backend/webgpu-fault-run.ts): an
@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { DeviceLostError, registerLabWebgpu, type WebGPUBackendClass } from '../../../src/lib/backend/webgpu-device';
-import { registerWebGPUHeadLogprobs } from '../../../src/lib/model/kernels/head-logprobs/webgpu';
 import { installLabKernels } from '../../../src/lib/model/kernels/install';
 import { runWebgpuChecks, type CheckRow } from '../../model/kernels/webgpu-cases';
 import { FAULT_STEPS, lostAndResumed, trajectoryDiff, uninterruptedRun } from '../../backend/webgpu-fault-run';
@@ -56,7 +55,6 @@ async function startWebgpu(): Promise<void> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
   await tf.ready();
   installLabKernels('webgpu');
-  registerWebGPUHeadLogprobs();
 }
 
 async function kernels(): Promise<KernelCheckResult> {

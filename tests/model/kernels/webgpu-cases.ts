@@ -9,9 +9,9 @@
  * its tfjs kernel; for split, the lab's dispatches by pipeline key) or the reference is trivially small there (a
  * comparison that cannot fail); `note` says which.
  *
- * The caller sets the webgpu backend with the lab's kernels installed (installLabKernels('webgpu'), and
- * registerWebGPUHeadLogprobs, which installLabKernels leaves out) and sets it back afterwards; packed matmul,
- * attention, head log-probs, LoRA linear and the gradient statistics compute their reference on the cpu backend
+ * The caller sets the webgpu backend with the lab's kernels installed (installLabKernels('webgpu')) and sets it
+ * back afterwards; packed matmul, attention, head log-probs, response rows, the CLO loss, LoRA linear and the
+ * gradient statistics compute their reference on the cpu backend
  * (compiling its many shaders on SwiftShader would take most of a minute), switching backends in between and
  * ending on webgpu. No test framework here, and only asynchronous
  * reads (webgpu has no synchronous readback).
@@ -26,7 +26,7 @@ import {
   referencePackedMatMul,
   releasePacked,
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
-import type { LabOp } from '../../../src/lib/model/kernels/registry';
+import { forceReference, type LabOp } from '../../../src/lib/model/kernels/registry';
 import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
 import {
   addRmsNorm,
@@ -37,7 +37,14 @@ import { applyRope, referenceRope } from '../../../src/lib/model/kernels/rope/ro
 import { ropeTables } from '../../../src/lib/model/rope';
 import { defaultConfig } from '../../../src/lib/model/config';
 import { referenceSwiglu, swiglu } from '../../../src/lib/model/kernels/swiglu/swiglu';
-import { headLogprobs } from '../../../src/lib/model/logprobs';
+import { headLogprobs, type ChunkOptions } from '../../../src/lib/model/logprobs';
+import {
+  gatherRows,
+  SCATTER_ROWS,
+  SEQUENCE_SUM,
+  sequenceSums,
+} from '../../../src/lib/model/kernels/response-rows/response-rows';
+import { LOG_SOFTMAX_PICK, LOG_SOFTMAX_PICK_GRAD } from '../../../src/lib/model/kernels/head-logprobs/head-logprobs';
 import {
   LORA_LINEAR_BACKWARD,
   LORA_LINEAR_FORWARD,
@@ -48,6 +55,8 @@ import {
 } from '../../../src/lib/model/kernels/lora-linear/lora-linear';
 import { GRAD_NORM_KERNEL, gradNorm, referenceGradNorm } from '../../../src/lib/model/kernels/grad-norm/grad-norm';
 import { mulberry32 } from '../../../src/lib/model/sample';
+import { clo } from '../../../src/lib/objectives/clo';
+import { CLO_LOSS_BACKWARD, CLO_LOSS_FORWARD } from '../../../src/lib/model/kernels/clo-loss/clo-loss';
 import type { Linear } from '../../../src/lib/model/weights';
 import type { LoraPair } from '../../../src/lib/model/adapter';
 
@@ -658,17 +667,27 @@ export interface HeadLogprobsCase {
   N: number;
   D: number;
   V: number;
-  /** one per row; outside [0, V) gives log-prob 0 (the reference's all-zero one-hot row) */
+  /** one per row; outside [0, V) gives log-prob 0 on the single-block path (the reference's all-zero one-hot row) */
   targets: number[];
+  /** row and vocabulary blocks (headLogprobs' options; default one block of each) */
+  chunk?: ChunkOptions;
 }
 
 export const HEAD_LOGPROBS_CASES: HeadLogprobsCase[] = [
   {
-    label: '[5, 70] × [130, 70]: vocabulary and head dim past one workgroup (64), a target outside',
+    label: '[5, 70] × [130, 70]: rows past one workgroup (64), a target outside',
     N: 5,
     D: 70,
     V: 130,
     targets: [0, 129, 64, 17, -1],
+  },
+  {
+    label: '[7, 12] × [150, 12] in vocabulary blocks of 64 (a tail of 22)',
+    N: 7,
+    D: 12,
+    V: 150,
+    targets: [0, 63, 64, 149, 128, 100, 5],
+    chunk: { vocabChunk: 64 },
   },
 ];
 
@@ -678,7 +697,7 @@ async function headRun(backend: string, c: HeadLogprobsCase, h0: Float32Array, w
   const w = tf.tensor2d(w0, [c.V, c.D]);
   const t = tf.tensor1d(Int32Array.from(c.targets), 'int32');
   const dy = tf.tensor1d(dy0);
-  const f = (x: tf.Tensor) => headLogprobs(x as tf.Tensor2D, w, t);
+  const f = (x: tf.Tensor) => headLogprobs(x as tf.Tensor2D, w, t, c.chunk);
   const { out, ran } = await profiled(() => [f(h), ...tf.grads(f)([h], dy)]);
   const values = await Promise.all(out.map(read));
   tf.dispose([h, w, t, dy, ...out]);
@@ -686,7 +705,7 @@ async function headRun(backend: string, c: HeadLogprobsCase, h0: Float32Array, w
 }
 
 /**
- * headLogprobs on webgpu (CloLabHeadLogprobs, +Grad; registered by registerWebGPUHeadLogprobs) vs
+ * headLogprobs on webgpu (tfjs's products, the CloLabLogSoftmaxPick kernels over each block of logits) vs
  * headLogprobs on the cpu backend (the blocked reference): log-probs and d h within 2e-5. Ends on webgpu.
  */
 export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]> {
@@ -695,10 +714,85 @@ export async function checkHeadLogprobs(c: HeadLogprobsCase): Promise<CheckRow[]
   const want = await headRun('cpu', c, h, w, dy);
   const got = await headRun('webgpu', c, h, w, dy);
   const qs: Compared[] = [
-    { name: 'log-probs', got: got.values[0], want: want.values[0], relTol: 2e-5, scale: 'abs' },
+    { name: 'log-probs', got: got.values[0], want: want.values[0], relTol: 2e-5, scale: 'unit', atLeast: 1 },
     { name: 'dh', got: got.values[1], want: want.values[1], relTol: 2e-5, scale: 'abs', atLeast: 1e-1 },
   ];
-  return rows('head-logprobs', c.label, qs, got.ran, ['CloLabHeadLogprobs', 'CloLabHeadLogprobsGrad']);
+  return rows('head-logprobs', c.label, qs, got.ran, [LOG_SOFTMAX_PICK, LOG_SOFTMAX_PICK_GRAD]);
+}
+
+// ---- response rows ----
+
+export interface ResponseRowsCase {
+  label: string;
+  /** x [N, D]; the rows gathered (ascending), and the sequence starts over them */
+  N: number;
+  D: number;
+  rows: number[];
+  starts: number[];
+}
+
+export const RESPONSE_ROWS_CASES: ResponseRowsCase[] = [
+  {
+    label: '[9, 70] (a row past one workgroup), 5 rows in 3 sequences, one empty',
+    N: 9,
+    D: 70,
+    rows: [1, 2, 3, 6, 8],
+    starts: [0, 3, 3, 5],
+  },
+  {
+    label: '[130, 3]: 70 sequences (past one workgroup) of one row, 60 rows left out',
+    N: 130,
+    D: 3,
+    rows: Array.from({ length: 70 }, (_, i) => 2 * i - (i > 59 ? i - 59 : 0)),
+    starts: Array.from({ length: 71 }, (_, i) => i),
+  },
+];
+
+/** gatherRows then sequenceSums of the row sums weighted by `p`, and the gradient for x (cotangent q per sequence). */
+function responseRowsRun(c: ResponseRowsCase, x: tf.Tensor2D, p: tf.Tensor2D, q: tf.Tensor1D, reference: boolean) {
+  const idx = tf.tensor1d(Int32Array.from(c.rows), 'int32');
+  const seq = tf.tensor1d(
+    Int32Array.from(c.rows.map((_, j) => c.starts.findIndex((s, k) => j >= s && j < c.starts[k + 1]))),
+    'int32',
+  );
+  const S = c.starts.length - 1;
+  const f = (a: tf.Tensor) => {
+    const g = reference ? tf.gather(a, idx) : gatherRows(a as tf.Tensor2D, Int32Array.from(c.rows));
+    const y = tf.sum(tf.mul(g, p), 1) as tf.Tensor1D;
+    return reference ? tf.unsortedSegmentSum(y, seq, S) : sequenceSums(y, Int32Array.from(c.starts));
+  };
+  const out = [f(x), ...tf.grads(f)([x], q)];
+  tf.dispose([idx, seq]);
+  return out;
+}
+
+/**
+ * gatherRows and sequenceSums on webgpu (CloLabScatterRows, CloLabSequenceSum) vs tf.gather and
+ * tf.unsortedSegmentSum with tfjs's gradients on the cpu backend: the sums and d x (zero rows where not
+ * gathered). Ends on webgpu.
+ */
+export async function checkResponseRows(c: ResponseRowsCase): Promise<CheckRow[]> {
+  await tf.setBackend('cpu');
+  const M = c.rows.length;
+  const S = c.starts.length - 1;
+  const [x0, p0, q0] = await Promise.all([randn(c.N * c.D, 31), randn(M * c.D, 32), randn(S, 33)]);
+  const run = async (backend: string, reference: boolean) => {
+    await tf.setBackend(backend);
+    const x = tf.tensor2d(x0, [c.N, c.D]);
+    const p = tf.tensor2d(p0, [M, c.D]);
+    const q = tf.tensor1d(q0);
+    const { out, ran } = await profiled(() => responseRowsRun(c, x, p, q, reference));
+    const values = await Promise.all(out.map(read));
+    tf.dispose([x, p, q, ...out]);
+    return { values, ran };
+  };
+  const want = await run('cpu', true);
+  const got = await run('webgpu', false);
+  const qs: Compared[] = [
+    { name: 'sums', got: got.values[0], want: want.values[0], relTol: 1e-5, scale: 'unit', atLeast: 1 },
+    { name: 'dx', got: got.values[1], want: want.values[1], relTol: 1e-6, scale: 'unit', atLeast: 1 },
+  ];
+  return rows('response-rows', c.label, qs, got.ran, [SCATTER_ROWS, SEQUENCE_SUM]);
 }
 
 // ---- LoRA linear ----
@@ -1060,6 +1154,85 @@ export async function checkSplit(c: SplitCase): Promise<CheckRow[]> {
   return rows('split', c.label, qs, ranSplit, ['SplitV', dispatches(groups)]);
 }
 
+// ---- CLO loss ----
+
+export interface CloLossCase {
+  label: string;
+  /** B quadruples: 4B sequences */
+  B: number;
+  beta: number;
+  lambda: number;
+  /** the spread of the policy − reference differences (large: softplus past its thresholds) */
+  spread: number;
+  /** the cotangent of the loss */
+  dy: number;
+}
+
+export const CLO_LOSS_CASES: CloLossCase[] = [
+  { label: 'B 1', B: 1, beta: 0.1, lambda: 0.5, spread: 3, dy: 1 },
+  {
+    label: 'B 37 (74 pairs: past one workgroup of 64), large margins, dy 0.7',
+    B: 37,
+    beta: 2,
+    lambda: 0.3,
+    spread: 20,
+    dy: 0.7,
+  },
+];
+
+/** The per-sequence sums of a case (seeded): policy, reference (one pair with a zero margin), counts. */
+function cloStats(c: CloLossCase): { policy: number[]; reference: number[]; counts: number[] } {
+  const rng = mulberry32(c.B * 1000 + 7);
+  const n = 4 * c.B;
+  const reference = Array.from({ length: n }, () => -5 - 40 * rng());
+  const policy = reference.map((r) => r + c.spread * (2 * rng() - 1));
+  // pair 0 (sequences 0, 1): the same difference on both sides, a margin of exactly 0 (accuracy counts it as not > 0)
+  policy[1] = reference[1] + (policy[0] - reference[0]);
+  const counts = Array.from({ length: n }, () => 1 + Math.floor(30 * rng()));
+  return { policy, reference, counts };
+}
+
+async function cloRun(backend: string, c: CloLossCase, forced: boolean) {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+  forceReference('clo-loss', forced);
+  try {
+    const st = cloStats(c);
+    const policy = tf.tensor1d(st.policy);
+    const reference = tf.tensor1d(st.reference);
+    const counts = tf.tensor1d(st.counts);
+    const params = { beta: c.beta, lambda: c.lambda };
+    const { out, ran } = await profiled(() => {
+      const o = clo.loss({ policy, reference, counts }, params);
+      const names = Object.keys(o.metrics);
+      const values = o.stacked ?? (tf.stack([o.loss, ...names.map((k) => o.metrics[k])]) as tf.Tensor1D);
+      const dp = tf.grads((p: tf.Tensor) => clo.loss({ policy: p as tf.Tensor1D, reference, counts }, params).loss)(
+        [policy],
+        tf.scalar(c.dy),
+      )[0];
+      return [values, dp];
+    });
+    const got = await Promise.all(out.map(read));
+    tf.dispose([policy, reference, counts, ...out]);
+    return { values: got[0], dp: got[1], ran };
+  } finally {
+    forceReference('clo-loss', false);
+  }
+}
+
+/**
+ * The CLO objective's loss on webgpu (the CloLabCloLoss kernels) vs its tfjs ops on the cpu backend: the
+ * loss and each metric, and d policy, within 1e-5. Ends on webgpu.
+ */
+export async function checkCloLoss(c: CloLossCase): Promise<CheckRow[]> {
+  const want = await cloRun('cpu', c, true);
+  const got = await cloRun('webgpu', c, false);
+  const qs: Compared[] = [
+    { name: 'loss and metrics', got: got.values, want: want.values, relTol: 1e-5, scale: 'unit', atLeast: 1 },
+    { name: 'd policy', got: got.dp, want: want.dp, relTol: 1e-5, scale: 'ref', atLeast: 1e-3 },
+  ];
+  return rows('clo-loss', c.label, qs, got.ran, [CLO_LOSS_FORWARD, CLO_LOSS_BACKWARD]);
+}
+
 // ---- all ----
 
 /** Every op's cases, in one order (the page check runs them all). */
@@ -1072,9 +1245,11 @@ export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] 
   ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
   ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),
   ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
+  ...RESPONSE_ROWS_CASES.map((c) => ({ op: 'response-rows' as const, run: () => checkResponseRows(c) })),
   ...LORA_LINEAR_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinear(c) })),
   ...LORA_LINEAR_GROUP_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinearGroup(c) })),
   ...GRAD_NORM_CASES.map((c) => ({ op: 'grad-norm' as const, run: () => checkGradNorm(c) })),
+  ...CLO_LOSS_CASES.map((c) => ({ op: 'clo-loss' as const, run: () => checkCloLoss(c) })),
   ...SPLIT_CASES.map((c) => ({ op: 'split' as const, run: () => checkSplit(c) })),
 ];
 

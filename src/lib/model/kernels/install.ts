@@ -15,6 +15,9 @@ import { registerWebgpuLoraLinear } from './lora-linear/webgpu';
 import { registerWebgpuGradNorm } from './grad-norm/webgpu';
 import { fastWebgpuSplit } from './split/webgpu';
 import { registerWebgpuRope } from './rope/webgpu';
+import { registerWebgpuCloLoss } from './clo-loss/webgpu';
+import { registerWebgpuHeadLogprobs } from './head-logprobs/webgpu';
+import { registerWebgpuResponseRows } from './response-rows/webgpu';
 
 /**
  * Every change the lab makes to tfjs, installed by one explicit call at backend start (workers/host/boot.ts,
@@ -39,10 +42,12 @@ import { registerWebgpuRope } from './rope/webgpu';
  * RMSNorm after it, one dispatch each way), 'CloLabLoraLinear' (+Grad: a frozen linear with its
  * LoRA adapter, two dispatches each way), 'CloLabAdamW' (the optimizer's update in one dispatch),
  * 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two) and 'CloLabRope' (RoPE
- * and its gradient, one dispatch each), registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
- * instead of one (split/webgpu.ts). The head log-probs kernel
- * (head-logprobs/webgpu.ts) is not installed: it reads all of W once per row, and on SwiftShader it is
- * no faster than the reference's blocked products (docs/choices.md).
+ * and its gradient, one dispatch each), 'CloLabCloLoss' (+Grad: the CLO loss and its metrics, one dispatch
+ * each way), 'CloLabLogSoftmaxPick' (+Grad: the head log-probs' log-softmax and target pick over a block of
+ * logits tfjs's product made, one dispatch each way), 'CloLabScatterRows' and 'CloLabSequenceSum' (the
+ * response rows' gradient put back in place, their log-probs summed per sequence), registered with tfjs and
+ * the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch instead of one
+ * (split/webgpu.ts).
  * Idempotent: a second call changes nothing.
  */
 export function installLabKernels(backendName: string): void {
@@ -75,6 +80,9 @@ export function installWebgpuKernels(): void {
   registerWebGPUAttention();
   registerWebgpuLoraLinear();
   registerWebgpuRope();
+  registerWebgpuCloLoss();
+  registerWebgpuHeadLogprobs();
+  registerWebgpuResponseRows();
   fastWebgpuSplit();
 }
 

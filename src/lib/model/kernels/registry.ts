@@ -26,7 +26,9 @@ export type LabOp =
   | 'grad-norm'
   | 'head-logprobs'
   | 'lora-linear'
-  | 'rope';
+  | 'rope'
+  | 'clo-loss'
+  | 'response-rows';
 
 export type KernelPath = 'kernel' | 'reference';
 

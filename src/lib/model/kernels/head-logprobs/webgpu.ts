@@ -1,99 +1,173 @@
 import * as tf from '@tensorflow/tfjs';
-import { backwardWgsl, forwardWgsl, ROWS_PER_X, UNIFORMS, WG } from './head-logprobs-wgsl';
 import { registerLabKernel } from '../registry';
-import { isWebGPUBackend, webgpuBackendOf, type UniformData, type WebGPUProgramLike } from '../webgpu-program';
+import { FLAT_GROUP_WGSL, groupsFor, runWgsl } from '../webgpu-program';
+import { LOG_SOFTMAX_PICK, LOG_SOFTMAX_PICK_GRAD } from './head-logprobs';
 
 /**
- * Head log-probs on tfjs-backend-webgpu: log softmax(h Wᵀ)[target] per row in one dispatch forward and
- * one backward (WGSL in head-logprobs-wgsl.ts), never a [N, V] tensor. The reference path is
- * headLogprobs in model/logprobs.ts (tfjs ops over row and vocabulary blocks), which takes this kernel
- * where kernelFor('head-logprobs') says 'kernel'. Two tfjs kernels:
- *   FORWARD  {h [N, D], w [V, D], targets [N] int32}               → [2, N]: lp, then lse
- *   BACKWARD {h, w, targets, stats (the forward's [2, N]), dy [N]} → d h [N, D]
+ * The head log-probs' log-softmax and target pick on WebGPU (head-logprobs.ts), one dispatch per block of
+ * logits each way:
+ *   PICK  one workgroup per row: a tree in workgroup memory takes the row's max, then Σ exp(l − max);
+ *         invocation 0 reads the target's logit where the block holds it, folds in the running values of
+ *         the blocks before (lse' = M + log(e^(lse − M) + Σ·e^(max − M)), M the larger) and writes lp, lse, tl
+ *   GRAD  one invocation per logit: dy·(1[v0 + j = t] − exp(l − lse))
+ * Plain f32, no subgroups (tfjs-webgpu 4.22 requests no 'subgroups' feature for its device).
  */
-const FORWARD = 'CloLabHeadLogprobs';
-const BACKWARD = 'CloLabHeadLogprobsGrad';
+const WG = 64;
 
-function program(
-  key: string,
-  names: string[],
-  outputShape: number[],
-  N: number,
-  code: () => string,
-): WebGPUProgramLike {
-  return {
-    outputShape,
-    shaderKey: key,
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.min(N, ROWS_PER_X), Math.ceil(N / ROWS_PER_X), 1],
-    variableNames: names,
-    uniforms: UNIFORMS,
-    workgroupSize: [WG, 1, 1],
-    getUserCode: code,
-  };
+function pickWgsl(prev: boolean): string {
+  return /* wgsl */ `
+struct U { rows: u32, cols: u32, v0: i32, single: u32 };
+@group(0) @binding(0) var<storage, read_write> lp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(2) var<storage, read_write> tl: array<f32>;
+@group(0) @binding(3) var<storage, read> l: array<f32>;
+@group(0) @binding(4) var<storage, read> targets: array<i32>;
+${
+  prev
+    ? `@group(0) @binding(5) var<storage, read> lse0: array<f32>;
+@group(0) @binding(6) var<storage, read> tl0: array<f32>;
+@group(0) @binding(7) var<uniform> params: U;`
+    : '@group(0) @binding(5) var<uniform> params: U;'
+}
+${FLAT_GROUP_WGSL}
+var<workgroup> red: array<f32, ${WG}>;
+
+fn reduceMax(lid: u32) {
+  workgroupBarrier();
+  for (var k = ${WG / 2}u; k > 0u; k = k >> 1u) {
+    if (lid < k) { red[lid] = max(red[lid], red[lid + k]); }
+    workgroupBarrier();
+  }
 }
 
-const uniformData = (N: number, V: number, D: number): UniformData =>
-  [N, V, D].map((x) => ({ type: 'int32' as const, data: [x] }));
+fn reduceSum(lid: u32) {
+  workgroupBarrier();
+  for (var k = ${WG / 2}u; k > 0u; k = k >> 1u) {
+    if (lid < k) { red[lid] += red[lid + k]; }
+    workgroupBarrier();
+  }
+}
 
-/**
- * Registers the two kernels with tfjs for webgpu, and the op with the kernel registry (idempotent). Not
- * called by installLabKernels yet (tests call it): one workgroup per row streams all of W, with no reuse
- * of W across rows, and on SwiftShader that measured no faster than the reference (N 512, V 512, D 64,
- * forward + backward warm: 3.7–6.1 s against 3.5–3.9 s); rows sharing W tiles would be the next step.
- */
-export function registerWebGPUHeadLogprobs(): void {
-  registerLabKernel({
-    op: 'head-logprobs',
-    backendName: 'webgpu',
-    kernelName: FORWARD,
-    ready: (backend) => isWebGPUBackend(backend),
-  });
-  if (tf.getKernel(FORWARD, 'webgpu')) return;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = groupIndex(wid, nwg);
+  if (row >= params.rows) { return; }
+  let n = params.cols;
+  let base = row * n;
+  var m = -3.402823e38;
+  for (var j = lid; j < n; j += ${WG}u) { m = max(m, l[base + j]); }
+  red[lid] = m;
+  reduceMax(lid);
+  let mx = red[0];
+  workgroupBarrier();
+  var s = 0.0;
+  for (var j = lid; j < n; j += ${WG}u) { s += exp(l[base + j] - mx); }
+  red[lid] = s;
+  reduceSum(lid);
+  if (lid == 0u) {
+    let ls = log(red[0]);
+    let j = targets[row] - params.v0;
+    let inBlock = j >= 0 && u32(j) < n;
+    var t = 0.0;
+    if (inBlock) { t = l[base + u32(j)]; }
+    if (params.single == 1u) {
+      // as the reference's single block: (l_t − max) − log Σ, 0 for a target outside the vocabulary
+      lp[row] = select(0.0, (t - mx) - ls, inBlock);
+      lse[row] = mx + ls;
+      tl[row] = t;
+      return;
+    }
+    var e = mx + ls;
+    ${
+      prev
+        ? `let e0 = lse0[row];
+    let big = max(e0, mx);
+    e = big + log(exp(e0 - big) + red[0] * exp(mx - big));
+    t = t + tl0[row];`
+        : ''
+    }
+    lse[row] = e;
+    tl[row] = t;
+    lp[row] = t - e;
+  }
+}
+`;
+}
+
+const GRAD_WGSL = /* wgsl */ `
+struct U { rows: u32, cols: u32, v0: i32, size: u32 };
+@group(0) @binding(0) var<storage, read_write> dl: array<f32>;
+@group(0) @binding(1) var<storage, read> l: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<uniform> params: U;
+${FLAT_GROUP_WGSL}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = groupIndex(wid, nwg) * ${WG}u + lid;
+  if (i >= params.size) { return; }
+  let row = i / params.cols;
+  let j = i - row * params.cols;
+  let hot = select(0.0, 1.0, targets[row] - params.v0 == i32(j));
+  dl[i] = (hot - exp(l[i] - lse[row])) * dy[row];
+}
+`;
+
+/** Registers the two kernels with tfjs for webgpu, and the op with the kernel registry (idempotent). */
+export function registerWebgpuHeadLogprobs(): void {
+  registerLabKernel({ op: 'head-logprobs', backendName: 'webgpu', kernelName: LOG_SOFTMAX_PICK, ready: () => true });
+  if (tf.getKernel(LOG_SOFTMAX_PICK, 'webgpu')) return;
   tf.registerKernel({
-    kernelName: FORWARD,
+    kernelName: LOG_SOFTMAX_PICK,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const be = webgpuBackendOf(backend, 'the WebGPU head log-probs kernel');
-      const { h, w, targets } = inputs as Record<string, tf.TensorInfo>;
-      const [N, D] = h.shape;
-      const prog = program('cloLabHeadLogprobs', ['h', 'w', 'targets'], [2, N], N, forwardWgsl);
-      return be.runWebGPUProgram(prog, [h, w, targets], 'float32', uniformData(N, w.shape[0], D));
-    },
-  });
-  tf.registerKernel({
-    kernelName: BACKWARD,
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
-      const be = webgpuBackendOf(backend, 'the WebGPU head log-probs kernel');
-      const { h, w, targets, stats, dy } = inputs as Record<string, tf.TensorInfo>;
-      const [N, D] = h.shape;
-      const per = Math.ceil(D / WG);
-      const prog = program(`cloLabHeadLogprobsGrad_${per}`, ['h', 'w', 'targets', 'stats', 'dy'], [N, D], N, () =>
-        backwardWgsl(per),
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { l, targets, lse, tl } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { v0, single } = attrs as unknown as { v0: number; single: boolean };
+      const [rows, cols] = l!.shape;
+      const prev = !!lse && !!tl;
+      const prog = {
+        key: `${LOG_SOFTMAX_PICK}${prev ? 'Prev' : ''}`,
+        code: pickWgsl(prev),
+        workgroups: groupsFor(rows),
+      };
+      return runWgsl(
+        backend,
+        prog,
+        prev ? [l!, targets!, lse!, tl!] : [l!, targets!],
+        [{ shape: [rows] }, { shape: [rows] }, { shape: [rows] }],
+        [
+          { type: 'uint32', value: rows },
+          { type: 'uint32', value: cols },
+          { type: 'int32', value: v0 },
+          { type: 'uint32', value: single ? 1 : 0 },
+        ],
       );
-      return be.runWebGPUProgram(prog, [h, w, targets, stats, dy], 'float32', uniformData(N, w.shape[0], D));
     },
   });
-}
-
-/**
- * log softmax(h Wᵀ)[target] for every row by the kernels: h [N, D], w [V, D] (frozen), targets [N]
- * int32 → [N]; differentiable with respect to h only. The forward keeps h and the [2, N] statistics.
- */
-export function webgpuHeadLogprobs(h: tf.Tensor2D, w: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const N = h.shape[0];
-  const f = tf.customGrad(((hi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const stats = tf.engine().runKernel(FORWARD, { h: hi, w, targets }, {}) as tf.Tensor2D;
-    // targets saved too: the caller may have made them inside the forward's tidy (a gather of response rows)
-    save([hi, stats, targets]);
-    return {
-      value: tf.slice(stats, [0, 0], [1, N]).reshape([N]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [hS, sS, tS] = saved;
-        return [tf.engine().runKernel(BACKWARD, { h: hS, w, targets: tS, stats: sS, dy }, {}) as tf.Tensor];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(h) as tf.Tensor1D;
+  tf.registerKernel({
+    kernelName: LOG_SOFTMAX_PICK_GRAD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { l, targets, lse, dy } = inputs as Record<string, tf.TensorInfo>;
+      const { v0 } = attrs as unknown as { v0: number };
+      const [rows, cols] = l.shape;
+      const size = rows * cols;
+      const prog = { key: LOG_SOFTMAX_PICK_GRAD, code: GRAD_WGSL, workgroups: groupsFor(Math.ceil(size / WG)) };
+      return runWgsl(
+        backend,
+        prog,
+        [l, targets, lse, dy],
+        [{ shape: l.shape }],
+        [
+          { type: 'uint32', value: rows },
+          { type: 'uint32', value: cols },
+          { type: 'int32', value: v0 },
+          { type: 'uint32', value: size },
+        ],
+      )[0];
+    },
+  });
 }
