@@ -17,7 +17,7 @@
  *
  * Rotary positions (rope 'half' or 'interleaved', the pairings of model/rope.ts): q and k are the
  * projections before RoPE and the table `cs` [T, hd] (RopeTables.cs: cos at the first coordinate of
- * each pair, sin at the second) comes as one more input. Every load of a q or k
+ * each pair, sin at the second: one binding, not two) comes as one more input. Every load of a q or k
  * coordinate rotates it (position t of the query row, j of the key: the head layout with S = T), reading
  * its partner coordinate itself, x̃[d] = x[d]·cos[t, d] + σ_d·x[partner(d)]·sin[t, d] (σ_d = −1 for the
  * first of a pair, +1 for the second); dq and dk are rotated back before they are written,
@@ -97,7 +97,7 @@ fn ldQ(base : i32, t : i32, d : i32) -> f32 { return q[base + d]; }
 fn ldK(base : i32, j : i32, d : i32) -> f32 { return k[base + d]; }`,
       unrot: (a) => `${a}[d]`,
     };
-  // first(d): the pair's first coordinate (its cos in cs), second(d) the other (its sin)
+  // isFirst(d): d is its pair's first coordinate; cs holds the pair's cos there, its sin at the partner
   const pair =
     rope === 'interleaved'
       ? `
