@@ -63,6 +63,7 @@ test('every WGSL kernel = its reference path in Chromium (values, gradients, tai
     new Set([
       'swiglu',
       'rmsnorm',
+      'add-rmsnorm',
       'rope',
       'adamw',
       'packed-matmul',

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
-import { LINEAR_NAMES, type LinearName, type ModelWeights } from './weights';
+import { LINEAR_NAMES, type Linear, type LinearName, type ModelWeights, type Norm } from './weights';
 import type { LoraState } from './adapter';
 import { ropeTables, type RopeTables } from './rope';
 import { applyRope } from './kernels/rope/rope';
-import { addSame, geluTanh, linear, norm, type LoraApply } from './layers';
+import { addNorm, addSame, addThenNorm, geluTanh, linear, linears, norm, type LoraApply } from './layers';
 import { swiglu } from './kernels/swiglu/swiglu';
 import { matMulFrozenT, matMulT } from './matmul';
 import { attention, attentionHeads } from './kernels/attention/attention';
@@ -96,17 +96,41 @@ function blockLora(
   return out;
 }
 
-/** One decoder block: x [B·T, D] → x [B·T, D]. */
+/**
+ * The norm after a block, fused with the block's last residual add (addNorm): the next layer's attention
+ * norm, or (`last`) the final norm, whose input is not needed further.
+ */
+interface NextNorm {
+  n: Norm;
+  last: boolean;
+}
+
+/**
+ * The output of a block: x [B·T, D] (absent after the last block when it computes the final norm) and,
+ * with a NextNorm, that norm of x.
+ */
+type BlockOut = {
+  x?: tf.Tensor2D;
+  h?: tf.Tensor2D;
+};
+
+/**
+ * One decoder block: x [B·T, D] → x [B·T, D]. `h0`: the block's attention norm of x where the block
+ * before computed it (fused with its residual add), else undefined. Each residual add is fused with the norm
+ * that reads it: the MLP norm's, and with `next` the one after the block.
+ */
 function block(
   model: ModelLike,
   l: number,
   x: tf.Tensor2D,
+  h0: tf.Tensor2D | undefined,
+  next: NextNorm | null,
   B: number,
   T: number,
   k: BlockConsts,
   adapters: BlockLora,
   cache: KvCache | undefined,
-): tf.Tensor2D {
+): BlockOut {
   const cfg = model.config;
   const lw = model.weights.layers[l];
   const H = cfg.nHeads;
@@ -120,10 +144,16 @@ function block(
     if (!w) throw new Error(`layer ${l} has no ${name}`);
     return linear(inp, w, adapters[name] ?? null);
   };
-  const h = norm(x, lw.attnNorm, cfg);
-  let q = lin('q_proj', h).reshape([B, T, H, hd]) as tf.Tensor4D;
-  let kk = lin('k_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
-  const v = lin('v_proj', h).reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  const h = h0 ?? norm(x, lw.attnNorm, cfg);
+  const qkv = (['q_proj', 'k_proj', 'v_proj'] as const).map((name): [Linear, LoraApply | null] => {
+    const w = lw.linears[name];
+    if (!w) throw new Error(`layer ${l} has no ${name}`);
+    return [w, adapters[name] ?? null];
+  });
+  const [qy, ky, vy] = linears(h, qkv);
+  let q = qy.reshape([B, T, H, hd]) as tf.Tensor4D;
+  let kk = ky.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
+  const v = vy.reshape([B, T, Hkv, hd]) as tf.Tensor4D;
   // Without a cache, where the attention kernel runs: it reads the projections' layouts and writes
   // [B·T, H·hd] itself (no transposes), and applies RoPE (folded into its loads on webgpu); otherwise
   // RoPE here, then transpose to [B, H, T, hd] for the cache and for attention().
@@ -156,16 +186,20 @@ function block(
       .transpose([0, 2, 1, 3])
       .reshape([B * T, H * hd]) as tf.Tensor2D;
   }
-  x = addSame(x, lin('o_proj', att));
-
-  const h2 = norm(x, lw.mlpNorm, cfg);
+  const mid = addNorm(x, lin('o_proj', att), lw.mlpNorm, cfg);
+  x = mid.sum;
+  const h2 = mid.normed;
   let m: tf.Tensor2D;
   if (cfg.mlp === 'swiglu') {
     m = swiglu(lin('gate_proj', h2), lin('up_proj', h2));
   } else {
     m = geluTanh(lin('up_proj', h2));
   }
-  return addSame(x, lin('down_proj', m));
+  const out = lin('down_proj', m);
+  if (!next) return { x: addSame(x, out) };
+  if (next.last) return { h: addThenNorm(x, out, next.n, cfg) };
+  const o = addNorm(x, out, next.n, cfg);
+  return { x: o.sum, h: o.normed };
 }
 
 /**
@@ -204,7 +238,7 @@ function checkpointedBlock(
     const xi = args[0] as tf.Tensor2D;
     save([xi, ...consts]);
     return {
-      value: block(model, l, xi, B, T, k, adapters, undefined),
+      value: block(model, l, xi, undefined, null, B, T, k, adapters, undefined).x!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ...cs] = saved;
         const kc = unpack(cs);
@@ -213,10 +247,9 @@ function checkpointedBlock(
         const engine = tf.engine() as unknown as { state: { activeTape: unknown } };
         const outer = engine.state.activeTape;
         try {
-          return tf.grads((xx: tf.Tensor) => block(model, l, xx as tf.Tensor2D, B, T, kc, adapters, undefined))(
-            [xs, ...vars],
-            dy,
-          );
+          return tf.grads(
+            (xx: tf.Tensor) => block(model, l, xx as tf.Tensor2D, undefined, null, B, T, kc, adapters, undefined).x!,
+          )([xs, ...vars], dy);
         } finally {
           engine.state.activeTape = outer;
         }
@@ -262,16 +295,31 @@ export function forwardHidden(model: ModelLike, ids: tf.Tensor2D, opts: ForwardO
   const taping = tapeOn();
   const checkpoint = taping && !!opts.checkpointing && !opts.cache;
 
+  // Without checkpointing each block ends with the next norm (fused with its residual add) and hands on
+  // both; a checkpointed block ends with its output x alone.
+  let h: tf.Tensor2D | undefined;
   for (let l = 0; l < cfg.nLayers; l++) {
     const adapters = blockLora(opts.lora, l, training, opts.dropoutSeed);
-    const prev = x;
-    x = checkpoint
-      ? checkpointedBlock(model, l, prev, B, T, consts, adapters)
-      : tf.tidy(() => block(model, l, prev, B, T, consts, adapters, opts.cache));
-    // Without a tape nothing refers to the previous block's output any more.
-    if (!taping) prev.dispose();
+    const prev: tf.Tensor2D = x;
+    const prevH = h;
+    if (checkpoint) x = checkpointedBlock(model, l, prev, B, T, consts, adapters);
+    else {
+      const next = l + 1 < cfg.nLayers ? { n: W.layers[l + 1].attnNorm, last: false } : { n: W.finalNorm, last: true };
+      const out: BlockOut = tf.tidy(() => block(model, l, prev, prevH, next, B, T, consts, adapters, opts.cache));
+      if (out.x) x = out.x;
+      h = out.h;
+    }
+    // Without a tape nothing refers to the previous block's outputs any more.
+    if (!taping) {
+      if (x !== prev) prev.dispose();
+      prevH?.dispose();
+    }
   }
   if (opts.cache) opts.cache.length = S;
+  if (h) {
+    if (!taping) x.dispose();
+    return h;
+  }
   return norm(x, W.finalNorm, cfg);
 }
 

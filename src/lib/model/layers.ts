@@ -4,7 +4,8 @@ import type { Linear, Norm } from './weights';
 import { matMulFrozenT, matMulT } from './matmul';
 import { loraDelta } from './lora-delta';
 import { rmsNorm } from './kernels/rmsnorm/rmsnorm';
-import { loraLinear, type LoraApply } from './kernels/lora-linear/lora-linear';
+import { addRmsNorm, addSame, addThenRmsNorm, type AddNormed } from './kernels/add-rmsnorm/add-rmsnorm';
+import { loraLinear, loraLinears, type LoraApply } from './kernels/lora-linear/lora-linear';
 
 /** RMSNorm or LayerNorm over the last axis of x [N, D]. */
 export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
@@ -14,13 +15,22 @@ export function norm(x: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
   return (n.b ? tf.add(tf.mul(y, n.w), n.b) : tf.mul(y, n.w)) as tf.Tensor2D;
 }
 
-/** a + b for tensors of one shape, keeping nothing for the backward pass (autodiff keeps both addends). */
-export function addSame(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor) => ({
-    value: tf.add(ai, bi),
-    gradFunc: (dy: tf.Tensor) => [dy.clone(), dy.clone()],
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(a, b) as tf.Tensor2D;
+export { addSame };
+
+/**
+ * The residual add and the norm that reads it: x = a + b and norm(x). RMSNorm takes the fused op
+ * (kernels/add-rmsnorm/: one kernel each way where the registry says so), LayerNorm addSame and norm.
+ */
+export function addNorm(a: tf.Tensor2D, b: tf.Tensor2D, n: Norm, cfg: ModelConfig): AddNormed {
+  if (cfg.norm === 'rms') return addRmsNorm(a, b, n.w, cfg.normEps);
+  const sum = addSame(a, b);
+  return { sum, normed: norm(sum, n, cfg) };
+}
+
+/** norm(a + b) where the sum is not needed further (the final norm). */
+export function addThenNorm(a: tf.Tensor2D, b: tf.Tensor2D, n: Norm, cfg: ModelConfig): tf.Tensor2D {
+  if (cfg.norm === 'rms') return addThenRmsNorm(a, b, n.w, cfg.normEps);
+  return norm(addSame(a, b), n, cfg);
 }
 
 export type { LoraApply };
@@ -44,6 +54,20 @@ export function linear(x: tf.Tensor2D, lin: Linear, lora?: LoraApply | null): tf
     );
   }
   return y;
+}
+
+/**
+ * Several linears of one input x (a layer's q, k and v projections): linear(x, lin_i, lora_i) each. When
+ * all of them are frozen with an adapter, they go through loraLinears, whose kernel path sums x's
+ * gradient inside the backward kernels.
+ */
+export function linears(x: tf.Tensor2D, items: [Linear, LoraApply | null][]): tf.Tensor2D[] {
+  if (items.length > 1 && items.every(([lin, lora]) => lora && !(lin.w instanceof tf.Variable)))
+    return loraLinears(
+      x,
+      items.map(([lin, lora]) => ({ lin, lora: lora! })),
+    );
+  return items.map(([lin, lora]) => linear(x, lin, lora));
 }
 
 /** GPT-2's tanh approximation of GELU ("gelu_new"). */

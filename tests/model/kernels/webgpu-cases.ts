@@ -28,6 +28,11 @@ import {
 } from '../../../src/lib/model/kernels/packed-matmul/packed-matmul';
 import type { LabOp } from '../../../src/lib/model/kernels/registry';
 import { referenceRmsNorm, rmsNorm } from '../../../src/lib/model/kernels/rmsnorm/rmsnorm';
+import {
+  addRmsNorm,
+  addThenRmsNorm,
+  referenceAddRmsNorm,
+} from '../../../src/lib/model/kernels/add-rmsnorm/add-rmsnorm';
 import { applyRope, referenceRope } from '../../../src/lib/model/kernels/rope/rope';
 import { ropeTables } from '../../../src/lib/model/rope';
 import { defaultConfig } from '../../../src/lib/model/config';
@@ -37,6 +42,7 @@ import {
   LORA_LINEAR_BACKWARD,
   LORA_LINEAR_FORWARD,
   loraLinear,
+  loraLinears,
   referenceLoraLinear,
   type LoraApply,
 } from '../../../src/lib/model/kernels/lora-linear/lora-linear';
@@ -196,6 +202,71 @@ export async function checkRmsNorm(c: RmsNormCase): Promise<CheckRow[]> {
   ];
   tf.dispose([x, w, p, ...out, ...want]);
   return rows('rmsnorm', c.label, qs, ran, ['CloLabRMSNorm', 'CloLabRMSNormGrad']);
+}
+
+// ---- the residual add fused with RMSNorm ----
+
+export interface AddRmsNormCase {
+  label: string;
+  N: number;
+  D: number;
+  /** the spread of the addends (small: ε matters) */
+  scale: number;
+  /** 'sum': the sum is used further (addRmsNorm, both outputs have a gradient); 'norm': only the norm (addThenRmsNorm) */
+  form: 'sum' | 'norm';
+}
+
+export const ADD_RMSNORM_CASES: AddRmsNormCase[] = [
+  { label: '[3, 5] (row shorter than the workgroup)', N: 3, D: 5, scale: 1, form: 'sum' },
+  { label: '[5, 131] (two strides and a tail of 3)', N: 5, D: 131, scale: 3, form: 'sum' },
+  { label: '[70, 16] (many rows, small values: ε matters)', N: 70, D: 16, scale: 1e-3, form: 'sum' },
+  { label: '[4, 67] (the norm alone: no gradient of the sum)', N: 4, D: 67, scale: 2, form: 'norm' },
+];
+
+/**
+ * addRmsNorm / addThenRmsNorm on webgpu (the CloLabAddRMSNorm kernels) vs referenceAddRmsNorm on webgpu: the
+ * sum and the norm, and the gradients of a and b for the loss sum(s·q) + sum(norm·p) (only the second term
+ * for the norm alone), so that dropping either term of the fused gradient fails.
+ */
+export async function checkAddRmsNorm(c: AddRmsNormCase): Promise<CheckRow[]> {
+  const eps = 1e-5;
+  const a = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 5) as tf.Tensor2D;
+  const b = tf.randomNormal([c.N, c.D], 0, c.scale, 'float32', 8) as tf.Tensor2D;
+  const w = tf.randomNormal([c.D], 1, 0.5, 'float32', 6);
+  const p = tf.randomNormal([c.N, c.D], 0, 1, 'float32', 7);
+  // the sum's cotangent, at the norm's gradient's size (~1/scale)
+  const q = tf.randomNormal([c.N, c.D], 0, 1 / c.scale, 'float32', 9);
+  type Pair = (x: tf.Tensor2D, y: tf.Tensor2D) => { sum: tf.Tensor; normed: tf.Tensor };
+  const kernel: Pair =
+    c.form === 'sum'
+      ? (x, y) => addRmsNorm(x, y, w, eps)
+      : (x, y) => ({ sum: tf.add(x, y), normed: addThenRmsNorm(x, y, w, eps) });
+  const reference: Pair = (x, y) => referenceAddRmsNorm(x, y, w, eps);
+  const loss = (f: Pair) => (x: tf.Tensor, y: tf.Tensor) => {
+    const o = f(x as tf.Tensor2D, y as tf.Tensor2D);
+    const n = tf.sum(tf.mul(o.normed, p));
+    return c.form === 'sum' ? tf.add(tf.sum(tf.mul(o.sum, q)), n) : n;
+  };
+  const { out, ran } = await profiled(() => {
+    const o = kernel(a, b);
+    return [o.sum, o.normed, ...tf.grads(loss(kernel))([a, b])];
+  });
+  const r = reference(a, b);
+  const want = [r.sum, r.normed, ...tf.grads(loss(reference))([a, b])];
+  const names = ['sum', 'value', 'da', 'db'];
+  const qs: Compared[] = [];
+  for (let i = 0; i < 4; i++)
+    qs.push({
+      name: names[i],
+      got: await read(out[i]),
+      want: await read(want[i]),
+      relTol: 1e-5,
+      // the gradients relative to their own size (~1/scale)
+      scale: i < 2 ? 'unit' : 'ref',
+      atLeast: i < 2 ? undefined : 1e-2,
+    });
+  tf.dispose([a, b, w, p, q, ...out, ...want]);
+  return rows('add-rmsnorm', `${c.label}`, qs, ran, ['CloLabAddRMSNorm', 'CloLabAddRMSNormGrad']);
 }
 
 // ---- RoPE ----
@@ -708,6 +779,106 @@ export async function checkLoraLinear(c: LoraLinearCase): Promise<CheckRow[]> {
   return rows('lora-linear', c.label, qs, got.ran, [LORA_LINEAR_FORWARD, LORA_LINEAR_BACKWARD]);
 }
 
+/** A group of LoRA linears reading one x (a layer's q, k and v): one [outF, fmt, bias] per item, rank r. */
+export interface LoraLinearGroupCase {
+  label: string;
+  N: number;
+  inF: number;
+  r: number;
+  items: [number, 'f32' | 'f16', boolean][];
+}
+
+export const LORA_LINEAR_GROUP_CASES: LoraLinearGroupCase[] = [
+  {
+    label: 'group of 3 (q, k, v shapes), f32 and f16 W, one bias, tails',
+    N: 17,
+    inF: 19,
+    r: 4,
+    items: [
+      [18, 'f32', false],
+      [10, 'f16', true],
+      [10, 'f32', false],
+    ],
+  },
+];
+
+/**
+ * loraLinears on webgpu (the items' CloLabLoraLinear kernels, x's gradient summed inside their backward
+ * kernels) vs referenceLoraLinear per item on the cpu backend, x's gradient summed by tfjs: every y, dx,
+ * and each item's dA and dB, for the cotangents R_i of sum(Σ y_i·R_i). Also a row that fails where the
+ * webgpu backward ran any Add (the sum must be in the kernels). Ends on webgpu.
+ */
+export async function checkLoraLinearGroup(c: LoraLinearGroupCase): Promise<CheckRow[]> {
+  const { N, inF, r } = c;
+  const x0 = await randn(N * inF, 3);
+  const per = await Promise.all(
+    c.items.map(async ([outF], i) => ({
+      w: await randn(outF * inF, 10 + i, 0.3),
+      b: await randn(outF, 20 + i),
+      a: await randn(r * inF, 30 + i, 0.5),
+      bm: await randn(outF * r, 40 + i, 0.5),
+      cot: await randn(N * outF, 50 + i),
+    })),
+  );
+  const run = async (backend: string, grouped: boolean) => {
+    if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not start`);
+    const lins: Linear[] = c.items.map(([outF, fmt, bias], i) => ({
+      w: fmt === 'f32' ? tf.tensor2d(per[i].w, [outF, inF]) : new PackedWeight(packMatrix(per[i].w, outF, inF, fmt)),
+      b: bias ? tf.tensor1d(per[i].b) : undefined,
+    }));
+    const x = tf.tensor2d(x0, [N, inF]);
+    const AB = c.items.flatMap(([outF], i) => [tf.tensor2d(per[i].a, [r, inF]), tf.tensor2d(per[i].bm, [outF, r])]);
+    const R = c.items.map(([outF], i) => tf.tensor2d(per[i].cot, [N, outF]));
+    const lora = (i: number, ab: tf.Tensor[]): LoraApply => ({
+      pair: { A: ab[2 * i], B: ab[2 * i + 1] } as unknown as LoraPair,
+      scale: 16 / r,
+      dropout: 0,
+    });
+    const ys = (xi: tf.Tensor, ab: tf.Tensor[]) =>
+      grouped
+        ? loraLinears(
+            xi as tf.Tensor2D,
+            lins.map((lin, i) => ({ lin, lora: lora(i, ab) })),
+          )
+        : lins.map((lin, i) => referenceLoraLinear(xi as tf.Tensor2D, lin, lora(i, ab)));
+    const loss = (xi: tf.Tensor, ...ab: tf.Tensor[]) =>
+      tf.addN(ys(xi, ab).map((y, i) => tf.sum(tf.mul(y, R[i])))) as tf.Scalar;
+    const forward = await profiled(() => ys(x, AB));
+    const backward = await profiled(() => tf.grads(loss)([x, ...AB]));
+    const values = await Promise.all([...forward.out, ...backward.out].map(read));
+    tf.dispose([x, ...AB, ...R, ...forward.out, ...backward.out]);
+    for (const lin of lins) {
+      if (lin.w instanceof PackedWeight) lin.w.dispose();
+      else (lin.w as tf.Tensor).dispose();
+      lin.b?.dispose();
+    }
+    return { values, ran: [...forward.ran, ...backward.ran] };
+  };
+  const want = await run('cpu', false);
+  const got = await run('webgpu', true);
+  const n = c.items.length;
+  const names = [...c.items.map((_, i) => `y${i}`), 'dx', ...c.items.flatMap((_, i) => [`dA${i}`, `dB${i}`])];
+  const qs = names.map((name, i): Compared => ({
+    name,
+    got: got.values[i],
+    want: want.values[i],
+    relTol: 2e-5,
+    scale: 'unit',
+    atLeast: i >= n ? 1e-2 : undefined,
+  }));
+  const out = rows('lora-linear', c.label, qs, got.ran, [LORA_LINEAR_FORWARD, LORA_LINEAR_BACKWARD]);
+  // the loss's own ops add nothing (AddN forward, Sum and Mul gradients): any Add would be tfjs summing dx
+  const adds = got.ran.filter((k) => k === 'Add').length;
+  out.push({
+    op: 'lora-linear',
+    case: `${c.label}: Add kernels run beside the group`,
+    maxAbsDiff: adds,
+    tol: 0,
+    ok: !adds,
+  });
+  return out;
+}
+
 // ---- gradient statistics ----
 
 export interface GradNormCase {
@@ -895,12 +1066,14 @@ export async function checkSplit(c: SplitCase): Promise<CheckRow[]> {
 export const WEBGPU_CHECKS: { op: CheckedOp; run: () => Promise<CheckRow[]> }[] = [
   ...SWIGLU_CASES.map((c) => ({ op: 'swiglu' as const, run: () => checkSwiglu(c) })),
   ...RMSNORM_CASES.map((c) => ({ op: 'rmsnorm' as const, run: () => checkRmsNorm(c) })),
+  ...ADD_RMSNORM_CASES.map((c) => ({ op: 'add-rmsnorm' as const, run: () => checkAddRmsNorm(c) })),
   ...ROPE_CASES.map((c) => ({ op: 'rope' as const, run: () => checkRope(c) })),
   ...ADAMW_CASES.map((c) => ({ op: 'adamw' as const, run: () => checkAdamw(c) })),
   ...PACKED_MATMUL_CASES.map((c) => ({ op: 'packed-matmul' as const, run: () => checkPackedMatMul(c) })),
   ...ATTENTION_CASES.map((c) => ({ op: 'attention' as const, run: () => checkAttention(c) })),
   ...HEAD_LOGPROBS_CASES.map((c) => ({ op: 'head-logprobs' as const, run: () => checkHeadLogprobs(c) })),
   ...LORA_LINEAR_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinear(c) })),
+  ...LORA_LINEAR_GROUP_CASES.map((c) => ({ op: 'lora-linear' as const, run: () => checkLoraLinearGroup(c) })),
   ...GRAD_NORM_CASES.map((c) => ({ op: 'grad-norm' as const, run: () => checkGradNorm(c) })),
   ...SPLIT_CASES.map((c) => ({ op: 'split' as const, run: () => checkSplit(c) })),
 ];

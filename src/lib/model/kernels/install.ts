@@ -9,6 +9,7 @@ import { fastWasmSlice } from './slice/wasm';
 import { registerWasmSwiglu } from './swiglu/wasm-op';
 import { registerWebgpuSwiglu } from './swiglu/webgpu';
 import { registerWebgpuRmsNorm } from './rmsnorm/webgpu';
+import { registerWebgpuAddRmsNorm } from './add-rmsnorm/webgpu';
 import { registerWebgpuAdamw } from './adamw/webgpu';
 import { registerWebgpuLoraLinear } from './lora-linear/webgpu';
 import { registerWebgpuGradNorm } from './grad-norm/webgpu';
@@ -34,7 +35,8 @@ import { registerWebgpuRope } from './rope/webgpu';
  *  - UnsortedSegmentSum (gather's gradient), which tfjs-backend-wasm lacks (segment-sum/wasm.ts).
  * For the webgpu backend (installWebgpuKernels): the same kernel names as WGSL programs ('CloLabSwiGLU'
  * (+Grad), 'CloLabPackedMatMul' (+GradX), 'CloLabAttention' (+Grad), as WGSL passes with no [T, T]
- * tensor) and the lab's 'CloLabRMSNorm' (+Grad), 'CloLabLoraLinear' (+Grad: a frozen linear with its
+ * tensor) and the lab's 'CloLabRMSNorm' (+Grad), 'CloLabAddRMSNorm' (+Grad: the residual add and the
+ * RMSNorm after it, one dispatch each way), 'CloLabLoraLinear' (+Grad: a frozen linear with its
  * LoRA adapter, two dispatches each way), 'CloLabAdamW' (the optimizer's update in one dispatch),
  * 'CloLabGradNorm' (the step's gradient norm, clip scale and finite checks in two) and 'CloLabRope' (RoPE
  * and its gradient, one dispatch each), registered with tfjs and the kernel registry; tfjs's SplitV replaced by one that writes up to 15 pieces a dispatch
@@ -66,6 +68,7 @@ export function installWasmKernels(): void {
 export function installWebgpuKernels(): void {
   registerWebgpuSwiglu();
   registerWebgpuRmsNorm();
+  registerWebgpuAddRmsNorm();
   registerWebgpuAdamw();
   registerWebgpuGradNorm();
   registerWebgpuPackedMatMul();

@@ -21,6 +21,7 @@ export type LabOp =
   | 'swiglu'
   | 'packed-matmul'
   | 'rmsnorm'
+  | 'add-rmsnorm'
   | 'adamw'
   | 'grad-norm'
   | 'head-logprobs'

@@ -5,7 +5,8 @@
  * dropout on the adapter's input, on shapes past one 16 × 16 tile with tails, and with dA spanning more
  * than one workgroup (r·in > 256); each case also fails where the CloLabLoraLinear kernels did not run
  * (the cases and the check: LORA_LINEAR_CASES and checkLoraLinear in ../webgpu-cases.ts, which the
- * Chromium check runs too). Also: forceReference turns the kernels off. Without a WebGPU adapter the
+ * Chromium check runs too). A group of linears reading one x (loraLinears: a layer's q, k, v) against the
+ * reference per item, with x's gradient summed inside the backward kernels (no Add). Also: forceReference turns the kernels off. Without a WebGPU adapter the
  * tests are skipped at run time with a warning, never passed silently.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { forceReference, kernelFor } from '../../../../src/lib/model/kernels/reg
 import type { Linear } from '../../../../src/lib/model/weights';
 import type { LoraPair } from '../../../../src/lib/model/adapter';
 import { expectRowsOk, webgpuOrSkip } from '../webgpu-helpers';
-import { checkLoraLinear, LORA_LINEAR_CASES } from '../webgpu-cases';
+import { checkLoraLinear, checkLoraLinearGroup, LORA_LINEAR_CASES, LORA_LINEAR_GROUP_CASES } from '../webgpu-cases';
 
 let gpu = false;
 beforeAll(async () => {
@@ -29,6 +30,12 @@ describe('LoRA linear kernel on webgpu', () => {
       if (!gpu) return ctx.skip();
       expect(kernelFor('lora-linear')).toBe('kernel');
       expectRowsOk(await checkLoraLinear(c));
+    });
+
+  for (const c of LORA_LINEAR_GROUP_CASES)
+    it(`a group reading one x: values and gradients = the reference per item, dx summed in the kernels (${c.label})`, async (ctx) => {
+      if (!gpu) return ctx.skip();
+      expectRowsOk(await checkLoraLinearGroup(c));
     });
 
   it('forceReference turns the kernel off', async (ctx) => {

@@ -9,8 +9,9 @@ import { kernelFor } from '../registry';
  * The tfjs kernels of the fused LoRA linear (webgpu.ts). Forward: inputs x, (xd: the adapter's input
  * when it is not x, i.e. under dropout), w (f32 W, or the packed words of a PackedWeight), (scales: int8
  * row scales), A, B, (b); attributes fmt ('f32' | 'f16' | 'int8') and s; outputs y and d = s·(xd·Aᵀ).
- * Backward: inputs dy, xd, d, A, B, w, (scales), attributes fmt, s and same (xd is x); outputs dx, dA, dB
- * when same, else dx (= dy·W), dxd (= dd·A), dA, dB.
+ * Backward: inputs dy, xd, d, A, B, w, (scales), (dxIn), attributes fmt, s and same (xd is x); outputs dx,
+ * dA, dB when same, else dx (= dy·W), dxd (= dd·A), dA, dB. With dxIn (only when same and canSumDx(fmt)),
+ * dx = dxIn + dy·W + dd·A: the gradient x has from other products of it, summed in the same dispatch.
  */
 export const LORA_LINEAR_FORWARD = 'CloLabLoraLinear';
 export const LORA_LINEAR_BACKWARD = 'CloLabLoraLinearGrad';
@@ -25,6 +26,12 @@ export interface LoraApply {
 
 /** W's format as the kernels name it. */
 export type LoraLinearFormat = 'f32' | 'f16' | 'int8';
+
+/**
+ * Whether the backward kernel can add a gradient of x given as its input dxIn inside its dx tiles: that
+ * binding must fit the 8 storage buffers every WebGPU device allows, which int8's row scales fill.
+ */
+export const canSumDx = (fmt: LoraLinearFormat): boolean => fmt !== 'int8';
 
 /**
  * A frozen linear with a LoRA adapter, y = x·Wᵀ (+ b) + s·(x_d·Aᵀ)·Bᵀ (x_d = dropout(x) under dropout,
@@ -114,4 +121,84 @@ function kernelLoraLinear(x: tf.Tensor2D, lin: Linear, lora: LoraApply): tf.Tens
   const A = lora.pair.A as unknown as tf.Tensor2D;
   const B = lora.pair.B as unknown as tf.Tensor2D;
   return (same ? f(x, A, B) : f(x, xd, A, B)) as tf.Tensor2D;
+}
+
+/** One frozen linear with its adapter, in a group reading the same input (loraLinears). */
+export interface LoraLinearItem {
+  lin: Linear;
+  lora: LoraApply;
+}
+
+/**
+ * Several LoRA linears of one input x (a layer's q, k and v projections): [y_i] = loraLinear(x, lin_i,
+ * lora_i). Where the fused kernels run, no adapter has dropout and every W's format lets the backward
+ * sum (canSumDx), the group is one op whose backward threads x's gradient through the items' backward
+ * kernels (each adds its dy_i·W_i + dd_i·A_i to the previous sum in its own dispatch), in place of one
+ * add per extra item; otherwise each item is loraLinear on its own, and tfjs sums x's gradients.
+ */
+export function loraLinears(x: tf.Tensor2D, items: LoraLinearItem[]): tf.Tensor2D[] {
+  const formats = items.map((it) => weightInputs(it.lin.w));
+  const grouped =
+    items.length > 1 &&
+    kernelFor('lora-linear') === 'kernel' &&
+    items.every((it) => it.lora.dropout === 0) &&
+    formats.every((f) => canSumDx(f.fmt));
+  if (!grouped) return items.map((it) => loraLinear(x, it.lin, it.lora));
+  const inputs: tf.NamedTensorMap = { x };
+  items.forEach((it, i) => {
+    inputs[`A${i}`] = it.lora.pair.A;
+    inputs[`B${i}`] = it.lora.pair.B;
+  });
+  const engine = tf.engine() as unknown as {
+    runKernelFunc(p: {
+      forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor[];
+      backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+      inputs: tf.NamedTensorMap;
+    }): tf.Tensor[];
+  };
+  return engine.runKernelFunc({
+    inputs,
+    forwardFunc: (_backend, save) => {
+      const ys: tf.Tensor[] = [];
+      const ds: tf.Tensor[] = [];
+      items.forEach((it, i) => {
+        const ins: tf.NamedTensorMap = { x, ...formats[i].inputs, A: inputs[`A${i}`], B: inputs[`B${i}`] };
+        if (it.lin.b) ins.b = it.lin.b;
+        const [y, d] = tf.engine().runKernel(LORA_LINEAR_FORWARD, ins, {
+          fmt: formats[i].fmt,
+          s: it.lora.scale,
+        }) as tf.Tensor[];
+        ys.push(y);
+        ds.push(d);
+      });
+      save([x, ...ds]);
+      return ys;
+    },
+    backwardsFunc: (dy, saved) => {
+      const dys = Array.isArray(dy) ? dy : [dy];
+      const [xs, ...ds] = saved;
+      const grads: Record<string, () => tf.Tensor> = {};
+      let dx: tf.Tensor | null = null;
+      items.forEach((it, i) => {
+        const ins: tf.NamedTensorMap = {
+          dy: dys[i],
+          xd: xs,
+          d: ds[i],
+          A: inputs[`A${i}`],
+          B: inputs[`B${i}`],
+          ...formats[i].inputs,
+        };
+        if (dx) ins.dxIn = dx;
+        const attrs = { fmt: formats[i].fmt, s: it.lora.scale, same: true };
+        const [next, dA, dB] = tf.engine().runKernel(LORA_LINEAR_BACKWARD, ins, attrs) as tf.Tensor[];
+        dx?.dispose();
+        dx = next;
+        grads[`A${i}`] = () => dA;
+        grads[`B${i}`] = () => dB;
+      });
+      const total = dx as unknown as tf.Tensor;
+      grads.x = () => total;
+      return grads;
+    },
+  }) as tf.Tensor2D[];
 }

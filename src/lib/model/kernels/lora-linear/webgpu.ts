@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerLabKernel } from '../registry';
 import { FLAT_GROUP_WGSL, groupsFor, runWgsl, type WgslProgram, type WgslUniform } from '../webgpu-program';
-import { LORA_LINEAR_BACKWARD, LORA_LINEAR_FORWARD, type LoraLinearFormat } from './lora-linear';
+import { canSumDx, LORA_LINEAR_BACKWARD, LORA_LINEAR_FORWARD, type LoraLinearFormat } from './lora-linear';
 
 /**
  * The LoRA linear on WebGPU (x [N, in], W [out, in] f32 or packed, A [r, in], B [out, r], scale s):
@@ -213,12 +213,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * Backward 2: workgroups [0, tiles): dx[m, k] = Σ_o dy[m, o]·W[o, k] (+ Σ_j dd[m, j]·A[j, k] when
- * `lora`), one 16 × 16 tile each; the rest: dA[j, k] = Σ_n dd[n, j]·x_d[n, k], one element an invocation.
+ * `lora`) (+ dxIn[m, k] when `sum`: the gradient x already has from other products of it), one 16 × 16
+ * tile each; the rest: dA[j, k] = Σ_n dd[n, j]·x_d[n, k], one element an invocation.
  */
-function gradXWgsl(fmt: LoraLinearFormat, lora: boolean): string {
+function gradXWgsl(fmt: LoraLinearFormat, lora: boolean, sum: boolean): string {
   const w = weight(fmt);
   const ins: [string, string][] = [['dy', 'f32'], ...w.ins, ['dd', 'f32'], ['xd', 'f32']];
   if (lora) ins.push(['A', 'f32']);
+  if (sum) ins.push(['dxIn', 'f32']);
   return /* wgsl */ `
 ${bindings(['dx', 'dA'], ins)}
 ${U_WGSL}
@@ -254,6 +256,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc = acc + l;`
           : ''
       }
+      ${sum ? 'acc = dxIn[m * p.inF + k] + acc;' : ''}
       dx[m * p.inF + k] = acc;
     }
   } else {
@@ -363,12 +366,14 @@ export function registerWebgpuLoraLinear(): void {
       const tilesK = Math.ceil(inF / TILE);
       const tiles = tilesK * Math.ceil(N / TILE);
       const lora = !!same;
+      const sum = t.dxIn !== undefined;
+      if (sum && !(lora && canSumDx(fmt))) throw new Error(`LoRA linear backward: dxIn with ${fmt} W or dropout`);
       const gx = prog(
-        `CloLabLoraLinearGradX_${fmt}${lora ? '_lora' : ''}`,
-        () => gradXWgsl(fmt, lora),
+        `CloLabLoraLinearGradX_${fmt}${lora ? '_lora' : ''}${sum ? '_sum' : ''}`,
+        () => gradXWgsl(fmt, lora, sum),
         groupsFor(tiles + Math.ceil((r * inF) / TILE_THREADS)),
       );
-      const ins = [t.dy, ...weightTensors(t, fmt), dd, t.xd, ...(lora ? [t.A] : [])];
+      const ins = [t.dy, ...weightTensors(t, fmt), dd, t.xd, ...(lora ? [t.A] : []), ...(sum ? [t.dxIn] : [])];
       const u = uniforms(N, inF, outF, r, s, tilesK, tiles);
       const [dx, dA] = runWgsl(backend, gx, ins, [{ shape: [N, inF] }, { shape: [r, inF] }], u);
       let out = [dx, dA, dB];

@@ -11,9 +11,11 @@ import { RMSNORM_BACKWARD, RMSNORM_FORWARD } from './rmsnorm';
  * (tfjs runs ~10 over [N, D] and the saved r). Reductions stay in workgroup memory: tfjs-webgpu 4.22
  * requests no 'subgroups' feature for its device, so subgroup operations are never available to it.
  */
-const WG = 64;
+export const RMSNORM_WG = 64;
+const WG = RMSNORM_WG;
 
-const COMMON = /* wgsl */ `
+/** WGSL shared by the row-norm kernels (here and ../add-rmsnorm/): the uniforms U, groupIndex, reduce(lid). */
+export const RMSNORM_COMMON_WGSL = /* wgsl */ `
 struct U { rows: u32, d: u32, eps: f32 };
 ${FLAT_GROUP_WGSL}
 var<workgroup> ss: array<f32, ${WG}>;
@@ -37,7 +39,7 @@ const FORWARD_WGSL = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<uniform> params: U;
-${COMMON}
+${RMSNORM_COMMON_WGSL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -61,7 +63,7 @@ const BACKWARD_WGSL = /* wgsl */ `
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<uniform> params: U;
-${COMMON}
+${RMSNORM_COMMON_WGSL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -88,7 +90,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
-function uniforms(x: tf.TensorInfo, eps: number) {
+/** The uniforms U of a row-norm kernel over x [..., D]: rows, d, eps. */
+export function rmsNormUniforms(x: tf.TensorInfo, eps: number) {
   const d = x.shape[x.shape.length - 1];
   return [
     { type: 'uint32' as const, value: tf.util.sizeFromShape(x.shape) / d },
@@ -97,7 +100,8 @@ function uniforms(x: tf.TensorInfo, eps: number) {
   ];
 }
 
-const rowsOf = (x: tf.TensorInfo) => tf.util.sizeFromShape(x.shape) / x.shape[x.shape.length - 1];
+/** The rows of x [..., D]. */
+export const rmsNormRows = (x: tf.TensorInfo) => tf.util.sizeFromShape(x.shape) / x.shape[x.shape.length - 1];
 
 /** Registers the two kernels with tfjs for the webgpu backend, and the op with the kernel registry (idempotent). */
 export function registerWebgpuRmsNorm(): void {
@@ -109,8 +113,8 @@ export function registerWebgpuRmsNorm(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, w } = inputs as Record<string, tf.TensorInfo>;
       const eps = (attrs as { eps: number }).eps;
-      const prog = { key: RMSNORM_FORWARD, code: FORWARD_WGSL, workgroups: groupsFor(rowsOf(x)) };
-      return runWgsl(backend, prog, [x, w], [{ shape: x.shape }], uniforms(x, eps))[0];
+      const prog = { key: RMSNORM_FORWARD, code: FORWARD_WGSL, workgroups: groupsFor(rmsNormRows(x)) };
+      return runWgsl(backend, prog, [x, w], [{ shape: x.shape }], rmsNormUniforms(x, eps))[0];
     },
   });
   tf.registerKernel({
@@ -119,8 +123,8 @@ export function registerWebgpuRmsNorm(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, w, dy } = inputs as Record<string, tf.TensorInfo>;
       const eps = (attrs as { eps: number }).eps;
-      const prog = { key: RMSNORM_BACKWARD, code: BACKWARD_WGSL, workgroups: groupsFor(rowsOf(x)) };
-      return runWgsl(backend, prog, [x, w, dy], [{ shape: x.shape }], uniforms(x, eps))[0];
+      const prog = { key: RMSNORM_BACKWARD, code: BACKWARD_WGSL, workgroups: groupsFor(rmsNormRows(x)) };
+      return runWgsl(backend, prog, [x, w, dy], [{ shape: x.shape }], rmsNormUniforms(x, eps))[0];
     },
   });
 }
