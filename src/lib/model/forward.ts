@@ -218,12 +218,19 @@ function checkpointedBlock(
 ): tf.Tensor2D {
   const vars: tf.Variable[] = [];
   for (const a of Object.values(adapters)) if (a) vars.push(a.pair.A, a.pair.B);
-  const consts: tf.Tensor[] = k.rope ? [k.rope.cos, k.rope.sin, k.rope.rot, k.bias] : [k.bias];
+  const r = k.rope;
+  const consts: tf.Tensor[] = r ? [r.cos, r.sin, r.rot, r.cs, k.bias] : [k.bias];
   const unpack = (c: tf.Tensor[]): BlockConsts =>
-    k.rope
+    r
       ? {
-          rope: { cos: c[0] as tf.Tensor2D, sin: c[1] as tf.Tensor2D, rot: c[2] as tf.Tensor2D, style: k.rope.style },
-          bias: c[3],
+          rope: {
+            ...r,
+            cos: c[0] as tf.Tensor2D,
+            sin: c[1] as tf.Tensor2D,
+            rot: c[2] as tf.Tensor2D,
+            cs: c[3] as tf.Tensor2D,
+          },
+          bias: c[4],
         }
       : { rope: null, bias: c[0] };
   const f = tf.customGrad(((...args: unknown[]) => {

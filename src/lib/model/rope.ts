@@ -10,6 +10,11 @@ export interface RopeTables {
   cos: tf.Tensor2D; // [T, d]
   sin: tf.Tensor2D; // [T, d]
   rot: tf.Tensor2D; // [d, d]
+  /**
+   * [T, d]: both tables in one, for kernels that read them together (each pair's two coordinates share their
+   * angle): cos at the first coordinate of each pair, sin at the second
+   */
+  cs: tf.Tensor2D;
   /** the pairing R encodes (the fused kernel pairs coordinates itself) */
   style: RopeStyle;
 }
@@ -20,6 +25,7 @@ export function ropeTables(cfg: ModelConfig, T: number, offset = 0): RopeTables 
   const cos = new Float32Array(T * d);
   const sin = new Float32Array(T * d);
   const rot = new Float32Array(d * d);
+  const cs = new Float32Array(T * d);
   // partner(j) and sign: rotated[j] = sign * x[partner(j)]
   const partner = (j: number): [number, number] => {
     if (cfg.ropeStyle === 'interleaved') return j % 2 === 0 ? [j + 1, -1] : [j - 1, 1];
@@ -32,6 +38,7 @@ export function ropeTables(cfg: ModelConfig, T: number, offset = 0): RopeTables 
       const a = (t + offset) * freq;
       cos[t * d + j] = Math.cos(a);
       sin[t * d + j] = Math.sin(a);
+      cs[t * d + j] = partner(j)[1] < 0 ? cos[t * d + j] : sin[t * d + j];
     }
   }
   for (let j = 0; j < d; j++) {
@@ -42,6 +49,7 @@ export function ropeTables(cfg: ModelConfig, T: number, offset = 0): RopeTables 
     cos: tf.tensor2d(cos, [T, d]),
     sin: tf.tensor2d(sin, [T, d]),
     rot: tf.tensor2d(rot, [d, d]),
+    cs: tf.tensor2d(cs, [T, d]),
     style: cfg.ropeStyle,
   };
 }

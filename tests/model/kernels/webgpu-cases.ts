@@ -310,7 +310,7 @@ export async function checkRope(c: RopeCase): Promise<CheckRow[]> {
     { name: 'value', got: await read(out[0]), want: await read(want[0]), relTol: 1e-5, scale: 'unit', atLeast: 1 },
     { name: 'dx', got: await read(out[1]), want: await read(want[1]), relTol: 1e-5, scale: 'unit', atLeast: 1 },
   ];
-  tf.dispose([x, p, r.cos, r.sin, r.rot, ...out, ...want]);
+  tf.dispose([x, p, r.cos, r.sin, r.rot, r.cs, ...out, ...want]);
   return rows('rope', c.label, qs, ran, ['CloLabRope']);
 }
 

@@ -7,6 +7,7 @@
  *        (rescaled when m grows)                                      → out (q-like), stats [2, n, R]
  *   dq   per query row: D = dO·out, dS_j = p_j (dO·v_j − D), scale·Σ dS_j k_j   → q-like
  *   dkv  per key:       dk = Σ_r dS_rj · scale·q_r,  dv = Σ_r p_rj · dO_r        → k-like, both
+ *        (or as two passes dk, dv where the device binds too few storage buffers for one)
  * with s_j = scale·q·k_j + bias[r, j] and p_j = exp(s_j − m)·(1/l), stats = (m, 1/l) per row. The
  * backward passes recompute D = rowsum(dO ∘ out) where they need it (dq per row, dkv per staged row)
  * instead of a pass of its own. No [R, S] tensor exists anywhere.
@@ -15,7 +16,8 @@
  * D and bias offset). TILE is chosen so that the two staged tiles take at most 8 KiB whatever the head dim.
  *
  * Rotary positions (rope 'half' or 'interleaved', the pairings of model/rope.ts): q and k are the
- * projections before RoPE and the cos/sin tables [T, hd] come as two more inputs. Every load of a q or k
+ * projections before RoPE and the table `cs` [T, hd] (RopeTables.cs: cos at the first coordinate of
+ * each pair, sin at the second: one binding, not two) comes as one more input. Every load of a q or k
  * coordinate rotates it (position t of the query row, j of the key: the head layout with S = T), reading
  * its partner coordinate itself, x̃[d] = x[d]·cos[t, d] + σ_d·x[partner(d)]·sin[t, d] (σ_d = −1 for the
  * first of a pair, +1 for the second); dq and dk are rotated back before they are written,
@@ -31,7 +33,7 @@
  * ((b·T + t)·H + kvHead·G + g)·hd and k-like row (p, j) at ((b·S + j)·Hkv + kvHead)·hd; the plain
  * [n, R, hd] / [n, S, hd] layouts are the case B = n, T = R, H = Hkv = 1.
  */
-export type AttentionPass = 'fwd' | 'dq' | 'dkv';
+export type AttentionPass = 'fwd' | 'dq' | 'dkv' | 'dk' | 'dv';
 
 /** 'none', or the RoPE pairing folded into the loads of q and k. */
 export type AttentionRope = 'none' | 'half' | 'interleaved';
@@ -44,25 +46,36 @@ export function tileFor(hd: number): number {
   return Math.max(1, Math.min(WG, Math.floor(1024 / hd)));
 }
 
-/** Output and input names, in binding order, of each pass (the rope tables follow the inputs when used). */
+/**
+ * Output and input names, in binding order, of each pass (the rope table `cs` follows the inputs when used).
+ * dk and dv are dkv in two passes, for devices with fewer storage buffers per shader than dkv binds
+ * (storageBuffers; webgpu.ts picks).
+ */
 export const PASS_OUTPUTS: Record<AttentionPass, string[]> = {
   fwd: ['out', 'stats'],
   dq: ['dq'],
   dkv: ['dk', 'dv'],
+  dk: ['dk'],
+  dv: ['dv'],
 };
 export const PASS_INPUTS: Record<AttentionPass, string[]> = {
   fwd: ['q', 'k', 'v', 'bias'],
   dq: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
   dkv: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
+  dk: ['q', 'k', 'v', 'bias', 'stats', 'o', 'dO'],
+  dv: ['q', 'k', 'bias', 'stats', 'dO'],
 };
-const ROPE_INPUTS = ['cosT', 'sinT'];
+
+/** The storage buffers a pass binds (outputs and inputs). */
+export const storageBuffers = (pass: AttentionPass, rope: AttentionRope): number =>
+  PASS_OUTPUTS[pass].length + PASS_INPUTS[pass].length + (rope === 'none' ? 0 : 1);
 
 /** WGSL names of the outputs (the forward's differ from the backward's inputs of the same names). */
 const wgslName = (name: string) => (name === 'out' ? 'outA' : name === 'stats' ? 'statsA' : name);
 
 function bindings(pass: AttentionPass, rope: AttentionRope): string {
   const outs = PASS_OUTPUTS[pass].map(wgslName);
-  const ins = [...PASS_INPUTS[pass], ...(rope === 'none' ? [] : ROPE_INPUTS)];
+  const ins = [...PASS_INPUTS[pass], ...(rope === 'none' ? [] : ['cs'])];
   const lines = [
     ...outs.map((x, i) => `@group(0) @binding(${i}) var<storage, read_write> ${x} : array<f32>;`),
     ...ins.map((x, i) => `@group(0) @binding(${outs.length + i}) var<storage, read> ${x} : array<f32>;`),
@@ -84,24 +97,28 @@ fn ldQ(base : i32, t : i32, d : i32) -> f32 { return q[base + d]; }
 fn ldK(base : i32, j : i32, d : i32) -> f32 { return k[base + d]; }`,
       unrot: (a) => `${a}[d]`,
     };
+  // isFirst(d): d is its pair's first coordinate; cs holds the pair's cos there, its sin at the partner
   const pair =
     rope === 'interleaved'
       ? `
 fn partner(d : i32) -> i32 { return select(d - 1, d + 1, d % 2 == 0); }
-fn sgn(d : i32) -> f32 { return select(1.0, -1.0, d % 2 == 0); }`
+fn isFirst(d : i32) -> bool { return d % 2 == 0; }`
       : `
 const HALF : i32 = ${hd / 2};
 fn partner(d : i32) -> i32 { return select(d - HALF, d + HALF, d < HALF); }
-fn sgn(d : i32) -> f32 { return select(1.0, -1.0, d < HALF); }`;
+fn isFirst(d : i32) -> bool { return d < HALF; }`;
   return {
     fns: `${pair}
+fn sgn(d : i32) -> f32 { return select(1.0, -1.0, isFirst(d)); }
+fn cosAt(t : i32, d : i32) -> f32 { return cs[t * HD + select(partner(d), d, isFirst(d))]; }
+fn sinAt(t : i32, d : i32) -> f32 { return cs[t * HD + select(d, partner(d), isFirst(d))]; }
 fn ldQ(base : i32, t : i32, d : i32) -> f32 {
-  return q[base + d] * cosT[t * HD + d] + sgn(d) * q[base + partner(d)] * sinT[t * HD + d];
+  return q[base + d] * cosAt(t, d) + sgn(d) * q[base + partner(d)] * sinAt(t, d);
 }
 fn ldK(base : i32, j : i32, d : i32) -> f32 {
-  return k[base + d] * cosT[j * HD + d] + sgn(d) * k[base + partner(d)] * sinT[j * HD + d];
+  return k[base + d] * cosAt(j, d) + sgn(d) * k[base + partner(d)] * sinAt(j, d);
 }`,
-    unrot: (a, t) => `(${a}[d] * cosT[${t} * HD + d] - sgn(d) * ${a}[partner(d)] * sinT[${t} * HD + d])`,
+    unrot: (a, t) => `(${a}[d] * cosAt(${t}, d) - sgn(d) * ${a}[partner(d)] * sinAt(${t}, d))`,
   };
 }
 
@@ -229,18 +246,25 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
 `;
 }
 
-/** The key pass: one thread per key, tiles of query rows (scale·q, dO, m, 1/l, D, bias offset) in workgroup memory. */
-function keyPass(hd: number, tile: number, rope: AttentionRope): string {
+/**
+ * The key pass (dkv: dk and dv; dk or dv alone): one thread per key, tiles of query rows (scale·q, dO, m,
+ * 1/l, D, bias offset) in workgroup memory.
+ */
+function keyPass(pass: 'dkv' | 'dk' | 'dv', hd: number, tile: number, rope: AttentionRope): string {
   const { fns, unrot } = ropeCode(rope, hd);
-  return `${bindings('dkv', rope)}
+  const wantK = pass !== 'dv';
+  const wantV = pass !== 'dk';
+  const k = (code: string) => (wantK ? code : '');
+  const v = (code: string) => (wantV ? code : '');
+  return `${bindings(pass, rope)}
 ${common(hd, tile)}
 ${fns}
 var<workgroup> qt : array<f32, ${tile * hd}>;
 var<workgroup> gt : array<f32, ${tile * hd}>;
 var<workgroup> mt : array<f32, ${tile}>;
 var<workgroup> lt : array<f32, ${tile}>;
-var<workgroup> Dt : array<f32, ${tile}>;
 var<workgroup> bt : array<i32, ${tile}>;
+${k(`var<workgroup> Dt : array<f32, ${tile}>;`)}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
@@ -250,10 +274,11 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
   let jc = min(j, u.S - 1);
   let ko = kRow(p, jc);
   var kv : array<f32, ${hd}>;
-  var vv : array<f32, ${hd}>;
+  for (var d = 0; d < HD; d++) { kv[d] = ldK(ko, jc, d); }
+  ${k(`var vv : array<f32, ${hd}>;
   var aK : array<f32, ${hd}>;
-  var aV : array<f32, ${hd}>;
-  for (var d = 0; d < HD; d++) { kv[d] = ldK(ko, jc, d); vv[d] = v[ko + d]; }
+  for (var d = 0; d < HD; d++) { vv[d] = v[ko + d]; }`)}
+  ${v(`var aV : array<f32, ${hd}>;`)}
   let nR = u.n * u.R;
   let tiles = (u.R + TILE - 1) / TILE;
   for (var tl = 0; tl < tiles; tl++) {
@@ -277,10 +302,10 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
       mt[li] = stats[p * u.R + r];
       lt[li] = stats[nR + p * u.R + r];
       bt[li] = biasRow(p, r);
-      let qo = qRow(p, r);
+      ${k(`let qo = qRow(p, r);
       var D = 0.0;
       for (var d = 0; d < HD; d++) { D = D + dO[qo + d] * o[qo + d]; }
-      Dt[li] = D;
+      Dt[li] = D;`)}
     }
     workgroupBarrier();
     let rn = min(TILE, u.R - r0);
@@ -291,19 +316,17 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
       var s = 0.0;
       for (var d = 0; d < HD; d++) { s = s + qt[ii * HD + d] * kv[d]; }
       let pr = exp(s + b - m) * lt[ii];
-      var dp = 0.0;
+      ${v(`for (var d = 0; d < HD; d++) { aV[d] = aV[d] + pr * gt[ii * HD + d]; }`)}
+      ${k(`var dp = 0.0;
       for (var d = 0; d < HD; d++) { dp = dp + gt[ii * HD + d] * vv[d]; }
       let dS = pr * (dp - Dt[ii]);
-      for (var d = 0; d < HD; d++) {
-        aV[d] = aV[d] + pr * gt[ii * HD + d];
-        aK[d] = aK[d] + dS * qt[ii * HD + d];
-      }
+      for (var d = 0; d < HD; d++) { aK[d] = aK[d] + dS * qt[ii * HD + d]; }`)}
     }
   }
   if (live) {
     for (var d = 0; d < HD; d++) {
-      dk[ko + d] = ${unrot('aK', 'jc')};
-      dv[ko + d] = aV[d];
+      ${k(`dk[ko + d] = ${unrot('aK', 'jc')};`)}
+      ${v('dv[ko + d] = aV[d];')}
     }
   }
 }
@@ -313,5 +336,5 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
 /** The whole shader of one pass for head dim hd (hd even with rope). */
 export function attentionWgsl(pass: AttentionPass, hd: number, rope: AttentionRope = 'none'): string {
   const tile = tileFor(hd);
-  return pass === 'dkv' ? keyPass(hd, tile, rope) : rowPass(pass, hd, tile, rope);
+  return pass === 'fwd' || pass === 'dq' ? rowPass(pass, hd, tile, rope) : keyPass(pass, hd, tile, rope);
 }

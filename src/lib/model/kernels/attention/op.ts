@@ -9,7 +9,7 @@ import type { RopeTables } from '../../rope';
  *   BACKWARD {q, k, v, bias, out, stats, dO}      → [dq, dk, dv] (the shapes of q, k, v)
  * with the attributes below; attentionKernelOp runs them as one tf op with its own gradient. With `rope`
  * other than 'none' (only where the kernel registry says the backend's kernel takes it: webgpu) both also
- * take the RoPE tables {cos, sin} [T, hd]: q and k are the projections before RoPE (head layout, S = T),
+ * take the RoPE table {cs} [T, hd] (RopeTables.cs): q and k are the projections before RoPE (head layout, S = T),
  * the kernel rotates them itself, and dq, dk are the gradients of those unrotated inputs.
  */
 export const FORWARD = 'CloLabAttention';
@@ -40,7 +40,7 @@ export function shapeOf(a: Attrs): AttentionShape {
  * Attention through the registered kernels of the current backend, with its own gradient (the forward
  * keeps q, k, v, out and the row statistics; the backward recomputes P). Layouts as in AttentionShape;
  * the output is outShape. Runs where kernelFor('attention') says 'kernel'; with `rope`, where
- * kernelFor('attention', { rope: true }) does (the tables are saved for the backward, so that they outlive
+ * kernelFor('attention', { rope: true }) does (the table is saved for the backward, so that they outlive
  * the forward's tidy).
  */
 export function attentionKernelOp(
@@ -66,18 +66,18 @@ export function attentionKernelOp(
     outShape,
     rope: rope ? rope.style : 'none',
   };
-  const tables: tf.NamedTensorMap = rope ? { cos: rope.cos, sin: rope.sin } : {};
+  const tables: tf.NamedTensorMap = rope ? { cs: rope.cs } : {};
   const attrMap = attrs as unknown as tf.NamedAttrMap;
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
     const inputs: tf.NamedTensorMap = { q: qi, k: ki, v: vi, bias, ...tables };
     const [out, stats] = tf.engine().runKernel(FORWARD, inputs, attrMap) as tf.Tensor[];
-    save([qi, ki, vi, out, stats, ...(rope ? [rope.cos, rope.sin] : [])]);
+    save([qi, ki, vi, out, stats, ...(rope ? [rope.cs] : [])]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [qS, kS, vS, oS, sS, cos, sin] = saved;
+        const [qS, kS, vS, oS, sS, cs] = saved;
         const inputs: tf.NamedTensorMap = { q: qS, k: kS, v: vS, bias, out: oS, stats: sS, dO: dy };
-        if (rope) Object.assign(inputs, { cos, sin });
+        if (rope) inputs.cs = cs;
         return tf.engine().runKernel(BACKWARD, inputs, attrMap) as tf.Tensor[];
       },
     };

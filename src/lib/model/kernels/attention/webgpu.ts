@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { attentionWgsl, PASS_INPUTS, PASS_OUTPUTS, WG, type AttentionPass } from './attention-wgsl';
+import { attentionWgsl, PASS_INPUTS, PASS_OUTPUTS, storageBuffers, WG, type AttentionPass } from './attention-wgsl';
 import { BACKWARD, FORWARD, type Attrs } from './op';
 import { registerLabKernel } from '../registry';
 import { isWebGPUBackend, runWgsl, type WgslProgram, type WgslUniform } from '../webgpu-program';
@@ -8,13 +8,15 @@ import { isWebGPUBackend, runWgsl, type WgslProgram, type WgslUniform } from '..
  * The attention kernels on tfjs-backend-webgpu: 'CloLabAttention' and its gradient (the contract of
  * op.ts, the same as the wasm backend's, plus RoPE folded in), WGSL passes (attention-wgsl.ts) recorded
  * with runWgsl, which writes several outputs in one dispatch. Forward: out and the row statistics in
- * one dispatch (online softmax); backward: dq, then dk and dv together (2 dispatches). Neither keeps
+ * one dispatch (online softmax); backward: dq, then dk and dv together (2 dispatches; 3 where the
+ * device binds fewer storage buffers per shader than that pass needs: 9, 10 with RoPE; RoPE is folded
+ * in only where the device binds at least 9, the dq pass's count with it). Neither keeps
  * or builds an [n, R, S] tensor: the backward recomputes P from the forward's row statistics, as
  * FlashAttention's does. Any head dim (even with RoPE); f32 throughout.
  */
 
 function program(pass: AttentionPass, a: Attrs): WgslProgram {
-  const rows = pass === 'dkv' ? a.S : a.R;
+  const rows = pass === 'fwd' || pass === 'dq' ? a.R : a.S;
   return {
     key: `CloLabAttention_${pass}_${a.hd}_${a.rope}`,
     code: attentionWgsl(pass, a.hd, a.rope),
@@ -38,11 +40,20 @@ function run(
 ): tf.TensorInfo[] {
   if (a.rope !== 'none' && !(a.B && a.S === a.T && a.hd % 2 === 0))
     throw new Error('attention with RoPE folded in needs the head layout, S = T and an even head dim');
-  const names = [...PASS_INPUTS[pass], ...(a.rope === 'none' ? [] : ['cos', 'sin'])];
+  const names = [...PASS_INPUTS[pass], ...(a.rope === 'none' ? [] : ['cs'])];
   const inputs = names.map((name) => tensors[name]);
   const outputs = PASS_OUTPUTS[pass].map((_, i) => ({ shape: shapes[i] }));
   return runWgsl(backend, program(pass, a), inputs, outputs, uniforms(a, tensors.bias.shape[0]));
 }
+
+/** The device's storage buffers per shader stage (WebGPU's minimum, 8, where no webgpu backend runs). */
+function bufferLimit(backend: unknown): number {
+  const dev = (backend as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } } | null)?.device;
+  return dev?.limits?.maxStorageBuffersPerShaderStage ?? 8;
+}
+
+/** Whether the passes of the backward with `rope` fit the device's bindings (RoPE's dq pass binds 9). */
+const ropeFits = (backend: unknown) => storageBuffers('dq', 'half') <= bufferLimit(backend);
 
 /**
  * Registers the two kernels with tfjs for the webgpu backend, and the op with the kernel registry
@@ -54,7 +65,8 @@ export function registerWebGPUAttention(): void {
     backendName: 'webgpu',
     kernelName: FORWARD,
     ready: (backend) => isWebGPUBackend(backend),
-    applies: ({ headDim, rope }) => !rope || headDim === undefined || headDim % 2 === 0,
+    applies: ({ headDim, rope }) =>
+      !rope || ((headDim === undefined || headDim % 2 === 0) && ropeFits(tf.findBackend('webgpu'))),
   });
   if (tf.getKernel(FORWARD, 'webgpu')) return;
   tf.registerKernel({
@@ -72,8 +84,9 @@ export function registerWebGPUAttention(): void {
       const a = attrs as unknown as Attrs;
       const t = { ...inputs, o: inputs.out } as Record<string, tf.TensorInfo>;
       const [dq] = run(backend, 'dq', a, t, [t.q.shape]);
-      const [dk, dv] = run(backend, 'dkv', a, t, [t.k.shape, t.v.shape]);
-      return [dq, dk, dv];
+      if (storageBuffers('dkv', a.rope) <= bufferLimit(backend))
+        return [dq, ...run(backend, 'dkv', a, t, [t.k.shape, t.v.shape])];
+      return [dq, ...run(backend, 'dk', a, t, [t.k.shape]), ...run(backend, 'dv', a, t, [t.v.shape])];
     },
   });
 }
