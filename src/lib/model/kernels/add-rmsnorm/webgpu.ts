@@ -5,6 +5,7 @@ import {
   registerWebgpuRmsNorm,
   RMSNORM_COMMON_WGSL,
   RMSNORM_WG,
+  rmsNormBackwardWgsl,
   rmsNormRows,
   rmsNormUniforms,
 } from '../rmsnorm/webgpu';
@@ -49,43 +50,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
-/** The backward, with the sum's own gradient ds added (withSum) or not. */
-const backwardWgsl = (withSum: boolean) => /* wgsl */ `
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> s: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-${withSum ? '@group(0) @binding(4) var<storage, read> ds: array<f32>;' : ''}
-@group(0) @binding(${withSum ? 5 : 4}) var<uniform> params: U;
-${RMSNORM_COMMON_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = groupIndex(wid, nwg);
-  if (row >= params.rows) { return; }
-  let d = params.d;
-  let base = row * d;
-  var q = 0.0;
-  var p = 0.0;
-  for (var c = lid; c < d; c += ${WG}u) {
-    let v = s[base + c];
-    q += v * v;
-    p += v * (dy[base + c] * w[c]);
-  }
-  ss[lid] = q;
-  sp[lid] = p;
-  reduce(lid);
-  let fd = f32(d);
-  let r = inverseSqrt(ss[0] / fd + params.eps);
-  let k = (sp[0] / fd) * (r * r * r);
-  for (var c = lid; c < d; c += ${WG}u) {
-    dx[base + c] = ${withSum ? 'ds[base + c] + ' : ''}(dy[base + c] * w[c] * r - s[base + c] * k);
-  }
-}
-`;
-
-const BACKWARD_WITH_SUM_WGSL = backwardWgsl(true);
-const BACKWARD_WGSL = backwardWgsl(false);
+const BACKWARD_WITH_SUM_WGSL = rmsNormBackwardWgsl(true);
+const BACKWARD_WGSL = rmsNormBackwardWgsl(false);
 
 /**
  * Registers the two kernels and the forward's gradient with tfjs for the webgpu backend, and the op with

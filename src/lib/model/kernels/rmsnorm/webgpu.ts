@@ -57,12 +57,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
-const BACKWARD_WGSL = /* wgsl */ `
+/**
+ * The backward of the norm of s (x, or the sum a + b of the fused residual add): dx = the norm's gradient,
+ * plus the sum's own gradient ds where `withSum` (add-rmsnorm's backward).
+ */
+export const rmsNormBackwardWgsl = (withSum: boolean) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> s: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<uniform> params: U;
+${withSum ? '@group(0) @binding(4) var<storage, read> ds: array<f32>;' : ''}
+@group(0) @binding(${withSum ? 5 : 4}) var<uniform> params: U;
 ${RMSNORM_COMMON_WGSL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -71,24 +76,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= params.rows) { return; }
   let d = params.d;
   let base = row * d;
-  var s = 0.0;
+  var q = 0.0;
   var p = 0.0;
   for (var c = lid; c < d; c += ${WG}u) {
-    let v = x[base + c];
-    s += v * v;
+    let v = s[base + c];
+    q += v * v;
     p += v * (dy[base + c] * w[c]);
   }
-  ss[lid] = s;
+  ss[lid] = q;
   sp[lid] = p;
   reduce(lid);
   let fd = f32(d);
   let r = inverseSqrt(ss[0] / fd + params.eps);
   let k = (sp[0] / fd) * (r * r * r);
   for (var c = lid; c < d; c += ${WG}u) {
-    dx[base + c] = dy[base + c] * w[c] * r - x[base + c] * k;
+    dx[base + c] = ${withSum ? 'ds[base + c] + ' : ''}(dy[base + c] * w[c] * r - s[base + c] * k);
   }
 }
 `;
+
+const BACKWARD_WGSL = rmsNormBackwardWgsl(false);
 
 /** The uniforms U of a row-norm kernel over x [..., D]: rows, d, eps. */
 export function rmsNormUniforms(x: tf.TensorInfo, eps: number) {
