@@ -8,19 +8,12 @@
  * not a test; the row says which adapter ran it.
  */
 import { writeFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../cli/node-env';
 import { parseArgs, type Spec } from '../cli/args';
 import { QWEN25_05B, SMOLLM2_135M } from '../src/lib/model/reference-shapes';
 import type { ModelConfig } from '../src/lib/model/config';
-import { randomWeights } from '../src/lib/model/random';
-import { disposeWeights } from '../src/lib/model/weights';
-import { packFrozenBase, type BaseFormat } from '../src/lib/model/packed-base';
-import { mulberry32 } from '../src/lib/model/sample';
-import type { TokenizedSeq } from '../src/lib/model/batch';
-import { Trainer } from '../src/lib/train/trainer';
-import { defaultTrainConfig } from '../src/lib/train/defaults';
-import { FakeTokenizer } from '../tests/helpers/fake-tokenizer';
+import type { BaseFormat } from '../src/lib/model/packed-base';
+import { randomCloStep } from '../tests/helpers/clo-step';
 
 const SPEC: Spec = {
   shapes: { type: 'string', help: 'comma list: smollm135m,qwen05b', default: 'smollm135m,qwen05b' },
@@ -41,34 +34,11 @@ const adapter = info ? [info.vendor, info.architecture, info.description].filter
 log(`adapter: ${adapter}`);
 
 const T = args.seq as number;
-const tokenizer = new FakeTokenizer([...'abcd']);
 
 async function step(name: string, config: ModelConfig, base: BaseFormat) {
   // the same random values for both bases; the f16 base is that f32 model packed
-  const weights = randomWeights(config, 1);
-  const model = { name, source: 'random', config, weights, tokenizer };
-  if (base !== 'f32') packFrozenBase(model, base);
-  const rng = mulberry32(5);
-  const seqs: TokenizedSeq[] = Array.from({ length: 4 }, () => ({
-    ids: Array.from({ length: T }, () => 3 + Math.floor(rng() * (config.vocabSize - 3))),
-    start: T / 2,
-  }));
-  const cfg = defaultTrainConfig('clo', {
-    batchSize: 1,
-    maxSeqLen: T,
-    steps: 10,
-    lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], init: 'gaussian' },
-  });
-  const trainer = Trainer.create(model, [{ kind: 'clo', xEn: 'a', yEn: 'b', xTgt: 'c', yTgt: 'd', lang: 'ko' }], cfg);
-  const t0 = performance.now();
-  let loss = NaN;
-  const prof = await tf.profile(async () => {
-    loss = (await trainer.step([seqs])).loss;
-  });
-  const ms = performance.now() - t0;
-  trainer.dispose();
-  disposeWeights(model.weights);
-  const row = { shape: name, base, seq: T, loss, ms: Math.round(ms), peak_bytes: prof.peakBytes };
+  const r = await randomCloStep(config, base, { T, weightSeed: 1, dataSeed: 5 });
+  const row = { shape: name, base, seq: T, loss: r.loss, ms: Math.round(r.ms), peak_bytes: r.peakBytes };
   log(JSON.stringify(row));
   return row;
 }
