@@ -78,7 +78,8 @@ describe('GPU bench bundle', () => {
       gpu: false,
     });
     expect(row.tokens_per_s as number).toBeGreaterThan(0);
-    expect(row.dispatches_per_step as number).toBeGreaterThan(100);
+    // a whole step counted: with the fused ops stories260K's SFT step is 56 dispatches on SwiftShader (5 layers)
+    expect(row.dispatches_per_step as number).toBeGreaterThan(30);
     expect(row.readbacks_per_step as number).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });
