@@ -285,7 +285,8 @@ export const LOCK_FILE = '.clo-lock';
  * command line) exclusively. A folder locked by a running process is refused, naming it; a lock whose
  * process is gone is taken over. The lock goes when the process exits (also on a signal's exit), with
  * the folder when this call created it and nothing was written; a killed process's lock is taken over
- * by the next writer. Returns the release function.
+ * by the next writer, which also removes the temporary files killed writers left in the folder
+ * (removeStalePartials). Returns the release function.
  */
 export function lockOutDir(dir: string, command: string): () => void {
   const path = join(dir, LOCK_FILE);
@@ -315,6 +316,8 @@ export function lockOutDir(dir: string, command: string): () => void {
       tryUnlink(path);
     }
   }
+  // the folder is ours now: what killed writers left in it goes (an interrupted --overwrite's partial files)
+  removeStalePartials(dir);
   const release = () => {
     try {
       if ((JSON.parse(readFileSync(path, 'utf8')) as { pid?: number }).pid === process.pid) unlinkSync(path);

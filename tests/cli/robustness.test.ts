@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, clampFlag, parseArgs, type Spec } from '../../cli/args';
-import { atomicWriteFile, atomicWriteFiles, checkOutDir, checkOutFile } from '../../cli/safe-write';
+import { atomicWriteFile, atomicWriteFiles, checkOutDir, checkOutFile, lockOutDir } from '../../cli/safe-write';
 import { JsonFileStore } from '../../cli/json-file-store';
 import { writeSafetensors, SafetensorsReader } from '../../src/lib/formats/safetensors';
 import { validateAdapter, validateAdapterConfig } from '../../src/lib/lora/validate-adapter';
@@ -92,6 +92,23 @@ describe('flag parsing', () => {
 });
 
 describe('safe writes', () => {
+  it('taking an output folder removes the temporary files of writers no longer running, not those of running ones', () => {
+    const out = join(dir, 'locked');
+    mkdirSync(join(out, 'sub'), { recursive: true });
+    // pid 2^22 + 1 is above Linux's largest pid: no such process
+    const dead = ['.config.json.4194305-abc123.partial', 'sub/.model.safetensors.4194305-x1y2z3.partial'];
+    const live = `.vocab.json.${process.ppid}-qqq111.partial`;
+    for (const f of [...dead, live, 'config.json']) writeFileSync(join(out, f), 'x');
+    const unlock = lockOutDir(out, 'test');
+    try {
+      for (const f of dead) expect(existsSync(join(out, f))).toBe(false);
+      expect(existsSync(join(out, live))).toBe(true);
+      expect(existsSync(join(out, 'config.json'))).toBe(true);
+    } finally {
+      unlock();
+    }
+  });
+
   it('checks output files before any work: never an input, never /proc, never empty', () => {
     const data = join(dir, 'd.jsonl');
     writeFileSync(data, '{"a":1}\n');
